@@ -1,0 +1,277 @@
+import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../spec/addresses";
+import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../spec/hosts";
+import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../spec/types";
+import { DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, memoryMiB, resourceName, validateFirewallSpec } from "../spec/validate";
+
+/** Label keys every generated workload carries; policies select on them. */
+export const LABELS = {
+  component: "rapidclaw.dev/component",
+  role: "rapidclaw.dev/role",
+  agent: "rapidclaw.dev/agent",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+export interface PlannedRateLimit {
+  readonly maxCalls: number;
+  readonly windowSec: number;
+  /** Calls per minute, rounded down (at least 1), for readers that expect the seed's `max_rpm`. */
+  readonly maxRpm: number;
+}
+
+export interface PlannedTool {
+  readonly name: string;
+  readonly resourceName: string;
+  readonly permissions: string[];
+  /** Every permission scope ends in `:read`. */
+  readonly readOnly: boolean;
+  readonly rateLimit?: PlannedRateLimit;
+  readonly key?: { readonly rotationHours: number; readonly length: number; readonly secretName: string };
+}
+
+export interface PlannedCidr {
+  readonly cidr: string;
+  readonly version: 4 | 6;
+  readonly ports: number[];
+}
+
+export interface PlannedRole {
+  readonly name: string;
+  readonly resourceName: string;
+  /** Access per tool, every tool of the fleet, in tool-name order (unlisted tools are DENY). */
+  readonly access: ReadonlyArray<{ readonly tool: string; readonly access: ToolAccess }>;
+  readonly limits: { readonly maxTokensPerTask?: number; readonly maxToolCallsPerTask?: number; readonly maxConcurrentTasks?: number };
+  readonly allowEgress: boolean;
+  /** The role's own host patterns (normal text, sorted), empty unless `allowEgress`. */
+  readonly allowedHosts: string[];
+  /** What the proxy allows this role: model hosts plus `allowedHosts`, overlaps removed, sorted. */
+  readonly proxyAllowlist: HostPattern[];
+  readonly egressCidrs: PlannedCidr[];
+  readonly allowFileSystem: boolean;
+  /** Kubernetes: the role's own proxy port. Docker: the shared proxy port. */
+  readonly proxyPort: number;
+  /** Tools whose key the role may read: access above DENY and a key. */
+  readonly keyGrants: string[];
+  /** Docker: fixed addresses of the role's agents, by which the proxy recognises the role. */
+  readonly agentAddresses: string[];
+  /** Name of the role's Vault policy. */
+  readonly policyName: string;
+}
+
+export interface PlannedAgent {
+  readonly name: string;
+  readonly resourceName: string;
+  readonly image: string;
+  readonly role: string;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  readonly replicas: number;
+  /** Docker only. */
+  readonly ipv4Address?: string;
+  /** Sorted by name. */
+  readonly env: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface PlannedThreshold {
+  readonly count: number;
+  readonly windowSec: number;
+  readonly severity: string;
+}
+
+/** Everything the renderers and constructs need, resolved, defaulted and in a stable order. */
+export interface FirewallPlan {
+  readonly platform: AgentPlatform;
+  readonly namespace: string;
+  readonly modelHosts: HostPattern[];
+  readonly tools: PlannedTool[];
+  readonly roles: PlannedRole[];
+  readonly agents: PlannedAgent[];
+  readonly proxy: {
+    readonly image: string;
+    readonly port: number;
+    readonly allowPlainHttp: boolean;
+    readonly replicas: number;
+    /** Docker: the proxy's address on the internal subnet. */
+    readonly address: string;
+  };
+  readonly docker: { readonly subnet: string; readonly gateway: string; readonly egressSubnet: string; readonly dnsServers: string[] };
+  readonly kubernetes: {
+    readonly createNamespace: boolean;
+    readonly nodeLocalDnsIp?: string;
+    readonly ingress?: { readonly namespaceLabels: ReadonlyArray<readonly [string, string]>; readonly port: number };
+  };
+  readonly vault: {
+    readonly mountPath: string;
+    readonly keyMode: KeyMode;
+    readonly authPath: string;
+    readonly createAuthBackend: boolean;
+    readonly kubernetesHost: string;
+    readonly tokenTtlSeconds: number;
+  };
+  readonly monitoring: { readonly rateLimited: PlannedThreshold; readonly permissionDenied: PlannedThreshold; readonly networkBlocked: PlannedThreshold };
+}
+
+export const DEFAULTS = {
+  namespace: "ai-agents",
+  proxyImage: "ubuntu/squid:6.6-24.04_edge",
+  proxyPort: 3128,
+  proxyReplicas: 2,
+  memory: "1G",
+  cpus: 1,
+  rotationHours: 24,
+  keyLength: 48,
+  mountPath: "agent-keys",
+  kubernetesHost: "https://kubernetes.default.svc",
+  tokenTtlSeconds: 900,
+  monitoring: {
+    rateLimited: { count: 10, windowSec: 300, severity: "warning" },
+    permissionDenied: { count: 3, windowSec: 60, severity: "critical" },
+    networkBlocked: { count: 5, windowSec: 300, severity: "critical" },
+  },
+} as const;
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function hostPatterns(hosts: ReadonlyArray<string>): HostPattern[] {
+  // Validation has already refused every pattern parseHostPattern rejects.
+  return hosts.map((h) => parseHostPattern(h) as HostPattern);
+}
+
+/**
+ * Validates a firewall description and compiles it into a plan. Pure: no cdktf, no I/O. Throws
+ * FirewallSpecError listing every problem when the description is invalid.
+ */
+export function compileFirewall(input: unknown, source?: string): FirewallPlan {
+  const spec = validateFirewallSpec(input, source);
+  const platform = spec.platform;
+  const toolNames = Object.keys(spec.tools).sort(byString);
+  const roleNames = Object.keys(spec.roles).sort(byString);
+  const proxyPort = spec.proxy?.port ?? DEFAULTS.proxyPort;
+  const modelHosts = normaliseHostPatterns(hostPatterns(spec.modelHosts));
+
+  const tools: PlannedTool[] = toolNames.map((name) => {
+    const tool = spec.tools[name];
+    const permissions = [...(tool.permissions ?? [])].sort(byString);
+    const rn = resourceName(name);
+    return {
+      name,
+      resourceName: rn,
+      permissions,
+      readOnly: permissions.length > 0 && permissions.every((p) => p.endsWith(":read")),
+      rateLimit: tool.rateLimit && {
+        maxCalls: tool.rateLimit.maxCalls,
+        windowSec: tool.rateLimit.windowSec,
+        maxRpm: Math.max(1, Math.floor((tool.rateLimit.maxCalls * 60) / tool.rateLimit.windowSec)),
+      },
+      key: tool.key && {
+        rotationHours: tool.key.rotationHours ?? DEFAULTS.rotationHours,
+        length: tool.key.length ?? DEFAULTS.keyLength,
+        secretName: `tools/${rn}`,
+      },
+    };
+  });
+  const toolByName = new Map(tools.map((t) => [t.name, t]));
+
+  const subnet = parseCidr(spec.docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
+  const agents = planAgents(spec, platform, subnet);
+
+  const roles: PlannedRole[] = roleNames.map((name, index) => {
+    const role = spec.roles[name];
+    const allowEgress = role.network?.allowEgress ?? false;
+    const own = allowEgress ? normaliseHostPatterns(hostPatterns(role.network?.allowedHosts ?? [])) : [];
+    const access = toolNames.map((tool) => ({ tool, access: role.tools?.[tool] ?? ToolAccess.DENY }));
+    const rn = resourceName(name);
+    return {
+      name,
+      resourceName: rn,
+      access,
+      limits: { ...role.limits },
+      allowEgress,
+      allowedHosts: own.map(hostPatternText),
+      proxyAllowlist: normaliseHostPatterns([...modelHosts, ...own]),
+      egressCidrs: (role.network?.egressCidrs ?? [])
+        .map((c) => {
+          const network = parseCidr(c.cidr) as Network;
+          return { cidr: network.text, version: network.version, ports: [...new Set(c.ports)].sort((a, b) => a - b) };
+        })
+        .sort((a, b) => byString(a.cidr, b.cidr)),
+      allowFileSystem: role.allowFileSystem ?? false,
+      proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
+      keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key).map((a) => a.tool),
+      agentAddresses: agents.filter((a) => a.role === name && a.ipv4Address).map((a) => a.ipv4Address as string),
+      policyName: `rapidclaw-${rn}`,
+    };
+  });
+
+  const mon = spec.monitoring ?? {};
+  return {
+    platform,
+    namespace: spec.namespace ?? DEFAULTS.namespace,
+    modelHosts,
+    tools,
+    roles,
+    agents,
+    proxy: {
+      image: spec.proxy?.image ?? DEFAULTS.proxyImage,
+      port: proxyPort,
+      allowPlainHttp: spec.proxy?.allowPlainHttp ?? false,
+      replicas: spec.proxy?.replicas ?? DEFAULTS.proxyReplicas,
+      address: ipv4ToText(subnet.base + 2n),
+    },
+    docker: {
+      subnet: subnet.text,
+      gateway: ipv4ToText(subnet.base + 1n),
+      egressSubnet: (parseCidr(spec.docker?.egressSubnet ?? DEFAULT_EGRESS_SUBNET) as Network).text,
+      dnsServers: [...(spec.docker?.dnsServers ?? [])],
+    },
+    kubernetes: {
+      createNamespace: spec.kubernetes?.createNamespace ?? true,
+      nodeLocalDnsIp: spec.kubernetes?.nodeLocalDnsIp,
+      ingress: spec.kubernetes?.ingress && {
+        namespaceLabels: Object.entries(spec.kubernetes.ingress.namespaceLabels).sort(([a], [b]) => byString(a, b)),
+        port: spec.kubernetes.ingress.port,
+      },
+    },
+    vault: {
+      mountPath: spec.vault?.mountPath ?? DEFAULTS.mountPath,
+      keyMode: spec.vault?.keyMode ?? KeyMode.EPHEMERAL,
+      authPath: spec.vault?.authPath ?? (platform === AgentPlatform.KUBERNETES ? "kubernetes" : "approle"),
+      createAuthBackend: spec.vault?.createAuthBackend ?? true,
+      kubernetesHost: spec.vault?.kubernetesHost ?? DEFAULTS.kubernetesHost,
+      tokenTtlSeconds: spec.vault?.tokenTtlSeconds ?? DEFAULTS.tokenTtlSeconds,
+    },
+    monitoring: {
+      rateLimited: mon.rateLimited ?? DEFAULTS.monitoring.rateLimited,
+      permissionDenied: mon.permissionDenied ?? DEFAULTS.monitoring.permissionDenied,
+      networkBlocked: mon.networkBlocked ?? DEFAULTS.monitoring.networkBlocked,
+    },
+  };
+}
+
+/** Agents in name order; on Docker each gets its fixed address (given, or the next free from .10). */
+function planAgents(spec: FirewallSpecProps, platform: AgentPlatform, subnet: Network): PlannedAgent[] {
+  const sorted = [...(spec.agents ?? [])].sort((a, b) => byString(a.name, b.name));
+  const taken = new Set(sorted.flatMap((a) => (a.ipv4Address ? [parseIpv4(a.ipv4Address) as bigint] : [])));
+  let next = subnet.base + 10n;
+  return sorted.map((agent) => {
+    let ipv4Address: string | undefined;
+    if (platform === AgentPlatform.DOCKER) {
+      if (agent.ipv4Address) ipv4Address = ipv4ToText(parseIpv4(agent.ipv4Address) as bigint);
+      else {
+        while (taken.has(next)) next++;
+        taken.add(next);
+        ipv4Address = ipv4ToText(next);
+      }
+    }
+    return {
+      name: agent.name,
+      resourceName: resourceName(agent.name),
+      image: agent.image,
+      role: agent.role,
+      memoryMiB: memoryMiB(agent.memory ?? DEFAULTS.memory) as number,
+      cpus: agent.cpus ?? DEFAULTS.cpus,
+      replicas: agent.replicas ?? 1,
+      ipv4Address,
+      env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
+    };
+  });
+}

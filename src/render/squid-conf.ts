@@ -1,0 +1,137 @@
+import type { HostPattern } from "../spec/hosts";
+import { AgentPlatform } from "../spec/types";
+import type { FirewallPlan } from "../plan/plan";
+
+/** One role as the proxy sees it. */
+export interface SquidRole {
+  /** Role name, written to the log. */
+  readonly name: string;
+  /** Name safe for ACL and port names. */
+  readonly resourceName: string;
+  /** Normalised allowlist (no entry covers another). */
+  readonly allowlist: ReadonlyArray<HostPattern>;
+  /** Port mode: the role's own listening port. */
+  readonly port?: number;
+  /** Source mode: the agent addresses of the role. */
+  readonly sources?: ReadonlyArray<string>;
+}
+
+export interface SquidConfInput {
+  readonly roles: ReadonlyArray<SquidRole>;
+  /** Source mode (Docker): one shared port, roles recognised by source address. */
+  readonly sharedPort?: number;
+  readonly allowPlainHttp: boolean;
+  /** Listen only on this address (tests bind 127.0.0.1). @default - all addresses */
+  readonly listenAddress?: string;
+  /** A hosts file Squid resolves from before DNS. @default - none */
+  readonly hostsFile?: string;
+  /** Where the access log goes. @default "stdio:/dev/stdout" */
+  readonly accessLog?: string;
+  /** Where the cache log goes. @default "stdio:/dev/stderr" */
+  readonly cacheLog?: string;
+}
+
+/**
+ * Destinations the proxy must never reach, checked on the resolved address so that an allowed
+ * name pointing inside (DNS rebinding, metadata endpoint) is still refused.
+ */
+export const FORBIDDEN_DESTINATIONS = [
+  "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+  "::1", "fc00::/7", "fe80::/10",
+];
+
+/** JSON access log line: one per decision. Fields are escaped with Squid's `%"` quoting. */
+export const SQUID_LOG_FORMAT =
+  '{"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"proxy_decision","client":"%>a","role":"%{role}note",' +
+  '"method":"%"rm","host":"%">rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}';
+
+/** Squid's `dstdomain` list and the apexes to refuse, for one allowlist. */
+export function squidDomainLists(allowlist: ReadonlyArray<HostPattern>): { allow: string[]; apexDeny: string[] } {
+  const exact = new Set(allowlist.filter((p) => !p.wildcard).map((p) => p.domain));
+  const allow: string[] = [];
+  const apexDeny: string[] = [];
+  for (const pattern of allowlist) {
+    if (pattern.wildcard) {
+      // `.x.com` also matches `x.com`: refuse the apex unless it is listed on its own.
+      allow.push(`.${pattern.domain}`);
+      if (!exact.has(pattern.domain)) apexDeny.push(pattern.domain);
+    } else if (!allowlist.some((p) => p.wildcard && p.domain === pattern.domain)) {
+      allow.push(pattern.domain);
+    }
+  }
+  return { allow, apexDeny };
+}
+
+/** Renders squid.conf. Pure; `squid -k parse` accepts the result (see the tests). */
+export function renderSquidConf(input: SquidConfInput): string {
+  const listen = (port: number) => (input.listenAddress ? `${input.listenAddress}:${port}` : String(port));
+  const out: string[] = [
+    "# Rapid Claw egress proxy, generated from the firewall spec: do not edit by hand.",
+    "# Allows only CONNECT to port 443 of each role's listed hosts" + (input.allowPlainHttp ? " (and plain HTTP to port 80)." : "."),
+    "",
+  ];
+  if (input.sharedPort !== undefined) out.push(`http_port ${listen(input.sharedPort)}`);
+  for (const role of input.roles) if (role.port !== undefined) out.push(`http_port ${listen(role.port)} name=${role.resourceName}`);
+  out.push(
+    "",
+    "pid_filename none",
+    "cache deny all",
+    "cache_mem 0 MB",
+    "shutdown_lifetime 1 seconds",
+    "forwarded_for delete",
+    "httpd_suppress_version_string on",
+  );
+  if (input.hostsFile) out.push(`hosts_file ${input.hostsFile}`);
+  out.push(
+    `cache_log ${input.cacheLog ?? "stdio:/dev/stderr"}`,
+    `logformat rapidclaw ${SQUID_LOG_FORMAT}`,
+    `access_log ${input.accessLog ?? "stdio:/dev/stdout"} rapidclaw`,
+    "",
+    "acl CONNECT method CONNECT",
+    "acl tls_port port 443",
+    "acl http_port port 80",
+    // Dotted, decimal, octal and hex IPv4 spellings, and any IPv6 literal.
+    "acl ip_literal dstdom_regex -n -i ^((0x[0-9a-f]*|[0-9]+)\\.?)+$ : ^\\[",
+    `acl forbidden_dst dst ${FORBIDDEN_DESTINATIONS.join(" ")}`,
+  );
+  const accessLines: string[] = [];
+  for (const role of input.roles) {
+    const { allow, apexDeny } = squidDomainLists(role.allowlist);
+    const id = `role_${role.resourceName}`;
+    const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst`;
+    accessLines.push(`http_access allow CONNECT tls_port ${match}`);
+    if (input.allowPlainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match}`);
+    out.push("", `# role ${role.name}`);
+    if (role.port !== undefined) out.push(`acl ${id}_in myportname ${role.resourceName}`);
+    else out.push(`acl ${id}_in src ${(role.sources ?? []).map((s) => (s.includes("/") ? s : `${s}/32`)).join(" ")}`);
+    out.push(`acl ${id}_hosts dstdomain -n ${allow.join(" ")}`);
+    if (apexDeny.length > 0) out.push(`acl ${id}_apex dstdomain -n ${apexDeny.join(" ")}`);
+    out.push(`note role ${role.name} ${id}_in`);
+  }
+  out.push("", "http_access deny ip_literal", ...accessLines, "http_access deny all", "");
+  return out.join("\n");
+}
+
+/** The Squid roles of a plan: by port on Kubernetes, by agent address on Docker (roles without agents omitted). */
+export function squidRolesForPlan(plan: FirewallPlan): SquidRole[] {
+  const byPort = plan.platform === AgentPlatform.KUBERNETES;
+  return plan.roles
+    .filter((role) => byPort || role.agentAddresses.length > 0)
+    .map((role) => ({
+      name: role.name,
+      resourceName: role.resourceName,
+      allowlist: role.proxyAllowlist,
+      port: byPort ? role.proxyPort : undefined,
+      sources: byPort ? undefined : role.agentAddresses,
+    }));
+}
+
+/** squid.conf for a plan, as the proxy container runs it. */
+export function renderSquidConfForPlan(plan: FirewallPlan, overrides: Partial<Pick<SquidConfInput, "listenAddress" | "hostsFile" | "accessLog" | "cacheLog">> = {}): string {
+  return renderSquidConf({
+    roles: squidRolesForPlan(plan),
+    sharedPort: plan.platform === AgentPlatform.DOCKER ? plan.proxy.port : undefined,
+    allowPlainHttp: plan.proxy.allowPlainHttp,
+    ...overrides,
+  });
+}

@@ -1,0 +1,35 @@
+/** One problem in a firewall description: where it is and what to do about it. */
+export interface SpecProblem {
+  /** Dotted path of the bad value, e.g. `roles.research_agent.tools.web_serch`; empty for the root. */
+  readonly path: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+/**
+ * Thrown before anything is synthesized when a firewall description is invalid. Lists every
+ * problem found, each by its path, not only the first.
+ */
+export class FirewallSpecError extends Error {
+  /** Every problem, in path order. */
+  public readonly problems: SpecProblem[];
+
+  constructor(problems: SpecProblem[], source?: string) {
+    const sorted = [...problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const where = source ? ` in ${source}` : "";
+    const lines = sorted.map((p) => `  - ${p.path === "" ? "(root)" : p.path}: ${p.message}`);
+    super(`invalid firewall spec${where}: ${sorted.length} problem${sorted.length === 1 ? "" : "s"}\n${lines.join("\n")}`);
+    this.name = "FirewallSpecError";
+    this.problems = sorted;
+  }
+}
+
+/** Formats a path of keys and indices as `a.b[0].c`. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}

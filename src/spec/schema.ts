@@ -1,0 +1,157 @@
+import { z } from "zod";
+import { AgentPlatform, KeyMode, ToolAccess } from "./types";
+
+/** Names of tools, roles and agents: lower case, digits, `_` and `-`, starting with a letter. */
+export const NAME_PATTERN = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
+
+/** Longest name; leaves room for the suffixes generated Kubernetes and Vault names carry. */
+export const MAX_NAME_LENGTH = 48;
+
+const int = (what: string, min: number, max: number) =>
+  z
+    .number({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a number, got ${describe(issue.input)}`) })
+    .int({ error: `${what} must be a whole number` })
+    .min(min, { error: `${what} must be at least ${min}` })
+    .max(max, { error: `${what} must be at most ${max.toLocaleString("en-US")}` });
+
+const bool = (what: string) => z.boolean({ error: (issue) => `${what} must be true or false, got ${describe(issue.input)}` });
+
+const str = (what: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a string, got ${describe(issue.input)}`) });
+
+const list = <T extends z.ZodType>(what: string, item: T) =>
+  z.array(item, { error: (issue) => `${what} must be a list, got ${describe(issue.input)}` });
+
+const map = <T extends z.ZodType>(what: string, value: T) =>
+  z.record(z.string(), value, { error: (issue) => `${what} must be a map of name to value, got ${describe(issue.input)}` });
+
+const object = <T extends z.ZodRawShape>(what: string, shape: T) =>
+  z.strictObject(shape, { error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be an object, got ${describe(issue.input)}`) });
+
+const enumOf = <T extends Record<string, string>>(what: string, values: T) =>
+  z.enum(values, { error: (issue) => `${what} must be one of ${Object.values(values).map((v) => `"${v}"`).join(", ")}, got ${describe(issue.input)}` });
+
+/** A value described for an error message: `"abc"`, `null`, a list, an object, `12`. */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${String(value)}`;
+}
+
+const rateLimit = object("rateLimit", {
+  maxCalls: int("maxCalls", 1, 1_000_000),
+  windowSec: int("windowSec", 1, 86_400),
+});
+
+const toolKey = object("key", {
+  rotationHours: int("rotationHours", 1, 8_760).optional(),
+  length: int("length", 16, 256).optional(),
+});
+
+const tool = object("a tool", {
+  permissions: list("permissions", str("a permission").regex(/^[a-z0-9_-]+:[a-z0-9_*-]+$/, { error: "a permission is written resource:action, e.g. db:read" })).optional(),
+  rateLimit: rateLimit.optional(),
+  key: toolKey.optional(),
+});
+
+const egressCidr = object("an egress CIDR", {
+  cidr: str("cidr"),
+  ports: list("ports", int("a port", 1, 65_535)).min(1, { error: "ports must list at least one port" }),
+});
+
+const role = object("a role", {
+  tools: map("tools", enumOf("a tool access", ToolAccess)).optional(),
+  limits: object("limits", {
+    maxTokensPerTask: int("maxTokensPerTask", 1, 100_000_000).optional(),
+    maxToolCallsPerTask: int("maxToolCallsPerTask", 1, 1_000_000).optional(),
+    maxConcurrentTasks: int("maxConcurrentTasks", 1, 10_000).optional(),
+  }).optional(),
+  network: object("network", {
+    allowEgress: bool("allowEgress").optional(),
+    allowedHosts: list("allowedHosts", str("a host pattern")).optional(),
+    egressCidrs: list("egressCidrs", egressCidr).optional(),
+  }).optional(),
+  allowFileSystem: bool("allowFileSystem").optional(),
+});
+
+const agent = object("an agent", {
+  name: str("name"),
+  image: str("image").regex(/^[a-z0-9][a-z0-9._\/:@-]*$/i, { error: "image must be an image reference such as openclaw/agent:1.4" }),
+  role: str("role"),
+  memory: str("memory").optional(),
+  cpus: z.number({ error: (i) => `cpus must be a number, got ${describe(i.input)}` }).min(0.01, { error: "cpus must be at least 0.01" }).max(64, { error: "cpus must be at most 64" }).optional(),
+  ipv4Address: str("ipv4Address").optional(),
+  replicas: int("replicas", 0, 100).optional(),
+  env: map("env", str("an environment value")).optional(),
+});
+
+const threshold = object("an alert threshold", {
+  count: int("count", 1, 1_000_000),
+  windowSec: int("windowSec", 1, 86_400),
+  severity: z.enum(["info", "warning", "critical"], { error: (i) => `severity must be "info", "warning" or "critical", got ${describe(i.input)}` }),
+});
+
+/** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */
+export const firewallSpecSchema = object("the firewall spec", {
+  platform: enumOf("platform", AgentPlatform),
+  namespace: str("namespace").optional(),
+  modelHosts: list("modelHosts", str("a host pattern")).min(1, { error: "modelHosts must list at least one host: agents cannot work without their model API" }),
+  tools: map("tools", tool),
+  roles: map("roles", role),
+  agents: list("agents", agent).optional(),
+  proxy: object("proxy", {
+    image: str("image").optional(),
+    port: int("port", 1025, 65_000).optional(),
+    allowPlainHttp: bool("allowPlainHttp").optional(),
+    replicas: int("replicas", 1, 20).optional(),
+  }).optional(),
+  docker: object("docker", {
+    subnet: str("subnet").optional(),
+    egressSubnet: str("egressSubnet").optional(),
+    dnsServers: list("dnsServers", str("a DNS server")).optional(),
+  }).optional(),
+  kubernetes: object("kubernetes", {
+    createNamespace: bool("createNamespace").optional(),
+    nodeLocalDnsIp: str("nodeLocalDnsIp").optional(),
+    ingress: object("ingress", {
+      namespaceLabels: map("namespaceLabels", str("a label value")),
+      port: int("port", 1, 65_535),
+    }).optional(),
+  }).optional(),
+  vault: object("vault", {
+    mountPath: str("mountPath").regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { error: "mountPath must be a path like agent-keys (lower case, digits, _ and -, no leading or trailing slash)" }).optional(),
+    keyMode: enumOf("keyMode", KeyMode).optional(),
+    authPath: str("authPath").regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { error: "authPath must be a path like kubernetes" }).optional(),
+    createAuthBackend: bool("createAuthBackend").optional(),
+    kubernetesHost: str("kubernetesHost").regex(/^https:\/\/[^\s]+$/, { error: "kubernetesHost must be an https:// URL" }).optional(),
+    tokenTtlSeconds: int("tokenTtlSeconds", 60, 86_400).optional(),
+  }).optional(),
+  monitoring: object("monitoring", {
+    rateLimited: threshold.optional(),
+    permissionDenied: threshold.optional(),
+    networkBlocked: threshold.optional(),
+  }).optional(),
+});
+
+/** Option names that exist at `path` (for "did you mean" on unknown keys). */
+export function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
+  let schema: z.ZodType = firewallSpecSchema;
+  for (const key of path) {
+    schema = unwrap(schema);
+    if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(key)];
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else if (schema instanceof z.ZodArray) schema = schema.element as z.ZodType;
+    if (schema === undefined) return [];
+  }
+  schema = unwrap(schema);
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  while (current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
+  return current;
+}

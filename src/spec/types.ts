@@ -1,0 +1,319 @@
+/**
+ * Public description of an agent fleet: tools, roles, agents and the options of each layer.
+ * Plain readonly interfaces and string enums so the API stays jsii-friendly; the zod schemas in
+ * `schema.ts` validate values of these types and stay internal.
+ */
+
+/** Where the agents run. */
+export enum AgentPlatform {
+  /** Docker Engine (>= 26.0.0): internal network, Squid container, agent containers, Vault AppRole. */
+  DOCKER = "docker",
+  /** Kubernetes: namespace, NetworkPolicies, Squid Deployment, agent Deployments, Vault Kubernetes auth. */
+  KUBERNETES = "kubernetes",
+}
+
+/** Access a role has to a tool, ordered DENY < READ < WRITE < EXECUTE. */
+export enum ToolAccess {
+  DENY = "DENY",
+  READ = "READ",
+  WRITE = "WRITE",
+  EXECUTE = "EXECUTE",
+}
+
+/** How tool keys reach Vault, and therefore where their values are stored. */
+export enum KeyMode {
+  /**
+   * An ephemeral `random_password` feeds the write-only `data_json_wo` argument; the key is in
+   * neither the plan nor the state. Needs Terraform >= 1.11 or OpenTofu >= 1.11.
+   */
+  EPHEMERAL = "ephemeral",
+  /** A managed `random_password` with rotation keepers: works on older Terraform, the key is in state. */
+  MANAGED = "managed",
+  /** An operator writes the key (a vendor's API key) into Vault; Terraform never manages the value. */
+  EXTERNAL = "external",
+}
+
+/** A sliding-window rate limit: at most `maxCalls` calls in any `windowSec` seconds. */
+export interface RateLimitProps {
+  /** Calls allowed per window; an integer from 1 to 1,000,000. */
+  readonly maxCalls: number;
+  /** Window length in seconds; an integer from 1 to 86,400 (one day). */
+  readonly windowSec: number;
+}
+
+/** The scoped key of a tool. */
+export interface ToolKeyProps {
+  /**
+   * Hours between rotations; an integer from 1 to 8,760 (one year).
+   * @default 24
+   */
+  readonly rotationHours?: number;
+  /**
+   * Length of a generated key in characters, 16 to 256. Ignored for `KeyMode.EXTERNAL`.
+   * @default 48
+   */
+  readonly length?: number;
+}
+
+/** A tool agents may call. */
+export interface ToolProps {
+  /**
+   * Permission scopes the tool's key carries, `resource:action` (for example `db:read`). A tool
+   * whose scopes all end in `:read` is read-only: no role may hold WRITE or EXECUTE on it.
+   * @default - no scopes
+   */
+  readonly permissions?: string[];
+  /**
+   * Sliding-window limit on calls to the tool, per agent.
+   * @default - no limit
+   */
+  readonly rateLimit?: RateLimitProps;
+  /**
+   * The tool's scoped key in Vault. A tool without `key` holds no secret and appears in no policy.
+   * @default - no key
+   */
+  readonly key?: ToolKeyProps;
+}
+
+/** Per-task limits of a role. */
+export interface RoleLimitsProps {
+  /** @default - no limit */
+  readonly maxTokensPerTask?: number;
+  /** @default - no limit */
+  readonly maxToolCallsPerTask?: number;
+  /** @default - no limit */
+  readonly maxConcurrentTasks?: number;
+}
+
+/** Egress by address range, for internal backends that have no hostname the proxy could check. */
+export interface EgressCidrProps {
+  /** An IPv4 or IPv6 network in CIDR notation with no host bits set; never `0.0.0.0/0` or `::/0`. */
+  readonly cidr: string;
+  /** TCP ports allowed to that range, 1 to 65535. */
+  readonly ports: number[];
+}
+
+/** Network rights of a role. */
+export interface RoleNetworkProps {
+  /**
+   * Whether the role may reach `allowedHosts` besides the model hosts.
+   * @default false
+   */
+  readonly allowEgress?: boolean;
+  /**
+   * Host patterns reachable through the proxy when `allowEgress` is true: `api.example.com`
+   * (exactly that host) or `*.example.com` (any subdomain, not the apex).
+   * @default []
+   */
+  readonly allowedHosts?: string[];
+  /**
+   * Direct egress by CIDR, bypassing the proxy (Kubernetes NetworkPolicy, host firewall).
+   * @default []
+   */
+  readonly egressCidrs?: EgressCidrProps[];
+}
+
+/** A role: the permission boundary shared by the agents that hold it. */
+export interface RoleProps {
+  /**
+   * Access per tool name; tools not listed are DENY.
+   * @default {}
+   */
+  readonly tools?: { [toolName: string]: ToolAccess };
+  /** @default - no limits */
+  readonly limits?: RoleLimitsProps;
+  /** @default - model hosts only */
+  readonly network?: RoleNetworkProps;
+  /**
+   * Whether agents of this role get a writable root file system.
+   * @default false
+   */
+  readonly allowFileSystem?: boolean;
+}
+
+/** An agent workload. */
+export interface AgentProps {
+  /** Name, unique in the fleet; becomes a container or Deployment name. */
+  readonly name: string;
+  /** Container image. */
+  readonly image: string;
+  /** Name of the role the agent holds. */
+  readonly role: string;
+  /**
+   * Memory limit: a number with a unit, `512M`, `2G` (also `Mi`/`Gi`).
+   * @default "1G"
+   */
+  readonly memory?: string;
+  /**
+   * CPU limit in cores, 0.01 to 64.
+   * @default 1
+   */
+  readonly cpus?: number;
+  /**
+   * Docker only: fixed address on the internal subnet; must lie inside it.
+   * @default - the next free address from .10 upwards, in agent-name order
+   */
+  readonly ipv4Address?: string;
+  /**
+   * Kubernetes only: replicas of the agent's Deployment, 0 to 100.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * Extra environment variables (the proxy variables are always set and cannot be overridden).
+   * @default {}
+   */
+  readonly env?: { [name: string]: string };
+}
+
+/** Options of the egress proxy. */
+export interface EgressProxyOptions {
+  /**
+   * Squid image; it must run Squid >= 5.7 as the user `proxy`.
+   * @default "ubuntu/squid:6.6-24.04_edge"
+   */
+  readonly image?: string;
+  /**
+   * First proxy port. Docker uses this one port for every role; Kubernetes gives role number i
+   * (in name order) the port `port + i`.
+   * @default 3128
+   */
+  readonly port?: number;
+  /**
+   * Also allow plain HTTP (port 80) to listed hosts. Off: only CONNECT to port 443.
+   * @default false
+   */
+  readonly allowPlainHttp?: boolean;
+  /**
+   * Kubernetes only: proxy replicas.
+   * @default 2
+   */
+  readonly replicas?: number;
+}
+
+/** Docker network options. */
+export interface DockerNetworkOptions {
+  /**
+   * Internal (no-route) subnet of the agents, IPv4 CIDR with a prefix from /16 to /28. The
+   * gateway takes the first address, the proxy the second.
+   * @default "172.30.0.0/24"
+   */
+  readonly subnet?: string;
+  /**
+   * Subnet of the proxy's egress network.
+   * @default "172.31.0.0/24"
+   */
+  readonly egressSubnet?: string;
+  /**
+   * DNS resolvers for the proxy container.
+   * @default - the engine's resolvers
+   */
+  readonly dnsServers?: string[];
+}
+
+/** Where ingress to agent pods may come from. */
+export interface AgentIngressProps {
+  /** Labels of the namespaces allowed to connect to agent pods. */
+  readonly namespaceLabels: { [key: string]: string };
+  /** TCP port on the agent pods. */
+  readonly port: number;
+}
+
+/** Kubernetes options. */
+export interface KubernetesOptions {
+  /**
+   * Create the namespace (true) or adopt an existing one (false).
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * Address of a NodeLocal DNSCache (for example `169.254.20.10`) agents may also query.
+   * @default - cluster DNS only
+   */
+  readonly nodeLocalDnsIp?: string;
+  /**
+   * Ingress to agent pods; omit for none.
+   * @default - no ingress
+   */
+  readonly ingress?: AgentIngressProps;
+}
+
+/** Vault options. */
+export interface VaultOptions {
+  /**
+   * Path of the KV v2 mount.
+   * @default "agent-keys"
+   */
+  readonly mountPath?: string;
+  /**
+   * How key values reach Vault.
+   * @default KeyMode.EPHEMERAL
+   */
+  readonly keyMode?: KeyMode;
+  /**
+   * Path of the auth backend (Kubernetes auth on Kubernetes, AppRole on Docker).
+   * @default "kubernetes" or "approle"
+   */
+  readonly authPath?: string;
+  /**
+   * Create the auth backend at `authPath` (true) or reuse an existing one (false).
+   * @default true
+   */
+  readonly createAuthBackend?: boolean;
+  /**
+   * Kubernetes only: API server address Vault uses to review tokens, when the backend is created.
+   * @default "https://kubernetes.default.svc"
+   */
+  readonly kubernetesHost?: string;
+  /**
+   * Lifetime of tokens issued to agents, in seconds, 60 to 86,400.
+   * @default 900
+   */
+  readonly tokenTtlSeconds?: number;
+}
+
+/** An alert threshold: `count` events of a kind within `windowSec` raise an alert. */
+export interface AlertThresholdProps {
+  readonly count: number;
+  readonly windowSec: number;
+  /** `info`, `warning` or `critical`. */
+  readonly severity: string;
+}
+
+/** Monitoring thresholds per firewall event kind. */
+export interface MonitoringOptions {
+  /** @default { count: 10, windowSec: 300, severity: "warning" } */
+  readonly rateLimited?: AlertThresholdProps;
+  /** @default { count: 3, windowSec: 60, severity: "critical" } */
+  readonly permissionDenied?: AlertThresholdProps;
+  /** @default { count: 5, windowSec: 300, severity: "critical" } */
+  readonly networkBlocked?: AlertThresholdProps;
+}
+
+/** The whole firewall: one typed description of the fleet. */
+export interface FirewallSpecProps {
+  readonly platform: AgentPlatform;
+  /**
+   * Kubernetes namespace of the agents and the proxy.
+   * @default "ai-agents"
+   */
+  readonly namespace?: string;
+  /** Host patterns every agent may reach through the proxy (its model APIs). */
+  readonly modelHosts: string[];
+  /** Tools by name. */
+  readonly tools: { [toolName: string]: ToolProps };
+  /** Roles by name. */
+  readonly roles: { [roleName: string]: RoleProps };
+  /** @default [] */
+  readonly agents?: AgentProps[];
+  /** @default - see EgressProxyOptions */
+  readonly proxy?: EgressProxyOptions;
+  /** @default - see DockerNetworkOptions */
+  readonly docker?: DockerNetworkOptions;
+  /** @default - see KubernetesOptions */
+  readonly kubernetes?: KubernetesOptions;
+  /** @default - see VaultOptions */
+  readonly vault?: VaultOptions;
+  /** @default - the seed's thresholds */
+  readonly monitoring?: MonitoringOptions;
+}

@@ -1,0 +1,256 @@
+import { isIPv4 } from "node:net";
+import { ipv4InNetwork, parseCidr, parseIpv4, type Network } from "./addresses";
+import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
+import { parseHostPattern } from "./hosts";
+import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
+import { closest, unknownName } from "./suggest";
+import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "./types";
+
+/** Kubernetes-safe form of a name: `web_search` becomes `web-search`. */
+export function resourceName(name: string): string {
+  return name.replace(/_/g, "-");
+}
+
+/** Parses a memory size (`512M`, `2G`, `1.5Gi`) to MiB, or undefined when malformed. */
+export function memoryMiB(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(K|Ki|M|Mi|G|Gi|T|Ti)?B?$/i.exec(text);
+  if (!match) return undefined;
+  const unit = (match[2] ?? "M").toLowerCase().replace("i", "");
+  const factor: Record<string, number> = { k: 1 / 1024, m: 1, g: 1024, t: 1024 * 1024 };
+  return Math.floor(Number(match[1]) * factor[unit]);
+}
+
+/** Defaults of the Docker subnets. */
+export const DEFAULT_AGENT_SUBNET = "172.30.0.0/24";
+export const DEFAULT_EGRESS_SUBNET = "172.31.0.0/24";
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const entries = (value: unknown): [string, unknown][] => (isRecord(value) ? Object.entries(value) : []);
+
+const ACCESS_ORDER: Record<ToolAccess, number> = { DENY: 0, READ: 1, WRITE: 2, EXECUTE: 3 };
+
+/** Whether `granted` access includes `wanted` (DENY < READ < WRITE < EXECUTE). */
+export function accessAllows(granted: ToolAccess, wanted: ToolAccess): boolean {
+  return ACCESS_ORDER[granted] >= ACCESS_ORDER[wanted];
+}
+
+/**
+ * Validates a firewall description and throws one FirewallSpecError listing every problem.
+ * Structure is checked by the zod schema; names, references, host patterns, addresses and
+ * cross-checks are checked here on the raw input, so that all problems are reported together.
+ */
+export function validateFirewallSpec(input: unknown, source?: string): FirewallSpecProps {
+  const problems: SpecProblem[] = [];
+  const add = (path: ReadonlyArray<PropertyKey>, message: string) => problems.push({ path: formatPath(path), message });
+
+  const parsed = firewallSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        const known = knownKeysAt(issue.path);
+        for (const key of issue.keys) {
+          const guess = closest(key, known);
+          add([...issue.path, key], guess ? `unknown option "${key}"; did you mean "${guess}"?` : `unknown option "${key}"; known options: ${known.join(", ")}`);
+        }
+      } else {
+        add(issue.path, issue.message);
+      }
+    }
+  }
+  if (!isRecord(input)) throw new FirewallSpecError(problems, source);
+
+  const platform = input.platform;
+  checkNames(input, add);
+  checkHosts(input, add);
+  checkReferences(input, add);
+  checkPlatformOptions(input, platform, add);
+  if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);
+
+  if (problems.length > 0) throw new FirewallSpecError(dedupe(problems), source);
+  return parsed.data as FirewallSpecProps;
+}
+
+type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
+
+function dedupe(problems: SpecProblem[]): SpecProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function nameProblem(kind: string, name: string): string | undefined {
+  if (name === "") return `empty ${kind} name; use lower-case letters, digits, "_" or "-"`;
+  if (name.length > MAX_NAME_LENGTH) return `${kind} name "${name}" has ${name.length} characters; at most ${MAX_NAME_LENGTH} fit the generated Kubernetes and Vault names`;
+  if (!NAME_PATTERN.test(name)) {
+    const suggestion = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[^a-z]+/, "").replace(/[-_]+$/, "");
+    return `${kind} name "${name}" must start with a lower-case letter and hold only lower-case letters, digits, "_" and "-"${suggestion ? `; try "${suggestion}"` : ""}`;
+  }
+  return undefined;
+}
+
+/** Names valid, and distinct after normalisation (`web_search` and `web-search` collide). */
+function checkNames(input: Record<string, unknown>, add: Add): void {
+  const check = (kind: string, names: [string, PropertyKey[]][]) => {
+    const byResource = new Map<string, string>();
+    for (const [name, path] of names) {
+      const problem = nameProblem(kind, name);
+      if (problem) { add(path, problem); continue; }
+      const normal = resourceName(name);
+      const other = byResource.get(normal);
+      if (other !== undefined && other !== name) {
+        add(path, `${kind} "${name}" and ${kind} "${other}" both become "${normal}" in resource names; rename one of them`);
+      } else if (other === name) {
+        add(path, `duplicate ${kind} "${name}"; each ${kind} needs its own name`);
+      }
+      byResource.set(normal, name);
+    }
+  };
+  check("tool", entries(input.tools).map(([n]) => [n, ["tools", n]]));
+  check("role", entries(input.roles).map(([n]) => [n, ["roles", n]]));
+  const agents = Array.isArray(input.agents) ? input.agents : [];
+  check(
+    "agent",
+    agents.flatMap((a, i) => (isRecord(a) && typeof a.name === "string" ? [[a.name, ["agents", i, "name"]] as [string, PropertyKey[]]] : [])),
+  );
+  if (typeof input.namespace === "string" && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(input.namespace)) {
+    add(["namespace"], `namespace "${input.namespace}" is not a valid Kubernetes name (lower-case letters, digits and "-", at most 63)`);
+  }
+}
+
+function checkHostList(value: unknown, path: PropertyKey[], add: Add): void {
+  if (!Array.isArray(value)) return;
+  value.forEach((host, i) => {
+    if (typeof host !== "string") return;
+    const parsed = parseHostPattern(host);
+    if (typeof parsed === "string") add([...path, i], parsed);
+  });
+}
+
+function checkHosts(input: Record<string, unknown>, add: Add): void {
+  checkHostList(input.modelHosts, ["modelHosts"], add);
+  for (const [name, role] of entries(input.roles)) {
+    if (!isRecord(role) || !isRecord(role.network)) continue;
+    const network = role.network;
+    checkHostList(network.allowedHosts, ["roles", name, "network", "allowedHosts"], add);
+    if (network.allowEgress !== true && Array.isArray(network.allowedHosts) && network.allowedHosts.length > 0) {
+      add(["roles", name, "network", "allowedHosts"], "allowedHosts is set but allowEgress is not true, so the hosts would be ignored; set allowEgress: true or remove allowedHosts");
+    }
+    if (Array.isArray(network.egressCidrs)) {
+      network.egressCidrs.forEach((entry, i) => {
+        if (!isRecord(entry) || typeof entry.cidr !== "string") return;
+        const cidr = parseCidr(entry.cidr);
+        const path = ["roles", name, "network", "egressCidrs", i, "cidr"];
+        if (typeof cidr === "string") add(path, cidr);
+        else if (cidr.prefix === 0) add(path, `"${entry.cidr}" is the whole internet; hostname egress goes through the proxy (allowedHosts), CIDR egress is for internal backends`);
+      });
+    }
+  }
+}
+
+function checkReferences(input: Record<string, unknown>, add: Add): void {
+  const tools = isRecord(input.tools) ? input.tools : {};
+  const toolNames = Object.keys(tools);
+  const roleNames = Object.keys(isRecord(input.roles) ? input.roles : {});
+  for (const [roleName, role] of entries(input.roles)) {
+    if (!isRecord(role)) continue;
+    for (const [toolName, access] of entries(role.tools)) {
+      const path = ["roles", roleName, "tools", toolName];
+      const tool = tools[toolName];
+      if (tool === undefined) { add(path, unknownName("tool", toolName, toolNames)); continue; }
+      if ((access === ToolAccess.WRITE || access === ToolAccess.EXECUTE) && isRecord(tool) && Array.isArray(tool.permissions)) {
+        const scopes = tool.permissions.filter((p): p is string => typeof p === "string");
+        if (scopes.length > 0 && scopes.every((p) => p.endsWith(":read"))) {
+          add(path, `${access} on tool "${toolName}" whose key is read-only (${scopes.join(", ")}); grant READ, or add a write scope to tools.${toolName}.permissions`);
+        }
+      }
+    }
+  }
+  const agents = Array.isArray(input.agents) ? input.agents : [];
+  agents.forEach((agent, i) => {
+    if (!isRecord(agent)) return;
+    if (typeof agent.role === "string" && !roleNames.includes(agent.role)) add(["agents", i, "role"], unknownName("role", agent.role, roleNames));
+    if (typeof agent.memory === "string") {
+      const mib = memoryMiB(agent.memory);
+      if (mib === undefined) add(["agents", i, "memory"], `memory "${agent.memory}" is not a size; write a number and a unit such as 512M or 2G`);
+      else if (mib < 6) add(["agents", i, "memory"], `memory "${agent.memory}" is below 6M, the smallest limit Docker accepts`);
+      else if (mib > 1024 * 1024) add(["agents", i, "memory"], `memory "${agent.memory}" is above 1T; check the unit`);
+    }
+  });
+}
+
+function checkPlatformOptions(input: Record<string, unknown>, platform: unknown, add: Add): void {
+  if (platform === AgentPlatform.KUBERNETES) {
+    if (input.docker !== undefined) add(["docker"], "docker options are set but platform is kubernetes; remove them or set platform: docker");
+    const agents = Array.isArray(input.agents) ? input.agents : [];
+    agents.forEach((a, i) => {
+      if (isRecord(a) && a.ipv4Address !== undefined) add(["agents", i, "ipv4Address"], "ipv4Address is for Docker; Kubernetes assigns pod addresses (remove it)");
+    });
+    if (isRecord(input.kubernetes) && typeof input.kubernetes.nodeLocalDnsIp === "string" && !isIPv4(input.kubernetes.nodeLocalDnsIp)) {
+      add(["kubernetes", "nodeLocalDnsIp"], `"${input.kubernetes.nodeLocalDnsIp}" is not an IPv4 address; NodeLocal DNSCache usually listens on 169.254.20.10`);
+    }
+  }
+  if (platform === AgentPlatform.DOCKER) {
+    if (input.kubernetes !== undefined) add(["kubernetes"], "kubernetes options are set but platform is docker; remove them or set platform: kubernetes");
+    if (input.namespace !== undefined) add(["namespace"], "namespace is a Kubernetes option but platform is docker; remove it");
+    if (isRecord(input.proxy) && input.proxy.replicas !== undefined) add(["proxy", "replicas"], "proxy.replicas is a Kubernetes option; Docker runs one proxy container (remove it)");
+    const agents = Array.isArray(input.agents) ? input.agents : [];
+    agents.forEach((a, i) => {
+      if (isRecord(a) && a.replicas !== undefined) add(["agents", i, "replicas"], "replicas is a Kubernetes option; on Docker declare one agent per container (remove it)");
+    });
+    if (isRecord(input.docker) && Array.isArray(input.docker.dnsServers)) {
+      input.docker.dnsServers.forEach((server, i) => {
+        if (typeof server === "string" && parseIpv4(server) === undefined) add(["docker", "dnsServers", i], `"${server}" is not an IPv4 address`);
+      });
+    }
+  }
+}
+
+function subnetOf(value: unknown, path: PropertyKey[], fallback: string, add: Add): Network | undefined {
+  const text = typeof value === "string" ? value : fallback;
+  const parsed = parseCidr(text);
+  if (typeof parsed === "string") { add(path, parsed); return undefined; }
+  if (parsed.version !== 4) { add(path, `"${text}" is IPv6; Docker subnets here are IPv4`); return undefined; }
+  if (parsed.prefix < 16 || parsed.prefix > 28) { add(path, `"${text}" must have a prefix from /16 to /28`); return undefined; }
+  return parsed;
+}
+
+/** Docker: subnets valid and apart, fixed agent addresses inside the subnet, free, and unique. */
+function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
+  const docker = isRecord(input.docker) ? input.docker : {};
+  const subnet = subnetOf(docker.subnet, ["docker", "subnet"], DEFAULT_AGENT_SUBNET, add);
+  const egress = subnetOf(docker.egressSubnet, ["docker", "egressSubnet"], DEFAULT_EGRESS_SUBNET, add);
+  if (subnet && egress && (ipv4InNetwork(egress.base, subnet) || ipv4InNetwork(subnet.base, egress))) {
+    add(["docker", "egressSubnet"], `egress subnet ${egress.text} overlaps the agent subnet ${subnet.text}; choose disjoint ranges`);
+  }
+  if (!subnet) return;
+  const size = 1n << BigInt(32 - subnet.prefix);
+  const reserved = new Map<bigint, string>([
+    [subnet.base, "the network address"],
+    [subnet.base + 1n, "the gateway"],
+    [subnet.base + 2n, "the proxy"],
+    [subnet.base + size - 1n, "the broadcast address"],
+  ]);
+  const taken = new Map<bigint, string>();
+  const agents = Array.isArray(input.agents) ? input.agents : [];
+  agents.forEach((agent, i) => {
+    if (!isRecord(agent) || agent.ipv4Address === undefined) return;
+    const path = ["agents", i, "ipv4Address"];
+    const address = typeof agent.ipv4Address === "string" ? parseIpv4(agent.ipv4Address) : undefined;
+    if (address === undefined) { add(path, `${describe(agent.ipv4Address)} is not an IPv4 address`); return; }
+    if (!ipv4InNetwork(address, subnet)) { add(path, `${agent.ipv4Address} is outside the agent subnet ${subnet.text}; pick an address inside it`); return; }
+    const reservedFor = reserved.get(address);
+    if (reservedFor) { add(path, `${agent.ipv4Address} is ${reservedFor} of ${subnet.text}; agents start at .10`); return; }
+    const other = taken.get(address);
+    if (other !== undefined) add(path, `${agent.ipv4Address} is already the address of agent "${other}"; each agent needs its own`);
+    else taken.set(address, String(agent.name));
+  });
+  const automatic = agents.filter((a) => isRecord(a) && a.ipv4Address === undefined).length;
+  const free = Number(size) - 10 - 1 - taken.size;
+  if (automatic > free) add(["agents"], `${automatic} agents need an address but ${subnet.text} has ${Math.max(free, 0)} free from .10 on; use a larger docker.subnet`);
+}
