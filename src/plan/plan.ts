@@ -55,6 +55,8 @@ export interface PlannedRole {
   readonly agentAddresses: string[];
   /** Name of the role's Vault policy. */
   readonly policyName: string;
+  /** Kubernetes: the ServiceAccount the role's agents run as (the Vault binding's subject). */
+  readonly serviceAccountName: string;
 }
 
 export interface PlannedAgent {
@@ -199,6 +201,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key).map((a) => a.tool),
       agentAddresses: agents.filter((a) => a.role === name && a.ipv4Address).map((a) => a.ipv4Address as string),
       policyName: `rapidclaw-${rn}`,
+      serviceAccountName: `${rn}-agent`,
     };
   });
 

@@ -1,0 +1,43 @@
+import { Container } from "@cdktf/provider-docker/lib/container";
+import { Image } from "@cdktf/provider-docker/lib/image";
+import { Construct } from "constructs";
+import { LABELS, type FirewallPlan } from "../plan/plan";
+import { agentEnvironment, type AgentFiles } from "./agent-environment";
+import { dockerLabels, workloadLabels } from "./labels";
+
+/** Docker part of AgentFleet: one hardened container per agent, on the internal network only. */
+export class DockerAgents extends Construct {
+  /** Agent containers by agent name. */
+  public readonly containers: { [agentName: string]: Container } = {};
+  /** Images by image reference. */
+  public readonly images: { [image: string]: Image } = {};
+
+  constructor(scope: Construct, id: string, plan: FirewallPlan, options: { network: string; proxyUrl: string; files: AgentFiles; profilePath?: string }) {
+    super(scope, id);
+    const imageNames = [...new Set(plan.agents.map((a) => a.image))].sort();
+    imageNames.forEach((name, index) => {
+      this.images[name] = new Image(this, `image-${index}`, { name, keepLocally: true });
+    });
+    const roles = new Map(plan.roles.map((r) => [r.name, r]));
+    for (const agent of plan.agents) {
+      const role = roles.get(agent.role);
+      const readOnly = !role?.allowFileSystem;
+      this.containers[agent.name] = new Container(this, agent.resourceName, {
+        name: agent.resourceName,
+        image: this.images[agent.image].imageId,
+        networksAdvanced: [{ name: options.network, ipv4Address: agent.ipv4Address }],
+        env: agentEnvironment(agent, options.proxyUrl, options.profilePath).map(([k, v]) => `${k}=${v}`),
+        memory: agent.memoryMiB,
+        cpus: String(agent.cpus),
+        readOnly,
+        tmpfs: readOnly ? { "/tmp": "rw,noexec,nosuid,size=64m" } : undefined,
+        upload: options.files[agent.role]?.map((f) => ({ file: f.path, content: f.content, permissions: "0444" })),
+        capabilities: { drop: ["ALL"] },
+        securityOpts: ["no-new-privileges:true"],
+        restart: "unless-stopped",
+        mustRun: true,
+        labels: dockerLabels(workloadLabels("agent", { [LABELS.agent]: agent.resourceName, [LABELS.role]: role?.resourceName ?? agent.role })),
+      });
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { Container } from "@cdktf/provider-docker/lib/container";
+import { Image } from "@cdktf/provider-docker/lib/image";
+import { Construct } from "constructs";
+import type { FirewallPlan } from "../plan/plan";
+import { dockerLabels, workloadLabels } from "./labels";
+
+/** Where the proxy container reads its configuration. */
+export const SQUID_CONF_PATH = "/etc/squid/squid.conf";
+
+/** Docker part of EgressProxy: one Squid container on the internal and the egress network. */
+export class DockerEgressProxy extends Construct {
+  /** The Squid image. */
+  public readonly image: Image;
+  /** The Squid container. */
+  public readonly container: Container;
+
+  constructor(scope: Construct, id: string, plan: FirewallPlan, squidConf: string, networks: { agents: string; egress: string }) {
+    super(scope, id);
+    this.image = new Image(this, "image", { name: plan.proxy.image, keepLocally: true });
+    this.container = new Container(this, "container", {
+      name: "rapidclaw-egress-proxy",
+      image: this.image.imageId,
+      // Running as `proxy` from the start lets Squid write its log to the container's stdout (see DESIGN.md).
+      user: "proxy",
+      entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
+      upload: [{ file: SQUID_CONF_PATH, content: squidConf, permissions: "0644" }],
+      networksAdvanced: [
+        { name: networks.agents, ipv4Address: plan.proxy.address },
+        { name: networks.egress },
+      ],
+      dns: plan.docker.dnsServers.length > 0 ? plan.docker.dnsServers : undefined,
+      readOnly: true,
+      tmpfs: { "/var/spool/squid": "rw,noexec,nosuid,size=16m", "/var/run/squid": "rw,noexec,nosuid,size=1m" },
+      capabilities: { drop: ["ALL"] },
+      securityOpts: ["no-new-privileges:true"],
+      restart: "unless-stopped",
+      mustRun: true,
+      labels: dockerLabels(workloadLabels("egress-proxy")),
+    });
+  }
+}

@@ -1,0 +1,12 @@
+import { LABELS } from "../plan/plan";
+
+/** Labels of a generated workload, sorted by key so output is stable. */
+export function workloadLabels(component: string, extra: Record<string, string> = {}): Record<string, string> {
+  const all: Record<string, string> = { [LABELS.managedBy]: "rapidclaw", [LABELS.component]: component, ...extra };
+  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The same labels as the Docker provider's list of `{ label, value }` blocks. */
+export function dockerLabels(labels: Record<string, string>): { label: string; value: string }[] {
+  return Object.entries(labels).map(([label, value]) => ({ label, value }));
+}

@@ -1,0 +1,24 @@
+import type { FirewallSpecProps } from "../spec/types";
+import { compileFirewall, type FirewallPlan } from "./plan";
+
+/**
+ * A validated, compiled firewall description, shared by the constructs of one firewall. Build it
+ * once with `FirewallSpec.fromProps` (or `fromFile`); invalid input throws `FirewallSpecError`
+ * listing every problem before any construct is created.
+ */
+export class FirewallSpec {
+  /** Validates and compiles typed props. */
+  public static fromProps(props: FirewallSpecProps): FirewallSpec {
+    return new FirewallSpec(props, compileFirewall(props));
+  }
+
+  /** The props as given. */
+  public readonly props: FirewallSpecProps;
+  /** The compiled plan: resolved roles, allowlists, key grants, names and addresses. */
+  public readonly plan: FirewallPlan;
+
+  protected constructor(props: FirewallSpecProps, plan: FirewallPlan) {
+    this.props = props;
+    this.plan = plan;
+  }
+}
