@@ -1,0 +1,62 @@
+import { DockerProvider, type DockerProviderConfig } from "@cdktf/provider-docker/lib/provider";
+import { KubernetesProvider, type KubernetesProviderConfig } from "@cdktf/provider-kubernetes/lib/provider";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { AgentFleet } from "./constructs/agent-fleet";
+import { EgressProxy } from "./constructs/egress-proxy";
+import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
+import { FirewallSpec } from "./plan/firewall-spec";
+import { AgentPlatform, type FirewallSpecProps } from "./spec/types";
+
+/** Props of a whole firewall stack: the firewall description plus provider settings. */
+export interface RapidClawStackProps extends FirewallSpecProps {
+  /**
+   * Settings of the Docker provider (platform docker).
+   * @default - the local engine (DOCKER_HOST or the default socket)
+   */
+  readonly dockerProvider?: DockerProviderConfig;
+  /**
+   * Settings of the Kubernetes provider (platform kubernetes).
+   * @default - the provider's defaults (KUBE_CONFIG_PATH and friends)
+   */
+  readonly kubernetesProvider?: KubernetesProviderConfig;
+}
+
+const PROVIDER_PROPS = ["dockerProvider", "kubernetesProvider"] as const;
+
+/**
+ * A whole agent firewall in one stack: providers, the isolated network, the egress proxy and the
+ * agents. Invalid props throw `FirewallSpecError` before anything is added to the app.
+ */
+export class RapidClawStack extends TerraformStack {
+  /** The validated, compiled firewall. */
+  public readonly spec: FirewallSpec;
+  public readonly network: IsolatedAgentNetwork;
+  public readonly proxy: EgressProxy;
+  public readonly fleet: AgentFleet;
+
+  constructor(scope: Construct, id: string, props: RapidClawStackProps) {
+    const spec = FirewallSpec.fromProps(specProps(props));
+    super(scope, id);
+    this.spec = spec;
+    const plan = spec.plan;
+    if (plan.platform === AgentPlatform.DOCKER) new DockerProvider(this, "docker", props.dockerProvider ?? {});
+    else new KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
+
+    this.network = new IsolatedAgentNetwork(this, "network", { spec });
+    this.proxy = new EgressProxy(this, "egress-proxy", { network: this.network });
+    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy });
+
+    new TerraformOutput(this, "proxy_urls", {
+      description: "Proxy URL (HTTPS_PROXY) of each role",
+      value: this.proxy.proxyUrls,
+    });
+  }
+}
+
+/** The firewall description part of the stack props. */
+function specProps(props: RapidClawStackProps): FirewallSpecProps {
+  const rest: Record<string, unknown> = { ...props };
+  for (const key of PROVIDER_PROPS) delete rest[key];
+  return rest as unknown as FirewallSpecProps;
+}

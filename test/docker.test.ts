@@ -1,0 +1,98 @@
+import { App } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
+import { renderSquidConfForPlan } from "../src/render/squid-conf";
+import { seedFirewall } from "../examples/seed-spec";
+import { squidBinary, squidParse } from "./support/squid";
+import { synthesize } from "./support/synth";
+
+function dockerStack(props: RapidClawStackProps = seedFirewall(AgentPlatform.DOCKER)) {
+  const stack = new RapidClawStack(new App(), "agent-firewall", props);
+  return { stack, synth: synthesize(stack) };
+}
+
+describe("RapidClawStack on Docker", () => {
+  const { stack, synth } = dockerStack();
+  const networks = synth.resources("docker_network");
+  const containers = synth.resources("docker_container");
+  const internal = networks.find((n) => n.internal === true);
+  const egress = networks.find((n) => n.internal !== true);
+  const proxy = containers.find((c) => c.name === "rapidclaw-egress-proxy");
+  const agents = containers.filter((c) => c !== proxy);
+  const ref = (network: Record<string, any>) => `\${docker_network.${Object.entries(synth.doc.resource.docker_network).find(([, v]) => v === network)?.[0]}.name}`;
+
+  it("matches the snapshot", () => {
+    expect(synth.json).toMatchSnapshot();
+  });
+
+  it("creates an internal agent network with the fixed default subnet and a separate egress network", () => {
+    expect(networks).toHaveLength(2);
+    expect(internal?.ipam_config).toEqual([{ subnet: "172.30.0.0/24", gateway: "172.30.0.1" }]);
+    expect(egress?.ipam_config).toEqual([{ subnet: "172.31.0.0/24" }]);
+  });
+
+  it("puts the proxy on both networks, at the fixed proxy address on the internal one", () => {
+    expect(proxy).toBeDefined();
+    const joined = proxy?.networks_advanced.map((n: any) => n.name).sort();
+    expect(joined).toEqual([ref(internal!), ref(egress!)].sort());
+    expect(proxy?.networks_advanced.find((n: any) => n.name === ref(internal!))?.ipv4_address).toBe("172.30.0.2");
+  });
+
+  it("puts every agent on the internal network only, at a fixed address", () => {
+    expect(agents.map((a) => a.name).sort()).toEqual(["hermes-agent", "openclaw-agent"]);
+    for (const agent of agents) {
+      expect(agent.networks_advanced).toHaveLength(1);
+      expect(agent.networks_advanced[0].name).toBe(ref(internal!));
+      expect(agent.networks_advanced[0].ipv4_address).toMatch(/^172\.30\.0\.\d+$/);
+    }
+  });
+
+  it("hardens agent containers and points them at the proxy", () => {
+    for (const agent of agents) {
+      expect(agent.capabilities).toEqual({ drop: ["ALL"] });
+      expect(agent.security_opts).toEqual(["no-new-privileges:true"]);
+      expect(agent.read_only).toBe(true);
+      expect(agent.env).toContain("HTTPS_PROXY=http://172.30.0.2:3128");
+      expect(agent.env).toContain("HTTP_PROXY=http://172.30.0.2:3128");
+      expect(agent.env.some((e: string) => e.startsWith("NO_PROXY="))).toBe(true);
+      expect(agent.labels).toContainEqual({ label: "rapidclaw.dev/component", value: "agent" });
+    }
+    const openclaw = agents.find((a) => a.name === "openclaw-agent");
+    expect(openclaw?.memory).toBe(2048);
+    expect(openclaw?.cpus).toBe("1");
+    expect(openclaw?.labels).toContainEqual({ label: "rapidclaw.dev/role", value: "research-agent" });
+  });
+
+  it("gives a role that allows the file system a writable root", () => {
+    const props = seedFirewall(AgentPlatform.DOCKER);
+    const roles = { ...props.roles, research_agent: { ...props.roles.research_agent, allowFileSystem: true } };
+    const { synth: writable } = dockerStack({ ...props, roles });
+    const openclaw = writable.resources("docker_container").find((c) => c.name === "openclaw-agent");
+    expect(openclaw?.read_only).toBe(false);
+    expect(openclaw?.tmpfs).toBeUndefined();
+  });
+
+  it("uploads the squid.conf rendered for the plan, and runs Squid as the proxy user", () => {
+    expect(proxy?.upload).toEqual([{ file: "/etc/squid/squid.conf", content: renderSquidConfForPlan(stack.spec.plan), permissions: "0644" }]);
+    expect(proxy?.user).toBe("proxy");
+    expect(proxy?.capabilities).toEqual({ drop: ["ALL"] });
+  });
+
+  it.skipIf(squidBinary === undefined)("synthesizes a squid.conf that real Squid accepts", () => {
+    const conf = proxy?.upload[0].content as string;
+    const result = squidParse(conf);
+    expect(result.problems).toEqual([]);
+    expect(result.status).toBe(0);
+  });
+
+  it("synthesizes byte-identical JSON for the same input", () => {
+    expect(dockerStack().synth.json).toBe(synth.json);
+  });
+
+  it("refuses an invalid spec before adding the stack to the app", () => {
+    const app = new App();
+    const props = seedFirewall(AgentPlatform.DOCKER);
+    expect(() => new RapidClawStack(app, "bad", { ...props, roles: { r: { tools: { web_serch: "READ" as any } } }, agents: [] })).toThrow(FirewallSpecError);
+    expect(app.node.children).toHaveLength(0);
+  });
+});

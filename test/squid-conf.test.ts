@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { AgentPlatform } from "../src";
+import { compileFirewall } from "../src/plan/plan";
+import { parseHostPattern, type HostPattern } from "../src/spec/hosts";
+import { renderSquidConf, renderSquidConfForPlan, squidDomainLists } from "../src/render/squid-conf";
+import { seedFirewall } from "../examples/seed-spec";
+import { squidBinary, squidParse } from "./support/squid";
+
+const patterns = (...hosts: string[]) => hosts.map((h) => parseHostPattern(h) as HostPattern);
+
+describe("squid.conf renderer", () => {
+  it("allows a wildcard's subdomains and refuses its apex unless the apex is listed", () => {
+    expect(squidDomainLists(patterns("*.x.com", "api.y.com"))).toEqual({ allow: [".x.com", "api.y.com"], apexDeny: ["x.com"] });
+    expect(squidDomainLists(patterns("*.x.com", "x.com"))).toEqual({ allow: [".x.com"], apexDeny: [] });
+  });
+
+  it("matches Docker roles by agent address and Kubernetes roles by their own port", () => {
+    const docker = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
+    expect(docker).toContain("acl role_research-agent_in src 172.30.0.11/32");
+    expect(docker.match(/^http_port /gm)).toHaveLength(1);
+    const k8s = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.KUBERNETES)));
+    expect(k8s).toContain("http_port 3129 name=research-agent");
+    expect(k8s).toContain("acl role_research-agent_in myportname research-agent");
+  });
+
+  it("allows only CONNECT to 443 unless plain HTTP is enabled, and ends with deny all", () => {
+    const roles = [{ name: "r", resourceName: "r", allowlist: patterns("api.x.com"), sources: ["10.0.0.5"] }];
+    const strict = renderSquidConf({ roles, sharedPort: 3128, allowPlainHttp: false });
+    const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow"));
+    expect(allows).toEqual(["http_access allow CONNECT tls_port role_r_in role_r_hosts !forbidden_dst"]);
+    expect(strict.trimEnd().endsWith("http_access deny all")).toBe(true);
+    const plain = renderSquidConf({ roles, sharedPort: 3128, allowPlainHttp: true });
+    expect(plain).toContain("http_access allow !CONNECT http_port role_r_in role_r_hosts !forbidden_dst");
+  });
+
+  it("refuses IP literals before any allow rule", () => {
+    const conf = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
+    const lines = conf.split("\n");
+    expect(lines.findIndex((l) => l === "http_access deny ip_literal")).toBeLessThan(lines.findIndex((l) => l.startsWith("http_access allow")));
+    expect(conf).toMatch(/^acl ip_literal dstdom_regex -n /m);
+    expect(conf).not.toMatch(/dstdomain (?!-n)/);
+  });
+
+  describe.skipIf(squidBinary === undefined)("accepted by real Squid (squid -k parse)", () => {
+    it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("seed scenario on %s", (platform) => {
+      const result = squidParse(renderSquidConfForPlan(compileFirewall(seedFirewall(platform))));
+      expect(result.problems).toEqual([]);
+      expect(result.status).toBe(0);
+    });
+
+    it("overlapping patterns after normalisation (Squid 5.7 refuses overlaps at start)", () => {
+      const spec = seedFirewall(AgentPlatform.KUBERNETES);
+      const roles = { ...spec.roles, research_agent: { network: { allowEgress: true, allowedHosts: ["x.com", "*.x.com", "a.x.com", "*.b.x.com", "API.ANTHROPIC.COM"] } } };
+      const result = squidParse(renderSquidConfForPlan(compileFirewall({ ...spec, roles, proxy: { allowPlainHttp: true } })));
+      expect(result.problems).toEqual([]);
+      expect(result.status).toBe(0);
+    });
+  });
+});
