@@ -27,3 +27,4 @@ export { IsolatedAgentNetwork, type IsolatedAgentNetworkProps } from "./construc
 export { EgressProxy, type EgressProxyProps } from "./constructs/egress-proxy";
 export { AgentFleet, AGENT_PROFILE_PATH, type AgentFleetProps } from "./constructs/agent-fleet";
 export { RapidClawStack, type RapidClawStackProps } from "./rapid-claw-stack";
+export { ScopedAgentKeys, type ScopedAgentKeysProps } from "./constructs/scoped-agent-keys";

@@ -1,10 +1,14 @@
 import { DockerProvider, type DockerProviderConfig } from "@cdktf/provider-docker/lib/provider";
 import { KubernetesProvider, type KubernetesProviderConfig } from "@cdktf/provider-kubernetes/lib/provider";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { VaultProvider, type VaultProviderConfig } from "@cdktf/provider-vault/lib/provider";
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { AgentFleet } from "./constructs/agent-fleet";
 import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
+import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { FirewallSpec } from "./plan/firewall-spec";
 import { AgentPlatform, type FirewallSpecProps } from "./spec/types";
 
@@ -20,13 +24,18 @@ export interface RapidClawStackProps extends FirewallSpecProps {
    * @default - the provider's defaults (KUBE_CONFIG_PATH and friends)
    */
   readonly kubernetesProvider?: KubernetesProviderConfig;
+  /**
+   * Settings of the Vault provider.
+   * @default - the provider's defaults (VAULT_ADDR, VAULT_TOKEN)
+   */
+  readonly vaultProvider?: VaultProviderConfig;
 }
 
-const PROVIDER_PROPS = ["dockerProvider", "kubernetesProvider"] as const;
+const PROVIDER_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider"] as const;
 
 /**
- * A whole agent firewall in one stack: providers, the isolated network, the egress proxy and the
- * agents. Invalid props throw `FirewallSpecError` before anything is added to the app.
+ * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
+ * scoped keys in Vault and the agents. Invalid props throw `FirewallSpecError` before anything is added to the app.
  */
 export class RapidClawStack extends TerraformStack {
   /** The validated, compiled firewall. */
@@ -34,6 +43,7 @@ export class RapidClawStack extends TerraformStack {
   public readonly network: IsolatedAgentNetwork;
   public readonly proxy: EgressProxy;
   public readonly fleet: AgentFleet;
+  public readonly keys: ScopedAgentKeys;
 
   constructor(scope: Construct, id: string, props: RapidClawStackProps) {
     const spec = FirewallSpec.fromProps(specProps(props));
@@ -42,9 +52,13 @@ export class RapidClawStack extends TerraformStack {
     const plan = spec.plan;
     if (plan.platform === AgentPlatform.DOCKER) new DockerProvider(this, "docker", props.dockerProvider ?? {});
     else new KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
+    new VaultProvider(this, "vault", props.vaultProvider ?? {});
+    new RandomProvider(this, "random", {});
+    new TimeProvider(this, "time", {});
 
     this.network = new IsolatedAgentNetwork(this, "network", { spec });
     this.proxy = new EgressProxy(this, "egress-proxy", { network: this.network });
+    this.keys = new ScopedAgentKeys(this, "keys", { spec });
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy });
 
     new TerraformOutput(this, "proxy_urls", {
