@@ -1,12 +1,93 @@
+import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
+import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { Construct } from "constructs";
-import type { FirewallPlan } from "../plan/plan";
+import { LABELS, type FirewallPlan } from "../plan/plan";
+import { COMPONENTS } from "./labels";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, tcpPorts } from "./kubernetes-network-policy";
 
-/** Kubernetes part of IsolatedAgentNetwork (being written). */
+/**
+ * Kubernetes part of IsolatedAgentNetwork: the namespace (created or adopted) and the agents'
+ * NetworkPolicies. Policies add up: an agent pod may do what any policy selecting it allows.
+ *
+ * - `rapidclaw-agents-default-deny`: every agent pod, Ingress and Egress, no rule.
+ * - `rapidclaw-agents-dns`: every agent pod, egress to the cluster DNS on UDP and TCP 53.
+ * - `rapidclaw-agents-ingress` (only with `kubernetes.ingress`): ingress from the listed namespaces on one port.
+ * - `rapidclaw-role-<role>-egress`, per role: that role's pods to the proxy on the role's own
+ *   port, and to the role's explicit egress CIDRs on their ports.
+ */
 export class KubernetesAgentNetwork extends Construct {
+  /**
+   * Name of the agents' namespace. When the namespace is created this is a reference to it, so
+   * everything placed in it is created after it.
+   */
   public readonly namespaceName: string;
+  /** The namespace, or undefined when an existing one is adopted (`kubernetes.createNamespace: false`). */
+  public readonly namespace?: NamespaceV1;
+  /** Isolates every agent pod in both directions. */
+  public readonly defaultDenyPolicy: NetworkPolicyV1;
+  /** Lets every agent pod query the cluster DNS. */
+  public readonly dnsPolicy: NetworkPolicyV1;
+  /** Ingress to agent pods from the namespaces of `kubernetes.ingress`; undefined without it. */
+  public readonly ingressPolicy?: NetworkPolicyV1;
+  /** Per role name: egress of the role's pods to its proxy port and its CIDRs. */
+  public readonly roleEgressPolicies: { [roleName: string]: NetworkPolicyV1 } = {};
+
   constructor(scope: Construct, id: string, plan: FirewallPlan) {
     super(scope, id);
-    this.namespaceName = plan.namespace;
-    throw new Error("Kubernetes platform: not available yet");
+    if (plan.kubernetes.createNamespace) {
+      this.namespace = new NamespaceV1(this, "namespace", {
+        metadata: {
+          name: plan.namespace,
+          labels: {
+            [LABELS.managedBy]: "rapidclaw",
+            // Every pod the firewall generates meets the restricted Pod Security Standard; refuse others.
+            "pod-security.kubernetes.io/enforce": "restricted",
+            [LABELS.firewall]: "true",
+          },
+        },
+      });
+      this.namespaceName = this.namespace.metadata.name;
+    } else {
+      this.namespaceName = plan.namespace;
+    }
+    const namespace = this.namespaceName;
+    const allAgents = agentPodSelector();
+
+    this.defaultDenyPolicy = firewallPolicy(this, "default-deny", {
+      namespace,
+      name: "rapidclaw-agents-default-deny",
+      podSelector: allAgents,
+      policyTypes: ["Ingress", "Egress"],
+    });
+    this.dnsPolicy = firewallPolicy(this, "dns", {
+      namespace,
+      name: "rapidclaw-agents-dns",
+      podSelector: allAgents,
+      policyTypes: ["Egress"],
+      egress: [dnsEgressRule(plan)],
+    });
+    const ingress = plan.kubernetes.ingress;
+    if (ingress) {
+      this.ingressPolicy = firewallPolicy(this, "ingress", {
+        namespace,
+        name: "rapidclaw-agents-ingress",
+        podSelector: allAgents,
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: Object.fromEntries(ingress.namespaceLabels) } }], ports: tcpPorts([ingress.port]) }],
+      });
+    }
+    for (const role of plan.roles) {
+      const egress: NetworkPolicyV1SpecEgress[] = [
+        { to: [{ podSelector: componentSelector(COMPONENTS.egressProxy) }], ports: tcpPorts([role.proxyPort]) },
+        ...role.egressCidrs.map((c) => ({ to: [{ ipBlock: { cidr: c.cidr } }], ports: tcpPorts(c.ports) })),
+      ];
+      this.roleEgressPolicies[role.name] = firewallPolicy(this, `role-${role.resourceName}-egress`, {
+        namespace,
+        name: `rapidclaw-role-${role.resourceName}-egress`,
+        podSelector: agentPodSelector(role),
+        policyTypes: ["Egress"],
+        egress,
+      });
+    }
   }
 }

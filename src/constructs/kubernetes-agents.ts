@@ -1,11 +1,199 @@
+import { posix } from "node:path";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import {
+  DeploymentV1,
+  type DeploymentV1SpecTemplateSpecContainerVolumeMount,
+  type DeploymentV1SpecTemplateSpecVolume,
+} from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { Construct } from "constructs";
-import type { FirewallPlan } from "../plan/plan";
-import type { AgentFiles } from "./agent-environment";
+import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
+import { agentEnvironment, type AgentFiles } from "./agent-environment";
+import { COMPONENTS, workloadLabels } from "./labels";
+import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
 
-/** Kubernetes part of AgentFleet (being written). */
+/** User and group agent containers run as: non-root, above the usual system and login ranges. */
+export const AGENT_UID = 10001;
+
+/**
+ * Directory of the service account token agents present to Vault's Kubernetes auth; the token
+ * itself is the file `token` in it (`VAULT_TOKEN_PATH`). Mounted only for roles that hold keys.
+ */
+export const VAULT_TOKEN_DIR = "/var/run/secrets/vault";
+
+/** The token file agents log in to Vault with. */
+export const VAULT_TOKEN_PATH = `${VAULT_TOKEN_DIR}/token`;
+
+/** Audience of that token; the Vault Kubernetes auth role must expect exactly this audience. */
+export const VAULT_TOKEN_AUDIENCE = "vault";
+
+/** Lifetime of that token; the kubelet refreshes it before it expires. */
+export const VAULT_TOKEN_EXPIRATION_SECONDS = 600;
+
+/** Options of KubernetesAgents. */
+export interface KubernetesAgentsOptions {
+  /** Namespace of the agents (created or adopted by the network). */
+  readonly namespaceName: string;
+  /** `http://host:port` of the proxy, per role name. */
+  readonly proxyUrls: { readonly [roleName: string]: string };
+  /** Files mounted read-only into the agents of a role, by role name; a role's files share one directory. */
+  readonly files: AgentFiles;
+  /**
+   * Path of the role profile document, announced to agents as RAPIDCLAW_PROFILE.
+   * @default - not announced
+   */
+  readonly profilePath?: string;
+}
+
+/** A role's files as one ConfigMap: keys are file names, all files in `directory`. */
+interface RoleFileSet {
+  readonly directory: string;
+  readonly data: { [fileName: string]: string };
+  readonly checksum: string;
+}
+
+/**
+ * Kubernetes part of AgentFleet: per role a ServiceAccount (no automounted API token) and the
+ * ConfigMap of its files; per agent a hardened Deployment using its role's ServiceAccount,
+ * labelled so the role's NetworkPolicies select it, pointed at its role's proxy port.
+ */
 export class KubernetesAgents extends Construct {
-  constructor(scope: Construct, id: string, plan: FirewallPlan, options: { namespaceName: string; proxyUrls: { [roleName: string]: string }; files: AgentFiles; profilePath?: string }) {
+  /** ServiceAccounts by role name: the subjects Vault's Kubernetes auth binds each role's policy to. */
+  public readonly serviceAccounts: { [roleName: string]: ServiceAccountV1 } = {};
+  /** ConfigMaps of the roles' files, by role name (roles without files have none). */
+  public readonly fileConfigMaps: { [roleName: string]: ConfigMapV1 } = {};
+  /** Agent Deployments by agent name. */
+  public readonly deployments: { [agentName: string]: DeploymentV1 } = {};
+
+  constructor(scope: Construct, id: string, plan: FirewallPlan, options: KubernetesAgentsOptions) {
     super(scope, id);
-    throw new Error(`Kubernetes platform: not available yet (${plan.roles.length}, ${options.namespaceName})`);
+    const namespace = options.namespaceName;
+    const fileSets = new Map<string, RoleFileSet>();
+    for (const role of plan.roles) {
+      const roleLabels = workloadLabels(COMPONENTS.agent, { [LABELS.role]: role.resourceName });
+      this.serviceAccounts[role.name] = new ServiceAccountV1(this, `${role.resourceName}-service-account`, {
+        metadata: { name: role.serviceAccountName, namespace, labels: roleLabels },
+        automountServiceAccountToken: false,
+      });
+      const fileSet = roleFileSet(role.name, options.files[role.name] ?? []);
+      if (fileSet) {
+        fileSets.set(role.name, fileSet);
+        this.fileConfigMaps[role.name] = new ConfigMapV1(this, `${role.resourceName}-files`, {
+          metadata: { name: `${role.resourceName}-agent-files`, namespace, labels: roleLabels },
+          data: fileSet.data,
+        });
+      }
+    }
+
+    const roles = new Map(plan.roles.map((r) => [r.name, r]));
+    for (const agent of plan.agents) {
+      const role = roles.get(agent.role) as PlannedRole;
+      const selectorLabels = { [LABELS.component]: COMPONENTS.agent, [LABELS.agent]: agent.resourceName };
+      const podLabels = workloadLabels(COMPONENTS.agent, { [LABELS.agent]: agent.resourceName, [LABELS.role]: role.resourceName });
+      const fileSet = fileSets.get(role.name);
+      const volumes = this.agentVolumes(role, fileSet);
+      const proxyUrl = options.proxyUrls[agent.role];
+      if (proxyUrl === undefined) throw new Error(`agent "${agent.name}": the proxy serves no role "${agent.role}"; build the proxy and the agents from the same firewall spec`);
+      const quantities = { cpu: `${Math.round(agent.cpus * 1000)}m`, memory: `${agent.memoryMiB}Mi` };
+      this.deployments[agent.name] = new DeploymentV1(this, agent.resourceName, {
+        metadata: { name: agent.resourceName, namespace, labels: podLabels },
+        spec: {
+          replicas: String(agent.replicas),
+          // Only component and agent: a selector cannot change, the agent's role can.
+          selector: { matchLabels: selectorLabels },
+          template: {
+            metadata: {
+              labels: podLabels,
+              annotations: fileSet ? { [CHECKSUM_ANNOTATIONS.agentFiles]: fileSet.checksum } : undefined,
+            },
+            spec: {
+              serviceAccountName: this.serviceAccounts[role.name].metadata.name,
+              automountServiceAccountToken: false,
+              securityContext: hardenedPodSecurityContext(AGENT_UID),
+              container: [
+                {
+                  name: agent.resourceName,
+                  image: agent.image,
+                  env: agentEnvironment(agent, proxyUrl, options.profilePath).map(([name, value]) => ({ name, value })),
+                  resources: { requests: quantities, limits: { ...quantities } },
+                  securityContext: hardenedContainerSecurityContext(role.allowFileSystem),
+                  volumeMount: volumes.mounts.length > 0 ? volumes.mounts : undefined,
+                },
+              ],
+              volume: volumes.volumes.length > 0 ? volumes.volumes : undefined,
+            },
+          },
+        },
+      });
+    }
   }
+
+  /** Volumes of a role's agents: /tmp on a read-only root, the Vault token for roles with keys, the role's files. */
+  private agentVolumes(role: PlannedRole, fileSet: RoleFileSet | undefined) {
+    const volumes: DeploymentV1SpecTemplateSpecVolume[] = [];
+    const mounts: DeploymentV1SpecTemplateSpecContainerVolumeMount[] = [];
+    if (!role.allowFileSystem) {
+      const tmp = scratchVolumes([{ name: "tmp", path: "/tmp", sizeLimit: "64Mi" }]);
+      volumes.push(...tmp.volumes);
+      mounts.push(...tmp.mounts);
+    }
+    if (role.keyGrants.length > 0) {
+      // A short-lived token only Vault accepts, instead of the automounted API token.
+      volumes.push({
+        name: "vault-token",
+        projected: [
+          {
+            sources: [{ serviceAccountToken: { audience: VAULT_TOKEN_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: posix.basename(VAULT_TOKEN_PATH) } }],
+          },
+        ],
+      });
+      mounts.push({ name: "vault-token", mountPath: VAULT_TOKEN_DIR, readOnly: true });
+    }
+    if (fileSet) {
+      if (mounts.some((m) => m.mountPath === fileSet.directory)) {
+        throw new Error(`files of role "${role.name}": ${fileSet.directory} is already a mount of the agent; put the files in a directory of their own`);
+      }
+      const configMap = this.fileConfigMaps[role.name];
+      volumes.push({
+        name: "role-files",
+        configMap: {
+          name: configMap.metadata.name,
+          defaultMode: "0444",
+          items: Object.keys(fileSet.data).map((key) => ({ key, path: key })),
+        },
+      });
+      mounts.push({ name: "role-files", mountPath: fileSet.directory, readOnly: true });
+    }
+    return { volumes, mounts };
+  }
+}
+
+/** ConfigMap keys: the characters Kubernetes allows in one. */
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * A role's files as one ConfigMap mounted at their directory, or undefined when it has none.
+ * Throws when the files are not all directly in one absolute directory (other than `/`), since
+ * one mount cannot place them elsewhere.
+ */
+function roleFileSet(roleName: string, files: AgentFiles[string]): RoleFileSet | undefined {
+  if (files.length === 0) return undefined;
+  const problem = (text: string) => new Error(`files of role "${roleName}": ${text}`);
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const file of sorted) {
+    if (!posix.isAbsolute(file.path) || posix.normalize(file.path) !== file.path) throw problem(`"${file.path}" must be an absolute, normalised path`);
+  }
+  const directories = [...new Set(sorted.map((f) => posix.dirname(f.path)))];
+  if (directories.length > 1) throw problem(`all files must be directly in one directory, one ConfigMap is mounted there; found ${directories.join(", ")}`);
+  const directory = directories[0];
+  if (directory === "/") throw problem("the files are in the root directory; put them in a directory of their own, like /etc/rapidclaw");
+  const data: { [fileName: string]: string } = {};
+  for (const file of sorted) {
+    const name = posix.basename(file.path);
+    if (!CONFIG_MAP_KEY.test(name) || name.startsWith("..")) throw problem(`file name "${name}" may hold only letters, digits, ".", "_" and "-", and may not start with ".."`);
+    if (name in data) throw problem(`"${file.path}" is listed twice`);
+    data[name] = file.content;
+  }
+  // Hashes the text as given: contents must be literal (a token's later value would not roll the pods).
+  return { directory, data, checksum: sha256(JSON.stringify(sorted.map((f) => [f.path, f.content]))) };
 }

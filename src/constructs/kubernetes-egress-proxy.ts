@@ -1,12 +1,131 @@
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { FirewallPlan } from "../plan/plan";
+import { SQUID_CONF_PATH } from "./docker-egress-proxy";
+import { COMPONENTS, workloadLabels } from "./labels";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./kubernetes-network-policy";
+import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
 
-/** Kubernetes part of EgressProxy (being written). */
+/** Name of the proxy's Deployment, Service, PodDisruptionBudget and NetworkPolicy. */
+export const PROXY_NAME = "rapidclaw-egress-proxy";
+
+/** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
+export const SQUID_UID = 13;
+
+/** Requests and limits of each proxy container: Squid without a cache needs little. */
+export const PROXY_RESOURCES = {
+  requests: { cpu: "100m", memory: "128Mi" },
+  limits: { cpu: "1000m", memory: "512Mi" },
+} as const;
+
+/**
+ * Name of the proxy port of role number `index` (in role-name order), on the container and the
+ * Service. Port names are IANA service names (at most 15 characters, lower case, digits and
+ * single `-`, at least one letter), too short for role names; the index matches the port offset
+ * (`proxy.port + index`).
+ */
+export function proxyPortName(index: number): string {
+  return `role-${index}`;
+}
+
+/** Where Squid may write: spool, run and log directories, each a small emptyDir. */
+const SQUID_SCRATCH = [
+  { name: "spool", path: "/var/spool/squid", sizeLimit: "16Mi" },
+  { name: "run", path: "/var/run/squid", sizeLimit: "1Mi" },
+  { name: "log", path: "/var/log/squid", sizeLimit: "16Mi" },
+];
+
+/**
+ * Kubernetes part of EgressProxy: a Squid Deployment with one port per role, its ConfigMap,
+ * Service and PodDisruptionBudget, and the NetworkPolicy `rapidclaw-egress-proxy`: ingress on each
+ * role's port from that role's agent pods only; egress to the cluster DNS and to public
+ * addresses on 443 (and 80 with `proxy.allowPlainHttp`), never to private, link-local or
+ * loopback ranges.
+ */
 export class KubernetesEgressProxy extends Construct {
+  /** DNS name of the proxy Service; agents use `http://<serviceHost>:<role port>`. */
   public readonly serviceHost: string;
+  /** squid.conf, under the key `squid.conf`. */
+  public readonly configMap: ConfigMapV1;
+  /** The Squid pods. */
+  public readonly deployment: DeploymentV1;
+  /** ClusterIP Service with one port per role. */
+  public readonly service: ServiceV1;
+  /** Keeps a proxy pod up during voluntary disruptions while there are several. */
+  public readonly podDisruptionBudget: PodDisruptionBudgetV1;
+  /** Ingress per role port from that role only; egress to DNS and public HTTPS only. */
+  public readonly networkPolicy: NetworkPolicyV1;
+
   constructor(scope: Construct, id: string, plan: FirewallPlan, squidConf: string, namespaceName: string) {
     super(scope, id);
-    this.serviceHost = `rapidclaw-egress-proxy.${namespaceName}.svc.cluster.local`;
-    throw new Error(`Kubernetes platform: not available yet (${plan.roles.length}, ${squidConf.length})`);
+    const labels = workloadLabels(COMPONENTS.egressProxy);
+    // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
+    this.serviceHost = `${PROXY_NAME}.${namespaceName}.svc`;
+    const ports = plan.roles.map((role, index) => ({ name: proxyPortName(index), port: role.proxyPort }));
+
+    this.configMap = new ConfigMapV1(this, "squid-conf", {
+      metadata: { name: `${PROXY_NAME}-squid-conf`, namespace: namespaceName, labels },
+      data: { "squid.conf": squidConf },
+    });
+
+    const scratch = scratchVolumes(SQUID_SCRATCH);
+    this.deployment = new DeploymentV1(this, "deployment", {
+      metadata: { name: PROXY_NAME, namespace: namespaceName, labels },
+      spec: {
+        replicas: String(plan.proxy.replicas),
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.squidConf]: sha256(squidConf) } },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: hardenedPodSecurityContext(SQUID_UID),
+            container: [
+              {
+                name: "squid",
+                image: plan.proxy.image,
+                command: ["squid", "-N", "-f", SQUID_CONF_PATH],
+                port: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+                readinessProbe:
+                  ports.length > 0 ? { tcpSocket: [{ port: String(ports[0].port) }], initialDelaySeconds: 2, periodSeconds: 10 } : undefined,
+                resources: { requests: { ...PROXY_RESOURCES.requests }, limits: { ...PROXY_RESOURCES.limits } },
+                securityContext: hardenedContainerSecurityContext(),
+                volumeMount: [{ name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true }, ...scratch.mounts],
+              },
+            ],
+            volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes],
+          },
+        },
+      },
+    });
+
+    this.service = new ServiceV1(this, "service", {
+      metadata: { name: PROXY_NAME, namespace: namespaceName, labels },
+      spec: {
+        type: "ClusterIP",
+        selector: labels,
+        port: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
+      },
+    });
+
+    // maxUnavailable, not minAvailable: with one replica, minAvailable 1 would block every node drain.
+    this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
+      metadata: { name: PROXY_NAME, namespace: namespaceName, labels },
+      spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
+    });
+
+    const webPorts = plan.proxy.allowPlainHttp ? [443, 80] : [443];
+    const egress: NetworkPolicyV1SpecEgress[] = [dnsEgressRule(plan), { to: publicInternetPeers(), ports: tcpPorts(webPorts) }];
+    this.networkPolicy = firewallPolicy(this, "network-policy", {
+      namespace: namespaceName,
+      name: PROXY_NAME,
+      podSelector: componentSelector(COMPONENTS.egressProxy),
+      policyTypes: ["Ingress", "Egress"],
+      ingress: plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(role) }], ports: tcpPorts([role.proxyPort]) })),
+      egress,
+    });
   }
 }

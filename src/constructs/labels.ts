@@ -1,5 +1,11 @@
 import { LABELS } from "../plan/plan";
 
+/** Values of the component label; Kubernetes policies, Services and Deployments select pods by them. */
+export const COMPONENTS = {
+  agent: "agent",
+  egressProxy: "egress-proxy",
+} as const;
+
 /** Labels of a generated workload, sorted by key so output is stable. */
 export function workloadLabels(component: string, extra: Record<string, string> = {}): Record<string, string> {
   const all: Record<string, string> = { [LABELS.managedBy]: "rapidclaw", [LABELS.component]: component, ...extra };

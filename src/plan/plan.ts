@@ -9,6 +9,8 @@ export const LABELS = {
   role: "rapidclaw.dev/role",
   agent: "rapidclaw.dev/agent",
   managedBy: "app.kubernetes.io/managed-by",
+  /** Marks a Kubernetes namespace the firewall created. */
+  firewall: "rapidclaw.dev/firewall",
 } as const;
 
 export interface PlannedRateLimit {

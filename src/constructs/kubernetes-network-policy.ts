@@ -1,0 +1,119 @@
+import { NetworkPolicyV1, type NetworkPolicyV1SpecEgress, type NetworkPolicyV1SpecIngress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import type { Construct } from "constructs";
+import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
+import { FORBIDDEN_DESTINATIONS } from "../render/squid-conf";
+import { COMPONENTS, workloadLabels } from "./labels";
+
+/**
+ * Shared pieces of the firewall's NetworkPolicies: pod selectors, peers and rules. Peers have the
+ * same shape in an ingress `from` and an egress `to`, so one builder serves both.
+ */
+
+/** A label selector by exact labels. */
+export interface LabelSelector {
+  /** Labels a selected pod or namespace carries, all of them. */
+  readonly matchLabels: { [key: string]: string };
+}
+
+/**
+ * One NetworkPolicy peer. Selectors in ONE peer are ANDed (pods matching `podSelector` in
+ * namespaces matching `namespaceSelector`); separate peers in a list are ORed.
+ */
+export interface PolicyPeer {
+  /** Pods; without `namespaceSelector`, in the policy's own namespace. */
+  readonly podSelector?: LabelSelector;
+  /** Namespaces. */
+  readonly namespaceSelector?: LabelSelector;
+  /** An address range, minus `except`. */
+  readonly ipBlock?: { readonly cidr: string; readonly except?: string[] };
+}
+
+/** One port of a rule; `port` is a string because the provider takes an int-or-string. */
+export interface PolicyPort {
+  /** `TCP` or `UDP`. */
+  readonly protocol: string;
+  /** The port number as text. */
+  readonly port: string;
+}
+
+/** Pods of one component of the firewall (`agent`, `egress-proxy`). */
+export function componentSelector(component: string): LabelSelector {
+  return { matchLabels: { [LABELS.component]: component } };
+}
+
+/** Agent pods: all of them, or those of one role. */
+export function agentPodSelector(role?: PlannedRole): LabelSelector {
+  const labels: { [key: string]: string } = { [LABELS.component]: COMPONENTS.agent };
+  if (role) labels[LABELS.role] = role.resourceName;
+  return { matchLabels: labels };
+}
+
+/** TCP ports, in the order given. */
+export function tcpPorts(ports: ReadonlyArray<number>): PolicyPort[] {
+  return ports.map((port) => ({ protocol: "TCP", port: String(port) }));
+}
+
+/** Label Kubernetes sets on every namespace (1.21+): its own name. */
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+/**
+ * The cluster DNS as one AND-peer: kube-dns pods in kube-system. Two separate peers would let
+ * pods reach every pod in kube-system, and any namespace's pods labelled kube-dns.
+ */
+export const CLUSTER_DNS_PEER: PolicyPeer = {
+  namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: "kube-system" } },
+  podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+};
+
+/** DNS egress to the cluster DNS (and the NodeLocal DNSCache, when the plan names one), UDP and TCP 53. */
+export function dnsEgressRule(plan: FirewallPlan): NetworkPolicyV1SpecEgress {
+  const to: PolicyPeer[] = [CLUSTER_DNS_PEER];
+  if (plan.kubernetes.nodeLocalDnsIp) to.push({ ipBlock: { cidr: `${plan.kubernetes.nodeLocalDnsIp}/32` } });
+  return { to, ports: [{ protocol: "UDP", port: "53" }, { protocol: "TCP", port: "53" }] };
+}
+
+/**
+ * The forbidden destinations of one IP version as CIDRs (single addresses get a full-length
+ * prefix); the proxy's egress excludes them, as Squid's `forbidden_dst` does.
+ */
+export function forbiddenCidrs(version: 4 | 6): string[] {
+  const isV6 = (text: string) => text.includes(":");
+  return FORBIDDEN_DESTINATIONS.filter((d) => isV6(d) === (version === 6)).map((d) => (d.includes("/") ? d : `${d}/${version === 6 ? 128 : 32}`));
+}
+
+/** The public internet, IPv4 and IPv6: everything but the forbidden (private, link-local, loopback) ranges. */
+export function publicInternetPeers(): PolicyPeer[] {
+  return [
+    { ipBlock: { cidr: "0.0.0.0/0", except: forbiddenCidrs(4) } },
+    { ipBlock: { cidr: "::/0", except: forbiddenCidrs(6) } },
+  ];
+}
+
+/** What one firewall NetworkPolicy selects and allows. */
+export interface FirewallPolicyProps {
+  /** Namespace of the policy and of the pods it selects. */
+  readonly namespace: string;
+  /** Policy name. */
+  readonly name: string;
+  /** The pods the policy isolates. */
+  readonly podSelector: LabelSelector;
+  /** Directions the policy isolates; a direction listed without rules denies everything. */
+  readonly policyTypes: ReadonlyArray<"Ingress" | "Egress">;
+  /** @default - none */
+  readonly ingress?: NetworkPolicyV1SpecIngress[];
+  /** @default - none */
+  readonly egress?: NetworkPolicyV1SpecEgress[];
+}
+
+/** A NetworkPolicy of the firewall, labelled as such. Rule lists are left out when empty, never sent as `{}` (allow all). */
+export function firewallPolicy(scope: Construct, id: string, props: FirewallPolicyProps): NetworkPolicyV1 {
+  return new NetworkPolicyV1(scope, id, {
+    metadata: { name: props.name, namespace: props.namespace, labels: workloadLabels("network-policy") },
+    spec: {
+      podSelector: props.podSelector,
+      policyTypes: [...props.policyTypes],
+      ingress: props.ingress && props.ingress.length > 0 ? props.ingress : undefined,
+      egress: props.egress && props.egress.length > 0 ? props.egress : undefined,
+    },
+  });
+}

@@ -1,0 +1,60 @@
+import { createHash } from "node:crypto";
+import type {
+  DeploymentV1SpecTemplateSpecContainerSecurityContext,
+  DeploymentV1SpecTemplateSpecSecurityContext,
+} from "@cdktf/provider-kubernetes/lib/deployment-v1";
+
+/** Pod template annotations whose change rolls the pods (a Deployment rolls on any template change). */
+export const CHECKSUM_ANNOTATIONS = {
+  /** sha256 of the proxy's squid.conf: the ConfigMap is mounted by subPath, which never updates in place. */
+  squidConf: "rapidclaw.dev/squid-conf-sha256",
+  /** sha256 of a role's files (profile documents), so agents reload them. */
+  agentFiles: "rapidclaw.dev/files-sha256",
+} as const;
+
+/** Hex sha256 of a text. */
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Pod security context: a fixed non-root user and group, and the runtime's default seccomp profile. */
+export function hardenedPodSecurityContext(uid: number): DeploymentV1SpecTemplateSpecSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: String(uid),
+    runAsGroup: String(uid),
+    // Volumes (and the projected Vault token) become readable by the pod's group.
+    fsGroup: String(uid),
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+/** Container security context: no privilege escalation, no capabilities, root file system read-only unless `writableRoot`. */
+export function hardenedContainerSecurityContext(writableRoot = false): DeploymentV1SpecTemplateSpecContainerSecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    runAsNonRoot: true,
+    readOnlyRootFilesystem: !writableRoot,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+/** An emptyDir volume mounted writable at a path: the only writable places of a read-only container. */
+export interface ScratchDirectory {
+  /** Volume name, a DNS label. */
+  readonly name: string;
+  /** Mount path in the container. */
+  readonly path: string;
+  /** Size limit, a Kubernetes quantity such as `64Mi`. */
+  readonly sizeLimit: string;
+}
+
+/** Volumes and mounts of scratch directories, in the order given. */
+export function scratchVolumes(dirs: ReadonlyArray<ScratchDirectory>) {
+  return {
+    volumes: dirs.map((d) => ({ name: d.name, emptyDir: { sizeLimit: d.sizeLimit } })),
+    mounts: dirs.map((d) => ({ name: d.name, mountPath: d.path })),
+  };
+}
