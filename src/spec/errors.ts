@@ -4,6 +4,10 @@ export interface SpecProblem {
   readonly path: string;
   /** What is wrong and how to fix it. */
   readonly message: string;
+  /** Line of the bad value in the source file, from 1; set by the file loader. */
+  readonly line?: number;
+  /** Column of the bad value in the source file, from 1; set with `line`. */
+  readonly column?: number;
 }
 
 /**
@@ -17,11 +21,18 @@ export class FirewallSpecError extends Error {
   constructor(problems: SpecProblem[], source?: string) {
     const sorted = [...problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const where = source ? ` in ${source}` : "";
-    const lines = sorted.map((p) => `  - ${p.path === "" ? "(root)" : p.path}: ${p.message}`);
+    const lines = sorted.map((p) => `  - ${p.path === "" ? "(root)" : p.path}${position(p, source)}: ${p.message}`);
     super(`invalid firewall spec${where}: ${sorted.length} problem${sorted.length === 1 ? "" : "s"}\n${lines.join("\n")}`);
     this.name = "FirewallSpecError";
     this.problems = sorted;
   }
+}
+
+/** ` (file.yaml:3:7)` for a problem with a source position, else nothing. */
+function position(problem: SpecProblem, source: string | undefined): string {
+  if (problem.line === undefined) return "";
+  const at = `${problem.line}:${problem.column ?? 1}`;
+  return source ? ` (${source}:${at})` : ` (line ${at})`;
 }
 
 /** Formats a path of keys and indices as `a.b[0].c`. */

@@ -136,9 +136,9 @@ export const firewallSpecSchema = object("the firewall spec", {
   }).optional(),
 });
 
-/** Option names that exist at `path` (for "did you mean" on unknown keys). */
-export function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
-  let schema: z.ZodType = firewallSpecSchema;
+/** Option names that exist at `path` of `root` (for "did you mean" on unknown keys). */
+export function knownKeysAt(path: ReadonlyArray<PropertyKey>, root: z.ZodType = firewallSpecSchema): string[] {
+  let schema: z.ZodType = root;
   for (const key of path) {
     schema = unwrap(schema);
     if (schema instanceof z.ZodObject) schema = (schema.shape as Record<string, z.ZodType>)[String(key)];
@@ -154,4 +154,9 @@ function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   while (current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
   return current;
+}
+
+/** The snake_case spelling Hermes profiles use for an option: `maxTokensPerTask` → `max_tokens_per_task`. */
+export function snakeCaseOption(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }

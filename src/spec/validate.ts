@@ -1,4 +1,5 @@
 import { isIPv4 } from "node:net";
+import type { z } from "zod";
 import { ipv4InNetwork, parseCidr, parseIpv4, type Network } from "./addresses";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { parseHostPattern } from "./hosts";
@@ -46,19 +47,7 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   const add = (path: ReadonlyArray<PropertyKey>, message: string) => problems.push({ path: formatPath(path), message });
 
   const parsed = firewallSpecSchema.safeParse(input);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (issue.code === "unrecognized_keys") {
-        const known = knownKeysAt(issue.path);
-        for (const key of issue.keys) {
-          const guess = closest(key, known);
-          add([...issue.path, key], guess ? `unknown option "${key}"; did you mean "${guess}"?` : `unknown option "${key}"; known options: ${known.join(", ")}`);
-        }
-      } else {
-        add(issue.path, issue.message);
-      }
-    }
-  }
+  if (!parsed.success) problems.push(...schemaProblems(parsed.error.issues));
   if (!isRecord(input)) throw new FirewallSpecError(problems, source);
 
   const platform = input.platform;
@@ -73,6 +62,28 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
 }
 
 type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
+
+/**
+ * Problems for the issues `root` found in a value, each under `prefix` plus the issue's path;
+ * unknown options get a "did you mean" from the options `root` knows at that place.
+ */
+export function schemaProblems(
+  issues: ReadonlyArray<z.core.$ZodIssue>,
+  root: z.ZodType = firewallSpecSchema,
+  prefix: ReadonlyArray<PropertyKey> = [],
+): SpecProblem[] {
+  return issues.flatMap((issue): SpecProblem[] => {
+    if (issue.code !== "unrecognized_keys") return [{ path: formatPath([...prefix, ...issue.path]), message: issue.message }];
+    const known = knownKeysAt(issue.path, root);
+    return issue.keys.map((key) => {
+      const guess = closest(key, known);
+      return {
+        path: formatPath([...prefix, ...issue.path, key]),
+        message: guess ? `unknown option "${key}"; did you mean "${guess}"?` : `unknown option "${key}"; known options: ${known.join(", ")}`,
+      };
+    });
+  });
+}
 
 function dedupe(problems: SpecProblem[]): SpecProblem[] {
   const seen = new Set<string>();

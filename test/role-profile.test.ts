@@ -1,0 +1,108 @@
+import fc from "fast-check";
+import { parseDocument, visit } from "yaml";
+import { describe, expect, it } from "vitest";
+import { seedFirewall } from "../examples/seed-spec";
+import { compileFirewall } from "../src/plan/plan";
+import {
+  buildRoleProfiles,
+  parseHermesProfileYaml,
+  parseRoleProfileJson,
+  renderHermesProfileYaml,
+  renderRoleProfileJson,
+  type RoleProfile,
+} from "../src/render/role-profile";
+import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/spec/types";
+import { firewallSpecArb } from "./support/firewall-arbitrary";
+
+/** Both forms parse back to exactly the model. */
+function expectRoundTrips(profiles: RoleProfile[]): void {
+  expect(parseHermesProfileYaml(renderHermesProfileYaml(profiles))).toStrictEqual(profiles);
+  for (const profile of profiles) {
+    expect(JSON.parse(renderRoleProfileJson(profile))).toStrictEqual(profile);
+    expect(parseRoleProfileJson(renderRoleProfileJson(profile))).toStrictEqual(profile);
+  }
+}
+
+/** The same description with every map's keys in reverse order. */
+function reversedKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(reversedKeys) as T;
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversedKeys(v)])) as T;
+}
+
+describe("role profiles", () => {
+  const seedProfiles = buildRoleProfiles(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
+  const profileOf = (role: string) => seedProfiles.find((p) => p.role === role) as RoleProfile;
+
+  it("lists customer_support's tools with access, limits and permissions, and denies the rest", () => {
+    const support = profileOf("customer_support");
+    expect(support.tools.allowed).toStrictEqual([
+      { tool: "knowledge_base", access: ToolAccess.READ, permissions: [] },
+      { tool: "send_email", access: ToolAccess.EXECUTE, permissions: ["email:send"], rate_limit: { max_calls: 5, window_sec: 300, max_rpm: 1 } },
+      { tool: "ticket_system", access: ToolAccess.WRITE, permissions: [] },
+    ]);
+    expect(support.tools.denied).toEqual(["database", "file_upload", "web_search"]);
+    expect(support.limits).toStrictEqual({ max_concurrent_tasks: 3, max_tokens_per_task: 20_000, max_tool_calls_per_task: 50 });
+    expect(support.network).toStrictEqual({ allow_egress: false, allowed_hosts: ["api.anthropic.com", "api.openai.com"], egress_cidrs: [] });
+    expect(support.vault).toStrictEqual({ mount: "agent-keys", secret_paths: { send_email: "agent-keys/data/tools/send-email" } });
+  });
+
+  it("gives research_agent its own hosts besides the model hosts, and its two keys", () => {
+    const research = profileOf("research_agent");
+    expect(research.network.allowed_hosts).toEqual(["*.bing.com", "*.google.com", "api.anthropic.com", "api.github.com", "api.openai.com", "arxiv.org"]);
+    expect(research.tools.allowed.map((t) => [t.tool, t.access])).toEqual([["database", "READ"], ["knowledge_base", "READ"], ["web_search", "READ"]]);
+    expect(research.vault.secret_paths).toStrictEqual({ database: "agent-keys/data/tools/database", web_search: "agent-keys/data/tools/web-search" });
+    expect(research.alerts).toStrictEqual({
+      rate_limited: { count: 10, window_sec: 300, severity: "warning" },
+      permission_denied: { count: 3, window_sec: 60, severity: "critical" },
+      network_blocked: { count: 5, window_sec: 300, severity: "critical" },
+    });
+  });
+
+  it("writes the Hermes document as profiles.<role> with tools, limits and network", () => {
+    const document = parseDocument(renderHermesProfileYaml(seedProfiles)).toJS();
+    expect(Object.keys(document)).toEqual(["profiles"]);
+    expect(Object.keys(document.profiles)).toEqual(["customer_support", "research_agent"]);
+    expect(Object.keys(document.profiles.customer_support)).toEqual(["tools", "limits", "network", "allow_file_system", "alerts", "vault"]);
+    expect(document.profiles.customer_support.tools.denied).toEqual(["database", "file_upload", "web_search"]);
+  });
+
+  it("round-trips the seed through YAML and JSON", () => {
+    expectRoundTrips(seedProfiles);
+  });
+
+  it("writes shared values out in full, without YAML anchors or aliases", () => {
+    let aliases = 0;
+    visit(parseDocument(renderHermesProfileYaml(seedProfiles)), { Alias: () => void aliases++ });
+    expect(aliases).toBe(0);
+  });
+
+  it("refuses a document that is not a profile document", () => {
+    expect(() => parseHermesProfileYaml("roles: {}\n")).toThrow(/profiles/);
+    const extra = renderHermesProfileYaml(seedProfiles).replace("allow_file_system: false", "allow_file_system: false\n    sudo: true");
+    expect(() => parseHermesProfileYaml(extra)).toThrow(/sudo/);
+    expect(() => parseRoleProfileJson(JSON.stringify({ ...seedProfiles[0], role: 7 }))).toThrow(/role/);
+  });
+
+  it("refuses to put one role twice into a document", () => {
+    expect(() => renderHermesProfileYaml([seedProfiles[0], seedProfiles[0]])).toThrow(/twice/);
+  });
+
+  it("round-trips generated fleets, and does not depend on the order the spec lists things", () => {
+    fc.assert(
+      fc.property(firewallSpecArb, (spec: FirewallSpecProps) => {
+        const profiles = buildRoleProfiles(compileFirewall(spec));
+        expectRoundTrips(profiles);
+        const reordered = buildRoleProfiles(compileFirewall(reversedKeys(spec)));
+        expect(renderHermesProfileYaml(reordered)).toBe(renderHermesProfileYaml(profiles));
+        expect(reordered.map(renderRoleProfileJson)).toEqual(profiles.map(renderRoleProfileJson));
+        for (const profile of profiles) {
+          const allowed = profile.tools.allowed.map((t) => t.tool);
+          expect([...allowed, ...profile.tools.denied].sort()).toEqual(Object.keys(spec.tools).sort());
+          for (const entry of profile.tools.allowed) expect(entry.access).toBe(spec.roles[profile.role].tools?.[entry.tool]);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
