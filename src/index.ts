@@ -21,10 +21,13 @@ export type {
 export { FirewallSpecError, type SpecProblem } from "./spec/errors";
 export { accessAllows } from "./spec/validate";
 export { FirewallSpec } from "./plan/firewall-spec";
+export { loadFirewallSpec } from "./spec/load";
 export type { FirewallPlan, PlannedAgent, PlannedRole, PlannedTool } from "./plan/plan";
 export { renderSquidConf, renderSquidConfForPlan } from "./render/squid-conf";
 export { IsolatedAgentNetwork, type IsolatedAgentNetworkProps } from "./constructs/isolated-agent-network";
 export { EgressProxy, type EgressProxyProps } from "./constructs/egress-proxy";
-export { AgentFleet, AGENT_PROFILE_PATH, type AgentFleetProps } from "./constructs/agent-fleet";
-export { RapidClawStack, type RapidClawStackProps } from "./rapid-claw-stack";
+export { AgentFleet, type AgentFleetProps } from "./constructs/agent-fleet";
+export { AGENT_PROFILE_PATH, type AgentFiles } from "./constructs/agent-environment";
+export { AgentRoleProfile, AGENT_PROFILE_YAML_PATH, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
+export { RapidClawStack, type RapidClawStackProps, type RapidClawStackProviders } from "./rapid-claw-stack";
 export { ScopedAgentKeys, type ScopedAgentKeysProps } from "./constructs/scoped-agent-keys";

@@ -6,14 +6,16 @@ import { VaultProvider, type VaultProviderConfig } from "@cdktf/provider-vault/l
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { AgentFleet } from "./constructs/agent-fleet";
+import { AgentRoleProfile } from "./constructs/agent-role-profile";
 import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { FirewallSpec } from "./plan/firewall-spec";
+import { loadFirewallSpec } from "./spec/load";
 import { AgentPlatform, type FirewallSpecProps } from "./spec/types";
 
-/** Props of a whole firewall stack: the firewall description plus provider settings. */
-export interface RapidClawStackProps extends FirewallSpecProps {
+/** Provider settings of a firewall stack. */
+export interface RapidClawStackProviders {
   /**
    * Settings of the Docker provider (platform docker).
    * @default - the local engine (DOCKER_HOST or the default socket)
@@ -31,6 +33,9 @@ export interface RapidClawStackProps extends FirewallSpecProps {
   readonly vaultProvider?: VaultProviderConfig;
 }
 
+/** Props of a whole firewall stack: the firewall description plus provider settings. */
+export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackProviders {}
+
 const PROVIDER_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider"] as const;
 
 /**
@@ -38,12 +43,22 @@ const PROVIDER_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider"]
  * scoped keys in Vault and the agents. Invalid props throw `FirewallSpecError` before anything is added to the app.
  */
 export class RapidClawStack extends TerraformStack {
+  /**
+   * A stack from a YAML or JSON firewall file (see `loadFirewallSpec`); errors name the file,
+   * line and column, and nothing is added to the app.
+   */
+  public static fromFile(scope: Construct, id: string, path: string, providers: RapidClawStackProviders = {}): RapidClawStack {
+    return new RapidClawStack(scope, id, { ...loadFirewallSpec(path), ...providers });
+  }
+
   /** The validated, compiled firewall. */
   public readonly spec: FirewallSpec;
   public readonly network: IsolatedAgentNetwork;
   public readonly proxy: EgressProxy;
   public readonly fleet: AgentFleet;
   public readonly keys: ScopedAgentKeys;
+  /** Role profiles by role name. */
+  public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
 
   constructor(scope: Construct, id: string, props: RapidClawStackProps) {
     const spec = FirewallSpec.fromProps(specProps(props));
@@ -59,7 +74,11 @@ export class RapidClawStack extends TerraformStack {
     this.network = new IsolatedAgentNetwork(this, "network", { spec });
     this.proxy = new EgressProxy(this, "egress-proxy", { network: this.network });
     this.keys = new ScopedAgentKeys(this, "keys", { spec });
-    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy });
+    for (const role of plan.roles) {
+      this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
+    }
+    const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
+    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
 
     new TerraformOutput(this, "proxy_urls", {
       description: "Proxy URL (HTTPS_PROXY) of each role",

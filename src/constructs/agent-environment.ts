@@ -1,5 +1,8 @@
 import type { PlannedAgent } from "../plan/plan";
 
+/** Where agents find their role profile document (JSON), when one is mounted. */
+export const AGENT_PROFILE_PATH = "/etc/rapidclaw/profile.json";
+
 /** Hosts agents reach directly, never through the proxy. */
 const NO_PROXY = "localhost,127.0.0.1,::1";
 

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
 import { AgentPlatform } from "../spec/types";
-import type { AgentFiles } from "./agent-environment";
+import { AGENT_PROFILE_PATH, type AgentFiles } from "./agent-environment";
 import { DockerAgents } from "./docker-agents";
 import { EgressProxy } from "./egress-proxy";
 import { IsolatedAgentNetwork, platformPart } from "./isolated-agent-network";
@@ -18,9 +18,6 @@ export interface AgentFleetProps {
    */
   readonly files?: AgentFiles;
 }
-
-/** Where agents find their role profile document, when one is mounted. */
-export const AGENT_PROFILE_PATH = "/etc/rapidclaw/profile.json";
 
 /**
  * The agent workloads of the spec (`agents`), hardened: only on the isolated network, proxy

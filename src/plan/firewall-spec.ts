@@ -1,3 +1,4 @@
+import { loadFirewallSpec } from "../spec/load";
 import type { FirewallSpecProps } from "../spec/types";
 import { compileFirewall, type FirewallPlan } from "./plan";
 
@@ -10,6 +11,14 @@ export class FirewallSpec {
   /** Validates and compiles typed props. */
   public static fromProps(props: FirewallSpecProps): FirewallSpec {
     return new FirewallSpec(props, compileFirewall(props));
+  }
+
+  /**
+   * Reads a YAML or JSON firewall file (the shape of FirewallSpecProps; roles may be written as
+   * Hermes `profiles:`), then validates and compiles it. Errors name the file, line and column.
+   */
+  public static fromFile(path: string): FirewallSpec {
+    return FirewallSpec.fromProps(loadFirewallSpec(path));
   }
 
   /** The props as given. */

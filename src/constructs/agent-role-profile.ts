@@ -1,0 +1,103 @@
+import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
+import { KubernetesAuthBackendRole } from "@cdktf/provider-vault/lib/kubernetes-auth-backend-role";
+import { Policy } from "@cdktf/provider-vault/lib/policy";
+import { Construct } from "constructs";
+import type { FirewallSpec } from "../plan/firewall-spec";
+import type { PlannedRole } from "../plan/plan";
+import { buildRoleProfile, renderHermesProfileYaml, renderRoleProfileJson, type RoleProfile } from "../render/role-profile";
+import { vaultPolicyForRole } from "../render/vault-policy";
+import { unknownName } from "../spec/suggest";
+import { AgentPlatform, ToolAccess } from "../spec/types";
+import { accessAllows } from "../spec/validate";
+import { AGENT_PROFILE_PATH } from "./agent-environment";
+import { VAULT_TOKEN_AUDIENCE } from "./kubernetes-agents";
+import type { ScopedAgentKeys } from "./scoped-agent-keys";
+
+export interface AgentRoleProfileProps {
+  /** The firewall the role belongs to. */
+  readonly spec: FirewallSpec;
+  /** Name of the role, a key of the spec's `roles`. */
+  readonly role: string;
+  /** The Vault mount and auth backend the role's policy and binding refer to. */
+  readonly keys: ScopedAgentKeys;
+}
+
+/** Where agents find the Hermes YAML form of their profile. */
+export const AGENT_PROFILE_YAML_PATH = "/etc/rapidclaw/profile.yaml";
+
+/**
+ * Layer 4, the permission boundary of one role: its profile document (JSON and Hermes YAML, with
+ * rate limits and alert thresholds), its Vault policy granting `read` on exactly the keys of the
+ * tools it may use, and the binding agents log in with (Kubernetes auth role bound to the role's
+ * ServiceAccount, or an AppRole role on Docker). A role that holds no key gets no policy and no
+ * binding: it has nothing to read in Vault.
+ */
+export class AgentRoleProfile extends Construct {
+  /** The compiled role. */
+  public readonly role: PlannedRole;
+  /** The profile model both documents are rendered from. */
+  public readonly profile: RoleProfile;
+  /** The profile as JSON. */
+  public readonly profileJson: string;
+  /** The profile as a Hermes Agent YAML document (`profiles.<role>`). */
+  public readonly profileYaml: string;
+  /** The role's Vault policy HCL (grants nothing when the role holds no key). */
+  public readonly policyDocument: string;
+  /** The Vault policy resource, when the role holds a key. */
+  public readonly policy?: Policy;
+  /** Kubernetes: the Vault login role bound to the role's ServiceAccount. */
+  public readonly kubernetesAuthRole?: KubernetesAuthBackendRole;
+  /** Docker: the AppRole role agents log in with (SecretIDs are delivered outside Terraform). */
+  public readonly appRole?: ApproleAuthBackendRole;
+
+  constructor(scope: Construct, id: string, props: AgentRoleProfileProps) {
+    super(scope, id);
+    const plan = props.spec.plan;
+    const role = plan.roles.find((r) => r.name === props.role);
+    if (role === undefined) throw new Error(`AgentRoleProfile "${id}": ${unknownName("role", props.role, plan.roles.map((r) => r.name))}`);
+    this.role = role;
+    this.profile = buildRoleProfile(plan, role);
+    this.profileJson = renderRoleProfileJson(this.profile);
+    this.profileYaml = renderHermesProfileYaml([this.profile]);
+    this.policyDocument = vaultPolicyForRole(plan, role);
+    if (role.keyGrants.length === 0) return;
+
+    this.policy = new Policy(this, "policy", { name: role.policyName, policy: this.policyDocument });
+    const backend = props.keys.authBackend?.path ?? props.keys.authPath;
+    const token = { tokenPolicies: [this.policy.name], tokenNoDefaultPolicy: true, tokenTtl: plan.vault.tokenTtlSeconds, tokenMaxTtl: plan.vault.tokenTtlSeconds };
+    if (plan.platform === AgentPlatform.KUBERNETES) {
+      this.kubernetesAuthRole = new KubernetesAuthBackendRole(this, "login", {
+        backend,
+        roleName: role.policyName,
+        boundServiceAccountNames: [role.serviceAccountName],
+        boundServiceAccountNamespaces: [plan.namespace],
+        audience: VAULT_TOKEN_AUDIENCE,
+        ...token,
+      });
+    } else {
+      this.appRole = new ApproleAuthBackendRole(this, "login", {
+        backend,
+        roleName: role.policyName,
+        secretIdBoundCidrs: [plan.docker.subnet],
+        tokenBoundCidrs: [plan.docker.subnet],
+        secretIdTtl: 3600,
+        secretIdNumUses: 1,
+        ...token,
+      });
+    }
+  }
+
+  /** Whether this role may use `tool` at `access` (DENY < READ < WRITE < EXECUTE). */
+  public allows(tool: string, access: ToolAccess): boolean {
+    const granted = this.role.access.find((a) => a.tool === tool)?.access ?? ToolAccess.DENY;
+    return access !== ToolAccess.DENY && accessAllows(granted, access);
+  }
+
+  /** The documents mounted read-only into the role's agents. */
+  public get files(): { path: string; content: string }[] {
+    return [
+      { path: AGENT_PROFILE_PATH, content: this.profileJson },
+      { path: AGENT_PROFILE_YAML_PATH, content: this.profileYaml },
+    ];
+  }
+}
