@@ -1,0 +1,63 @@
+import { TerraformOutput } from "cdktf";
+import { Construct } from "constructs";
+import {
+  hostFirewallInstall,
+  renderHostFirewall,
+  renderHostFirewallCloudInit,
+  renderHostFirewallUnit,
+  HOST_FIREWALL_DEFAULTS,
+  type HostFirewallOptions,
+} from "../render/host-firewall";
+
+/** Props of HostEgressFirewall: the firewall options and where the scripts are installed. */
+export interface HostEgressFirewallProps extends HostFirewallOptions {
+  /**
+   * Directory on the VM that receives the apply and uninstall scripts.
+   * @default "/usr/local/sbin"
+   */
+  readonly scriptDirectory?: string;
+}
+
+/**
+ * Egress firewall for agents on a bare VM: iptables/ip6tables rules that confine only the agent
+ * users' outbound traffic to DNS resolvers, the egress proxy and listed CIDR ports. Creates no
+ * resources; it renders the scripts and a cloud-init document, and outputs them so a VM
+ * resource (any provider) can take `cloudInit` as its user data.
+ */
+export class HostEgressFirewall extends Construct {
+  /** POSIX sh script that installs or updates the rules; idempotent. */
+  public readonly applyScript: string;
+  /** POSIX sh script that removes exactly what the apply script added. */
+  public readonly uninstallScript: string;
+  /** systemd unit that re-applies the rules at boot (rules do not survive a reboot). */
+  public readonly systemdUnit: string;
+  /** `#cloud-config` user data: writes both scripts and the unit, applies, enables the unit. */
+  public readonly cloudInit: string;
+  /** Path of the apply script on the VM. */
+  public readonly applyScriptPath: string;
+  /** Path of the uninstall script on the VM. */
+  public readonly uninstallScriptPath: string;
+  /** Name of the boot unit, e.g. `rapidclaw-egress.service`. */
+  public readonly unitName: string;
+
+  constructor(scope: Construct, id: string, props: HostEgressFirewallProps) {
+    super(scope, id);
+    const scripts = renderHostFirewall(props);
+    const install = hostFirewallInstall(props.namePrefix ?? HOST_FIREWALL_DEFAULTS.namePrefix, props.scriptDirectory ?? "/usr/local/sbin");
+    this.applyScript = scripts.applyScript;
+    this.uninstallScript = scripts.uninstallScript;
+    this.systemdUnit = renderHostFirewallUnit(install);
+    this.cloudInit = renderHostFirewallCloudInit(scripts, install);
+    this.applyScriptPath = install.applyPath;
+    this.uninstallScriptPath = install.uninstallPath;
+    this.unitName = install.unitName;
+
+    // Output names start with the construct id so that two firewalls in one stack do not collide.
+    const outputPrefix = id.replace(/[^A-Za-z0-9_-]/g, "_").replace(/^(?![A-Za-z_])/, "_");
+    const output = (name: string, value: string, description: string) =>
+      new TerraformOutput(this, name, { value, description }).overrideLogicalId(`${outputPrefix}_${name}`);
+    output("apply_script", this.applyScript, "Host egress firewall: apply script (POSIX sh, run as root)");
+    output("uninstall_script", this.uninstallScript, "Host egress firewall: uninstall script (POSIX sh, run as root)");
+    output("cloud_init", this.cloudInit, "Host egress firewall: #cloud-config user data that installs and applies it");
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Real Squid, real sockets: compiles firewall specs to plans, renders squid.conf from them and
+ * runs Squid with it inside a network namespace of its own. Test upstreams listen on addresses
+ * of that namespace's `lo`; Squid's hosts_file maps test names to them, so nothing leaves the
+ * namespace. Every probe checks Squid's answer, what came through the tunnel, and its line in
+ * the JSON access log.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedFirewall } from "../../examples/seed-spec";
+import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
+import { renderSquidConfForPlan } from "../../src/render/squid-conf";
+import { AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
+import { NetAgent } from "./support/net-agent-client";
+import { NetworkNamespace } from "./support/netns";
+import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
+import { prepareSquidFiles, removeSquidFiles, SquidProcess, type SquidFiles } from "./support/squid";
+
+const SKIP = skipLoudly("Squid egress proxy e2e", missingPrerequisites(["ip", "squid", "setpriv", "unshare"], { namespaces: true }));
+
+/**
+ * Test upstreams: each name resolves (through Squid's hosts_file) to its own address, where a
+ * banner server listens on 443 and 8443 and an HTTP server on 80. The banner names the address,
+ * so a tunnel proves it reached the right server.
+ */
+const UPSTREAMS = [
+  { name: "api.anthropic.com", address: "203.0.113.10" },
+  { name: "api.openai.com", address: "203.0.113.11" },
+  { name: "www.google.com", address: "203.0.113.12" },
+  { name: "google.com", address: "203.0.113.13" },
+  { name: "a.b.c.google.com", address: "203.0.113.14" },
+  { name: "arxiv.org", address: "203.0.113.15" },
+  { name: "api.github.com", address: "203.0.113.16" },
+  { name: "www.bing.com", address: "203.0.113.17" },
+  { name: "github.com", address: "203.0.113.18" },
+  { name: "evilgoogle.com", address: "203.0.113.19" },
+  // Allowed names that resolve inside: metadata endpoint, private, loopback, CGNAT, IPv6 ULA.
+  { name: "metadata.google.com", address: "169.254.169.254" },
+  { name: "intranet.google.com", address: "10.20.30.40" },
+  { name: "loopback.bing.com", address: "127.0.0.1" },
+  { name: "cgnat.bing.com", address: "100.64.0.7" },
+  { name: "ula.google.com", address: "fd00::25" },
+] as const;
+const TLS_PORTS = [443, 8443];
+const HTTP_PORT = 80;
+
+const addressOf = (name: string) => {
+  const upstream = UPSTREAMS.find((u) => u.name === name);
+  if (!upstream) throw new Error(`no test upstream named ${name}`);
+  return upstream.address;
+};
+const tcpBanner = (address: string, port: number) => `upstream ${address}:${port}`;
+const httpBanner = (address: string, port: number) => `http ${address}:${port}`;
+
+/** Where a probe comes from: a role of the plan, or a client the proxy does not know. */
+type Client = "customer_support" | "research_agent" | "unknown";
+const UNKNOWN_CLIENT_ADDRESS = "172.30.0.99";
+
+interface Probe {
+  /** Why the probe is here. */
+  readonly why: string;
+  readonly from: Client;
+  readonly method: "CONNECT" | "GET";
+  /** `host:port` for CONNECT, an absolute URL for GET. */
+  readonly target: string;
+  /** For an allowed probe: the test upstream that must answer through the proxy. */
+  readonly reaches?: string;
+  /** Host as Squid logs it, when it differs from the target's (Squid normalises spellings). */
+  readonly loggedHost?: string;
+}
+
+const connect = (from: Client, target: string, why: string, extra: Partial<Probe> = {}): Probe => ({ why, from, method: "CONNECT", target, ...extra });
+const get = (from: Client, target: string, why: string, extra: Partial<Probe> = {}): Probe => ({ why, from, method: "GET", target, ...extra });
+
+/** Docker platform, seed roles matched by source address; plain HTTP off. */
+const DOCKER_PROBES: Probe[] = [
+  connect("research_agent", "arxiv.org:443", "exact allowed host", { reaches: "arxiv.org" }),
+  connect("research_agent", "api.github.com:443", "exact allowed host", { reaches: "api.github.com" }),
+  connect("research_agent", "github.com:443", "parent of an exact host is not allowed"),
+  connect("research_agent", "www.google.com:443", "subdomain under *.google.com", { reaches: "www.google.com" }),
+  connect("research_agent", "www.bing.com:443", "subdomain under *.bing.com", { reaches: "www.bing.com" }),
+  connect("research_agent", "a.b.c.google.com:443", "deep subdomain under *.google.com", { reaches: "a.b.c.google.com" }),
+  connect("research_agent", "google.com:443", "apex of *.google.com is not a subdomain"),
+  connect("research_agent", "evilgoogle.com:443", "name ending in the wildcard domain without a dot"),
+  connect("research_agent", "www.google.com.evil.example:443", "allowed name as a prefix of another domain"),
+  connect("research_agent", "WWW.GOOGLE.COM:443", "upper case spelling", { reaches: "www.google.com", loggedHost: "www.google.com" }),
+  connect("research_agent", "arxiv.org.:443", "trailing-dot spelling", { reaches: "arxiv.org", loggedHost: "arxiv.org" }),
+  connect("research_agent", "api.anthropic.com:443", "model host", { reaches: "api.anthropic.com" }),
+  connect("customer_support", "api.anthropic.com:443", "model host from a role with allowEgress false", { reaches: "api.anthropic.com" }),
+  connect("customer_support", "Api.OpenAI.COM.:443", "model host, mixed case and trailing dot", { reaches: "api.openai.com", loggedHost: "api.openai.com" }),
+  connect("customer_support", "www.google.com:443", "a host only another role may reach"),
+  connect("customer_support", "arxiv.org:443", "a host only another role may reach"),
+  connect("unknown", "api.anthropic.com:443", "unknown source address gets nothing, not even model hosts"),
+  connect("research_agent", "arxiv.org:8443", "allowed host on a port other than 443"),
+  connect("research_agent", "arxiv.org:80", "CONNECT to port 80"),
+  get("research_agent", "http://arxiv.org/", "plain HTTP while allowPlainHttp is off"),
+  connect("research_agent", "203.0.113.15:443", "IP literal of an allowed host's server"),
+  connect("research_agent", "2130706433:443", "decimal-encoded 127.0.0.1", { loggedHost: "127.0.0.1" }),
+  connect("research_agent", "0x7f000001:443", "hex-encoded 127.0.0.1", { loggedHost: "127.0.0.1" }),
+  connect("research_agent", "0177.0.0.1:443", "octal 127.0.0.1", { loggedHost: "127.0.0.1" }),
+  connect("research_agent", "127.1:443", "short form of 127.0.0.1", { loggedHost: "127.0.0.1" }),
+  connect("research_agent", `${"1".repeat(64)}x.example:443`, "long digit run against the IP-literal regex (answers in time)"),
+  connect("research_agent", "[::1]:443", "IPv6 loopback literal"),
+  connect("research_agent", "[fd00::25]:443", "IPv6 literal of a listening server"),
+  connect("research_agent", "metadata.google.com:443", "allowed name resolving to 169.254.169.254"),
+  connect("research_agent", "intranet.google.com:443", "allowed name resolving to 10.0.0.0/8"),
+  connect("research_agent", "loopback.bing.com:443", "allowed name resolving to 127.0.0.1"),
+  connect("research_agent", "cgnat.bing.com:443", "allowed name resolving to 100.64.0.0/10"),
+  connect("research_agent", "ula.google.com:443", "allowed name resolving to an IPv6 ULA"),
+  get("research_agent", "http://169.254.169.254/latest/meta-data/", "metadata endpoint by IP over plain HTTP"),
+];
+
+/** Docker platform with proxy.allowPlainHttp. */
+const PLAIN_HTTP_PROBES: Probe[] = [
+  get("research_agent", "http://arxiv.org/", "plain HTTP to an exact allowed host", { reaches: "arxiv.org" }),
+  get("research_agent", "http://www.google.com/search?q=x", "plain HTTP to a wildcard subdomain", { reaches: "www.google.com" }),
+  get("customer_support", "http://api.openai.com/v1/models", "plain HTTP to a model host", { reaches: "api.openai.com" }),
+  get("research_agent", "http://google.com/", "plain HTTP to the apex of *.google.com"),
+  get("customer_support", "http://arxiv.org/", "plain HTTP to another role's host"),
+  get("research_agent", "http://arxiv.org:8443/", "plain HTTP on a port other than 80"),
+  get("research_agent", "http://metadata.google.com/latest/meta-data/", "plain HTTP to a name resolving to 169.254.169.254"),
+  get("research_agent", "http://169.254.169.254/latest/meta-data/", "plain HTTP to the metadata IP"),
+  get("unknown", "http://arxiv.org/", "plain HTTP from an unknown source address"),
+  connect("research_agent", "arxiv.org:443", "CONNECT still works", { reaches: "arxiv.org" }),
+];
+
+/** Kubernetes platform: roles matched by the port they connect to. */
+const KUBERNETES_PROBES: Probe[] = [
+  connect("customer_support", "api.openai.com:443", "model host on the support role's port", { reaches: "api.openai.com" }),
+  connect("customer_support", "www.google.com:443", "a host listed only on another role's port"),
+  connect("research_agent", "www.google.com:443", "subdomain on the research role's port", { reaches: "www.google.com" }),
+  connect("research_agent", "api.anthropic.com:443", "model host on the research role's port", { reaches: "api.anthropic.com" }),
+  connect("research_agent", "google.com:443", "apex of *.google.com"),
+  connect("research_agent", "metadata.google.com:443", "allowed name resolving to 169.254.169.254"),
+  connect("research_agent", "2130706433:443", "decimal-encoded 127.0.0.1", { loggedHost: "127.0.0.1" }),
+  get("customer_support", "http://api.openai.com/", "plain HTTP while allowPlainHttp is off"),
+];
+
+interface Scenario {
+  readonly label: string;
+  readonly spec: FirewallSpecProps;
+  readonly probes: Probe[];
+  /** `files`: access and cache log in files; `stdio`: the rendered defaults, stdout and stderr, as in the containers. */
+  readonly logs: "files" | "stdio";
+}
+
+const SCENARIOS: Scenario[] = [
+  { label: "Docker: roles by source address", spec: seedFirewall(AgentPlatform.DOCKER), probes: DOCKER_PROBES, logs: "files" },
+  {
+    label: "Docker with allowPlainHttp",
+    spec: { ...seedFirewall(AgentPlatform.DOCKER), proxy: { allowPlainHttp: true } },
+    probes: PLAIN_HTTP_PROBES,
+    logs: "files",
+  },
+  { label: "Kubernetes: roles by proxy port, logs on stdout", spec: seedFirewall(AgentPlatform.KUBERNETES), probes: KUBERNETES_PROBES, logs: "stdio" },
+];
+
+/** Squid listens here in every scenario (on Docker it is the plan's proxy address anyway). */
+const LISTEN_ADDRESS = "172.30.0.2";
+
+/** Where a probe's request goes and from which source address. */
+function clientOf(plan: FirewallPlan, from: Client): { localAddress: string; proxyPort: number } {
+  const role = plan.roles.find((r) => r.name === from);
+  if (plan.platform === AgentPlatform.KUBERNETES) {
+    if (!role) throw new Error(`Kubernetes probes come from a role's port; ${from} is none`);
+    return { localAddress: LISTEN_ADDRESS, proxyPort: role.proxyPort };
+  }
+  if (!role) return { localAddress: UNKNOWN_CLIENT_ADDRESS, proxyPort: plan.proxy.port };
+  return { localAddress: role.agentAddresses[0], proxyPort: plan.proxy.port };
+}
+
+/** Target host and port as the request names them, lower case and without a trailing dot. */
+function requested(probe: Probe): { host: string; port: number } {
+  if (probe.method === "GET") {
+    const url = new URL(probe.target);
+    return { host: url.hostname, port: Number(url.port || 80) };
+  }
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(probe.target) as RegExpExecArray;
+  return { host: match[1].toLowerCase().replace(/\.$/, ""), port: Number(match[2]) };
+}
+
+const label = (p: Probe) => `${p.from} ${p.method} ${p.target} -> ${p.reaches ? "allowed" : "refused"} (${p.why})`;
+
+describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
+  let ns: NetworkNamespace | undefined;
+  let upstreams: NetAgent | undefined;
+  let prober: NetAgent | undefined;
+  const plans = SCENARIOS.map((s) => compileFirewall(s.spec));
+
+  beforeAll(async () => {
+    ns = NetworkNamespace.create("rc-squid");
+    const clientAddresses = new Set([LISTEN_ADDRESS, UNKNOWN_CLIENT_ADDRESS, ...plans.flatMap((p) => p.roles.flatMap((r) => r.agentAddresses))]);
+    for (const address of [...clientAddresses, ...UPSTREAMS.map((u) => u.address)]) {
+      if (address !== "127.0.0.1") ns.addAddress(address);
+    }
+    upstreams = await NetAgent.start(ns);
+    for (const { address } of UPSTREAMS) {
+      for (const port of TLS_PORTS) await upstreams.call({ op: "serveTcp", host: address, port, banner: tcpBanner(address, port) });
+      await upstreams.call({ op: "serveHttp", host: address, port: HTTP_PORT, banner: httpBanner(address, HTTP_PORT) });
+    }
+    prober = await NetAgent.start(ns);
+  });
+
+  afterAll(async () => {
+    await prober?.stop();
+    await upstreams?.stop();
+    ns?.destroy();
+  });
+
+  describe.each(SCENARIOS.map((scenario, i) => ({ ...scenario, plan: plans[i] })))("$label", ({ label: scenarioLabel, plan, probes, logs }) => {
+    let squid: SquidProcess | undefined;
+    let files: SquidFiles | undefined;
+
+    beforeAll(async () => {
+      files = prepareSquidFiles("squid-e2e", UPSTREAMS);
+      const logFiles = logs === "files" ? { accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog } : {};
+      const conf = renderSquidConfForPlan(plan, { listenAddress: LISTEN_ADDRESS, hostsFile: files.hostsFile, ...logFiles });
+      squid = await SquidProcess.start(ns as NetworkNamespace, files, conf);
+    });
+
+    afterAll(async () => {
+      await squid?.stop();
+      if (files) removeSquidFiles(files);
+    });
+
+    it.each(probes.map((probe) => ({ probe, name: label(probe) })))("$name", async ({ probe }) => {
+      const proxy = squid as SquidProcess;
+      const linesBefore = proxy.accessLogLines().length;
+      const client = clientOf(plan, probe.from);
+      const answer = await (prober as NetAgent).proxy({
+        proxyHost: LISTEN_ADDRESS,
+        ...client,
+        method: probe.method,
+        target: probe.target,
+        timeoutMs: 5_000,
+      });
+      // Squid's error pages are long; the status line and the start of the body say enough.
+      const context = `${scenarioLabel}: ${label(probe)}\nproxy answered: ${JSON.stringify({ ...answer, body: answer.body.slice(0, 200) })}`;
+
+      const { host, port } = requested(probe);
+      if (probe.reaches) {
+        const address = addressOf(probe.reaches);
+        expect(answer.status, context).toBe(200);
+        expect(answer.body, context).toBe(probe.method === "CONNECT" ? tcpBanner(address, port) : httpBanner(address, port));
+      } else {
+        expect(answer.status, context).toBe(403);
+        expect(answer.body, context).not.toMatch(/upstream|http \d/);
+      }
+
+      const line = await proxy.nextAccessLogLine(linesBefore);
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      expect(entry, `${context}\naccess log: ${line}`).toMatchObject({
+        event: "proxy_decision",
+        client: client.localAddress,
+        role: probe.from === "unknown" ? "-" : probe.from,
+        method: probe.method,
+        host: probe.loggedHost ?? host,
+        port: String(port),
+        status: probe.reaches ? 200 : 403,
+        result: probe.reaches ? (probe.method === "CONNECT" ? "TCP_TUNNEL" : "TCP_MISS") : "TCP_DENIED",
+      });
+    });
+
+    it("logs exactly one JSON line per decision", () => {
+      const lines = (squid as SquidProcess).accessLogLines();
+      if (process.env.RAPIDCLAW_E2E_SHOW_LOG) console.log(lines.join("\n"));
+      expect(lines.map((line) => JSON.parse(line).event)).toEqual(probes.map(() => "proxy_decision"));
+    });
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Requests a net agent (net-agent.ts, running inside a network namespace, possibly as another
+ * user) understands, one JSON object per line on its stdin; it answers one line each on stdout.
+ */
+
+/** Listen on address:port and answer every TCP connection with `banner\n`, then close. */
+export interface ServeTcpRequest {
+  readonly op: "serveTcp";
+  readonly host: string;
+  readonly port: number;
+  readonly banner: string;
+}
+
+/** Listen on address:port and answer every UDP datagram with `banner`. */
+export interface ServeUdpRequest {
+  readonly op: "serveUdp";
+  readonly host: string;
+  readonly port: number;
+  readonly banner: string;
+}
+
+/** An HTTP server whose every response is 200 with `banner` as the body. */
+export interface ServeHttpRequest {
+  readonly op: "serveHttp";
+  readonly host: string;
+  readonly port: number;
+  readonly banner: string;
+}
+
+/** Open a TCP connection and read the first line the server sends. */
+export interface ConnectTcpRequest {
+  readonly op: "connectTcp";
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+}
+
+/** Send one UDP datagram and wait for one answer. */
+export interface QueryUdpRequest {
+  readonly op: "queryUdp";
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Send one request to an HTTP proxy from a given source address: `CONNECT target` (then read
+ * what the tunnel delivers first) or `GET target` (an absolute URL).
+ */
+export interface ProxyRequest {
+  readonly op: "proxy";
+  readonly proxyHost: string;
+  readonly proxyPort: number;
+  /** Source address to bind, so the proxy sees a particular client. @default - chosen by the kernel */
+  readonly localAddress?: string;
+  readonly method: "CONNECT" | "GET";
+  /** `host:port` for CONNECT, an absolute URL for GET. */
+  readonly target: string;
+  readonly timeoutMs: number;
+}
+
+export type NetAgentRequest = ServeTcpRequest | ServeUdpRequest | ServeHttpRequest | ConnectTcpRequest | QueryUdpRequest | ProxyRequest;
+
+/** How a connection attempt ended. */
+export interface ConnectOutcome {
+  /** `data`: the server answered; `error`: the socket failed (see code); `timeout`: nothing happened in time. */
+  readonly outcome: "data" | "error" | "timeout";
+  /** What the server sent (first line for TCP, the datagram for UDP). */
+  readonly data?: string;
+  /** errno name when `outcome` is `error`, e.g. ECONNREFUSED, EPERM. */
+  readonly code?: string;
+}
+
+/** What the proxy answered. */
+export interface ProxyOutcome {
+  /** HTTP status from the proxy's status line; 0 when none arrived. */
+  readonly status: number;
+  readonly statusLine: string;
+  /** For CONNECT 200, the first line the upstream sent through the tunnel; else the response body. */
+  readonly body: string;
+  /** Set when the exchange failed below HTTP. */
+  readonly error?: string;
+}
+
+export type NetAgentResponse =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: string };

@@ -1,0 +1,166 @@
+/**
+ * Network helper that runs inside a network namespace (`ip netns exec NS node --import tsx
+ * net-agent.ts`), as root to serve test upstreams or as an agent user to probe: reads requests
+ * (net-agent-protocol.ts) from stdin, one JSON per line, and answers each on stdout.
+ */
+import { createSocket } from "node:dgram";
+import { createServer as createHttpServer } from "node:http";
+import { connect, createServer, isIPv6, type Socket } from "node:net";
+import { createInterface } from "node:readline";
+import type { ConnectOutcome, NetAgentRequest, NetAgentResponse, ProxyOutcome } from "./net-agent-protocol";
+
+const family = (host: string) => (isIPv6(host) ? "udp6" : "udp4");
+
+function serveTcp(host: string, port: number, banner: string): Promise<void> {
+  const server = createServer((socket) => {
+    socket.on("error", () => undefined);
+    socket.end(`${banner}\n`);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => resolve());
+  });
+}
+
+function serveUdp(host: string, port: number, banner: string): Promise<void> {
+  const socket = createSocket(family(host));
+  socket.on("message", (_message, peer) => socket.send(banner, peer.port, peer.address));
+  return new Promise((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind({ address: host, port }, () => resolve());
+  });
+}
+
+function serveHttp(host: string, port: number, banner: string): Promise<void> {
+  const server = createHttpServer((_request, response) => {
+    response.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(banner) });
+    response.end(banner);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => resolve());
+  });
+}
+
+/** Settles once: the first of data, error or timeout wins. */
+function once<T>(timeoutMs: number, onTimeout: () => T, start: (settle: (value: T) => void) => () => void): Promise<T> {
+  return new Promise((resolve) => {
+    let done = false;
+    let cleanup = () => undefined as void;
+    const settle = (value: T) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      cleanup();
+      resolve(value);
+    };
+    const timer = setTimeout(() => settle(onTimeout()), timeoutMs);
+    cleanup = start(settle);
+  });
+}
+
+function connectTcp(host: string, port: number, timeoutMs: number): Promise<ConnectOutcome> {
+  return once<ConnectOutcome>(timeoutMs, () => ({ outcome: "timeout" }), (settle) => {
+    let received = "";
+    const socket = connect({ host, port });
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+      if (received.includes("\n")) settle({ outcome: "data", data: received.split("\n")[0] });
+    });
+    socket.on("end", () => settle({ outcome: "data", data: received }));
+    socket.on("error", (error: NodeJS.ErrnoException) => settle({ outcome: "error", code: error.code ?? error.message }));
+    return () => socket.destroy();
+  });
+}
+
+function queryUdp(host: string, port: number, timeoutMs: number): Promise<ConnectOutcome> {
+  return once<ConnectOutcome>(timeoutMs, () => ({ outcome: "timeout" }), (settle) => {
+    const socket = createSocket(family(host));
+    socket.on("message", (message) => settle({ outcome: "data", data: message.toString("utf8") }));
+    socket.on("error", (error: NodeJS.ErrnoException) => settle({ outcome: "error", code: error.code ?? error.message }));
+    // A connected UDP socket also reports an ICMP refusal as an error on the socket.
+    socket.connect(port, host, () =>
+      socket.send("query", (error) => {
+        if (error) settle({ outcome: "error", code: (error as NodeJS.ErrnoException).code ?? error.message });
+      }),
+    );
+    return () => socket.close();
+  });
+}
+
+const HEADER_END = "\r\n\r\n";
+
+/** Parses what the proxy sent so far: the status and, once complete, the body. */
+function parseProxyResponse(method: string, received: string, ended: boolean): ProxyOutcome | undefined {
+  const headerEnd = received.indexOf(HEADER_END);
+  if (headerEnd < 0) return ended ? { status: 0, statusLine: received.split("\r\n")[0], body: "", error: "connection closed before a complete response" } : undefined;
+  const [statusLine, ...headerLines] = received.slice(0, headerEnd).split("\r\n");
+  const status = Number(/^HTTP\/\d\.\d (\d{3})/.exec(statusLine)?.[1] ?? 0);
+  const rest = received.slice(headerEnd + HEADER_END.length);
+  if (method === "CONNECT" && status === 200) {
+    // The tunnel is open: what follows is the upstream's banner.
+    if (rest.includes("\n")) return { status, statusLine, body: rest.split("\n")[0] };
+    return ended ? { status, statusLine, body: rest } : undefined;
+  }
+  const lengthHeader = headerLines.find((line) => /^content-length:/i.test(line));
+  const length = lengthHeader === undefined ? undefined : Number(lengthHeader.split(":")[1]);
+  if (length !== undefined && Buffer.byteLength(rest) >= length) return { status, statusLine, body: rest };
+  return ended ? { status, statusLine, body: rest } : undefined;
+}
+
+function proxy(request: Extract<NetAgentRequest, { op: "proxy" }>): Promise<ProxyOutcome> {
+  const { method, target } = request;
+  const hostHeader = method === "CONNECT" ? target : new URL(target).host;
+  return once<ProxyOutcome>(
+    request.timeoutMs,
+    () => ({ status: 0, statusLine: "", body: "", error: `no complete answer within ${request.timeoutMs} ms` }),
+    (settle) => {
+      let received = "";
+      const socket: Socket = connect({ host: request.proxyHost, port: request.proxyPort, localAddress: request.localAddress });
+      socket.setEncoding("utf8");
+      socket.on("connect", () => socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`));
+      const check = (ended: boolean) => {
+        const outcome = parseProxyResponse(method, received, ended);
+        if (outcome) settle(outcome);
+      };
+      socket.on("data", (chunk: string) => {
+        received += chunk;
+        check(false);
+      });
+      socket.on("end", () => check(true));
+      socket.on("error", (error) => settle({ status: 0, statusLine: "", body: "", error: error.message }));
+      return () => socket.destroy();
+    },
+  );
+}
+
+async function handle(request: NetAgentRequest): Promise<unknown> {
+  switch (request.op) {
+    case "serveTcp":
+      return serveTcp(request.host, request.port, request.banner);
+    case "serveUdp":
+      return serveUdp(request.host, request.port, request.banner);
+    case "serveHttp":
+      return serveHttp(request.host, request.port, request.banner);
+    case "connectTcp":
+      return connectTcp(request.host, request.port, request.timeoutMs);
+    case "queryUdp":
+      return queryUdp(request.host, request.port, request.timeoutMs);
+    case "proxy":
+      return proxy(request);
+  }
+}
+
+const reply = (response: NetAgentResponse) => process.stdout.write(`${JSON.stringify(response)}\n`);
+
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const { id, request } = JSON.parse(line) as { id: number; request: NetAgentRequest };
+  handle(request).then(
+    (result) => reply({ id, ok: true, result: result ?? null }),
+    (error: Error) => reply({ id, ok: false, error: error.message }),
+  );
+});
+// The parent closing stdin is the signal to stop (servers would otherwise keep the process alive).
+process.stdin.on("end", () => process.exit(0));
+reply({ id: 0, ok: true, result: { ready: true, uid: process.getuid?.() } });
