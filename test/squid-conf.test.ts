@@ -27,16 +27,16 @@ describe("squid.conf renderer", () => {
     const roles = [{ name: "r", resourceName: "r", allowlist: patterns("api.x.com"), sources: ["10.0.0.5"] }];
     const strict = renderSquidConf({ roles, sharedPort: 3128, allowPlainHttp: false });
     const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow"));
-    expect(allows).toEqual(["http_access allow CONNECT tls_port role_r_in role_r_hosts !forbidden_dst"]);
-    expect(strict.trimEnd().endsWith("http_access deny all")).toBe(true);
+    expect(allows).toEqual(["http_access allow CONNECT tls_port role_r_in role_r_hosts !forbidden_dst event_allowed"]);
+    expect(strict.trimEnd().endsWith("http_access deny all event_blocked")).toBe(true);
     const plain = renderSquidConf({ roles, sharedPort: 3128, allowPlainHttp: true });
-    expect(plain).toContain("http_access allow !CONNECT http_port role_r_in role_r_hosts !forbidden_dst");
+    expect(plain).toContain("http_access allow !CONNECT http_port role_r_in role_r_hosts !forbidden_dst event_allowed");
   });
 
   it("refuses IP literals before any allow rule", () => {
     const conf = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
     const lines = conf.split("\n");
-    expect(lines.findIndex((l) => l === "http_access deny ip_literal")).toBeLessThan(lines.findIndex((l) => l.startsWith("http_access allow")));
+    expect(lines.findIndex((l) => l === "http_access deny ip_literal event_blocked")).toBeLessThan(lines.findIndex((l) => l.startsWith("http_access allow")));
     expect(conf).toMatch(/^acl ip_literal dstdom_regex -n /m);
     expect(conf).not.toMatch(/dstdomain (?!-n)/);
   });

@@ -40,9 +40,15 @@ export const FORBIDDEN_DESTINATIONS = [
   "::1", "fc00::/7", "fe80::/10",
 ];
 
-/** JSON access log line: one per decision. Fields are escaped with Squid's `%"` quoting. */
+/** Firewall event names the proxy logs: a tunnel or request let through, or one refused. */
+export const PROXY_EVENTS = { allowed: "egress_allowed", blocked: "network_blocked" } as const;
+
+/**
+ * JSON access log line: one per decision. Fields are escaped with Squid's `%"` quoting; `event`
+ * comes from the annotation the deciding `http_access` line sets.
+ */
 export const SQUID_LOG_FORMAT =
-  '{"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"proxy_decision","client":"%>a","role":"%{role}note",' +
+  '{"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note",' +
   '"method":"%"rm","host":"%">rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}';
 
 /** Squid's `dstdomain` list and the apexes to refuse, for one allowlist. */
@@ -93,12 +99,15 @@ export function renderSquidConf(input: SquidConfInput): string {
     // Dotted, decimal, octal and hex IPv4 spellings, and any IPv6 literal.
     "acl ip_literal dstdom_regex -n -i ^((0x[0-9a-f]*|[0-9]+)\\.?)+$ : ^\\[",
     `acl forbidden_dst dst ${FORBIDDEN_DESTINATIONS.join(" ")}`,
+    // Always-true ACLs placed last on each http_access line, to record which way it decided.
+    `acl event_allowed annotate_transaction event=${PROXY_EVENTS.allowed}`,
+    `acl event_blocked annotate_transaction event=${PROXY_EVENTS.blocked}`,
   );
   const accessLines: string[] = [];
   for (const role of input.roles) {
     const { allow, apexDeny } = squidDomainLists(role.allowlist);
     const id = `role_${role.resourceName}`;
-    const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst`;
+    const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst event_allowed`;
     accessLines.push(`http_access allow CONNECT tls_port ${match}`);
     if (input.allowPlainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match}`);
     out.push("", `# role ${role.name}`);
@@ -108,7 +117,7 @@ export function renderSquidConf(input: SquidConfInput): string {
     if (apexDeny.length > 0) out.push(`acl ${id}_apex dstdomain -n ${apexDeny.join(" ")}`);
     out.push(`note role ${role.name} ${id}_in`);
   }
-  out.push("", "http_access deny ip_literal", ...accessLines, "http_access deny all", "");
+  out.push("", "http_access deny ip_literal event_blocked", ...accessLines, "http_access deny all event_blocked", "");
   return out.join("\n");
 }
 
