@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedFirewall } from "../../examples/seed-spec";
 import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
-import { renderSquidConfForPlan } from "../../src/render/squid-conf";
+import { PROXY_EVENTS, renderSquidConfForPlan } from "../../src/render/squid-conf";
 import { AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
 import { NetAgent } from "./support/net-agent-client";
 import { NetworkNamespace } from "./support/netns";
@@ -39,6 +39,9 @@ const UPSTREAMS = [
   { name: "loopback.bing.com", address: "127.0.0.1" },
   { name: "cgnat.bing.com", address: "100.64.0.7" },
   { name: "ula.google.com", address: "fd00::25" },
+  // IPv4-mapped IPv6 spellings of forbidden IPv4 destinations.
+  { name: "mapped-loopback.google.com", address: "::ffff:127.0.0.1" },
+  { name: "mapped-metadata.google.com", address: "::ffff:169.254.169.254" },
 ] as const;
 const TLS_PORTS = [443, 8443];
 const HTTP_PORT = 80;
@@ -106,6 +109,8 @@ const DOCKER_PROBES: Probe[] = [
   connect("research_agent", "loopback.bing.com:443", "allowed name resolving to 127.0.0.1"),
   connect("research_agent", "cgnat.bing.com:443", "allowed name resolving to 100.64.0.0/10"),
   connect("research_agent", "ula.google.com:443", "allowed name resolving to an IPv6 ULA"),
+  connect("research_agent", "mapped-loopback.google.com:443", "allowed name resolving to ::ffff:127.0.0.1"),
+  connect("research_agent", "mapped-metadata.google.com:443", "allowed name resolving to ::ffff:169.254.169.254"),
   get("research_agent", "http://169.254.169.254/latest/meta-data/", "metadata endpoint by IP over plain HTTP"),
 ];
 
@@ -189,11 +194,13 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
   beforeAll(async () => {
     ns = NetworkNamespace.create("rc-squid");
     const clientAddresses = new Set([LISTEN_ADDRESS, UNKNOWN_CLIENT_ADDRESS, ...plans.flatMap((p) => p.roles.flatMap((r) => r.agentAddresses))]);
-    for (const address of [...clientAddresses, ...UPSTREAMS.map((u) => u.address)]) {
+    // Mapped IPv4 names reach the servers on the IPv4 addresses; 127.0.0.1 is on lo already.
+    const served = [...new Set(UPSTREAMS.map((u) => u.address).filter((a) => !a.startsWith("::ffff:")))];
+    for (const address of [...clientAddresses, ...served]) {
       if (address !== "127.0.0.1") ns.addAddress(address);
     }
     upstreams = await NetAgent.start(ns);
-    for (const { address } of UPSTREAMS) {
+    for (const address of served) {
       for (const port of TLS_PORTS) await upstreams.call({ op: "serveTcp", host: address, port, banner: tcpBanner(address, port) });
       await upstreams.call({ op: "serveHttp", host: address, port: HTTP_PORT, banner: httpBanner(address, HTTP_PORT) });
     }
@@ -249,7 +256,7 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
       const line = await proxy.nextAccessLogLine(linesBefore);
       const entry = JSON.parse(line) as Record<string, unknown>;
       expect(entry, `${context}\naccess log: ${line}`).toMatchObject({
-        event: "proxy_decision",
+        event: probe.reaches ? PROXY_EVENTS.allowed : PROXY_EVENTS.blocked,
         client: client.localAddress,
         role: probe.from === "unknown" ? "-" : probe.from,
         method: probe.method,
@@ -263,7 +270,7 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
     it("logs exactly one JSON line per decision", () => {
       const lines = (squid as SquidProcess).accessLogLines();
       if (process.env.RAPIDCLAW_E2E_SHOW_LOG) console.log(lines.join("\n"));
-      expect(lines.map((line) => JSON.parse(line).event)).toEqual(probes.map(() => "proxy_decision"));
+      expect(lines.map((line) => JSON.parse(line).event)).toEqual(probes.map((p) => (p.reaches ? PROXY_EVENTS.allowed : PROXY_EVENTS.blocked)));
     });
   });
 });
