@@ -287,8 +287,8 @@ const quote = (word: string) => `'${word}'`; // validated words never contain a 
 
 /**
  * Shell functions both scripts share; `AGENT_UIDS` and `CHAIN` are set before they run. The
- * scripts avoid `$\{` and `%\{` so that Terraform, which reads both as template syntax in any
- * string, passes them through unchanged (outputs, user data).
+ * scripts never contain a dollar or percent sign followed by an opening brace: Terraform reads
+ * both as template syntax in any string (outputs, user data) and must pass the scripts unchanged.
  */
 const SHELL_FUNCTIONS = `# Deletes every OUTPUT rule that jumps to $CHAIN, except one plain owner jump per agent uid,
 # and leaves the uids whose jump stays in JUMPING_UIDS. Reads the rules with -S rather than
