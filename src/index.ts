@@ -31,3 +31,5 @@ export { AGENT_PROFILE_PATH, type AgentFiles } from "./constructs/agent-environm
 export { AgentRoleProfile, AGENT_PROFILE_YAML_PATH, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
 export { RapidClawStack, type RapidClawStackProps, type RapidClawStackProviders } from "./rapid-claw-stack";
 export { ScopedAgentKeys, type ScopedAgentKeysProps } from "./constructs/scoped-agent-keys";
+export { HostEgressFirewall, type HostEgressFirewallProps } from "./constructs/host-egress-firewall";
+export { HostFirewallAction, HostFirewallError, renderHostFirewall, type HostFirewallEndpoint, type HostFirewallOptions } from "./render/host-firewall";

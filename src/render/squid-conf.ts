@@ -36,8 +36,12 @@ export interface SquidConfInput {
  * name pointing inside (DNS rebinding, metadata endpoint) is still refused.
  */
 export const FORBIDDEN_DESTINATIONS = [
+  // "This network", private, shared (CGNAT), loopback, link-local (cloud metadata), benchmarking,
+  // multicast and reserved IPv4 ranges.
   "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
-  "::1", "fc00::/7", "fe80::/10",
+  "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+  // IPv6 loopback, NAT64 (reaches IPv4 ranges through a gateway), unique local, link-local.
+  "::1", "64:ff9b::/96", "fc00::/7", "fe80::/10",
 ];
 
 /** Firewall event names the proxy logs: a tunnel or request let through, or one refused. */
