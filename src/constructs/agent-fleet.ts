@@ -37,7 +37,7 @@ export class AgentFleet extends Construct {
     if (plan.platform === AgentPlatform.DOCKER) {
       this.dockerAgents = new DockerAgents(this, "docker", plan, {
         network: props.network.agentNetwork.name,
-        proxyUrl: Object.values(props.proxy.proxyUrls)[0] ?? "",
+        proxyUrls: props.proxy.proxyUrls,
         files,
         profilePath,
       });

@@ -12,7 +12,7 @@ export class DockerAgents extends Construct {
   /** Images by image reference. */
   public readonly images: { [image: string]: Image } = {};
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan, options: { network: string; proxyUrl: string; files: AgentFiles; profilePath?: string }) {
+  constructor(scope: Construct, id: string, plan: FirewallPlan, options: { network: string; proxyUrls: { readonly [roleName: string]: string }; files: AgentFiles; profilePath?: string }) {
     super(scope, id);
     const imageNames = [...new Set(plan.agents.map((a) => a.image))].sort();
     imageNames.forEach((name, index) => {
@@ -26,7 +26,7 @@ export class DockerAgents extends Construct {
         name: agent.resourceName,
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: options.network, ipv4Address: agent.ipv4Address }],
-        env: agentEnvironment(agent, options.proxyUrl, options.profilePath).map(([k, v]) => `${k}=${v}`),
+        env: agentEnvironment(agent, options.proxyUrls[agent.role], options.profilePath).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
         readOnly,
