@@ -197,7 +197,8 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
           const network = parseCidr(c.cidr) as Network;
           return { cidr: network.text, version: network.version, ports: [...new Set(c.ports)].sort((a, b) => a - b) };
         })
-        .sort((a, b) => byString(a.cidr, b.cidr)),
+        // By CIDR, then by ports: two entries for one CIDR must not keep the order they were written in.
+        .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
       allowFileSystem: role.allowFileSystem ?? false,
       proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
       keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key).map((a) => a.tool),

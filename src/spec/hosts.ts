@@ -44,7 +44,8 @@ export function parseHostPattern(raw: string): HostPattern | string {
       : `"${raw}": label "${badLabel}" is not a valid DNS label (letters, digits and inner hyphens, at most 63)`;
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1])) return `"${raw}" ends in a numeric label; host names end in a top-level domain`;
-  if (labels.length < 2) return `"${raw}" is a single label; write a fully qualified host name such as ${raw}.example.com`;
+  if (wildcard && labels.length < 2) return `"${raw}" would allow every host under the top-level domain "${domain}"; wildcard a domain you control, e.g. "*.example.${domain}"`;
+  if (labels.length < 2) return `"${raw}" is a single label; write a fully qualified host name such as ${lower}.example.com`;
   if (wildcard) {
     const suffix = parseDomain(domain, { allowPrivateDomains: true }).publicSuffix;
     if (suffix === domain) {

@@ -77,9 +77,12 @@ const role = object("a role", {
   allowFileSystem: bool("allowFileSystem").optional(),
 });
 
+/** A container image reference: registry, repository, tag or digest; no spaces, quotes or `${`. */
+const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\/:@-]*$/i;
+
 const agent = object("an agent", {
   name: str("name"),
-  image: str("image").regex(/^[a-z0-9][a-z0-9._\/:@-]*$/i, { error: "image must be an image reference such as openclaw/agent:1.4" }),
+  image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as openclaw/agent:1.4" }),
   role: str("role"),
   memory: str("memory").optional(),
   cpus: z.number({ error: (i) => `cpus must be a number, got ${describe(i.input)}` }).min(0.01, { error: "cpus must be at least 0.01" }).max(64, { error: "cpus must be at most 64" }).optional(),
@@ -103,7 +106,7 @@ export const firewallSpecSchema = object("the firewall spec", {
   roles: map("roles", role),
   agents: list("agents", agent).optional(),
   proxy: object("proxy", {
-    image: str("image").optional(),
+    image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as ubuntu/squid:6.6-24.04_edge" }).optional(),
     port: int("port", 1025, 65_000).optional(),
     allowPlainHttp: bool("allowPlainHttp").optional(),
     replicas: int("replicas", 1, 20).optional(),

@@ -97,7 +97,7 @@ function dedupe(problems: SpecProblem[]): SpecProblem[] {
 
 function nameProblem(kind: string, name: string): string | undefined {
   if (name === "") return `empty ${kind} name; use lower-case letters, digits, "_" or "-"`;
-  if (name.length > MAX_NAME_LENGTH) return `${kind} name "${name}" has ${name.length} characters; at most ${MAX_NAME_LENGTH} fit the generated Kubernetes and Vault names`;
+  if (name.length > MAX_NAME_LENGTH) return `${kind} name "${name}" has ${name.length} characters; at most ${MAX_NAME_LENGTH} fit the generated Kubernetes and Vault names, so shorten it`;
   if (!NAME_PATTERN.test(name)) {
     const suggestion = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[^a-z]+/, "").replace(/[-_]+$/, "");
     return `${kind} name "${name}" must start with a lower-case letter and hold only lower-case letters, digits, "_" and "-"${suggestion ? `; try "${suggestion}"` : ""}`;
@@ -125,14 +125,24 @@ function checkNames(input: Record<string, unknown>, add: Add): void {
   check("tool", entries(input.tools).map(([n]) => [n, ["tools", n]]));
   check("role", entries(input.roles).map(([n]) => [n, ["roles", n]]));
   const agents = Array.isArray(input.agents) ? input.agents : [];
-  check(
-    "agent",
-    agents.flatMap((a, i) => (isRecord(a) && typeof a.name === "string" ? [[a.name, ["agents", i, "name"]] as [string, PropertyKey[]]] : [])),
-  );
+  const agentNames = agents.flatMap((a, i) => (isRecord(a) && typeof a.name === "string" ? [[a.name, ["agents", i, "name"]] as [string, PropertyKey[]]] : []));
+  check("agent", agentNames);
+  for (const [name, path] of agentNames) {
+    if (nameProblem("agent", name) !== undefined) continue;
+    if (name.length < 2) add(path, `agent name "${name}" has one character; Docker container names need at least two, so rename it (e.g. "${name}-agent")`);
+    else if (resourceName(name).startsWith(RESERVED_NAME_PREFIX)) {
+      add(path, `agent name "${name}" starts with "${RESERVED_NAME_PREFIX}", which is reserved for the firewall's own containers and Deployments (the proxy is "rapidclaw-egress-proxy"); rename the agent`);
+    }
+  }
   if (typeof input.namespace === "string" && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(input.namespace)) {
-    add(["namespace"], `namespace "${input.namespace}" is not a valid Kubernetes name (lower-case letters, digits and "-", at most 63)`);
+    add(["namespace"], `namespace "${input.namespace}" is not a valid Kubernetes name; use lower-case letters, digits and "-" (at most 63), such as ai-agents`);
+  } else if (typeof input.namespace === "string" && input.namespace.startsWith("kube-")) {
+    add(["namespace"], `namespace "${input.namespace}" is reserved for Kubernetes system components; choose a namespace of the agents' own, such as ai-agents`);
   }
 }
+
+/** Prefix of the names of the firewall's own workloads (`rapidclaw-egress-proxy`); agents may not use it. */
+const RESERVED_NAME_PREFIX = "rapidclaw-";
 
 function checkHostList(value: unknown, path: PropertyKey[], add: Add): void {
   if (!Array.isArray(value)) return;
@@ -157,11 +167,29 @@ function checkHosts(input: Record<string, unknown>, add: Add): void {
         if (!isRecord(entry) || typeof entry.cidr !== "string") return;
         const cidr = parseCidr(entry.cidr);
         const path = ["roles", name, "network", "egressCidrs", i, "cidr"];
-        if (typeof cidr === "string") add(path, cidr);
-        else if (cidr.prefix === 0) add(path, `"${entry.cidr}" is the whole internet; hostname egress goes through the proxy (allowedHosts), CIDR egress is for internal backends`);
+        if (typeof cidr === "string") add(path, withCidrExample(cidr));
+        else if (cidr.prefix === 0) add(path, `"${entry.cidr}" is the whole internet; list internet hosts in allowedHosts (they go through the proxy) and keep CIDR egress for internal backends`);
+        else {
+          const metadata = METADATA_ADDRESSES.find((address) => address.version === cidr.version && networkContains(cidr, address));
+          if (metadata) add(path, `"${entry.cidr}" contains the cloud metadata address ${metadata.text.replace(/\/\d+$/, "")}, which hands out the node's credentials; choose a range of your backends that leaves it out`);
+        }
       });
     }
   }
+}
+
+/** A CIDR problem with an example of the right notation, unless it already says what to write. */
+function withCidrExample(problem: string, example = "10.20.0.0/16 or fd12:3456::/48"): string {
+  return /write|did you mean/.test(problem) ? problem : `${problem}; write a network such as ${example}`;
+}
+
+/** The cloud metadata endpoint (AWS, GCP, Azure and others), as a single-address network. */
+const METADATA_ADDRESSES = ["169.254.169.254/32"].map((text) => parseCidr(text) as Network);
+
+/** Whether `network` contains the single-address network `address` of the same IP version. */
+function networkContains(network: Network, address: Network): boolean {
+  const shift = BigInt((network.version === 4 ? 32 : 128) - network.prefix);
+  return address.base >> shift === network.base >> shift;
 }
 
 function checkReferences(input: Record<string, unknown>, add: Add): void {
@@ -172,7 +200,7 @@ function checkReferences(input: Record<string, unknown>, add: Add): void {
     if (!isRecord(role)) continue;
     for (const [toolName, access] of entries(role.tools)) {
       const path = ["roles", roleName, "tools", toolName];
-      const tool = tools[toolName];
+      const tool = Object.hasOwn(tools, toolName) ? tools[toolName] : undefined;
       if (tool === undefined) { add(path, unknownName("tool", toolName, toolNames)); continue; }
       if ((access === ToolAccess.WRITE || access === ToolAccess.EXECUTE) && isRecord(tool) && Array.isArray(tool.permissions)) {
         const scopes = tool.permissions.filter((p): p is string => typeof p === "string");
@@ -186,13 +214,52 @@ function checkReferences(input: Record<string, unknown>, add: Add): void {
   agents.forEach((agent, i) => {
     if (!isRecord(agent)) return;
     if (typeof agent.role === "string" && !roleNames.includes(agent.role)) add(["agents", i, "role"], unknownName("role", agent.role, roleNames));
+    checkAgentEnv(agent.env, ["agents", i, "env"], add);
     if (typeof agent.memory === "string") {
       const mib = memoryMiB(agent.memory);
       if (mib === undefined) add(["agents", i, "memory"], `memory "${agent.memory}" is not a size; write a number and a unit such as 512M or 2G`);
-      else if (mib < 6) add(["agents", i, "memory"], `memory "${agent.memory}" is below 6M, the smallest limit Docker accepts`);
+      else if (mib < 6) add(["agents", i, "memory"], `memory "${agent.memory}" is below 6M, the smallest limit Docker accepts; write at least 6M`);
       else if (mib > 1024 * 1024) add(["agents", i, "memory"], `memory "${agent.memory}" is above 1T; check the unit`);
     }
   });
+}
+
+/** Variables the firewall sets on every agent (constructs/agent-environment.ts), in any case; `RAPIDCLAW_*` is reserved too. */
+const RESERVED_ENV_NAMES = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Whether the firewall reserves an environment variable name, so that `env` may not set it. */
+export function isReservedEnvName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return RESERVED_ENV_NAMES.includes(upper) || upper.startsWith("RAPIDCLAW_");
+}
+
+/** Why a string that reaches the Terraform JSON verbatim would be evaluated as a template, if it would. */
+function templateProblem(what: string, value: string): string | undefined {
+  if (!/\$\{|%\{/.test(value.replace(/\$\$\{|%%\{/g, ""))) return undefined;
+  return `${what} contains "\${" or "%{", which Terraform would evaluate as an expression (it can read files and other resources' values); write "$\${" or "%%{" for the literal text`;
+}
+
+function checkAgentEnv(env: unknown, path: PropertyKey[], add: Add): void {
+  for (const [name, value] of entries(env)) {
+    if (!ENV_NAME.test(name)) add([...path, name], `environment variable name "${name}" is not valid; use letters, digits and "_", not starting with a digit`);
+    else if (isReservedEnvName(name)) add([...path, name], `${name} is set by the firewall (the role's proxy and profile) and cannot be overridden; remove it from env`);
+    if (typeof value === "string") {
+      const problem = templateProblem(`the value of ${name}`, value);
+      if (problem) add([...path, name], problem);
+    }
+  }
+}
+
+/** Kubernetes label keys (optional DNS prefix and "/", then a name) and values. */
+const LABEL_NAME = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)$/;
+const LABEL_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+function labelKeyValid(key: string): boolean {
+  const slash = key.lastIndexOf("/");
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  return LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
 }
 
 function checkPlatformOptions(input: Record<string, unknown>, platform: unknown, add: Add): void {
@@ -205,6 +272,28 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
     if (isRecord(input.kubernetes) && typeof input.kubernetes.nodeLocalDnsIp === "string" && !isIPv4(input.kubernetes.nodeLocalDnsIp)) {
       add(["kubernetes", "nodeLocalDnsIp"], `"${input.kubernetes.nodeLocalDnsIp}" is not an IPv4 address; NodeLocal DNSCache usually listens on 169.254.20.10`);
     }
+    const ingress = isRecord(input.kubernetes) && isRecord(input.kubernetes.ingress) ? input.kubernetes.ingress : undefined;
+    if (ingress && isRecord(ingress.namespaceLabels)) {
+      const path = ["kubernetes", "ingress", "namespaceLabels"];
+      const labels = Object.entries(ingress.namespaceLabels);
+      if (labels.length === 0) add(path, "namespaceLabels is empty, which selects every namespace; list the labels of the namespaces allowed to connect, e.g. kubernetes.io/metadata.name: frontend");
+      for (const [key, value] of labels) {
+        if (!labelKeyValid(key)) add([...path, key], `"${key}" is not a Kubernetes label key; write a name of letters, digits, "-", "_" and "." (at most 63), optionally after a DNS prefix and "/"`);
+        if (typeof value === "string" && value !== "" && !LABEL_NAME.test(value)) {
+          add([...path, key], `label value "${value}" is not valid; use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit`);
+        }
+      }
+    }
+  }
+  if (isRecord(input.vault)) {
+    const mountPath = input.vault.mountPath;
+    if (typeof mountPath === "string" && VAULT_RESERVED_MOUNTS.includes(mountPath.split("/")[0])) {
+      add(["vault", "mountPath"], `"${mountPath}" is under a path Vault reserves (${VAULT_RESERVED_MOUNTS.join(", ")}); use a path of your own, such as agent-keys`);
+    }
+    if (typeof input.vault.kubernetesHost === "string") {
+      const problem = templateProblem("kubernetesHost", input.vault.kubernetesHost);
+      if (problem) add(["vault", "kubernetesHost"], problem);
+    }
   }
   if (platform === AgentPlatform.DOCKER) {
     if (input.kubernetes !== undefined) add(["kubernetes"], "kubernetes options are set but platform is docker; remove them or set platform: kubernetes");
@@ -216,16 +305,19 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
     });
     if (isRecord(input.docker) && Array.isArray(input.docker.dnsServers)) {
       input.docker.dnsServers.forEach((server, i) => {
-        if (typeof server === "string" && parseIpv4(server) === undefined) add(["docker", "dnsServers", i], `"${server}" is not an IPv4 address`);
+        if (typeof server === "string" && parseIpv4(server) === undefined) add(["docker", "dnsServers", i], `"${server}" is not an IPv4 address; write the resolver's address, such as 10.0.0.53`);
       });
     }
   }
 }
 
+/** First path segments Vault keeps for itself; a secrets engine cannot be mounted under them. */
+const VAULT_RESERVED_MOUNTS = ["auth", "cubbyhole", "identity", "sys"];
+
 function subnetOf(value: unknown, path: PropertyKey[], fallback: string, add: Add): Network | undefined {
   const text = typeof value === "string" ? value : fallback;
   const parsed = parseCidr(text);
-  if (typeof parsed === "string") { add(path, parsed); return undefined; }
+  if (typeof parsed === "string") { add(path, withCidrExample(parsed, "172.30.0.0/24")); return undefined; }
   if (parsed.version !== 4) { add(path, `"${text}" is IPv6; Docker subnets here are IPv4`); return undefined; }
   if (parsed.prefix < 16 || parsed.prefix > 28) { add(path, `"${text}" must have a prefix from /16 to /28`); return undefined; }
   return parsed;
@@ -253,7 +345,7 @@ function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
     if (!isRecord(agent) || agent.ipv4Address === undefined) return;
     const path = ["agents", i, "ipv4Address"];
     const address = typeof agent.ipv4Address === "string" ? parseIpv4(agent.ipv4Address) : undefined;
-    if (address === undefined) { add(path, `${describe(agent.ipv4Address)} is not an IPv4 address`); return; }
+    if (address === undefined) { add(path, `${describe(agent.ipv4Address)} is not an IPv4 address; write one inside ${subnet.text} from .10 on, or remove it for the next free one`); return; }
     if (!ipv4InNetwork(address, subnet)) { add(path, `${agent.ipv4Address} is outside the agent subnet ${subnet.text}; pick an address inside it`); return; }
     const reservedFor = reserved.get(address);
     if (reservedFor) { add(path, `${agent.ipv4Address} is ${reservedFor} of ${subnet.text}; agents start at .10`); return; }

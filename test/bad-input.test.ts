@@ -1,0 +1,274 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { seedFirewall } from "../examples/seed-spec";
+import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
+import { loadFirewallSpec } from "../src/spec/load";
+
+/**
+ * Bad input is refused before anything is synthesized: building a RapidClawStack in a fresh App
+ * throws FirewallSpecError, the problem is listed under its exact path with a message that says
+ * how to fix it, the App holds no construct, and the App's outdir holds no file.
+ */
+
+type Props = Record<string, any>;
+
+/** The seed scenario on a platform, with one change applied. */
+const docker = (change: (spec: Props) => void = () => {}) => (): Props => {
+  const spec: Props = structuredClone(seedFirewall(AgentPlatform.DOCKER));
+  change(spec);
+  return spec;
+};
+const kubernetes = (change: (spec: Props) => void = () => {}) => (): Props => {
+  const spec: Props = structuredClone(seedFirewall(AgentPlatform.KUBERNETES));
+  change(spec);
+  return spec;
+};
+
+interface BuildAttempt {
+  readonly error: unknown;
+  /** Files under the App's outdir afterwards (cdktf makes the empty `stacks` folder when an App is created). */
+  readonly files: string[];
+  /** Constructs added to the App. */
+  readonly constructs: number;
+}
+
+/** Builds a RapidClawStack from `props` (or from what `load` returns) in an App with a fresh outdir. */
+function attempt(load: () => unknown): BuildAttempt {
+  const outdir = mkdtempSync(join(tmpdir(), "rapidclaw-bad-input-"));
+  try {
+    const app = new App({ outdir });
+    let error: unknown;
+    try {
+      new RapidClawStack(app, "agent-firewall", load() as RapidClawStackProps);
+    } catch (caught) {
+      error = caught;
+    }
+    const files = readdirSync(outdir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
+    return { error, files, constructs: app.node.children.length };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function expectRefused(result: BuildAttempt): FirewallSpecError {
+  expect(result.error).toBeInstanceOf(FirewallSpecError);
+  expect(result.files).toEqual([]);
+  expect(result.constructs).toBe(0);
+  return result.error as FirewallSpecError;
+}
+
+interface BadInput {
+  /** What is wrong. */
+  readonly name: string;
+  readonly props: () => Props;
+  /** Exact path of the problem. */
+  readonly path: string;
+  /** Part of the problem's message that tells how to fix it. */
+  readonly fix: string;
+}
+
+const TOO_LONG = "a".repeat(49);
+
+const BAD_INPUTS: BadInput[] = [
+  // Unknown references.
+  { name: "a role granting an unknown tool", props: docker((s) => { s.roles.research_agent.tools.web_serch = "READ"; }), path: "roles.research_agent.tools.web_serch", fix: 'did you mean "web_search"?' },
+  { name: "an agent holding an unknown role", props: docker((s) => { s.agents[0].role = "reserch_agent"; }), path: "agents[0].role", fix: 'did you mean "research_agent"?' },
+  { name: "a role granting a tool nothing resembles", props: docker((s) => { s.roles.customer_support.tools.calendar = "READ"; }), path: "roles.customer_support.tools.calendar", fix: "known tools: database, file_upload, knowledge_base" },
+  { name: "a role granting a tool named like an Object method", props: docker((s) => { s.roles.customer_support.tools.constructor = "READ"; }), path: "roles.customer_support.tools.constructor", fix: "known tools:" },
+  { name: "an agent holding a role while no roles exist", props: docker((s) => { s.roles = {}; }), path: "agents[0].role", fix: "no roles are defined" },
+
+  // Names.
+  { name: "an empty tool name", props: docker((s) => { s.tools[""] = {}; }), path: "tools.", fix: "use lower-case letters, digits" },
+  { name: "a tool name in camel case", props: docker((s) => { s.tools.WebSearch = {}; }), path: "tools.WebSearch", fix: 'try "websearch"' },
+  { name: "a role name with a space", props: docker((s) => { s.roles["customer support"] = {}; }), path: "roles.customer support", fix: 'try "customer-support"' },
+  { name: "an agent name starting with a digit", props: docker((s) => { s.agents[0].name = "1agent"; }), path: "agents[0].name", fix: 'try "agent"' },
+  { name: "an empty agent name", props: docker((s) => { s.agents[0].name = ""; }), path: "agents[0].name", fix: "use lower-case letters" },
+  { name: "tools web_search and web-search (the same after normalisation)", props: docker((s) => { s.tools["web-search"] = {}; }), path: "tools.web-search", fix: "rename one of them" },
+  { name: "roles research_agent and research-agent", props: kubernetes((s) => { s.roles["research-agent"] = {}; }), path: "roles.research-agent", fix: "rename one of them" },
+  { name: "agents openclaw-agent and openclaw_agent", props: docker((s) => { s.agents.push({ ...s.agents[0], name: "openclaw_agent" }); }), path: "agents[2].name", fix: "rename one of them" },
+  { name: "two agents of one name", props: docker((s) => { s.agents.push({ ...s.agents[0] }); }), path: "agents[2].name", fix: "each agent needs its own name" },
+  { name: "a tool name too long for the generated Kubernetes names", props: kubernetes((s) => { s.tools[TOO_LONG] = {}; }), path: `tools.${TOO_LONG}`, fix: "shorten it" },
+  { name: "an agent name too long for Kubernetes", props: kubernetes((s) => { s.agents[0].name = TOO_LONG; }), path: "agents[0].name", fix: "shorten it" },
+  { name: "a one-character agent name (Docker names need two)", props: docker((s) => { s.agents[0].name = "a"; }), path: "agents[0].name", fix: 'rename it (e.g. "a-agent")' },
+  { name: "an agent named like the firewall's proxy", props: docker((s) => { s.agents[0].name = "rapidclaw-egress-proxy"; }), path: "agents[0].name", fix: "rename the agent" },
+  { name: "a namespace that is not a Kubernetes name", props: kubernetes((s) => { s.namespace = "AI_Agents"; }), path: "namespace", fix: "use lower-case letters" },
+  { name: "the kube-system namespace", props: kubernetes((s) => { s.namespace = "kube-system"; }), path: "namespace", fix: "choose a namespace of the agents' own" },
+
+  // Host patterns.
+  { name: 'the host pattern "*"', props: docker((s) => { s.modelHosts = ["*"]; }), path: "modelHosts[0]", fix: "list the hosts or use a subdomain wildcard" },
+  { name: 'the public-suffix wildcard "*.com"', props: docker((s) => { s.modelHosts.push("*.com"); }), path: "modelHosts[2]", fix: "wildcard a domain you control" },
+  { name: 'the public-suffix wildcard "*.co.uk"', props: docker((s) => { s.roles.research_agent.network.allowedHosts = ["*.co.uk"]; }), path: "roles.research_agent.network.allowedHosts[0]", fix: "wildcard a domain you control" },
+  { name: 'the double wildcard "**.example.com"', props: docker((s) => { s.modelHosts = ["**.example.com"]; }), path: "modelHosts[0]", fix: '("*.example.com")' },
+  { name: 'an inner wildcard "api.*.example.com"', props: docker((s) => { s.roles.research_agent.network.allowedHosts.push("api.*.example.com"); }), path: "roles.research_agent.network.allowedHosts[4]", fix: '("*.example.com")' },
+  { name: "an IPv4 literal as a host", props: docker((s) => { s.modelHosts = ["10.0.0.1"]; }), path: "modelHosts[0]", fix: "use network.egressCidrs for address ranges" },
+  { name: "an IPv6 literal as a host", props: kubernetes((s) => { s.modelHosts = ["[2001:db8::1]"]; }), path: "modelHosts[0]", fix: "use network.egressCidrs" },
+  { name: "a URL as a host", props: docker((s) => { s.modelHosts = ["https://api.anthropic.com/v1/messages"]; }), path: "modelHosts[0]", fix: 'write only its host name, e.g. "api.anthropic.com"' },
+  { name: "a host with a port", props: docker((s) => { s.modelHosts = ["api.anthropic.com:443"]; }), path: "modelHosts[0]", fix: 'write the host without ":port"' },
+  { name: "a host with a scheme", props: kubernetes((s) => { s.roles.research_agent.network.allowedHosts = ["http://arxiv.org"]; }), path: "roles.research_agent.network.allowedHosts[0]", fix: 'write only its host name, e.g. "arxiv.org"' },
+  { name: "a host with a space", props: docker((s) => { s.modelHosts = ["api .anthropic.com"]; }), path: "modelHosts[0]", fix: "remove it" },
+  { name: "an empty host", props: docker((s) => { s.modelHosts = [""]; }), path: "modelHosts[0]", fix: "write a host such as api.example.com" },
+  { name: "a single-label host", props: docker((s) => { s.modelHosts = ["localhost."]; }), path: "modelHosts[0]", fix: "such as localhost.example.com" },
+  { name: "allowedHosts without allowEgress", props: docker((s) => { s.roles.customer_support.network.allowedHosts = ["api.zendesk.com"]; }), path: "roles.customer_support.network.allowedHosts", fix: "set allowEgress: true or remove allowedHosts" },
+
+  // CIDRs.
+  { name: "a CIDR without a prefix", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0.0", ports: [5432] }]; }), path: "roles.research_agent.network.egressCidrs[0].cidr", fix: "write an address and a prefix length" },
+  { name: "a CIDR with a malformed address", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0/16", ports: [5432] }]; }), path: "roles.research_agent.network.egressCidrs[0].cidr", fix: "write a network such as 10.20.0.0/16" },
+  { name: "a CIDR with host bits set", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0.7/16", ports: [5432] }]; }), path: "roles.research_agent.network.egressCidrs[0].cidr", fix: 'did you mean "10.20.0.0/16"?' },
+  { name: "the CIDR 0.0.0.0/0", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "0.0.0.0/0", ports: [443] }]; }), path: "roles.research_agent.network.egressCidrs[0].cidr", fix: "list internet hosts in allowedHosts" },
+  { name: "the CIDR ::/0", props: kubernetes((s) => { s.roles.customer_support.network.egressCidrs = [{ cidr: "::/0", ports: [443] }]; }), path: "roles.customer_support.network.egressCidrs[0].cidr", fix: "list internet hosts in allowedHosts" },
+  { name: "a CIDR holding the cloud metadata address", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "169.254.0.0/16", ports: [80] }]; }), path: "roles.research_agent.network.egressCidrs[0].cidr", fix: "choose a range of your backends that leaves it out" },
+  { name: "an IPv4 prefix longer than /32", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.0.0.0/33", ports: [80] }]; }), path: "roles.research_agent.network.egressCidrs[0].cidr", fix: "write a network such as" },
+  { name: "a CIDR with no ports", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0.0/16", ports: [] }]; }), path: "roles.research_agent.network.egressCidrs[0].ports", fix: "ports must list at least one port" },
+  { name: "a CIDR port of 0", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0.0/16", ports: [0] }]; }), path: "roles.research_agent.network.egressCidrs[0].ports[0]", fix: "must be at least 1" },
+  { name: "a CIDR port above 65535", props: kubernetes((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0.0/16", ports: [70_000] }]; }), path: "roles.research_agent.network.egressCidrs[0].ports[0]", fix: "must be at most 65,535" },
+
+  // Rate limits and keys.
+  { name: "a rate limit of zero calls", props: docker((s) => { s.tools.web_search.rateLimit.maxCalls = 0; }), path: "tools.web_search.rateLimit.maxCalls", fix: "must be at least 1" },
+  { name: "a negative rate limit", props: docker((s) => { s.tools.send_email.rateLimit.maxCalls = -5; }), path: "tools.send_email.rateLimit.maxCalls", fix: "must be at least 1" },
+  { name: "a fractional rate limit", props: docker((s) => { s.tools.database.rateLimit.maxCalls = 2.5; }), path: "tools.database.rateLimit.maxCalls", fix: "must be a whole number" },
+  { name: "an absurd rate-limit window", props: docker((s) => { s.tools.web_search.rateLimit.windowSec = 31_536_000; }), path: "tools.web_search.rateLimit.windowSec", fix: "must be at most 86,400" },
+  { name: "a rate-limit window of zero", props: docker((s) => { s.tools.web_search.rateLimit.windowSec = 0; }), path: "tools.web_search.rateLimit.windowSec", fix: "must be at least 1" },
+  { name: "a rate limit without windowSec", props: docker((s) => { s.tools.web_search.rateLimit = { maxCalls: 20 }; }), path: "tools.web_search.rateLimit.windowSec", fix: "windowSec is required" },
+  { name: "key rotation every 0 hours", props: docker((s) => { s.tools.web_search.key.rotationHours = 0; }), path: "tools.web_search.key.rotationHours", fix: "must be at least 1" },
+  { name: "key rotation beyond a year", props: docker((s) => { s.tools.send_email.key.rotationHours = 10_000; }), path: "tools.send_email.key.rotationHours", fix: "must be at most 8,760" },
+  { name: "a key of 8 characters", props: docker((s) => { s.tools.database.key.length = 8; }), path: "tools.database.key.length", fix: "must be at least 16" },
+  { name: "a permission without an action", props: docker((s) => { s.tools.database.permissions = ["db"]; }), path: "tools.database.permissions[0]", fix: "written resource:action, e.g. db:read" },
+
+  // Access levels.
+  { name: "WRITE on a read-only key", props: docker((s) => { s.roles.research_agent.tools.database = "WRITE"; }), path: "roles.research_agent.tools.database", fix: "grant READ, or add a write scope" },
+  { name: "EXECUTE on a read-only key", props: kubernetes((s) => { s.roles.research_agent.tools.web_search = "EXECUTE"; }), path: "roles.research_agent.tools.web_search", fix: "grant READ" },
+  { name: "an access level in lower case", props: docker((s) => { s.roles.research_agent.tools.database = "read"; }), path: "roles.research_agent.tools.database", fix: 'must be one of "DENY", "READ", "WRITE", "EXECUTE"' },
+
+  // Agents: resources, addresses, platform options, environment.
+  { name: "memory that is not a size", props: docker((s) => { s.agents[0].memory = "lots"; }), path: "agents[0].memory", fix: "write a number and a unit such as 512M or 2G" },
+  { name: "memory below what Docker accepts", props: docker((s) => { s.agents[0].memory = "1K"; }), path: "agents[0].memory", fix: "write at least 6M" },
+  { name: "memory of 5 terabytes", props: kubernetes((s) => { s.agents[1].memory = "5T"; }), path: "agents[1].memory", fix: "check the unit" },
+  { name: "zero CPUs", props: docker((s) => { s.agents[0].cpus = 0; }), path: "agents[0].cpus", fix: "cpus must be at least 0.01" },
+  { name: "128 CPUs", props: kubernetes((s) => { s.agents[0].cpus = 128; }), path: "agents[0].cpus", fix: "cpus must be at most 64" },
+  { name: "CPUs as a string", props: docker((s) => { s.agents[0].cpus = "2"; }), path: "agents[0].cpus", fix: "cpus must be a number" },
+  { name: "an image reference with spaces", props: docker((s) => { s.agents[0].image = "openclaw agent"; }), path: "agents[0].image", fix: "such as openclaw/agent:1.4" },
+  { name: "an agent address outside the subnet", props: docker((s) => { s.agents[0].ipv4Address = "10.0.0.10"; }), path: "agents[0].ipv4Address", fix: "pick an address inside it" },
+  { name: "two agents at one address", props: docker((s) => { s.agents[0].ipv4Address = "172.30.0.20"; s.agents[1].ipv4Address = "172.30.0.20"; }), path: "agents[1].ipv4Address", fix: "each agent needs its own" },
+  { name: "an agent at the proxy's address", props: docker((s) => { s.agents[0].ipv4Address = "172.30.0.2"; }), path: "agents[0].ipv4Address", fix: "agents start at .10" },
+  { name: "an agent address that is not an address", props: docker((s) => { s.agents[0].ipv4Address = "172.30.0.300"; }), path: "agents[0].ipv4Address", fix: "write one inside 172.30.0.0/24" },
+  { name: "more agents than the subnet holds", props: docker((s) => { s.docker = { subnet: "172.30.0.0/28" }; s.agents = Array.from({ length: 6 }, (_, i) => ({ name: `agent-${i}`, image: "openclaw/agent:latest", role: "research_agent" })); }), path: "agents", fix: "use a larger docker.subnet" },
+  { name: "replicas on Docker", props: docker((s) => { s.agents[0].replicas = 2; }), path: "agents[0].replicas", fix: "on Docker declare one agent per container (remove it)" },
+  { name: "500 replicas on Kubernetes", props: kubernetes((s) => { s.agents[0].replicas = 500; }), path: "agents[0].replicas", fix: "must be at most 100" },
+  { name: "a fixed address on Kubernetes", props: kubernetes((s) => { s.agents[0].ipv4Address = "172.30.0.10"; }), path: "agents[0].ipv4Address", fix: "Kubernetes assigns pod addresses (remove it)" },
+  { name: "env overriding HTTPS_PROXY", props: docker((s) => { s.agents[0].env = { HTTPS_PROXY: "http://203.0.113.9:3128" }; }), path: "agents[0].env.HTTPS_PROXY", fix: "remove it from env" },
+  { name: "env overriding https_proxy (lower case)", props: kubernetes((s) => { s.agents[0].env = { https_proxy: "http://203.0.113.9:3128" }; }), path: "agents[0].env.https_proxy", fix: "remove it from env" },
+  { name: "env overriding NO_PROXY", props: docker((s) => { s.agents[1].env = { NO_PROXY: "*" }; }), path: "agents[1].env.NO_PROXY", fix: "remove it from env" },
+  { name: "env setting a RAPIDCLAW_ variable", props: kubernetes((s) => { s.agents[0].env = { RAPIDCLAW_ROLE: "customer_support" }; }), path: "agents[0].env.RAPIDCLAW_ROLE", fix: "remove it from env" },
+  { name: "an env name that is not a variable name", props: docker((s) => { s.agents[0].env = { "LOG-LEVEL": "debug" }; }), path: "agents[0].env.LOG-LEVEL", fix: 'use letters, digits and "_"' },
+  { name: "an env value Terraform would evaluate", props: docker((s) => { s.agents[0].env = { HOME_DIR: '${file("/etc/passwd")}' }; }), path: "agents[0].env.HOME_DIR", fix: 'write "$${" or "%%{" for the literal text' },
+  { name: "an env value that is a number", props: docker((s) => { s.agents[0].env = { WORKERS: 4 }; }), path: "agents[0].env.WORKERS", fix: "an environment value must be a string" },
+
+  // Ports and platform options.
+  { name: "a proxy port below 1025", props: docker((s) => { s.proxy = { port: 80 }; }), path: "proxy.port", fix: "port must be at least 1025" },
+  { name: "an ingress port of 0", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: { team: "web" }, port: 0 } }; }), path: "kubernetes.ingress.port", fix: "port must be at least 1" },
+  { name: "ingress from every namespace (no labels)", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: {}, port: 8080 } }; }), path: "kubernetes.ingress.namespaceLabels", fix: "list the labels of the namespaces allowed to connect" },
+  { name: "an ingress label key that is not a label key", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: { "team name": "web" }, port: 8080 } }; }), path: "kubernetes.ingress.namespaceLabels.team name", fix: "write a name of letters, digits" },
+  { name: "Docker options on Kubernetes", props: kubernetes((s) => { s.docker = { subnet: "172.30.0.0/24" }; }), path: "docker", fix: "remove them or set platform: docker" },
+  { name: "Kubernetes options on Docker", props: docker((s) => { s.kubernetes = { createNamespace: false }; }), path: "kubernetes", fix: "remove them or set platform: kubernetes" },
+  { name: "a namespace on Docker", props: docker((s) => { s.namespace = "ai-agents"; }), path: "namespace", fix: "remove it" },
+  { name: "proxy replicas on Docker", props: docker((s) => { s.proxy = { replicas: 2 }; }), path: "proxy.replicas", fix: "Docker runs one proxy container (remove it)" },
+  { name: "a proxy image with spaces", props: docker((s) => { s.proxy = { image: "ubuntu squid" }; }), path: "proxy.image", fix: "such as ubuntu/squid" },
+  { name: "a Docker subnet overlapping the egress subnet", props: docker((s) => { s.docker = { subnet: "172.31.0.0/16" }; }), path: "docker.egressSubnet", fix: "choose disjoint ranges" },
+  { name: "a Docker subnet of /8", props: docker((s) => { s.docker = { subnet: "10.0.0.0/8" }; }), path: "docker.subnet", fix: "must have a prefix from /16 to /28" },
+  { name: "a DNS server that is not an address", props: docker((s) => { s.docker = { dnsServers: ["dns.google"] }; }), path: "docker.dnsServers[0]", fix: "write the resolver's address" },
+  { name: "a NodeLocal DNS address that is not an address", props: kubernetes((s) => { s.kubernetes = { nodeLocalDnsIp: "node-local" }; }), path: "kubernetes.nodeLocalDnsIp", fix: "usually listens on 169.254.20.10" },
+  { name: "a Vault mount under sys/", props: docker((s) => { s.vault = { mountPath: "sys/keys" }; }), path: "vault.mountPath", fix: "use a path of your own, such as agent-keys" },
+  { name: "a Vault mount path with a leading slash", props: docker((s) => { s.vault = { mountPath: "/agent-keys" }; }), path: "vault.mountPath", fix: "mountPath must be a path like agent-keys" },
+  { name: "a plain-HTTP Kubernetes API address for Vault", props: kubernetes((s) => { s.vault = { kubernetesHost: "http://kubernetes.default.svc" }; }), path: "vault.kubernetesHost", fix: "must be an https:// URL" },
+  { name: "a Vault token TTL of 5 seconds", props: docker((s) => { s.vault = { tokenTtlSeconds: 5 }; }), path: "vault.tokenTtlSeconds", fix: "must be at least 60" },
+  { name: "an unknown key mode", props: docker((s) => { s.vault = { keyMode: "plaintext" }; }), path: "vault.keyMode", fix: 'must be one of "ephemeral", "managed", "external"' },
+  { name: "an alert severity that does not exist", props: docker((s) => { s.monitoring = { rateLimited: { count: 10, windowSec: 300, severity: "high" } }; }), path: "monitoring.rateLimited.severity", fix: 'must be "info", "warning" or "critical"' },
+
+  // Wrong types and unknown options.
+  { name: "tools as a list", props: docker((s) => { s.tools = ["web_search"]; s.roles = {}; s.agents = []; }), path: "tools", fix: "tools must be a map of name to value" },
+  { name: "roles as null", props: docker((s) => { s.roles = null; s.agents = []; }), path: "roles", fix: "roles must be a map of name to value" },
+  { name: "role tools as a list", props: docker((s) => { s.roles.research_agent.tools = ["web_search"]; }), path: "roles.research_agent.tools", fix: "tools must be a map of name to value" },
+  { name: "modelHosts as a string", props: docker((s) => { s.modelHosts = "api.anthropic.com"; }), path: "modelHosts", fix: "modelHosts must be a list" },
+  { name: "no model hosts", props: kubernetes((s) => { s.modelHosts = []; }), path: "modelHosts", fix: "must list at least one host" },
+  { name: "agents as a map", props: docker((s) => { s.agents = { "openclaw-agent": s.agents[0] }; }), path: "agents", fix: "agents must be a list" },
+  { name: "a rate limit as null", props: docker((s) => { s.tools.web_search.rateLimit = null; }), path: "tools.web_search.rateLimit", fix: "rateLimit must be an object" },
+  { name: "a rate limit given as a string", props: docker((s) => { s.tools.web_search.rateLimit.maxCalls = "20"; }), path: "tools.web_search.rateLimit.maxCalls", fix: "maxCalls must be a number" },
+  { name: "allowEgress as a string", props: docker((s) => { s.roles.research_agent.network.allowEgress = "yes"; }), path: "roles.research_agent.network.allowEgress", fix: "must be true or false" },
+  { name: "an unknown platform", props: docker((s) => { s.platform = "nomad"; }), path: "platform", fix: 'must be one of "docker", "kubernetes"' },
+  { name: "no platform", props: docker((s) => { delete s.platform; }), path: "platform", fix: 'must be one of "docker", "kubernetes"' },
+  { name: "a misspelt top-level option", props: docker((s) => { s.modelHost = s.modelHosts; }), path: "modelHost", fix: 'did you mean "modelHosts"?' },
+  { name: "a misspelt tool option", props: docker((s) => { s.tools.web_search.rateLimits = s.tools.web_search.rateLimit; }), path: "tools.web_search.rateLimits", fix: 'did you mean "rateLimit"?' },
+  { name: "a misspelt agent option", props: kubernetes((s) => { s.agents[0].memroy = "1G"; }), path: "agents[0].memroy", fix: 'did you mean "memory"?' },
+  { name: "a misspelt role network option", props: kubernetes((s) => { s.roles.research_agent.network.allowedHost = ["arxiv.org"]; }), path: "roles.research_agent.network.allowedHost", fix: 'did you mean "allowedHosts"?' },
+];
+
+describe("bad input is refused before anything is synthesized", () => {
+  it("has at least 50 distinct bad inputs", () => {
+    expect(new Set(BAD_INPUTS.map((row) => row.name)).size).toBe(BAD_INPUTS.length);
+    expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it.each(BAD_INPUTS)("refuses $name at $path", ({ props, path, fix }) => {
+    const error = expectRefused(attempt(props));
+    const atPath = error.problems.filter((problem) => problem.path === path);
+    expect(atPath.map((problem) => problem.path), `problems: ${error.message}`).toContain(path);
+    expect(atPath.some((problem) => problem.message.includes(fix)), `expected a problem at ${path} saying "${fix}"; got:\n${error.message}`).toBe(true);
+    expect(error.message).toContain(fix);
+  });
+
+  it("accepts the seed scenarios the rows start from", () => {
+    for (const props of [docker()(), kubernetes()()]) {
+      const result = attempt(() => props);
+      expect(result.error).toBeUndefined();
+      expect(result.constructs).toBe(1);
+    }
+  });
+
+  it("lists every problem of an input with many, each at its path", () => {
+    const props = docker((s) => {
+      s.modelHosts = ["*", "api.anthropic.com:443"];
+      s.tools.web_search.rateLimit.maxCalls = 0;
+      s.tools["web-search"] = {};
+      s.roles.research_agent.tools.web_serch = "READ";
+      s.roles.customer_support.network.egressCidrs = [{ cidr: "0.0.0.0/0", ports: [443] }];
+      s.agents[0].memory = "lots";
+      s.agents[1].env = { HTTPS_PROXY: "http://203.0.113.9:3128" };
+      s.proxy = { port: 80 };
+      s.vault = { tokenTtlSeconds: 5, mountPth: "x" };
+    });
+    const error = expectRefused(attempt(props));
+    const expectedPaths = [
+      "agents[0].memory",
+      "agents[1].env.HTTPS_PROXY",
+      "modelHosts[0]",
+      "modelHosts[1]",
+      "proxy.port",
+      "roles.customer_support.network.egressCidrs[0].cidr",
+      "roles.research_agent.tools.web_serch",
+      "tools.web-search",
+      "tools.web_search.rateLimit.maxCalls",
+      "vault.mountPth",
+      "vault.tokenTtlSeconds",
+    ];
+    expect(error.problems.map((p) => p.path).sort()).toEqual(expectedPaths.sort());
+    for (const path of expectedPaths) expect(error.message).toContain(`  - ${path}: `);
+    expect(error.message).toContain(`${expectedPaths.length} problems`);
+  });
+
+  it("refuses a YAML file with a syntax error, naming the file and the line", () => {
+    const directory = mkdtempSync(join(tmpdir(), "rapidclaw-bad-yaml-"));
+    try {
+      const file = join(directory, "firewall.yaml");
+      writeFileSync(file, ["platform: docker", "modelHosts:", "  - api.anthropic.com", " tools: {}", "roles: {}", ""].join("\n"));
+      const error = expectRefused(attempt(() => loadFirewallSpec(file)));
+      expect(error.problems).toEqual([expect.objectContaining({ path: "", line: 4 })]);
+      expect(error.message).toContain(`${file}:4:`);
+      expect(error.message).toContain("must start at the same column");
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,794 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App, Testing } from "cdktf";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { seedFirewall } from "../examples/seed-spec";
+import { RapidClawStack } from "../src";
+import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../src/spec/types";
+import { normalisedName, reorderSpec, specWithReorderingArb } from "./support/arbitraries";
+
+/**
+ * Security invariants of the synthesized Terraform JSON, checked with fast-check over generated
+ * VALID specs on both platforms. Each invariant is its own test with `numRuns: 500`. All tests of
+ * a platform use the same seed, so they see the same 500 specs, and each spec is synthesized once
+ * (cached by its JSON) and checked by all seven; only the determinism invariant synthesizes a
+ * second time (the reordered spec). The expectations are computed here from the spec alone, with
+ * DESIGN.md's semantics, never from the library's plan.
+ *
+ * Reproduce a failure with the seed fast-check prints: RAPIDCLAW_INVARIANT_SEED=<seed>.
+ * Explore further with RAPIDCLAW_INVARIANT_RUNS=<runs> (the test timeout may need raising).
+ */
+
+/** Runs per invariant per platform; RAPIDCLAW_INVARIANT_RUNS explores further (the suite stays at 500). */
+const RUNS = Number(process.env.RAPIDCLAW_INVARIANT_RUNS ?? 500);
+const SEED = Number(process.env.RAPIDCLAW_INVARIANT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+type Json = any;
+type Spec = FirewallSpecProps;
+
+// ---------------------------------------------------------------------------------------------
+// Synthesis
+// ---------------------------------------------------------------------------------------------
+
+const OUTDIR = mkdtempSync(join(tmpdir(), "rapidclaw-invariants-"));
+afterAll(() => rmSync(OUTDIR, { recursive: true, force: true }));
+
+/**
+ * `Testing.synth` of a RapidClawStack built from `spec` in a fresh App. cdktf captures a stack
+ * trace for every token it creates, kept only for its own error messages; under vitest each one
+ * is formatted through source maps, which makes synthesis about three times slower. A plain
+ * formatter is used while synthesizing; the test "the faster stack-trace formatter changes
+ * nothing" below shows the JSON is the same either way.
+ */
+function synthesize(spec: Spec, plainStackTraces = true): string {
+  const formatter = Error.prepareStackTrace;
+  if (plainStackTraces) Error.prepareStackTrace = () => "";
+  try {
+    return Testing.synth(new RapidClawStack(new App({ outdir: OUTDIR }), "agent-firewall", spec as any));
+  } finally {
+    Error.prepareStackTrace = formatter;
+  }
+}
+
+const synthCache = new Map<string, string>();
+
+/** The synthesized JSON of a spec, once per distinct spec. */
+function synthesized(spec: Spec): string {
+  const key = JSON.stringify(spec);
+  let json = synthCache.get(key);
+  if (json === undefined) {
+    json = synthesize(spec);
+    synthCache.set(key, json);
+  }
+  return json;
+}
+
+const resources = (doc: Json, type: string): [string, Json][] => Object.entries(doc.resource?.[type] ?? {});
+
+/** A name, or a reference to another resource's `metadata[0].name`, resolved to that name. */
+function resolveName(doc: Json, value: unknown): unknown {
+  const ref = typeof value === "string" ? /^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.metadata\[0\]\.name\}$/.exec(value) : null;
+  return ref ? doc.resource?.[ref[1]]?.[ref[2]]?.metadata?.name ?? value : value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the spec means, computed independently of the library (DESIGN.md semantics)
+// ---------------------------------------------------------------------------------------------
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const roleNamesOf = (spec: Spec) => Object.keys(spec.roles).sort(byString);
+const agentsOf = (spec: Spec) => spec.agents ?? [];
+const proxyPortOf = (spec: Spec) => spec.proxy?.port ?? 3128;
+const mountPathOf = (spec: Spec) => spec.vault?.mountPath ?? "agent-keys";
+
+/** A host pattern as DESIGN.md defines it: case and one trailing dot do not matter. */
+interface Pattern {
+  readonly wildcard: boolean;
+  readonly domain: string;
+}
+
+function pattern(text: string): Pattern {
+  const lower = text.toLowerCase().replace(/\.$/, "");
+  return lower.startsWith("*.") ? { wildcard: true, domain: lower.slice(2) } : { wildcard: false, domain: lower };
+}
+
+/** `api.example.com` matches only itself; `*.example.com` matches every subdomain and not the apex. */
+const patternMatches = (p: Pattern, host: string) => (p.wildcard ? host.endsWith(`.${p.domain}`) : host === p.domain);
+
+/** The patterns a role may reach: the model hosts, plus its `allowedHosts` when `allowEgress`. */
+function rolePatterns(spec: Spec, role: string): Pattern[] {
+  const network = spec.roles[role].network;
+  return [...spec.modelHosts, ...(network?.allowEgress === true ? network.allowedHosts ?? [] : [])].map(pattern);
+}
+
+/** Host names to ask the proxy about: every listed domain, its subdomains, parent, and look-alikes. */
+function sampleHosts(spec: Spec): string[] {
+  const patterns = [...spec.modelHosts, ...Object.values(spec.roles).flatMap((r) => r.network?.allowedHosts ?? [])].map(pattern);
+  const hosts = new Set<string>(["unlisted.example.invalid"]);
+  for (const { domain } of patterns) {
+    hosts.add(domain);
+    hosts.add(`api.${domain}`);
+    hosts.add(`x.y.${domain}`);
+    hosts.add(`evil${domain}`);
+    hosts.add(`${domain}.evil.net`);
+    const parent = domain.split(".").slice(1).join(".");
+    if (parent.includes(".")) hosts.add(parent);
+  }
+  return [...hosts].sort(byString);
+}
+
+/** Paths a role's Vault policy must grant `read` on: keyed tools it holds above DENY. */
+function expectedVaultGrants(spec: Spec, role: string): string[] {
+  return Object.entries(spec.roles[role].tools ?? {})
+    .filter(([tool, access]) => access !== ToolAccess.DENY && spec.tools[tool]?.key !== undefined)
+    .map(([tool]) => `${mountPathOf(spec)}/data/tools/${normalisedName(tool)}`)
+    .sort(byString);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses and label selectors
+// ---------------------------------------------------------------------------------------------
+
+const ipv4ToNumber = (address: string) => address.split(".").reduce((acc, part) => acc * 256 + Number(part), 0);
+
+function ipv4InCidr(address: string, cidr: string): boolean {
+  const [base, prefixText] = cidr.includes("/") ? cidr.split("/") : [cidr, "32"];
+  if (base.includes(":")) return false;
+  const size = 2 ** (32 - Number(prefixText));
+  return Math.floor(ipv4ToNumber(address) / size) === Math.floor(ipv4ToNumber(base) / size);
+}
+
+/** Whether a `match_labels` selector selects a set of labels (any other selector form is not understood here). */
+function selects(selector: Json, labels: Record<string, string>): boolean {
+  if (selector === undefined) return false;
+  const keys = Object.keys(selector);
+  if (keys.some((k) => k !== "match_labels")) throw new Error(`selector form not understood by this test: ${JSON.stringify(selector)}`);
+  return Object.entries(selector.match_labels ?? {}).every(([key, value]) => labels[key] === value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// squid.conf: parsed back and evaluated the way Squid evaluates it
+// ---------------------------------------------------------------------------------------------
+
+interface SquidConf {
+  /** Listening ports and their names (`http_port 3129 name=role-a`). */
+  readonly ports: Map<number, string | undefined>;
+  /** ACLs by name; several `acl` lines of one name add up, as in Squid. */
+  readonly acls: Map<string, { type: string; flags: string[]; values: string[] }>;
+  readonly access: { allow: boolean; acls: { name: string; negated: boolean }[] }[];
+}
+
+function parseSquidConf(text: string): SquidConf {
+  const ports = new Map<number, string | undefined>();
+  const acls = new Map<string, { type: string; flags: string[]; values: string[] }>();
+  const access: SquidConf["access"] = [];
+  for (const line of text.split("\n").map((l) => l.trim())) {
+    if (line === "" || line.startsWith("#")) continue;
+    const [directive, ...words] = line.split(/\s+/);
+    if (directive === "http_port") {
+      const port = Number(words[0].split(":").pop());
+      const name = words.find((w) => w.startsWith("name="))?.slice(5);
+      ports.set(port, name);
+    } else if (directive === "acl") {
+      const [name, type, ...rest] = words;
+      const flags = rest.filter((w) => /^-[a-z]$/.test(w));
+      const values = rest.filter((w) => !/^-[a-z]$/.test(w));
+      const acl = acls.get(name);
+      if (acl && acl.type !== type) throw new Error(`squid.conf: acl ${name} declared with two types`);
+      acls.set(name, { type, flags, values: [...(acl?.values ?? []), ...values] });
+    } else if (directive === "http_access") {
+      const [action, ...names] = words;
+      access.push({ allow: action === "allow", acls: names.map((n) => ({ name: n.replace(/^!/, ""), negated: n.startsWith("!") })) });
+    }
+  }
+  return { ports, acls, access };
+}
+
+/** Squid's dstdomain: `.x.com` matches `x.com` and every subdomain; `x.com` matches only itself. */
+const squidDomainMatches = (entry: string, host: string) => {
+  const e = entry.toLowerCase();
+  return e.startsWith(".") ? host === e.slice(1) || host.endsWith(e) : host === e;
+};
+
+interface ProxyRequest {
+  readonly sourceAddress?: string;
+  readonly localPort: number;
+  readonly method: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A public address every sample host resolves to in this model (the proxy resolves destinations). */
+const RESOLVED_ADDRESS = "93.184.216.34";
+
+/** Squid's http_access decision for a request: the first line whose ACLs all match decides; none denies. */
+function squidAllows(conf: SquidConf, request: ProxyRequest): boolean {
+  const aclMatches = (name: string): boolean => {
+    if (name === "all") return true;
+    const acl = conf.acls.get(name);
+    if (acl === undefined) throw new Error(`squid.conf: http_access uses undefined acl ${name}`);
+    switch (acl.type) {
+      case "method":
+        return acl.values.includes(request.method);
+      case "port":
+        return acl.values.includes(String(request.port));
+      case "dstdomain":
+        return acl.values.some((entry) => squidDomainMatches(entry, request.host));
+      case "dstdom_regex":
+        return acl.values.some((re) => new RegExp(re, acl.flags.includes("-i") ? "i" : "").test(request.host));
+      case "dst":
+        return acl.values.some((cidr) => ipv4InCidr(RESOLVED_ADDRESS, cidr));
+      case "src":
+        return request.sourceAddress !== undefined && acl.values.some((cidr) => ipv4InCidr(request.sourceAddress as string, cidr));
+      case "myportname":
+        return acl.values.includes(conf.ports.get(request.localPort) ?? "");
+      case "annotate_transaction":
+        // Always matches; it only records a note on the transaction (the logged event).
+        return true;
+      default:
+        throw new Error(`squid.conf: acl type ${acl.type} not modelled by this test`);
+    }
+  };
+  if (!conf.ports.has(request.localPort)) return false;
+  for (const rule of conf.access) {
+    if (rule.acls.every(({ name, negated }) => aclMatches(name) !== negated)) return rule.allow;
+  }
+  return false;
+}
+
+/** The squid.conf the synthesized proxy runs: the Docker container's upload, or the Kubernetes ConfigMap. */
+function deployedSquidConf(doc: Json, platform: AgentPlatform): string {
+  if (platform === AgentPlatform.DOCKER) {
+    const uploads = resources(doc, "docker_container").flatMap(([, c]) => (c.upload ?? []).filter((u: Json) => u.file.endsWith("squid.conf")));
+    if (uploads.length !== 1) throw new Error(`expected one squid.conf upload, found ${uploads.length}`);
+    return uploads[0].content;
+  }
+  const confs = resources(doc, "kubernetes_config_map_v1").flatMap(([, m]) => (m.data?.["squid.conf"] !== undefined ? [m.data["squid.conf"]] : []));
+  if (confs.length !== 1) throw new Error(`expected one ConfigMap holding squid.conf, found ${confs.length}`);
+  return confs[0];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Platform views of the synthesized JSON
+// ---------------------------------------------------------------------------------------------
+
+interface DockerView {
+  readonly agentNetworkRef: string;
+  readonly networks: Map<string, Json>;
+  readonly proxy: Json;
+  readonly agents: Map<string, Json>;
+}
+
+function dockerView(doc: Json, spec: Spec): DockerView {
+  const networks = new Map(resources(doc, "docker_network").map(([id, n]) => [`\${docker_network.${id}.name}`, n]));
+  const containers = resources(doc, "docker_container").map(([, c]) => c);
+  const agents = new Map<string, Json>();
+  for (const agent of agentsOf(spec)) {
+    const found = containers.filter((c) => c.name === normalisedName(agent.name));
+    if (found.length !== 1) throw new Error(`agent "${agent.name}": expected one container named ${normalisedName(agent.name)}, found ${found.length}`);
+    agents.set(agent.name, found[0]);
+  }
+  const others = containers.filter((c) => ![...agents.values()].includes(c));
+  if (others.length !== 1) throw new Error(`expected exactly one container besides the agents (the proxy), found ${others.length}`);
+  const internal = [...networks.entries()].filter(([, n]) => n.internal === true);
+  if (internal.length !== 1) throw new Error(`expected one internal network, found ${internal.length}`);
+  return { agentNetworkRef: internal[0][0], networks, proxy: others[0], agents };
+}
+
+interface KubernetesView {
+  readonly agents: Map<string, Json>;
+  readonly proxy: Json;
+  readonly policies: Json[];
+}
+
+function kubernetesView(doc: Json, spec: Spec): KubernetesView {
+  const deployments = resources(doc, "kubernetes_deployment_v1").map(([, d]) => d);
+  const agents = new Map<string, Json>();
+  for (const agent of agentsOf(spec)) {
+    const found = deployments.filter((d) => d.metadata.name === normalisedName(agent.name));
+    if (found.length !== 1) throw new Error(`agent "${agent.name}": expected one Deployment named ${normalisedName(agent.name)}, found ${found.length}`);
+    agents.set(agent.name, found[0]);
+  }
+  const others = deployments.filter((d) => ![...agents.values()].includes(d));
+  if (others.length !== 1) throw new Error(`expected exactly one Deployment besides the agents (the proxy), found ${others.length}`);
+  return { agents, proxy: others[0], policies: resources(doc, "kubernetes_network_policy_v1").map(([, p]) => p) };
+}
+
+const podLabels = (deployment: Json): Record<string, string> => deployment.spec.template.metadata.labels ?? {};
+
+const envOf = (container: Json, platform: AgentPlatform): Map<string, string[]> => {
+  const env = new Map<string, string[]>();
+  const pairs: [string, string][] =
+    platform === AgentPlatform.DOCKER
+      ? (container.env ?? []).map((e: string) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])
+      : (container.env ?? []).map((e: Json) => [e.name, e.value]);
+  for (const [name, value] of pairs) env.set(name, [...(env.get(name) ?? []), value]);
+  return env;
+};
+
+/** Policies in the deployment's namespace whose pod selector selects its pods. */
+const policiesSelecting = (view: KubernetesView, deployment: Json) =>
+  view.policies.filter((p) => p.metadata.namespace === deployment.metadata.namespace && selects(p.spec.pod_selector, podLabels(deployment)));
+
+// ---------------------------------------------------------------------------------------------
+// The seven invariants: each returns what it found wrong (empty when it holds)
+// ---------------------------------------------------------------------------------------------
+
+/** 1. Every agent workload is covered by default-deny egress. */
+function defaultDenyEgress(spec: Spec, doc: Json, platform: AgentPlatform): string[] {
+  const wrong: string[] = [];
+  if (platform === AgentPlatform.DOCKER) {
+    const view = dockerView(doc, spec);
+    for (const [name, container] of view.agents) {
+      const joined = (container.networks_advanced ?? []).map((n: Json) => n.name);
+      if (joined.length !== 1 || joined[0] !== view.agentNetworkRef) wrong.push(`agent "${name}" joins ${JSON.stringify(joined)}, not only the internal network ${view.agentNetworkRef}`);
+      if (container.network_mode !== undefined) wrong.push(`agent "${name}" sets network_mode ${container.network_mode}`);
+    }
+    for (const [ref, network] of view.networks) {
+      const members = [...view.agents.values(), view.proxy].filter((c) => (c.networks_advanced ?? []).some((n: Json) => n.name === ref));
+      if (network.internal !== true && members.some((c) => c !== view.proxy)) wrong.push(`network ${network.name} is not internal but holds an agent`);
+    }
+    return wrong;
+  }
+  const view = kubernetesView(doc, spec);
+  const egressPolicies = view.policies.filter((p) => (p.spec.policy_types ?? []).includes("Egress"));
+  for (const [name, deployment] of view.agents) {
+    if (!selects(deployment.spec.selector, podLabels(deployment))) wrong.push(`Deployment of agent "${name}" does not select its own pod labels`);
+    const covering = egressPolicies.filter((p) => policiesSelecting(view, deployment).includes(p));
+    if (covering.length === 0) wrong.push(`no Egress NetworkPolicy selects the pods of agent "${name}" (labels ${JSON.stringify(podLabels(deployment))})`);
+  }
+  const coversAll = egressPolicies.some((p) => [...view.agents.values()].every((d) => policiesSelecting(view, d).includes(p)));
+  if (!coversAll) wrong.push("no single Egress NetworkPolicy selects every agent's pods");
+  return wrong;
+}
+
+/** 2. An agent's egress reaches only DNS, its role's proxy port or address, and the role's explicit CIDRs. */
+function agentEgressOnlyToProxyAndDns(spec: Spec, doc: Json, platform: AgentPlatform): string[] {
+  const wrong: string[] = [];
+  const conf = parseSquidConf(deployedSquidConf(doc, platform));
+  if (platform === AgentPlatform.DOCKER) {
+    const view = dockerView(doc, spec);
+    const proxyAddress = view.proxy.networks_advanced.find((n: Json) => n.name === view.agentNetworkRef)?.ipv4_address;
+    const proxyUrl = `http://${proxyAddress}:${proxyPortOf(spec)}`;
+    if (!conf.ports.has(proxyPortOf(spec))) wrong.push(`squid.conf does not listen on the proxy port ${proxyPortOf(spec)}`);
+    for (const agent of agentsOf(spec)) {
+      const container = view.agents.get(agent.name);
+      const address = container.networks_advanced?.[0]?.ipv4_address;
+      if (address === undefined) { wrong.push(`agent "${agent.name}" has no fixed address`); continue; }
+      if (agent.ipv4Address !== undefined && address !== agent.ipv4Address) wrong.push(`agent "${agent.name}" asked for ${agent.ipv4Address} but got ${address}`);
+      const env = envOf(container, platform);
+      for (const variable of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]) {
+        if (JSON.stringify(env.get(variable)) !== JSON.stringify([proxyUrl])) wrong.push(`agent "${agent.name}": ${variable} is ${JSON.stringify(env.get(variable))}, not [${proxyUrl}]`);
+      }
+      const sourceAcls = [...conf.acls.entries()].filter(([, acl]) => acl.type === "src" && acl.values.some((cidr) => ipv4InCidr(address, cidr))).map(([n]) => n);
+      const own = `role_${normalisedName(agent.role)}_in`;
+      if (JSON.stringify(sourceAcls) !== JSON.stringify([own])) wrong.push(`agent "${agent.name}" (${address}) is matched by source ACLs ${JSON.stringify(sourceAcls)}, not exactly ${own}`);
+    }
+    return wrong;
+  }
+  const view = kubernetesView(doc, spec);
+  const proxyLabels = podLabels(view.proxy);
+  const agentPods = [...view.agents.values()].map(podLabels);
+  const roles = roleNamesOf(spec);
+  const nodeLocal = spec.kubernetes?.nodeLocalDnsIp;
+  const describePeer = (peer: Json): string => {
+    const keys = Object.keys(peer).sort(byString).join(",");
+    if (keys === "namespace_selector,pod_selector"
+      && JSON.stringify(peer.namespace_selector) === JSON.stringify({ match_labels: { "kubernetes.io/metadata.name": "kube-system" } })
+      && JSON.stringify(peer.pod_selector) === JSON.stringify({ match_labels: { "k8s-app": "kube-dns" } })) return "dns";
+    if (keys === "ip_block") return `cidr ${peer.ip_block.cidr}${peer.ip_block.except ? ` except ${peer.ip_block.except.join(",")}` : ""}`;
+    if (keys === "pod_selector" && selects(peer.pod_selector, proxyLabels) && !agentPods.some((labels) => selects(peer.pod_selector, labels))) return "proxy";
+    return `peer ${JSON.stringify(peer)}`;
+  };
+  for (const agent of agentsOf(spec)) {
+    const deployment = view.agents.get(agent.name);
+    const rolePort = proxyPortOf(spec) + roles.indexOf(agent.role);
+    const granted = new Set<string>();
+    for (const policy of policiesSelecting(view, deployment)) {
+      if (!(policy.spec.policy_types ?? []).includes("Egress")) continue;
+      for (const rule of policy.spec.egress ?? []) {
+        const peers = rule.to && rule.to.length > 0 ? rule.to.map(describePeer) : ["anywhere"];
+        const ports = rule.ports && rule.ports.length > 0 ? rule.ports.map((p: Json) => `${p.protocol ?? "TCP"}/${p.port ?? "any"}`) : ["any port"];
+        for (const peer of peers) for (const port of ports) granted.add(`${peer} ${port}`);
+      }
+    }
+    const expected = new Set<string>(["dns UDP/53", "dns TCP/53", `proxy TCP/${rolePort}`]);
+    if (nodeLocal) ["UDP", "TCP"].forEach((protocol) => expected.add(`cidr ${nodeLocal}/32 ${protocol}/53`));
+    for (const { cidr, ports } of spec.roles[agent.role].network?.egressCidrs ?? []) for (const port of ports) expected.add(`cidr ${cidr} TCP/${port}`);
+    const extra = [...granted].filter((g) => !expected.has(g));
+    const missing = [...expected].filter((g) => !granted.has(g));
+    if (extra.length > 0 || missing.length > 0) wrong.push(`agent "${agent.name}" (role ${agent.role}): egress allows ${JSON.stringify(extra)} beyond, and lacks ${JSON.stringify(missing)} of, DNS + proxy port ${rolePort} + the role's CIDRs`);
+    // The agent's proxy variables lead to Squid's port of the role: Service port -> proxy container port -> http_port named for the role.
+    const proxyUrls = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"].map((v) => envOf(deployment.spec.template.spec.container[0], platform).get(v) ?? []);
+    const services = resources(doc, "kubernetes_service_v1").map(([, service]) => service);
+    for (const values of proxyUrls) {
+      const url = values.length === 1 ? /^http:\/\/([^.:/]+)\.(.+)\.svc:(\d+)$/.exec(values[0]) : null;
+      const service = url ? services.find((sv) => sv.metadata.name === url[1] && `${sv.metadata.namespace}` === url[2]) : undefined;
+      const servicePort = service?.spec.port?.find((p: Json) => String(p.port) === url?.[3]);
+      const containerPort = view.proxy.spec.template.spec.container.flatMap((c: Json) => c.port ?? []).find((p: Json) => p.name === servicePort?.target_port || String(p.container_port) === String(servicePort?.target_port));
+      const leadsToRole = url && service && selects({ match_labels: service.spec.selector }, proxyLabels) && !agentPods.some((labels) => selects({ match_labels: service.spec.selector }, labels))
+        && Number(url[3]) === rolePort && containerPort && Number(containerPort.container_port) === rolePort && conf.ports.get(rolePort) === normalisedName(agent.role);
+      if (!leadsToRole) wrong.push(`agent "${agent.name}": proxy URL ${JSON.stringify(values)} does not lead through the proxy Service to Squid's port ${rolePort} of role ${agent.role}`);
+    }
+  }
+  // The proxy's side: each role port admits only that role's agents.
+  const proxyPolicy = view.policies.filter((p) => selects(p.spec.pod_selector, proxyLabels));
+  for (const policy of proxyPolicy) {
+    for (const rule of policy.spec.ingress ?? []) {
+      for (const port of rule.ports ?? [{ port: "any" }]) {
+        const role = roles.find((_role, i) => String(proxyPortOf(spec) + i) === String(port.port));
+        for (const agent of agentsOf(spec)) {
+          const labels = podLabels(view.agents.get(agent.name));
+          // No `from` admits everyone; a peer other than a pod selector is taken to admit (conservatively).
+          const peers: Json[] = rule.from ?? [];
+          const admitted = peers.length === 0 || peers.some((peer) => (Object.keys(peer).join() === "pod_selector" ? selects(peer.pod_selector, labels) : true));
+          if (admitted && agent.role !== role) wrong.push(`proxy port ${port.port} admits agent "${agent.name}" of role ${agent.role}, but the port is role ${role}'s`);
+        }
+      }
+    }
+  }
+  return wrong;
+}
+
+/** 3. A role's proxy allowlist is exactly the model hosts plus (with allowEgress) its allowedHosts. */
+function proxyAllowlistPerRole(spec: Spec, doc: Json, platform: AgentPlatform): string[] {
+  const wrong: string[] = [];
+  const conf = parseSquidConf(deployedSquidConf(doc, platform));
+  const last = conf.access[conf.access.length - 1];
+  const alwaysMatches = ({ name, negated }: { name: string; negated: boolean }) => !negated && (name === "all" || conf.acls.get(name)?.type === "annotate_transaction");
+  if (!last || last.allow || !last.acls.some((a) => a.name === "all") || !last.acls.every(alwaysMatches)) wrong.push("squid.conf does not end its http_access rules with `deny all`");
+  // Squid 5.7 refuses to start when one dstdomain ACL holds entries that cover each other.
+  for (const [name, acl] of conf.acls) {
+    if (acl.type !== "dstdomain") continue;
+    if (!acl.flags.includes("-n")) wrong.push(`acl ${name} is dstdomain without -n (it would match reverse-resolved names)`);
+    acl.values.forEach((a, i) => acl.values.forEach((b, j) => {
+      const covers = a === b || (a.startsWith(".") && (b === a.slice(1) || b.endsWith(a)));
+      if (i !== j && covers) wrong.push(`acl ${name} lists overlapping entries ${a} and ${b}`);
+    }));
+  }
+  const hosts = sampleHosts(spec);
+  const requestsOf = (role: string): Omit<ProxyRequest, "method" | "host" | "port">[] => {
+    if (platform === AgentPlatform.KUBERNETES) return [{ localPort: proxyPortOf(spec) + roleNamesOf(spec).indexOf(role) }];
+    const view = dockerView(doc, spec);
+    return agentsOf(spec).filter((a) => a.role === role).map((a) => ({ sourceAddress: view.agents.get(a.name).networks_advanced[0].ipv4_address, localPort: proxyPortOf(spec) }));
+  };
+  for (const role of roleNamesOf(spec)) {
+    const patterns = rolePatterns(spec, role);
+    for (const from of requestsOf(role)) {
+      for (const host of hosts) {
+        const expected = patterns.some((p) => patternMatches(p, host));
+        const connect = squidAllows(conf, { ...from, method: "CONNECT", host, port: 443 });
+        if (connect !== expected) wrong.push(`role ${role}${from.sourceAddress ? ` (agent at ${from.sourceAddress})` : ` (port ${from.localPort})`}: CONNECT ${host}:443 is ${connect ? "allowed" : "refused"}, expected ${expected ? "allowed" : "refused"}`);
+        const plain = squidAllows(conf, { ...from, method: "GET", host, port: 80 });
+        if (plain !== (expected && spec.proxy?.allowPlainHttp === true)) wrong.push(`role ${role}: plain HTTP to ${host}:80 is ${plain ? "allowed" : "refused"} with allowPlainHttp ${spec.proxy?.allowPlainHttp ?? false}`);
+        if (squidAllows(conf, { ...from, method: "CONNECT", host, port: 22 })) wrong.push(`role ${role}: CONNECT ${host}:22 is allowed`);
+      }
+    }
+  }
+  if (platform === AgentPlatform.DOCKER) {
+    // Anything else on the internal network (the bridge gateway, an unlisted container) gets nothing.
+    const gateway = dockerView(doc, spec).networks.get(dockerView(doc, spec).agentNetworkRef).ipam_config[0].gateway;
+    for (const host of hosts) if (squidAllows(conf, { sourceAddress: gateway, localPort: proxyPortOf(spec), method: "CONNECT", host, port: 443 })) wrong.push(`the gateway ${gateway} may CONNECT to ${host}`);
+  }
+  return wrong;
+}
+
+/** 4. A role's Vault policy grants read on exactly the keys of the tools it may use; nothing else. */
+function vaultPolicyLeastPrivilege(spec: Spec, doc: Json, platform: AgentPlatform): string[] {
+  const wrong: string[] = [];
+  const policies = resources(doc, "vault_policy");
+  const policyByRef = new Map(policies.map(([id, p]) => [`\${vault_policy.${id}.name}`, p]));
+  const roleOfPolicy = new Map<Json, string>();
+  for (const role of roleNamesOf(spec)) {
+    const expected = expectedVaultGrants(spec, role);
+    const named = policies.filter(([, p]) => p.name === `rapidclaw-${normalisedName(role)}`).map(([, p]) => p);
+    if (expected.length === 0) {
+      for (const p of named) if (grantsOf(p.policy, wrong).length > 0) wrong.push(`role ${role} holds no key but its policy grants ${JSON.stringify(grantsOf(p.policy, []))}`);
+      continue;
+    }
+    if (named.length !== 1) { wrong.push(`role ${role}: expected one vault_policy rapidclaw-${normalisedName(role)}, found ${named.length}`); continue; }
+    roleOfPolicy.set(named[0], role);
+    const granted = grantsOf(named[0].policy, wrong);
+    if (JSON.stringify(granted) !== JSON.stringify(expected)) wrong.push(`role ${role}: policy grants read on ${JSON.stringify(granted)}, expected exactly ${JSON.stringify(expected)}`);
+  }
+  for (const [, p] of policies) if (!roleOfPolicy.has(p) && grantsOf(p.policy, []).length > 0) wrong.push(`vault_policy ${p.name} belongs to no role that holds keys`);
+  // Each key's secret lives where the policies point.
+  if ((spec.vault?.keyMode ?? KeyMode.EPHEMERAL) !== KeyMode.EXTERNAL) {
+    const mounts = new Map(resources(doc, "vault_mount").map(([id, m]) => [`\${vault_mount.${id}.path}`, m.path]));
+    const stored = resources(doc, "vault_kv_secret_v2").map(([, s]) => `${mounts.get(s.mount) ?? s.mount}/data/${s.name}`).sort(byString);
+    const keyed = Object.keys(spec.tools).filter((t) => spec.tools[t].key !== undefined).map((t) => `${mountPathOf(spec)}/data/tools/${normalisedName(t)}`).sort(byString);
+    if (JSON.stringify(stored) !== JSON.stringify(keyed)) wrong.push(`secrets stored at ${JSON.stringify(stored)}, expected one per keyed tool ${JSON.stringify(keyed)}`);
+  }
+  // Logins: each auth role carries exactly its role's policy, without Vault's default policy.
+  const logins = [...resources(doc, "vault_kubernetes_auth_backend_role"), ...resources(doc, "vault_approle_auth_backend_role")].map(([, l]) => l);
+  for (const login of logins) {
+    const attached = (login.token_policies ?? []).map((ref: string) => policyByRef.get(ref));
+    const role = attached.length === 1 ? roleOfPolicy.get(attached[0]) : undefined;
+    if (role === undefined) { wrong.push(`auth role ${login.role_name} carries policies ${JSON.stringify(login.token_policies)}, not exactly one role's policy`); continue; }
+    if (login.token_no_default_policy !== true) wrong.push(`auth role ${login.role_name} also gets Vault's default policy`);
+    if (platform === AgentPlatform.KUBERNETES) {
+      const accounts: string[] = login.bound_service_account_names ?? [];
+      const users = resources(doc, "kubernetes_deployment_v1").map(([, d]) => d).filter((d) => accounts.includes(resolveName(doc, d.spec.template.spec.service_account_name) as string));
+      const strangers = users.filter((d) => !agentsOf(spec).some((a) => a.role === role && normalisedName(a.name) === d.metadata.name));
+      if (strangers.length > 0 || accounts.length !== 1) wrong.push(`auth role ${login.role_name} (role ${role}) is bound to ${JSON.stringify(accounts)}, used by ${JSON.stringify(strangers.map((d) => d.metadata.name))} outside the role`);
+    }
+  }
+  const holding = roleNamesOf(spec).filter((r) => expectedVaultGrants(spec, r).length > 0);
+  if (logins.length !== holding.length) wrong.push(`${logins.length} auth roles for ${holding.length} roles that hold keys`);
+  return wrong;
+}
+
+/** `path "<p>" { capabilities = ["read"] }` blocks of a policy, sorted; anything else is reported. */
+function grantsOf(hcl: string, wrong: string[]): string[] {
+  const body = hcl.split("\n").filter((line) => !line.trim().startsWith("#")).join("\n");
+  const block = /path "([^"]*)" \{\n\s*capabilities = \[([^\]]*)\]\n\}\n?/g;
+  const paths: string[] = [];
+  let rest = body;
+  for (const match of body.matchAll(block)) {
+    rest = rest.replace(match[0], "");
+    if (match[2].trim() !== '"read"') wrong.push(`policy grants ${match[2]} on ${match[1]}, not only read`);
+    if (/[*+]/.test(match[1])) wrong.push(`policy path ${match[1]} holds a wildcard`);
+    paths.push(match[1]);
+  }
+  if (rest.trim() !== "") wrong.push(`policy holds more than path blocks: ${JSON.stringify(rest.trim())}`);
+  return paths.sort(byString);
+}
+
+/** 5. No key value, password or token appears in the synthesized JSON. */
+function noSecretsInOutput(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  for (const [id, password] of [...resources(doc, "random_password"), ...Object.entries<Json>(doc.ephemeral?.random_password ?? {})]) {
+    if ("result" in password || "override_special" in password) wrong.push(`random_password ${id} carries a value`);
+  }
+  for (const type of ["vault_token", "vault_approle_auth_backend_role_secret_id", "vault_approle_auth_backend_login", "random_string"]) {
+    if (resources(doc, type).length > 0) wrong.push(`${type} resources put credentials into state`);
+  }
+  const keyRef = /^(ephemeral\.)?random_password\.[A-Za-z0-9_-]+\.result$/;
+  for (const [id, secret] of resources(doc, "vault_kv_secret_v2")) {
+    const data = secret.data_json ?? secret.data_json_wo;
+    if (typeof data !== "string" || !/^\$\{jsonencode\(\{.*\}\)\}$/s.test(data)) { wrong.push(`secret ${id}: data is not a jsonencode() expression: ${JSON.stringify(data)}`); continue; }
+    const apiKey = /"api_key" = ([^,}]*)/.exec(data)?.[1]?.trim();
+    if (apiKey === undefined || !keyRef.test(apiKey)) wrong.push(`secret ${id}: api_key is ${JSON.stringify(apiKey)}, not a reference to a random_password result`);
+    if (secret.data_json !== undefined && secret.data_json_wo !== undefined) wrong.push(`secret ${id} sets both data_json and data_json_wo`);
+  }
+  for (const [id, endpoint] of resources(doc, "vault_generic_endpoint")) if (/api_key|password|token/i.test(endpoint.data_json ?? "")) wrong.push(`generic endpoint ${id} writes a credential`);
+  for (const [name, output] of Object.entries<Json>(doc.output ?? {})) if (/random_password|vault_kv_secret|secret_id/.test(JSON.stringify(output.value))) wrong.push(`output ${name} exposes a secret`);
+  // Random-looking strings: 16+ letters and digits mixing upper case, lower case and digits, that
+  // the spec did not hold. Hex hashes are allowed only where they are explained (config checksums).
+  const inputText = JSON.stringify(spec);
+  // Every Terraform expression is one the library wrote: a reference or jsonencode() of references.
+  // Anything else came from the spec's text, and Terraform would evaluate it (read files, other keys).
+  const expression = /\$\{(?!(ephemeral\.|data\.)?[a-z][a-z0-9_]*\.[A-Za-z0-9_-]+\.[a-z_]|jsonencode\(\{)/;
+  const visit = (value: Json, path: string) => {
+    if (typeof value === "string") {
+      if (expression.test(value.replace(/\$\$\{/g, ""))) wrong.push(`${path} holds a Terraform expression that is not a reference: ${JSON.stringify(value.slice(0, 120))}`);
+      if (/random_password\.[A-Za-z0-9_-]+\.result/.test(value) && !/^\$\.resource\.vault_kv_secret_v2\.[^.]+\.data_json(_wo)?$/.test(path)) wrong.push(`${path} refers to a key value outside the secret that stores it`);
+      for (const run of value.match(/[A-Za-z0-9+/]{16,}/g) ?? []) {
+        if (/[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run) && !inputText.includes(run)) wrong.push(`${path} holds a random-looking string ${run}`);
+      }
+      for (const hex of value.match(/\b[0-9a-f]{32,}\b/g) ?? []) {
+        if (!inputText.includes(hex) && !/(config_sha256|-sha256)$/.test(path)) wrong.push(`${path} holds an unexplained hash ${hex}`);
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => visit(v, `${path}[${i}]`));
+    else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) visit(v, `${path}.${k}`);
+  };
+  visit(doc, "$");
+  return wrong;
+}
+
+/** 6. Determinism: the same spec, with its maps and sets in another order, synthesizes byte-identical JSON. */
+function deterministicOutput(spec: Spec, json: string, reorderSeed: number): string[] {
+  const wrong: string[] = [];
+  const again = synthesize(reorderSpec(spec, reorderSeed));
+  if (again !== json) {
+    const a = json.split("\n");
+    const b = again.split("\n");
+    const line = a.findIndex((l, i) => l !== b[i]);
+    wrong.push(`reordered spec (seed ${reorderSeed}) synthesizes different JSON from line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}`);
+  }
+  for (const path of [OUTDIR, process.cwd()]) if (json.includes(path)) wrong.push(`the JSON holds the local path ${path}`);
+  if (/\b20\d\d-\d\d-\d\dT\d\d:\d\d/.test(json)) wrong.push("the JSON holds a timestamp");
+  return wrong;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * What Kubernetes requires of each kind's metadata.name (the API server's validation):
+ * Namespaces are DNS-1123 labels, Services DNS-1035 labels (both at most 63); Deployments,
+ * ConfigMaps, ServiceAccounts, PodDisruptionBudgets and NetworkPolicies are DNS-1123 subdomains
+ * (at most 253). The names the firewall derives from the spec's names are also kept to 63 for
+ * Deployments, ServiceAccounts and ConfigMaps; NetworkPolicy names may be longer (`rapidclaw-role-<role>-egress`
+ * reaches 70 with a 48-character role name), see test/regressions.test.ts.
+ */
+const KUBERNETES_NAME_RULES: Record<string, { pattern: RegExp; maxLength: number; what: string }> = {
+  kubernetes_namespace_v1: { pattern: DNS_LABEL, maxLength: 63, what: "DNS-1123 label of at most 63 characters" },
+  kubernetes_service_v1: { pattern: DNS_1035_LABEL, maxLength: 63, what: "DNS-1035 label of at most 63 characters" },
+  kubernetes_network_policy_v1: { pattern: DNS_SUBDOMAIN, maxLength: 253, what: "DNS-1123 subdomain of at most 253 characters" },
+  default: { pattern: DNS_LABEL, maxLength: 63, what: "DNS-1123 label of at most 63 characters" },
+};
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const LABEL_KEY_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const IANA_PORT_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]$/;
+const TERRAFORM_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const isReference = (value: unknown) => typeof value === "string" && value.startsWith("${");
+
+/** 7. Every generated name is valid for its platform, and distinct inputs never share a name. */
+function validDistinctNames(spec: Spec, doc: Json, platform: AgentPlatform): string[] {
+  const wrong: string[] = [];
+  for (const [type, items] of Object.entries<Json>({ ...doc.resource, ...Object.fromEntries(Object.entries<Json>(doc.ephemeral ?? {}).map(([t, v]) => [`ephemeral.${t}`, v])) })) {
+    for (const id of Object.keys(items)) if (!TERRAFORM_IDENTIFIER.test(id)) wrong.push(`${type}.${id} is not a Terraform identifier`);
+  }
+  const distinct = (what: string, names: string[], count: number) => {
+    const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
+    if (duplicates.length > 0) wrong.push(`${what}: ${JSON.stringify(duplicates)} used twice`);
+    if (names.length !== count) wrong.push(`${what}: ${names.length} names for ${count} inputs`);
+  };
+  const rolesWithKeys = roleNamesOf(spec).filter((r) => expectedVaultGrants(spec, r).length > 0).length;
+  distinct("Vault policies", resources(doc, "vault_policy").map(([, p]) => p.name), rolesWithKeys);
+  if ((spec.vault?.keyMode ?? KeyMode.EPHEMERAL) !== KeyMode.EXTERNAL) {
+    distinct("Vault secrets", resources(doc, "vault_kv_secret_v2").map(([, s]) => s.name), Object.values(spec.tools).filter((t) => t.key).length);
+  }
+  const labelProblems = (where: string, labels: Record<string, string> | undefined) => {
+    for (const [key, value] of Object.entries(labels ?? {})) {
+      const slash = key.lastIndexOf("/");
+      const name = key.slice(slash + 1);
+      const prefix = slash < 0 ? "" : key.slice(0, slash);
+      if (!LABEL_KEY_NAME.test(name) || name.length > 63 || (slash >= 0 && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix))) wrong.push(`${where}: label key ${key} is not valid`);
+      if (!isReference(value) && (value.length > 63 || !LABEL_VALUE.test(value))) wrong.push(`${where}: label value ${JSON.stringify(value)} of ${key} is not valid`);
+    }
+  };
+  if (platform === AgentPlatform.DOCKER) {
+    const containers = resources(doc, "docker_container").map(([, c]) => c.name);
+    const networks = resources(doc, "docker_network").map(([, n]) => n.name);
+    for (const name of [...containers, ...networks]) if (!DOCKER_NAME.test(name)) wrong.push(`Docker name ${JSON.stringify(name)} is not valid`);
+    distinct("Docker containers", containers, agentsOf(spec).length + 1);
+    distinct("Docker networks", networks, 2);
+    return wrong;
+  }
+  const byKind = new Map<string, string[]>();
+  for (const [type, items] of Object.entries<Json>(doc.resource)) {
+    if (!type.startsWith("kubernetes_")) continue;
+    for (const [id, item] of Object.entries<Json>(items)) {
+      const metadata = item.metadata ?? {};
+      const name = metadata.name;
+      if (!isReference(name)) {
+        const rule = KUBERNETES_NAME_RULES[type] ?? KUBERNETES_NAME_RULES.default;
+        if (typeof name !== "string" || name.length > rule.maxLength || !rule.pattern.test(name)) wrong.push(`${type}.${id}: name ${JSON.stringify(name)} is not a ${rule.what}`);
+        const key = `${type} in ${metadata.namespace ?? "(cluster)"}`;
+        byKind.set(key, [...(byKind.get(key) ?? []), name]);
+      }
+      labelProblems(`${type}.${id} labels`, metadata.labels);
+      const spec_ = item.spec ?? {};
+      labelProblems(`${type}.${id} selector`, type === "kubernetes_service_v1" ? spec_.selector : spec_.selector?.match_labels);
+      labelProblems(`${type}.${id} pod selector`, spec_.pod_selector?.match_labels);
+      const template = spec_.template;
+      if (template) {
+        labelProblems(`${type}.${id} pod labels`, template.metadata?.labels);
+        for (const container of template.spec?.container ?? []) {
+          if (!DNS_LABEL.test(container.name) || container.name.length > 63) wrong.push(`${type}.${id}: container name ${container.name} is not a DNS label`);
+          for (const port of container.port ?? []) if (port.name !== undefined && (port.name.length > 15 || !IANA_PORT_NAME.test(port.name))) wrong.push(`${type}.${id}: port name ${port.name} is not an IANA service name`);
+        }
+        for (const volume of template.spec?.volume ?? []) if (!DNS_LABEL.test(volume.name)) wrong.push(`${type}.${id}: volume name ${volume.name} is not a DNS label`);
+      }
+      if (type === "kubernetes_service_v1") for (const port of spec_.port ?? []) if (port.name !== undefined && (port.name.length > 15 || !IANA_PORT_NAME.test(port.name))) wrong.push(`${type}.${id}: port name ${port.name} is not an IANA service name`);
+    }
+  }
+  for (const [kind, names] of byKind) {
+    const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
+    if (duplicates.length > 0) wrong.push(`${kind}: ${JSON.stringify(duplicates)} used twice`);
+  }
+  const namesOf = (type: string) => resources(doc, type).map(([, r]) => r.metadata.name);
+  distinct("Deployments", namesOf("kubernetes_deployment_v1"), agentsOf(spec).length + 1);
+  distinct("ServiceAccounts", namesOf("kubernetes_service_account_v1"), roleNamesOf(spec).length);
+  distinct("Kubernetes auth roles", resources(doc, "vault_kubernetes_auth_backend_role").map(([, r]) => r.role_name), rolesWithKeys);
+  return wrong;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The properties
+// ---------------------------------------------------------------------------------------------
+
+interface Invariant {
+  readonly title: string;
+  readonly check: (spec: Spec, json: string, platform: AgentPlatform, reorderSeed: number) => string[];
+}
+
+const INVARIANTS: Invariant[] = [
+  { title: "1. every agent workload is covered by default-deny egress", check: (spec, json, platform) => defaultDenyEgress(spec, JSON.parse(json), platform) },
+  { title: "2. an agent's egress reaches only DNS, its role's proxy port or address, and the role's CIDRs", check: (spec, json, platform) => agentEgressOnlyToProxyAndDns(spec, JSON.parse(json), platform) },
+  { title: "3. a role's proxy allowlist is the model hosts plus (with allowEgress) its allowedHosts, never another role's", check: (spec, json, platform) => proxyAllowlistPerRole(spec, JSON.parse(json), platform) },
+  { title: "4. a role's Vault policy grants read on exactly the keys of the tools it may use", check: (spec, json, platform) => vaultPolicyLeastPrivilege(spec, JSON.parse(json), platform) },
+  { title: "5. no key value, password or token appears in the synthesized JSON", check: (spec, json) => noSecretsInOutput(spec, JSON.parse(json)) },
+  { title: "6. the same spec, in any key order, synthesizes byte-identical JSON", check: (spec, json, _platform, reorderSeed) => deterministicOutput(spec, json, reorderSeed) },
+  { title: "7. every generated name is valid for its platform, and distinct inputs never share a name", check: (spec, json, platform) => validDistinctNames(spec, JSON.parse(json), platform) },
+];
+
+describe.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("security invariants on %s", (platform) => {
+  const specs = specWithReorderingArb(platform);
+  for (const invariant of INVARIANTS) {
+    it(`invariant ${invariant.title} (${RUNS} generated specs)`, () => {
+      fc.assert(
+        fc.property(specs, ({ spec, reorderSeed }) => {
+          const violations = invariant.check(spec, synthesized(spec), platform, reorderSeed);
+          if (violations.length > 0) throw new Error(`invariant ${invariant.title} violated on ${platform}:\n  - ${violations.slice(0, 12).join("\n  - ")}`);
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+    });
+  }
+});
+
+describe("the invariant harness", () => {
+  it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("the faster stack-trace formatter changes nothing in the JSON (%s)", (platform) => {
+    const spec = seedFirewall(platform);
+    expect(synthesize(spec, true)).toBe(synthesize(spec, false));
+  });
+
+  it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("the seed scenario upholds every invariant (%s)", (platform) => {
+    const spec = seedFirewall(platform);
+    for (const invariant of INVARIANTS) expect(invariant.check(spec, synthesized(spec), platform, 7), invariant.title).toEqual([]);
+  });
+
+  it("writes no file to the app's outdir (Testing.synth keeps the JSON in memory)", () => {
+    expect(readdirSync(OUTDIR, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile())).toEqual([]);
+  });
+
+  it("notices a role allowed another role's host (the squid.conf model is not vacuous)", () => {
+    const spec = seedFirewall(AgentPlatform.KUBERNETES);
+    const doc = JSON.parse(synthesized(spec));
+    const [id, configMap] = resources(doc, "kubernetes_config_map_v1").find(([, m]) => m.data?.["squid.conf"] !== undefined) as [string, Json];
+    configMap.data["squid.conf"] = configMap.data["squid.conf"].replace("acl role_customer-support_hosts dstdomain -n", "acl role_customer-support_hosts dstdomain -n arxiv.org");
+    doc.resource.kubernetes_config_map_v1[id] = configMap;
+    expect(proxyAllowlistPerRole(spec, doc, AgentPlatform.KUBERNETES).join("\n")).toContain("CONNECT arxiv.org:443 is allowed, expected refused");
+  });
+
+  it("notices a key value in the JSON and an extra Vault grant", () => {
+    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const doc = JSON.parse(synthesized(spec));
+    const [secretId, secret] = resources(doc, "vault_kv_secret_v2")[0];
+    const leaked = createHash("sha256").update("x").digest("base64").slice(0, 40).replace(/[+/]/g, "Q");
+    doc.resource.vault_kv_secret_v2[secretId] = { ...secret, data_json: `\${jsonencode({"api_key" = "${leaked}"})}`, data_json_wo: undefined };
+    expect(noSecretsInOutput(spec, doc).join("\n")).toMatch(/api_key is .* not a reference[\s\S]*random-looking string/);
+    const [, agent] = resources(doc, "docker_container").find(([, c]) => c.name === "openclaw-agent") as [string, Json];
+    agent.env.push("K=${random_password.keys_web-search-key_25745A0C.result}", 'F=${file("/etc/passwd")}');
+    expect(noSecretsInOutput(spec, doc).join("\n")).toMatch(/refers to a key value outside[\s\S]*not a reference: "F=/);
+    const [policyId, policy] = resources(doc, "vault_policy")[0];
+    doc.resource.vault_policy[policyId] = { ...policy, policy: `${policy.policy}path "agent-keys/data/tools/file-upload" {\n  capabilities = ["read"]\n}\n` };
+    expect(vaultPolicyLeastPrivilege(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("expected exactly");
+  });
+
+  it("notices an agent on a second network, an agent pointed at another proxy, and a clashing name (Docker)", () => {
+    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const doc = JSON.parse(synthesized(spec));
+    const [[, first], [, second]] = resources(doc, "docker_container").filter(([, c]) => c.name !== "rapidclaw-egress-proxy");
+    const egressRef = `\${docker_network.${resources(doc, "docker_network").find(([, n]) => n.internal !== true)?.[0]}.name}`;
+    first.networks_advanced.push({ name: egressRef });
+    second.env = second.env.map((e: string) => (e.startsWith("HTTPS_PROXY=") ? "HTTPS_PROXY=http://203.0.113.9:3128" : e));
+    expect(defaultDenyEgress(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("not only the internal network");
+    expect(agentEgressOnlyToProxyAndDns(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("HTTPS_PROXY is");
+    second.name = first.name;
+    expect(validDistinctNames(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("used twice");
+  });
+
+  it("notices a role policy opening egress to the internet (Kubernetes)", () => {
+    const spec = seedFirewall(AgentPlatform.KUBERNETES);
+    const doc = JSON.parse(synthesized(spec));
+    const [, rolePolicy] = resources(doc, "kubernetes_network_policy_v1").find(([, p]) => p.metadata.name === "rapidclaw-role-research-agent-egress") as [string, Json];
+    rolePolicy.spec.egress.push({ to: [{ ip_block: { cidr: "0.0.0.0/0" } }], ports: [{ port: "443", protocol: "TCP" }] });
+    expect(agentEgressOnlyToProxyAndDns(spec, doc, AgentPlatform.KUBERNETES).join("\n")).toContain('egress allows ["cidr 0.0.0.0/0 TCP/443"] beyond');
+  });
+
+  it("notices an agent Deployment no Egress policy selects", () => {
+    const spec = seedFirewall(AgentPlatform.KUBERNETES);
+    const doc = JSON.parse(synthesized(spec));
+    for (const [, policy] of resources(doc, "kubernetes_network_policy_v1")) policy.spec.pod_selector.match_labels["rapidclaw.dev/component"] = "something-else";
+    expect(defaultDenyEgress(spec, doc, AgentPlatform.KUBERNETES).join("\n")).toContain("no Egress NetworkPolicy selects the pods of agent");
+  });
+});
