@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
-import { describe, expect, it } from "vitest";
+import { App, Testing } from "cdktf";
+import { afterAll, describe, expect, it } from "vitest";
 import { seedFirewall as seedSpec } from "../examples/seed-spec";
 import { RESERVED_AGENT_ENV } from "../src/constructs/agent-environment";
 import { compileFirewall } from "../src/plan/plan";
@@ -20,7 +20,10 @@ import { knownConstructIdCollision, reorderSpec } from "./support/arbitraries";
  * test/support/arbitraries.ts `knownConstructIdCollision`).
  */
 
-const synth = (spec: FirewallSpecProps) => Testing.synth(new RapidClawStack(Testing.app(), "agent-firewall", spec));
+const OUTDIR = mkdtempSync(join(tmpdir(), "rapidclaw-regressions-"));
+afterAll(() => rmSync(OUTDIR, { recursive: true, force: true }));
+
+const synth = (spec: FirewallSpecProps) => Testing.synth(new RapidClawStack(new App({ outdir: OUTDIR }), "agent-firewall", spec));
 
 function problemsOf(spec: unknown): string[] {
   try {
