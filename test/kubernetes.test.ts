@@ -13,6 +13,7 @@ import { LABELS } from "../src/plan/plan";
 import { buildExistingStackExample, EXISTING_STACK_NAME, ExistingPlatformStack } from "../examples/existing-stack";
 import { seedFirewall } from "../examples/seed-spec";
 import { synthesize, type SynthesizedStack } from "./support/synth";
+import { terraformLiteral } from "../src/constructs/terraform-literal";
 
 type Json = Record<string, any>;
 type Labels = Record<string, string>;
@@ -258,7 +259,7 @@ describe("Kubernetes firewall: egress proxy", () => {
     const volumes = Object.fromEntries(pod.spec.volume.map((v: Json) => [v.name, v]));
     for (const dir of ["/var/spool/squid", "/var/run/squid", "/var/log/squid"]) expect(volumes[mounts[dir].name].empty_dir).toBeDefined();
     const [configMap] = synth.resources("kubernetes_config_map_v1").filter((c) => c.metadata.name === "rapidclaw-egress-proxy-squid-conf");
-    expect(configMap.data["squid.conf"]).toBe(proxy.squidConf);
+    expect(configMap.data["squid.conf"]).toBe(terraformLiteral(proxy.squidConf));
     expect(squid.readiness_probe.tcp_socket).toEqual([{ port: String(plan.roles[0].proxyPort) }]);
   });
 

@@ -11,14 +11,9 @@ import { RapidClawStack } from "../src";
 import { FirewallSpecError } from "../src/spec/errors";
 import { isReservedEnvName } from "../src/spec/validate";
 import { AgentPlatform, KeyMode, type FirewallSpecProps } from "../src/spec/types";
-import { knownConstructIdCollision, reorderSpec } from "./support/arbitraries";
+import { reorderSpec } from "./support/arbitraries";
 
-/**
- * Counterexamples the bad-input table and the invariant properties found, kept as plain tests.
- * `it.fails` marks a bug that lives in a construct owned elsewhere: the test passes while the bug
- * is there and fails once it is fixed; then drop `.fails` (and the matching exclusion in
- * test/support/arbitraries.ts `knownConstructIdCollision`).
- */
+/** Counterexamples the bad-input table and the invariant properties found, kept as plain tests. */
 
 const OUTDIR = mkdtempSync(join(tmpdir(), "rapidclaw-regressions-"));
 afterAll(() => rmSync(OUTDIR, { recursive: true, force: true }));
@@ -138,47 +133,44 @@ describe("invariant 7 (names): NetworkPolicy names of long roles", () => {
   });
 });
 
-describe("known construct-id collisions (bugs in constructs owned elsewhere)", () => {
+describe("names that once collided as construct ids", () => {
   const docker = minimal(AgentPlatform.DOCKER, { agents: [{ name: "image-0", image: "openclaw/agent:latest", role: "web" }] });
   const kubernetesServiceAccount = minimal(AgentPlatform.KUBERNETES, { agents: [{ name: "web-service-account", image: "openclaw/agent:latest", role: "web" }] });
   const kubernetesFiles = minimal(AgentPlatform.KUBERNETES, { agents: [{ name: "web-files", image: "openclaw/agent:latest", role: "web" }] });
   const externalAuthTool = minimal(AgentPlatform.KUBERNETES, { tools: { auth: { key: {} } }, roles: { web: { tools: { auth: "READ" } as any } }, vault: { keyMode: KeyMode.EXTERNAL } });
 
-  it("are valid specs that the generators leave out until fixed", () => {
-    for (const spec of [docker, kubernetesServiceAccount, kubernetesFiles, externalAuthTool]) {
-      expect(problemsOf(spec)).toEqual([]);
-      expect(knownConstructIdCollision(spec)).toBeDefined();
-    }
+  it("are valid specs", () => {
+    for (const spec of [docker, kubernetesServiceAccount, kubernetesFiles, externalAuthTool]) expect(problemsOf(spec)).toEqual([]);
   });
 
   // src/constructs/docker-agents.ts: agent containers use the agent's name as construct id, next
   // to the images `image-0`, `image-1`, ... ("There is already a Construct with name 'image-0'").
-  it.fails("Docker: an agent named image-0 synthesizes", () => {
+  it("Docker: an agent named image-0 synthesizes", () => {
     const doc = JSON.parse(synth(docker));
     expect(Object.values<any>(doc.resource.docker_container).map((c) => c.name).sort()).toEqual(["image-0", "rapidclaw-egress-proxy"]);
   });
 
   // src/constructs/kubernetes-agents.ts: Deployments use the agent's name as construct id, next
   // to each role's `<role>-service-account` and `<role>-files`.
-  it.fails("Kubernetes: an agent named <role>-service-account synthesizes", () => {
+  it("Kubernetes: an agent named <role>-service-account synthesizes", () => {
     const doc = JSON.parse(synth(kubernetesServiceAccount));
     expect(Object.values<any>(doc.resource.kubernetes_deployment_v1).map((d) => d.metadata.name)).toContain("web-service-account");
   });
 
-  it.fails("Kubernetes: an agent named <role>-files synthesizes", () => {
+  it("Kubernetes: an agent named <role>-files synthesizes", () => {
     const doc = JSON.parse(synth(kubernetesFiles));
     expect(Object.values<any>(doc.resource.kubernetes_deployment_v1).map((d) => d.metadata.name)).toContain("web-files");
   });
 
   // src/constructs/scoped-agent-keys.ts: in KeyMode.EXTERNAL a tool's config endpoint has the id
   // `<tool>-config`, which for a tool named "auth" is the id of the Kubernetes auth backend config.
-  it.fails("Kubernetes, external keys: a tool named auth synthesizes", () => {
+  it("Kubernetes, external keys: a tool named auth synthesizes", () => {
     const doc = JSON.parse(synth(externalAuthTool));
     expect(Object.keys(doc.resource.vault_generic_endpoint ?? {})).toHaveLength(1);
   });
 });
 
-describe("literal text reaches Terraform unchanged (bug in the proxy constructs)", () => {
+describe("literal text reaches Terraform unchanged", () => {
   // Every string in Terraform JSON is a template: `${` starts an expression and `%{` a directive;
   // literal text must write them `$${` and `%%{`. The squid.conf the proxy constructs put into the
   // Docker upload (src/constructs/docker-egress-proxy.ts) and the Kubernetes ConfigMap
@@ -194,18 +186,18 @@ describe("literal text reaches Terraform unchanged (bug in the proxy constructs)
   const unescapedDirectives = (platform: AgentPlatform) =>
     literalStrings(JSON.parse(synth(seedSpec(platform)))).filter((text) => /%\{/.test(text.replace(/%%\{/g, "")));
 
-  it.fails("Docker: no literal string holds an unescaped %{", () => {
+  it("Docker: no literal string holds an unescaped %{", () => {
     expect(unescapedDirectives(AgentPlatform.DOCKER)).toEqual([]);
   });
 
-  it.fails("Kubernetes: no literal string holds an unescaped %{", () => {
+  it("Kubernetes: no literal string holds an unescaped %{", () => {
     expect(unescapedDirectives(AgentPlatform.KUBERNETES)).toEqual([]);
   });
 
   // The same with the real consumer: `terraform validate` on the stack's literal strings as outputs
   // (the whole stack cannot be validated here: providers cannot be downloaded).
   const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
-  (terraform ? it.fails : it.skip)("terraform validate accepts the literal strings of both stacks", () => {
+  (terraform ? it : it.skip)("terraform validate accepts the literal strings of both stacks", () => {
     const directory = mkdtempSync(join(tmpdir(), "rapidclaw-tf-literals-"));
     try {
       const strings = [AgentPlatform.DOCKER, AgentPlatform.KUBERNETES].flatMap((platform) => literalStrings(JSON.parse(synth(seedSpec(platform)))));

@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import { LABELS, type FirewallPlan } from "../plan/plan";
 import { agentEnvironment, type AgentFiles } from "./agent-environment";
 import { dockerLabels, workloadLabels } from "./labels";
+import { terraformLiteral } from "./terraform-literal";
 
 /** Docker part of AgentFleet: one hardened container per agent, on the internal network only. */
 export class DockerAgents extends Construct {
@@ -14,15 +15,18 @@ export class DockerAgents extends Construct {
 
   constructor(scope: Construct, id: string, plan: FirewallPlan, options: { network: string; proxyUrls: { readonly [roleName: string]: string }; files: AgentFiles; profilePath?: string }) {
     super(scope, id);
+    // Images and containers in scopes of their own: agent names can never collide with image ids.
+    const imageScope = new Construct(this, "images");
+    const containerScope = new Construct(this, "containers");
     const imageNames = [...new Set(plan.agents.map((a) => a.image))].sort();
     imageNames.forEach((name, index) => {
-      this.images[name] = new Image(this, `image-${index}`, { name, keepLocally: true });
+      this.images[name] = new Image(imageScope, String(index), { name, keepLocally: true });
     });
     const roles = new Map(plan.roles.map((r) => [r.name, r]));
     for (const agent of plan.agents) {
       const role = roles.get(agent.role);
       const readOnly = !role?.allowFileSystem;
-      this.containers[agent.name] = new Container(this, agent.resourceName, {
+      this.containers[agent.name] = new Container(containerScope, agent.resourceName, {
         name: agent.resourceName,
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: options.network, ipv4Address: agent.ipv4Address }],
@@ -31,7 +35,7 @@ export class DockerAgents extends Construct {
         cpus: String(agent.cpus),
         readOnly,
         tmpfs: readOnly ? { "/tmp": "rw,noexec,nosuid,size=64m" } : undefined,
-        upload: options.files[agent.role]?.map((f) => ({ file: f.path, content: f.content, permissions: "0444" })),
+        upload: options.files[agent.role]?.map((f) => ({ file: f.path, content: terraformLiteral(f.content), permissions: "0444" })),
         capabilities: { drop: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         restart: "unless-stopped",

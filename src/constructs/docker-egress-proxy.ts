@@ -3,6 +3,7 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { FirewallPlan } from "../plan/plan";
 import { dockerLabels, workloadLabels } from "./labels";
+import { terraformLiteral } from "./terraform-literal";
 
 /** Where the proxy container reads its configuration. */
 export const SQUID_CONF_PATH = "/etc/squid/squid.conf";
@@ -23,7 +24,7 @@ export class DockerEgressProxy extends Construct {
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (see DESIGN.md).
       user: "proxy",
       entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
-      upload: [{ file: SQUID_CONF_PATH, content: squidConf, permissions: "0644" }],
+      upload: [{ file: SQUID_CONF_PATH, content: terraformLiteral(squidConf), permissions: "0644" }],
       networksAdvanced: [
         { name: networks.agents, ipv4Address: plan.proxy.address },
         { name: networks.egress },

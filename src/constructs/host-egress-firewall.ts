@@ -8,6 +8,7 @@ import {
   HOST_FIREWALL_DEFAULTS,
   type HostFirewallOptions,
 } from "../render/host-firewall";
+import { terraformLiteral } from "./terraform-literal";
 
 /** Props of HostEgressFirewall: the firewall options and where the scripts are installed. */
 export interface HostEgressFirewallProps extends HostFirewallOptions {
@@ -55,7 +56,7 @@ export class HostEgressFirewall extends Construct {
     // Output names start with the construct id so that two firewalls in one stack do not collide.
     const outputPrefix = id.replace(/[^A-Za-z0-9_-]/g, "_").replace(/^(?![A-Za-z_])/, "_");
     const output = (name: string, value: string, description: string) =>
-      new TerraformOutput(this, name, { value, description }).overrideLogicalId(`${outputPrefix}_${name}`);
+      new TerraformOutput(this, name, { value: terraformLiteral(value), description }).overrideLogicalId(`${outputPrefix}_${name}`);
     output("apply_script", this.applyScript, "Host egress firewall: apply script (POSIX sh, run as root)");
     output("uninstall_script", this.uninstallScript, "Host egress firewall: uninstall script (POSIX sh, run as root)");
     output("cloud_init", this.cloudInit, "Host egress firewall: #cloud-config user data that installs and applies it");

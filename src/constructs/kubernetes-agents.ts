@@ -10,6 +10,7 @@ import { Construct } from "constructs";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
 import { agentEnvironment, type AgentFiles } from "./agent-environment";
 import { COMPONENTS, workloadLabels } from "./labels";
+import { terraformLiteral } from "./terraform-literal";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
 
 /** User and group agent containers run as: non-root, above the usual system and login ranges. */
@@ -69,18 +70,22 @@ export class KubernetesAgents extends Construct {
     super(scope, id);
     const namespace = options.namespaceName;
     const fileSets = new Map<string, RoleFileSet>();
+    // One scope per kind: agent and role names can never collide as construct ids.
+    const accountScope = new Construct(this, "service-accounts");
+    const filesScope = new Construct(this, "role-files");
+    const deploymentScope = new Construct(this, "deployments");
     for (const role of plan.roles) {
       const roleLabels = workloadLabels(COMPONENTS.agent, { [LABELS.role]: role.resourceName });
-      this.serviceAccounts[role.name] = new ServiceAccountV1(this, `${role.resourceName}-service-account`, {
+      this.serviceAccounts[role.name] = new ServiceAccountV1(accountScope, role.resourceName, {
         metadata: { name: role.serviceAccountName, namespace, labels: roleLabels },
         automountServiceAccountToken: false,
       });
       const fileSet = roleFileSet(role.name, options.files[role.name] ?? []);
       if (fileSet) {
         fileSets.set(role.name, fileSet);
-        this.fileConfigMaps[role.name] = new ConfigMapV1(this, `${role.resourceName}-files`, {
+        this.fileConfigMaps[role.name] = new ConfigMapV1(filesScope, role.resourceName, {
           metadata: { name: `${role.resourceName}-agent-files`, namespace, labels: roleLabels },
-          data: fileSet.data,
+          data: Object.fromEntries(Object.entries(fileSet.data).map(([name, text]) => [name, terraformLiteral(text)])),
         });
       }
     }
@@ -95,7 +100,7 @@ export class KubernetesAgents extends Construct {
       const proxyUrl = options.proxyUrls[agent.role];
       if (proxyUrl === undefined) throw new Error(`agent "${agent.name}": the proxy serves no role "${agent.role}"; build the proxy and the agents from the same firewall spec`);
       const quantities = { cpu: `${Math.round(agent.cpus * 1000)}m`, memory: `${agent.memoryMiB}Mi` };
-      this.deployments[agent.name] = new DeploymentV1(this, agent.resourceName, {
+      this.deployments[agent.name] = new DeploymentV1(deploymentScope, agent.resourceName, {
         metadata: { name: agent.resourceName, namespace, labels: podLabels },
         spec: {
           replicas: String(agent.replicas),

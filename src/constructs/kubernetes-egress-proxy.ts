@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import type { FirewallPlan } from "../plan/plan";
 import { SQUID_CONF_PATH } from "./docker-egress-proxy";
 import { COMPONENTS, workloadLabels } from "./labels";
+import { terraformLiteral } from "./terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./kubernetes-network-policy";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
 
@@ -69,7 +70,7 @@ export class KubernetesEgressProxy extends Construct {
 
     this.configMap = new ConfigMapV1(this, "squid-conf", {
       metadata: { name: `${PROXY_NAME}-squid-conf`, namespace: namespaceName, labels },
-      data: { "squid.conf": squidConf },
+      data: { "squid.conf": terraformLiteral(squidConf) },
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);

@@ -60,6 +60,7 @@ export class ScopedAgentKeys extends Construct {
   public readonly authBackend?: AuthBackend;
   /** Kubernetes: the backend's configuration, when created here. */
   public readonly kubernetesAuthConfig?: KubernetesAuthBackendConfig;
+  private readonly toolScope: Construct;
 
   constructor(scope: Construct, id: string, props: ScopedAgentKeysProps) {
     super(scope, id);
@@ -92,6 +93,7 @@ export class ScopedAgentKeys extends Construct {
         });
       }
     }
+    this.toolScope = new Construct(this, "tools");
     const stack = TerraformStack.of(this);
     // Ephemeral resources and write-only arguments need Terraform (or OpenTofu) 1.11.
     if (this.keyMode === KeyMode.EPHEMERAL) stack.addOverride("terraform.required_version", ">= 1.11.0");
@@ -106,7 +108,9 @@ export class ScopedAgentKeys extends Construct {
     // Config changes replace the rotation, which bumps the write-only version: the new config
     // reaches Vault, and the key rotates with it.
     const configHash = createHash("sha256").update(JSON.stringify(config)).digest("hex");
-    const rotation = new Rotating(this, `${tool.resourceName}-rotation`, {
+    // One scope per tool: tool names can never collide with the mount's or the auth backend's ids.
+    const scope = new Construct(this.toolScope, tool.resourceName);
+    const rotation = new Rotating(scope, "rotation", {
       rotationHours: key.rotationHours,
       triggers: { config_sha256: configHash },
     });
@@ -114,7 +118,7 @@ export class ScopedAgentKeys extends Construct {
 
     if (this.keyMode === KeyMode.EXTERNAL) {
       // The operator owns the secret's data; Terraform writes only its metadata.
-      this.configMetadata[tool.name] = new GenericEndpoint(this, `${tool.resourceName}-config`, {
+      this.configMetadata[tool.name] = new GenericEndpoint(scope, "config", {
         path: `${this.mountPath}/metadata/${key.secretName}`,
         dataJson: Fn.jsonencode({ custom_metadata: Object.fromEntries(Object.entries(config).map(([k, v]) => [k, Array.isArray(v) ? v.join(",") : String(v)])), max_versions: VERSIONS_KEPT }),
         disableRead: true,
@@ -134,7 +138,7 @@ export class ScopedAgentKeys extends Construct {
       dataJsonWo = Fn.jsonencode({ api_key: ref(`ephemeral.random_password.${name}.result`, stack), ...config });
       version = rotation.unix;
     } else {
-      const password = new Password(this, `${tool.resourceName}-key`, {
+      const password = new Password(scope, "key", {
         length: key.length,
         special: false,
         keepers: { rotation: rotation.id },
@@ -142,7 +146,7 @@ export class ScopedAgentKeys extends Construct {
       this.passwords[tool.name] = password;
       dataJson = Fn.jsonencode({ api_key: password.result, ...config });
     }
-    this.secrets[tool.name] = new KvSecretV2(this, `${tool.resourceName}-secret`, {
+    this.secrets[tool.name] = new KvSecretV2(scope, "secret", {
       mount: this.mount.path,
       name: key.secretName,
       dataJson,
