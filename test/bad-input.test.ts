@@ -168,6 +168,8 @@ const BAD_INPUTS: BadInput[] = [
 
   // Ports and platform options.
   { name: "a proxy port below 1025", props: docker((s) => { s.proxy = { port: 80 }; }), path: "proxy.port", fix: "port must be at least 1025" },
+  { name: "Kubernetes role ports past 65535", props: kubernetes((s) => { s.proxy = { port: 65_000 }; for (let i = 0; i < 600; i++) s.roles[`r${i}`] = {}; }), path: "proxy.port", fix: "choose proxy.port 64934 or lower" },
+  { name: "egressCidrs on Docker, which has no route for them", props: docker((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0.0/16", ports: [5432] }]; }), path: "roles.research_agent.network.egressCidrs", fix: "remove it" },
   { name: "an ingress port of 0", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: { team: "web" }, port: 0 } }; }), path: "kubernetes.ingress.port", fix: "port must be at least 1" },
   { name: "ingress from every namespace (no labels)", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: {}, port: 8080 } }; }), path: "kubernetes.ingress.namespaceLabels", fix: "list the labels of the namespaces allowed to connect" },
   { name: "an ingress label key that is not a label key", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: { "team name": "web" }, port: 8080 } }; }), path: "kubernetes.ingress.namespaceLabels.team name", fix: "write a name of letters, digits" },
@@ -246,6 +248,7 @@ describe("bad input is refused before anything is synthesized", () => {
       "modelHosts[0]",
       "modelHosts[1]",
       "proxy.port",
+      "roles.customer_support.network.egressCidrs",
       "roles.customer_support.network.egressCidrs[0].cidr",
       "roles.research_agent.tools.web_serch",
       "tools.web-search",

@@ -66,8 +66,9 @@ describe("loadFirewallSpec", () => {
   });
 
   it("reads a bare allowed tool as READ, { tool, access } as written, and denied as DENY", () => {
+    // Kubernetes: only NetworkPolicy routes egress_cidrs.
     const spec = parseFirewallFile(
-      `${HEAD}profiles:
+      `${HEAD.replace("platform: docker", "platform: kubernetes")}profiles:
   agent:
     tools:
       allowed: [web_search, { tool: send_email, access: EXECUTE }]

@@ -265,6 +265,12 @@ function labelKeyValid(key: string): boolean {
 function checkPlatformOptions(input: Record<string, unknown>, platform: unknown, add: Add): void {
   if (platform === AgentPlatform.KUBERNETES) {
     if (input.docker !== undefined) add(["docker"], "docker options are set but platform is kubernetes; remove them or set platform: docker");
+    // Role number i listens on proxy.port + i: the last role's port must exist.
+    const firstPort = isRecord(input.proxy) && typeof input.proxy.port === "number" ? input.proxy.port : 3128;
+    const roleCount = isRecord(input.roles) ? Object.keys(input.roles).length : 0;
+    if (firstPort + roleCount - 1 > 65_535) {
+      add(["proxy", "port"], `${roleCount} roles need proxy ports ${firstPort} to ${firstPort + roleCount - 1}, past 65535; choose proxy.port ${65_536 - roleCount} or lower`);
+    }
     const agents = Array.isArray(input.agents) ? input.agents : [];
     agents.forEach((a, i) => {
       if (isRecord(a) && a.ipv4Address !== undefined) add(["agents", i, "ipv4Address"], "ipv4Address is for Docker; Kubernetes assigns pod addresses (remove it)");
@@ -298,6 +304,11 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
   if (platform === AgentPlatform.DOCKER) {
     if (input.kubernetes !== undefined) add(["kubernetes"], "kubernetes options are set but platform is docker; remove them or set platform: kubernetes");
     if (input.namespace !== undefined) add(["namespace"], "namespace is a Kubernetes option but platform is docker; remove it");
+    for (const [name, role] of entries(input.roles)) {
+      if (isRecord(role) && isRecord(role.network) && Array.isArray(role.network.egressCidrs) && role.network.egressCidrs.length > 0) {
+        add(["roles", name, "network", "egressCidrs"], "egressCidrs needs Kubernetes NetworkPolicy; Docker agents have no route but the proxy (remove it, or attach the backend to the rapidclaw-agents network)");
+      }
+    }
     if (isRecord(input.proxy) && input.proxy.replicas !== undefined) add(["proxy", "replicas"], "proxy.replicas is a Kubernetes option; Docker runs one proxy container (remove it)");
     const agents = Array.isArray(input.agents) ? input.agents : [];
     agents.forEach((a, i) => {

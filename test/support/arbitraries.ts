@@ -112,16 +112,18 @@ const egressCidrArb: fc.Arbitrary<EgressCidrProps> = fc.record({
   ports: fc.array(fc.oneof(fc.constantFrom(443, 5432, 8443), fc.integer({ min: 1, max: 65_535 })), { minLength: 1, maxLength: 3 }),
 });
 
-function roleArb(tools: Record<string, ToolProps>): fc.Arbitrary<RoleProps> {
+function roleArb(tools: Record<string, ToolProps>, platform: AgentPlatform): fc.Arbitrary<RoleProps> {
+  // Only Kubernetes routes CIDR egress (NetworkPolicy); Docker refuses egressCidrs.
+  const cidrsArb = platform === AgentPlatform.KUBERNETES ? fc.array(egressCidrArb, { maxLength: 2 }) : fc.constant([]);
   const toolNames = Object.keys(tools);
   const accessArb = (tool: string) => fc.constantFrom(...(isReadOnlyTool(tools[tool]) ? [ToolAccess.DENY, ToolAccess.READ] : Object.values(ToolAccess)));
   const grantsArb = fc
     .subarray(toolNames)
     .chain((listed) => fc.tuple(...listed.map(accessArb)).map((levels) => Object.fromEntries(listed.map((tool, i) => [tool, levels[i]]))));
   const networkArb = fc.oneof(
-    fc.record({ allowEgress: fc.constant(false), egressCidrs: fc.array(egressCidrArb, { maxLength: 2 }) }, { requiredKeys: [] }),
+    fc.record({ allowEgress: fc.constant(false), egressCidrs: cidrsArb }, { requiredKeys: [] }),
     fc.record(
-      { allowEgress: fc.constant(true), allowedHosts: fc.array(hostPatternArb, { maxLength: 3 }), egressCidrs: fc.array(egressCidrArb, { maxLength: 2 }) },
+      { allowEgress: fc.constant(true), allowedHosts: fc.array(hostPatternArb, { maxLength: 3 }), egressCidrs: cidrsArb },
       { requiredKeys: ["allowEgress"] },
     ),
   );
@@ -223,7 +225,7 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
       fc.tuple(...toolNames.map(() => toolArb)).chain((toolList) => {
         const tools = Object.fromEntries(toolNames.map((name, i) => [name, toolList[i]]));
         const common = {
-          roles: fc.tuple(...roleNames.map(() => roleArb(tools))).map((roleList) => Object.fromEntries(roleNames.map((name, i) => [name, roleList[i]]))),
+          roles: fc.tuple(...roleNames.map(() => roleArb(tools, platform))).map((roleList) => Object.fromEntries(roleNames.map((name, i) => [name, roleList[i]]))),
           vault: vaultArb,
         };
         if (platform === AgentPlatform.DOCKER) {

@@ -30,7 +30,7 @@ const toolArb: fc.Arbitrary<ToolProps> = fc
 
 const readOnly = (tool: ToolProps) => (tool.permissions ?? []).length > 0 && (tool.permissions ?? []).every((p) => p.endsWith(":read"));
 
-function roleArb(tools: Record<string, ToolProps>): fc.Arbitrary<RoleProps> {
+function roleArb(tools: Record<string, ToolProps>, platform: AgentPlatform): fc.Arbitrary<RoleProps> {
   const names = Object.keys(tools);
   return fc
     .record({
@@ -56,7 +56,8 @@ function roleArb(tools: Record<string, ToolProps>): fc.Arbitrary<RoleProps> {
             .record({
               allowEgress: fc.constant(allowEgress),
               allowedHosts: allowEgress ? optional(fc.subarray(HOSTS)) : fc.constant(undefined),
-              egressCidrs: optional(fc.subarray(CIDRS)),
+              // Only Kubernetes routes CIDR egress (NetworkPolicy); Docker refuses egressCidrs.
+              egressCidrs: platform === AgentPlatform.KUBERNETES ? optional(fc.subarray(CIDRS)) : fc.constant(undefined),
             })
             .map(defined),
         ),
@@ -85,7 +86,7 @@ export const firewallSpecArb: fc.Arbitrary<FirewallSpecProps> = fc
   .chain(({ platform, modelHosts, toolNames, roleNames, mountPath, monitoring }) =>
     fc.tuple(...toolNames.map(() => toolArb)).chain((toolList) => {
       const tools = Object.fromEntries(toolNames.map((name, i) => [name, toolList[i]]));
-      return fc.tuple(...roleNames.map(() => roleArb(tools))).map((roleList): FirewallSpecProps =>
+      return fc.tuple(...roleNames.map(() => roleArb(tools, platform))).map((roleList): FirewallSpecProps =>
         defined({
           platform,
           modelHosts,

@@ -1,0 +1,82 @@
+import fc from "fast-check";
+import { stringify } from "yaml";
+import { describe, expect, it } from "vitest";
+import { compileFirewall } from "../src/plan/plan";
+import { buildRoleProfiles, renderHermesProfileYaml, type RoleProfile } from "../src/render/role-profile";
+import { firewallSpecArb } from "./support/firewall-arbitrary";
+
+// renderHermesProfileYaml writes profile YAML itself (yaml.stringify was the largest cost of the
+// library at 1,000 roles) and must write exactly what yaml.stringify writes.
+
+const HEADER = "# Rapid Claw role profiles (Hermes format), generated from the firewall spec: edit the spec, not this file.\n";
+
+function byYamlLibrary(profiles: ReadonlyArray<RoleProfile>): string {
+  const sorted = [...profiles].sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
+  const document = { profiles: Object.fromEntries(sorted.map(({ role, ...body }) => [role, body])) };
+  return HEADER + stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 });
+}
+
+/** Strings yaml must quote or may write plain: indicators, keywords, numbers, colons, spaces, quotes. */
+const awkwardString = fc.oneof(
+  fc.constantFrom("", "true", "False", "null", "~", "NULL", "42", "-7", "+1", "0x1F", "0o17", "1e3", "1.5", ".5", ".inf", "-.Inf", ".nan", "yes", "no", "on"),
+  fc.constantFrom("*.example.com", "&anchor", "!tag", "@at", "`tick", "%pct", "-", "?", "-x", "? x", "x:", ":x", "a: b", "a #b", "a#b", "[x]", "{x}", "a,b", "|", ">", "'q'", '"q"', "it's", "back\\slash", "two  spaces", " lead", "trail ", "---", "...", "--- x", "multi\nline", "tab\there", "é", "a/b:c@d+e"),
+  fc.string({ unit: fc.constantFrom("a", "Z", "0", "9", "_", "-", ".", "/", ":", "@", "+", "*", "#", " ", "'", '"', "\\", "&", "!", "%", "?", "[", "{", ",", "\n", "é") , maxLength: 8 }),
+);
+
+const awkwardProfile: fc.Arbitrary<RoleProfile> = fc.record({
+  role: awkwardString,
+  tools: fc.record({
+    allowed: fc.array(
+      fc.record(
+        {
+          tool: awkwardString,
+          access: fc.constantFrom("READ", "WRITE", "EXECUTE") as fc.Arbitrary<any>,
+          permissions: fc.array(awkwardString, { maxLength: 3 }),
+          rate_limit: fc.record({ max_calls: fc.integer({ min: 1, max: 1e6 }), window_sec: fc.integer({ min: 1, max: 86_400 }), max_rpm: fc.integer({ min: 1, max: 1e6 }) }),
+        },
+        { requiredKeys: ["tool", "access", "permissions"] },
+      ),
+      { maxLength: 3 },
+    ),
+    denied: fc.array(awkwardString, { maxLength: 4 }),
+  }),
+  limits: fc.record({ max_concurrent_tasks: fc.integer({ min: 1, max: 10_000 }), max_tokens_per_task: fc.integer({ min: 1, max: 1e8 }) }, { requiredKeys: [] }),
+  network: fc.record({
+    allow_egress: fc.boolean(),
+    allowed_hosts: fc.array(awkwardString, { maxLength: 3 }),
+    egress_cidrs: fc.array(fc.record({ cidr: awkwardString, ports: fc.array(fc.integer({ min: 1, max: 65_535 }), { maxLength: 2 }) }), { maxLength: 2 }),
+  }),
+  allow_file_system: fc.boolean(),
+  alerts: fc.record({
+    rate_limited: fc.record({ count: fc.nat(), window_sec: fc.nat(), severity: awkwardString }),
+    permission_denied: fc.record({ count: fc.nat(), window_sec: fc.nat(), severity: awkwardString }),
+    network_blocked: fc.record({ count: fc.nat(), window_sec: fc.nat(), severity: awkwardString }),
+  }),
+  vault: fc.record({ mount: awkwardString, secret_paths: fc.dictionary(awkwardString, awkwardString, { maxKeys: 3 }) }),
+});
+
+describe("profile YAML writer", () => {
+  it("writes what yaml.stringify writes for generated fleets", () => {
+    fc.assert(
+      fc.property(firewallSpecArb, (spec) => {
+        const profiles = buildRoleProfiles(compileFirewall(spec));
+        expect(renderHermesProfileYaml(profiles)).toBe(byYamlLibrary(profiles));
+        for (const profile of profiles) expect(renderHermesProfileYaml([profile])).toBe(byYamlLibrary([profile]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("writes what yaml.stringify writes for any strings, quoting or handing over to yaml where needed", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(awkwardProfile, { selector: (p) => p.role, maxLength: 3 }), (profiles) => {
+        expect(renderHermesProfileYaml(profiles)).toBe(byYamlLibrary(profiles));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("writes an empty document as yaml does", () => {
+    expect(renderHermesProfileYaml([])).toBe(byYamlLibrary([]));
+  });
+});
