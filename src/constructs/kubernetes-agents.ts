@@ -1,9 +1,9 @@
 import { posix } from "node:path";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import {
+import type {
   DeploymentV1,
-  type DeploymentV1SpecTemplateSpecContainerVolumeMount,
-  type DeploymentV1SpecTemplateSpecVolume,
+  DeploymentV1SpecTemplateSpecContainerVolumeMount,
+  DeploymentV1SpecTemplateSpecVolume,
 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { Construct } from "constructs";
@@ -11,7 +11,7 @@ import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
 import { agentEnvironment, type AgentFiles } from "./agent-environment";
 import { COMPONENTS, workloadLabels } from "./labels";
 import { terraformLiteral } from "./terraform-literal";
-import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
+import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
 
 /** User and group agent containers run as: non-root, above the usual system and login ranges. */
 export const AGENT_UID = 10001;
@@ -100,7 +100,7 @@ export class KubernetesAgents extends Construct {
       const proxyUrl = options.proxyUrls[agent.role];
       if (proxyUrl === undefined) throw new Error(`agent "${agent.name}": the proxy serves no role "${agent.role}"; build the proxy and the agents from the same firewall spec`);
       const quantities = { cpu: `${Math.round(agent.cpus * 1000)}m`, memory: `${agent.memoryMiB}Mi` };
-      this.deployments[agent.name] = new DeploymentV1(deploymentScope, agent.resourceName, {
+      this.deployments[agent.name] = new (deploymentV1Class())(deploymentScope, agent.resourceName, {
         metadata: { name: agent.resourceName, namespace, labels: podLabels },
         spec: {
           replicas: String(agent.replicas),

@@ -1,5 +1,5 @@
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
@@ -9,7 +9,7 @@ import { SQUID_CONF_PATH } from "./docker-egress-proxy";
 import { COMPONENTS, workloadLabels } from "./labels";
 import { terraformLiteral } from "./terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./kubernetes-network-policy";
-import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
+import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
 
 /** Name of the proxy's Deployment, Service, PodDisruptionBudget and NetworkPolicy. */
 export const PROXY_NAME = "rapidclaw-egress-proxy";
@@ -74,7 +74,7 @@ export class KubernetesEgressProxy extends Construct {
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
-    this.deployment = new DeploymentV1(this, "deployment", {
+    this.deployment = new (deploymentV1Class())(this, "deployment", {
       metadata: { name: PROXY_NAME, namespace: namespaceName, labels },
       spec: {
         replicas: String(plan.proxy.replicas),

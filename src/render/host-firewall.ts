@@ -1,5 +1,4 @@
 import { isIP } from "node:net";
-import { stringify } from "yaml";
 import { parseCidr, type Network } from "../spec/addresses";
 import { formatPath, type SpecProblem } from "../spec/errors";
 import type { EgressCidrProps } from "../spec/types";
@@ -473,5 +472,7 @@ export function renderHostFirewallCloudInit(scripts: HostFirewallScripts, instal
       ["sh", "-c", `if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload && systemctl enable ${install.unitName}; fi`],
     ],
   };
+  // yaml is loaded here, not with the library: stacks without a host firewall never need it.
+  const { stringify } = require("yaml") as typeof import("yaml");
   return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
 }

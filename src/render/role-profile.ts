@@ -33,7 +33,6 @@
  *       secret_paths: { send_email: agent-keys/data/tools/send-email }  # what the role's policy grants
  * ```
  */
-import { stringify, parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { hostPatternText } from "../spec/hosts";
 import { snakeCaseOption } from "../spec/schema";
@@ -200,8 +199,103 @@ function sortedByRole(profiles: ReadonlyArray<RoleProfile>): RoleProfile[] {
  */
 export function renderHermesProfileYaml(profiles: ReadonlyArray<RoleProfile>): string {
   const document = { profiles: Object.fromEntries(sortedByRole(profiles).map(({ role, ...body }) => [role, body])) };
-  const yaml = stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 });
+  const yaml = blockYaml(document) ?? yamlPackage().stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 });
   return `# Rapid Claw role profiles (Hermes format), generated from the firewall spec: edit the spec, not this file.\n${yaml}`;
+}
+
+/** The yaml package, loaded on first use (a fallback of the writer below, and parsing), not at every cold start. */
+const yamlPackage = (): typeof import("yaml") => require("yaml");
+
+/*
+ * A direct writer for the block YAML of profile documents. `yaml.stringify` builds a node tree
+ * of the whole document first and took about 1 ms per role (15 % of synthesizing 1,000 roles on
+ * Docker); this writes the same text as `stringify(document, { aliasDuplicateObjects: false,
+ * lineWidth: 0 })` for the values profiles hold, and returns undefined for anything it is not
+ * sure about, which then goes to `yaml.stringify`.
+ */
+
+/**
+ * The tests of yaml's YAML 1.2 core schema (null, bool, int, float in yaml/dist/schema/core) under
+ * which a plain scalar would read back as something other than a string: yaml quotes such strings.
+ */
+const NOT_A_STRING_WHEN_PLAIN = [
+  /^(?:~|[Nn]ull|NULL)?$/,
+  /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+  /^0o[0-7]+$/,
+  /^[-+]?[0-9]+$/,
+  /^0x[0-9a-fA-F]+$/,
+  /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+  /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+];
+/** Strings written plain: no white space, no indicator first, no `:` last (and not NOT_A_STRING_WHEN_PLAIN). */
+const SURELY_PLAIN = /^[A-Za-z0-9_][A-Za-z0-9_./:@+-]*$/;
+/** yaml's own test of strings it refuses to write plain (stringifyString.js, plainString). */
+const PLAIN_REFUSED = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
+/** Strings whose double-quoted form is just the text in quotes: printable ASCII without quotes or backslash. */
+const QUOTES_VERBATIM = /^[\x20-\x21\x23-\x26\x28-\x5b\x5d-\x7e]*$/;
+
+function scalarYaml(value: unknown): string | undefined {
+  if (typeof value === "boolean") return String(value);
+  if (typeof value === "number") return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : undefined;
+  if (typeof value !== "string") return undefined;
+  const readsAsOther = NOT_A_STRING_WHEN_PLAIN.some((test) => test.test(value));
+  if (!readsAsOther && SURELY_PLAIN.test(value) && !value.endsWith(":")) return value;
+  // yaml falls back to double quotes (no single quote or double quote in the text to prefer otherwise).
+  if ((readsAsOther || PLAIN_REFUSED.test(value)) && QUOTES_VERBATIM.test(value)) return `"${value}"`;
+  return undefined;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+
+/** Appends the lines of a block mapping at `indent`; false when some key or value needs yaml itself. */
+function mappingYaml(map: Record<string, unknown>, indent: string, lines: string[]): boolean {
+  for (const [key, value] of Object.entries(map)) {
+    // yaml writes keys over 1024 characters as explicit `? ` keys.
+    const keyText = key.length <= 1024 ? scalarYaml(key) : undefined;
+    if (keyText === undefined || !valueYaml(`${indent}${keyText}:`, value, indent, lines)) return false;
+  }
+  return true;
+}
+
+/** Appends `head` (a key and its colon) with `value`: inline when scalar or empty, else nested below `indent`. */
+function valueYaml(head: string, value: unknown, indent: string, lines: string[]): boolean {
+  if (Array.isArray(value) && value.length > 0) {
+    lines.push(head);
+    return sequenceYaml(value, `${indent}  `, lines);
+  }
+  if (isPlainObject(value) && Object.keys(value).length > 0) {
+    lines.push(head);
+    return mappingYaml(value, `${indent}  `, lines);
+  }
+  const text = Array.isArray(value) ? "[]" : isPlainObject(value) ? "{}" : scalarYaml(value);
+  if (text === undefined) return false;
+  lines.push(`${head} ${text}`);
+  return true;
+}
+
+/** Appends the lines of a block sequence at `indent`: scalars after `- `, mappings starting on the dash line. */
+function sequenceYaml(items: ReadonlyArray<unknown>, indent: string, lines: string[]): boolean {
+  for (const item of items) {
+    if (isPlainObject(item) && Object.keys(item).length > 0) {
+      const first = lines.length;
+      if (!mappingYaml(item, `${indent}  `, lines)) return false;
+      lines[first] = `${indent}- ${lines[first].slice(indent.length + 2)}`;
+      continue;
+    }
+    const text = Array.isArray(item) || isPlainObject(item) ? undefined : scalarYaml(item);
+    if (text === undefined) return false;
+    lines.push(`${indent}- ${text}`);
+  }
+  return true;
+}
+
+/** The block YAML `yaml.stringify` writes for a mapping of plain data, or undefined to let it decide. */
+function blockYaml(document: Record<string, unknown>): string | undefined {
+  const lines: string[] = [];
+  if (Object.keys(document).length === 0 || !mappingYaml(document, "", lines)) return undefined;
+  return `${lines.join("\n")}\n`;
 }
 
 const positiveInt = (what: string) => z.number({ error: `${what} must be a number` }).int({ error: `${what} must be a whole number` }).min(1, { error: `${what} must be at least 1` });
@@ -254,7 +348,7 @@ function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 /** Parses a Hermes profile YAML document back into profiles, in role-name order. */
 export function parseHermesProfileYaml(text: string): RoleProfile[] {
-  const document = checked(hermesDocumentSchema, parseYaml(text, { stringKeys: true }), "Hermes profile document");
+  const document = checked(hermesDocumentSchema, yamlPackage().parse(text, { stringKeys: true }), "Hermes profile document");
   return Object.entries(document.profiles)
     .map(([role, body]): RoleProfile => ({ role, ...body }))
     .sort((a, b) => byString(a.role, b.role));

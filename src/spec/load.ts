@@ -21,12 +21,18 @@
  */
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import type { Document, LineCounter } from "yaml";
 import { z } from "zod";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { describe, firewallSpecSchema, snakeCaseOption } from "./schema";
 import { ToolAccess, type FirewallSpecProps } from "./types";
 import { schemaProblems, validateFirewallSpec } from "./validate";
+
+/**
+ * The yaml package, loaded on first use: only reading a firewall file needs it, and a stack built
+ * from props would otherwise pay its load time (about 35 ms) at every cold start.
+ */
+const yaml = (): typeof import("yaml") => require("yaml");
 
 const roleSchema = firewallSpecSchema.shape.roles.valueType;
 
@@ -260,6 +266,7 @@ function toolAccess(tools: Record<string, unknown>, rolePath: PropertyKey[], too
  * (an unknown option or tool, a bad name).
  */
 function locate(document: Document, problem: SpecProblem): number {
+  const { isAlias, isMap, isScalar, isSeq } = yaml();
   let node: unknown = document.contents;
   let offset = startOf(node) ?? 0;
   let rest = problem.path;
@@ -325,6 +332,7 @@ export function parseFirewallFile(text: string, fileName: string): FirewallSpecP
     throw new FirewallSpecError([{ path: "", message: `unsupported file type "${extname(fileName)}"; write the firewall as .yaml, .yml or .json` }], fileName);
   }
   // JSON is parsed with the YAML parser too (YAML 1.2 is a superset of JSON) for node positions.
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, stringKeys: true, prettyErrors: false });
   const syntax = [...document.errors, ...document.warnings].map((error) =>
