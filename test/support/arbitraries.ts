@@ -114,7 +114,7 @@ const egressCidrArb: fc.Arbitrary<EgressCidrProps> = fc.record({
 
 function roleArb(tools: Record<string, ToolProps>, platform: AgentPlatform): fc.Arbitrary<RoleProps> {
   // Only Kubernetes routes CIDR egress (NetworkPolicy); Docker refuses egressCidrs.
-  const cidrsArb = platform === AgentPlatform.KUBERNETES ? fc.array(egressCidrArb, { maxLength: 2 }) : fc.constant([]);
+  const cidrsArb = platform === AgentPlatform.KUBERNETES ? fc.array(egressCidrArb, { maxLength: 2 }) : fc.constant<EgressCidrProps[]>([]);
   const toolNames = Object.keys(tools);
   const accessArb = (tool: string) => fc.constantFrom(...(isReadOnlyTool(tools[tool]) ? [ToolAccess.DENY, ToolAccess.READ] : Object.values(ToolAccess)));
   const grantsArb = fc
