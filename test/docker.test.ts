@@ -71,12 +71,25 @@ describe("RapidClawStack on Docker", () => {
     const openclaw = writable.resources("docker_container").find((c) => c.name === "openclaw-agent");
     expect(openclaw?.read_only).toBe(false);
     expect(openclaw?.tmpfs).toBeUndefined();
+    expect(openclaw?.mounts).toBeUndefined();
   });
 
   it("uploads the squid.conf rendered for the plan, and runs Squid as the proxy user", () => {
     expect(proxy?.upload).toEqual([{ file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(stack.spec.plan)), permissions: "0644" }]);
     expect(proxy?.user).toBe("proxy");
     expect(proxy?.capabilities).toEqual({ drop: ["ALL"] });
+  });
+
+  it("puts every upload of a read-only container in a writable volume (Docker refuses others)", () => {
+    const inVolume = (container: any, file: string) =>
+      (container.mounts ?? []).some((m: any) => m.type === "volume" && m.read_only !== true && file.startsWith(`${m.target}/`));
+    for (const container of containers) {
+      expect(container.read_only).toBe(true);
+      expect(container.remove_volumes).toBe(true);
+      for (const upload of container.upload ?? []) expect(inVolume(container, upload.file), `${container.name}: ${upload.file}`).toBe(true);
+    }
+    expect(proxy?.mounts).toEqual([{ target: "/etc/squid", type: "volume" }]);
+    expect(agents[0].mounts).toEqual([{ target: "/etc/rapidclaw", type: "volume" }]);
   });
 
   it.skipIf(squidBinary === undefined)("synthesizes a squid.conf that real Squid accepts", () => {

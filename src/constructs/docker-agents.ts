@@ -4,7 +4,7 @@ import { Construct } from "constructs";
 import { LABELS, type FirewallPlan } from "../plan/plan";
 import { agentEnvironment, type AgentFiles } from "./agent-environment";
 import { dockerLabels, workloadLabels } from "./labels";
-import { terraformLiteral } from "./terraform-literal";
+import { dockerUploads } from "./docker-uploads";
 
 /** Docker part of AgentFleet: one hardened container per agent, on the internal network only. */
 export class DockerAgents extends Construct {
@@ -34,8 +34,9 @@ export class DockerAgents extends Construct {
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
         readOnly,
+        removeVolumes: true,
         tmpfs: readOnly ? { "/tmp": "rw,noexec,nosuid,size=64m" } : undefined,
-        upload: options.files[agent.role]?.map((f) => ({ file: f.path, content: terraformLiteral(f.content), permissions: "0444" })),
+        ...dockerUploads(options.files[agent.role] ?? [], "0444", readOnly),
         capabilities: { drop: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         restart: "unless-stopped",

@@ -3,7 +3,7 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { FirewallPlan } from "../plan/plan";
 import { dockerLabels, workloadLabels } from "./labels";
-import { terraformLiteral } from "./terraform-literal";
+import { dockerUploads } from "./docker-uploads";
 
 /** Where the proxy container reads its configuration. */
 export const SQUID_CONF_PATH = "/etc/squid/squid.conf";
@@ -24,13 +24,14 @@ export class DockerEgressProxy extends Construct {
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (see DESIGN.md).
       user: "proxy",
       entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
-      upload: [{ file: SQUID_CONF_PATH, content: terraformLiteral(squidConf), permissions: "0644" }],
+      ...dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true),
       networksAdvanced: [
         { name: networks.agents, ipv4Address: plan.proxy.address },
         { name: networks.egress },
       ],
       dns: plan.docker.dnsServers.length > 0 ? plan.docker.dnsServers : undefined,
       readOnly: true,
+      removeVolumes: true,
       tmpfs: { "/var/spool/squid": "rw,noexec,nosuid,size=16m", "/var/run/squid": "rw,noexec,nosuid,size=1m" },
       capabilities: { drop: ["ALL"] },
       securityOpts: ["no-new-privileges:true"],
