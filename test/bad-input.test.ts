@@ -169,6 +169,9 @@ const BAD_INPUTS: BadInput[] = [
   // Ports and platform options.
   { name: "a proxy port below 1025", props: docker((s) => { s.proxy = { port: 80 }; }), path: "proxy.port", fix: "port must be at least 1025" },
   { name: "Kubernetes role ports past 65535", props: kubernetes((s) => { s.proxy = { port: 65_000 }; for (let i = 0; i < 600; i++) s.roles[`r${i}`] = {}; }), path: "proxy.port", fix: "choose proxy.port 64934 or lower" },
+  { name: "a wildcard in proxy.noProxy", props: docker((s) => { s.proxy = { noProxy: ["*.vault.internal"] }; }), path: "proxy.noProxy[0]", fix: "list each host" },
+  { name: "a decimal IP in proxy.noProxy", props: kubernetes((s) => { s.proxy = { noProxy: ["167772165"] }; }), path: "proxy.noProxy[0]", fix: "write it in dotted form" },
+  { name: "a URL in proxy.noProxy", props: docker((s) => { s.proxy = { noProxy: ["https://vault.internal:8200"] }; }), path: "proxy.noProxy[0]", fix: "write only its host name" },
   { name: "egressCidrs on Docker, which has no route for them", props: docker((s) => { s.roles.research_agent.network.egressCidrs = [{ cidr: "10.20.0.0/16", ports: [5432] }]; }), path: "roles.research_agent.network.egressCidrs", fix: "remove it" },
   { name: "an ingress port of 0", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: { team: "web" }, port: 0 } }; }), path: "kubernetes.ingress.port", fix: "port must be at least 1" },
   { name: "ingress from every namespace (no labels)", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: {}, port: 8080 } }; }), path: "kubernetes.ingress.namespaceLabels", fix: "list the labels of the namespaces allowed to connect" },

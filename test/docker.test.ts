@@ -64,6 +64,14 @@ describe("RapidClawStack on Docker", () => {
     expect(openclaw?.labels).toContainEqual({ label: "rapidclaw.dev/role", value: "research-agent" });
   });
 
+  it("lets agents reach proxy.noProxy hosts directly (NO_PROXY), after localhost", () => {
+    const { synth: direct } = dockerStack({ ...seedFirewall(AgentPlatform.DOCKER), proxy: { noProxy: ["Vault.Internal.", "172.30.0.5", "vault.internal"] } });
+    for (const agent of direct.resources("docker_container").filter((c) => c.name !== "rapidclaw-egress-proxy")) {
+      expect(agent.env).toContain("NO_PROXY=localhost,127.0.0.1,::1,172.30.0.5,vault.internal");
+      expect(agent.env).toContain("no_proxy=localhost,127.0.0.1,::1,172.30.0.5,vault.internal");
+    }
+  });
+
   it("gives a role that allows the file system a writable root", () => {
     const props = seedFirewall(AgentPlatform.DOCKER);
     const roles = { ...props.roles, research_agent: { ...props.roles.research_agent, allowFileSystem: true } };

@@ -3,18 +3,19 @@ import type { PlannedAgent } from "../plan/plan";
 /** Where agents find their role profile document (JSON), when one is mounted. */
 export const AGENT_PROFILE_PATH = "/etc/rapidclaw/profile.json";
 
-/** Hosts agents reach directly, never through the proxy. */
-const NO_PROXY = "localhost,127.0.0.1,::1";
+/** Hosts every agent reaches directly, never through the proxy. */
+const LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1"];
 
 /** Environment variable names the firewall sets on every agent; user `env` may not override them. */
 export const RESERVED_AGENT_ENV = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy", "RAPIDCLAW_ROLE", "RAPIDCLAW_PROFILE"];
 
 /** The environment of an agent: its own variables, then the proxy and role variables (sorted by name). */
-export function agentEnvironment(agent: PlannedAgent, proxyUrl: string, profilePath?: string): [string, string][] {
+export function agentEnvironment(agent: PlannedAgent, proxyUrl: string, noProxy: ReadonlyArray<string>, profilePath?: string): [string, string][] {
   const env = new Map<string, string>(agent.env);
   for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]) env.set(name, proxyUrl);
-  env.set("NO_PROXY", NO_PROXY);
-  env.set("no_proxy", NO_PROXY);
+  const direct = [...LOCAL_HOSTS, ...noProxy].join(",");
+  env.set("NO_PROXY", direct);
+  env.set("no_proxy", direct);
   env.set("RAPIDCLAW_ROLE", agent.role);
   if (profilePath) env.set("RAPIDCLAW_PROFILE", profilePath);
   return [...env.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

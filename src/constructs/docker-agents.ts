@@ -30,7 +30,7 @@ export class DockerAgents extends Construct {
         name: agent.resourceName,
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: options.network, ipv4Address: agent.ipv4Address }],
-        env: agentEnvironment(agent, options.proxyUrls[agent.role], options.profilePath).map(([k, v]) => `${k}=${v}`),
+        env: agentEnvironment(agent, options.proxyUrls[agent.role], plan.proxy.noProxy, options.profilePath).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
         readOnly,

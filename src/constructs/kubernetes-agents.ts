@@ -119,7 +119,7 @@ export class KubernetesAgents extends Construct {
                 {
                   name: agent.resourceName,
                   image: agent.image,
-                  env: agentEnvironment(agent, proxyUrl, options.profilePath).map(([name, value]) => ({ name, value })),
+                  env: agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, options.profilePath).map(([name, value]) => ({ name, value })),
                   resources: { requests: quantities, limits: { ...quantities } },
                   securityContext: hardenedContainerSecurityContext(role.allowFileSystem),
                   volumeMount: volumes.mounts.length > 0 ? volumes.mounts : undefined,

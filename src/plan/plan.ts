@@ -93,6 +93,8 @@ export interface FirewallPlan {
     readonly image: string;
     readonly port: number;
     readonly allowPlainHttp: boolean;
+    /** Hosts agents reach directly (NO_PROXY), lower case, sorted, without duplicates. */
+    readonly noProxy: string[];
     readonly replicas: number;
     /** Docker: the proxy's address on the internal subnet. */
     readonly address: string;
@@ -220,6 +222,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       image: spec.proxy?.image ?? DEFAULTS.proxyImage,
       port: proxyPort,
       allowPlainHttp: spec.proxy?.allowPlainHttp ?? false,
+      noProxy: [...new Set((spec.proxy?.noProxy ?? []).map((h) => h.toLowerCase().replace(/\.$/, "")))].sort(byString),
       replicas: spec.proxy?.replicas ?? DEFAULTS.proxyReplicas,
       address: ipv4ToText(subnet.base + 2n),
     },

@@ -109,6 +109,7 @@ export const firewallSpecSchema = object("the firewall spec", {
     image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as ubuntu/squid:6.6-24.04_edge" }).optional(),
     port: int("port", 1025, 65_000).optional(),
     allowPlainHttp: bool("allowPlainHttp").optional(),
+    noProxy: list("noProxy", str("a host")).optional(),
     replicas: int("replicas", 1, 20).optional(),
   }).optional(),
   docker: object("docker", {

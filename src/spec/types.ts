@@ -185,6 +185,13 @@ export interface EgressProxyOptions {
    */
   readonly allowPlainHttp?: boolean;
   /**
+   * Hosts agents reach directly instead of through the proxy (added to their NO_PROXY): exact
+   * host names or IP addresses, such as Vault's. The network must route them: on Docker attach
+   * the host to the agent network, on Kubernetes list its range in the role's `egressCidrs`.
+   * @default [] - only localhost
+   */
+  readonly noProxy?: string[];
+  /**
    * Kubernetes only: proxy replicas.
    * @default 2
    */

@@ -1,6 +1,6 @@
-import { isIPv4 } from "node:net";
+import { isIP, isIPv4 } from "node:net";
 import type { z } from "zod";
-import { ipv4InNetwork, parseCidr, parseIpv4, type Network } from "./addresses";
+import { ipv4InNetwork, looksLikeIpLiteral, parseCidr, parseIpv4, type Network } from "./addresses";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { parseHostPattern } from "./hosts";
 import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
@@ -155,6 +155,15 @@ function checkHostList(value: unknown, path: PropertyKey[], add: Add): void {
 
 function checkHosts(input: Record<string, unknown>, add: Add): void {
   checkHostList(input.modelHosts, ["modelHosts"], add);
+  if (isRecord(input.proxy) && Array.isArray(input.proxy.noProxy)) {
+    input.proxy.noProxy.forEach((host, i) => {
+      if (typeof host !== "string" || isIP(host) !== 0) return;
+      if (looksLikeIpLiteral(host)) { add(["proxy", "noProxy", i], `"${host}" is not a plain IP address; write it in dotted form, such as 10.0.0.5`); return; }
+      const parsed = parseHostPattern(host);
+      if (typeof parsed === "string") add(["proxy", "noProxy", i], parsed);
+      else if (parsed.wildcard) add(["proxy", "noProxy", i], `"${host}" is a wildcard; agents bypass the proxy only for exact host names or IP addresses, so list each host`);
+    });
+  }
   for (const [name, role] of entries(input.roles)) {
     if (!isRecord(role) || !isRecord(role.network)) continue;
     const network = role.network;
