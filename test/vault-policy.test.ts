@@ -6,7 +6,7 @@ import { compileFirewall, type FirewallPlan } from "../src/plan/plan";
 import { buildRoleProfile } from "../src/render/role-profile";
 import { renderVaultPolicy, vaultPolicyForRole } from "../src/render/vault-policy";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/spec/types";
-import { firewallSpecArb } from "./support/firewall-arbitrary";
+import { anyFirewallSpecArb } from "./support/arbitraries";
 
 /**
  * The paths a policy grants, read from the real HCL parser's structure. Fails unless every block
@@ -78,7 +78,7 @@ describe("Vault policies", () => {
 
   it("grants exactly the keyed tools above DENY for generated fleets, as each profile lists them", async () => {
     await fc.assert(
-      fc.asyncProperty(firewallSpecArb, async (spec) => {
+      fc.asyncProperty(anyFirewallSpecArb, async (spec) => {
         const generated = compileFirewall(spec);
         for (const role of generated.roles) {
           const granted = await readOnlyPaths(vaultPolicyForRole(generated, role));

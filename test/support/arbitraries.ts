@@ -29,6 +29,8 @@ const NAME_WORDS = [
   "web", "search", "send", "email", "db", "kb", "ops", "research", "support", "agent", "image", "files",
   "service", "account", "proxy", "egress", "rapidclaw", "role", "auth", "config", "key", "secret", "rotation",
   "dns", "deny", "login", "policy", "x", "0", "1", "2",
+  // Words YAML would read as booleans or null if a profile document wrote them unquoted.
+  "null", "true", "false", "no", "on", "off", "y",
 ];
 const FIRST_WORDS = NAME_WORDS.filter((word) => /^[a-z]/.test(word));
 
@@ -212,7 +214,15 @@ const vaultArb = fc.record(
 );
 
 
-/** A valid firewall spec for `platform` (without the known construct-id collisions, see above). */
+const thresholdArb = fc.record({
+  count: fc.integer({ min: 1, max: 1_000_000 }),
+  windowSec: fc.integer({ min: 1, max: 86_400 }),
+  severity: fc.constantFrom("info", "warning", "critical"),
+});
+
+const monitoringArb = fc.record({ rateLimited: thresholdArb, permissionDenied: thresholdArb, networkBlocked: thresholdArb }, { requiredKeys: [] });
+
+/** A valid firewall spec for `platform`. */
 export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallSpecProps> {
   return fc
     .record({
@@ -227,6 +237,7 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
         const common = {
           roles: fc.tuple(...roleNames.map(() => roleArb(tools, platform))).map((roleList) => Object.fromEntries(roleNames.map((name, i) => [name, roleList[i]]))),
           vault: vaultArb,
+          monitoring: monitoringArb,
         };
         if (platform === AgentPlatform.DOCKER) {
           return fc
@@ -320,3 +331,6 @@ export function reorderSpec(spec: FirewallSpecProps, seed: number): FirewallSpec
 export function specWithReorderingArb(platform: AgentPlatform): fc.Arbitrary<{ spec: FirewallSpecProps; reorderSeed: number }> {
   return fc.record({ spec: firewallSpecArb(platform), reorderSeed: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 2 ** 31 - 1 }) }) });
 }
+
+/** A valid firewall spec for either platform. */
+export const anyFirewallSpecArb: fc.Arbitrary<FirewallSpecProps> = fc.constantFrom(AgentPlatform.DOCKER, AgentPlatform.KUBERNETES).chain(firewallSpecArb);
