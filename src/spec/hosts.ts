@@ -61,11 +61,6 @@ export function covers(a: HostPattern, b: HostPattern): boolean {
   return !b.wildcard && a.domain === b.domain;
 }
 
-/** Whether a concrete host name (already lower-case, no trailing dot) is allowed by a pattern. */
-export function matchesHost(pattern: HostPattern, host: string): boolean {
-  return pattern.wildcard ? host.endsWith(`.${pattern.domain}`) : host === pattern.domain;
-}
-
 /**
  * Normalises a list: removes duplicates and every pattern covered by another, then sorts by
  * domain. Squid 5.7 refuses to start when one dstdomain list holds overlapping entries.
