@@ -1,4 +1,5 @@
 import type { PlannedAgent } from "../plan/plan";
+import { byString } from "../spec/order";
 
 /** Where agents find their role profile document (JSON), when one is mounted. */
 export const AGENT_PROFILE_PATH = "/etc/rapidclaw/profile.json";
@@ -18,7 +19,7 @@ export function agentEnvironment(agent: PlannedAgent, proxyUrl: string, noProxy:
   env.set("no_proxy", direct);
   env.set("RAPIDCLAW_ROLE", agent.role);
   if (profilePath) env.set("RAPIDCLAW_PROFILE", profilePath);
-  return [...env.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...env.entries()].sort(([a], [b]) => byString(a, b));
 }
 
 /** Files put read-only into every agent of a role (its profile documents), by role name. */

@@ -12,6 +12,7 @@ import { agentEnvironment, type AgentFiles } from "./agent-environment";
 import { COMPONENTS, workloadLabels } from "./labels";
 import { terraformLiteral } from "./terraform-literal";
 import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
+import { byString } from "../spec/order";
 
 /** User and group agent containers run as: non-root, above the usual system and login ranges. */
 export const AGENT_UID = 10001;
@@ -184,7 +185,7 @@ const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
 function roleFileSet(roleName: string, files: AgentFiles[string]): RoleFileSet | undefined {
   if (files.length === 0) return undefined;
   const problem = (text: string) => new Error(`files of role "${roleName}": ${text}`);
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const sorted = [...files].sort((a, b) => byString(a.path, b.path));
   for (const file of sorted) {
     if (!posix.isAbsolute(file.path) || posix.normalize(file.path) !== file.path) throw problem(`"${file.path}" must be an absolute, normalised path`);
   }

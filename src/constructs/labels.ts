@@ -1,4 +1,5 @@
 import { LABELS } from "../plan/plan";
+import { byString } from "../spec/order";
 
 /** Values of the component label; Kubernetes policies, Services and Deployments select pods by them. */
 export const COMPONENTS = {
@@ -9,7 +10,7 @@ export const COMPONENTS = {
 /** Labels of a generated workload, sorted by key so output is stable. */
 export function workloadLabels(component: string, extra: Record<string, string> = {}): Record<string, string> {
   const all: Record<string, string> = { [LABELS.managedBy]: "rapidclaw", [LABELS.component]: component, ...extra };
-  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(all).sort(([a], [b]) => byString(a, b)));
 }
 
 /** The same labels as the Docker provider's list of `{ label, value }` blocks. */

@@ -2,6 +2,7 @@ import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../spec/addresse
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../spec/hosts";
 import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../spec/types";
 import { DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, memoryMiB, resourceName, validateFirewallSpec } from "../spec/validate";
+import { byString } from "../spec/order";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {
@@ -134,8 +135,6 @@ export const DEFAULTS = {
     networkBlocked: { count: 5, windowSec: 300, severity: "critical" },
   },
 } as const;
-
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function hostPatterns(hosts: ReadonlyArray<string>): HostPattern[] {
   // Validation has already refused every pattern parseHostPattern rejects.

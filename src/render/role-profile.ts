@@ -39,6 +39,7 @@ import { snakeCaseOption } from "../spec/schema";
 import { ToolAccess } from "../spec/types";
 import type { FirewallPlan, PlannedRole, PlannedThreshold } from "../plan/plan";
 import { grantedSecrets, vaultSecretDataPath } from "./vault-policy";
+import { byString } from "../spec/order";
 
 /** A tool's sliding-window limit, per agent. */
 export interface ProfileRateLimit {
@@ -117,8 +118,6 @@ export interface RoleProfile {
   readonly alerts: ProfileAlerts;
   readonly vault: ProfileVault;
 }
-
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function alertThreshold(threshold: PlannedThreshold): ProfileAlertThreshold {
   return { count: threshold.count, window_sec: threshold.windowSec, severity: threshold.severity };

@@ -1,3 +1,5 @@
+import { byString } from "./order";
+
 /** One problem in a firewall description: where it is and what to do about it. */
 export interface SpecProblem {
   /** Dotted path of the bad value, e.g. `roles.research_agent.tools.web_serch`; empty for the root. */
@@ -19,7 +21,7 @@ export class FirewallSpecError extends Error {
   public readonly problems: SpecProblem[];
 
   constructor(problems: SpecProblem[], source?: string) {
-    const sorted = [...problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const sorted = [...problems].sort((a, b) => byString(a.path, b.path));
     const where = source ? ` in ${source}` : "";
     const lines = sorted.map((p) => `  - ${p.path === "" ? "(root)" : p.path}${position(p, source)}: ${p.message}`);
     super(`invalid firewall spec${where}: ${sorted.length} problem${sorted.length === 1 ? "" : "s"}\n${lines.join("\n")}`);

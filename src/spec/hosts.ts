@@ -1,5 +1,6 @@
 import { parse as parseDomain } from "tldts";
 import { looksLikeIpLiteral } from "./addresses";
+import { byString } from "./order";
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -69,9 +70,5 @@ export function normaliseHostPatterns(patterns: ReadonlyArray<HostPattern>): Hos
   const kept = patterns.filter((p, i) =>
     !patterns.some((q, j) => j !== i && covers(q, p) && (!covers(p, q) || j < i)),
   );
-  return kept.sort((a, b) => {
-    const ka = hostPatternText(a);
-    const kb = hostPatternText(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+  return kept.sort((a, b) => byString(hostPatternText(a), hostPatternText(b)));
 }
