@@ -178,6 +178,10 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
 
   const subnet = parseCidr(spec.docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
   const agents = planAgents(spec, platform, subnet);
+  const addressesByRole = new Map<string, string[]>();
+  for (const agent of agents) {
+    if (agent.ipv4Address) addressesByRole.set(agent.role, [...(addressesByRole.get(agent.role) ?? []), agent.ipv4Address]);
+  }
 
   const roles: PlannedRole[] = roleNames.map((name, index) => {
     const role = spec.roles[name];
@@ -203,7 +207,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       allowFileSystem: role.allowFileSystem ?? false,
       proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
       keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key).map((a) => a.tool),
-      agentAddresses: agents.filter((a) => a.role === name && a.ipv4Address).map((a) => a.ipv4Address as string),
+      agentAddresses: addressesByRole.get(name) ?? [],
       policyName: `rapidclaw-${rn}`,
       serviceAccountName: `${rn}-agent`,
     };
