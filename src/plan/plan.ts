@@ -180,7 +180,10 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   const agents = planAgents(spec, platform, subnet);
   const addressesByRole = new Map<string, string[]>();
   for (const agent of agents) {
-    if (agent.ipv4Address) addressesByRole.set(agent.role, [...(addressesByRole.get(agent.role) ?? []), agent.ipv4Address]);
+    if (!agent.ipv4Address) continue;
+    const addresses = addressesByRole.get(agent.role);
+    if (addresses) addresses.push(agent.ipv4Address);
+    else addressesByRole.set(agent.role, [agent.ipv4Address]);
   }
 
   const roles: PlannedRole[] = roleNames.map((name, index) => {
