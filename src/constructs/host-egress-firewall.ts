@@ -1,23 +1,16 @@
 import { TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
 import {
-  hostFirewallInstall,
+  hostFirewallInstallFor,
   renderHostFirewall,
   renderHostFirewallCloudInit,
   renderHostFirewallUnit,
-  HOST_FIREWALL_DEFAULTS,
   type HostFirewallOptions,
 } from "../render/host-firewall";
 import { terraformLiteral } from "./terraform-literal";
 
-/** Props of HostEgressFirewall: the firewall options and where the scripts are installed. */
-export interface HostEgressFirewallProps extends HostFirewallOptions {
-  /**
-   * Directory on the VM that receives the apply and uninstall scripts.
-   * @default "/usr/local/sbin"
-   */
-  readonly scriptDirectory?: string;
-}
+/** Props of HostEgressFirewall: the firewall options, `scriptDirectory` (where the scripts are installed) included. */
+export interface HostEgressFirewallProps extends HostFirewallOptions {}
 
 /**
  * Egress firewall for agents on a bare VM: iptables/ip6tables rules that confine only the agent
@@ -44,7 +37,7 @@ export class HostEgressFirewall extends Construct {
   constructor(scope: Construct, id: string, props: HostEgressFirewallProps) {
     super(scope, id);
     const scripts = renderHostFirewall(props);
-    const install = hostFirewallInstall(props.namePrefix ?? HOST_FIREWALL_DEFAULTS.namePrefix, props.scriptDirectory ?? "/usr/local/sbin");
+    const install = hostFirewallInstallFor(props);
     this.applyScript = scripts.applyScript;
     this.uninstallScript = scripts.uninstallScript;
     this.systemdUnit = renderHostFirewallUnit(install);

@@ -119,7 +119,7 @@ export class KubernetesEgressProxy extends Construct {
     });
 
     const webPorts = plan.proxy.allowPlainHttp ? [443, 80] : [443];
-    const egress: NetworkPolicyV1SpecEgress[] = [dnsEgressRule(plan), { to: publicInternetPeers(), ports: tcpPorts(webPorts) }];
+    const egress: NetworkPolicyV1SpecEgress[] = [dnsEgressRule(plan), { to: publicInternetPeers(plan), ports: tcpPorts(webPorts) }];
     this.networkPolicy = firewallPolicy(this, "network-policy", {
       namespace: namespaceName,
       name: PROXY_NAME,

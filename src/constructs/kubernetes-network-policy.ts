@@ -1,7 +1,6 @@
 import { NetworkPolicyV1, type NetworkPolicyV1SpecEgress, type NetworkPolicyV1SpecIngress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { Construct } from "constructs";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
-import { FORBIDDEN_DESTINATIONS } from "../render/squid-conf";
 import { COMPONENTS, workloadLabels } from "./labels";
 
 /**
@@ -72,20 +71,12 @@ export function dnsEgressRule(plan: FirewallPlan): NetworkPolicyV1SpecEgress {
   return { to, ports: [{ protocol: "UDP", port: "53" }, { protocol: "TCP", port: "53" }] };
 }
 
-/**
- * The forbidden destinations of one IP version as CIDRs (single addresses get a full-length
- * prefix); the proxy's egress excludes them, as Squid's `forbidden_dst` does.
- */
-export function forbiddenCidrs(version: 4 | 6): string[] {
-  const isV6 = (text: string) => text.includes(":");
-  return FORBIDDEN_DESTINATIONS.filter((d) => isV6(d) === (version === 6)).map((d) => (d.includes("/") ? d : `${d}/${version === 6 ? 128 : 32}`));
-}
-
-/** The public internet, IPv4 and IPv6: everything but the forbidden (private, link-local, loopback) ranges. */
-export function publicInternetPeers(): PolicyPeer[] {
+/** The public internet, IPv4 and IPv6: everything but the ranges the proxy refuses (`plan.proxy.forbiddenCidrs`). */
+export function publicInternetPeers(plan: FirewallPlan): PolicyPeer[] {
+  const forbidden = (version: 4 | 6) => plan.proxy.forbiddenCidrs.filter((cidr) => cidr.includes(":") === (version === 6));
   return [
-    { ipBlock: { cidr: "0.0.0.0/0", except: forbiddenCidrs(4) } },
-    { ipBlock: { cidr: "::/0", except: forbiddenCidrs(6) } },
+    { ipBlock: { cidr: "0.0.0.0/0", except: forbidden(4) } },
+    { ipBlock: { cidr: "::/0", except: forbidden(6) } },
   ];
 }
 

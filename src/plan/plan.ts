@@ -2,6 +2,7 @@ import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../spec/addresse
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../spec/hosts";
 import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../spec/types";
 import { DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, memoryMiB, resourceName, validateFirewallSpec } from "../spec/validate";
+import { FORBIDDEN_DESTINATIONS } from "../spec/forbidden-destinations";
 import { byString } from "../spec/order";
 
 /** Label keys every generated workload carries; policies select on them. */
@@ -97,6 +98,10 @@ export interface FirewallPlan {
     /** Hosts agents reach directly (NO_PROXY), lower case, sorted, without duplicates. */
     readonly noProxy: string[];
     readonly replicas: number;
+    /** Every range the proxy refuses: the special-purpose blocks, then `proxy.forbiddenCidrs` (canonical, new ones only). */
+    readonly forbiddenCidrs: string[];
+    readonly maxConnectionsPerClient: number;
+    readonly requestStartTimeoutSec: number;
     /** Docker: the proxy's address on the internal subnet. */
     readonly address: string;
   };
@@ -122,6 +127,8 @@ export const DEFAULTS = {
   proxyImage: "ubuntu/squid:6.6-24.04_edge",
   proxyPort: 3128,
   proxyReplicas: 2,
+  maxConnectionsPerClient: 512,
+  requestStartTimeoutSec: 60,
   memory: "1G",
   cpus: 1,
   rotationHours: 24,
@@ -230,6 +237,9 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       allowPlainHttp: spec.proxy?.allowPlainHttp ?? false,
       noProxy: [...new Set((spec.proxy?.noProxy ?? []).map((h) => h.toLowerCase().replace(/\.$/, "")))].sort(byString),
       replicas: spec.proxy?.replicas ?? DEFAULTS.proxyReplicas,
+      forbiddenCidrs: [...new Set([...FORBIDDEN_DESTINATIONS, ...(spec.proxy?.forbiddenCidrs ?? []).map((c) => (parseCidr(c) as Network).text).sort(byString)])],
+      maxConnectionsPerClient: spec.proxy?.maxConnectionsPerClient ?? DEFAULTS.maxConnectionsPerClient,
+      requestStartTimeoutSec: spec.proxy?.requestStartTimeoutSec ?? DEFAULTS.requestStartTimeoutSec,
       address: ipv4ToText(subnet.base + 2n),
     },
     docker: {

@@ -1,5 +1,5 @@
 import { isIP } from "node:net";
-import { parseCidr, type Network } from "../spec/addresses";
+import { egressRangeProblem, metadataAddressProblem, parseCidr, type Network } from "../spec/addresses";
 import { formatPath, type SpecProblem } from "../spec/errors";
 import type { EgressCidrProps } from "../spec/types";
 
@@ -43,8 +43,11 @@ export interface HostFirewallOptions {
    */
   readonly cidrs?: EgressCidrProps[];
   /**
-   * Allow traffic to 127.0.0.0/8 and ::1 (local services, a local proxy or resolver). Other
-   * addresses of the host itself are not included.
+   * Allow traffic to 127.0.0.0/8 and ::1: every TCP and UDP service listening on the VM's
+   * loopback (a local proxy or resolver, but also databases, admin ports, Docker's or another
+   * agent's API if they listen there). Set it to false and list what agents need in
+   * `proxyEndpoints`/`cidrs`/`dnsResolvers` when the VM runs such services. Other addresses of
+   * the host itself are not included.
    * @default true
    */
   readonly allowLoopback?: boolean;
@@ -76,6 +79,12 @@ export interface HostFirewallOptions {
    * @default HostFirewallAction.REJECT
    */
   readonly action?: HostFirewallAction;
+  /**
+   * Directory on the VM that receives the apply and uninstall scripts: an absolute path without
+   * white space, quotes or control characters (the systemd unit runs the apply script by this path).
+   * @default "/usr/local/sbin"
+   */
+  readonly scriptDirectory?: string;
 }
 
 /** The two scripts: POSIX sh, run as root. */
@@ -105,6 +114,7 @@ export const HOST_FIREWALL_DEFAULTS = {
   logBurst: 5,
   action: HostFirewallAction.REJECT,
   allowLoopback: true,
+  scriptDirectory: "/usr/local/sbin",
 } as const;
 
 /** Options after validation: canonical addresses, defaults filled in, duplicates removed. */
@@ -119,6 +129,7 @@ interface ResolvedOptions {
   readonly logRatePerMinute: number;
   readonly logBurst: number;
   readonly action: HostFirewallAction;
+  readonly install: HostFirewallInstall;
 }
 
 // Debian/shadow user names (plus upper case and dots, which systemd and LDAP allow); a trailing
@@ -128,6 +139,8 @@ const MAX_UID = 4_294_967_294; // (uid_t)-1 means "no user"
 const NAME_PREFIX = /^[A-Za-z][A-Za-z0-9_-]{0,20}$/;
 const LOG_PREFIX = /^[A-Za-z0-9 _.:=/\[\]-]{1,29}$/;
 const CHAIN_SUFFIX = "-EGRESS";
+// Absolute, and only characters that systemd's ExecStart=, sh and YAML all take literally.
+const SCRIPT_DIRECTORY = /^\/[A-Za-z0-9._+\/-]*$/;
 
 const isPort = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
 const byNumber = (a: number, b: number) => a - b;
@@ -137,7 +150,7 @@ function hostAddress(address: unknown): Network | string {
   if (typeof address !== "string" || isIP(address) === 0) {
     return `${JSON.stringify(address)} is not an IPv4 or IPv6 address; write one such as 10.0.0.2 or fd00::2 (no host names, ports or zone ids)`;
   }
-  return parseCidr(`${address}/${isIP(address) === 4 ? 32 : 128}`) as Network;
+  return metadataAddressProblem(address) ?? (parseCidr(`${address}/${isIP(address) === 4 ? 32 : 128}`) as Network);
 }
 
 function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
@@ -198,14 +211,14 @@ function resolveOptions(options: HostFirewallOptions): ResolvedOptions {
 
   const cidrs = list(options.cidrs, "cidrs").flatMap((entry, i) => {
     const network = typeof entry?.cidr === "string" ? parseCidr(entry.cidr) : `${JSON.stringify(entry?.cidr)} is not in CIDR notation; write an address and a prefix length, like 10.20.0.0/16`;
-    if (typeof network === "string") add(["cidrs", i, "cidr"], network);
-    else if (network.prefix === 0) add(["cidrs", i, "cidr"], `"${entry.cidr}" is the whole internet; send web traffic through the proxy and list only internal ranges here`);
+    const rangeProblem = typeof network === "string" ? network : egressRangeProblem(entry.cidr, network, entry);
+    if (rangeProblem) add(["cidrs", i, "cidr"], rangeProblem);
     const ports = Array.isArray(entry?.ports) ? entry.ports : [];
     if (ports.length === 0) add(["cidrs", i, "ports"], "list at least one TCP port (1 to 65535)");
     ports.forEach((port, j) => {
       if (!isPort(port)) add(["cidrs", i, "ports", j], `${JSON.stringify(port)} is not a TCP port; use an integer from 1 to 65535`);
     });
-    const valid = typeof network !== "string" && network.prefix > 0 && ports.length > 0 && ports.every(isPort);
+    const valid = typeof network !== "string" && rangeProblem === undefined && ports.length > 0 && ports.every(isPort);
     return valid ? [{ network, ports: [...new Set(ports)].sort(byNumber) }] : [];
   });
 
@@ -223,6 +236,10 @@ function resolveOptions(options: HostFirewallOptions): ResolvedOptions {
   if (!Object.values(HostFirewallAction).includes(action)) add(["action"], `${JSON.stringify(action)} is not an action; use HostFirewallAction.REJECT or HostFirewallAction.DROP`);
   const allowLoopback = options.allowLoopback ?? HOST_FIREWALL_DEFAULTS.allowLoopback;
   if (typeof allowLoopback !== "boolean") add(["allowLoopback"], `${JSON.stringify(allowLoopback)} must be true or false`);
+  const scriptDirectory = options.scriptDirectory ?? HOST_FIREWALL_DEFAULTS.scriptDirectory;
+  if (typeof scriptDirectory !== "string" || !SCRIPT_DIRECTORY.test(scriptDirectory)) {
+    add(["scriptDirectory"], `${JSON.stringify(scriptDirectory)} is not usable: the boot unit runs the scripts by this path, so write an absolute path of letters, digits and . _ + - / only, such as "/usr/local/sbin"`);
+  }
 
   if (problems.length > 0) throw new HostFirewallError(problems);
   return {
@@ -236,6 +253,7 @@ function resolveOptions(options: HostFirewallOptions): ResolvedOptions {
     logRatePerMinute,
     logBurst,
     action,
+    install: hostFirewallInstall(namePrefix, scriptDirectory),
   };
 }
 
@@ -251,7 +269,9 @@ function rulesetFor(resolved: ResolvedOptions, version: 4 | 6): string {
   const allow = (match: string) => rules.push(`-A ${chain} ${match} -j RETURN`);
   // Allowed packets RETURN to OUTPUT rather than ACCEPT, so rules the host already has still apply.
   if (resolved.allowLoopback) allow(`-o lo -d ${version === 4 ? "127.0.0.0/8" : "::1/128"}`);
-  allow("-m conntrack --ctstate ESTABLISHED,RELATED");
+  // Only connections the agent opened: replies the agent sends on connections others opened to
+  // it (a listener) are in the REPLY direction and fall through to the refusal.
+  allow("-m conntrack --ctstate ESTABLISHED,RELATED --ctdir ORIGINAL");
   for (const resolver of resolved.resolvers.filter((n) => n.version === version)) {
     for (const protocol of ["udp", "tcp"]) allow(`-d ${resolver.text} -p ${protocol} -m ${protocol} --dport 53`);
   }
@@ -413,6 +433,11 @@ function uninstallScript(resolved: ResolvedOptions): string {
 export function renderHostFirewall(options: HostFirewallOptions): HostFirewallScripts {
   const resolved = resolveOptions(options);
   return { applyScript: applyScript(resolved), uninstallScript: uninstallScript(resolved) };
+}
+
+/** Where the scripts and the boot unit go for these options; throws HostFirewallError when an option is invalid. */
+export function hostFirewallInstallFor(options: HostFirewallOptions): HostFirewallInstall {
+  return resolveOptions(options).install;
 }
 
 /** Where cloud-init installs the firewall on the VM. */

@@ -1,6 +1,7 @@
 import type { HostPattern } from "../spec/hosts";
 import { AgentPlatform } from "../spec/types";
-import type { FirewallPlan } from "../plan/plan";
+import { DEFAULTS, type FirewallPlan } from "../plan/plan";
+import { FORBIDDEN_DESTINATIONS } from "../spec/forbidden-destinations";
 
 /** One role as the proxy sees it. */
 export interface SquidRole {
@@ -29,31 +30,31 @@ export interface SquidConfInput {
   readonly accessLog?: string;
   /** Where the cache log goes. @default "stdio:/dev/stderr" */
   readonly cacheLog?: string;
+  /**
+   * Ranges refused on the resolved address, so that an allowed name pointing inside (DNS
+   * rebinding, metadata endpoint) is still refused. @default FORBIDDEN_DESTINATIONS
+   */
+  readonly forbiddenDestinations?: ReadonlyArray<string>;
+  /** `client_ip_max_connections`. @default - the plan default */
+  readonly maxConnectionsPerClient?: number;
+  /** `request_start_timeout`, in seconds. @default - the plan default */
+  readonly requestStartTimeoutSec?: number;
 }
-
-/**
- * Destinations the proxy must never reach, checked on the resolved address so that an allowed
- * name pointing inside (DNS rebinding, metadata endpoint) is still refused.
- */
-export const FORBIDDEN_DESTINATIONS = [
-  // "This network", private, shared (CGNAT), loopback, link-local (cloud metadata), benchmarking,
-  // multicast and reserved IPv4 ranges.
-  "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
-  "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
-  // IPv6 loopback, NAT64 (reaches IPv4 ranges through a gateway), unique local, link-local.
-  "::1", "64:ff9b::/96", "fc00::/7", "fe80::/10",
-];
 
 /** Firewall event names the proxy logs: a tunnel or request let through, or one refused. */
 export const PROXY_EVENTS = { allowed: "egress_allowed", blocked: "network_blocked" } as const;
 
 /**
- * JSON access log line: one per decision. Fields are escaped with Squid's `%"` quoting; `event`
- * comes from the annotation the deciding `http_access` line sets.
+ * JSON access log line: one per decision; `event` comes from the annotation the deciding
+ * `http_access` line sets. The two fields a client writes, method and host, are URL-encoded
+ * (`%#`: controls, bytes above 0x7e, quote, backslash and the other RFC 1738 unsafe characters
+ * become `%XX`), so every line is ASCII and valid JSON whatever bytes arrive; `%"` quoting lets
+ * raw non-UTF-8 bytes and most control characters through. Every other field is Squid's own
+ * (addresses, numbers, result codes, role names validated by the spec).
  */
 export const SQUID_LOG_FORMAT =
   '{"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note",' +
-  '"method":"%"rm","host":"%">rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}';
+  '"method":"%#rm","host":"%#>rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}';
 
 /** Squid's `dstdomain` list and the apexes to refuse, for one allowlist. */
 export function squidDomainLists(allowlist: ReadonlyArray<HostPattern>): { allow: string[]; apexDeny: string[] } {
@@ -90,6 +91,9 @@ export function renderSquidConf(input: SquidConfInput): string {
     "shutdown_lifetime 1 seconds",
     "forwarded_for delete",
     "httpd_suppress_version_string on",
+    // One agent must not exhaust the proxy's file descriptors; idle half-open connections go.
+    `client_ip_max_connections ${input.maxConnectionsPerClient ?? DEFAULTS.maxConnectionsPerClient}`,
+    `request_start_timeout ${input.requestStartTimeoutSec ?? DEFAULTS.requestStartTimeoutSec} seconds`,
   );
   if (input.hostsFile) out.push(`hosts_file ${input.hostsFile}`);
   out.push(
@@ -102,7 +106,7 @@ export function renderSquidConf(input: SquidConfInput): string {
     "acl http_port port 80",
     // Dotted, decimal, octal and hex IPv4 spellings, and any IPv6 literal.
     "acl ip_literal dstdom_regex -n -i ^((0x[0-9a-f]*|[0-9]+)\\.?)+$ : ^\\[",
-    `acl forbidden_dst dst ${FORBIDDEN_DESTINATIONS.join(" ")}`,
+    `acl forbidden_dst dst ${(input.forbiddenDestinations ?? FORBIDDEN_DESTINATIONS).join(" ")}`,
     // Always-true ACLs placed last on each http_access line, to record which way it decided.
     `acl event_allowed annotate_transaction event=${PROXY_EVENTS.allowed}`,
     `acl event_blocked annotate_transaction event=${PROXY_EVENTS.blocked}`,
@@ -145,6 +149,9 @@ export function renderSquidConfForPlan(plan: FirewallPlan, overrides: Partial<Pi
     roles: squidRolesForPlan(plan),
     sharedPort: plan.platform === AgentPlatform.DOCKER ? plan.proxy.port : undefined,
     allowPlainHttp: plan.proxy.allowPlainHttp,
+    forbiddenDestinations: plan.proxy.forbiddenCidrs,
+    maxConnectionsPerClient: plan.proxy.maxConnectionsPerClient,
+    requestStartTimeoutSec: plan.proxy.requestStartTimeoutSec,
     ...overrides,
   });
 }

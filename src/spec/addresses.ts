@@ -86,3 +86,89 @@ export function looksLikeIpLiteral(host: string): boolean {
   // inet_aton also accepts 1 to 4 parts in decimal, octal or hex: 2130706433, 0x7f.1, 0177.0.0.1.
   return /^((0x[0-9a-f]*|[0-9]+)\.){0,3}(0x[0-9a-f]*|[0-9]+)\.?$/i.test(host);
 }
+
+/** Whether `outer` holds every address of `inner` (same IP version, prefix at least as long). */
+export function networkContains(outer: Network, inner: Network): boolean {
+  if (outer.version !== inner.version || inner.prefix < outer.prefix) return false;
+  const shift = BigInt((outer.version === 4 ? 32 : 128) - outer.prefix);
+  return inner.base >> shift === outer.base >> shift;
+}
+
+const networks = (texts: ReadonlyArray<string>) => texts.map((text) => parseCidr(text) as Network);
+
+/**
+ * Cloud metadata and credential endpoints: an agent that reaches one gets the node's or the task's
+ * cloud credentials. No option may name a range that holds one.
+ */
+export const METADATA_ENDPOINTS: ReadonlyArray<{ readonly address: string; readonly what: string }> = [
+  { address: "169.254.169.254", what: "the instance metadata service of AWS, GCP, Azure, Oracle and others" },
+  { address: "fd00:ec2::254", what: "the AWS instance metadata service over IPv6" },
+  { address: "169.254.170.2", what: "the AWS ECS task metadata and credentials endpoint" },
+  { address: "169.254.170.23", what: "the AWS EKS Pod Identity agent" },
+  { address: "fd00:ec2::23", what: "the AWS EKS Pod Identity agent over IPv6" },
+  { address: "100.100.100.200", what: "the Alibaba Cloud metadata service" },
+  { address: "168.63.129.16", what: "the Azure WireServer (platform and extension configuration)" },
+  { address: "192.0.0.192", what: "the Oracle Cloud Classic metadata service" },
+];
+
+const METADATA_NETWORKS = METADATA_ENDPOINTS.map((endpoint) => ({
+  ...endpoint,
+  network: parseCidr(`${endpoint.address}/${endpoint.address.includes(":") ? 128 : 32}`) as Network,
+}));
+
+/** The metadata endpoint `network` holds, if it holds one. */
+export function metadataEndpointIn(network: Network): { readonly address: string; readonly what: string } | undefined {
+  return METADATA_NETWORKS.find((endpoint) => networkContains(network, endpoint.network));
+}
+
+/**
+ * Ranges that are not globally reachable (IANA special-purpose registries): private, shared,
+ * loopback, link-local, documentation, benchmarking, unique local. A range inside one of them
+ * is internal; any other range holds public internet addresses.
+ */
+const NON_PUBLIC_NETWORKS = networks([
+  "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
+  "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4",
+  "::1/128", "100::/64", "2001:db8::/32", "3fff::/20", "fc00::/7", "fe80::/10",
+]);
+
+/** Whether `network` holds addresses of the public internet. */
+export function isPublicNetwork(network: Network): boolean {
+  return !NON_PUBLIC_NETWORKS.some((internal) => networkContains(internal, network));
+}
+
+/** Shortest prefix accepted without `allowBroad`: /8 for IPv4, /32 for IPv6. */
+export const BROADEST_PREFIX = { 4: 8, 6: 32 } as const;
+
+/** A CIDR entry's acknowledgements (`EgressCidrProps`). */
+export interface CidrAcknowledgements {
+  readonly allowPublic?: unknown;
+  readonly allowBroad?: unknown;
+}
+
+/**
+ * Why a direct-egress range is refused, if it is: the whole internet and metadata endpoints
+ * always; a range broader than /8 (IPv4) or /32 (IPv6) unless `allowBroad`; a public range
+ * unless `allowPublic`. `text` is the range as the user wrote it.
+ */
+export function egressRangeProblem(text: string, network: Network, acks: CidrAcknowledgements): string | undefined {
+  if (network.prefix === 0) return `"${text}" is the whole internet; send web traffic through the proxy (allowedHosts) and keep direct egress for internal backends`;
+  const metadata = metadataEndpointIn(network);
+  if (metadata) return `"${text}" contains ${metadata.address}, ${metadata.what}, which hands out cloud credentials; choose a range of your backends that leaves it out`;
+  const broadest = BROADEST_PREFIX[network.version];
+  if (network.prefix < broadest && acks.allowBroad !== true) {
+    return `"${text}" spans more than a /${broadest}; list your backends' ranges, or set allowBroad: true on this entry if you mean it`;
+  }
+  if (isPublicNetwork(network) && acks.allowPublic !== true) {
+    return `"${text}" holds public internet addresses, which direct egress would reach without the proxy; send them through the proxy (allowedHosts), or set allowPublic: true on this entry if it is your own range`;
+  }
+  return undefined;
+}
+
+/** Why a single address option is refused, if it names a metadata endpoint. */
+export function metadataAddressProblem(address: string): string | undefined {
+  const network = parseCidr(`${address}/${address.includes(":") ? 128 : 32}`);
+  if (typeof network === "string") return undefined;
+  const metadata = metadataEndpointIn(network);
+  return metadata && `${address} is ${metadata.what}, which hands out cloud credentials; agents must never reach it directly`;
+}

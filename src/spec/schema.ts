@@ -60,6 +60,8 @@ const tool = object("a tool", {
 const egressCidr = object("an egress CIDR", {
   cidr: str("cidr"),
   ports: list("ports", int("a port", 1, 65_535)).min(1, { error: "ports must list at least one port" }),
+  allowPublic: bool("allowPublic").optional(),
+  allowBroad: bool("allowBroad").optional(),
 });
 
 const role = object("a role", {
@@ -111,6 +113,9 @@ export const firewallSpecSchema = object("the firewall spec", {
     allowPlainHttp: bool("allowPlainHttp").optional(),
     noProxy: list("noProxy", str("a host")).optional(),
     replicas: int("replicas", 1, 20).optional(),
+    forbiddenCidrs: list("forbiddenCidrs", str("a CIDR")).optional(),
+    maxConnectionsPerClient: int("maxConnectionsPerClient", 16, 100_000).optional(),
+    requestStartTimeoutSec: int("requestStartTimeoutSec", 5, 600).optional(),
   }).optional(),
   docker: object("docker", {
     subnet: str("subnet").optional(),

@@ -91,6 +91,18 @@ export interface EgressCidrProps {
   readonly cidr: string;
   /** TCP ports allowed to that range, 1 to 65535. */
   readonly ports: number[];
+  /**
+   * Acknowledges that `cidr` holds public internet addresses (your own public range, say), which
+   * direct egress reaches without the proxy. Without it a public range is refused.
+   * @default false
+   */
+  readonly allowPublic?: boolean;
+  /**
+   * Acknowledges that `cidr` is broader than /8 (IPv4) or /32 (IPv6). Without it such a range
+   * is refused.
+   * @default false
+   */
+  readonly allowBroad?: boolean;
 }
 
 /** Network rights of a role. */
@@ -196,6 +208,27 @@ export interface EgressProxyOptions {
    * @default 2
    */
   readonly replicas?: number;
+  /**
+   * Extra destination ranges the proxy refuses (IPv4 or IPv6 CIDRs), on top of the special-purpose
+   * blocks it always refuses (private, loopback, link-local, metadata, NAT64, 6to4 …). List your
+   * VPC's or datacenter's own public ranges here: a host name an agent may reach that resolves
+   * into them is then refused, and the Kubernetes proxy's NetworkPolicy leaves them out too.
+   * @default []
+   */
+  readonly forbiddenCidrs?: string[];
+  /**
+   * Open connections one client address may hold to the proxy (Squid `client_ip_max_connections`),
+   * 16 to 100,000. Keeps one agent from using up the proxy's file descriptors and starving every
+   * other role; the default is far above what a busy agent opens.
+   * @default 512
+   */
+  readonly maxConnectionsPerClient?: number;
+  /**
+   * Seconds a client has, after connecting, to send its first request line and headers (Squid
+   * `request_start_timeout`), 5 to 600. Idle half-open connections are closed after it.
+   * @default 60
+   */
+  readonly requestStartTimeoutSec?: number;
 }
 
 /** Docker network options. */

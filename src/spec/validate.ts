@@ -1,6 +1,6 @@
 import { isIP, isIPv4 } from "node:net";
 import type { z } from "zod";
-import { ipv4InNetwork, looksLikeIpLiteral, parseCidr, parseIpv4, type Network } from "./addresses";
+import { egressRangeProblem, ipv4InNetwork, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { parseHostPattern } from "./hosts";
 import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
@@ -53,6 +53,7 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   const platform = input.platform;
   checkNames(input, add);
   checkHosts(input, add);
+  checkAddressOptions(input, add);
   checkReferences(input, add);
   checkPlatformOptions(input, platform, add);
   if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);
@@ -176,12 +177,8 @@ function checkHosts(input: Record<string, unknown>, add: Add): void {
         if (!isRecord(entry) || typeof entry.cidr !== "string") return;
         const cidr = parseCidr(entry.cidr);
         const path = ["roles", name, "network", "egressCidrs", i, "cidr"];
-        if (typeof cidr === "string") add(path, withCidrExample(cidr));
-        else if (cidr.prefix === 0) add(path, `"${entry.cidr}" is the whole internet; list internet hosts in allowedHosts (they go through the proxy) and keep CIDR egress for internal backends`);
-        else {
-          const metadata = METADATA_ADDRESSES.find((address) => address.version === cidr.version && networkContains(cidr, address));
-          if (metadata) add(path, `"${entry.cidr}" contains the cloud metadata address ${metadata.text.replace(/\/\d+$/, "")}, which hands out the node's credentials; choose a range of your backends that leaves it out`);
-        }
+        const problem = typeof cidr === "string" ? withCidrExample(cidr) : egressRangeProblem(entry.cidr, cidr, entry);
+        if (problem) add(path, problem);
       });
     }
   }
@@ -192,13 +189,35 @@ function withCidrExample(problem: string, example = "10.20.0.0/16 or fd12:3456::
   return /write|did you mean/.test(problem) ? problem : `${problem}; write a network such as ${example}`;
 }
 
-/** The cloud metadata endpoint (AWS, GCP, Azure and others), as a single-address network. */
-const METADATA_ADDRESSES = ["169.254.169.254/32"].map((text) => parseCidr(text) as Network);
-
-/** Whether `network` contains the single-address network `address` of the same IP version. */
-function networkContains(network: Network, address: Network): boolean {
-  const shift = BigInt((network.version === 4 ? 32 : 128) - network.prefix);
-  return address.base >> shift === network.base >> shift;
+/**
+ * Every other address and range option: none may hold a metadata endpoint, and the proxy's
+ * extra forbidden ranges must parse.
+ */
+function checkAddressOptions(input: Record<string, unknown>, add: Add): void {
+  const single = (value: unknown, path: PropertyKey[]) => {
+    const problem = typeof value === "string" && isIP(value) !== 0 ? metadataAddressProblem(value) : undefined;
+    if (problem) add(path, problem);
+  };
+  const range = (value: unknown, path: PropertyKey[]) => {
+    const network = typeof value === "string" ? parseCidr(value) : undefined;
+    const metadata = network !== undefined && typeof network !== "string" ? metadataEndpointIn(network) : undefined;
+    if (metadata) add(path, `"${String(value)}" contains ${metadata.address}, ${metadata.what}; choose a range that leaves it out`);
+  };
+  const docker = isRecord(input.docker) ? input.docker : {};
+  range(docker.subnet, ["docker", "subnet"]);
+  range(docker.egressSubnet, ["docker", "egressSubnet"]);
+  if (Array.isArray(docker.dnsServers)) docker.dnsServers.forEach((server, i) => single(server, ["docker", "dnsServers", i]));
+  if (isRecord(input.kubernetes)) single(input.kubernetes.nodeLocalDnsIp, ["kubernetes", "nodeLocalDnsIp"]);
+  const proxy = isRecord(input.proxy) ? input.proxy : {};
+  if (Array.isArray(proxy.noProxy)) proxy.noProxy.forEach((host, i) => single(host, ["proxy", "noProxy", i]));
+  if (Array.isArray(proxy.forbiddenCidrs)) {
+    proxy.forbiddenCidrs.forEach((text, i) => {
+      if (typeof text !== "string") return;
+      const network = parseCidr(text);
+      if (typeof network === "string") add(["proxy", "forbiddenCidrs", i], withCidrExample(network, "203.0.113.0/24 or 2001:db8:42::/48"));
+      else if (network.prefix === 0) add(["proxy", "forbiddenCidrs", i], `"${text}" would forbid every destination, so no agent could reach even its model hosts; list your own ranges`);
+    });
+  }
 }
 
 function checkReferences(input: Record<string, unknown>, add: Add): void {
