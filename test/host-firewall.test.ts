@@ -12,7 +12,7 @@ import {
   renderHostFirewallRuleset,
   type HostFirewallOptions,
 } from "../src/render/host-firewall";
-import { parseCidr, type Network } from "../src/spec/addresses";
+import { metadataAddressProblem, metadataEndpointIn, parseCidr, type Network } from "../src/spec/addresses";
 import { missingPrerequisites, onPath, skipLoudly } from "./e2e/support/prerequisites";
 
 const BASE: HostFirewallOptions = {
@@ -60,6 +60,22 @@ describe("host firewall options are validated, each problem named by its field w
     { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "0.0.0.0/0", ports: [443] }] }, expected: /^cidrs\[0\]\.cidr: "0.0.0.0\/0" is the whole internet; send web traffic through the proxy/ },
     { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "::/0", ports: [443] }] }, expected: /^cidrs\[0\]\.cidr: "::\/0" is the whole internet/ },
     { field: "cidrs[0].ports", options: { ...BASE, cidrs: [{ cidr: "10.20.0.0/16", ports: [] }] }, expected: /^cidrs\[0\]\.ports: list at least one TCP port/ },
+    // Metadata endpoints of the major clouds, in ranges and as single addresses.
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "100.100.100.0/24", ports: [80] }] }, expected: /^cidrs\[0\]\.cidr: "100.100.100.0\/24" contains 100.100.100.200, the Alibaba Cloud metadata service/ },
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "fd00:ec2::/64", ports: [80] }] }, expected: /^cidrs\[0\]\.cidr: "fd00:ec2::\/64" contains fd00:ec2::254, the AWS instance metadata service over IPv6/ },
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "169.254.170.0/24", ports: [80] }] }, expected: /^cidrs\[0\]\.cidr: "169.254.170.0\/24" contains 169.254.170.2, the AWS ECS task metadata/ },
+    { field: "dnsResolvers[0]", options: { ...BASE, dnsResolvers: ["169.254.169.254"] }, expected: /^dnsResolvers\[0\]: 169.254.169.254 is the instance metadata service/ },
+    { field: "proxyEndpoints[0].address", options: { ...BASE, proxyEndpoints: [{ address: "169.254.170.23", port: 80 }] }, expected: /^proxyEndpoints\[0\]\.address: 169.254.170.23 is the AWS EKS Pod Identity agent/ },
+    // Near-whole-internet and public ranges need an acknowledgement on the entry.
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "0.0.0.0/1", ports: [443] }] }, expected: /^cidrs\[0\]\.cidr: "0.0.0.0\/1" spans more than a \/8; .*set allowBroad: true/ },
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "8000::/1", ports: [443] }] }, expected: /^cidrs\[0\]\.cidr: "8000::\/1" spans more than a \/32/ },
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "8.8.8.0/24", ports: [443] }] }, expected: /^cidrs\[0\]\.cidr: "8.8.8.0\/24" holds public internet addresses.*set allowPublic: true/ },
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "0.0.0.0/1", ports: [443], allowBroad: true }] }, expected: /^cidrs\[0\]\.cidr: "0.0.0.0\/1" contains 100.100.100.200/ },
+    { field: "cidrs[0].cidr", options: { ...BASE, cidrs: [{ cidr: "2a00::/16", ports: [443], allowBroad: true }] }, expected: /^cidrs\[0\]\.cidr: "2a00::\/16" holds public internet addresses/ },
+    // The boot unit runs the apply script by this path.
+    { field: "scriptDirectory", options: { ...BASE, scriptDirectory: "usr/local/sbin" }, expected: /^scriptDirectory: "usr\/local\/sbin" is not usable: .*write an absolute path/ },
+    { field: "scriptDirectory", options: { ...BASE, scriptDirectory: "/opt/my scripts" }, expected: /^scriptDirectory: "\/opt\/my scripts" is not usable/ },
+    { field: "scriptDirectory", options: { ...BASE, scriptDirectory: "/opt/x\nExecStartPre=/bin/evil" }, expected: /^scriptDirectory: "\/opt\/x\\nExecStartPre=\/bin\/evil" is not usable/ },
     { field: "cidrs[0].ports[1]", options: { ...BASE, cidrs: [{ cidr: "10.20.0.0/16", ports: [443, 70000] }] }, expected: /^cidrs\[0\]\.ports\[1\]: 70000 is not a TCP port/ },
     { field: "namePrefix", options: { ...BASE, namePrefix: "rapid claw" }, expected: /^namePrefix: "rapid claw" is not usable in a chain name; use letters, digits/ },
     { field: "namePrefix", options: { ...BASE, namePrefix: "A".repeat(22) }, expected: /^namePrefix: "A{22}" is not usable in a chain name.*at most 21 characters/ },
@@ -92,7 +108,7 @@ describe("rendered rules", () => {
     expect(v4.endsWith("COMMIT\n")).toBe(true);
     expect(appendLines(v4)).toEqual([
       `-A ${chain} -o lo -d 127.0.0.0/8 -j RETURN`,
-      `-A ${chain} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`,
+      `-A ${chain} -m conntrack --ctstate ESTABLISHED,RELATED --ctdir ORIGINAL -j RETURN`,
       `-A ${chain} -d 10.0.0.2/32 -p udp -m udp --dport 53 -j RETURN`,
       `-A ${chain} -d 10.0.0.2/32 -p tcp -m tcp --dport 53 -j RETURN`,
       `-A ${chain} -d 10.0.0.3/32 -p tcp -m tcp --dport 3128 -j RETURN`,
@@ -173,12 +189,19 @@ const ipv4Network = fc.tuple(fc.ipV4(), fc.integer({ min: 1, max: 32 })).map(([a
   return `${[24n, 16n, 8n, 0n].map((s) => ((base >> s) & 0xffn).toString()).join(".")}/${prefix}`;
 });
 const port = fc.integer({ min: 1, max: 65535 });
+const notMetadata = (address: string) => metadataAddressProblem(address) === undefined;
+const address = fc.oneof(fc.ipV4(), fc.ipV6()).filter(notMetadata);
+/** Any range but one holding a metadata endpoint; broad and public ones carry their acknowledgements. */
+const cidrArb = fc
+  .record({ cidr: fc.oneof(ipv4Network, fc.ipV6().map((a) => `${a}/128`)), ports: fc.array(port, { minLength: 1, maxLength: 4 }) })
+  .filter(({ cidr }) => metadataEndpointIn(parseCidr(cidr) as Network) === undefined)
+  .map((entry) => ({ ...entry, allowPublic: true, allowBroad: true }));
 const optionsArb: fc.Arbitrary<HostFirewallOptions> = fc.record(
   {
     users: fc.array(fc.oneof(fc.integer({ min: 1, max: 4_294_967_294 }).map(String), fc.stringMatching(/^[a-z_][a-z0-9_-]{0,20}$/).filter((u) => u !== "root")), { minLength: 1, maxLength: 4 }),
-    dnsResolvers: fc.array(fc.oneof(fc.ipV4(), fc.ipV6()), { maxLength: 3 }),
-    proxyEndpoints: fc.array(fc.record({ address: fc.oneof(fc.ipV4(), fc.ipV6()), port }), { maxLength: 3 }),
-    cidrs: fc.array(fc.record({ cidr: fc.oneof(ipv4Network, fc.ipV6().map((a) => `${a}/128`)), ports: fc.array(port, { minLength: 1, maxLength: 4 }) }), { maxLength: 3 }),
+    dnsResolvers: fc.array(address, { maxLength: 3 }),
+    proxyEndpoints: fc.array(fc.record({ address, port }), { maxLength: 3 }),
+    cidrs: fc.array(cidrArb, { maxLength: 3 }),
     allowLoopback: fc.boolean(),
     action: fc.constantFrom(HostFirewallAction.REJECT, HostFirewallAction.DROP),
     logRatePerMinute: fc.integer({ min: 1, max: 10_000 }),

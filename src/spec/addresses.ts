@@ -147,18 +147,18 @@ export interface CidrAcknowledgements {
 }
 
 /**
- * Why a direct-egress range is refused, if it is: the whole internet and metadata endpoints
- * always; a range broader than /8 (IPv4) or /32 (IPv6) unless `allowBroad`; a public range
- * unless `allowPublic`. `text` is the range as the user wrote it.
+ * Why a direct-egress range is refused, if it is: the whole internet always; a range broader
+ * than /8 (IPv4) or /32 (IPv6) unless `allowBroad`; one holding a metadata endpoint always; a
+ * public range unless `allowPublic`. `text` is the range as the user wrote it.
  */
 export function egressRangeProblem(text: string, network: Network, acks: CidrAcknowledgements): string | undefined {
   if (network.prefix === 0) return `"${text}" is the whole internet; send web traffic through the proxy (allowedHosts) and keep direct egress for internal backends`;
-  const metadata = metadataEndpointIn(network);
-  if (metadata) return `"${text}" contains ${metadata.address}, ${metadata.what}, which hands out cloud credentials; choose a range of your backends that leaves it out`;
   const broadest = BROADEST_PREFIX[network.version];
   if (network.prefix < broadest && acks.allowBroad !== true) {
     return `"${text}" spans more than a /${broadest}; list your backends' ranges, or set allowBroad: true on this entry if you mean it`;
   }
+  const metadata = metadataEndpointIn(network);
+  if (metadata) return `"${text}" contains ${metadata.address}, ${metadata.what}, which hands out cloud credentials; choose a range of your backends that leaves it out`;
   if (isPublicNetwork(network) && acks.allowPublic !== true) {
     return `"${text}" holds public internet addresses, which direct egress would reach without the proxy; send them through the proxy (allowedHosts), or set allowPublic: true on this entry if it is your own range`;
   }

@@ -233,6 +233,27 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
     });
   });
 
+  it("an agent user's listener cannot send to a peer that connected to it; another user's listener can", async () => {
+    const peer = agents[0]; // on the network side
+    const listeners = [
+      { runAs: NOBODY, port: 9701, confined: true },
+      { runAs: OTHER_USER, port: 9702, confined: false },
+    ];
+    for (const l of listeners) await (clients.get(l.runAs.uid) as NetAgent).call({ op: "serveTcp", host: VM, port: l.port, banner: `listener ${l.port}` });
+    for (const l of listeners) {
+      const loggedBefore = loggedPackets(4);
+      const outcome = await peer.connectTcp({ host: VM, port: l.port, timeoutMs: 2_000 });
+      const context = `uid ${l.runAs.uid} listening on ${VM}:${l.port}: ${JSON.stringify(outcome)}`;
+      if (l.confined) {
+        // The reply leaves in conntrack's REPLY direction: refused and logged like any other packet.
+        expect(outcome.outcome, context).not.toBe("data");
+        expect(loggedPackets(4) - loggedBefore, `${context}: packets on the LOG rule`).toBeGreaterThan(0);
+      } else {
+        expect(outcome, context).toEqual({ outcome: "data", data: `listener ${l.port}` });
+      }
+    }
+  });
+
   it("a second apply changes nothing", () => {
     sh(renderHostFirewall(OPTIONS).applyScript);
     expect(ruleset(4)).toBe(installed[4]);
