@@ -1,5 +1,6 @@
-import { parse as parseDomain } from "tldts";
+import { getDomain, parse as parseDomain } from "tldts";
 import { looksLikeIpLiteral } from "./addresses";
+import { MULTI_TENANT_DOMAINS } from "./multi-tenant-domains";
 import { byString } from "./order";
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -54,6 +55,21 @@ export function parseHostPattern(raw: string): HostPattern | string {
     }
   }
   return { wildcard, domain };
+}
+
+/**
+ * Why a valid wildcard spans many owners' hosts, if it does: its registrable domain is one a
+ * cloud shares among its customers, or one that hands out names to anyone (MULTI_TENANT_DOMAINS).
+ * Such a pattern needs an explicit acknowledgement (`multiTenantWildcards`). Wildcards over a
+ * public suffix itself are refused by `parseHostPattern`.
+ */
+export function multiTenantProblem(pattern: HostPattern): string | undefined {
+  if (!pattern.wildcard) return undefined;
+  const shared = MULTI_TENANT_DOMAINS.find((d) => d.domain === getDomain(pattern.domain, { allowPrivateDomains: true }));
+  if (!shared) return undefined;
+  const text = hostPatternText(pattern);
+  const below = shared.suffixBelow ? `; public-suffix rules such as ${shared.suffixBelow} sit below it` : "";
+  return `"${text}" would allow hosts of many owners: subdomains of ${shared.domain} belong to different customers${below}, so an agent could reach anyone's endpoint there; list the exact hosts instead, e.g. "${shared.endpoint}", or repeat "${text}" in multiTenantWildcards next to this list if you accept that`;
 }
 
 /** Whether pattern `a` allows every host that `b` allows. */

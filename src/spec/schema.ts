@@ -75,6 +75,7 @@ const role = object("a role", {
     allowEgress: bool("allowEgress").optional(),
     allowedHosts: list("allowedHosts", str("a host pattern")).optional(),
     egressCidrs: list("egressCidrs", egressCidr).optional(),
+    multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),
   }).optional(),
   allowFileSystem: bool("allowFileSystem").optional(),
 });
@@ -104,6 +105,7 @@ export const firewallSpecSchema = object("the firewall spec", {
   platform: enumOf("platform", AgentPlatform),
   namespace: str("namespace").optional(),
   modelHosts: list("modelHosts", str("a host pattern")).min(1, { error: "modelHosts must list at least one host: agents cannot work without their model API" }),
+  multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),
   tools: map("tools", tool),
   roles: map("roles", role),
   agents: list("agents", agent).optional(),

@@ -123,6 +123,13 @@ export interface RoleNetworkProps {
    * @default []
    */
   readonly egressCidrs?: EgressCidrProps[];
+  /**
+   * Wildcards of `allowedHosts` that span many tenants' hosts (`*.amazonaws.com`,
+   * `*.windows.net`, `*.nip.io` …: any customer's bucket, function or API lives there), each
+   * repeated here to accept that; without it such a pattern is refused. Prefer exact hosts.
+   * @default []
+   */
+  readonly multiTenantWildcards?: string[];
 }
 
 /** A role: the permission boundary shared by the agents that hold it. */
@@ -340,6 +347,13 @@ export interface FirewallSpecProps {
   readonly namespace?: string;
   /** Host patterns every agent may reach through the proxy (its model APIs). */
   readonly modelHosts: string[];
+  /**
+   * Wildcards of `modelHosts` that span many tenants' hosts (`*.amazonaws.com` …), each repeated
+   * here to accept that; without it such a pattern is refused. Prefer exact hosts such as
+   * `bedrock-runtime.us-east-1.amazonaws.com`.
+   * @default []
+   */
+  readonly multiTenantWildcards?: string[];
   /** Tools by name. */
   readonly tools: { [toolName: string]: ToolProps };
   /** Roles by name. */

@@ -2,7 +2,7 @@ import { isIP, isIPv4 } from "node:net";
 import type { z } from "zod";
 import { egressRangeProblem, ipv4InNetwork, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
-import { parseHostPattern } from "./hosts";
+import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
 import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
 import { closest, unknownName } from "./suggest";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "./types";
@@ -96,8 +96,16 @@ function dedupe(problems: SpecProblem[]): SpecProblem[] {
   });
 }
 
+/**
+ * Names every JavaScript object already carries (`constructor`, `toString`, `__proto__` …). The
+ * construct tree keeps children in a plain object, so a construct named `constructor` cannot be
+ * added; such names are refused up front rather than crash synthesis.
+ */
+const OBJECT_MEMBER_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), "__proto__"]);
+
 function nameProblem(kind: string, name: string): string | undefined {
   if (name === "") return `empty ${kind} name; use lower-case letters, digits, "_" or "-"`;
+  if (OBJECT_MEMBER_NAMES.has(name)) return `${kind} name "${name}" is a member every JavaScript object has, which the construct tree cannot hold; rename it, e.g. "${name.replace(/_/g, "").toLowerCase()}-${kind}"`;
   if (name.length > MAX_NAME_LENGTH) return `${kind} name "${name}" has ${name.length} characters; at most ${MAX_NAME_LENGTH} fit the generated Kubernetes and Vault names, so shorten it`;
   if (!NAME_PATTERN.test(name)) {
     const suggestion = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[^a-z]+/, "").replace(/[-_]+$/, "");
@@ -145,17 +153,41 @@ function checkNames(input: Record<string, unknown>, add: Add): void {
 /** Prefix of the names of the firewall's own workloads (`rapidclaw-egress-proxy`); agents may not use it. */
 const RESERVED_NAME_PREFIX = "rapidclaw-";
 
-function checkHostList(value: unknown, path: PropertyKey[], add: Add): void {
-  if (!Array.isArray(value)) return;
-  value.forEach((host, i) => {
-    if (typeof host !== "string") return;
-    const parsed = parseHostPattern(host);
-    if (typeof parsed === "string") add([...path, i], parsed);
-  });
+/**
+ * Checks a list of host patterns. A wildcard over many tenants' hosts passes only when
+ * `acknowledged` (the `multiTenantWildcards` list next to it) names it; an acknowledgement that
+ * names no such pattern of the list is refused too, so none lingers unnoticed.
+ */
+function checkHostList(value: unknown, path: PropertyKey[], acknowledged: unknown, ackPath: PropertyKey[], add: Add): void {
+  const acks = new Map<string, number>();
+  if (Array.isArray(acknowledged)) {
+    acknowledged.forEach((text, i) => {
+      if (typeof text !== "string") return;
+      const parsed = parseHostPattern(text);
+      if (typeof parsed === "string") add([...ackPath, i], parsed);
+      else if (multiTenantProblem(parsed) === undefined) add([...ackPath, i], `"${text}" does not span many tenants' hosts, so it needs no acknowledgement; remove it from ${String(ackPath[ackPath.length - 1])}`);
+      else acks.set(hostPatternText(parsed), i);
+    });
+  }
+  const used = new Set<string>();
+  if (Array.isArray(value)) {
+    value.forEach((host, i) => {
+      if (typeof host !== "string") return;
+      const parsed = parseHostPattern(host);
+      if (typeof parsed === "string") { add([...path, i], parsed); return; }
+      const problem = multiTenantProblem(parsed);
+      if (problem === undefined) return;
+      if (acks.has(hostPatternText(parsed))) used.add(hostPatternText(parsed));
+      else add([...path, i], problem);
+    });
+  }
+  for (const [text, i] of acks) {
+    if (!used.has(text)) add([...ackPath, i], `"${text}" is acknowledged but not listed in ${String(path[path.length - 1])}; remove the acknowledgement or add the pattern`);
+  }
 }
 
 function checkHosts(input: Record<string, unknown>, add: Add): void {
-  checkHostList(input.modelHosts, ["modelHosts"], add);
+  checkHostList(input.modelHosts, ["modelHosts"], input.multiTenantWildcards, ["multiTenantWildcards"], add);
   if (isRecord(input.proxy) && Array.isArray(input.proxy.noProxy)) {
     input.proxy.noProxy.forEach((host, i) => {
       if (typeof host !== "string" || isIP(host) !== 0) return;
@@ -168,7 +200,7 @@ function checkHosts(input: Record<string, unknown>, add: Add): void {
   for (const [name, role] of entries(input.roles)) {
     if (!isRecord(role) || !isRecord(role.network)) continue;
     const network = role.network;
-    checkHostList(network.allowedHosts, ["roles", name, "network", "allowedHosts"], add);
+    checkHostList(network.allowedHosts, ["roles", name, "network", "allowedHosts"], network.multiTenantWildcards, ["roles", name, "network", "multiTenantWildcards"], add);
     if (network.allowEgress !== true && Array.isArray(network.allowedHosts) && network.allowedHosts.length > 0) {
       add(["roles", name, "network", "allowedHosts"], "allowedHosts is set but allowEgress is not true, so the hosts would be ignored; set allowEgress: true or remove allowedHosts");
     }
