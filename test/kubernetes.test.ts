@@ -10,6 +10,7 @@ import { proxyPortName } from "../src/constructs/kubernetes-egress-proxy";
 import { CHECKSUM_ANNOTATIONS, sha256 } from "../src/constructs/kubernetes-pod";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_DIR } from "../src/constructs/kubernetes-agents";
 import { LABELS } from "../src/plan/plan";
+import { FORBIDDEN_DESTINATIONS } from "../src/spec/forbidden-destinations";
 import { buildExistingStackExample, EXISTING_STACK_NAME, ExistingPlatformStack } from "../examples/existing-stack";
 import { seedFirewall } from "../examples/seed-spec";
 import { synthesize, type SynthesizedStack } from "./support/synth";
@@ -237,6 +238,17 @@ describe("Kubernetes firewall: egress proxy", () => {
     expect(blocks["0.0.0.0/0"]).toEqual(expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"]));
     expect(blocks["::/0"]).toEqual(expect.arrayContaining(["fc00::/7", "fe80::/10", "::1/128"]));
     for (const cidr of [...blocks["0.0.0.0/0"], ...blocks["::/0"]]) expect(cidr).toMatch(/\/\d+$/);
+  });
+
+  it("leaves out exactly the ranges Squid refuses: ::, every NAT64 and 6to4 prefix, and proxy.forbiddenCidrs", () => {
+    const except = (spec: FirewallSpecProps) => {
+      const web = egressGrants(byName(policies(kubernetesStack(spec).synth), "rapidclaw-egress-proxy").spec.egress).filter((g) => g.port !== "53");
+      return [...new Set(web.flatMap((g) => g.peer.ip_block.except as string[]))];
+    };
+    expect(except(seed())).toEqual([...FORBIDDEN_DESTINATIONS]);
+    for (const range of ["::/128", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"]) expect(except(seed())).toContain(range);
+    const extra = except({ ...seed(), proxy: { forbiddenCidrs: ["52.94.0.0/16", "2600:1f00::/24"] } });
+    expect(extra).toEqual(expect.arrayContaining(["52.94.0.0/16", "2600:1f00::/24"]));
   });
 
   it("allows plain HTTP on port 80 only when asked", () => {

@@ -210,3 +210,49 @@ describe("literal text reaches Terraform unchanged", () => {
     }
   });
 });
+
+describe("security review findings (issue 11)", () => {
+  it("a multi-tenant wildcard passes only when repeated in multiTenantWildcards next to its list, and reaches the proxy", () => {
+    const refused = minimal(AgentPlatform.KUBERNETES, { modelHosts: ["*.amazonaws.com"] });
+    expect(problemsOf(refused).join("\n")).toMatch(/^modelHosts\[0\]: "\*\.amazonaws\.com" would allow hosts of many owners.*"bedrock-runtime\.us-east-1\.amazonaws\.com"/);
+    const accepted = compileFirewall({ ...refused, multiTenantWildcards: ["*.AMAZONAWS.COM."] });
+    expect(accepted.roles[0].proxyAllowlist.map((p) => `${p.wildcard ? "*." : ""}${p.domain}`)).toEqual(["*.amazonaws.com"]);
+    const role = compileFirewall(minimal(AgentPlatform.KUBERNETES, {
+      roles: { web: { network: { allowEgress: true, allowedHosts: ["*.nip.io"], multiTenantWildcards: ["*.nip.io"] } } },
+    }));
+    expect(role.roles[0].allowedHosts).toEqual(["*.nip.io"]);
+    // Exact endpoints and a tenant's own subdomains need nothing.
+    expect(problemsOf(minimal(AgentPlatform.KUBERNETES, { modelHosts: ["bedrock-runtime.us-east-1.amazonaws.com", "*.myaccount.blob.core.windows.net", "*.bedrock-runtime.us-east-1.amazonaws.com"] }))).toEqual([]);
+  });
+
+  it("every shared domain's sample rule is a public suffix in the list tldts ships", async () => {
+    const { parse } = await import("tldts");
+    const { MULTI_TENANT_DOMAINS } = await import("../src/spec/multi-tenant-domains");
+    for (const { domain, suffixBelow } of MULTI_TENANT_DOMAINS) {
+      expect(parse(domain, { allowPrivateDomains: true }).publicSuffix, domain).not.toBe(domain);
+      if (suffixBelow) {
+        expect(suffixBelow.endsWith(`.${domain}`), suffixBelow).toBe(true);
+        expect(parse(`x.${suffixBelow}`, { allowPrivateDomains: true }).publicSuffix, suffixBelow).toBe(suffixBelow);
+      }
+    }
+  });
+
+  it("public and broad ranges pass with their acknowledgement on the entry, and only then", () => {
+    const withCidr = (entry: Record<string, unknown>) =>
+      minimal(AgentPlatform.KUBERNETES, { roles: { web: { network: { egressCidrs: [{ ports: [443], ...entry } as never] } } } });
+    expect(problemsOf(withCidr({ cidr: "52.94.0.0/16" }))).toHaveLength(1);
+    expect(problemsOf(withCidr({ cidr: "52.94.0.0/16", allowPublic: true }))).toEqual([]);
+    expect(problemsOf(withCidr({ cidr: "64.0.0.0/3", allowPublic: true }))).toHaveLength(1);
+    expect(problemsOf(withCidr({ cidr: "64.0.0.0/3", allowPublic: true, allowBroad: true }))).toEqual([]);
+    expect(problemsOf(withCidr({ cidr: "fd12:3456::/48" }))).toEqual([]);
+    expect(problemsOf(withCidr({ cidr: "10.0.0.0/8" }))).toEqual([]);
+  });
+
+  it("names JavaScript objects carry are refused by validation, never a crash in synthesis", () => {
+    for (const platform of [AgentPlatform.DOCKER, AgentPlatform.KUBERNETES]) {
+      const spec = minimal(platform, { tools: { constructor: {} }, roles: { constructor: {} }, agents: [{ name: "constructor", image: "x/agent:1", role: "constructor" }] });
+      expect(() => synth(spec)).toThrow(FirewallSpecError);
+      expect(problemsOf(spec).map((p) => p.split(":")[0]).sort()).toEqual(["agents[0].name", "roles.constructor", "tools.constructor"]);
+    }
+  });
+});

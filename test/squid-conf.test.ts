@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { AgentPlatform } from "../src";
 import { compileFirewall } from "../src/plan/plan";
 import { parseHostPattern, type HostPattern } from "../src/spec/hosts";
-import { renderSquidConf, renderSquidConfForPlan, squidDomainLists } from "../src/render/squid-conf";
+import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainLists } from "../src/render/squid-conf";
+import { FORBIDDEN_DESTINATIONS } from "../src/spec/forbidden-destinations";
 import { seedFirewall } from "../examples/seed-spec";
 import { squidBinary, squidParse } from "./support/squid";
 
@@ -41,9 +42,40 @@ describe("squid.conf renderer", () => {
     expect(conf).not.toMatch(/dstdomain (?!-n)/);
   });
 
+  it("refuses the special-purpose blocks, :: and every NAT64 and 6to4 prefix among them, plus proxy.forbiddenCidrs", () => {
+    const forbidden = (conf: string) => (/^acl forbidden_dst dst (.*)$/m.exec(conf) as RegExpExecArray)[1].split(" ");
+    const seed = forbidden(renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER))));
+    expect(seed).toEqual([...FORBIDDEN_DESTINATIONS]);
+    for (const range of ["::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "169.254.0.0/16", "100.64.0.0/10", "192.0.0.0/24"]) expect(seed).toContain(range);
+    const spec = { ...seedFirewall(AgentPlatform.DOCKER), proxy: { forbiddenCidrs: ["203.0.113.0/24", "2001:DB8:42::/48", "203.0.113.0/24"] } };
+    expect(forbidden(renderSquidConfForPlan(compileFirewall(spec)))).toEqual([...FORBIDDEN_DESTINATIONS, "2001:db8:42::/48", "203.0.113.0/24"]);
+  });
+
+  it("caps connections per client and closes connections that send no request, with defaults and options", () => {
+    const seed = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.KUBERNETES)));
+    expect(seed).toMatch(/^client_ip_max_connections 512$/m);
+    expect(seed).toMatch(/^request_start_timeout 60 seconds$/m);
+    const tuned = renderSquidConfForPlan(compileFirewall({ ...seedFirewall(AgentPlatform.KUBERNETES), proxy: { maxConnectionsPerClient: 64, requestStartTimeoutSec: 10 } }));
+    expect(tuned).toMatch(/^client_ip_max_connections 64$/m);
+    expect(tuned).toMatch(/^request_start_timeout 10 seconds$/m);
+  });
+
+  it("logs the client-written fields URL-encoded, so that every access-log line is JSON", () => {
+    expect(SQUID_LOG_FORMAT).toContain('"method":"%#rm"');
+    expect(SQUID_LOG_FORMAT).toContain('"host":"%#>rd"');
+    expect(SQUID_LOG_FORMAT).not.toContain('%"');
+  });
+
   describe.skipIf(squidBinary === undefined)("accepted by real Squid (squid -k parse)", () => {
     it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("seed scenario on %s", (platform) => {
       const result = squidParse(renderSquidConfForPlan(compileFirewall(seedFirewall(platform))));
+      expect(result.problems).toEqual([]);
+      expect(result.status).toBe(0);
+    });
+
+    it("extra forbidden ranges, caps and timeouts", () => {
+      const spec = { ...seedFirewall(AgentPlatform.DOCKER), proxy: { forbiddenCidrs: ["203.0.113.0/24", "2001:db8:42::/48"], maxConnectionsPerClient: 100_000, requestStartTimeoutSec: 5 } };
+      const result = squidParse(renderSquidConfForPlan(compileFirewall(spec)));
       expect(result.problems).toEqual([]);
       expect(result.status).toBe(0);
     });

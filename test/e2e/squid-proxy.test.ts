@@ -42,6 +42,10 @@ const UPSTREAMS = [
   // IPv4-mapped IPv6 spellings of forbidden IPv4 destinations.
   { name: "mapped-loopback.google.com", address: "::ffff:127.0.0.1" },
   { name: "mapped-metadata.google.com", address: "::ffff:169.254.169.254" },
+  // IPv6 unspecified (connecting to it reaches the proxy's own host), local-use NAT64 and 6to4.
+  { name: "unspecified.google.com", address: "::" },
+  { name: "nat64-local.google.com", address: "64:ff9b:1::a00:1" },
+  { name: "sixtofour.google.com", address: "2002:7f00:1::1" },
 ] as const;
 const TLS_PORTS = [443, 8443];
 const HTTP_PORT = 80;
@@ -102,8 +106,9 @@ const DOCKER_PROBES: Probe[] = [
   connect("research_agent", "0177.0.0.1:443", "octal 127.0.0.1", { loggedHost: "127.0.0.1" }),
   connect("research_agent", "127.1:443", "short form of 127.0.0.1", { loggedHost: "127.0.0.1" }),
   connect("research_agent", `${"1".repeat(64)}x.example:443`, "long digit run against the IP-literal regex (answers in time)"),
-  connect("research_agent", "[::1]:443", "IPv6 loopback literal"),
-  connect("research_agent", "[fd00::25]:443", "IPv6 literal of a listening server"),
+  // The logged host is URL-encoded (brackets too), so that every log line stays JSON.
+  connect("research_agent", "[::1]:443", "IPv6 loopback literal", { loggedHost: "%5B::1%5D" }),
+  connect("research_agent", "[fd00::25]:443", "IPv6 literal of a listening server", { loggedHost: "%5Bfd00::25%5D" }),
   connect("research_agent", "metadata.google.com:443", "allowed name resolving to 169.254.169.254"),
   connect("research_agent", "intranet.google.com:443", "allowed name resolving to 10.0.0.0/8"),
   connect("research_agent", "loopback.bing.com:443", "allowed name resolving to 127.0.0.1"),
@@ -112,6 +117,9 @@ const DOCKER_PROBES: Probe[] = [
   connect("research_agent", "mapped-loopback.google.com:443", "allowed name resolving to ::ffff:127.0.0.1"),
   connect("research_agent", "mapped-metadata.google.com:443", "allowed name resolving to ::ffff:169.254.169.254"),
   get("research_agent", "http://169.254.169.254/latest/meta-data/", "metadata endpoint by IP over plain HTTP"),
+  connect("research_agent", "unspecified.google.com:443", "allowed name resolving to ::"),
+  connect("research_agent", "nat64-local.google.com:443", "allowed name resolving into 64:ff9b:1::/48"),
+  connect("research_agent", "sixtofour.google.com:443", "allowed name resolving into 2002::/16"),
 ];
 
 /** Docker platform with proxy.allowPlainHttp. */
@@ -195,7 +203,7 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
     ns = NetworkNamespace.create("rc-squid");
     const clientAddresses = new Set([LISTEN_ADDRESS, UNKNOWN_CLIENT_ADDRESS, ...plans.flatMap((p) => p.roles.flatMap((r) => r.agentAddresses))]);
     // Mapped IPv4 names reach the servers on the IPv4 addresses; 127.0.0.1 is on lo already.
-    const served = [...new Set(UPSTREAMS.map((u) => u.address).filter((a) => !a.startsWith("::ffff:")))];
+    const served = [...new Set(UPSTREAMS.map((u) => u.address).filter((a) => !a.startsWith("::ffff:") && a !== "::"))];
     for (const address of [...clientAddresses, ...served]) {
       if (address !== "127.0.0.1") ns.addAddress(address);
     }
@@ -272,5 +280,92 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
       if (process.env.RAPIDCLAW_E2E_SHOW_LOG) console.log(lines.join("\n"));
       expect(lines.map((line) => JSON.parse(line).event)).toEqual(probes.map((p) => (p.reaches ? PROXY_EVENTS.allowed : PROXY_EVENTS.blocked)));
     });
+  });
+});
+
+/**
+ * Hardening options on real Squid: extra forbidden ranges, the per-client connection cap, the
+ * request start timeout, and an access log that stays strict JSON whatever bytes clients send.
+ */
+describe.skipIf(SKIP)("Squid hardening options", () => {
+  const CAP = 16;
+  const START_TIMEOUT_SEC = 5;
+  const spec: FirewallSpecProps = {
+    ...seedFirewall(AgentPlatform.DOCKER),
+    proxy: { forbiddenCidrs: [`${addressOf("arxiv.org")}/32`], maxConnectionsPerClient: CAP, requestStartTimeoutSec: START_TIMEOUT_SEC },
+  };
+  const plan = compileFirewall(spec);
+  const client = clientOf(plan, "research_agent");
+  let ns: NetworkNamespace | undefined;
+  let upstreams: NetAgent | undefined;
+  let prober: NetAgent | undefined;
+  let squid: SquidProcess | undefined;
+  let files: SquidFiles | undefined;
+  const via = (target: string) =>
+    (prober as NetAgent).proxy({ proxyHost: LISTEN_ADDRESS, ...client, method: "CONNECT", target, timeoutMs: 5_000 });
+
+  beforeAll(async () => {
+    ns = NetworkNamespace.create("rc-squid-hard");
+    const served = [addressOf("arxiv.org"), addressOf("www.google.com")];
+    for (const address of [LISTEN_ADDRESS, client.localAddress, ...served]) ns.addAddress(address);
+    upstreams = await NetAgent.start(ns);
+    for (const address of served) await upstreams.call({ op: "serveTcp", host: address, port: 443, banner: tcpBanner(address, 443) });
+    prober = await NetAgent.start(ns);
+    files = prepareSquidFiles("squid-hard", UPSTREAMS);
+    const conf = renderSquidConfForPlan(plan, { listenAddress: LISTEN_ADDRESS, hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog });
+    squid = await SquidProcess.start(ns, files, conf);
+  });
+
+  afterAll(async () => {
+    await squid?.stop();
+    if (files) removeSquidFiles(files);
+    await prober?.stop();
+    await upstreams?.stop();
+    ns?.destroy();
+  });
+
+  it("refuses an allowed name that resolves into proxy.forbiddenCidrs, and still tunnels to others", async () => {
+    expect(await via("arxiv.org:443")).toMatchObject({ status: 403 });
+    expect(await via("www.google.com:443")).toMatchObject({ status: 200, body: tcpBanner(addressOf("www.google.com"), 443) });
+  });
+
+  it(`closes a client's connections beyond ${CAP}, and serves it again once they are gone`, async () => {
+    const states = await (prober as NetAgent).call<string[]>({ op: "holdConnections", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, count: CAP + 4, timeoutMs: 1_500 });
+    // Squid 5.7 refuses a connection once the client already holds more than the cap: CAP + 1 stay open.
+    const open = states.indexOf("closed");
+    expect(open, states.join(" ")).toBeGreaterThanOrEqual(CAP);
+    expect(open, states.join(" ")).toBeLessThanOrEqual(CAP + 1);
+    expect(states.slice(open), states.join(" ")).toEqual(Array(states.length - open).fill("closed"));
+    expect((squid as SquidProcess).log()).toContain(`attempting more than ${CAP} connections`);
+    expect(await via("www.google.com:443")).toMatchObject({ status: 200 });
+  });
+
+  it("closes a connection that sends no request within the request start timeout", async () => {
+    const [state] = await (prober as NetAgent).call<string[]>({ op: "holdConnections", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, count: 1, timeoutMs: (START_TIMEOUT_SEC + 5) * 1_000 });
+    expect(state).toBe("closed");
+  });
+
+  it("writes strict UTF-8 JSON lines whatever bytes a client sends, with the hostile host URL-encoded", async () => {
+    const hostile = [
+      { host: Buffer.from('a"b\\c.example', "latin1"), logged: "a%22b%5Cc.example" },
+      { host: Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x65, 0x78]), logged: "caf%E9.ex" },
+      { host: Buffer.from([0xff, 0xfe, 0x2e, 0x65, 0x78]), logged: "%FF%FE.ex" },
+      { host: Buffer.from("x\u000by\u000c.example", "latin1"), logged: "x%0By%0C.example" },
+      { host: Buffer.from("%41{}|^~`'<>.example", "latin1"), logged: "%2541%7B%7D%7C%5E%7E%60%27%3C%3E.example" },
+    ];
+    const raw = (bytes: Buffer) => (prober as NetAgent).call<{ statusLine: string }>({ op: "rawProxy", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, base64: bytes.toString("base64"), timeoutMs: 5_000 });
+    const proxy = squid as SquidProcess;
+    for (const { host, logged } of hostile) {
+      const before = proxy.accessLogLines().length;
+      const answer = await raw(Buffer.concat([Buffer.from("CONNECT "), host, Buffer.from(":443 HTTP/1.1\r\nHost: "), host, Buffer.from(":443\r\n\r\n")]));
+      expect(answer.statusLine).toMatch(/^HTTP\/1\.1 403 /);
+      expect(JSON.parse(await proxy.nextAccessLogLine(before))).toMatchObject({ event: PROXY_EVENTS.blocked, host: logged, method: "CONNECT", status: 403 });
+    }
+    // A method of raw bytes, garbage, and a connection that ends before its request: one line each.
+    const before = proxy.accessLogLines().length;
+    for (const bytes of [Buffer.from([0x47, 0xff, 0x54, 0x20, 0x2f, 0x20, 0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e, 0x31, 0x0d, 0x0a, 0x0d, 0x0a]), Buffer.from("\u0016\u0003\u0001garbage\r\n\r\n", "latin1"), Buffer.from("CONN")]) await raw(bytes);
+    // Every line, the refusals of malformed requests included, is strict UTF-8 and JSON.
+    await proxy.nextAccessLogLine(before + 2, 10_000);
+    for (const line of proxy.accessLogLines()) expect(() => JSON.parse(line), line).not.toThrow();
   });
 });

@@ -59,7 +59,38 @@ export interface ProxyRequest {
   readonly timeoutMs: number;
 }
 
-export type NetAgentRequest = ServeTcpRequest | ServeUdpRequest | ServeHttpRequest | ConnectTcpRequest | QueryUdpRequest | ProxyRequest;
+/** Send raw bytes (base64) to a proxy from a given source address; answer its status line. */
+export interface RawProxyRequest {
+  readonly op: "rawProxy";
+  readonly proxyHost: string;
+  readonly proxyPort: number;
+  readonly localAddress?: string;
+  readonly base64: string;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Open `count` connections to a proxy one after another from one source address, send nothing,
+ * and after `timeoutMs` tell for each whether the proxy closed it; then close them all.
+ */
+export interface HoldConnectionsRequest {
+  readonly op: "holdConnections";
+  readonly proxyHost: string;
+  readonly proxyPort: number;
+  readonly localAddress?: string;
+  readonly count: number;
+  readonly timeoutMs: number;
+}
+
+export type NetAgentRequest =
+  | ServeTcpRequest
+  | ServeUdpRequest
+  | ServeHttpRequest
+  | ConnectTcpRequest
+  | QueryUdpRequest
+  | ProxyRequest
+  | RawProxyRequest
+  | HoldConnectionsRequest;
 
 /** How a connection attempt ended. */
 export interface ConnectOutcome {

@@ -135,6 +135,43 @@ function proxy(request: Extract<NetAgentRequest, { op: "proxy" }>): Promise<Prox
   );
 }
 
+function rawProxy(request: Extract<NetAgentRequest, { op: "rawProxy" }>): Promise<{ statusLine: string }> {
+  return once(request.timeoutMs, () => ({ statusLine: "" }), (settle) => {
+    let received = "";
+    const socket = connect({ host: request.proxyHost, port: request.proxyPort, localAddress: request.localAddress });
+    socket.setEncoding("latin1");
+    socket.on("connect", () => socket.write(Buffer.from(request.base64, "base64")));
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+      if (received.includes("\r\n")) settle({ statusLine: received.split("\r\n")[0] });
+    });
+    socket.on("end", () => settle({ statusLine: received.split("\r\n")[0] }));
+    socket.on("error", () => settle({ statusLine: received.split("\r\n")[0] }));
+    return () => socket.destroy();
+  });
+}
+
+async function holdConnections(request: Extract<NetAgentRequest, { op: "holdConnections" }>): Promise<Array<"open" | "closed">> {
+  const sockets: Socket[] = [];
+  const closed = new Set<number>();
+  for (let i = 0; i < request.count; i++) {
+    const socket = connect({ host: request.proxyHost, port: request.proxyPort, localAddress: request.localAddress });
+    sockets.push(socket);
+    socket.on("end", () => closed.add(i));
+    socket.on("close", () => closed.add(i));
+    socket.on("error", () => closed.add(i));
+    socket.resume();
+    await new Promise<void>((resolvePromise) => {
+      socket.once("connect", () => resolvePromise());
+      socket.once("error", () => resolvePromise());
+    });
+  }
+  await new Promise((resolvePromise) => setTimeout(resolvePromise, request.timeoutMs));
+  const states = sockets.map((_, i) => (closed.has(i) ? "closed" : "open") as "open" | "closed");
+  for (const socket of sockets) socket.destroy();
+  return states;
+}
+
 async function handle(request: NetAgentRequest): Promise<unknown> {
   switch (request.op) {
     case "serveTcp":
@@ -149,6 +186,10 @@ async function handle(request: NetAgentRequest): Promise<unknown> {
       return queryUdp(request.host, request.port, request.timeoutMs);
     case "proxy":
       return proxy(request);
+    case "rawProxy":
+      return rawProxy(request);
+    case "holdConnections":
+      return holdConnections(request);
   }
 }
 

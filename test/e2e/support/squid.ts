@@ -42,10 +42,15 @@ export function prepareSquidFiles(label: string, hosts: ReadonlyArray<{ readonly
 
 /** A Squid process running `-N` as `proxy` inside a namespace. */
 export class SquidProcess {
-  private output = "";
+  private readonly outputChunks: Buffer[] = [];
 
   private constructor(private readonly child: ChildProcess, public readonly files: SquidFiles, private readonly accessLogToStdout: boolean) {
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (this.output += chunk));
+    child.stdout?.on("data", (chunk: Buffer) => this.outputChunks.push(chunk));
+  }
+
+  /** What Squid printed, decoded leniently (for messages). */
+  private get output(): string {
+    return Buffer.concat(this.outputChunks).toString("utf8");
   }
 
   /**
@@ -88,11 +93,15 @@ export class SquidProcess {
     return cacheLog + this.output;
   }
 
-  /** Access log lines written so far: from the file, or the JSON lines of stdout. */
+  /**
+   * Access log lines written so far: from the file, or the JSON lines of stdout. Decoded as
+   * strict UTF-8: a byte sequence that is not UTF-8 throws, as it would in a strict log reader.
+   */
   accessLogLines(): string[] {
-    if (this.accessLogToStdout) return this.output.split("\n").filter((line) => line.startsWith("{"));
+    const strict = new TextDecoder("utf-8", { fatal: true });
+    if (this.accessLogToStdout) return strict.decode(Buffer.concat(this.outputChunks)).split("\n").filter((line) => line.startsWith("{"));
     if (!existsSync(this.files.accessLog)) return [];
-    return readFileSync(this.files.accessLog, "utf8").split("\n").filter((line) => line !== "");
+    return strict.decode(readFileSync(this.files.accessLog)).split("\n").filter((line) => line !== "");
   }
 
   /** Waits until the access log holds more than `count` lines, and returns the line after `count`. */
