@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/spec/addresses";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/spec/schema";
 import {
   AgentPlatform,
@@ -94,25 +95,25 @@ export const hostPatternArb: fc.Arbitrary<string> = fc
     return upperCase ? host.toUpperCase() : host;
   });
 
-/** 169.254.169.254, the cloud metadata address, as a number. */
-const METADATA_ADDRESS = ((169 * 256 + 254) * 256 + 169) * 256 + 254;
-
-/** An IPv4 network with no host bits set, never the whole internet and never holding 169.254.169.254. */
+/** An IPv4 network with no host bits set, from /8 on (broader ones need allowBroad), never holding a metadata endpoint. */
 const ipv4NetworkArb: fc.Arbitrary<string> = fc
   .tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 8, max: 32 }))
-  .filter(([address, prefix]) => Math.floor(address / 2 ** (32 - prefix)) !== Math.floor(METADATA_ADDRESS / 2 ** (32 - prefix)))
   .map(([address, prefix]) => {
     const base = Math.floor(address / 2 ** (32 - prefix)) * 2 ** (32 - prefix);
     return `${[24, 16, 8, 0].map((shift) => Math.floor(base / 2 ** shift) % 256).join(".")}/${prefix}`;
-  });
+  })
+  .filter((cidr) => metadataEndpointIn(parseCidr(cidr) as Network) === undefined);
 
 const CIDR_POOL = ["10.0.0.0/8", "10.20.0.0/16", "192.168.1.0/24", "172.16.5.0/24", "fd12:3456::/48", "fd00:1::/64", "2001:db8::/32"];
 
-const egressCidrArb: fc.Arbitrary<EgressCidrProps> = fc.record({
-  cidr: fc.oneof(fc.constantFrom(...CIDR_POOL), ipv4NetworkArb),
-  // Duplicates and any order: the plan sorts and de-duplicates ports.
-  ports: fc.array(fc.oneof(fc.constantFrom(443, 5432, 8443), fc.integer({ min: 1, max: 65_535 })), { minLength: 1, maxLength: 3 }),
-});
+/** A CIDR entry; a public range carries its acknowledgement, as validation demands. */
+const egressCidrArb: fc.Arbitrary<EgressCidrProps> = fc
+  .record({
+    cidr: fc.oneof(fc.constantFrom(...CIDR_POOL), ipv4NetworkArb),
+    // Duplicates and any order: the plan sorts and de-duplicates ports.
+    ports: fc.array(fc.oneof(fc.constantFrom(443, 5432, 8443), fc.integer({ min: 1, max: 65_535 })), { minLength: 1, maxLength: 3 }),
+  })
+  .map((entry) => (isPublicNetwork(parseCidr(entry.cidr) as Network) ? { ...entry, allowPublic: true } : entry));
 
 function roleArb(tools: Record<string, ToolProps>, platform: AgentPlatform): fc.Arbitrary<RoleProps> {
   // Only Kubernetes routes CIDR egress (NetworkPolicy); Docker refuses egressCidrs.
@@ -222,6 +223,13 @@ const thresholdArb = fc.record({
 
 const monitoringArb = fc.record({ rateLimited: thresholdArb, permissionDenied: thresholdArb, networkBlocked: thresholdArb }, { requiredKeys: [] });
 
+/** Proxy options both platforms take: extra forbidden ranges, the connection cap and the request start timeout. */
+const proxyHardeningArb = {
+  forbiddenCidrs: fc.subarray(["203.0.113.0/24", "2001:db8:42::/48", "198.51.100.7/32"]),
+  maxConnectionsPerClient: fc.integer({ min: 16, max: 100_000 }),
+  requestStartTimeoutSec: fc.integer({ min: 5, max: 600 }),
+};
+
 /** A valid firewall spec for `platform`. */
 export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallSpecProps> {
   return fc
@@ -245,7 +253,7 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
               {
                 ...common,
                 agents: dockerAgentsArb(roleNames, subnet),
-                proxy: fc.record({ port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean() }, { requiredKeys: [] }),
+                proxy: fc.record({ port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean(), ...proxyHardeningArb }, { requiredKeys: [] }),
                 dnsServers: fc.subarray(["10.0.0.53", "1.1.1.1"]),
               },
               { requiredKeys: ["roles", "agents"] },
@@ -261,7 +269,7 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
               ...common,
               agents: kubernetesAgentsArb(roleNames),
               namespace: fc.constantFrom("ai-agents", "agents-prod", "rc"),
-              proxy: fc.record({ port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean(), replicas: fc.integer({ min: 1, max: 20 }) }, { requiredKeys: [] }),
+              proxy: fc.record({ port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean(), replicas: fc.integer({ min: 1, max: 20 }), ...proxyHardeningArb }, { requiredKeys: [] }),
               kubernetes: fc.record(
                 {
                   createNamespace: fc.boolean(),
