@@ -101,14 +101,13 @@ const networks = (texts: ReadonlyArray<string>) => texts.map((text) => parseCidr
  * cloud credentials. No option may name a range that holds one.
  */
 export const METADATA_ENDPOINTS: ReadonlyArray<{ readonly address: string; readonly what: string }> = [
-  { address: "169.254.169.254", what: "the instance metadata service of AWS, GCP, Azure, Oracle and others" },
+  { address: "169.254.169.254", what: "the instance metadata service of AWS, GCP, Azure, Oracle Cloud and others" },
   { address: "fd00:ec2::254", what: "the AWS instance metadata service over IPv6" },
   { address: "169.254.170.2", what: "the AWS ECS task metadata and credentials endpoint" },
   { address: "169.254.170.23", what: "the AWS EKS Pod Identity agent" },
   { address: "fd00:ec2::23", what: "the AWS EKS Pod Identity agent over IPv6" },
   { address: "100.100.100.200", what: "the Alibaba Cloud metadata service" },
   { address: "168.63.129.16", what: "the Azure WireServer (platform and extension configuration)" },
-  { address: "192.0.0.192", what: "the Oracle Cloud Classic metadata service" },
 ];
 
 const METADATA_NETWORKS = METADATA_ENDPOINTS.map((endpoint) => ({

@@ -46,6 +46,8 @@ const UPSTREAMS = [
   { name: "unspecified.google.com", address: "::" },
   { name: "nat64-local.google.com", address: "64:ff9b:1::a00:1" },
   { name: "sixtofour.google.com", address: "2002:7f00:1::1" },
+  // Azure's WireServer: a public address, yet the VM's host.
+  { name: "wireserver.bing.com", address: "168.63.129.16" },
 ] as const;
 const TLS_PORTS = [443, 8443];
 const HTTP_PORT = 80;
@@ -120,6 +122,7 @@ const DOCKER_PROBES: Probe[] = [
   connect("research_agent", "unspecified.google.com:443", "allowed name resolving to ::"),
   connect("research_agent", "nat64-local.google.com:443", "allowed name resolving into 64:ff9b:1::/48"),
   connect("research_agent", "sixtofour.google.com:443", "allowed name resolving into 2002::/16"),
+  connect("research_agent", "wireserver.bing.com:443", "allowed name resolving to Azure's WireServer"),
 ];
 
 /** Docker platform with proxy.allowPlainHttp. */
