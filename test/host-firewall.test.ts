@@ -325,6 +325,14 @@ describe("HostEgressFirewall construct", () => {
 
   it("fails at construction, before synthesis, on invalid props", () => {
     expect(() => synth({ ...BASE, users: [] })).toThrow(/users: list at least one agent user/);
+    expect(() => synth({ ...BASE, scriptDirectory: "bin" })).toThrow(/scriptDirectory: "bin" is not usable: .*absolute path/);
+  });
+
+  it("takes a public or broad range with its acknowledgement on the entry", () => {
+    const cidrs = [{ cidr: "52.94.0.0/16", ports: [443], allowPublic: true }, { cidr: "64.0.0.0/3", ports: [443], allowPublic: true, allowBroad: true }];
+    expect(appendLines(renderHostFirewallRuleset({ ...BASE, cidrs }, 4))).toEqual(
+      expect.arrayContaining(["-A RAPIDCLAW-EGRESS -d 52.94.0.0/16 -p tcp -m tcp --dport 443 -j RETURN", "-A RAPIDCLAW-EGRESS -d 64.0.0.0/3 -p tcp -m tcp --dport 443 -j RETURN"]),
+    );
   });
 
   it("gives output names Terraform accepts for any construct id", () => {
