@@ -110,10 +110,13 @@ export const METADATA_ENDPOINTS: ReadonlyArray<{ readonly address: string; reado
   { address: "168.63.129.16", what: "the Azure WireServer (platform and extension configuration)" },
 ];
 
-const METADATA_NETWORKS = METADATA_ENDPOINTS.map((endpoint) => ({
-  ...endpoint,
-  network: parseCidr(`${endpoint.address}/${endpoint.address.includes(":") ? 128 : 32}`) as Network,
-}));
+// IPv4 endpoints also in their IPv4-mapped IPv6 spelling (::ffff:169.254.169.254).
+const METADATA_NETWORKS = METADATA_ENDPOINTS.flatMap((endpoint) =>
+  (endpoint.address.includes(":") ? [`${endpoint.address}/128`] : [`${endpoint.address}/32`, `::ffff:${endpoint.address}/128`]).map((cidr) => ({
+    ...endpoint,
+    network: parseCidr(cidr) as Network,
+  })),
+);
 
 /** The metadata endpoint `network` holds, if it holds one. */
 export function metadataEndpointIn(network: Network): { readonly address: string; readonly what: string } | undefined {
