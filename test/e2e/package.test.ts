@@ -1,0 +1,94 @@
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipLoudly } from "./support/prerequisites";
+
+/**
+ * The library as a user gets it: packed, installed from the tarball into a fresh project on
+ * cdktf 0.21 and constructs 10.4.2 (the oldest the peers admit) with the providers from the npm
+ * registry, then type-checked and synthesized there.
+ */
+
+const REPO = resolve(__dirname, "../..");
+const FIXTURE = join(__dirname, "consumer");
+const CONSUMER_CONSTRUCTS = "10.4.2";
+const SETUP_TIMEOUT = 600_000;
+
+function registryUnreachable(): string | undefined {
+  const ping = spawnSync("npm", ["ping"], { encoding: "utf8", timeout: 30_000 });
+  if (ping.status === 0) return undefined;
+  return `the npm registry is unreachable (npm ping: ${(ping.stderr || ping.error?.message || "no answer").trim().split("\n").pop()})`;
+}
+
+const SKIP = skipLoudly("package install e2e", registryUnreachable());
+
+/** Runs a command, failing with its output when it exits non-zero. */
+function run(command: string, args: string[], cwd: string): string {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1" }, maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} in ${cwd} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+describe.skipIf(SKIP)("the packed library in a fresh cdktf 0.21 project", () => {
+  const work = mkdtempSync(join(tmpdir(), "rapidclaw-package-"));
+  const consumer = join(work, "consumer");
+  const library = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+  let tarball = "";
+
+  beforeAll(() => {
+    // `npm pack` builds first (prepack), so the tarball holds what main, types and exports name.
+    run("npm", ["pack", "--pack-destination", work], REPO);
+    tarball = join(work, readdirSync(work).find((f) => f.endsWith(".tgz")) ?? "");
+    mkdirSync(consumer);
+    const providers = Object.fromEntries(Object.entries(library.peerDependencies as Record<string, string>).filter(([name]) => name.startsWith("@cdktf/provider-")));
+    const manifest = {
+      name: "rapidclaw-consumer",
+      private: true,
+      dependencies: { [library.name]: `file:${tarball}`, cdktf: "0.21.0", constructs: CONSUMER_CONSTRUCTS, ...providers },
+    };
+    writeFileSync(join(consumer, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    for (const file of ["main.ts", "tsconfig.json"]) copyFileSync(join(FIXTURE, file), join(consumer, file));
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], consumer);
+  }, SETUP_TIMEOUT);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it("packs the build, the schema and the license, and nothing of the tests", () => {
+    const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
+    const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
+    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json"].map(entry)));
+    expect(files.filter((f) => !/^package\/(dist\/src\/|schema\/|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
+  });
+
+  it("installs one copy of constructs, the consumer's, with every peer satisfied", () => {
+    const copies = run("npm", ["ls", "constructs", "--all", "--parseable"], consumer).split("\n").filter(Boolean);
+    expect(copies).toEqual([join(consumer, "node_modules", "constructs")]);
+    expect(JSON.parse(readFileSync(join(copies[0], "package.json"), "utf8")).version).toBe(CONSUMER_CONSTRUCTS);
+    // `npm ls` exits non-zero on an invalid or missing peer; run() fails the test then.
+    run("npm", ["ls", "--all"], consumer);
+  });
+
+  it("type-checks a consumer's stack against the installed types", () => {
+    run(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "."], consumer);
+  });
+
+  it("synthesizes the firewall and the consumer's own stack with the library's constructs", () => {
+    run(process.execPath, [join("dist", "main.js")], consumer);
+    const stack = (name: string) => JSON.parse(readFileSync(join(consumer, "cdktf.out", "stacks", name, "cdk.tf.json"), "utf8"));
+    const firewall = stack("firewall");
+    const containers = Object.values(firewall.resource.docker_container) as { name: string }[];
+    expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
+    expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
+    const keys = stack("keys");
+    expect(Object.values(keys.resource.vault_kv_secret_v2).map((s: any) => s.name)).toEqual(["tools/web-search"]);
+    expect(Object.values(keys.resource.vault_policy).map((p: any) => p.name)).toEqual(["rapidclaw-research-agent"]);
+    expect(keys.terraform.required_version).toBe(">= 1.11.0");
+  });
+
+  it("resolves the package.json and the JSON schema through exports", () => {
+    const script = `console.log(require("${library.name}/package.json").version, require("${library.name}/schema/firewall.schema.json").$schema !== undefined)`;
+    expect(run(process.execPath, ["-e", script], consumer).trim()).toBe(`${library.version} true`);
+  });
+});
