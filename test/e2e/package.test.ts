@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipLoudly } from "./support/prerequisites";
 
 /**
- * The library as a user gets it: packed, installed from the tarball into a fresh project on
- * cdktf 0.21 and constructs 10.4.2 (the oldest the peers admit) with the providers from the npm
- * registry, then type-checked and synthesized there.
+ * The library as a user gets it: packed, installed from the tarball into fresh projects with the
+ * providers from the npm registry, then type-checked and synthesized there. One project is on
+ * cdktf 0.21 and constructs 10.4.2 (the oldest the peers admit), one on CDK Terrain through the
+ * alias the README gives.
  */
 
 const REPO = resolve(__dirname, "../..");
 const FIXTURE = join(__dirname, "consumer");
-const CONSUMER_CONSTRUCTS = "10.4.2";
 const SETUP_TIMEOUT = 600_000;
 
 function registryUnreachable(): string | undefined {
@@ -31,9 +31,25 @@ function run(command: string, args: string[], cwd: string): string {
   return result.stdout;
 }
 
-describe.skipIf(SKIP)("the packed library in a fresh cdktf 0.21 project", () => {
+/** A consumer project: what it pins besides the library and the providers. */
+interface Consumer {
+  readonly label: string;
+  readonly dependencies: Record<string, string>;
+  readonly overrides?: Record<string, string>;
+  /** What `cdktf` must resolve to, as package@version. */
+  readonly cdktf: string;
+  /** The constructs version the project pins, which must be the only one installed. */
+  readonly constructs: string;
+}
+
+const CONSUMERS: Consumer[] = [
+  { label: "cdktf 0.21, constructs 10.4.2", dependencies: { cdktf: "0.21.0", constructs: "10.4.2" }, cdktf: "cdktf@0.21.0", constructs: "10.4.2" },
+  // The README's CDK Terrain recipe: the providers exist only as @cdktf/provider-*, on cdktf.
+  { label: "CDK Terrain 0.24 as cdktf, constructs 10.7.2", dependencies: { cdktf: "npm:cdktn@0.24.0", constructs: "10.7.2" }, overrides: { cdktf: "$cdktf" }, cdktf: "cdktn@0.24.0", constructs: "10.7.2" },
+];
+
+describe.skipIf(SKIP)("the packed library", () => {
   const work = mkdtempSync(join(tmpdir(), "rapidclaw-package-"));
-  const consumer = join(work, "consumer");
   const library = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
   let tarball = "";
 
@@ -41,54 +57,65 @@ describe.skipIf(SKIP)("the packed library in a fresh cdktf 0.21 project", () => 
     // `npm pack` builds first (prepack), so the tarball holds what main, types and exports name.
     run("npm", ["pack", "--pack-destination", work], REPO);
     tarball = join(work, readdirSync(work).find((f) => f.endsWith(".tgz")) ?? "");
-    mkdirSync(consumer);
-    const providers = Object.fromEntries(Object.entries(library.peerDependencies as Record<string, string>).filter(([name]) => name.startsWith("@cdktf/provider-")));
-    const manifest = {
-      name: "rapidclaw-consumer",
-      private: true,
-      dependencies: { [library.name]: `file:${tarball}`, cdktf: "0.21.0", constructs: CONSUMER_CONSTRUCTS, ...providers },
-    };
-    writeFileSync(join(consumer, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    for (const file of ["main.ts", "tsconfig.json"]) copyFileSync(join(FIXTURE, file), join(consumer, file));
-    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], consumer);
   }, SETUP_TIMEOUT);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("packs the build, the schema and the license, and nothing of the tests", () => {
+  it("holds the build, the schema and the license, and nothing of the tests", () => {
     const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
     const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
     expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json"].map(entry)));
     expect(files.filter((f) => !/^package\/(dist\/src\/|schema\/|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
   });
 
-  it("installs one copy of constructs, the consumer's, with every peer satisfied", () => {
-    const copies = run("npm", ["ls", "constructs", "--all", "--parseable"], consumer).split("\n").filter(Boolean);
-    expect(copies).toEqual([join(consumer, "node_modules", "constructs")]);
-    expect(JSON.parse(readFileSync(join(copies[0], "package.json"), "utf8")).version).toBe(CONSUMER_CONSTRUCTS);
-    // `npm ls` exits non-zero on an invalid or missing peer; run() fails the test then.
-    run("npm", ["ls", "--all"], consumer);
-  });
+  describe.each(CONSUMERS.map((consumer, index) => ({ ...consumer, index })))("in a fresh project on $label", (consumer) => {
+    const project = join(work, `consumer-${consumer.index}`);
 
-  it("type-checks a consumer's stack against the installed types", () => {
-    run(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "."], consumer);
-  });
+    beforeAll(() => {
+      mkdirSync(project);
+      const providers = Object.fromEntries(Object.entries(library.peerDependencies as Record<string, string>).filter(([name]) => name.startsWith("@cdktf/provider-")));
+      const manifest = {
+        name: "rapidclaw-consumer",
+        private: true,
+        dependencies: { [library.name]: `file:${tarball}`, ...providers, ...consumer.dependencies },
+        ...(consumer.overrides ? { overrides: consumer.overrides } : {}),
+      };
+      writeFileSync(join(project, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+      for (const file of ["main.ts", "tsconfig.json"]) copyFileSync(join(FIXTURE, file), join(project, file));
+      run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], project);
+    }, SETUP_TIMEOUT);
 
-  it("synthesizes the firewall and the consumer's own stack with the library's constructs", () => {
-    run(process.execPath, [join("dist", "main.js")], consumer);
-    const stack = (name: string) => JSON.parse(readFileSync(join(consumer, "cdktf.out", "stacks", name, "cdk.tf.json"), "utf8"));
-    const firewall = stack("firewall");
-    const containers = Object.values(firewall.resource.docker_container) as { name: string }[];
-    expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
-    expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
-    const keys = stack("keys");
-    expect(Object.values(keys.resource.vault_kv_secret_v2).map((s: any) => s.name)).toEqual(["tools/web-search"]);
-    expect(Object.values(keys.resource.vault_policy).map((p: any) => p.name)).toEqual(["rapidclaw-research-agent"]);
-    expect(keys.terraform.required_version).toBe(">= 1.11.0");
-  });
+    it("installs one copy of cdktf and of constructs, the project's, with every peer satisfied", () => {
+      for (const name of ["cdktf", "constructs"]) {
+        expect(run("npm", ["ls", name, "--all", "--parseable"], project).split("\n").filter(Boolean)).toEqual([join(project, "node_modules", name)]);
+      }
+      const installed = (name: string) => JSON.parse(readFileSync(join(project, "node_modules", name, "package.json"), "utf8"));
+      expect(`${installed("cdktf").name}@${installed("cdktf").version}`).toBe(consumer.cdktf);
+      expect(installed("constructs").version).toBe(consumer.constructs);
+      // `npm ls` exits non-zero on an invalid or missing peer; run() fails the test then.
+      run("npm", ["ls", "--all"], project);
+    });
 
-  it("resolves the package.json and the JSON schema through exports", () => {
-    const script = `console.log(require("${library.name}/package.json").version, require("${library.name}/schema/firewall.schema.json").$schema !== undefined)`;
-    expect(run(process.execPath, ["-e", script], consumer).trim()).toBe(`${library.version} true`);
+    it("type-checks a consumer's stack against the installed types", () => {
+      run(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "."], project);
+    });
+
+    it("synthesizes the firewall and the consumer's own stack with the library's constructs", () => {
+      run(process.execPath, [join("dist", "main.js")], project);
+      const stack = (name: string) => JSON.parse(readFileSync(join(project, "cdktf.out", "stacks", name, "cdk.tf.json"), "utf8"));
+      const firewall = stack("firewall");
+      const containers = Object.values(firewall.resource.docker_container) as { name: string }[];
+      expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
+      expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
+      const keys = stack("keys");
+      expect(Object.values(keys.resource.vault_kv_secret_v2).map((s: any) => s.name)).toEqual(["tools/web-search"]);
+      expect(Object.values(keys.resource.vault_policy).map((p: any) => p.name)).toEqual(["rapidclaw-research-agent"]);
+      expect(keys.terraform.required_version).toBe(">= 1.11.0");
+    });
+
+    it("resolves the package.json and the JSON schema through exports", () => {
+      const script = `console.log(require("${library.name}/package.json").version, require("${library.name}/schema/firewall.schema.json").$schema !== undefined)`;
+      expect(run(process.execPath, ["-e", script], project).trim()).toBe(`${library.version} true`);
+    });
   });
 });
