@@ -17,9 +17,11 @@ const FIXTURE = join(__dirname, "consumer");
 const SETUP_TIMEOUT = 600_000;
 
 function registryUnreachable(): string | undefined {
-  const ping = spawnSync("npm", ["ping"], { encoding: "utf8", timeout: 30_000 });
+  const ping = spawnSync("npm", ["ping", "--fetch-retries=0", "--fetch-timeout=20000"], { encoding: "utf8", timeout: 30_000 });
   if (ping.status === 0) return undefined;
-  return `the npm registry is unreachable (npm ping: ${(ping.stderr || ping.error?.message || "no answer").trim().split("\n").pop()})`;
+  const lines = (ping.stderr ?? "").split("\n");
+  const why = lines.find((line) => line.includes("FetchError")) ?? lines.find((line) => line.startsWith("npm error")) ?? ping.error?.message ?? `exit status ${ping.status}`;
+  return `the npm registry is unreachable (npm ping: ${why.replace(/^npm error\s*/, "")})`;
 }
 
 const SKIP = skipLoudly("package install e2e", registryUnreachable());
