@@ -9,5 +9,5 @@ pkg.devDependencies.cdktf = `npm:cdktn@${cdktn}`;
 pkg.devDependencies.constructs = constructs;
 // The CLI is not part of the suite, and it pins cdktf 0.21 for itself.
 delete pkg.devDependencies["cdktf-cli"];
-pkg.overrides = { ...pkg.overrides, cdktf: "$cdktf", constructs: "$constructs" };
+pkg.overrides = { ...pkg.overrides, cdktf: "$cdktf" };
 writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
