@@ -16,3 +16,11 @@ export function synthesize(stack: TerraformStack): SynthesizedStack {
     resources: (type) => Object.values(doc.resource?.[type] ?? {}),
   };
 }
+
+/**
+ * Synthesized JSON in one canonical layout, for snapshots: cdktf and CDK Terrain lay out the same
+ * document differently (an empty object is `{\n}` in one, `{}` in the other).
+ */
+export function canonicalJson(json: string): string {
+  return JSON.stringify(JSON.parse(json), null, 2);
+}

@@ -1,0 +1,123 @@
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipLoudly } from "./support/prerequisites";
+
+/**
+ * The library as a user gets it: packed, installed from the tarball into fresh projects with the
+ * providers from the npm registry, then type-checked and synthesized there. One project is on
+ * cdktf 0.21 and constructs 10.4.2 (the oldest the peers admit), one on CDK Terrain through the
+ * alias the README gives.
+ */
+
+const REPO = resolve(__dirname, "../..");
+const FIXTURE = join(__dirname, "consumer");
+const SETUP_TIMEOUT = 600_000;
+
+function registryUnreachable(): string | undefined {
+  const ping = spawnSync("npm", ["ping", "--fetch-retries=0", "--fetch-timeout=20000"], { encoding: "utf8", timeout: 30_000 });
+  if (ping.status === 0) return undefined;
+  const lines = (ping.stderr ?? "").split("\n");
+  const why = lines.find((line) => line.includes("FetchError")) ?? lines.find((line) => line.startsWith("npm error")) ?? ping.error?.message ?? `exit status ${ping.status}`;
+  return `the npm registry is unreachable (npm ping: ${why.replace(/^npm error\s*/, "")})`;
+}
+
+const SKIP = skipLoudly("package install e2e", registryUnreachable());
+
+/** Runs a command, failing with its output when it exits non-zero. */
+function run(command: string, args: string[], cwd: string): string {
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1" }, maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} in ${cwd} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** A consumer project: what it pins besides the library and the providers. */
+interface Consumer {
+  readonly label: string;
+  readonly dependencies: Record<string, string>;
+  readonly overrides?: Record<string, string>;
+  /** What `cdktf` must resolve to, as package@version. */
+  readonly cdktf: string;
+  /** The constructs version the project pins, which must be the only one installed. */
+  readonly constructs: string;
+}
+
+const CONSUMERS: Consumer[] = [
+  { label: "cdktf 0.21, constructs 10.4.2", dependencies: { cdktf: "0.21.0", constructs: "10.4.2" }, cdktf: "cdktf@0.21.0", constructs: "10.4.2" },
+  // The README's CDK Terrain recipe: the providers exist only as @cdktf/provider-*, on cdktf.
+  { label: "CDK Terrain 0.24 as cdktf, constructs 10.7.2", dependencies: { cdktf: "npm:cdktn@0.24.0", constructs: "10.7.2" }, overrides: { cdktf: "$cdktf" }, cdktf: "cdktn@0.24.0", constructs: "10.7.2" },
+];
+
+describe.skipIf(SKIP)("the packed library", () => {
+  const work = mkdtempSync(join(tmpdir(), "rapidclaw-package-"));
+  const library = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+  let tarball = "";
+
+  beforeAll(() => {
+    // `npm pack` builds first (prepack), so the tarball holds what main, types and exports name.
+    run("npm", ["pack", "--pack-destination", work], REPO);
+    tarball = join(work, readdirSync(work).find((f) => f.endsWith(".tgz")) ?? "");
+  }, SETUP_TIMEOUT);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it("holds the build, the schema and the license, and nothing of the tests", () => {
+    const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
+    const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
+    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json"].map(entry)));
+    expect(files.filter((f) => !/^package\/(dist\/src\/|schema\/|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
+  });
+
+  describe.each(CONSUMERS.map((consumer, index) => ({ ...consumer, index })))("in a fresh project on $label", (consumer) => {
+    const project = join(work, `consumer-${consumer.index}`);
+
+    beforeAll(() => {
+      mkdirSync(project);
+      const providers = Object.fromEntries(Object.entries(library.peerDependencies as Record<string, string>).filter(([name]) => name.startsWith("@cdktf/provider-")));
+      const manifest = {
+        name: "rapidclaw-consumer",
+        private: true,
+        dependencies: { [library.name]: `file:${tarball}`, ...providers, ...consumer.dependencies },
+        ...(consumer.overrides ? { overrides: consumer.overrides } : {}),
+      };
+      writeFileSync(join(project, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+      for (const file of ["main.ts", "tsconfig.json"]) copyFileSync(join(FIXTURE, file), join(project, file));
+      run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], project);
+    }, SETUP_TIMEOUT);
+
+    it("installs one copy of cdktf and of constructs, the project's, with every peer satisfied", () => {
+      for (const name of ["cdktf", "constructs"]) {
+        expect(run("npm", ["ls", name, "--all", "--parseable"], project).split("\n").filter(Boolean)).toEqual([join(project, "node_modules", name)]);
+      }
+      const installed = (name: string) => JSON.parse(readFileSync(join(project, "node_modules", name, "package.json"), "utf8"));
+      expect(`${installed("cdktf").name}@${installed("cdktf").version}`).toBe(consumer.cdktf);
+      expect(installed("constructs").version).toBe(consumer.constructs);
+      // `npm ls` exits non-zero on an invalid or missing peer; run() fails the test then.
+      run("npm", ["ls", "--all"], project);
+    });
+
+    it("type-checks a consumer's stack against the installed types", () => {
+      run(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "."], project);
+    });
+
+    it("synthesizes the firewall and the consumer's own stack with the library's constructs", () => {
+      run(process.execPath, [join("dist", "main.js")], project);
+      const stack = (name: string) => JSON.parse(readFileSync(join(project, "cdktf.out", "stacks", name, "cdk.tf.json"), "utf8"));
+      const firewall = stack("firewall");
+      const containers = Object.values(firewall.resource.docker_container) as { name: string }[];
+      expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
+      expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
+      const keys = stack("keys");
+      expect(Object.values(keys.resource.vault_kv_secret_v2).map((s: any) => s.name)).toEqual(["tools/web-search"]);
+      expect(Object.values(keys.resource.vault_policy).map((p: any) => p.name)).toEqual(["rapidclaw-research-agent"]);
+      expect(keys.terraform.required_version).toBe(">= 1.11.0");
+    });
+
+    it("resolves the package.json and the JSON schema through exports", () => {
+      const script = `console.log(require("${library.name}/package.json").version, require("${library.name}/schema/firewall.schema.json").$schema !== undefined)`;
+      expect(run(process.execPath, ["-e", script], project).trim()).toBe(`${library.version} true`);
+    });
+  });
+});
