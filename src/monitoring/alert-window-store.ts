@@ -1,3 +1,4 @@
+import { byString } from "../spec/order";
 import type { AlertGroup, AlertRule } from "./alert-rules";
 
 /** An alert that fired or resolved. */
@@ -39,6 +40,12 @@ export interface AlertWindowStore {
 /** Distinct non-empty subjects, sorted, capped. */
 export function distinctSubjects(subjects: Iterable<string>): string[] {
   return [...new Set([...subjects].filter((s) => s !== ""))].sort().slice(0, MAX_SUBJECTS);
+}
+
+/** Transitions in the order they happened (then by rule, role, tool): stores list sweeps in this order. */
+export function inOrderOfTime(transitions: AlertTransition[]): AlertTransition[] {
+  const key = (t: AlertTransition) => [t.rule.eventType, t.group.role, t.group.tool].join("\u0000");
+  return transitions.sort((a, b) => a.atMs - b.atMs || byString(key(a), key(b)));
 }
 
 interface Entry {
@@ -93,7 +100,7 @@ export class MemoryAlertWindowStore implements AlertWindowStore {
       transitions.push(...resolveAndTrim(window, now));
       if (window.entries.length === 0) this.windows.delete(key);
     }
-    return transitions;
+    return inOrderOfTime(transitions);
   }
 
   async close(): Promise<void> {

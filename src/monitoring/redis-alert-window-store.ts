@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
 import type { AlertGroup, AlertRule } from "./alert-rules";
-import { distinctSubjects, type AlertTransition, type AlertWindowStore } from "./alert-window-store";
+import { distinctSubjects, inOrderOfTime, type AlertTransition, type AlertWindowStore } from "./alert-window-store";
 
 /**
  * Shared by both scripts: `now` from Redis TIME (ARGV[3] empty) or the caller's time; resolves
@@ -123,7 +123,7 @@ export class RedisAlertWindowStore implements AlertWindowStore {
       transitions.push(...this.resolution(rule, group, reply));
       if (reply[2] !== 1) await this.redis.srem(this.firingIndex, entry);
     }
-    return transitions;
+    return inOrderOfTime(transitions);
   }
 
   private resolution(rule: AlertRule, group: AlertGroup, reply: ScriptReply): AlertTransition[] {
