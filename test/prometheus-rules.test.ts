@@ -102,8 +102,8 @@ async function promtoolTestFile(plan: FirewallPlan, ruleFile: string, events: Re
         eval_time: `${minute}m`,
         alertname: prometheusAlertName(rule.eventType),
         exp_alerts: firing.map((r) => {
-          const labels = { ...r.labels, ...(plan.platform === AgentPlatform.KUBERNETES ? { namespace: plan.namespace } : {}) };
-          const grouped = Object.fromEntries(prometheusGroupLabels(rule, plan.platform).map((l) => [l, labels[l as keyof typeof labels] as string]));
+          const labels: Record<string, string> = { ...r.labels, ...(plan.platform === AgentPlatform.KUBERNETES ? { namespace: plan.namespace } : {}) };
+          const grouped = Object.fromEntries(prometheusGroupLabels(rule, plan.platform).map((l) => [l, labels[l]]));
           const annotations = prometheusAnnotations(rule);
           const fill = (text: string) => text.replace("{{ $labels.role }}", labels.role).replace("{{ $labels.tool }}", labels.tool ?? "");
           return { exp_labels: { ...grouped, severity: rule.severity, rule: rule.eventType }, exp_annotations: { summary: fill(annotations.summary), description: annotations.description } };
