@@ -23,6 +23,7 @@ export class RedisServer {
     const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
     const server = new RedisServer(child, port);
     const client = server.client();
+    client.on("error", () => {}); // refused until the server listens: the loop below retries
     try {
       for (let i = 0; ; i++) {
         try {
