@@ -118,7 +118,7 @@ export function formatLogSummary(summary: LogSummary): string {
     `over time (${summary.bucketSec} s buckets)`,
     ...summary.overTime.map((b) => `  ${b.start}  ${String(b.total).padStart(6)}  ${breakdown(b)}`),
   ];
-  return out.join("\n") + "\n";
+  return out.map((line) => line.trimEnd()).join("\n") + "\n";
 }
 
 /** One event as a line for people (`--follow`). */
