@@ -14,7 +14,8 @@ const CHUNK = 64 * 1024;
 /**
  * Follows a file that another program appends lines to (Squid's access log): every complete line
  * once, in order, also across rotation (the path names a new file: the old one is read to its
- * end first) and truncation (read again from the start). Lines reach `onLine` one at a time; the
+ * end first) and truncation (read again from the start, when a poll sees the file shorter than
+ * what was read: rotate by renaming, as Squid does, not by copy-truncate). Lines reach `onLine` one at a time; the
  * next waits until the previous one's promise settles, so nothing is counted out of order.
  * `onLine` must not throw: the line would count as handled.
  * Polls rather than watching: inotify does not see writes made through another mount of a
