@@ -53,8 +53,14 @@ export class AlertEvaluator {
 
   constructor(private readonly props: AlertEvaluatorProps) {}
 
+  /** Counts the event (metrics) and evaluates it; when the store fails, retry with `evaluate` so the metric counts it once. */
   async observe(event: FirewallEvent): Promise<AlertTransition[]> {
     this.props.metrics?.countEvent(event);
+    return this.evaluate(event);
+  }
+
+  /** Runs the event through the alert rules only. */
+  async evaluate(event: FirewallEvent): Promise<AlertTransition[]> {
     const transitions: AlertTransition[] = [];
     for (const rule of this.props.rules) {
       const group = alertGroupOf(rule, event);

@@ -22,9 +22,9 @@ export function followProxyLog(
       if (line.trim() === "") return;
       const parsed = parseEventLine(line);
       if (!parsed.ok) return report.onMalformed(line, parsed.reason);
-      for (;;) {
+      for (let attempt = 0; ; attempt++) {
         try {
-          await evaluator.observe(parsed.event);
+          await (attempt === 0 ? evaluator.observe(parsed.event) : evaluator.evaluate(parsed.event));
           return;
         } catch (error) {
           report.onStoreError(error as Error);

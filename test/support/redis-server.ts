@@ -18,8 +18,9 @@ export async function freePort(): Promise<number> {
 export class RedisServer {
   private constructor(private readonly child: ChildProcess, readonly port: number) {}
 
-  static async start(): Promise<RedisServer> {
-    const port = await freePort();
+  /** Starts on `port` (a restart of a stopped one), or a free port. */
+  static async start(port?: number): Promise<RedisServer> {
+    port ??= await freePort();
     const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
     const server = new RedisServer(child, port);
     const client = server.client();
