@@ -188,9 +188,12 @@ describe("rapidclaw alerts", () => {
     expect(bad.code).toBe(EXIT.USAGE);
   });
 
-  it("runs as the rapidclaw program, with its exit code", () => {
+  it("runs as the rapidclaw program, with its exit codes (bad arguments: 2, not commander's 1)", () => {
     const result = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "..", "src", "cli", "main.ts"), "alerts", MIXED], { encoding: "utf8", timeout: 30_000 });
     expect(result.stdout).toBe("0 alerts would have fired over 1 events; 0 still firing at the last event (2026-11-29T10:42:01.000Z)\n");
     expect(result.status).toBe(EXIT.MALFORMED_LINES);
+    const unknownOption = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "..", "src", "cli", "main.ts"), "alerts", "--treshold", "3"], { encoding: "utf8", timeout: 30_000 });
+    expect(unknownOption.stderr).toContain("unknown option '--treshold'");
+    expect(unknownOption.status).toBe(EXIT.USAGE);
   });
 });
