@@ -55,6 +55,15 @@ const SWEEP = `${RESOLVE_AND_TRIM}
 return { resolved, resolvedFiredAt, firedAt ~= false }
 `;
 
+/**
+ * Removes a group from the firing index only if its score is still the breach the sweep saw: a
+ * breach that fired again meanwhile (a new score) stays indexed. One key, so Cluster-safe.
+ */
+const UNINDEX = `
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`;
+
 /** Members the firing reply carries (the subjects come from them). */
 const MEMBERS_ON_FIRING = 1000;
 
@@ -63,6 +72,7 @@ type ScriptReply = Array<number | string | null>;
 interface AlertScripts {
   rapidclawAlertObserve(window: string, state: string, k: number, windowMs: number, at: string, member: string, members: number): Promise<ScriptReply>;
   rapidclawAlertSweep(window: string, state: string, k: number, windowMs: number, at: string): Promise<ScriptReply>;
+  rapidclawAlertUnindex(index: string, member: string, score: string): Promise<number>;
 }
 
 /**
@@ -70,7 +80,8 @@ interface AlertScripts {
  * script per observation decides the count and the transition atomically, so a breach fires in
  * exactly one process however many share it. Time is Redis TIME unless a caller passes event
  * times (replaying a log). Keys of one group share a hash tag (`{rule|role|tool}`), so the
- * script works on Redis Cluster; the set of firing groups has its own key, for the sweep.
+ * script works on Redis Cluster; the index of firing groups (a sorted set, score = when the breach fired) has its own key, for
+ * the sweep.
  */
 export class RedisAlertWindowStore implements AlertWindowStore {
   private readonly instance = randomBytes(6).toString("hex");
@@ -82,6 +93,7 @@ export class RedisAlertWindowStore implements AlertWindowStore {
     if (!("rapidclawAlertObserve" in redis)) {
       redis.defineCommand("rapidclawAlertObserve", { numberOfKeys: 2, lua: OBSERVE });
       redis.defineCommand("rapidclawAlertSweep", { numberOfKeys: 2, lua: SWEEP });
+      redis.defineCommand("rapidclawAlertUnindex", { numberOfKeys: 1, lua: UNINDEX });
     }
     this.redis = redis as Redis & AlertScripts;
   }
@@ -104,7 +116,7 @@ export class RedisAlertWindowStore implements AlertWindowStore {
     const transitions = this.resolution(rule, group, reply);
     const [, , fired, count, ...members] = reply;
     if (typeof fired === "number") {
-      await this.redis.sadd(this.firingIndex, JSON.stringify([rule.eventType, group.role, group.tool]));
+      await this.redis.zadd(this.firingIndex, fired, JSON.stringify([rule.eventType, group.role, group.tool]));
       const subjects = distinctSubjects(members.map((m) => String(m).slice(String(m).indexOf("\n") + 1)));
       transitions.push({ status: "firing", rule, group, count: Number(count), atMs: fired, firedAtMs: fired, subjects });
     }
@@ -113,7 +125,9 @@ export class RedisAlertWindowStore implements AlertWindowStore {
 
   async sweep(rules: ReadonlyArray<AlertRule>, atMs?: number): Promise<AlertTransition[]> {
     const transitions: AlertTransition[] = [];
-    for (const entry of await this.redis.smembers(this.firingIndex)) {
+    const index = await this.redis.zrange(this.firingIndex, 0, -1, "WITHSCORES");
+    for (let i = 0; i < index.length; i += 2) {
+      const [entry, score] = [index[i], index[i + 1]];
       const [eventType, role, tool] = JSON.parse(entry) as [string, string, string];
       const rule = rules.find((r) => r.eventType === eventType);
       if (rule === undefined) continue;
@@ -121,7 +135,7 @@ export class RedisAlertWindowStore implements AlertWindowStore {
       const { window, state } = this.keys(rule, group);
       const reply = await this.redis.rapidclawAlertSweep(window, state, rule.count, rule.windowSec * 1000, atMs === undefined ? "" : String(atMs));
       transitions.push(...this.resolution(rule, group, reply));
-      if (reply[2] !== 1) await this.redis.srem(this.firingIndex, entry);
+      if (reply[2] !== 1) await this.redis.rapidclawAlertUnindex(this.firingIndex, entry, score);
     }
     return inOrderOfTime(transitions);
   }
