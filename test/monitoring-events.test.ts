@@ -32,6 +32,13 @@ describe("event lines", () => {
     if (parsed.ok) expect(formatGatewayEventLine(parsed.event)).toBe(line);
   });
 
+  it("still counts a proxy line whose agent-chosen host broke the JSON, without the host", () => {
+    const line = '{"ts":"2026-11-29T10:41:29.234Z","event":"network_blocked","client":"172.30.0.11","role":"research_agent","method":"CONNECT","host":"evil\\x.example","port":"443","status":403,"result":"TCP_DENIED","bytes":3401}';
+    const parsed = parseEventLine(line);
+    expect(parsed).toMatchObject({ ok: true, event: { eventType: "network_blocked", role: "research_agent", host: null, source: "proxy", details: { client: "172.30.0.11" } } });
+    expect(parsed.ok && String(parsed.event.details.unparsed)).toMatch(/^not JSON/);
+  });
+
   it.each([
     ["not json", "not JSON"],
     ["[1,2]", "not a JSON object"],

@@ -95,15 +95,34 @@ function fromProxy(line: Record<string, unknown>): ParsedEventLine {
 }
 
 /**
+ * The fields Squid writes first and the agent cannot choose (time, decision, client, role), read
+ * from a proxy line that is not valid JSON: a host with bytes the log format does not escape must
+ * not let a refused request escape counting.
+ */
+const PROXY_LINE_HEAD = /^\{"ts":"([^"\\]+)","event":"([a-z_]+)","client":"([^"\\]*)","role":"([^"\\]*)",/;
+
+function salvageProxyLine(text: string, reason: string): ParsedEventLine | undefined {
+  const head = PROXY_LINE_HEAD.exec(text);
+  const timestampMs = head ? parseTime(head[1]) : undefined;
+  if (!head || timestampMs === undefined) return undefined;
+  return {
+    ok: true,
+    event: { timestampMs, eventType: head[2], role: optionalString(head[4]), tool: null, host: null, source: "proxy", details: { client: head[3], unparsed: reason } },
+  };
+}
+
+/**
  * Parses one line of either shape. Lines that are not JSON objects, or miss the time or the
- * event name, are refused with the reason.
+ * event name, are refused with the reason; a proxy line whose tail is not valid JSON still counts,
+ * without its host, with the reason in `details.unparsed`.
  */
 export function parseEventLine(text: string): ParsedEventLine {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `not JSON (${(error as Error).message})` };
+    const reason = `not JSON (${(error as Error).message})`;
+    return salvageProxyLine(text, reason) ?? { ok: false, reason };
   }
   if (!isRecord(value)) return { ok: false, reason: "not a JSON object" };
   if ("event_type" in value) return fromGateway(value);

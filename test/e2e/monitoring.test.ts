@@ -186,6 +186,12 @@ describe.skipIf(SKIP)("monitoring: Squid's refusals counted, alerted once across
     expect(pagerDuty.map((r) => r.body.event_action)).toEqual(["trigger", "resolve"]);
     expect(pagerDuty[0].body).toMatchObject({ routing_key: "test-routing-key", payload: { severity: "critical", source: "rapidclaw", class: "network_blocked", component: "research_agent" } });
     expect(pagerDuty[1].body.dedup_key).toBe(pagerDuty[0].body.dedup_key);
+    // Each transition is a metric too, in the replica that made it.
+    const transitions: Record<string, number> = {};
+    for (const runtime of runtimes) {
+      for (const v of (await runtime.metrics.registry.getSingleMetric("rapidclaw_alert_transitions_total")?.get())?.values ?? []) transitions[String(v.labels.status)] = (transitions[String(v.labels.status)] ?? 0) + v.value;
+    }
+    expect(transitions).toEqual({ firing: 1, resolved: 1 });
   });
 
   it("retries a receiver that answers 503, then writes alert_delivery_failed, and keeps counting", async () => {
