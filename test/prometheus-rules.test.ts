@@ -173,7 +173,7 @@ describe.skipIf(SKIP).each(plans.map((plan) => ({ plan, platform: plan.platform 
         const events = drawn.map((e) => ({ eventType: e.kind.eventType, role: e.role, tool: e.kind.tools[e.toolIndex % e.kind.tools.length], minute: e.minute, replica: e.replica }));
         await runPromtoolTest(plan, events, 16, `random-${run++}`);
       }),
-      { numRuns: 12 },
+      { numRuns: 20 },
     );
   });
 });
