@@ -1,9 +1,10 @@
 // Public surface of @rapidclaw/agent-firewall: re-exports only.
-export { AgentPlatform, KeyMode, ToolAccess } from "./spec/types";
+export { AgentPlatform, KeyMode, ToolAccess, WebhookFormat } from "./spec/types";
 export type {
   AgentIngressProps,
   AgentProps,
   AlertThresholdProps,
+  AlertWebhookProps,
   DockerNetworkOptions,
   EgressCidrProps,
   EgressProxyOptions,
@@ -24,6 +25,7 @@ export { FirewallSpec } from "./plan/firewall-spec";
 export { loadFirewallSpec } from "./spec/load";
 export type { FirewallPlan, PlannedAgent, PlannedRole, PlannedTool } from "./plan/plan";
 export { renderSquidConf, renderSquidConfForPlan } from "./render/squid-conf";
+export { renderPrometheusRules } from "./render/prometheus-rules";
 export { IsolatedAgentNetwork, type IsolatedAgentNetworkProps } from "./constructs/isolated-agent-network";
 export { EgressProxy, type EgressProxyProps } from "./constructs/egress-proxy";
 export { AgentFleet, type AgentFleetProps } from "./constructs/agent-fleet";

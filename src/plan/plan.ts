@@ -1,6 +1,6 @@
 import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../spec/addresses";
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../spec/hosts";
-import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../spec/types";
+import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../spec/types";
 import { DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, memoryMiB, resourceName, validateFirewallSpec } from "../spec/validate";
 import { FORBIDDEN_DESTINATIONS } from "../spec/forbidden-destinations";
 import { byString } from "../spec/order";
@@ -119,7 +119,15 @@ export interface FirewallPlan {
     readonly kubernetesHost: string;
     readonly tokenTtlSeconds: number;
   };
-  readonly monitoring: { readonly rateLimited: PlannedThreshold; readonly permissionDenied: PlannedThreshold; readonly networkBlocked: PlannedThreshold };
+  readonly monitoring: PlannedMonitoring;
+}
+
+/** Alert thresholds per event kind, and where alerts go (in the order given). */
+export interface PlannedMonitoring {
+  readonly rateLimited: PlannedThreshold;
+  readonly permissionDenied: PlannedThreshold;
+  readonly networkBlocked: PlannedThreshold;
+  readonly webhooks: ReadonlyArray<AlertWebhookProps>;
 }
 
 export const DEFAULTS = {
@@ -268,6 +276,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       rateLimited: mon.rateLimited ?? DEFAULTS.monitoring.rateLimited,
       permissionDenied: mon.permissionDenied ?? DEFAULTS.monitoring.permissionDenied,
       networkBlocked: mon.networkBlocked ?? DEFAULTS.monitoring.networkBlocked,
+      webhooks: mon.webhooks ?? [],
     },
   };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AgentPlatform, KeyMode, ToolAccess } from "./types";
+import { AgentPlatform, KeyMode, ToolAccess, WebhookFormat } from "./types";
 
 /** Names of tools, roles and agents: lower case, digits, `_` and `-`, starting with a letter. */
 export const NAME_PATTERN = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
@@ -94,10 +94,25 @@ const agent = object("an agent", {
   env: map("env", str("an environment value")).optional(),
 });
 
+const severity = z.enum(["info", "warning", "critical"], { error: (i) => `severity must be "info", "warning" or "critical", got ${describe(i.input)}` });
+
 const threshold = object("an alert threshold", {
   count: int("count", 1, 1_000_000),
   windowSec: int("windowSec", 1, 86_400),
-  severity: z.enum(["info", "warning", "critical"], { error: (i) => `severity must be "info", "warning" or "critical", got ${describe(i.input)}` }),
+  severity,
+});
+
+const envName = (what: string) => str(what).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: `${what} must be an environment variable name such as SLACK_WEBHOOK_URL` });
+const absoluteFile = (what: string) => str(what).regex(/^\/[^\0]*$/, { error: `${what} must be an absolute path such as /vault/secrets/slack-url` });
+
+/** Cross-field rules (which of urlEnv/urlFile/routingKey*) are checked in `validate.ts`. */
+const webhook = object("a webhook", {
+  severity,
+  format: enumOf("format", WebhookFormat),
+  urlEnv: envName("urlEnv").optional(),
+  urlFile: absoluteFile("urlFile").optional(),
+  routingKeyEnv: envName("routingKeyEnv").optional(),
+  routingKeyFile: absoluteFile("routingKeyFile").optional(),
 });
 
 /** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */
@@ -144,6 +159,7 @@ export const firewallSpecSchema = object("the firewall spec", {
     rateLimited: threshold.optional(),
     permissionDenied: threshold.optional(),
     networkBlocked: threshold.optional(),
+    webhooks: list("webhooks", webhook).optional(),
   }).optional(),
 });
 

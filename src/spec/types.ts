@@ -327,6 +327,37 @@ export interface AlertThresholdProps {
   readonly severity: string;
 }
 
+/** Payload shape an alert webhook receives. */
+export enum WebhookFormat {
+  /** Rapid Claw's own JSON: `{ status, rule, severity, role, tool, count, threshold, windowSec, … }`. */
+  JSON = "json",
+  /** Slack incoming webhook: `{ text }`. */
+  SLACK = "slack",
+  /** PagerDuty Events API v2: trigger on firing, resolve on resolution, one dedup key per breach. */
+  PAGERDUTY = "pagerduty",
+}
+
+/**
+ * Where alerts of a severity go. URLs and keys are secrets: they are named here (an environment
+ * variable, or a file such as one Vault Agent renders) and read by the evaluator at start, never
+ * written into the firewall description or the synthesized output. Give exactly one of `urlEnv`
+ * and `urlFile` (PagerDuty: at most one), and for PagerDuty exactly one of `routingKeyEnv` and
+ * `routingKeyFile`.
+ */
+export interface AlertWebhookProps {
+  /** Lowest severity sent to this webhook: `info`, `warning` or `critical`. */
+  readonly severity: string;
+  readonly format: WebhookFormat;
+  /** Environment variable that holds the webhook URL. @default - urlFile, or PagerDuty's Events v2 URL */
+  readonly urlEnv?: string;
+  /** Absolute path of a file that holds the webhook URL. @default - urlEnv */
+  readonly urlFile?: string;
+  /** PagerDuty only: environment variable that holds the integration (routing) key. @default - routingKeyFile */
+  readonly routingKeyEnv?: string;
+  /** PagerDuty only: absolute path of a file that holds the integration (routing) key. @default - routingKeyEnv */
+  readonly routingKeyFile?: string;
+}
+
 /** Monitoring thresholds per firewall event kind. */
 export interface MonitoringOptions {
   /** @default { count: 10, windowSec: 300, severity: "warning" } */
@@ -335,6 +366,8 @@ export interface MonitoringOptions {
   readonly permissionDenied?: AlertThresholdProps;
   /** @default { count: 5, windowSec: 300, severity: "critical" } */
   readonly networkBlocked?: AlertThresholdProps;
+  /** Webhooks alerts are delivered to. @default [] */
+  readonly webhooks?: AlertWebhookProps[];
 }
 
 /** The whole firewall: one typed description of the fleet. */

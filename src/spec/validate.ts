@@ -5,7 +5,7 @@ import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
 import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
 import { closest, unknownName } from "./suggest";
-import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "./types";
+import { AgentPlatform, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 /** Kubernetes-safe form of a name: `web_search` becomes `web-search`. */
 export function resourceName(name: string): string {
@@ -56,6 +56,7 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   checkAddressOptions(input, add);
   checkReferences(input, add);
   checkPlatformOptions(input, platform, add);
+  checkWebhooks(input, add);
   if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);
 
   if (problems.length > 0) throw new FirewallSpecError(dedupe(problems), source);
@@ -320,6 +321,28 @@ function labelKeyValid(key: string): boolean {
   const prefix = slash < 0 ? undefined : key.slice(0, slash);
   const name = slash < 0 ? key : key.slice(slash + 1);
   return LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
+}
+
+/** Each webhook names exactly one source for its URL (and, for PagerDuty, its routing key). */
+function checkWebhooks(input: Record<string, unknown>, add: Add): void {
+  const webhooks = isRecord(input.monitoring) && Array.isArray(input.monitoring.webhooks) ? input.monitoring.webhooks : [];
+  webhooks.forEach((hook, i) => {
+    if (!isRecord(hook)) return;
+    const path = ["monitoring", "webhooks", i];
+    const pagerDuty = hook.format === WebhookFormat.PAGERDUTY;
+    if (hook.urlEnv !== undefined && hook.urlFile !== undefined) add(path, "give urlEnv or urlFile, not both");
+    else if (hook.urlEnv === undefined && hook.urlFile === undefined && !pagerDuty) {
+      add(path, "name where the webhook URL comes from: urlEnv (an environment variable) or urlFile (e.g. a file Vault Agent renders)");
+    }
+    if (pagerDuty) {
+      if (hook.routingKeyEnv !== undefined && hook.routingKeyFile !== undefined) add(path, "give routingKeyEnv or routingKeyFile, not both");
+      else if (hook.routingKeyEnv === undefined && hook.routingKeyFile === undefined) add(path, "a pagerduty webhook needs its integration key: routingKeyEnv or routingKeyFile");
+    } else {
+      for (const key of ["routingKeyEnv", "routingKeyFile"]) {
+        if (hook[key] !== undefined) add([...path, key], `${key} is for format pagerduty only; remove it`);
+      }
+    }
+  });
 }
 
 function checkPlatformOptions(input: Record<string, unknown>, platform: unknown, add: Add): void {

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { registerAlertsCommand } from "./alerts-command";
+import { EXIT } from "./exit-codes";
+import { registerLogsCommand } from "./logs-command";
+
+/** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
+export function rapidclawProgram(): Command {
+  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: read its event logs and alerts");
+  // Set before the commands are added, so that they inherit it.
+  program.exitOverride((error: CommanderError) => {
+    throw error.exitCode === 0 ? error : new CommanderError(EXIT.USAGE, error.code, error.message);
+  });
+  registerLogsCommand(program);
+  registerAlertsCommand(program);
+  return program;
+}
+
+if (require.main === module) {
+  rapidclawProgram()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      if (error instanceof CommanderError) {
+        process.exitCode = error.exitCode; // commander has printed the message
+        return;
+      }
+      process.stderr.write(`rapidclaw: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 70;
+    });
+}

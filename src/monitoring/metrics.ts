@@ -1,0 +1,76 @@
+import { Counter, Gauge, Registry } from "prom-client";
+import type { AlertTransition } from "./alert-window-store";
+import type { FirewallEvent } from "./events";
+
+/** Label value for a role or tool the firewall description does not name (chosen by an agent, or unknown). */
+export const OTHER_LABEL = "_other";
+
+/** Names the firewall knows; anything else is counted under OTHER_LABEL so agents cannot grow the label set. */
+export interface KnownNames {
+  readonly roles: ReadonlyArray<string>;
+  readonly tools: ReadonlyArray<string>;
+  /** Event types the gateway and proxy write. */
+  readonly eventTypes: ReadonlyArray<string>;
+}
+
+/**
+ * The firewall's Prometheus metrics. Hosts are never a label: the agent chooses them, and every
+ * new host would be a new series.
+ */
+export class FirewallMetrics {
+  readonly registry = new Registry();
+  private readonly events: Counter<"event_type" | "role" | "tool">;
+  private readonly firing: Gauge<"rule" | "severity" | "role" | "tool">;
+  private readonly transitions: Counter<"rule" | "severity" | "status">;
+  private readonly deliveryFailures: Counter<"format" | "severity">;
+
+  constructor(private readonly known: KnownNames) {
+    const registers = [this.registry];
+    this.events = new Counter({ name: "rapidclaw_firewall_events_total", help: "Firewall events by type, role and tool.", labelNames: ["event_type", "role", "tool"], registers });
+    this.firing = new Gauge({ name: "rapidclaw_alerts_firing", help: "1 while an alert fires, 0 once it resolved.", labelNames: ["rule", "severity", "role", "tool"], registers });
+    this.transitions = new Counter({ name: "rapidclaw_alert_transitions_total", help: "Alerts that fired or resolved.", labelNames: ["rule", "severity", "status"], registers });
+    this.deliveryFailures = new Counter({ name: "rapidclaw_alert_deliveries_failed_total", help: "Alert notifications given up after retries or dropped from a full queue.", labelNames: ["format", "severity"], registers });
+  }
+
+  /**
+   * Starts every counter the alert rules read at 0, so that a rate over a window sees the first
+   * events of a series (a series that appears mid-window would be extrapolated).
+   */
+  initialise(eventTypes: ReadonlyArray<string>): void {
+    for (const eventType of eventTypes) {
+      for (const role of this.known.roles) {
+        this.events.inc({ event_type: eventType, role, tool: "" }, 0);
+        for (const tool of this.known.tools) this.events.inc({ event_type: eventType, role, tool }, 0);
+      }
+    }
+  }
+
+  private label(value: string | null, known: ReadonlyArray<string>): string {
+    if (value === null || value === "") return "";
+    return known.includes(value) ? value : OTHER_LABEL;
+  }
+
+  countEvent(event: FirewallEvent): void {
+    this.events.inc({
+      event_type: this.label(event.eventType, this.known.eventTypes),
+      role: this.label(event.role, this.known.roles),
+      tool: this.label(event.tool, this.known.tools),
+    });
+  }
+
+  countTransition(transition: AlertTransition): void {
+    const { rule, group, status } = transition;
+    this.transitions.inc({ rule: rule.eventType, severity: rule.severity, status });
+    const labels = { rule: rule.eventType, severity: rule.severity, role: this.label(group.role, this.known.roles), tool: this.label(group.tool, this.known.tools) };
+    this.firing.set(labels, status === "firing" ? 1 : 0);
+  }
+
+  countDeliveryFailure(format: string, severity: string): void {
+    this.deliveryFailures.inc({ format, severity });
+  }
+
+  /** The text exposition format, as `/metrics` serves it. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Prometheus alerting rules rendered from the firewall's alert thresholds, for those who scrape
+ * the gateway's `/metrics`. Pure text; `promtool check rules` and `promtool test rules` accept
+ * the result (see the tests). One rule per event kind, with the built-in evaluator's semantics:
+ * the count of events of a group within the window (sum over every gateway replica) reaches the
+ * threshold. `increase` over a counter sampled at the window's start and end is that count
+ * exactly; the gateway starts its counters at 0 so that a series exists from the start.
+ */
+import type { FirewallPlan } from "../plan/plan";
+import { alertRules, type AlertRule } from "../monitoring/alert-rules";
+import { AgentPlatform } from "../spec/types";
+
+/** Group of the rendered rules. */
+export const PROMETHEUS_RULE_GROUP = "rapidclaw-firewall";
+
+/** `rate_limited` → `RapidClawRateLimited`. */
+export function prometheusAlertName(eventType: string): string {
+  return "RapidClaw" + eventType.split("_").map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("");
+}
+
+/** Labels each alert carries: the rule's group, plus the namespace on Kubernetes (two firewalls, two namespaces). */
+export function prometheusGroupLabels(rule: AlertRule, platform: AgentPlatform): string[] {
+  return [...(platform === AgentPlatform.KUBERNETES ? ["namespace"] : []), "role", ...(rule.grouping === "role_tool" ? ["tool"] : [])];
+}
+
+/** The PromQL expression of one rule. */
+export function prometheusExpression(rule: AlertRule, plan: Pick<FirewallPlan, "platform" | "namespace">): string {
+  const selector = [`event_type="${rule.eventType}"`, ...(plan.platform === AgentPlatform.KUBERNETES ? [`namespace="${plan.namespace}"`] : [])].join(",");
+  const by = prometheusGroupLabels(rule, plan.platform).join(", ");
+  return `sum by (${by}) (increase(rapidclaw_firewall_events_total{${selector}}[${rule.windowSec}s])) >= ${rule.count}`;
+}
+
+/** Annotations of one rule (no `$value`: the count is in the expression's result). */
+export function prometheusAnnotations(rule: AlertRule): { summary: string; description: string } {
+  const tool = rule.grouping === "role_tool" ? ", tool {{ $labels.tool }}" : "";
+  return {
+    summary: `Rapid Claw: ${rule.eventType} for role {{ $labels.role }}${tool}`,
+    description: `At least ${rule.count} ${rule.eventType} events within ${rule.windowSec} s (all gateway replicas together).`,
+  };
+}
+
+/** The rule file (YAML) for a plan. */
+export function renderPrometheusRules(plan: FirewallPlan): string {
+  const rules = alertRules(plan.monitoring).map((rule) => ({
+    alert: prometheusAlertName(rule.eventType),
+    expr: prometheusExpression(rule, plan),
+    labels: { severity: rule.severity, rule: rule.eventType },
+    annotations: prometheusAnnotations(rule),
+  }));
+  const { stringify } = require("yaml") as typeof import("yaml");
+  return "# Rapid Claw alerting rules, generated from the firewall spec: edit the spec, not this file.\n" + stringify({ groups: [{ name: PROMETHEUS_RULE_GROUP, rules }] }, { lineWidth: 0 });
+}
