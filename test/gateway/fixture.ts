@@ -15,9 +15,9 @@ export function gatewayScenario(overrides: Partial<FirewallSpecProps> = {}): Fir
         executeOperations: [{ method: "POST", path: "/v3/mail/send" }],
       },
       database: { ...seed.tools.database, upstream: "https://db.tools.test" },
-      file_upload: { ...seed.tools.file_upload, upstream: "https://files.tools.test", failOpen: true },
+      file_upload: { ...seed.tools.file_upload, upstream: "https://files.tools.test" },
       knowledge_base: { upstream: "https://kb.tools.test" },
-      ticket_system: { upstream: "https://tickets.tools.test" },
+      ticket_system: { upstream: "https://tickets.tools.test", rateLimit: { maxCalls: 100, windowSec: 60 }, failOpen: true },
     },
     ...overrides,
   };
