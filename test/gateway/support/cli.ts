@@ -1,0 +1,33 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..", "..", "..");
+
+/** A `rapidclaw` process run from the sources, with everything it writes captured. */
+export class CliProcess {
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  constructor(args: ReadonlyArray<string>) {
+    this.child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child.stdout!.on("data", (d) => (this.stdout += d));
+    this.child.stderr!.on("data", (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
+  }
+
+  /** Waits until stderr holds `text`, or fails with what the process said. */
+  async waitFor(text: string, ms = 20_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.stderr.includes(text)) {
+      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`rapidclaw did not say "${text}": ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill("SIGTERM");
+    await this.exited;
+  }
+}
