@@ -10,11 +10,17 @@ export class CliProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(args: ReadonlyArray<string>) {
-    this.child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  /** Runs the sources through tsx, or with `built` the compiled `dist/src/cli/main.js` (`npm run build`). */
+  constructor(args: ReadonlyArray<string>, options: { built?: boolean } = {}) {
+    const entry = options.built ? [join(ROOT, "dist", "src", "cli", "main.js")] : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
+    this.child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     this.child.stdout!.on("data", (d) => (this.stdout += d));
     this.child.stderr!.on("data", (d) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Waits until stderr holds `text`, or fails with what the process said. */
