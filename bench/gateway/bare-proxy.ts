@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { Agent, request } from "node:https";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 
 const [upstreamPort, upstreamHost, caFile] = process.argv.slice(2);
-const agent = new Agent({ keepAlive: true, maxSockets: 256, ca: [...rootCertificates, readFileSync(caFile, "utf8")] });
+const agent = new Agent({ keepAlive: true, maxSockets: 256, secureContext: createSecureContext({ ca: [...rootCertificates, readFileSync(caFile, "utf8")] }) });
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));

@@ -1,6 +1,6 @@
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 import { ToolAccess } from "../spec/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
@@ -62,7 +62,8 @@ export class ToolCallHandler {
     this.agent = new HttpsAgent({
       keepAlive: true,
       maxSockets: 256,
-      ca: options.upstreamCa === undefined ? undefined : [...rootCertificates, options.upstreamCa],
+      // One context for every connection: building one from the system roots costs about 50 ms of CPU.
+      secureContext: options.upstreamCa === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.upstreamCa] }),
     });
   }
 

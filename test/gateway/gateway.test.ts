@@ -1,4 +1,6 @@
+import { rmSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { Agent } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipLoudly } from "../e2e/support/prerequisites";
@@ -156,6 +158,46 @@ describe.skipIf(skip)("tool gateway", () => {
     }
   });
 
+  it("answers 404 on the proxy path of a tool without upstream, 503 without its key, 502 when its upstream is down", async () => {
+    const gone = await TestUpstream.start(certificate);
+    await gone.stop();
+    const changed = {
+      ...spec,
+      tools: {
+        ...spec.tools,
+        knowledge_base: { permissions: [] },
+        database: { ...spec.tools.database, upstream: "https://db.tools.test" },
+      },
+    };
+    const other = await startTestGateway(changed, redis.url, upstream, certificate, {}, new Map([["database", gone.port]]));
+    try {
+      const as = (role: string, path: string, init: { method?: string; body?: string } = {}) =>
+        call({ host: ROLE_ADDRESSES[role].listener, port: other.rolePort, path, ...init }).then(keep);
+      const before = upstream.received.length;
+      expect((await as("research_agent", "/tools/knowledge_base/x")).status).toBe(404);
+      expect((await as("research_agent", "/v1/check", { method: "POST", body: JSON.stringify({ tool: "knowledge_base", access: "READ" }) })).status).toBe(200);
+      const down = await as("research_agent", "/tools/database/rows");
+      expect(down.status).toBe(502);
+      expect(JSON.parse(down.body)).toMatchObject({ error: "upstream_error", tool: "database" });
+      const admin = (path: string) => call({ host: "127.0.0.1", port: other.gateway.admin.port, path }).then(keep);
+      expect((await admin("/healthz")).status).toBe(200);
+      expect((await admin("/readyz")).status).toBe(200);
+      rmSync(join(other.keyDir, "web_search"));
+      const deadline = Date.now() + 5_000;
+      let answer = await as("research_agent", "/tools/web_search/q");
+      while (answer.status === 200 && Date.now() < deadline) answer = await as("research_agent", "/tools/web_search/q");
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: "key_unavailable", tool: "web_search" });
+      const readyz = await admin("/readyz");
+      expect(readyz.status).toBe(503);
+      expect(readyz.body).toContain("keys not loaded: web_search");
+      expect(upstream.received.slice(before).every((r) => r.headers.host === "search.tools.test")).toBe(true);
+      expect(other.events.map((e) => e.event_type)).toEqual(expect.arrayContaining(["unknown_tool", "upstream_error", "key_unavailable"]));
+    } finally {
+      await other.gateway.stop();
+    }
+  });
+
   it("refuses bad requests, forwards nothing and stays up", async () => {
     const before = upstream.received.length;
     const eventsBefore = gw.events.length;
@@ -273,7 +315,8 @@ describe.skipIf(skip)("tool gateway", () => {
     phase = "restarted";
     await redis.restart();
     const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && !answers.some((a) => a.phase === "restarted" && a.status === 200)) await sleep(50);
+    const recovered = () => answers.some((a) => a.phase === "restarted" && a.status === 200 && JSON.parse(a.body).tool === "web_search");
+    while (Date.now() < deadline && !recovered()) await sleep(50);
     await sleep(300);
     running = false;
     await Promise.all(loops);

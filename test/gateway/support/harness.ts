@@ -84,6 +84,8 @@ export async function startTestGateway(
   upstream: TestUpstream,
   certificate: TestCertificate,
   limits: { maxBodyBytes?: number; maxHeaderBytes?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {},
+  /** Upstream ports by tool, instead of `upstream`'s. */
+  upstreamPorts: ReadonlyMap<string, number> = new Map(),
 ): Promise<TestGateway> {
   const { spec, rolePort, sharedPort } = await withTestListeners(base);
   const { dir, keys } = writeKeys(spec);
@@ -100,7 +102,7 @@ export async function startTestGateway(
     headersTimeoutMs: limits.headersTimeoutMs ?? 1_000,
     requestTimeoutMs: limits.requestTimeoutMs ?? 2_000,
     upstreamTimeoutMs: 5_000,
-    upstreamAddresses: new Map([...config.tools.keys()].map((tool) => [tool, { host: "127.0.0.1", port: upstream.port }])),
+    upstreamAddresses: new Map([...config.tools.keys()].map((tool) => [tool, { host: "127.0.0.1", port: upstreamPorts.get(tool) ?? upstream.port }])),
     upstreamCa: certificate.cert,
   });
   const events: GatewayEvent[] = [];

@@ -41,7 +41,7 @@ export class TestUpstream {
 
   static async start(certificate: TestCertificate): Promise<TestUpstream> {
     const received: Received[] = [];
-    const server = createServer({ cert: certificate.cert, key: certificate.key, keepAliveTimeout: 30_000 }, (req, res) => {
+    const server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
       let body = "";
       req.on("data", (d) => (body += d));
       req.on("end", () => {
