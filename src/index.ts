@@ -8,6 +8,10 @@ export type {
   EgressCidrProps,
   EgressProxyOptions,
   FirewallSpecProps,
+  GatewayListenerProps,
+  GatewayOptions,
+  GatewaySourceNetworkProps,
+  KeyHeaderProps,
   KubernetesOptions,
   MonitoringOptions,
   RateLimitProps,
@@ -15,6 +19,7 @@ export type {
   RoleNetworkProps,
   RoleProps,
   ToolKeyProps,
+  ToolOperationProps,
   ToolProps,
   VaultOptions,
 } from "./spec/types";

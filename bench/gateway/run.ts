@@ -99,8 +99,10 @@ async function main(): Promise<void> {
   const counted = await load(targets.gateway, undefined, 3);
   const stats = await redis.cli("INFO", "commandstats");
   const commands = [...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map(([, name, calls]) => ({ name, calls: Number(calls) })).filter((c) => !["info", "config|resetstat"].includes(c.name));
-  const redisCalls = commands.reduce((sum, c) => sum + c.calls, 0);
-  const roundTrips = redisCalls / (counted.ok + counted.other);
+  // INFO commandstats also counts the commands a script runs inside Redis; those are no round trips.
+  const insideScript = new Set([...SLIDING_WINDOW_SCRIPT.matchAll(/redis\.call\('([A-Z]+)'/g)].map(([, name]) => name.toLowerCase()));
+  const sent = commands.filter((c) => !insideScript.has(c.name));
+  const roundTrips = sent.reduce((sum, c) => sum + c.calls, 0) / (counted.ok + counted.other);
 
   const max: Record<Variant, LoadResult[]> = { direct: [], bare: [], gateway: [] };
   for (let round = 0; round < ROUNDS; round++) {
@@ -159,6 +161,8 @@ async function main(): Promise<void> {
     max,
     half: { rate: halfRate, ...half },
     redisCommands: commands,
+    sentCommands: sent.map((c) => c.name),
+    decisions: counted.ok + counted.other,
     roundTrips,
     limiterPerSecond: limiterRuns,
     redisBenchmarkPerSecond: benchmarkRuns,
@@ -177,6 +181,7 @@ function writeSection(section: string): void {
 function render(r: {
   machine: ReturnType<typeof describeMachine>; loadAverageAtEnd: number[]; minutes: number; rounds: number; seconds: number; connections: number;
   max: Record<string, LoadResult[]>; half: { rate: number; bare: LoadResult[]; gateway: LoadResult[] }; redisCommands: Array<{ name: string; calls: number }>;
+  sentCommands: string[]; decisions: number;
   roundTrips: number; limiterPerSecond: number[]; redisBenchmarkPerSecond: number[]; peakRssMiB: number;
 }, ratio: Summary, addedP99: Summary): string {
   const m = r.machine;
@@ -195,7 +200,7 @@ Variants: **(a)** the HTTPS upstream directly; **(b)** a bare Node reverse proxy
 
 | target | measured |  |
 |---|---|---|
-| exactly 1 Redis round trip per decision | ${r.roundTrips.toFixed(3)} (${r.redisCommands.map((c) => `${c.name} ${c.calls}`).join(", ")}) | ${met(Math.abs(r.roundTrips - 1) < 0.01)} |
+| exactly 1 Redis round trip per decision | ${r.roundTrips.toFixed(3)} (INFO commandstats over ${r.decisions} decisions: ${r.redisCommands.map((c) => `${c.name} ${c.calls}`).join(", ")}; all but ${r.sentCommands.join(", ")} run inside the script) | ${met(Math.abs(r.roundTrips - 1) < 0.01)} |
 | gateway ≥ 0.5× the bare proxy's throughput | ${formatMedianIqr(ratio)}× per round | ${met(ratio.median >= 0.5)} |
 | p99 added over the bare proxy ≤ 1 ms at half the gateway's maximum (${r.half.rate} req/s) | ${formatMedianIqr(addedP99)} ms per round | ${met(addedP99.median <= 1)} |
 | peak RSS of the gateway ≤ 128 MiB | ${r.peakRssMiB.toFixed(0)} MiB | ${met(r.peakRssMiB <= 128)} |
