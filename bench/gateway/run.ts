@@ -5,12 +5,15 @@
 // the same script; peak RSS of the gateway. Writes its section of bench/RESULTS.md and
 // bench/gateway/results.json. BENCH_ROUNDS and BENCH_SECONDS shorten or lengthen the run.
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, get as httpGet } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisLimiter, SLIDING_WINDOW_SCRIPT } from "../../src/gateway/redis-limiter";
 import { ToolAccess, AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
 import { GATEWAY_SECTION_MARKER, resultsWithSections } from "../lib/gateway-section";
 import { describeMachine } from "../lib/machine";
+import { summarizeProfile } from "./profile";
 import { summarize, formatMedianIqr, type Summary } from "../lib/stats";
 import { CliProcess } from "../../test/gateway/support/cli";
 import { freePort } from "../../test/gateway/support/net";
@@ -22,6 +25,7 @@ const ROOT = join(__dirname, "..", "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
+const SINGLE_CALLS = Number(process.env.BENCH_SINGLE_CALLS ?? 1_000);
 const HOST = "search.bench.test";
 const log = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -77,10 +81,11 @@ async function main(): Promise<void> {
   const { dir } = writeKeys(spec);
   const configFile = join(dir, "..", `h3-bench-firewall-${process.pid}.json`);
   writeFileSync(configFile, JSON.stringify(spec));
-  const gateway = new CliProcess([
+  const gatewayArgs = [
     "gateway", "--config", configFile, "--key-dir", dir, "--redis", redis.url, "--admin-port", "0", "--admin-host", "127.0.0.1",
     "--upstream-address", `web_search=127.0.0.1:${upstreamPort}`, "--upstream-ca", certificate.certFile,
-  ], { built: true });
+  ];
+  const gateway = new CliProcess(gatewayArgs, { built: true });
   await gateway.waitFor("listening");
 
   const targets = {
@@ -126,6 +131,23 @@ async function main(): Promise<void> {
   const addedP99 = summarize(half.gateway.map((g, i) => g.p99 - half.bare[i].p99));
   const rss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${gateway.pid}/status`, "utf8"))![1]) / 1024;
 
+  log("one call at a time");
+  const single: Record<"bare" | "gateway", number[]> = { bare: [], gateway: [] };
+  const keepAlive = { bare: new Agent({ keepAlive: true, maxSockets: 1 }), gateway: new Agent({ keepAlive: true, maxSockets: 1 }) };
+  for (let i = 0; i < SINGLE_CALLS; i++) {
+    for (const v of i % 2 === 0 ? (["bare", "gateway"] as const) : (["gateway", "bare"] as const)) single[v].push(await timedGet(targets[v], keepAlive[v]));
+  }
+  Object.values(keepAlive).forEach((a) => a.destroy());
+  await gateway.stop();
+
+  log("CPU profile of the gateway at full load");
+  const profileDir = mkdtempSync(join(tmpdir(), "h3-gateway-profile-"));
+  const profiled = new CliProcess(gatewayArgs, { built: true, nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profileDir] });
+  await profiled.waitFor("listening");
+  const profiledLoad = await load(targets.gateway);
+  await profiled.stop();
+  const profile = summarizeProfile(profileDir);
+
   log("limiter alone, and redis-benchmark on the same script");
   const limiterRuns: number[] = [];
   const benchmarkRuns: number[] = [];
@@ -146,7 +168,6 @@ async function main(): Promise<void> {
     log(`round ${round + 1}: limiter ${limiterRuns.at(-1)!.toFixed(0)}/s, redis-benchmark ${benchmarkRuns.at(-1)!.toFixed(0)}/s`);
   }
 
-  await gateway.stop();
   upstream.kill();
   bare.kill();
   await redis.kill();
@@ -167,6 +188,8 @@ async function main(): Promise<void> {
     limiterPerSecond: limiterRuns,
     redisBenchmarkPerSecond: benchmarkRuns,
     peakRssMiB: rss,
+    singleCallMs: single,
+    profile: { ...profile, rps: profiledLoad.rps },
   };
   writeFileSync(join(__dirname, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeSection(render(results, ratio, addedP99));
@@ -183,6 +206,7 @@ function render(r: {
   max: Record<string, LoadResult[]>; half: { rate: number; bare: LoadResult[]; gateway: LoadResult[] }; redisCommands: Array<{ name: string; calls: number }>;
   sentCommands: string[]; decisions: number;
   roundTrips: number; limiterPerSecond: number[]; redisBenchmarkPerSecond: number[]; peakRssMiB: number;
+  singleCallMs: Record<"bare" | "gateway", number[]>; profile: ReturnType<typeof summarizeProfile> & { rps: number };
 }, ratio: Summary, addedP99: Summary): string {
   const m = r.machine;
   const s = (values: number[]) => formatMedianIqr(summarize(values));
@@ -217,6 +241,27 @@ ${(["direct", "bare", "gateway"] as const).map((v) => `| ${v} | ${s(r.max[v].map
 |---|---|---|
 ${(["bare", "gateway"] as const).map((v) => `| ${v} | ${s(r.half[v].map((x) => x.p50))} | ${s(r.half[v].map((x) => x.p99))} |`).join("\n")}
 
+## One call at a time
+
+${SINGLE_CALLS} calls to each, alternating, one connection each, timed by the caller (\`performance.now()\`): what the gateway adds per call without queueing.
+
+| variant | p50 ms | p99 ms |
+|---|---|---|
+${(["bare", "gateway"] as const).map((v) => `| ${v} | ${percentile(r.singleCallMs[v], 0.5).toFixed(2)} | ${percentile(r.singleCallMs[v], 0.99).toFixed(2)} |`).join("\n")}
+| gateway − bare | ${(percentile(r.singleCallMs.gateway, 0.5) - percentile(r.singleCallMs.bare, 0.5)).toFixed(2)} | ${(percentile(r.singleCallMs.gateway, 0.99) - percentile(r.singleCallMs.bare, 0.99)).toFixed(2)} |
+
+## Where the gateway's CPU goes
+
+A separate gateway run with \`node --cpu-prof\` at full load (${r.profile.rps.toFixed(0)} req/s); busy ${r.profile.busyPercent.toFixed(0)}% of samples. Shares of the busy time:
+
+| area | share |
+|---|---|
+${r.profile.areas.map((a) => `| ${a.name} | ${a.percent.toFixed(1)}% |`).join("\n")}
+
+| function (self time) | share |
+|---|---|
+${r.profile.functions.map((f) => `| \`${f.name}\` | ${f.percent.toFixed(1)}% |`).join("\n")}
+
 ## The limiter alone
 
 | | decisions/s |
@@ -225,6 +270,20 @@ ${(["bare", "gateway"] as const).map((v) => `| ${v} | ${s(r.half[v].map((x) => x
 | \`redis-benchmark -c 64\` running the same script by EVALSHA | ${s(r.redisBenchmarkPerSecond)} |
 | ratio | ${(limiter / benchmark).toFixed(2)}× |
 `;
+}
+
+/** One GET, timed from the request to the last byte of the answer. */
+function timedGet(url: string, agent: Agent): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent }, (res) => { res.resume(); res.on("end", () => resolve(performance.now() - started)); });
+    req.on("error", reject);
+  });
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 main().catch((error) => { console.error(error); process.exit(1); });
