@@ -212,7 +212,9 @@ export class ToolCallHandler {
     outgoing.on("error", (error: NodeJS.ErrnoException) => {
       if (res.headersSent) { res.destroy(); return; }
       // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
-      this.refuse(res, 502, "upstream_error", tool.name, role, { code: error.code ?? "error" }, { error: "upstream_error", tool: tool.name, message: "the tool's upstream could not be reached" });
+      // The call was already counted as an allowed decision, so this is an event only.
+      this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: error.code ?? "error" }));
+      sendJson(res, 502, { error: "upstream_error", tool: tool.name, message: "the tool's upstream could not be reached" });
     });
     res.on("close", () => { if (!res.writableFinished) outgoing.destroy(); });
     outgoing.end(body);
