@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { AgentPlatform } from "../src/spec/types";
 import type { ColdReport } from "./cold/report";
 import { runNode } from "./lib/child";
+import { resultsWithSections } from "./lib/gateway-section";
 import { describeMachine } from "./lib/machine";
 import type { ResourceCounts, FleetShape } from "./lib/resources";
 import { renderResults, type BenchResults, type ColdVariant, type ScalingPoint } from "./lib/results";
@@ -23,7 +24,7 @@ const RESULTS_JSON = join(__dirname, "..", "..", "..", "bench", "results.json");
 // `node dist/bench-build/bench/run.js --render`: no measurement, only RESULTS.md written again
 // from the raw measurements of the last run (bench/results.json), after a change of the report.
 if (process.argv.includes("--render")) {
-  writeFileSync(RESULTS_MD, renderResults(JSON.parse(readFileSync(RESULTS_JSON, "utf8")) as BenchResults));
+  writeFileSync(RESULTS_MD, resultsWithSections(RESULTS_MD, { synth: renderResults(JSON.parse(readFileSync(RESULTS_JSON, "utf8")) as BenchResults) }));
   console.error(`rendered ${RESULTS_MD} from ${RESULTS_JSON}`);
   process.exit(0);
 }
@@ -196,7 +197,7 @@ const results: BenchResults = {
 };
 const markdown = renderResults(results);
 console.log(markdown);
-writeFileSync(RESULTS_MD, markdown);
+writeFileSync(RESULTS_MD, resultsWithSections(RESULTS_MD, { synth: markdown }));
 // Raw measurements, rounded to microseconds (and KiB), for anyone who wants other statistics.
 const rounded = JSON.stringify(results, (_key, value) => (typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 1000) / 1000 : value));
 writeFileSync(RESULTS_JSON, `${rounded}\n`);

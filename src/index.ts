@@ -9,6 +9,10 @@ export type {
   EgressCidrProps,
   EgressProxyOptions,
   FirewallSpecProps,
+  GatewayListenerProps,
+  GatewayOptions,
+  GatewaySourceNetworkProps,
+  KeyHeaderProps,
   KubernetesOptions,
   MonitoringOptions,
   RateLimitProps,
@@ -16,6 +20,7 @@ export type {
   RoleNetworkProps,
   RoleProps,
   ToolKeyProps,
+  ToolOperationProps,
   ToolProps,
   VaultOptions,
 } from "./spec/types";

@@ -2,15 +2,17 @@
 import { Command, CommanderError } from "commander";
 import { registerAlertsCommand } from "./alerts-command";
 import { EXIT } from "./exit-codes";
+import { gatewayCommand } from "./gateway-command";
 import { registerLogsCommand } from "./logs-command";
 
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
-  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: read its event logs and alerts");
+  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: the tool gateway, its event logs and alerts");
   // Set before the commands are added, so that they inherit it.
   program.exitOverride((error: CommanderError) => {
     throw error.exitCode === 0 ? error : new CommanderError(EXIT.USAGE, error.code, error.message);
   });
+  program.addCommand(gatewayCommand().copyInheritedSettings(program));
   registerLogsCommand(program);
   registerAlertsCommand(program);
   return program;

@@ -55,6 +55,16 @@ const tool = object("a tool", {
   permissions: list("permissions", str("a permission").regex(/^[a-z0-9_-]+:[a-z0-9_*-]+$/, { error: "a permission is written resource:action, e.g. db:read" })).optional(),
   rateLimit: rateLimit.optional(),
   key: toolKey.optional(),
+  upstream: str("upstream").optional(),
+  keyHeader: object("keyHeader", {
+    name: str("name").regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: "name must be an HTTP header name such as authorization or x-api-key" }),
+    format: str("format").optional(),
+  }).optional(),
+  executeOperations: list("executeOperations", object("an operation", {
+    method: str("method").regex(/^[A-Z]+$/, { error: "method must be an HTTP method in upper case, such as POST" }),
+    path: str("path"),
+  })).optional(),
+  failOpen: bool("failOpen").optional(),
 });
 
 const egressCidr = object("an egress CIDR", {
@@ -154,6 +164,16 @@ export const firewallSpecSchema = object("the firewall spec", {
     createAuthBackend: bool("createAuthBackend").optional(),
     kubernetesHost: str("kubernetesHost").regex(/^https:\/\/[^\s]+$/, { error: "kubernetesHost must be an https:// URL" }).optional(),
     tokenTtlSeconds: int("tokenTtlSeconds", 60, 86_400).optional(),
+  }).optional(),
+  gateway: object("gateway", {
+    port: int("port", 1, 65_535).optional(),
+    listeners: list("listeners", object("a listener", {
+      port: int("port", 1, 65_535),
+      address: str("address").optional(),
+      role: str("role").optional(),
+    })).optional(),
+    sourceNetworks: list("sourceNetworks", object("a source network", { cidr: str("cidr"), role: str("role") })).optional(),
+    limiterTimeoutMs: int("limiterTimeoutMs", 10, 10_000).optional(),
   }).optional(),
   monitoring: object("monitoring", {
     rateLimited: threshold.optional(),

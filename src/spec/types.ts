@@ -64,7 +64,8 @@ export interface ToolProps {
    */
   readonly permissions?: string[];
   /**
-   * Sliding-window limit on calls to the tool, per agent.
+   * Sliding-window limit on calls to the tool, per role: every agent of a role shares it, across
+   * every gateway replica.
    * @default - no limit
    */
   readonly rateLimit?: RateLimitProps;
@@ -73,6 +74,104 @@ export interface ToolProps {
    * @default - no key
    */
   readonly key?: ToolKeyProps;
+  /**
+   * Where the tool gateway forwards the tool's calls (`/tools/<tool>/...`): an `https://` URL
+   * whose host is a host name written like an allowed host (no wildcard), optionally with a port
+   * and a base path; no user name, password, query or fragment. Model APIs are tools too
+   * (`https://api.anthropic.com`).
+   * @default - no upstream: the tool is reachable only through the gateway's check endpoint
+   */
+  readonly upstream?: string;
+  /**
+   * How the gateway injects the tool's key into forwarded calls.
+   * @default { name: "authorization", format: "Bearer {key}" }
+   */
+  readonly keyHeader?: KeyHeaderProps;
+  /**
+   * Calls through the gateway that need EXECUTE access (for example `POST /v3/mail/send`);
+   * others need READ (GET, HEAD, OPTIONS) or WRITE (any other method).
+   * @default []
+   */
+  readonly executeOperations?: ToolOperationProps[];
+  /**
+   * Let calls through when the gateway cannot reach its rate limiter (Redis), instead of
+   * refusing them with 503. Each such call still raises a `limiter_unavailable` event.
+   * @default false
+   */
+  readonly failOpen?: boolean;
+}
+
+/** The header that carries a tool's key to its upstream. */
+export interface KeyHeaderProps {
+  /** Header name, such as `authorization` or `x-api-key` (compared without case). */
+  readonly name: string;
+  /**
+   * Header value, with `{key}` where the key goes (exactly once).
+   * @default "{key}"
+   */
+  readonly format?: string;
+}
+
+/** A call that needs EXECUTE access: a method and a path below the tool's upstream. */
+export interface ToolOperationProps {
+  /** HTTP method in upper case, such as `POST`. */
+  readonly method: string;
+  /**
+   * Path below the tool (what follows `/tools/<tool>`), starting with `/`: exact (`/v3/mail/send`),
+   * or a prefix ending in `/*` (`/v1/admin/*` matches every path under `/v1/admin/`).
+   */
+  readonly path: string;
+}
+
+/** A listener of the tool gateway. */
+export interface GatewayListenerProps {
+  /** TCP port, 1 to 65535. */
+  readonly port: number;
+  /**
+   * Local address to listen on; callers are told apart by the (address, port) they reached.
+   * @default - the gateway's `--listen-host`
+   */
+  readonly address?: string;
+  /**
+   * Role of every caller on this listener (the network must let only that role reach it). Omit
+   * to identify callers by their source address through `sourceNetworks`.
+   * @default - by source address
+   */
+  readonly role?: string;
+}
+
+/** A caller network of one role, for listeners without a role (one Docker network per role). */
+export interface GatewaySourceNetworkProps {
+  /** IPv4 or IPv6 network in CIDR notation. */
+  readonly cidr: string;
+  /** The role of every caller from that network. */
+  readonly role: string;
+}
+
+/** Options of the tool gateway (`rapidclaw gateway`). */
+export interface GatewayOptions {
+  /**
+   * First port of the default listeners: role number i (in name order) gets `port + i`.
+   * @default 8080
+   */
+  readonly port?: number;
+  /**
+   * The listeners, each telling its callers' role by where they connected. Identity comes from
+   * the network only, never from a header.
+   * @default - one per role on `port + i`
+   */
+  readonly listeners?: GatewayListenerProps[];
+  /**
+   * Roles by source network, for listeners without a role.
+   * @default []
+   */
+  readonly sourceNetworks?: GatewaySourceNetworkProps[];
+  /**
+   * Longest wait for a rate-limit decision from Redis, in milliseconds (10 to 10,000); past it the
+   * call is refused with 503 (or let through for `failOpen` tools).
+   * @default 250
+   */
+  readonly limiterTimeoutMs?: number;
 }
 
 /** Per-task limits of a role. */
@@ -403,4 +502,6 @@ export interface FirewallSpecProps {
   readonly vault?: VaultOptions;
   /** @default - the seed's thresholds */
   readonly monitoring?: MonitoringOptions;
+  /** @default - see GatewayOptions */
+  readonly gateway?: GatewayOptions;
 }

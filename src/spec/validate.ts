@@ -5,6 +5,7 @@ import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
 import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
 import { closest, unknownName } from "./suggest";
+import { checkGatewayOptions, checkToolGatewayOptions } from "./validate-gateway";
 import { AgentPlatform, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 /** Kubernetes-safe form of a name: `web_search` becomes `web-search`. */
@@ -57,6 +58,8 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   checkReferences(input, add);
   checkPlatformOptions(input, platform, add);
   checkWebhooks(input, add);
+  for (const [name, tool] of entries(input.tools)) if (isRecord(tool)) checkToolGatewayOptions(name, tool, add);
+  checkGatewayOptions(input.gateway, Object.keys(isRecord(input.roles) ? input.roles : {}), add);
   if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);
 
   if (problems.length > 0) throw new FirewallSpecError(dedupe(problems), source);

@@ -1,0 +1,89 @@
+import { accessAllows } from "../spec/validate";
+import { KEY_PLACEHOLDER } from "../spec/validate-gateway";
+import { byString } from "../spec/order";
+import { ToolAccess, type FirewallSpecProps } from "../spec/types";
+
+/** How a tool's key travels upstream: `name: format` with the key in place of `{key}`. */
+export interface KeyHeader {
+  /** Lower-case header name. */
+  readonly name: string;
+  /** Text before the key. */
+  readonly prefix: string;
+  /** Text after the key. */
+  readonly suffix: string;
+}
+
+/** A call pattern that needs EXECUTE. */
+export interface ExecuteOperation {
+  readonly method: string;
+  /** Exact path, or the prefix (ending in `/`) when `prefix` is true. */
+  readonly path: string;
+  readonly prefix: boolean;
+}
+
+/** A tool as the gateway enforces it. */
+export interface GatewayTool {
+  readonly name: string;
+  /** Base URL calls are forwarded to; undefined when the tool is reachable only through the check endpoint. */
+  readonly upstream?: URL;
+  /** Set when the tool has a key: the gateway injects it and the key must be loaded. */
+  readonly keyHeader?: KeyHeader;
+  readonly executeOperations: ReadonlyArray<ExecuteOperation>;
+  readonly rateLimit?: { readonly maxCalls: number; readonly windowSec: number };
+  readonly failOpen: boolean;
+}
+
+/** Where callers connect, and how their role is told. */
+export interface GatewayListener {
+  /** Local address; undefined for the gateway's listen host. */
+  readonly address?: string;
+  readonly port: number;
+  /** Role of every caller here; undefined to tell by source network. */
+  readonly role?: string;
+}
+
+/** Everything the gateway enforces, compiled from a validated firewall description. */
+export interface GatewayConfig {
+  readonly tools: ReadonlyMap<string, GatewayTool>;
+  /** Access of each role to each tool; absent means DENY. */
+  readonly roles: ReadonlyMap<string, ReadonlyMap<string, ToolAccess>>;
+  readonly listeners: ReadonlyArray<GatewayListener>;
+  readonly sourceNetworks: ReadonlyArray<{ readonly cidr: string; readonly role: string }>;
+  readonly limiterTimeoutMs: number;
+}
+
+/** Defaults of `GatewayOptions`. */
+export const GATEWAY_DEFAULTS = { port: 8080, limiterTimeoutMs: 250, keyHeader: { name: "authorization", format: "Bearer {key}" } } as const;
+
+/** Compiles the gateway's view of a firewall description that `validateFirewallSpec` accepted. */
+export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
+  const tools = new Map<string, GatewayTool>();
+  for (const name of Object.keys(spec.tools).sort(byString)) {
+    const tool = spec.tools[name];
+    const header = tool.keyHeader ?? GATEWAY_DEFAULTS.keyHeader;
+    const [prefix, suffix] = (header.format ?? KEY_PLACEHOLDER).split(KEY_PLACEHOLDER);
+    tools.set(name, {
+      name,
+      upstream: tool.upstream === undefined ? undefined : new URL(tool.upstream),
+      keyHeader: tool.key === undefined ? undefined : { name: header.name.toLowerCase(), prefix, suffix },
+      executeOperations: (tool.executeOperations ?? []).map((op) => {
+        const prefixMatch = op.path.endsWith("/*");
+        return { method: op.method, path: prefixMatch ? op.path.slice(0, -1) : op.path, prefix: prefixMatch };
+      }),
+      rateLimit: tool.rateLimit,
+      failOpen: tool.failOpen ?? false,
+    });
+  }
+  const roleNames = Object.keys(spec.roles).sort(byString);
+  const roles = new Map(roleNames.map((role) => [role, new Map(Object.entries(spec.roles[role].tools ?? {}).filter(([, access]) => accessAllows(access, ToolAccess.READ)))]));
+  const options = spec.gateway ?? {};
+  const firstPort = options.port ?? GATEWAY_DEFAULTS.port;
+  const listeners = options.listeners ?? roleNames.map((role, i) => ({ port: firstPort + i, role }));
+  return {
+    tools,
+    roles,
+    listeners,
+    sourceNetworks: options.sourceNetworks ?? [],
+    limiterTimeoutMs: options.limiterTimeoutMs ?? GATEWAY_DEFAULTS.limiterTimeoutMs,
+  };
+}

@@ -1,0 +1,50 @@
+/** Kinds of events the gateway raises: every refusal, and calls let through when the limiter failed open. */
+export type GatewayEventType =
+  | "rate_limited"
+  | "permission_denied"
+  | "limiter_unavailable"
+  | "unknown_caller"
+  | "unknown_tool"
+  | "key_unavailable"
+  | "bad_request"
+  | "upstream_error";
+
+/** One firewall event, in the schema the egress proxy's events share. */
+export interface GatewayEvent {
+  /** ISO-8601 UTC. */
+  readonly timestamp: string;
+  readonly event_type: GatewayEventType;
+  readonly tool: string | null;
+  readonly agent_role: string | null;
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** Builds an event stamped now. */
+export function firewallEvent(
+  eventType: GatewayEventType,
+  tool: string | null,
+  role: string | null,
+  details: GatewayEvent["details"] = {},
+  now: Date = new Date(),
+): GatewayEvent {
+  return { timestamp: now.toISOString(), event_type: eventType, tool, agent_role: role, details };
+}
+
+/** Listeners of events (the stdout writer, metrics, an alert evaluator). */
+export class EventSink {
+  private readonly listeners: Array<(event: GatewayEvent) => void> = [];
+
+  /** Calls `listener` with every event from now on. */
+  onEvent(listener: (event: GatewayEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  emit(event: GatewayEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** Writes each event as one JSON line. */
+export function jsonLineWriter(stream: NodeJS.WritableStream): (event: GatewayEvent) => void {
+  return (event) => stream.write(`${JSON.stringify(event)}\n`);
+}

@@ -1,0 +1,272 @@
+import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { createSecureContext, rootCertificates } from "node:tls";
+import { ToolAccess } from "../spec/types";
+import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
+import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
+import type { CallerIdentity } from "./identity";
+import type { KeyStore } from "./key-store";
+import type { GatewayMetrics } from "./metrics";
+import { decidePermission, requiredAccess } from "./permissions";
+import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
+import { routeRequest } from "./routing";
+
+/** Where to connect instead of an upstream's own host (tests and development only; TLS still checks the upstream's name). */
+export interface UpstreamAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What the request handler works with. */
+export interface ToolCallHandlerOptions {
+  readonly config: GatewayConfig;
+  readonly identity: CallerIdentity;
+  readonly limiter: RedisLimiter;
+  readonly keys: KeyStore;
+  readonly events: EventSink;
+  readonly metrics: GatewayMetrics;
+  /** Largest request body forwarded, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Longest wait for an upstream's response headers, in ms. */
+  readonly upstreamTimeoutMs: number;
+  /** Connect-to overrides by tool name. */
+  readonly upstreamAddresses: ReadonlyMap<string, UpstreamAddress>;
+  /** Extra CA certificates (PEM) trusted for upstreams, besides the system's. */
+  readonly upstreamCa?: string;
+}
+
+/** Largest body of a check request. */
+const MAX_CHECK_BODY_BYTES = 4_096;
+
+/** Headers never forwarded upstream: hop-by-hop ones, and every credential an agent might send. */
+const DROPPED_REQUEST_HEADERS = new Set([
+  "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
+  "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie",
+]);
+/** Hop-by-hop headers not passed back to the agent. */
+const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+
+const ACCESS_VALUES = new Set<string>([ToolAccess.READ, ToolAccess.WRITE, ToolAccess.EXECUTE]);
+
+class BodyTooLarge extends Error {}
+
+/**
+ * Handles calls on the agents' listeners: who is calling (from the listener and source address),
+ * where to (the route), whether the role may (RBAC), whether the limit allows (Redis), then the
+ * key is injected and the call forwarded, or the decision answered for `POST /v1/check`.
+ */
+export class ToolCallHandler {
+  private readonly agent: HttpsAgent;
+
+  constructor(private readonly options: ToolCallHandlerOptions) {
+    this.agent = new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 256,
+      // One context for every connection: building one from the system roots costs about 50 ms of CPU.
+      secureContext: options.upstreamCa === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.upstreamCa] }),
+    });
+  }
+
+  /** The role of a connection, or undefined for an unknown caller. */
+  roleOf(listener: GatewayListener, remoteAddress: string | undefined): string | undefined {
+    return this.options.identity.roleOf(listener, remoteAddress);
+  }
+
+  async handle(listener: GatewayListener, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const role = this.roleOf(listener, req.socket.remoteAddress);
+    if (role === undefined) {
+      this.refuse(res, 403, "unknown_caller", null, null, { remote_address: req.socket.remoteAddress ?? null, local_port: req.socket.localPort ?? null }, {
+        error: "unknown_caller",
+        message: "this address and port belong to no role",
+      });
+      return;
+    }
+    const method = req.method ?? "";
+    const route = routeRequest(method, req.url ?? "");
+    if (route.kind === "bad") {
+      this.refuse(res, 400, "bad_request", null, role, { reason: route.reason, method }, { error: "bad_request", message: route.reason });
+      return;
+    }
+    if (route.kind === "check") {
+      await this.check(role, req, res);
+      return;
+    }
+    const tool = this.options.config.tools.get(route.tool);
+    if (tool === undefined || tool.upstream === undefined) {
+      const message = tool === undefined ? "no such tool" : "this tool has no upstream; agents ask POST /v1/check before using it";
+      this.refuse(res, 404, "unknown_tool", route.tool, role, { method }, { error: "unknown_tool", tool: route.tool, message });
+      return;
+    }
+    const required = requiredAccess(tool, method, route.path);
+    if (!this.permitted(role, tool.name, required, res, { method, path: route.path })) return;
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.options.maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        this.refuse(res, 413, "bad_request", tool.name, role, { reason: "body too large" }, { error: "bad_request", message: `body larger than ${this.options.maxBodyBytes} bytes` }, true);
+      } else res.destroy();
+      return;
+    }
+    if (!(await this.withinLimit(role, tool, res))) return;
+    const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
+    if (tool.keyHeader !== undefined && key === undefined) {
+      this.refuse(res, 503, "key_unavailable", tool.name, role, {}, { error: "key_unavailable", tool: tool.name, message: "the tool's key is not loaded; try again later" });
+      return;
+    }
+    this.options.metrics.decisions.inc({ outcome: "allowed", role, tool: tool.name });
+    this.forward(role, tool, method, `${route.path}${route.query}`, req.headers, body, key, res);
+  }
+
+  /** `POST /v1/check` with `{"tool","access"}`: the same decision, without a call. */
+  private async check(role: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let request: unknown;
+    try {
+      request = JSON.parse((await readBody(req, MAX_CHECK_BODY_BYTES)).toString("utf8"));
+    } catch (error) {
+      const reason = error instanceof BodyTooLarge ? "body too large" : "body is not JSON";
+      this.refuse(res, 400, "bad_request", null, role, { reason }, { error: "bad_request", message: `${reason}; send {"tool":"…","access":"READ|WRITE|EXECUTE"}` }, true);
+      return;
+    }
+    const { tool: toolName, access } = (typeof request === "object" && request !== null ? request : {}) as Record<string, unknown>;
+    if (typeof toolName !== "string" || typeof access !== "string" || !ACCESS_VALUES.has(access)) {
+      this.refuse(res, 400, "bad_request", null, role, { reason: "bad check request" }, { error: "bad_request", message: 'send {"tool":"…","access":"READ|WRITE|EXECUTE"}' });
+      return;
+    }
+    const tool = this.options.config.tools.get(toolName);
+    if (tool === undefined) {
+      this.refuse(res, 404, "unknown_tool", null, role, { requested_tool: toolName.slice(0, 64) }, { error: "unknown_tool", message: "no such tool" });
+      return;
+    }
+    if (!this.permitted(role, tool.name, access as ToolAccess, res, { method: "CHECK" })) return;
+    if (!(await this.withinLimit(role, tool, res))) return;
+    this.options.metrics.decisions.inc({ outcome: "allowed", role, tool: tool.name });
+    sendJson(res, 200, { allowed: true, tool: tool.name, agent_role: role, access });
+  }
+
+  private permitted(role: string, toolName: string, required: ToolAccess, res: ServerResponse, details: Record<string, string>): boolean {
+    const decision = decidePermission(this.options.config, role, toolName, required);
+    if (decision.allowed) return true;
+    const granted = decision.reason === "permission_denied" ? decision.granted : ToolAccess.DENY;
+    this.refuse(res, 403, "permission_denied", toolName, role, { ...details, required, granted }, { error: "permission_denied", tool: toolName, agent_role: role, required, granted });
+    return false;
+  }
+
+  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse): Promise<boolean> {
+    if (tool.rateLimit === undefined) return true;
+    try {
+      const decision = await this.options.limiter.take(role, tool.name, tool.rateLimit);
+      if (decision.allowed) return true;
+      const { maxCalls, windowSec } = tool.rateLimit;
+      this.refuse(res, 429, "rate_limited", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec }, {
+        error: "rate_limited",
+        tool: tool.name,
+        retry_after_sec: decision.retryAfterSec,
+        message: `at most ${maxCalls} calls to ${tool.name} in ${windowSec} s for role ${role}; retry after ${decision.retryAfterSec} s`,
+      }, false, { "retry-after": String(decision.retryAfterSec) });
+      return false;
+    } catch (error) {
+      const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
+      this.options.metrics.limiterErrors.inc({ reason });
+      if (tool.failOpen) {
+        this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
+        return true;
+      }
+      this.refuse(res, 503, "limiter_unavailable", tool.name, role, { reason, failed_open: false }, { error: "limiter_unavailable", tool: tool.name, message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
+      return false;
+    }
+  }
+
+  private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse): void {
+    const upstream = tool.upstream as URL;
+    const headers: OutgoingHttpHeaders = {};
+    const connectionTokens = new Set(String(incoming.connection ?? "").toLowerCase().split(",").map((t) => t.trim()));
+    for (const [name, value] of Object.entries(incoming)) {
+      if (DROPPED_REQUEST_HEADERS.has(name) || connectionTokens.has(name) || name === tool.keyHeader?.name) continue;
+      headers[name] = value;
+    }
+    headers.host = upstream.host;
+    if (body.length > 0 || !["GET", "HEAD", "OPTIONS"].includes(method)) headers["content-length"] = body.length;
+    if (tool.keyHeader !== undefined && key !== undefined) headers[tool.keyHeader.name] = `${tool.keyHeader.prefix}${key}${tool.keyHeader.suffix}`;
+    const override = this.options.upstreamAddresses.get(tool.name);
+    const started = process.hrtime.bigint();
+    const outgoing = httpsRequest({
+      agent: this.agent,
+      host: override?.host ?? upstream.hostname,
+      port: override?.port ?? (upstream.port === "" ? 443 : Number(upstream.port)),
+      servername: upstream.hostname,
+      method,
+      path: `${upstream.pathname.replace(/\/$/, "")}${pathAndQuery}`,
+      headers,
+      timeout: this.options.upstreamTimeoutMs,
+    });
+    outgoing.on("response", (upstreamRes) => {
+      this.options.metrics.upstreamDuration.observe({ tool: tool.name }, Number(process.hrtime.bigint() - started) / 1e9);
+      const responseHeaders: OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(upstreamRes.headers)) if (!DROPPED_RESPONSE_HEADERS.has(name)) responseHeaders[name] = value;
+      res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);
+      upstreamRes.pipe(res);
+      upstreamRes.on("error", () => res.destroy());
+    });
+    outgoing.on("timeout", () => outgoing.destroy(Object.assign(new Error("upstream timed out"), { code: "ETIMEDOUT" })));
+    outgoing.on("error", (error: NodeJS.ErrnoException) => {
+      if (res.headersSent) { res.destroy(); return; }
+      // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
+      // The call was already counted as an allowed decision, so this is an event only.
+      this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: error.code ?? "error" }));
+      sendJson(res, 502, { error: "upstream_error", tool: tool.name, message: "the tool's upstream could not be reached" });
+    });
+    res.on("close", () => { if (!res.writableFinished) outgoing.destroy(); });
+    outgoing.end(body);
+  }
+
+  /** Raises a refusal's event and counts the decision. */
+  raise(eventType: GatewayEventType, tool: string | null, role: string | null, details: Record<string, string | number | boolean | null>): void {
+    this.options.events.emit(firewallEvent(eventType, tool, role, details));
+    this.options.metrics.decisions.inc({ outcome: eventType, role: role ?? "", tool: tool ?? "" });
+  }
+
+  /** Answers with a refusal, raises its event and counts the decision. */
+  refuse(
+    res: ServerResponse,
+    status: number,
+    eventType: GatewayEventType,
+    tool: string | null,
+    role: string | null,
+    details: Record<string, string | number | boolean | null>,
+    body: Record<string, unknown>,
+    closeConnection = false,
+    headers: Record<string, string> = {},
+  ): void {
+    this.raise(eventType, tool, role, details);
+    if (closeConnection) res.shouldKeepAlive = false;
+    sendJson(res, status, body, headers);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads a request body up to `limit` bytes; refuses a larger declared or actual length without reading on. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"] ?? 0) > limit) { reject(new BodyTooLarge()); return; }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) { req.removeAllListeners("data"); req.pause(); reject(new BodyTooLarge()); return; }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+    req.on("aborted", () => reject(new Error("aborted")));
+  });
+}

@@ -1,0 +1,109 @@
+import { isIP } from "node:net";
+import { parseCidr, type Network } from "./addresses";
+import { parseHostPattern } from "./hosts";
+import { unknownName } from "./suggest";
+
+type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Placeholder of the key in `keyHeader.format`. */
+export const KEY_PLACEHOLDER = "{key}";
+
+/** Why a tool's upstream URL is refused, if it is. */
+export function upstreamProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL; write one such as https://api.example.com`;
+  }
+  if (url.protocol !== "https:") return `"${text}" is not https; the gateway forwards keys only over TLS, so write https://${url.host}${url.pathname === "/" ? "" : url.pathname}`;
+  if (url.username !== "" || url.password !== "") return `"${text}" carries a user name or password; remove it (the gateway injects the tool's key from keyHeader)`;
+  if (url.search !== "" || url.hash !== "" || /[?#]/.test(text)) return `"${text}" has a query or fragment; write the base URL only`;
+  const host = parseHostPattern(url.hostname);
+  if (typeof host === "string") return host;
+  if (host.wildcard) return `"${text}" has a wildcard host; an upstream is one host`;
+  return undefined;
+}
+
+/** Why a path of an EXECUTE operation is refused, if it is. */
+function operationPathProblem(path: string): string | undefined {
+  if (!path.startsWith("/")) return `"${path}" must start with "/" (the path below the tool, e.g. /v3/mail/send)`;
+  const body = path.endsWith("/*") ? path.slice(0, -2) : path;
+  if (body.includes("*")) return `"${path}": "*" is allowed only as the last segment ("/v1/admin/*")`;
+  if (/[?#%\\\s]/.test(body)) return `"${path}" holds a query, "%", "\\" or white space; write a plain path`;
+  if (body.split("/").some((segment) => segment === "." || segment === "..")) return `"${path}" holds "." or ".." segments; write the path in normal form`;
+  return undefined;
+}
+
+/** Tool options of the gateway: upstream, key header, EXECUTE operations. */
+export function checkToolGatewayOptions(name: string, tool: Record<string, unknown>, add: Add): void {
+  const path = ["tools", name];
+  if (typeof tool.upstream === "string") {
+    const problem = upstreamProblem(tool.upstream);
+    if (problem) add([...path, "upstream"], problem);
+  }
+  if (isRecord(tool.keyHeader)) {
+    if (tool.key === undefined) add([...path, "keyHeader"], `keyHeader is set but tool "${name}" has no key; add key: {} or remove keyHeader`);
+    const format = tool.keyHeader.format;
+    if (typeof format === "string" && format.split(KEY_PLACEHOLDER).length !== 2) {
+      add([...path, "keyHeader", "format"], `format must hold "${KEY_PLACEHOLDER}" exactly once, e.g. "Bearer ${KEY_PLACEHOLDER}"`);
+    } else if (typeof format === "string" && /[^\t\x20-\x7e]/.test(format)) {
+      add([...path, "keyHeader", "format"], "format holds a control or non-ASCII character, which no header value may carry; remove it");
+    }
+  }
+  if (Array.isArray(tool.executeOperations)) {
+    tool.executeOperations.forEach((operation, i) => {
+      if (!isRecord(operation) || typeof operation.path !== "string") return;
+      const problem = operationPathProblem(operation.path);
+      if (problem) add([...path, "executeOperations", i, "path"], problem);
+    });
+  }
+}
+
+/** Gateway options: listeners and source networks name known roles, do not collide or overlap. */
+export function checkGatewayOptions(gateway: unknown, roleNames: string[], add: Add): void {
+  if (!isRecord(gateway)) return;
+  const checkRole = (role: unknown, path: PropertyKey[]) => {
+    if (typeof role === "string" && !roleNames.includes(role)) add(path, unknownName("role", role, roleNames));
+  };
+  const endpoints = new Map<string, number>();
+  (Array.isArray(gateway.listeners) ? gateway.listeners : []).forEach((listener, i) => {
+    if (!isRecord(listener)) return;
+    const path = ["gateway", "listeners", i];
+    checkRole(listener.role, [...path, "role"]);
+    if (typeof listener.address === "string" && isIP(listener.address) === 0) {
+      add([...path, "address"], `"${listener.address}" is not an IP address; write the local address to listen on, such as 10.0.0.2`);
+    }
+    const endpoint = `${String(listener.address ?? "")}:${String(listener.port)}`;
+    const other = endpoints.get(endpoint);
+    if (other !== undefined) add([...path, "port"], `listeners[${other}] already listens on ${endpoint.replace(/^:/, "port ")}; give each listener its own address or port`);
+    else endpoints.set(endpoint, i);
+  });
+  const networks: [Network, string, number][] = [];
+  (Array.isArray(gateway.sourceNetworks) ? gateway.sourceNetworks : []).forEach((entry, i) => {
+    if (!isRecord(entry)) return;
+    const path = ["gateway", "sourceNetworks", i];
+    checkRole(entry.role, [...path, "role"]);
+    if (typeof entry.cidr !== "string") return;
+    const network = parseCidr(entry.cidr);
+    if (typeof network === "string") { add([...path, "cidr"], network); return; }
+    const overlap = networks.find(([other]) => other.version === network.version && overlaps(other, network));
+    if (overlap && overlap[1] !== entry.role) {
+      add([...path, "cidr"], `${network.text} overlaps sourceNetworks[${overlap[2]}] (${overlap[0].text}) of role "${overlap[1]}"; a caller must map to one role, so make the networks disjoint`);
+    }
+    networks.push([network, String(entry.role), i]);
+  });
+  const listeners = Array.isArray(gateway.listeners) ? gateway.listeners.filter(isRecord) : [];
+  if (listeners.some((l) => l.role === undefined) && networks.length === 0) {
+    add(["gateway", "sourceNetworks"], "a listener has no role, so callers are told apart by source address, but sourceNetworks is empty; list each role's network or give the listener a role");
+  }
+}
+
+function overlaps(a: Network, b: Network): boolean {
+  const bits = a.version === 4 ? 32 : 128;
+  const shift = BigInt(bits - Math.min(a.prefix, b.prefix));
+  return a.base >> shift === b.base >> shift;
+}

@@ -1,0 +1,39 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..", "..", "..");
+
+/** A `rapidclaw` process run from the sources, with everything it writes captured. */
+export class CliProcess {
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  /** Runs the sources through tsx, or with `built` the compiled `dist/src/cli/main.js` (`npm run build`). */
+  constructor(args: ReadonlyArray<string>, options: { built?: boolean; nodeArgs?: ReadonlyArray<string> } = {}) {
+    const entry = options.built ? [join(ROOT, "dist", "src", "cli", "main.js")] : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child.stdout!.on("data", (d) => (this.stdout += d));
+    this.child.stderr!.on("data", (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Waits until stderr holds `text`, or fails with what the process said. */
+  async waitFor(text: string, ms = 20_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.stderr.includes(text)) {
+      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`rapidclaw did not say "${text}": ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill("SIGTERM");
+    await this.exited;
+  }
+}

@@ -1,0 +1,111 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gatewayConfigFromSpec } from "../../../src/gateway/config";
+import type { GatewayEvent } from "../../../src/gateway/events";
+import { startGateway, type RunningGateway } from "../../../src/gateway/gateway";
+import type { FirewallSpecProps } from "../../../src/spec/types";
+import { validateFirewallSpec } from "../../../src/spec/validate";
+import { freePort } from "./net";
+import type { TestCertificate, TestUpstream } from "./upstream";
+
+/** Where test agents of each role connect from and to. */
+export interface RoleEndpoint {
+  /** Listener with the role: local address and port. */
+  readonly host: string;
+  readonly port: number;
+  /** Source address inside the role's source network, for the shared listener. */
+  readonly from: string;
+}
+
+/** Local addresses of the listeners per role, and source addresses in each role's source network. */
+export const ROLE_ADDRESSES: Record<string, { listener: string; source: string; network: string }> = {
+  customer_support: { listener: "127.0.0.2", source: "127.0.0.17", network: "127.0.0.16/28" },
+  research_agent: { listener: "127.0.0.3", source: "127.0.0.33", network: "127.0.0.32/28" },
+};
+
+/** Random key values, one per keyed tool, written to a fresh key directory. */
+export function writeKeys(spec: FirewallSpecProps): { dir: string; keys: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), "h3-gateway-keys-"));
+  const keys: Record<string, string> = {};
+  for (const [tool, props] of Object.entries(spec.tools)) {
+    if (props.key === undefined) continue;
+    keys[tool] = `rk_${tool}_${randomBytes(16).toString("hex")}`;
+    writeFileSync(join(dir, tool), `${keys[tool]}\n`);
+  }
+  return { dir, keys };
+}
+
+/** Replaces a key file the way Vault Agent does: write a temporary file, rename it over the old one. */
+export function rotateKey(dir: string, tool: string, value: string): void {
+  const temporary = join(dir, `.${tool}.tmp`);
+  writeFileSync(temporary, `${value}\n`);
+  renameSync(temporary, join(dir, tool));
+}
+
+/** Gateway options of the tests: one port for both role listeners (told apart by local address), one shared by source network. */
+export async function withTestListeners(spec: FirewallSpecProps): Promise<{ spec: FirewallSpecProps; rolePort: number; sharedPort: number }> {
+  const rolePort = await freePort();
+  let sharedPort = await freePort();
+  while (sharedPort === rolePort) sharedPort = await freePort();
+  const roles = Object.keys(ROLE_ADDRESSES);
+  return {
+    rolePort,
+    sharedPort,
+    spec: {
+      ...spec,
+      gateway: {
+        listeners: [
+          ...roles.map((role) => ({ port: rolePort, address: ROLE_ADDRESSES[role].listener, role })),
+          { port: sharedPort, address: "127.0.0.1" },
+        ],
+        sourceNetworks: roles.map((role) => ({ cidr: ROLE_ADDRESSES[role].network, role })),
+        limiterTimeoutMs: 200,
+        ...spec.gateway,
+      },
+    },
+  };
+}
+
+/** An in-process gateway on real sockets, with every event captured. */
+export interface TestGateway {
+  readonly gateway: RunningGateway;
+  readonly events: GatewayEvent[];
+  readonly keyDir: string;
+  readonly keys: Record<string, string>;
+  readonly rolePort: number;
+  readonly sharedPort: number;
+}
+
+export async function startTestGateway(
+  base: FirewallSpecProps,
+  redisUrl: string,
+  upstream: TestUpstream,
+  certificate: TestCertificate,
+  limits: { maxBodyBytes?: number; maxHeaderBytes?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {},
+  /** Upstream ports by tool, instead of `upstream`'s. */
+  upstreamPorts: ReadonlyMap<string, number> = new Map(),
+): Promise<TestGateway> {
+  const { spec, rolePort, sharedPort } = await withTestListeners(base);
+  const { dir, keys } = writeKeys(spec);
+  const config = gatewayConfigFromSpec(validateFirewallSpec(spec));
+  const gateway = await startGateway({
+    config,
+    keyDir: dir,
+    redisUrl,
+    listenHost: "127.0.0.1",
+    adminPort: 0,
+    adminHost: "127.0.0.1",
+    maxBodyBytes: limits.maxBodyBytes ?? 64 * 1024,
+    maxHeaderBytes: limits.maxHeaderBytes ?? 16 * 1024,
+    headersTimeoutMs: limits.headersTimeoutMs ?? 1_000,
+    requestTimeoutMs: limits.requestTimeoutMs ?? 2_000,
+    upstreamTimeoutMs: 5_000,
+    upstreamAddresses: new Map([...config.tools.keys()].map((tool) => [tool, { host: "127.0.0.1", port: upstreamPorts.get(tool) ?? upstream.port }])),
+    upstreamCa: certificate.cert,
+  });
+  const events: GatewayEvent[] = [];
+  gateway.events.onEvent((e) => events.push(e));
+  return { gateway, events, keyDir: dir, keys, rolePort, sharedPort };
+}

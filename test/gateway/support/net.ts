@@ -1,0 +1,68 @@
+import { request, Agent, type IncomingHttpHeaders } from "node:http";
+import { createServer } from "node:net";
+
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** An answer as the agent saw it. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  /** Wall time from sending to the last byte, in ms. */
+  readonly ms: number;
+}
+
+/** What a test agent sends. */
+export interface Call {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  /** Source address (127.0.0.x). */
+  readonly from?: string;
+  readonly agent?: Agent;
+  /** Gives up (and fails the test) after this long: no call may hang. */
+  readonly giveUpMs?: number;
+}
+
+/** One HTTP call; rejects on a network error or when no answer comes within `giveUpMs`. */
+export function call(c: Call): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: c.host,
+      port: c.port,
+      path: c.path,
+      method: c.method ?? "GET",
+      headers: { ...(c.body === undefined ? {} : { "content-type": "application/json" }), ...c.headers },
+      localAddress: c.from,
+      agent: c.agent ?? false,
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer to ${c.method ?? "GET"} ${c.path} within ${c.giveUpMs ?? 10_000} ms`)), c.giveUpMs ?? 10_000);
+    req.on("response", (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (body += d));
+      res.on("end", () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: performance.now() - started }); });
+    });
+    req.on("error", (e) => { clearTimeout(timer); reject(e); });
+    req.end(c.body);
+  });
+}
+
+/** The raw text of a response header block and body, for scanning captured bytes. */
+export function answerText(answer: Answer): string {
+  return `${answer.status} ${JSON.stringify(answer.headers)}\n${answer.body}`;
+}
