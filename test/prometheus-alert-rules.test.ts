@@ -12,9 +12,10 @@ import { App, TerraformStack, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { seedFirewall } from "../examples/seed-spec";
-import { AgentPlatform, FirewallSpec, FirewallSpecError, IsolatedAgentNetwork, PrometheusAlertRules, prometheusRuleGroups, RapidClawStack, renderPrometheusRules, type RapidClawStackProps } from "../src";
+import { AgentPlatform, FirewallSpec, IsolatedAgentNetwork, ToolAccess, PrometheusAlertRules, prometheusRuleGroups, RapidClawStack, renderPrometheusRules, type RapidClawStackProps } from "../src";
 import { skipLoudly } from "./e2e/support/prerequisites";
 import { promtool, PROMTOOL_MISSING } from "./support/promtool";
+import { failureOf } from "./support/spec-error";
 import { synthesize } from "./support/synth";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidclaw-h8-prometheus-rule-"));
@@ -36,16 +37,6 @@ function standalone(props: { platform: AgentPlatform; labels?: Record<string, st
   const spec = FirewallSpec.fromProps(seedFirewall(props.platform));
   const rules = new PrometheusAlertRules(stack, "alerts", { spec, labels: props.labels, namespace: props.namespace });
   return { stack, spec, rules };
-}
-
-function errorOf(build: () => unknown): FirewallSpecError {
-  try {
-    build();
-  } catch (error) {
-    if (error instanceof FirewallSpecError) return error;
-    throw error;
-  }
-  throw new Error("expected a FirewallSpecError");
 }
 
 describe("RapidClawStack prometheusRule on Kubernetes", () => {
@@ -136,7 +127,7 @@ describe("PrometheusRule errors before synthesis", () => {
   it("refuses prometheusRule on a Docker stack, naming the option and the fix, with the description's own problems, adding nothing", () => {
     const app = new App();
     const props = { ...docker(), prometheusRule: {} };
-    const error = errorOf(() => new RapidClawStack(app, "agent-firewall", { ...props, roles: { ...props.roles, research_agent: { ...props.roles.research_agent, tools: { web_serch: "read" } } } } as RapidClawStackProps));
+    const error = failureOf(() => new RapidClawStack(app, "agent-firewall", { ...props, roles: { ...props.roles, research_agent: { ...props.roles.research_agent, tools: { web_serch: ToolAccess.READ } } } }));
     const paths = error.problems.map((p) => p.path);
     expect(paths).toContain("prometheusRule");
     expect(paths.some((p) => p.startsWith("roles.research_agent.tools"))).toBe(true);
@@ -144,11 +135,11 @@ describe("PrometheusRule errors before synthesis", () => {
     expect(problem?.message).toContain("platform is docker; remove prometheusRule");
     expect(problem?.message).toContain(".rulesYaml");
     expect(app.node.children).toHaveLength(0);
-    expect(errorOf(() => new RapidClawStack(new App(), "x", props)).problems.map((p) => p.path)).toEqual(["prometheusRule"]);
+    expect(failureOf(() => new RapidClawStack(new App(), "x", props)).problems.map((p) => p.path)).toEqual(["prometheusRule"]);
   });
 
   it("refuses Kubernetes-only props of the construct on Docker, each by name", () => {
-    const error = errorOf(() => standalone({ platform: AgentPlatform.DOCKER, labels: { release: "prometheus" }, namespace: "monitoring" }, false));
+    const error = failureOf(() => standalone({ platform: AgentPlatform.DOCKER, labels: { release: "prometheus" }, namespace: "monitoring" }, false));
     expect(error.problems.map((p) => p.path)).toEqual(["labels", "namespace"]);
     expect(error.problems[0].message).toContain("platform is docker, where none is created; remove labels");
     expect(error.message).toContain('PrometheusAlertRules "alerts"');
@@ -156,7 +147,7 @@ describe("PrometheusRule errors before synthesis", () => {
 
   it("lists every bad label and namespace at once, by path", () => {
     const app = new App();
-    const error = errorOf(() => new RapidClawStack(app, "agent-firewall", { ...kubernetes(), prometheusRule: { labels: { "bad key!": "x", release: "-prometheus" }, namespace: "Monitoring" } }));
+    const error = failureOf(() => new RapidClawStack(app, "agent-firewall", { ...kubernetes(), prometheusRule: { labels: { "bad key!": "x", release: "-prometheus" }, namespace: "Monitoring" } }));
     expect(error.problems.map((p) => p.path)).toEqual(["prometheusRule.labels.bad key!", "prometheusRule.labels.release", "prometheusRule.namespace"]);
     expect(error.problems[2].message).toContain('namespace "Monitoring" is not a valid Kubernetes name');
     expect(app.node.children).toHaveLength(0);
