@@ -16,45 +16,52 @@ describe("RapidClawStack on Docker", () => {
   const { stack, synth } = dockerStack();
   const networks = synth.resources("docker_network");
   const containers = synth.resources("docker_container");
-  const internal = networks.find((n) => n.internal === true);
+  const roleNetworks = networks.filter((n) => n.internal === true);
   const egress = networks.find((n) => n.internal !== true);
   const proxy = containers.find((c) => c.name === "rapidclaw-egress-proxy");
   const agents = containers.filter((c) => c !== proxy);
   const ref = (network: Record<string, any>) => `\${docker_network.${Object.entries(synth.doc.resource.docker_network).find(([, v]) => v === network)?.[0]}.name}`;
+  const networkOf = (name: string) => roleNetworks.find((n) => n.name === name) as Record<string, any>;
 
   it("matches the snapshot", () => {
     expect(synth.json).toMatchSnapshot();
   });
 
-  it("creates an internal agent network with the fixed default subnet and a separate egress network", () => {
-    expect(networks).toHaveLength(2);
-    expect(internal?.ipam_config).toEqual([{ subnet: "172.30.0.0/24", gateway: "172.30.0.1" }]);
+  it("gives each role its own internal network, with no host address on its named bridge, and a separate egress network", () => {
+    expect(roleNetworks.map((n) => n.name).sort()).toEqual(["rapidclaw-agents-customer-support", "rapidclaw-agents-research-agent"]);
+    expect(networkOf("rapidclaw-agents-research-agent").ipam_config).toEqual([{ subnet: "172.30.16.0/24", gateway: "172.30.16.1", ip_range: "172.30.16.128/25" }]);
+    expect(networkOf("rapidclaw-agents-research-agent").options).toEqual({ "com.docker.network.bridge.inhibit_ipv4": "true", "com.docker.network.bridge.name": "rclaw-ac1e1000" });
+    expect(networkOf("rapidclaw-agents-customer-support").ipam_config).toEqual([{ subnet: "172.30.76.0/24", gateway: "172.30.76.1", ip_range: "172.30.76.128/25" }]);
     expect(egress?.ipam_config).toEqual([{ subnet: "172.31.0.0/24" }]);
   });
 
-  it("puts the proxy on both networks, at the fixed proxy address on the internal one", () => {
+  it("puts the proxy on every role network, at the role's proxy address, and on the egress network", () => {
     expect(proxy).toBeDefined();
-    const joined = proxy?.networks_advanced.map((n: any) => n.name).sort();
-    expect(joined).toEqual([ref(internal!), ref(egress!)].sort());
-    expect(proxy?.networks_advanced.find((n: any) => n.name === ref(internal!))?.ipv4_address).toBe("172.30.0.2");
+    const joined = proxy?.networks_advanced.map((n: any) => [n.name, n.ipv4_address]).sort();
+    expect(joined).toEqual(
+      [
+        [ref(networkOf("rapidclaw-agents-customer-support")), "172.30.76.2"],
+        [ref(networkOf("rapidclaw-agents-research-agent")), "172.30.16.2"],
+        [ref(egress!), undefined],
+      ].sort(),
+    );
   });
 
-  it("puts every agent on the internal network only, at a fixed address", () => {
-    expect(agents.map((a) => a.name).sort()).toEqual(["hermes-agent", "openclaw-agent"]);
-    for (const agent of agents) {
-      expect(agent.networks_advanced).toHaveLength(1);
-      expect(agent.networks_advanced[0].name).toBe(ref(internal!));
-      expect(agent.networks_advanced[0].ipv4_address).toMatch(/^172\.30\.0\.\d+$/);
-    }
+  it("puts every agent on its role's network only, addressed by the engine unless pinned", () => {
+    expect(agents.map((a) => [a.name, a.networks_advanced])).toEqual([
+      ["hermes-agent", [{ name: ref(networkOf("rapidclaw-agents-customer-support")) }]],
+      ["openclaw-agent", [{ name: ref(networkOf("rapidclaw-agents-research-agent")) }]],
+    ]);
   });
 
-  it("hardens agent containers and points them at the proxy", () => {
+  it("hardens agent containers and points them at their role's proxy address", () => {
+    const proxyAddress = { "hermes-agent": "172.30.76.2", "openclaw-agent": "172.30.16.2" } as Record<string, string>;
     for (const agent of agents) {
       expect(agent.capabilities).toEqual({ drop: ["ALL"] });
       expect(agent.security_opts).toEqual(["no-new-privileges:true"]);
       expect(agent.read_only).toBe(true);
-      expect(agent.env).toContain("HTTPS_PROXY=http://172.30.0.2:3128");
-      expect(agent.env).toContain("HTTP_PROXY=http://172.30.0.2:3128");
+      expect(agent.env).toContain(`HTTPS_PROXY=http://${proxyAddress[agent.name]}:3128`);
+      expect(agent.env).toContain(`HTTP_PROXY=http://${proxyAddress[agent.name]}:3128`);
       expect(agent.env.some((e: string) => e.startsWith("NO_PROXY="))).toBe(true);
       expect(agent.labels).toContainEqual({ label: "rapidclaw.dev/component", value: "agent" });
     }
@@ -86,6 +93,25 @@ describe("RapidClawStack on Docker", () => {
     expect(proxy?.upload).toEqual([{ file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(stack.spec.plan)), permissions: "0644" }]);
     expect(proxy?.user).toBe("proxy");
     expect(proxy?.capabilities).toEqual({ drop: ["ALL"] });
+  });
+
+  it("runs agents as a non-root user with process and log limits, and limits the proxy", () => {
+    for (const agent of agents) {
+      expect(agent.user).toBe("10001:10001");
+      expect(agent.ulimit).toEqual([{ name: "nproc", soft: 512, hard: 512 }]);
+      expect(agent.log_driver).toBe("json-file");
+      expect(agent.log_opts).toEqual({ "max-file": "3", "max-size": "10m" });
+    }
+    expect(proxy).toMatchObject({ memory: 512, cpus: "1", ulimit: [{ name: "nproc", soft: 256, hard: 256 }], log_driver: "json-file", log_opts: { "max-file": "3", "max-size": "10m" } });
+    const props = seedFirewall(AgentPlatform.DOCKER);
+    const { synth: tuned } = dockerStack({
+      ...props,
+      agents: [{ ...props.agents![0], user: "0", processLimit: 64 }],
+      proxy: { memory: "1G", cpus: 2, processLimit: 128 },
+    });
+    const root = tuned.resources("docker_container").find((c) => c.name === props.agents![0].name);
+    expect(root).toMatchObject({ user: "0", ulimit: [{ name: "nproc", soft: 64, hard: 64 }] });
+    expect(tuned.resources("docker_container").find((c) => c.name === "rapidclaw-egress-proxy")).toMatchObject({ memory: 1024, cpus: "2", ulimit: [{ name: "nproc", soft: 128, hard: 128 }] });
   });
 
   it("puts every upload of a read-only container in a writable volume (Docker refuses others)", () => {
