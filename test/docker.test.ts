@@ -145,3 +145,74 @@ describe("RapidClawStack on Docker", () => {
     expect(app.node.children).toHaveLength(0);
   });
 });
+
+/**
+ * Findings of the security review (issue 11): each test fails on the design with one shared
+ * agent network, source-address identity and name-order addresses.
+ */
+describe("Docker confinement by construction (review findings)", () => {
+  const seed = seedFirewall(AgentPlatform.DOCKER);
+  const roleNetworkName = (role: string) => `rapidclaw-agents-${role.replace(/_/g, "-")}`;
+  const networksByName = (synth: ReturnType<typeof synthesize>) => new Map(synth.resources("docker_network").map((n) => [n.name, n]));
+  const agentNetworks = (synth: ReturnType<typeof synthesize>) =>
+    Object.fromEntries(synth.resources("docker_container").filter((c) => c.name !== "rapidclaw-egress-proxy").map((c) => [c.name, c.networks_advanced]));
+
+  it("no two roles' agents share a network", () => {
+    const { synth } = dockerStack();
+    const joined = agentNetworks(synth);
+    expect(joined["openclaw-agent"][0].name).not.toBe(joined["hermes-agent"][0].name);
+  });
+
+  it("no agent bridge holds a host address, and every agent bridge has a name host rules can match", () => {
+    const { synth } = dockerStack();
+    for (const role of Object.keys(seed.roles)) {
+      const options = networksByName(synth).get(roleNetworkName(role))?.options ?? {};
+      expect(options["com.docker.network.bridge.inhibit_ipv4"]).toBe("true");
+      expect(options["com.docker.network.bridge.name"]).toMatch(/^rclaw-[0-9a-f]{8}$/);
+    }
+  });
+
+  it("the proxy tells roles apart by the listener reached, never by source address", () => {
+    const conf = renderSquidConfForPlan(dockerStack().stack.spec.plan);
+    expect(conf).not.toMatch(/^acl \S+ src /m);
+    expect(conf.match(/^http_port \S+/gm)).toEqual(["http_port 172.30.76.2:3128", "http_port 172.30.16.2:3128"]);
+  });
+
+  it("adding an agent (first in name order) moves no other agent and no network", () => {
+    const before = dockerStack().synth;
+    const after = dockerStack({ ...seed, agents: [{ name: "aardvark-agent", image: "openclaw/agent:latest", role: "research_agent" }, ...seed.agents!] }).synth;
+    const { "aardvark-agent": added, ...kept } = agentNetworks(after);
+    expect(added).toBeDefined();
+    expect(kept).toEqual(agentNetworks(before));
+    expect(after.resources("docker_network")).toEqual(before.resources("docker_network"));
+  });
+
+  it("adding a role between two others in name order moves no existing role's subnet, proxy address or Vault binding", () => {
+    const before = dockerStack().synth;
+    const after = dockerStack({ ...seed, roles: { ...seed.roles, data_analyst: {} } }).synth;
+    for (const role of Object.keys(seed.roles)) {
+      expect(networksByName(after).get(roleNetworkName(role))).toEqual(networksByName(before).get(roleNetworkName(role)));
+    }
+    const bindings = (synth: ReturnType<typeof synthesize>) => synth.resources("vault_approle_auth_backend_role").map((r) => [r.role_name, r.secret_id_bound_cidrs, r.token_bound_cidrs]);
+    expect(bindings(after).filter(([name]) => name !== "rapidclaw-data-analyst")).toEqual(bindings(before));
+  });
+
+  it("a container attached later gets an address from the upper half: never the proxy's or a pinned agent's", () => {
+    const { synth } = dockerStack({ ...seed, agents: [{ ...seed.agents![0], ipv4Address: "172.30.16.10" }, seed.agents![1]] });
+    const network = networksByName(synth).get(roleNetworkName("research_agent"));
+    expect(network?.ipam_config).toEqual([{ subnet: "172.30.16.0/24", gateway: "172.30.16.1", ip_range: "172.30.16.128/25" }]);
+    expect(agentNetworks(synth)["openclaw-agent"][0].ipv4_address).toBe("172.30.16.10");
+  });
+
+  it("binds each role's AppRole SecretIDs and tokens to the role's own subnet", () => {
+    const { synth } = dockerStack();
+    const logins = Object.fromEntries(synth.resources("vault_approle_auth_backend_role").map((r) => [r.role_name, [r.secret_id_bound_cidrs, r.token_bound_cidrs]]));
+    expect(logins["rapidclaw-research-agent"]).toEqual([["172.30.16.0/24"], ["172.30.16.0/24"]]);
+    expect(logins["rapidclaw-customer-support"]).toEqual([["172.30.76.0/24"], ["172.30.76.0/24"]]);
+  });
+
+  it("a role pinned in docker.roleSubnets keeps that subnet", () => {
+    const { synth } = dockerStack({ ...seed, docker: { roleSubnets: { research_agent: "10.40.0.0/26" } } });
+    expect(networksByName(synth).get(roleNetworkName("research_agent"))?.ipam_config).toEqual([{ subnet: "10.40.0.0/26", gateway: "10.40.0.1", ip_range: "10.40.0.32/27" }]);
+  });
+});

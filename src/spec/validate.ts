@@ -384,8 +384,8 @@ function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
 
   const { subnets, collisions } = assignRoleSubnets(roleNames, pool, prefix, pinned);
   for (const c of collisions) {
-    const fix = c.suggestion ? `pin one of them, e.g. docker.roleSubnets.${c.role}: "${c.suggestion}"` : `pin one of them under docker.roleSubnets outside ${pool.text}, or use a larger docker.subnet`;
-    add(["roles", c.role], `role "${c.role}" hashes to ${c.subnet}, the subnet of role "${c.other}"; ${fix} (pin the role you added last, so the other keeps its addresses)`);
+    const pins = c.suggestion ? `, e.g. docker.roleSubnets.${c.other}: "${c.suggestion}" or docker.roleSubnets.${c.role}: "${c.suggestion}"` : ` outside ${pool.text} (the pool is full)`;
+    add(["roles", c.role], `roles "${c.other}" and "${c.role}" both hash to ${c.subnet}; pin the one you added last to a free subnet${pins}, so the other keeps its addresses`);
   }
   const taken = new Map<bigint, string>();
   const dynamic = new Map<string, number>();
