@@ -801,6 +801,17 @@ describe("the invariant harness", () => {
     expect(validDistinctNames(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("used twice");
   });
 
+  it("notices agents of two roles on one network, and Squid listening on every address (Docker)", () => {
+    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const doc = JSON.parse(synthesized(spec));
+    const [[, first], [, second]] = resources(doc, "docker_container").filter(([, c]) => c.name !== "rapidclaw-egress-proxy");
+    second.networks_advanced = first.networks_advanced;
+    expect(defaultDenyEgress(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("holds agents of roles");
+    const proxy = resources(doc, "docker_container").find(([, c]) => c.name === "rapidclaw-egress-proxy")?.[1];
+    proxy.upload[0].content = proxy.upload[0].content.replace(/^http_port [\d.]+:/m, "http_port ");
+    expect(agentEgressOnlyToProxyAndDns(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("not on a role's own proxy address");
+  });
+
   it("notices a role policy opening egress to the internet (Kubernetes)", () => {
     const spec = seedFirewall(AgentPlatform.KUBERNETES);
     const doc = JSON.parse(synthesized(spec));
