@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedFirewall } from "../../examples/seed-spec";
 import { RapidClawStack } from "../../src";
 import { AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
+import { AGENT_PROFILE_PATH } from "../../src/constructs/agent-environment";
 import type { FirewallPlan } from "../../src/plan/plan";
 import { synthesize } from "../support/synth";
 import { App } from "cdktf";
@@ -104,7 +105,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     replayContainer(engine, doc, {
       ...proxy,
       upload: [
-        { ...conf, content: conf.content.replace("\npid_filename none\n", "\npid_filename none\nhosts_file /etc/squid/hosts\n") },
+        { ...conf, content: `${conf.content}hosts_file /etc/squid/hosts\n` },
         { file: "/etc/squid/hosts", content: hosts, permissions: "0644" },
       ],
     }, { image: PROXY_IMAGE });
@@ -150,10 +151,11 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     expect(address).not.toBe(network.proxyAddress);
   });
 
-  it("runs agents as the non-root user with the nproc limit", () => {
+  it("runs agents as the non-root user with the nproc limit, reading their profile but unable to change it or the root", () => {
     for (const agent of plan.agents) {
-      const out = engine!.docker(["exec", agent.name, "sh", "-c", "id -u; ulimit -u"]).stdout.trim().split("\n");
-      expect(out, agent.name).toEqual(["10001", "512"]);
+      const script = `id -u; ulimit -u; head -c 1 ${AGENT_PROFILE_PATH}; echo; touch ${AGENT_PROFILE_PATH} 2>/dev/null || echo profile-read-only; touch /x 2>/dev/null || echo root-read-only`;
+      const out = engine!.docker(["exec", agent.name, "sh", "-c", script]).stdout.trim().split("\n");
+      expect(out, agent.name).toEqual(["10001", "512", "{", "profile-read-only", "root-read-only"]);
     }
   });
 
