@@ -60,7 +60,8 @@ function fleetRole(r: number, toolCount: number): RoleProps {
 
 /**
  * A generated fleet: `roles` roles, `toolCount` tools, `AGENTS_PER_ROLE` agents per role. On
- * Docker the agent subnet is a /16 so that 2,000 agents get fixed addresses.
+ * Docker every role is pinned to its own /24 of 10.64.0.0/10: a thousand hashed role subnets would
+ * collide somewhere in any pool.
  */
 export function fleetSpec(platform: AgentPlatform, roles: number, toolCount = FLEET_TOOL_COUNT): FirewallSpecProps {
   const tools: { [name: string]: ToolProps } = {};
@@ -80,6 +81,6 @@ export function fleetSpec(platform: AgentPlatform, roles: number, toolCount = FL
     tools,
     roles: roleProps,
     agents,
-    ...(platform === AgentPlatform.DOCKER ? { docker: { subnet: "10.64.0.0/16" } } : {}),
+    ...(platform === AgentPlatform.DOCKER ? { docker: { roleSubnets: Object.fromEntries(Object.keys(roleProps).map((name, r) => [name, `10.${64 + (r >> 8)}.${r % 256}.0/24`])) } } : {}),
   };
 }

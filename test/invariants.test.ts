@@ -154,24 +154,24 @@ function selects(selector: Json, labels: Record<string, string>): boolean {
 // ---------------------------------------------------------------------------------------------
 
 interface SquidConf {
-  /** Listening ports and their names (`http_port 3129 name=role-a`). */
-  readonly ports: Map<number, string | undefined>;
+  /** Listeners (`address:port`, `*:port` for every address) and their names (`http_port 10.0.0.2:3128 name=role-a`). */
+  readonly ports: Map<string, string | undefined>;
   /** ACLs by name; several `acl` lines of one name add up, as in Squid. */
   readonly acls: Map<string, { type: string; flags: string[]; values: string[] }>;
   readonly access: { allow: boolean; acls: { name: string; negated: boolean }[] }[];
 }
 
 function parseSquidConf(text: string): SquidConf {
-  const ports = new Map<number, string | undefined>();
+  const ports = new Map<string, string | undefined>();
   const acls = new Map<string, { type: string; flags: string[]; values: string[] }>();
   const access: SquidConf["access"] = [];
   for (const line of text.split("\n").map((l) => l.trim())) {
     if (line === "" || line.startsWith("#")) continue;
     const [directive, ...words] = line.split(/\s+/);
     if (directive === "http_port") {
-      const port = Number(words[0].split(":").pop());
+      const [address, port] = words[0].includes(":") ? words[0].split(":") : ["*", words[0]];
       const name = words.find((w) => w.startsWith("name="))?.slice(5);
-      ports.set(port, name);
+      ports.set(`${address}:${port}`, name);
     } else if (directive === "acl") {
       const [name, type, ...rest] = words;
       const flags = rest.filter((w) => /^-[a-z]$/.test(w));
@@ -193,8 +193,16 @@ const squidDomainMatches = (entry: string, host: string) => {
   return e.startsWith(".") ? host === e.slice(1) || host.endsWith(e) : host === e;
 };
 
+/** The listener a connection to `address:port` reaches, if any: one bound to that address, or to every address. */
+const listenerAt = (conf: SquidConf, address: string | undefined, port: number): string | undefined => {
+  const key = [`${address}:${port}`, `*:${port}`].find((k) => conf.ports.has(k));
+  return key;
+};
+
 interface ProxyRequest {
   readonly sourceAddress?: string;
+  /** The proxy address the client connected to. @default - any */
+  readonly localAddress?: string;
   readonly localPort: number;
   readonly method: string;
   readonly host: string;
@@ -224,7 +232,7 @@ function squidAllows(conf: SquidConf, request: ProxyRequest): boolean {
       case "src":
         return request.sourceAddress !== undefined && acl.values.some((cidr) => ipv4InCidr(request.sourceAddress as string, cidr));
       case "myportname":
-        return acl.values.includes(conf.ports.get(request.localPort) ?? "");
+        return acl.values.includes(conf.ports.get(listenerAt(conf, request.localAddress, request.localPort) ?? "") ?? "");
       case "annotate_transaction":
         // Always matches; it only records a note on the transaction (the logged event).
         return true;
@@ -232,7 +240,7 @@ function squidAllows(conf: SquidConf, request: ProxyRequest): boolean {
         throw new Error(`squid.conf: acl type ${acl.type} not modelled by this test`);
     }
   };
-  if (!conf.ports.has(request.localPort)) return false;
+  if (listenerAt(conf, request.localAddress, request.localPort) === undefined) return false;
   for (const rule of conf.access) {
     if (rule.acls.every(({ name, negated }) => aclMatches(name) !== negated)) return rule.allow;
   }
@@ -256,7 +264,8 @@ function deployedSquidConf(doc: Json, platform: AgentPlatform): string {
 // ---------------------------------------------------------------------------------------------
 
 interface DockerView {
-  readonly agentNetworkRef: string;
+  /** Each role's internal network (`rapidclaw-agents-<role>`), as a reference, by role name. */
+  readonly roleNetworkRefs: Map<string, string>;
   readonly networks: Map<string, Json>;
   readonly proxy: Json;
   readonly agents: Map<string, Json>;
@@ -273,9 +282,13 @@ function dockerView(doc: Json, spec: Spec): DockerView {
   }
   const others = containers.filter((c) => ![...agents.values()].includes(c));
   if (others.length !== 1) throw new Error(`expected exactly one container besides the agents (the proxy), found ${others.length}`);
-  const internal = [...networks.entries()].filter(([, n]) => n.internal === true);
-  if (internal.length !== 1) throw new Error(`expected one internal network, found ${internal.length}`);
-  return { agentNetworkRef: internal[0][0], networks, proxy: others[0], agents };
+  const roleNetworkRefs = new Map<string, string>();
+  for (const role of roleNamesOf(spec)) {
+    const found = [...networks.entries()].filter(([, n]) => n.name === `rapidclaw-agents-${normalisedName(role)}`);
+    if (found.length !== 1) throw new Error(`role "${role}": expected one network rapidclaw-agents-${normalisedName(role)}, found ${found.length}`);
+    roleNetworkRefs.set(role, found[0][0]);
+  }
+  return { roleNetworkRefs, networks, proxy: others[0], agents };
 }
 
 interface KubernetesView {
@@ -322,14 +335,22 @@ function defaultDenyEgress(spec: Spec, doc: Json, platform: AgentPlatform): stri
   const wrong: string[] = [];
   if (platform === AgentPlatform.DOCKER) {
     const view = dockerView(doc, spec);
+    const roleOfAgent = new Map(agentsOf(spec).map((a) => [a.name, a.role]));
     for (const [name, container] of view.agents) {
       const joined = (container.networks_advanced ?? []).map((n: Json) => n.name);
-      if (joined.length !== 1 || joined[0] !== view.agentNetworkRef) wrong.push(`agent "${name}" joins ${JSON.stringify(joined)}, not only the internal network ${view.agentNetworkRef}`);
+      const own = view.roleNetworkRefs.get(roleOfAgent.get(name) as string);
+      if (joined.length !== 1 || joined[0] !== own) wrong.push(`agent "${name}" joins ${JSON.stringify(joined)}, not only the internal network of its role ${own}`);
       if (container.network_mode !== undefined) wrong.push(`agent "${name}" sets network_mode ${container.network_mode}`);
     }
     for (const [ref, network] of view.networks) {
-      const members = [...view.agents.values(), view.proxy].filter((c) => (c.networks_advanced ?? []).some((n: Json) => n.name === ref));
-      if (network.internal !== true && members.some((c) => c !== view.proxy)) wrong.push(`network ${network.name} is not internal but holds an agent`);
+      const agents = [...view.agents.entries()].filter(([, c]) => (c.networks_advanced ?? []).some((n: Json) => n.name === ref)).map(([name]) => name);
+      if (network.internal !== true && agents.length > 0) wrong.push(`network ${network.name} is not internal but holds an agent`);
+      // No agent shares a network with another role's agent; a role's network holds only its agents and the proxy.
+      const roles = [...new Set(agents.map((a) => roleOfAgent.get(a)))];
+      if (roles.length > 1) wrong.push(`network ${network.name} holds agents of roles ${JSON.stringify(roles)}`);
+      const role = [...view.roleNetworkRefs].find(([, r]) => r === ref)?.[0];
+      if (role !== undefined && roles.some((r) => r !== role)) wrong.push(`network ${network.name} of role ${role} holds agents of ${JSON.stringify(roles)}`);
+      if (role !== undefined && network.internal !== true) wrong.push(`network ${network.name} of role ${role} is not internal`);
     }
     return wrong;
   }
@@ -351,21 +372,24 @@ function agentEgressOnlyToProxyAndDns(spec: Spec, doc: Json, platform: AgentPlat
   const conf = parseSquidConf(deployedSquidConf(doc, platform));
   if (platform === AgentPlatform.DOCKER) {
     const view = dockerView(doc, spec);
-    const proxyAddress = view.proxy.networks_advanced.find((n: Json) => n.name === view.agentNetworkRef)?.ipv4_address;
-    const proxyUrl = `http://${proxyAddress}:${proxyPortOf(spec)}`;
-    if (!conf.ports.has(proxyPortOf(spec))) wrong.push(`squid.conf does not listen on the proxy port ${proxyPortOf(spec)}`);
+    const proxyAddressOf = (role: string) => view.proxy.networks_advanced.find((n: Json) => n.name === view.roleNetworkRefs.get(role))?.ipv4_address;
+    // Squid listens only on per-role addresses: each listener is bound to the proxy's address on the network of the role it names.
+    for (const [listener, name] of conf.ports) {
+      const role = roleNamesOf(spec).find((r) => normalisedName(r) === name);
+      if (role === undefined || listener !== `${proxyAddressOf(role)}:${proxyPortOf(spec)}`) wrong.push(`squid.conf listens on ${listener} (${name}), not on a role's own proxy address`);
+    }
+    if ([...conf.acls.values()].some((acl) => acl.type === "src")) wrong.push("squid.conf tells roles apart by source address");
     for (const agent of agentsOf(spec)) {
       const container = view.agents.get(agent.name);
       const address = container.networks_advanced?.[0]?.ipv4_address;
-      if (address === undefined) { wrong.push(`agent "${agent.name}" has no fixed address`); continue; }
-      if (agent.ipv4Address !== undefined && address !== agent.ipv4Address) wrong.push(`agent "${agent.name}" asked for ${agent.ipv4Address} but got ${address}`);
+      if (agent.ipv4Address !== address) wrong.push(`agent "${agent.name}" asked for ${agent.ipv4Address ?? "an engine-assigned address"} but got ${address}`);
+      const proxyUrl = `http://${proxyAddressOf(agent.role)}:${proxyPortOf(spec)}`;
       const env = envOf(container, platform);
       for (const variable of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]) {
         if (JSON.stringify(env.get(variable)) !== JSON.stringify([proxyUrl])) wrong.push(`agent "${agent.name}": ${variable} is ${JSON.stringify(env.get(variable))}, not [${proxyUrl}]`);
       }
-      const sourceAcls = [...conf.acls.entries()].filter(([, acl]) => acl.type === "src" && acl.values.some((cidr) => ipv4InCidr(address, cidr))).map(([n]) => n);
-      const own = `role_${normalisedName(agent.role)}_in`;
-      if (JSON.stringify(sourceAcls) !== JSON.stringify([own])) wrong.push(`agent "${agent.name}" (${address}) is matched by source ACLs ${JSON.stringify(sourceAcls)}, not exactly ${own}`);
+      const listener = listenerAt(conf, proxyAddressOf(agent.role), proxyPortOf(spec));
+      if (listener === undefined || conf.ports.get(listener) !== normalisedName(agent.role)) wrong.push(`agent "${agent.name}": its proxy URL ${proxyUrl} does not reach the listener of role ${agent.role}`);
     }
     return wrong;
   }
@@ -410,7 +434,7 @@ function agentEgressOnlyToProxyAndDns(spec: Spec, doc: Json, platform: AgentPlat
       const servicePort = service?.spec.port?.find((p: Json) => String(p.port) === url?.[3]);
       const containerPort = view.proxy.spec.template.spec.container.flatMap((c: Json) => c.port ?? []).find((p: Json) => p.name === servicePort?.target_port || String(p.container_port) === String(servicePort?.target_port));
       const leadsToRole = url && service && selects({ match_labels: service.spec.selector }, proxyLabels) && !agentPods.some((labels) => selects({ match_labels: service.spec.selector }, labels))
-        && Number(url[3]) === rolePort && containerPort && Number(containerPort.container_port) === rolePort && conf.ports.get(rolePort) === normalisedName(agent.role);
+        && Number(url[3]) === rolePort && containerPort && Number(containerPort.container_port) === rolePort && conf.ports.get(listenerAt(conf, undefined, rolePort) ?? "") === normalisedName(agent.role);
       if (!leadsToRole) wrong.push(`agent "${agent.name}": proxy URL ${JSON.stringify(values)} does not lead through the proxy Service to Squid's port ${rolePort} of role ${agent.role}`);
     }
   }
@@ -453,7 +477,8 @@ function proxyAllowlistPerRole(spec: Spec, doc: Json, platform: AgentPlatform): 
   const requestsOf = (role: string): Omit<ProxyRequest, "method" | "host" | "port">[] => {
     if (platform === AgentPlatform.KUBERNETES) return [{ localPort: proxyPortOf(spec) + roleNamesOf(spec).indexOf(role) }];
     const view = dockerView(doc, spec);
-    return agentsOf(spec).filter((a) => a.role === role).map((a) => ({ sourceAddress: view.agents.get(a.name).networks_advanced[0].ipv4_address, localPort: proxyPortOf(spec) }));
+    const localAddress = view.proxy.networks_advanced.find((n: Json) => n.name === view.roleNetworkRefs.get(role))?.ipv4_address;
+    return [{ localAddress, localPort: proxyPortOf(spec) }];
   };
   for (const role of roleNamesOf(spec)) {
     const patterns = rolePatterns(spec, role);
@@ -461,17 +486,12 @@ function proxyAllowlistPerRole(spec: Spec, doc: Json, platform: AgentPlatform): 
       for (const host of hosts) {
         const expected = patterns.some((p) => patternMatches(p, host));
         const connect = squidAllows(conf, { ...from, method: "CONNECT", host, port: 443 });
-        if (connect !== expected) wrong.push(`role ${role}${from.sourceAddress ? ` (agent at ${from.sourceAddress})` : ` (port ${from.localPort})`}: CONNECT ${host}:443 is ${connect ? "allowed" : "refused"}, expected ${expected ? "allowed" : "refused"}`);
+        if (connect !== expected) wrong.push(`role ${role} (listener ${from.localAddress ?? "*"}:${from.localPort}): CONNECT ${host}:443 is ${connect ? "allowed" : "refused"}, expected ${expected ? "allowed" : "refused"}`);
         const plain = squidAllows(conf, { ...from, method: "GET", host, port: 80 });
         if (plain !== (expected && spec.proxy?.allowPlainHttp === true)) wrong.push(`role ${role}: plain HTTP to ${host}:80 is ${plain ? "allowed" : "refused"} with allowPlainHttp ${spec.proxy?.allowPlainHttp ?? false}`);
         if (squidAllows(conf, { ...from, method: "CONNECT", host, port: 22 })) wrong.push(`role ${role}: CONNECT ${host}:22 is allowed`);
       }
     }
-  }
-  if (platform === AgentPlatform.DOCKER) {
-    // Anything else on the internal network (the bridge gateway, an unlisted container) gets nothing.
-    const gateway = dockerView(doc, spec).networks.get(dockerView(doc, spec).agentNetworkRef).ipam_config[0].gateway;
-    for (const host of hosts) if (squidAllows(conf, { sourceAddress: gateway, localPort: proxyPortOf(spec), method: "CONNECT", host, port: 443 })) wrong.push(`the gateway ${gateway} may CONNECT to ${host}`);
   }
   return wrong;
 }
@@ -649,7 +669,11 @@ function validDistinctNames(spec: Spec, doc: Json, platform: AgentPlatform): str
     const networks = resources(doc, "docker_network").map(([, n]) => n.name);
     for (const name of [...containers, ...networks]) if (!DOCKER_NAME.test(name)) wrong.push(`Docker name ${JSON.stringify(name)} is not valid`);
     distinct("Docker containers", containers, agentsOf(spec).length + 1);
-    distinct("Docker networks", networks, 2);
+    distinct("Docker networks", networks, roleNamesOf(spec).length + 1);
+    // Linux interface names: at most 15 characters.
+    const bridges = resources(doc, "docker_network").flatMap(([, n]) => n.options?.["com.docker.network.bridge.name"] ?? []);
+    for (const bridge of bridges) if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) wrong.push(`bridge name ${JSON.stringify(bridge)} is not a valid interface name`);
+    distinct("Docker bridges", bridges, roleNamesOf(spec).length);
     return wrong;
   }
   const byKind = new Map<string, string[]>();
@@ -775,6 +799,17 @@ describe("the invariant harness", () => {
     expect(agentEgressOnlyToProxyAndDns(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("HTTPS_PROXY is");
     second.name = first.name;
     expect(validDistinctNames(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("used twice");
+  });
+
+  it("notices agents of two roles on one network, and Squid listening on every address (Docker)", () => {
+    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const doc = JSON.parse(synthesized(spec));
+    const [[, first], [, second]] = resources(doc, "docker_container").filter(([, c]) => c.name !== "rapidclaw-egress-proxy");
+    second.networks_advanced = first.networks_advanced;
+    expect(defaultDenyEgress(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("holds agents of roles");
+    const proxy = resources(doc, "docker_container").find(([, c]) => c.name === "rapidclaw-egress-proxy")?.[1];
+    proxy.upload[0].content = proxy.upload[0].content.replace(/^http_port [\d.]+:/m, "http_port ");
+    expect(agentEgressOnlyToProxyAndDns(spec, doc, AgentPlatform.DOCKER).join("\n")).toContain("not on a role's own proxy address");
   });
 
   it("notices a role policy opening egress to the internet (Kubernetes)", () => {

@@ -85,10 +85,14 @@ describe("plan", () => {
     expect(research.proxyAllowlist.map(hostPatternText)).toEqual(["*.bing.com", "*.google.com", "api.anthropic.com", "api.github.com", "api.openai.com", "arxiv.org"]);
   });
 
-  it("assigns agents fixed addresses from .10 in name order, and makes names DNS-safe", () => {
+  it("leaves Docker agent addresses to the engine unless pinned, gives each role its own network, and makes names DNS-safe", () => {
     expect(plan.agents.map((a) => [a.name, a.ipv4Address])).toEqual([
-      ["hermes-agent", "172.30.0.10"],
-      ["openclaw-agent", "172.30.0.11"],
+      ["hermes-agent", undefined],
+      ["openclaw-agent", undefined],
+    ]);
+    expect(plan.roles.map((r) => [r.name, r.docker?.subnet, r.docker?.proxyAddress])).toEqual([
+      ["customer_support", "172.30.76.0/24", "172.30.76.2"],
+      ["research_agent", "172.30.16.0/24", "172.30.16.2"],
     ]);
     expect(plan.tools.map((t) => t.resourceName)).toContain("web-search");
   });

@@ -15,22 +15,23 @@ describe("squid.conf renderer", () => {
     expect(squidDomainLists(patterns("*.x.com", "x.com"))).toEqual({ allow: [".x.com"], apexDeny: [] });
   });
 
-  it("matches Docker roles by agent address and Kubernetes roles by their own port", () => {
+  it("matches Docker roles by their own proxy address and Kubernetes roles by their own port, never by source", () => {
     const docker = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
-    expect(docker).toContain("acl role_research-agent_in src 172.30.0.11/32");
-    expect(docker.match(/^http_port /gm)).toHaveLength(1);
+    expect(docker.match(/^http_port .*/gm)).toEqual(["http_port 172.30.76.2:3128 name=customer-support", "http_port 172.30.16.2:3128 name=research-agent"]);
+    expect(docker).toContain("acl role_research-agent_in myportname research-agent");
+    expect(docker).not.toMatch(/ src /);
     const k8s = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.KUBERNETES)));
     expect(k8s).toContain("http_port 3129 name=research-agent");
     expect(k8s).toContain("acl role_research-agent_in myportname research-agent");
   });
 
   it("allows only CONNECT to 443 unless plain HTTP is enabled, and ends with deny all", () => {
-    const roles = [{ name: "r", resourceName: "r", allowlist: patterns("api.x.com"), sources: ["10.0.0.5"] }];
-    const strict = renderSquidConf({ roles, sharedPort: 3128, allowPlainHttp: false });
+    const roles = [{ name: "r", resourceName: "r", allowlist: patterns("api.x.com"), port: 3128 }];
+    const strict = renderSquidConf({ roles, allowPlainHttp: false });
     const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow"));
     expect(allows).toEqual(["http_access allow CONNECT tls_port role_r_in role_r_hosts !forbidden_dst event_allowed"]);
     expect(strict.trimEnd().endsWith("http_access deny all event_blocked")).toBe(true);
-    const plain = renderSquidConf({ roles, sharedPort: 3128, allowPlainHttp: true });
+    const plain = renderSquidConf({ roles, allowPlainHttp: true });
     expect(plain).toContain("http_access allow !CONNECT http_port role_r_in role_r_hosts !forbidden_dst event_allowed");
   });
 

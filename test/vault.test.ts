@@ -62,14 +62,15 @@ describe("Vault layer of the seed scenario (Docker)", () => {
     });
   });
 
-  it("binds each role to an AppRole role with its policy only, bound to the internal subnet", () => {
+  it("binds each role to an AppRole role with its policy only, bound to the role's own subnet", () => {
     const roles = synth.resources("vault_approle_auth_backend_role");
     expect(roles.map((r) => r.role_name).sort()).toEqual(["rapidclaw-customer-support", "rapidclaw-research-agent"]);
+    const subnets: Record<string, string> = { "rapidclaw-customer-support": "172.30.76.0/24", "rapidclaw-research-agent": "172.30.16.0/24" };
     for (const role of roles) {
       expect(role.token_policies).toHaveLength(1);
       expect(role.token_no_default_policy).toBe(true);
-      expect(role.token_bound_cidrs).toEqual(["172.30.0.0/24"]);
-      expect(role.secret_id_bound_cidrs).toEqual(["172.30.0.0/24"]);
+      expect(role.token_bound_cidrs).toEqual([subnets[role.role_name]]);
+      expect(role.secret_id_bound_cidrs).toEqual([subnets[role.role_name]]);
     }
     expect(synth.resources("vault_auth_backend")).toEqual([expect.objectContaining({ type: "approle", path: "approle" })]);
   });

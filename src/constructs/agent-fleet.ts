@@ -20,9 +20,9 @@ export interface AgentFleetProps {
 }
 
 /**
- * The agent workloads of the spec (`agents`), hardened: only on the isolated network, proxy
- * variables set, memory and CPU limits, no capabilities, no privilege escalation, a read-only
- * root file system unless the role allows the file system.
+ * The agent workloads of the spec (`agents`), hardened: only on the isolated network (on Docker
+ * the role's own), proxy variables set, memory and CPU limits, no capabilities, no privilege
+ * escalation, a non-root user, a read-only root file system unless the role allows the file system.
  */
 export class AgentFleet extends Construct {
   private readonly dockerAgents?: DockerAgents;
@@ -36,7 +36,7 @@ export class AgentFleet extends Construct {
     const profilePath = Object.values(files).some((list) => list.some((f) => f.path === AGENT_PROFILE_PATH)) ? AGENT_PROFILE_PATH : undefined;
     if (plan.platform === AgentPlatform.DOCKER) {
       this.dockerAgents = new DockerAgents(this, "docker", plan, {
-        network: props.network.agentNetwork.name,
+        roleNetworks: Object.fromEntries(Object.entries(props.network.roleNetworks).map(([role, network]) => [role, network.name])),
         proxyUrls: props.proxy.proxyUrls,
         files,
         profilePath,

@@ -78,8 +78,9 @@ export class AgentRoleProfile extends Construct {
       this.appRole = new ApproleAuthBackendRole(this, "login", {
         backend,
         roleName: role.policyName,
-        secretIdBoundCidrs: [plan.docker.subnet],
-        tokenBoundCidrs: [plan.docker.subnet],
+        // The role's own network: another role's agent cannot use this role's SecretID or token.
+        secretIdBoundCidrs: [role.docker?.subnet as string],
+        tokenBoundCidrs: [role.docker?.subnet as string],
         secretIdTtl: 3600,
         secretIdNumUses: 1,
         ...token,

@@ -5,15 +5,19 @@ import { LABELS, type FirewallPlan } from "../plan/plan";
 import { agentEnvironment, type AgentFiles } from "./agent-environment";
 import { dockerLabels, workloadLabels } from "./labels";
 import { dockerUploads } from "./docker-uploads";
+import { processUlimit, ROTATED_JSON_LOGS } from "./docker-limits";
 
-/** Docker part of AgentFleet: one hardened container per agent, on the internal network only. */
+/**
+ * Docker part of AgentFleet: one hardened container per agent, on its role's internal network
+ * only, as a non-root user unless the agent says otherwise, with process and log limits.
+ */
 export class DockerAgents extends Construct {
   /** Agent containers by agent name. */
   public readonly containers: { [agentName: string]: Container } = {};
   /** Images by image reference. */
   public readonly images: { [image: string]: Image } = {};
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan, options: { network: string; proxyUrls: { readonly [roleName: string]: string }; files: AgentFiles; profilePath?: string }) {
+  constructor(scope: Construct, id: string, plan: FirewallPlan, options: { roleNetworks: { readonly [roleName: string]: string }; proxyUrls: { readonly [roleName: string]: string }; files: AgentFiles; profilePath?: string }) {
     super(scope, id);
     // Images and containers in scopes of their own: agent names can never collide with image ids.
     const imageScope = new Construct(this, "images");
@@ -29,10 +33,13 @@ export class DockerAgents extends Construct {
       this.containers[agent.name] = new Container(containerScope, agent.resourceName, {
         name: agent.resourceName,
         image: this.images[agent.image].imageId,
-        networksAdvanced: [{ name: options.network, ipv4Address: agent.ipv4Address }],
+        networksAdvanced: [{ name: options.roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
+        user: agent.user,
         env: agentEnvironment(agent, options.proxyUrls[agent.role], plan.proxy.noProxy, options.profilePath).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
+        ulimit: [processUlimit(agent.processLimit)],
+        ...ROTATED_JSON_LOGS,
         readOnly,
         removeVolumes: true,
         tmpfs: readOnly ? { "/tmp": "rw,noexec,nosuid,size=64m" } : undefined,

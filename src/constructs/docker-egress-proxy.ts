@@ -4,18 +4,22 @@ import { Construct } from "constructs";
 import type { FirewallPlan } from "../plan/plan";
 import { dockerLabels, workloadLabels } from "./labels";
 import { dockerUploads } from "./docker-uploads";
+import { processUlimit, ROTATED_JSON_LOGS } from "./docker-limits";
 
 /** Where the proxy container reads its configuration. */
 export const SQUID_CONF_PATH = "/etc/squid/squid.conf";
 
-/** Docker part of EgressProxy: one Squid container on the internal and the egress network. */
+/**
+ * Docker part of EgressProxy: one Squid container on every role's network (at the role's proxy
+ * address, where Squid listens for that role alone) and on the egress network.
+ */
 export class DockerEgressProxy extends Construct {
   /** The Squid image. */
   public readonly image: Image;
   /** The Squid container. */
   public readonly container: Container;
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan, squidConf: string, networks: { agents: string; egress: string }) {
+  constructor(scope: Construct, id: string, plan: FirewallPlan, squidConf: string, networks: { roles: { readonly [roleName: string]: string }; egress: string }) {
     super(scope, id);
     this.image = new Image(this, "image", { name: plan.proxy.image, keepLocally: true });
     this.container = new Container(this, "container", {
@@ -26,9 +30,13 @@ export class DockerEgressProxy extends Construct {
       entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
       ...dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true),
       networksAdvanced: [
-        { name: networks.agents, ipv4Address: plan.proxy.address },
+        ...plan.roles.map((role) => ({ name: networks.roles[role.name], ipv4Address: role.docker?.proxyAddress })),
         { name: networks.egress },
       ],
+      memory: plan.proxy.memoryMiB,
+      cpus: String(plan.proxy.cpus),
+      ulimit: [processUlimit(plan.proxy.processLimit)],
+      ...ROTATED_JSON_LOGS,
       dns: plan.docker.dnsServers.length > 0 ? plan.docker.dnsServers : undefined,
       readOnly: true,
       removeVolumes: true,

@@ -31,12 +31,12 @@ export class EgressProxy extends Construct {
     const plan = this.spec.plan;
     this.squidConf = renderSquidConfForPlan(plan);
     if (plan.platform === AgentPlatform.DOCKER) {
+      const roleNetworks = props.network.roleNetworks;
       this.dockerProxy = new DockerEgressProxy(this, "docker", plan, this.squidConf, {
-        agents: props.network.agentNetwork.name,
+        roles: Object.fromEntries(plan.roles.map((r) => [r.name, roleNetworks[r.name].name])),
         egress: props.network.egressNetwork.name,
       });
-      const url = `http://${plan.proxy.address}:${plan.proxy.port}`;
-      this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, url]));
+      this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${r.docker?.proxyAddress}:${r.proxyPort}`]));
     } else {
       this.kubernetesProxy = new KubernetesEgressProxy(this, "kubernetes", plan, this.squidConf, props.network.namespaceName);
       this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.kubernetesProxy?.serviceHost}:${r.proxyPort}`]));

@@ -1,6 +1,7 @@
 import { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
+import { LABELS, type PlannedRoleNetwork } from "../plan/plan";
 import { AgentPlatform } from "../spec/types";
 import { dockerLabels, workloadLabels } from "./labels";
 import { KubernetesAgentNetwork } from "./kubernetes-agent-network";
@@ -11,14 +12,24 @@ export interface IsolatedAgentNetworkProps {
 }
 
 /**
- * Layer 3, default-deny egress. Docker: an `internal` network for the agents (no route out) and a
- * separate egress network only the proxy joins. Kubernetes: the namespace and NetworkPolicies
+ * Options every role network gets. The named bridge lets host rules match agent traffic
+ * (`rclaw-+`); `inhibit_ipv4` keeps the gateway address off the bridge, so agents have no
+ * address of the host to reach (an `internal` bridge otherwise holds it).
+ */
+function roleNetworkOptions(bridgeName: string): { [key: string]: string } {
+  return { "com.docker.network.bridge.inhibit_ipv4": "true", "com.docker.network.bridge.name": bridgeName };
+}
+
+/**
+ * Layer 3, default-deny egress. Docker: one `internal` network per role (no route out, no host
+ * address on the bridge) holding the role's agents and the proxy, and a separate egress network
+ * only the proxy joins. Kubernetes: the namespace and NetworkPolicies
  * that deny everything but cluster DNS and each role's own proxy port.
  */
 export class IsolatedAgentNetwork extends Construct {
   /** The firewall this network belongs to. */
   public readonly spec: FirewallSpec;
-  private readonly dockerAgentNetwork?: DockerNetwork;
+  private readonly dockerRoleNetworks?: { [roleName: string]: DockerNetwork };
   private readonly dockerEgressNetwork?: DockerNetwork;
   private readonly kubernetesNetwork?: KubernetesAgentNetwork;
 
@@ -27,12 +38,18 @@ export class IsolatedAgentNetwork extends Construct {
     this.spec = props.spec;
     const plan = props.spec.plan;
     if (plan.platform === AgentPlatform.DOCKER) {
-      this.dockerAgentNetwork = new DockerNetwork(this, "agents", {
-        name: "rapidclaw-agents",
-        internal: true,
-        ipamConfig: [{ subnet: plan.docker.subnet, gateway: plan.docker.gateway }],
-        labels: dockerLabels(workloadLabels("agent-network")),
-      });
+      const roleScope = new Construct(this, "roles");
+      this.dockerRoleNetworks = {};
+      for (const role of plan.roles) {
+        const net = role.docker as PlannedRoleNetwork;
+        this.dockerRoleNetworks[role.name] = new DockerNetwork(roleScope, role.resourceName, {
+          name: net.networkName,
+          internal: true,
+          ipamConfig: [{ subnet: net.subnet, gateway: net.gateway, ipRange: net.ipRange }],
+          options: roleNetworkOptions(net.bridgeName),
+          labels: dockerLabels(workloadLabels("agent-network", { [LABELS.role]: role.resourceName })),
+        });
+      }
       this.dockerEgressNetwork = new DockerNetwork(this, "egress", {
         name: "rapidclaw-egress",
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
@@ -43,9 +60,9 @@ export class IsolatedAgentNetwork extends Construct {
     }
   }
 
-  /** Docker: the internal network the agents and the proxy share. */
-  public get agentNetwork(): DockerNetwork {
-    return platformPart(this.dockerAgentNetwork, "agentNetwork", AgentPlatform.DOCKER);
+  /** Docker: each role's internal network, by role name; it holds the role's agents and the proxy. */
+  public get roleNetworks(): { [roleName: string]: DockerNetwork } {
+    return platformPart(this.dockerRoleNetworks, "roleNetworks", AgentPlatform.DOCKER);
   }
 
   /** Docker: the network through which only the proxy reaches the outside. */

@@ -1,7 +1,8 @@
 import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../spec/addresses";
+import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX, roleSubnetLayout } from "../spec/docker-subnets";
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../spec/hosts";
 import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../spec/types";
-import { DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, memoryMiB, resourceName, validateFirewallSpec } from "../spec/validate";
+import { memoryMiB, resourceName, validateFirewallSpec } from "../spec/validate";
 import { FORBIDDEN_DESTINATIONS } from "../spec/forbidden-destinations";
 import { byString } from "../spec/order";
 
@@ -51,16 +52,31 @@ export interface PlannedRole {
   readonly proxyAllowlist: HostPattern[];
   readonly egressCidrs: PlannedCidr[];
   readonly allowFileSystem: boolean;
-  /** Kubernetes: the role's own proxy port. Docker: the shared proxy port. */
+  /** Kubernetes: the role's own proxy port. Docker: the proxy port, on the role's own proxy address. */
   readonly proxyPort: number;
   /** Tools whose key the role may read: access above DENY and a key. */
   readonly keyGrants: string[];
-  /** Docker: fixed addresses of the role's agents, by which the proxy recognises the role. */
-  readonly agentAddresses: string[];
+  /** Docker: the role's own network, by which the proxy recognises the role. */
+  readonly docker?: PlannedRoleNetwork;
   /** Name of the role's Vault policy. */
   readonly policyName: string;
   /** Kubernetes: the ServiceAccount the role's agents run as (the Vault binding's subject). */
   readonly serviceAccountName: string;
+}
+
+/** Docker: one role's `internal` network, holding only the role's agents and the proxy. */
+export interface PlannedRoleNetwork {
+  /** Docker network name, `rapidclaw-agents-<role>`. */
+  readonly networkName: string;
+  /** Linux name of the bridge (`rclaw-` and the subnet's address in hex): host rules match `rclaw-+`. */
+  readonly bridgeName: string;
+  readonly subnet: string;
+  /** Reserved by the engine's IPAM; not assigned to the bridge. */
+  readonly gateway: string;
+  /** Where the proxy listens for this role and nowhere else. */
+  readonly proxyAddress: string;
+  /** The upper half of the subnet, from which the engine addresses agents. */
+  readonly ipRange: string;
 }
 
 export interface PlannedAgent {
@@ -71,8 +87,12 @@ export interface PlannedAgent {
   readonly memoryMiB: number;
   readonly cpus: number;
   readonly replicas: number;
-  /** Docker only. */
+  /** Docker: the pinned address on the role's network, if the agent has one. */
   readonly ipv4Address?: string;
+  /** Docker: the user the container runs as. */
+  readonly user: string;
+  /** Docker: the container's process limit. */
+  readonly processLimit: number;
   /** Sorted by name. */
   readonly env: ReadonlyArray<readonly [string, string]>;
 }
@@ -102,10 +122,13 @@ export interface FirewallPlan {
     readonly forbiddenCidrs: string[];
     readonly maxConnectionsPerClient: number;
     readonly requestStartTimeoutSec: number;
-    /** Docker: the proxy's address on the internal subnet. */
-    readonly address: string;
+    /** Docker: limits of the proxy container. */
+    readonly memoryMiB: number;
+    readonly cpus: number;
+    readonly processLimit: number;
   };
-  readonly docker: { readonly subnet: string; readonly gateway: string; readonly egressSubnet: string; readonly dnsServers: string[] };
+  /** Docker: the pool role subnets come from, the proxy's egress subnet, resolvers. Role networks are on each role. */
+  readonly docker: { readonly subnet: string; readonly egressSubnet: string; readonly dnsServers: string[] };
   readonly kubernetes: {
     readonly createNamespace: boolean;
     readonly nodeLocalDnsIp?: string;
@@ -139,6 +162,12 @@ export const DEFAULTS = {
   requestStartTimeoutSec: 60,
   memory: "1G",
   cpus: 1,
+  /** Docker agents: never root unless asked; the uid Kubernetes agents run as too. */
+  agentUser: "10001:10001",
+  agentProcessLimit: 512,
+  proxyMemory: "512M",
+  proxyCpus: 1,
+  proxyProcessLimit: 256,
   rotationHours: 24,
   keyLength: 48,
   mountPath: "agent-keys",
@@ -191,15 +220,9 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   });
   const toolByName = new Map(tools.map((t) => [t.name, t]));
 
-  const subnet = parseCidr(spec.docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
-  const agents = planAgents(spec, platform, subnet);
-  const addressesByRole = new Map<string, string[]>();
-  for (const agent of agents) {
-    if (!agent.ipv4Address) continue;
-    const addresses = addressesByRole.get(agent.role);
-    if (addresses) addresses.push(agent.ipv4Address);
-    else addressesByRole.set(agent.role, [agent.ipv4Address]);
-  }
+  const pool = parseCidr(spec.docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
+  const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(spec, roleNames, pool) : new Map<string, PlannedRoleNetwork>();
+  const agents = planAgents(spec, platform);
 
   const roles: PlannedRole[] = roleNames.map((name, index) => {
     const role = spec.roles[name];
@@ -225,7 +248,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       allowFileSystem: role.allowFileSystem ?? false,
       proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
       keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key).map((a) => a.tool),
-      agentAddresses: addressesByRole.get(name) ?? [],
+      docker: roleNetworks.get(name),
       policyName: `rapidclaw-${rn}`,
       serviceAccountName: `${rn}-agent`,
     };
@@ -248,11 +271,12 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       forbiddenCidrs: [...new Set([...FORBIDDEN_DESTINATIONS, ...(spec.proxy?.forbiddenCidrs ?? []).map((c) => (parseCidr(c) as Network).text).sort(byString)])],
       maxConnectionsPerClient: spec.proxy?.maxConnectionsPerClient ?? DEFAULTS.maxConnectionsPerClient,
       requestStartTimeoutSec: spec.proxy?.requestStartTimeoutSec ?? DEFAULTS.requestStartTimeoutSec,
-      address: ipv4ToText(subnet.base + 2n),
+      memoryMiB: memoryMiB(spec.proxy?.memory ?? DEFAULTS.proxyMemory) as number,
+      cpus: spec.proxy?.cpus ?? DEFAULTS.proxyCpus,
+      processLimit: spec.proxy?.processLimit ?? DEFAULTS.proxyProcessLimit,
     },
     docker: {
-      subnet: subnet.text,
-      gateway: ipv4ToText(subnet.base + 1n),
+      subnet: pool.text,
       egressSubnet: (parseCidr(spec.docker?.egressSubnet ?? DEFAULT_EGRESS_SUBNET) as Network).text,
       dnsServers: [...(spec.docker?.dnsServers ?? [])],
     },
@@ -281,31 +305,39 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   };
 }
 
-/** Agents in name order; on Docker each gets its fixed address (given, or the next free from .10). */
-function planAgents(spec: FirewallSpecProps, platform: AgentPlatform, subnet: Network): PlannedAgent[] {
+/** Docker: each role's network in its own subnet (see `assignRoleSubnets`: stable per role name). */
+function planRoleNetworks(spec: FirewallSpecProps, roleNames: string[], pool: Network): Map<string, PlannedRoleNetwork> {
+  const pinned = new Map(Object.entries(spec.docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
+  const { subnets } = assignRoleSubnets(roleNames, pool, spec.docker?.roleSubnetPrefix ?? DEFAULT_ROLE_SUBNET_PREFIX, pinned);
+  return new Map(
+    [...subnets].map(([role, subnet]) => {
+      const layout = roleSubnetLayout(subnet);
+      return [role, {
+        networkName: `rapidclaw-agents-${resourceName(role)}`,
+        bridgeName: `rclaw-${subnet.base.toString(16).padStart(8, "0")}`,
+        subnet: subnet.text,
+        gateway: ipv4ToText(layout.gateway),
+        proxyAddress: ipv4ToText(layout.proxy),
+        ipRange: layout.dynamicRange.text,
+      }];
+    }),
+  );
+}
+
+/** Agents in name order. Docker addresses are pinned or left to the engine: adding an agent never moves another. */
+function planAgents(spec: FirewallSpecProps, platform: AgentPlatform): PlannedAgent[] {
   const sorted = [...(spec.agents ?? [])].sort((a, b) => byString(a.name, b.name));
-  const taken = new Set(sorted.flatMap((a) => (a.ipv4Address ? [parseIpv4(a.ipv4Address) as bigint] : [])));
-  let next = subnet.base + 10n;
-  return sorted.map((agent) => {
-    let ipv4Address: string | undefined;
-    if (platform === AgentPlatform.DOCKER) {
-      if (agent.ipv4Address) ipv4Address = ipv4ToText(parseIpv4(agent.ipv4Address) as bigint);
-      else {
-        while (taken.has(next)) next++;
-        taken.add(next);
-        ipv4Address = ipv4ToText(next);
-      }
-    }
-    return {
-      name: agent.name,
-      resourceName: resourceName(agent.name),
-      image: agent.image,
-      role: agent.role,
-      memoryMiB: memoryMiB(agent.memory ?? DEFAULTS.memory) as number,
-      cpus: agent.cpus ?? DEFAULTS.cpus,
-      replicas: agent.replicas ?? 1,
-      ipv4Address,
-      env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
-    };
-  });
+  return sorted.map((agent) => ({
+    name: agent.name,
+    resourceName: resourceName(agent.name),
+    image: agent.image,
+    role: agent.role,
+    memoryMiB: memoryMiB(agent.memory ?? DEFAULTS.memory) as number,
+    cpus: agent.cpus ?? DEFAULTS.cpus,
+    replicas: agent.replicas ?? 1,
+    ipv4Address: platform === AgentPlatform.DOCKER && agent.ipv4Address ? ipv4ToText(parseIpv4(agent.ipv4Address) as bigint) : undefined,
+    user: agent.user ?? DEFAULTS.agentUser,
+    processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,
+    env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
+  }));
 }

@@ -1,5 +1,4 @@
 import type { HostPattern } from "../spec/hosts";
-import { AgentPlatform } from "../spec/types";
 import { DEFAULTS, type FirewallPlan } from "../plan/plan";
 import { FORBIDDEN_DESTINATIONS } from "../spec/forbidden-destinations";
 
@@ -11,18 +10,19 @@ export interface SquidRole {
   readonly resourceName: string;
   /** Normalised allowlist (no entry covers another). */
   readonly allowlist: ReadonlyArray<HostPattern>;
-  /** Port mode: the role's own listening port. */
-  readonly port?: number;
-  /** Source mode: the agent addresses of the role. */
-  readonly sources?: ReadonlyArray<string>;
+  /** The role's listening port: a request is the role's when it arrived on this listener. */
+  readonly port: number;
+  /**
+   * Docker: the proxy's address on the role's own network; the listener binds it alone, so only
+   * agents on that network reach it. @default - `listenAddress`
+   */
+  readonly listenAddress?: string;
 }
 
 export interface SquidConfInput {
   readonly roles: ReadonlyArray<SquidRole>;
-  /** Source mode (Docker): one shared port, roles recognised by source address. */
-  readonly sharedPort?: number;
   readonly allowPlainHttp: boolean;
-  /** Listen only on this address (tests bind 127.0.0.1). @default - all addresses */
+  /** Address of the listeners of roles without their own (tests bind 127.0.0.1). @default - all addresses */
   readonly listenAddress?: string;
   /** A hosts file Squid resolves from before DNS. @default - none */
   readonly hostsFile?: string;
@@ -75,14 +75,16 @@ export function squidDomainLists(allowlist: ReadonlyArray<HostPattern>): { allow
 
 /** Renders squid.conf. Pure; `squid -k parse` accepts the result (see the tests). */
 export function renderSquidConf(input: SquidConfInput): string {
-  const listen = (port: number) => (input.listenAddress ? `${input.listenAddress}:${port}` : String(port));
+  const listen = (role: SquidRole) => {
+    const address = role.listenAddress ?? input.listenAddress;
+    return address ? `${address}:${role.port}` : String(role.port);
+  };
   const out: string[] = [
     "# Rapid Claw egress proxy, generated from the firewall spec: do not edit by hand.",
     "# Allows only CONNECT to port 443 of each role's listed hosts" + (input.allowPlainHttp ? " (and plain HTTP to port 80)." : "."),
     "",
   ];
-  if (input.sharedPort !== undefined) out.push(`http_port ${listen(input.sharedPort)}`);
-  for (const role of input.roles) if (role.port !== undefined) out.push(`http_port ${listen(role.port)} name=${role.resourceName}`);
+  for (const role of input.roles) out.push(`http_port ${listen(role)} name=${role.resourceName}`);
   out.push(
     "",
     "pid_filename none",
@@ -119,8 +121,8 @@ export function renderSquidConf(input: SquidConfInput): string {
     accessLines.push(`http_access allow CONNECT tls_port ${match}`);
     if (input.allowPlainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match}`);
     out.push("", `# role ${role.name}`);
-    if (role.port !== undefined) out.push(`acl ${id}_in myportname ${role.resourceName}`);
-    else out.push(`acl ${id}_in src ${(role.sources ?? []).map((s) => (s.includes("/") ? s : `${s}/32`)).join(" ")}`);
+    // The listener a request arrived on, never its source address: identity an agent cannot forge.
+    out.push(`acl ${id}_in myportname ${role.resourceName}`);
     out.push(`acl ${id}_hosts dstdomain -n ${allow.join(" ")}`);
     if (apexDeny.length > 0) out.push(`acl ${id}_apex dstdomain -n ${apexDeny.join(" ")}`);
     out.push(`note role ${role.name} ${id}_in`);
@@ -129,25 +131,21 @@ export function renderSquidConf(input: SquidConfInput): string {
   return out.join("\n");
 }
 
-/** The Squid roles of a plan: by port on Kubernetes, by agent address on Docker (roles without agents omitted). */
+/** The Squid roles of a plan: each on its own port (Kubernetes) or its own address on its own network (Docker). */
 export function squidRolesForPlan(plan: FirewallPlan): SquidRole[] {
-  const byPort = plan.platform === AgentPlatform.KUBERNETES;
-  return plan.roles
-    .filter((role) => byPort || role.agentAddresses.length > 0)
-    .map((role) => ({
-      name: role.name,
-      resourceName: role.resourceName,
-      allowlist: role.proxyAllowlist,
-      port: byPort ? role.proxyPort : undefined,
-      sources: byPort ? undefined : role.agentAddresses,
-    }));
+  return plan.roles.map((role) => ({
+    name: role.name,
+    resourceName: role.resourceName,
+    allowlist: role.proxyAllowlist,
+    port: role.proxyPort,
+    listenAddress: role.docker?.proxyAddress,
+  }));
 }
 
 /** squid.conf for a plan, as the proxy container runs it. */
 export function renderSquidConfForPlan(plan: FirewallPlan, overrides: Partial<Pick<SquidConfInput, "listenAddress" | "hostsFile" | "accessLog" | "cacheLog">> = {}): string {
   return renderSquidConf({
     roles: squidRolesForPlan(plan),
-    sharedPort: plan.platform === AgentPlatform.DOCKER ? plan.proxy.port : undefined,
     allowPlainHttp: plan.proxy.allowPlainHttp,
     forbiddenDestinations: plan.proxy.forbiddenCidrs,
     maxConnectionsPerClient: plan.proxy.maxConnectionsPerClient,

@@ -100,6 +100,8 @@ const agent = object("an agent", {
   memory: str("memory").optional(),
   cpus: z.number({ error: (i) => `cpus must be a number, got ${describe(i.input)}` }).min(0.01, { error: "cpus must be at least 0.01" }).max(64, { error: "cpus must be at most 64" }).optional(),
   ipv4Address: str("ipv4Address").optional(),
+  user: str("user").regex(/^[a-z0-9_][a-z0-9_.-]*(:[a-z0-9_][a-z0-9_.-]*)?$/i, { error: "user must be uid, uid:gid or a user name, such as 10001:10001" }).optional(),
+  processLimit: int("processLimit", 16, 65_536).optional(),
   replicas: int("replicas", 0, 100).optional(),
   env: map("env", str("an environment value")).optional(),
 });
@@ -143,9 +145,14 @@ export const firewallSpecSchema = object("the firewall spec", {
     forbiddenCidrs: list("forbiddenCidrs", str("a CIDR")).optional(),
     maxConnectionsPerClient: int("maxConnectionsPerClient", 16, 100_000).optional(),
     requestStartTimeoutSec: int("requestStartTimeoutSec", 5, 600).optional(),
+    memory: str("memory").optional(),
+    cpus: z.number({ error: (i) => `cpus must be a number, got ${describe(i.input)}` }).min(0.01, { error: "cpus must be at least 0.01" }).max(64, { error: "cpus must be at most 64" }).optional(),
+    processLimit: int("processLimit", 16, 65_536).optional(),
   }).optional(),
   docker: object("docker", {
     subnet: str("subnet").optional(),
+    roleSubnetPrefix: int("roleSubnetPrefix", 16, 28).optional(),
+    roleSubnets: map("roleSubnets", str("a subnet")).optional(),
     egressSubnet: str("egressSubnet").optional(),
     dnsServers: list("dnsServers", str("a DNS server")).optional(),
   }).optional(),

@@ -268,10 +268,25 @@ export interface AgentProps {
    */
   readonly cpus?: number;
   /**
-   * Docker only: fixed address on the internal subnet; must lie inside it.
-   * @default - the next free address from .10 upwards, in agent-name order
+   * Docker only: a fixed address on the network of the agent's role, in the lower half of the
+   * role's subnet after the proxy (from .3 in a /24: .3 to .127). Identity does not hang on it:
+   * the proxy recognises the role by the network the agent is on.
+   * @default - an address the engine picks from the upper half of the role's subnet
    */
   readonly ipv4Address?: string;
+  /**
+   * Docker only: the user the container runs as, `uid`, `uid:gid` or a user name of the image.
+   * Kubernetes agents always run as uid 10001.
+   * @default "10001:10001" - never root; write "0" (or "root") to run as root on purpose
+   */
+  readonly user?: string;
+  /**
+   * Docker only: the `nproc` ulimit (RLIMIT_NPROC) of the container, 16 to 65,536, against fork
+   * bombs. The kernel counts it per user id across the host, so agents running as the same user
+   * share it, and root ignores it; the Docker provider has no per-container pids limit.
+   * @default 512
+   */
+  readonly processLimit?: number;
   /**
    * Kubernetes only: replicas of the agent's Deployment, 0 to 100.
    * @default 1
@@ -335,16 +350,51 @@ export interface EgressProxyOptions {
    * @default 60
    */
   readonly requestStartTimeoutSec?: number;
+  /**
+   * Docker only: memory limit of the proxy container, a number with a unit (`512M`, `1G`).
+   * @default "512M"
+   */
+  readonly memory?: string;
+  /**
+   * Docker only: CPU limit of the proxy container in cores, 0.01 to 64.
+   * @default 1
+   */
+  readonly cpus?: number;
+  /**
+   * Docker only: the `nproc` ulimit (RLIMIT_NPROC) of the proxy container, 16 to 65,536; it
+   * counts every process of the `proxy` user on the host.
+   * @default 256
+   */
+  readonly processLimit?: number;
 }
 
-/** Docker network options. */
+/**
+ * Docker network options. Each role gets its own `internal` network (`rapidclaw-agents-<role>`)
+ * holding only the role's agents and the proxy; the proxy listens on its address in that network
+ * alone, so the network an agent is on is its role. In a role's subnet the first address is the
+ * gateway (reserved, but not given to the bridge: the host is not on agent networks), the second
+ * the proxy; pinned agent addresses lie in the lower half, the engine hands out the upper half.
+ */
 export interface DockerNetworkOptions {
   /**
-   * Internal (no-route) subnet of the agents, IPv4 CIDR with a prefix from /16 to /28. The
-   * gateway takes the first address, the proxy the second.
-   * @default "172.30.0.0/24"
+   * Pool the role subnets are carved from, IPv4 CIDR from /8 to /27 and shorter than
+   * `roleSubnetPrefix`. A role's subnet is picked by a hash of its name, so adding, removing or
+   * renaming other roles never moves it; when two roles hash to the same subnet validation asks
+   * to pin one in `roleSubnets`.
+   * @default "172.30.0.0/16"
    */
   readonly subnet?: string;
+  /**
+   * Prefix length of each role's subnet carved from `subnet`, 16 to 28.
+   * @default 24
+   */
+  readonly roleSubnetPrefix?: number;
+  /**
+   * Fixed subnets by role name (IPv4 CIDR, /16 to /28), instead of the hashed one: to settle a
+   * collision or to keep a role where it was.
+   * @default {}
+   */
+  readonly roleSubnets?: { [roleName: string]: string };
   /**
    * Subnet of the proxy's egress network.
    * @default "172.31.0.0/24"

@@ -1,6 +1,7 @@
 import { isIP, isIPv4 } from "node:net";
 import type { z } from "zod";
-import { egressRangeProblem, ipv4InNetwork, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
+import { egressRangeProblem, ipv4InNetwork, ipv4ToText, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
+import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX, roleSubnetLayout } from "./docker-subnets";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
 import { labelProblems, NAMESPACE_NAME } from "./kubernetes-names";
@@ -23,9 +24,6 @@ export function memoryMiB(text: string): number | undefined {
   return Math.floor(Number(match[1]) * factor[unit]);
 }
 
-/** Defaults of the Docker subnets. */
-export const DEFAULT_AGENT_SUBNET = "172.30.0.0/24";
-export const DEFAULT_EGRESS_SUBNET = "172.31.0.0/24";
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -280,13 +278,17 @@ function checkReferences(input: Record<string, unknown>, add: Add): void {
     if (!isRecord(agent)) return;
     if (typeof agent.role === "string" && !roleNames.includes(agent.role)) add(["agents", i, "role"], unknownName("role", agent.role, roleNames));
     checkAgentEnv(agent.env, ["agents", i, "env"], add);
-    if (typeof agent.memory === "string") {
-      const mib = memoryMiB(agent.memory);
-      if (mib === undefined) add(["agents", i, "memory"], `memory "${agent.memory}" is not a size; write a number and a unit such as 512M or 2G`);
-      else if (mib < 6) add(["agents", i, "memory"], `memory "${agent.memory}" is below 6M, the smallest limit Docker accepts; write at least 6M`);
-      else if (mib > 1024 * 1024) add(["agents", i, "memory"], `memory "${agent.memory}" is above 1T; check the unit`);
-    }
+    checkMemory(agent.memory, ["agents", i, "memory"], add);
   });
+  if (isRecord(input.proxy)) checkMemory(input.proxy.memory, ["proxy", "memory"], add);
+}
+
+function checkMemory(memory: unknown, path: PropertyKey[], add: Add): void {
+  if (typeof memory !== "string") return;
+  const mib = memoryMiB(memory);
+  if (mib === undefined) add(path, `memory "${memory}" is not a size; write a number and a unit such as 512M or 2G`);
+  else if (mib < 6) add(path, `memory "${memory}" is below 6M, the smallest limit Docker accepts; write at least 6M`);
+  else if (mib > 1024 * 1024) add(path, `memory "${memory}" is above 1T; check the unit`);
 }
 
 /** Variables the firewall sets on every agent (constructs/agent-environment.ts), in any case; `RAPIDCLAW_*` is reserved too. */
@@ -350,7 +352,12 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
     const agents = Array.isArray(input.agents) ? input.agents : [];
     agents.forEach((a, i) => {
       if (isRecord(a) && a.ipv4Address !== undefined) add(["agents", i, "ipv4Address"], "ipv4Address is for Docker; Kubernetes assigns pod addresses (remove it)");
+      if (isRecord(a) && a.user !== undefined) add(["agents", i, "user"], "user is for Docker; Kubernetes agents run as uid 10001 (remove it)");
+      if (isRecord(a) && a.processLimit !== undefined) add(["agents", i, "processLimit"], "processLimit is for Docker; on Kubernetes the kubelet's pod pids limit applies (remove it)");
     });
+    for (const option of ["memory", "cpus", "processLimit"]) {
+      if (isRecord(input.proxy) && input.proxy[option] !== undefined) add(["proxy", option], `proxy.${option} is for Docker; the Kubernetes proxy has fixed requests and limits (remove it)`);
+    }
     if (isRecord(input.kubernetes) && typeof input.kubernetes.nodeLocalDnsIp === "string" && !isIPv4(input.kubernetes.nodeLocalDnsIp)) {
       add(["kubernetes", "nodeLocalDnsIp"], `"${input.kubernetes.nodeLocalDnsIp}" is not an IPv4 address; NodeLocal DNSCache usually listens on 169.254.20.10`);
     }
@@ -379,7 +386,7 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
     if (input.namespace !== undefined) add(["namespace"], "namespace is a Kubernetes option but platform is docker; remove it");
     for (const [name, role] of entries(input.roles)) {
       if (isRecord(role) && isRecord(role.network) && Array.isArray(role.network.egressCidrs) && role.network.egressCidrs.length > 0) {
-        add(["roles", name, "network", "egressCidrs"], "egressCidrs needs Kubernetes NetworkPolicy; Docker agents have no route but the proxy (remove it, or attach the backend to the rapidclaw-agents network)");
+        add(["roles", name, "network", "egressCidrs"], `egressCidrs needs Kubernetes NetworkPolicy; Docker agents have no route but the proxy (remove it, or attach the backend to the role's network rapidclaw-agents-${resourceName(name)})`);
       }
     }
     if (isRecord(input.proxy) && input.proxy.replicas !== undefined) add(["proxy", "replicas"], "proxy.replicas is a Kubernetes option; Docker runs one proxy container (remove it)");
@@ -398,46 +405,76 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
 /** First path segments Vault keeps for itself; a secrets engine cannot be mounted under them. */
 const VAULT_RESERVED_MOUNTS = ["auth", "cubbyhole", "identity", "sys"];
 
-function subnetOf(value: unknown, path: PropertyKey[], fallback: string, add: Add): Network | undefined {
+function subnetOf(value: unknown, path: PropertyKey[], fallback: string, prefixes: readonly [number, number], add: Add): Network | undefined {
   const text = typeof value === "string" ? value : fallback;
   const parsed = parseCidr(text);
-  if (typeof parsed === "string") { add(path, withCidrExample(parsed, "172.30.0.0/24")); return undefined; }
+  if (typeof parsed === "string") { add(path, withCidrExample(parsed, fallback)); return undefined; }
   if (parsed.version !== 4) { add(path, `"${text}" is IPv6; Docker subnets here are IPv4`); return undefined; }
-  if (parsed.prefix < 16 || parsed.prefix > 28) { add(path, `"${text}" must have a prefix from /16 to /28`); return undefined; }
+  if (parsed.prefix < prefixes[0] || parsed.prefix > prefixes[1]) { add(path, `"${text}" must have a prefix from /${prefixes[0]} to /${prefixes[1]}`); return undefined; }
   return parsed;
 }
 
-/** Docker: subnets valid and apart, fixed agent addresses inside the subnet, free, and unique. */
+const overlapping = (a: Network, b: Network) => ipv4InNetwork(a.base, b) || ipv4InNetwork(b.base, a);
+
+/**
+ * Docker: the pool, the pinned role subnets and the egress subnet valid and apart, every role's
+ * subnet distinct, pinned agent addresses inside the lower half of their role's subnet and
+ * unique, and room in each role's upper half for the agents the engine addresses.
+ */
 function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
   const docker = isRecord(input.docker) ? input.docker : {};
-  const subnet = subnetOf(docker.subnet, ["docker", "subnet"], DEFAULT_AGENT_SUBNET, add);
-  const egress = subnetOf(docker.egressSubnet, ["docker", "egressSubnet"], DEFAULT_EGRESS_SUBNET, add);
-  if (subnet && egress && (ipv4InNetwork(egress.base, subnet) || ipv4InNetwork(subnet.base, egress))) {
-    add(["docker", "egressSubnet"], `egress subnet ${egress.text} overlaps the agent subnet ${subnet.text}; choose disjoint ranges`);
+  const prefix = typeof docker.roleSubnetPrefix === "number" ? docker.roleSubnetPrefix : DEFAULT_ROLE_SUBNET_PREFIX;
+  const pool = subnetOf(docker.subnet, ["docker", "subnet"], DEFAULT_AGENT_SUBNET, [8, 27], add);
+  const egress = subnetOf(docker.egressSubnet, ["docker", "egressSubnet"], DEFAULT_EGRESS_SUBNET, [16, 28], add);
+  if (pool && pool.prefix >= prefix) {
+    add(["docker", "subnet"], `"${pool.text}" cannot hold role subnets of /${prefix}; use a pool with a shorter prefix (such as /${Math.max(8, prefix - 8)}) or a longer docker.roleSubnetPrefix`);
   }
-  if (!subnet) return;
-  const size = 1n << BigInt(32 - subnet.prefix);
-  const reserved = new Map<bigint, string>([
-    [subnet.base, "the network address"],
-    [subnet.base + 1n, "the gateway"],
-    [subnet.base + 2n, "the proxy"],
-    [subnet.base + size - 1n, "the broadcast address"],
-  ]);
+  const roleNames = Object.keys(isRecord(input.roles) ? input.roles : {}).sort();
+  const pinned = new Map<string, Network>();
+  for (const [role, text] of entries(docker.roleSubnets)) {
+    const path = ["docker", "roleSubnets", role];
+    if (!roleNames.includes(role)) { add(path, unknownName("role", role, roleNames)); continue; }
+    const subnet = subnetOf(text, path, "172.30.0.0/24", [16, 28], add);
+    if (!subnet) continue;
+    const clash = [...pinned].find(([, other]) => overlapping(subnet, other));
+    if (clash) add(path, `${subnet.text} overlaps the subnet of role "${clash[0]}" (${clash[1].text}); give each role its own range`);
+    else pinned.set(role, subnet);
+  }
+  if (egress && pool && overlapping(egress, pool)) add(["docker", "egressSubnet"], `egress subnet ${egress.text} overlaps the agent pool ${pool.text}; choose disjoint ranges`);
+  for (const [role, subnet] of pinned) {
+    if (egress && overlapping(egress, subnet)) add(["docker", "roleSubnets", role], `${subnet.text} overlaps the egress subnet ${egress.text}; choose disjoint ranges`);
+  }
+  if (!pool || pool.prefix >= prefix) return;
+
+  const { subnets, collisions } = assignRoleSubnets(roleNames, pool, prefix, pinned);
+  for (const c of collisions) {
+    const pins = c.suggestion ? `, e.g. docker.roleSubnets.${c.other}: "${c.suggestion}" or docker.roleSubnets.${c.role}: "${c.suggestion}"` : ` outside ${pool.text} (the pool is full)`;
+    add(["roles", c.role], `roles "${c.other}" and "${c.role}" both hash to ${c.subnet}; pin the one you added last to a free subnet${pins}, so the other keeps its addresses`);
+  }
   const taken = new Map<bigint, string>();
+  const dynamic = new Map<string, number>();
   const agents = Array.isArray(input.agents) ? input.agents : [];
   agents.forEach((agent, i) => {
-    if (!isRecord(agent) || agent.ipv4Address === undefined) return;
+    if (!isRecord(agent) || typeof agent.role !== "string") return;
+    const subnet = subnets.get(agent.role);
+    if (!subnet) return;
+    if (agent.ipv4Address === undefined) { dynamic.set(agent.role, (dynamic.get(agent.role) ?? 0) + 1); return; }
+    const layout = roleSubnetLayout(subnet);
+    const range = `${ipv4ToText(layout.pinnedFirst)} to ${ipv4ToText(layout.pinnedLast)}`;
     const path = ["agents", i, "ipv4Address"];
     const address = typeof agent.ipv4Address === "string" ? parseIpv4(agent.ipv4Address) : undefined;
-    if (address === undefined) { add(path, `${describe(agent.ipv4Address)} is not an IPv4 address; write one inside ${subnet.text} from .10 on, or remove it for the next free one`); return; }
-    if (!ipv4InNetwork(address, subnet)) { add(path, `${agent.ipv4Address} is outside the agent subnet ${subnet.text}; pick an address inside it`); return; }
-    const reservedFor = reserved.get(address);
-    if (reservedFor) { add(path, `${agent.ipv4Address} is ${reservedFor} of ${subnet.text}; agents start at .10`); return; }
+    if (address === undefined) { add(path, `${describe(agent.ipv4Address)} is not an IPv4 address; write one from ${range} (role ${agent.role}), or remove it to let the engine pick one`); return; }
+    if (address < layout.pinnedFirst || address > layout.pinnedLast) {
+      add(path, `${agent.ipv4Address} is not a pinnable address of role ${agent.role}'s subnet ${subnet.text}; pick one from ${range} (the gateway and proxy take the first two, the engine the upper half)`);
+      return;
+    }
     const other = taken.get(address);
     if (other !== undefined) add(path, `${agent.ipv4Address} is already the address of agent "${other}"; each agent needs its own`);
     else taken.set(address, String(agent.name));
   });
-  const automatic = agents.filter((a) => isRecord(a) && a.ipv4Address === undefined).length;
-  const free = Number(size) - 10 - 1 - taken.size;
-  if (automatic > free) add(["agents"], `${automatic} agents need an address but ${subnet.text} has ${Math.max(free, 0)} free from .10 on; use a larger docker.subnet`);
+  for (const [role, count] of dynamic) {
+    const layout = roleSubnetLayout(subnets.get(role) as Network);
+    const room = Number(1n << BigInt(32 - layout.dynamicRange.prefix)) - 1;
+    if (count > room) add(["agents"], `${count} agents of role ${role} need an address from the engine but ${layout.dynamicRange.text} holds ${room}; give the role a larger subnet (a shorter docker.roleSubnetPrefix, or docker.roleSubnets.${role})`);
+  }
 }

@@ -27,7 +27,6 @@ const SKIP = skipLoudly("monitoring e2e", missingPrerequisites(["ip", "squid", "
 
 const THRESHOLD = 5;
 const WINDOW_SEC = 4;
-const LISTEN_ADDRESS = "172.30.0.2";
 const MODEL_HOST = { name: "api.anthropic.com", address: "203.0.113.10" };
 const PROXY_PORTS = [3128, 3129];
 
@@ -71,7 +70,10 @@ describe.skipIf(SKIP)("monitoring: Squid's refusals counted, alerted once across
       ],
     },
   });
-  const agentAddress = plan.roles.find((r) => r.name === "research_agent")?.agentAddresses[0] as string;
+  // Docker: the proxy listens on each role's own network; probes come from research_agent's.
+  const roleNetwork = plan.roles.find((r) => r.name === "research_agent")?.docker;
+  if (!roleNetwork) throw new Error("research_agent has no Docker network");
+  const agentAddress = roleNetwork.ipRange.replace(/\.\d+\/\d+$/, ".200");
   let ns: NetworkNamespace | undefined;
   let upstream: NetAgent | undefined;
   let prober: NetAgent | undefined;
@@ -87,7 +89,7 @@ describe.skipIf(SKIP)("monitoring: Squid's refusals counted, alerted once across
 
   beforeAll(async () => {
     ns = NetworkNamespace.create("rc-h5mon");
-    ns.addAddress(LISTEN_ADDRESS);
+    for (const role of plan.roles) ns.addAddress(role.docker?.proxyAddress as string);
     ns.addAddress(agentAddress);
     ns.addAddress(MODEL_HOST.address);
     upstream = await NetAgent.start(ns);
@@ -96,7 +98,7 @@ describe.skipIf(SKIP)("monitoring: Squid's refusals counted, alerted once across
     for (const port of PROXY_PORTS) {
       const files = prepareSquidFiles(`h5-monitoring-${port}`, [MODEL_HOST]);
       squidFiles.push(files);
-      const conf = renderSquidConf({ roles: squidRolesForPlan(plan), sharedPort: port, allowPlainHttp: false, listenAddress: LISTEN_ADDRESS, hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog });
+      const conf = renderSquidConf({ roles: squidRolesForPlan(plan).map((role) => ({ ...role, port })), allowPlainHttp: false, hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog });
       squids.push(await SquidProcess.start(ns, files, conf));
     }
     redisServer = await RedisServer.start();
@@ -141,14 +143,14 @@ describe.skipIf(SKIP)("monitoring: Squid's refusals counted, alerted once across
   /** One refused CONNECT through proxy replica `sent % 2`, to a new host each time (a probe). */
   const refuse = async () => {
     const replica = sent % 2;
-    const answer = await (prober as NetAgent).proxy({ proxyHost: LISTEN_ADDRESS, proxyPort: PROXY_PORTS[replica], localAddress: agentAddress, method: "CONNECT", target: `probe-${sent}.example:443`, timeoutMs: 5_000 });
+    const answer = await (prober as NetAgent).proxy({ proxyHost: roleNetwork.proxyAddress, proxyPort: PROXY_PORTS[replica], localAddress: agentAddress, method: "CONNECT", target: `probe-${sent}.example:443`, timeoutMs: 5_000 });
     expect(answer.status).toBe(403);
     sent++;
     await until(`${sent} network_blocked events counted`, async () => (await blockedCounted()) === sent);
   };
 
   it("counts each refused CONNECT once and does not fire one event before the threshold", async () => {
-    const allowed = await (prober as NetAgent).proxy({ proxyHost: LISTEN_ADDRESS, proxyPort: PROXY_PORTS[0], localAddress: agentAddress, method: "CONNECT", target: `${MODEL_HOST.name}:443`, timeoutMs: 5_000 });
+    const allowed = await (prober as NetAgent).proxy({ proxyHost: roleNetwork.proxyAddress, proxyPort: PROXY_PORTS[0], localAddress: agentAddress, method: "CONNECT", target: `${MODEL_HOST.name}:443`, timeoutMs: 5_000 });
     expect(allowed.status).toBe(200);
     for (let i = 0; i < THRESHOLD - 1; i++) await refuse();
     expect(await blockedCounted()).toBe(THRESHOLD - 1);

@@ -61,8 +61,7 @@ const tcpBanner = (address: string, port: number) => `upstream ${address}:${port
 const httpBanner = (address: string, port: number) => `http ${address}:${port}`;
 
 /** Where a probe comes from: a role of the plan, or a client the proxy does not know. */
-type Client = "customer_support" | "research_agent" | "unknown";
-const UNKNOWN_CLIENT_ADDRESS = "172.30.0.99";
+type Client = "customer_support" | "research_agent";
 
 interface Probe {
   /** Why the probe is here. */
@@ -80,7 +79,7 @@ interface Probe {
 const connect = (from: Client, target: string, why: string, extra: Partial<Probe> = {}): Probe => ({ why, from, method: "CONNECT", target, ...extra });
 const get = (from: Client, target: string, why: string, extra: Partial<Probe> = {}): Probe => ({ why, from, method: "GET", target, ...extra });
 
-/** Docker platform, seed roles matched by source address; plain HTTP off. */
+/** Docker platform, seed roles matched by the listener they reach; plain HTTP off. */
 const DOCKER_PROBES: Probe[] = [
   connect("research_agent", "arxiv.org:443", "exact allowed host", { reaches: "arxiv.org" }),
   connect("research_agent", "api.github.com:443", "exact allowed host", { reaches: "api.github.com" }),
@@ -98,7 +97,6 @@ const DOCKER_PROBES: Probe[] = [
   connect("customer_support", "Api.OpenAI.COM.:443", "model host, mixed case and trailing dot", { reaches: "api.openai.com", loggedHost: "api.openai.com" }),
   connect("customer_support", "www.google.com:443", "a host only another role may reach"),
   connect("customer_support", "arxiv.org:443", "a host only another role may reach"),
-  connect("unknown", "api.anthropic.com:443", "unknown source address gets nothing, not even model hosts"),
   connect("research_agent", "arxiv.org:8443", "allowed host on a port other than 443"),
   connect("research_agent", "arxiv.org:80", "CONNECT to port 80"),
   get("research_agent", "http://arxiv.org/", "plain HTTP while allowPlainHttp is off"),
@@ -135,7 +133,6 @@ const PLAIN_HTTP_PROBES: Probe[] = [
   get("research_agent", "http://arxiv.org:8443/", "plain HTTP on a port other than 80"),
   get("research_agent", "http://metadata.google.com/latest/meta-data/", "plain HTTP to a name resolving to 169.254.169.254"),
   get("research_agent", "http://169.254.169.254/latest/meta-data/", "plain HTTP to the metadata IP"),
-  get("unknown", "http://arxiv.org/", "plain HTTP from an unknown source address"),
   connect("research_agent", "arxiv.org:443", "CONNECT still works", { reaches: "arxiv.org" }),
 ];
 
@@ -160,7 +157,7 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { label: "Docker: roles by source address", spec: seedFirewall(AgentPlatform.DOCKER), probes: DOCKER_PROBES, logs: "files" },
+  { label: "Docker: roles by the proxy address of their own network", spec: seedFirewall(AgentPlatform.DOCKER), probes: DOCKER_PROBES, logs: "files" },
   {
     label: "Docker with allowPlainHttp",
     spec: { ...seedFirewall(AgentPlatform.DOCKER), proxy: { allowPlainHttp: true } },
@@ -170,18 +167,18 @@ const SCENARIOS: Scenario[] = [
   { label: "Kubernetes: roles by proxy port, logs on stdout", spec: seedFirewall(AgentPlatform.KUBERNETES), probes: KUBERNETES_PROBES, logs: "stdio" },
 ];
 
-/** Squid listens here in every scenario (on Docker it is the plan's proxy address anyway). */
+/** Kubernetes: Squid listens here; Docker: on each role's own proxy address, as in the container. */
 const LISTEN_ADDRESS = "172.30.0.2";
 
+/** A Docker agent's address: one the engine could hand out on the role's network. */
+const dockerAgentAddress = (role: FirewallPlan["roles"][number]) => role.docker?.ipRange.replace(/\.\d+\/\d+$/, ".200") as string;
+
 /** Where a probe's request goes and from which source address. */
-function clientOf(plan: FirewallPlan, from: Client): { localAddress: string; proxyPort: number } {
+function clientOf(plan: FirewallPlan, from: Client): { proxyHost: string; localAddress: string; proxyPort: number } {
   const role = plan.roles.find((r) => r.name === from);
-  if (plan.platform === AgentPlatform.KUBERNETES) {
-    if (!role) throw new Error(`Kubernetes probes come from a role's port; ${from} is none`);
-    return { localAddress: LISTEN_ADDRESS, proxyPort: role.proxyPort };
-  }
-  if (!role) return { localAddress: UNKNOWN_CLIENT_ADDRESS, proxyPort: plan.proxy.port };
-  return { localAddress: role.agentAddresses[0], proxyPort: plan.proxy.port };
+  if (!role) throw new Error(`probes come from a role's listener; ${from} is none`);
+  if (plan.platform === AgentPlatform.KUBERNETES) return { proxyHost: LISTEN_ADDRESS, localAddress: LISTEN_ADDRESS, proxyPort: role.proxyPort };
+  return { proxyHost: role.docker?.proxyAddress as string, localAddress: dockerAgentAddress(role), proxyPort: role.proxyPort };
 }
 
 /** Target host and port as the request names them, lower case and without a trailing dot. */
@@ -204,7 +201,7 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
 
   beforeAll(async () => {
     ns = NetworkNamespace.create("rc-squid");
-    const clientAddresses = new Set([LISTEN_ADDRESS, UNKNOWN_CLIENT_ADDRESS, ...plans.flatMap((p) => p.roles.flatMap((r) => r.agentAddresses))]);
+    const clientAddresses = new Set([LISTEN_ADDRESS, ...plans.flatMap((p) => p.roles.flatMap((r) => (r.docker ? [r.docker.proxyAddress, dockerAgentAddress(r)] : [])))]);
     // Mapped IPv4 names reach the servers on the IPv4 addresses; 127.0.0.1 is on lo already.
     const served = [...new Set(UPSTREAMS.map((u) => u.address).filter((a) => !a.startsWith("::ffff:") && a !== "::"))];
     for (const address of [...clientAddresses, ...served]) {
@@ -231,7 +228,7 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
     beforeAll(async () => {
       files = prepareSquidFiles("squid-e2e", UPSTREAMS);
       const logFiles = logs === "files" ? { accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog } : {};
-      const conf = renderSquidConfForPlan(plan, { listenAddress: LISTEN_ADDRESS, hostsFile: files.hostsFile, ...logFiles });
+      const conf = renderSquidConfForPlan(plan, { listenAddress: plan.platform === AgentPlatform.KUBERNETES ? LISTEN_ADDRESS : undefined, hostsFile: files.hostsFile, ...logFiles });
       squid = await SquidProcess.start(ns as NetworkNamespace, files, conf);
     });
 
@@ -245,7 +242,6 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
       const linesBefore = proxy.accessLogLines().length;
       const client = clientOf(plan, probe.from);
       const answer = await (prober as NetAgent).proxy({
-        proxyHost: LISTEN_ADDRESS,
         ...client,
         method: probe.method,
         target: probe.target,
@@ -269,7 +265,7 @@ describe.skipIf(SKIP)("Squid enforces the compiled egress policy", () => {
       expect(entry, `${context}\naccess log: ${line}`).toMatchObject({
         event: probe.reaches ? PROXY_EVENTS.allowed : PROXY_EVENTS.blocked,
         client: client.localAddress,
-        role: probe.from === "unknown" ? "-" : probe.from,
+        role: probe.from,
         method: probe.method,
         host: probe.loggedHost ?? host,
         port: String(port),
@@ -294,7 +290,7 @@ describe.skipIf(SKIP)("Squid hardening options", () => {
   const CAP = 16;
   const START_TIMEOUT_SEC = 5;
   const spec: FirewallSpecProps = {
-    ...seedFirewall(AgentPlatform.DOCKER),
+    ...seedFirewall(AgentPlatform.KUBERNETES),
     proxy: { forbiddenCidrs: [`${addressOf("arxiv.org")}/32`], maxConnectionsPerClient: CAP, requestStartTimeoutSec: START_TIMEOUT_SEC },
   };
   const plan = compileFirewall(spec);
@@ -306,12 +302,12 @@ describe.skipIf(SKIP)("Squid hardening options", () => {
   let files: SquidFiles | undefined;
   const via = (target: string) =>
     // Generous: the first CONNECT after start once took over 5 s on a loaded 2-core machine.
-    (prober as NetAgent).proxy({ proxyHost: LISTEN_ADDRESS, ...client, method: "CONNECT", target, timeoutMs: 15_000 });
+    (prober as NetAgent).proxy({ ...client, method: "CONNECT", target, timeoutMs: 15_000 });
 
   beforeAll(async () => {
     ns = NetworkNamespace.create("rc-squid-hard");
     const served = [addressOf("arxiv.org"), addressOf("www.google.com")];
-    for (const address of [LISTEN_ADDRESS, client.localAddress, ...served]) ns.addAddress(address);
+    for (const address of new Set([LISTEN_ADDRESS, client.localAddress, ...served])) ns.addAddress(address);
     upstreams = await NetAgent.start(ns);
     for (const address of served) await upstreams.call({ op: "serveTcp", host: address, port: 443, banner: tcpBanner(address, 443) });
     prober = await NetAgent.start(ns);

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/spec/addresses";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/spec/schema";
+import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX } from "../../src/spec/docker-subnets";
 import {
   AgentPlatform,
   KeyMode,
@@ -166,22 +167,36 @@ const agentBaseArb = (roles: string[]) =>
     { requiredKeys: ["image", "role"] },
   );
 
-/** Docker agent subnets: the default (option left out), a /16 and a /28 with room for exactly five automatic addresses. */
-const DOCKER_SUBNETS = [undefined, "10.77.0.0/16", "192.168.40.0/28"];
+/**
+ * Docker address plans: the default pool, a /16 pool of /26 role subnets, and every role pinned
+ * to its own /28 (in role-name order of generation), where agents may also pin addresses.
+ */
+type DockerLayout = "default" | "pool" | "pinned";
+const DOCKER_LAYOUTS: DockerLayout[] = ["default", "pool", "pinned"];
 
-function dockerAgentsArb(roles: string[], subnet: string | undefined): fc.Arbitrary<AgentProps[]> {
-  const [base, prefix] = (subnet ?? "172.30.0.0/24").split("/");
-  const size = 2 ** (32 - Number(prefix));
-  const baseParts = base.split(".").map(Number);
-  const address = (offset: number) => {
-    const value = baseParts.reduce((acc, part) => acc * 256 + part, 0) + offset;
-    return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
-  };
+const ipv4 = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+/** Role number i's pinned /28 in the "pinned" layout. */
+const pinnedRoleBase = (i: number) => (192 * 2 ** 24) + (168 * 2 ** 16) + (40 * 2 ** 8) + 16 * i;
+
+function roleSubnetsCollide(spec: FirewallSpecProps): boolean {
+  const pool = parseCidr(spec.docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
+  const pinned = new Map(Object.entries(spec.docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
+  const roles = Object.keys(spec.roles).sort();
+  return assignRoleSubnets(roles, pool, spec.docker?.roleSubnetPrefix ?? DEFAULT_ROLE_SUBNET_PREFIX, pinned).collisions.length > 0;
+}
+
+function dockerOptions(layout: DockerLayout, roles: string[]): FirewallSpecProps["docker"] | undefined {
+  if (layout === "pool") return { subnet: "10.77.0.0/16", roleSubnetPrefix: 26 };
+  if (layout === "pinned") return { roleSubnets: Object.fromEntries(roles.map((role, i) => [role, `${ipv4(pinnedRoleBase(i))}/28`])) };
+  return undefined;
+}
+
+function dockerAgentsArb(roles: string[], layout: DockerLayout): fc.Arbitrary<AgentProps[]> {
   return fc
     .tuple(
       uniqueNames(0, 4, isValidAgentName),
-      // Offsets from .3 (after the network address, the gateway and the proxy), before the broadcast address.
-      fc.uniqueArray(fc.integer({ min: 3, max: Math.min(size - 2, 60) }), { maxLength: 4 }),
+      // Pinnable offsets of a /28: after the network address, the gateway and the proxy, below the engine's upper half.
+      fc.uniqueArray(fc.integer({ min: 3, max: 7 }), { maxLength: 4 }),
     )
     .chain(([names, offsets]) =>
       fc.tuple(...names.map(() => agentBaseArb(roles)), fc.array(fc.boolean(), { minLength: names.length, maxLength: names.length })).map((parts) => {
@@ -189,7 +204,8 @@ function dockerAgentsArb(roles: string[], subnet: string | undefined): fc.Arbitr
         let next = 0;
         return names.map((name, i) => {
           const agent: AgentProps = { name, ...(parts[i] as Omit<AgentProps, "name">) };
-          return fixed[i] && next < offsets.length ? { ...agent, ipv4Address: address(offsets[next++]) } : agent;
+          if (layout !== "pinned" || !fixed[i] || next >= offsets.length) return agent;
+          return { ...agent, ipv4Address: ipv4(pinnedRoleBase(roles.indexOf(agent.role)) + offsets[next++]) };
         });
       }),
     );
@@ -237,9 +253,9 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
       toolNames: uniqueNames(1, 4),
       roleNames: uniqueNames(1, 4),
       modelHosts: fc.array(hostPatternArb, { minLength: 1, maxLength: 3 }),
-      subnet: fc.constantFrom(...DOCKER_SUBNETS),
+      layout: fc.constantFrom(...DOCKER_LAYOUTS),
     })
-    .chain(({ toolNames, roleNames, modelHosts, subnet }) =>
+    .chain(({ toolNames, roleNames, modelHosts, layout }) =>
       fc.tuple(...toolNames.map(() => toolArb)).chain((toolList) => {
         const tools = Object.fromEntries(toolNames.map((name, i) => [name, toolList[i]]));
         const common = {
@@ -252,16 +268,18 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
             .record(
               {
                 ...common,
-                agents: dockerAgentsArb(roleNames, subnet),
+                agents: dockerAgentsArb(roleNames, layout),
                 proxy: fc.record({ port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean(), ...proxyHardeningArb }, { requiredKeys: [] }),
                 dnsServers: fc.subarray(["10.0.0.53", "1.1.1.1"]),
               },
               { requiredKeys: ["roles", "agents"] },
             )
             .map(({ dnsServers, ...rest }): FirewallSpecProps => {
-              const docker = { ...(subnet ? { subnet } : {}), ...(dnsServers && dnsServers.length > 0 ? { dnsServers } : {}) };
+              const docker = { ...dockerOptions(layout, roleNames), ...(dnsServers && dnsServers.length > 0 ? { dnsServers } : {}) };
               return { platform, modelHosts, tools, ...rest, ...(Object.keys(docker).length > 0 ? { docker } : {}) };
-            });
+            })
+            // Two roles hashing to one subnet is a documented validation error (pin one); valid specs avoid it.
+            .filter((spec) => !roleSubnetsCollide(spec));
         }
         return fc
           .record(

@@ -1,0 +1,87 @@
+import { createHash } from "node:crypto";
+import { ipv4InNetwork, ipv4ToText, type Network } from "./addresses";
+
+/** Defaults of the Docker address plan. */
+export const DEFAULT_AGENT_SUBNET = "172.30.0.0/16";
+export const DEFAULT_ROLE_SUBNET_PREFIX = 24;
+export const DEFAULT_EGRESS_SUBNET = "172.31.0.0/24";
+
+/** Where things sit inside one role's subnet. */
+export interface RoleSubnetLayout {
+  readonly subnet: Network;
+  /** First address: Docker's IPAM reserves it, but the bridge does not get it (`inhibit_ipv4`). */
+  readonly gateway: bigint;
+  /** Second address: the proxy's listener for this role. */
+  readonly proxy: bigint;
+  /** Pinned agent addresses: the lower half after the proxy. */
+  readonly pinnedFirst: bigint;
+  readonly pinnedLast: bigint;
+  /** The upper half, from which the engine hands out addresses (`ip_range`). */
+  readonly dynamicRange: Network;
+}
+
+export function roleSubnetLayout(subnet: Network): RoleSubnetLayout {
+  const half = 1n << BigInt(31 - subnet.prefix);
+  const rangeBase = subnet.base + half;
+  return {
+    subnet,
+    gateway: subnet.base + 1n,
+    proxy: subnet.base + 2n,
+    pinnedFirst: subnet.base + 3n,
+    pinnedLast: rangeBase - 1n,
+    dynamicRange: { version: 4, base: rangeBase, prefix: subnet.prefix + 1, text: `${ipv4ToText(rangeBase)}/${subnet.prefix + 1}` },
+  };
+}
+
+/** Two roles whose hashed subnets coincide, and a free subnet the later one could be pinned to. */
+export interface RoleSubnetCollision {
+  readonly role: string;
+  readonly other: string;
+  readonly subnet: string;
+  readonly suggestion?: string;
+}
+
+function overlaps(a: Network, b: Network): boolean {
+  return ipv4InNetwork(a.base, b) || ipv4InNetwork(b.base, a);
+}
+
+function slotNetwork(pool: Network, prefix: number, slot: bigint): Network {
+  const base = pool.base + (slot << BigInt(32 - prefix));
+  return { version: 4, base, prefix, text: `${ipv4ToText(base)}/${prefix}` };
+}
+
+/**
+ * Each role's subnet: the pinned one, or slot `sha256(name) mod slots` of the pool. A role's slot
+ * depends on its own name only, so adding, removing or renaming other roles never moves it (and
+ * with it the role's network, proxy address and Vault bindings). A collision is reported, not
+ * resolved by probing: probing would let a newly added role push an existing one elsewhere.
+ */
+export function assignRoleSubnets(
+  roleNames: ReadonlyArray<string>,
+  pool: Network,
+  prefix: number,
+  pinned: ReadonlyMap<string, Network>,
+): { subnets: Map<string, Network>; collisions: RoleSubnetCollision[] } {
+  const slots = 1n << BigInt(prefix - pool.prefix);
+  const subnets = new Map([...pinned].filter(([name]) => roleNames.includes(name)));
+  const holder = (candidate: Network) => [...subnets].find(([, n]) => overlaps(candidate, n))?.[0];
+  const clashes: Array<{ role: string; other: string; subnet: Network }> = [];
+  for (const name of roleNames) {
+    if (subnets.has(name)) continue;
+    const slot = BigInt("0x" + createHash("sha256").update(name).digest("hex").slice(0, 12)) % slots;
+    const candidate = slotNetwork(pool, prefix, slot);
+    const other = holder(candidate);
+    if (other === undefined) subnets.set(name, candidate);
+    else clashes.push({ role: name, other, subnet: candidate });
+  }
+  // Suggestions once every hashed role is placed, so none points at another role's subnet.
+  const collisions = clashes.map(({ role, other, subnet }) => {
+    let suggestion: string | undefined;
+    for (let free = 0n; free < slots && suggestion === undefined; free++) {
+      const alternative = slotNetwork(pool, prefix, free);
+      if (holder(alternative) === undefined) suggestion = alternative.text;
+    }
+    return { role, other, subnet: subnet.text, suggestion };
+  });
+  return { subnets, collisions };
+}

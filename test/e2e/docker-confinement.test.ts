@@ -1,0 +1,214 @@
+/**
+ * Docker confinement on a real Docker Engine. A dockerd of its own runs in a network namespace;
+ * the networks and containers are created from the synthesized JSON with their real settings
+ * (networks, subnets, bridge options, internal flag, addresses, users, capabilities, read-only
+ * roots, tmpfs, uploads, limits, env); only the images are stand-ins made locally: busybox-static
+ * for the agents, Debian's Squid for the proxy. From inside each agent: its own proxy works for
+ * its own hosts, and other roles' agents, the proxy's other listeners and the host are out of reach.
+ *
+ * The one change to what is synthesized: the proxy's squid.conf gets a `hosts_file` line (and the
+ * file) so that test names resolve to the stand-in upstream inside the namespace.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedFirewall } from "../../examples/seed-spec";
+import { RapidClawStack } from "../../src";
+import { AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
+import { AGENT_PROFILE_PATH } from "../../src/constructs/agent-environment";
+import type { FirewallPlan } from "../../src/plan/plan";
+import { synthesize } from "../support/synth";
+import { App } from "cdktf";
+import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
+import { replayContainer, replayNetworks } from "./support/docker-replay";
+import { NetAgent } from "./support/net-agent-client";
+import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
+
+const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "tar", "iptables"], { namespaces: true }));
+
+/** The seed fleet plus a second research agent, to show what agents of one role share. */
+const SPEC: FirewallSpecProps = (() => {
+  const seed = seedFirewall(AgentPlatform.DOCKER);
+  const agents = seed.agents ?? [];
+  return { ...seed, agents: [...agents, { ...agents.find((a) => a.role === "research_agent")!, name: "openclaw-agent-2" }] };
+})();
+
+/** The stand-in upstream (TEST-NET-3), on the namespace's loopback: reachable from the proxy's egress network. */
+const UPSTREAM = "203.0.113.10";
+const UPSTREAM_BANNER = "upstream-tls-443";
+/** A service of the host bound to every address. */
+const HOST_PORT = 7000;
+const HOST_BANNER = "host-service";
+/** Where each stand-in agent listens, as an agent with an HTTP port would. */
+const AGENT_PORT = 8080;
+const agentBanner = (name: string) => `agent-${name}`;
+
+const AGENT_IMAGE = "rapidclaw-test/busybox";
+const PROXY_IMAGE = "rapidclaw-test/squid";
+
+interface Probe {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  /** Bytes sent first: a CONNECT request for proxies, nothing for banner services. */
+  readonly send?: string;
+}
+
+const connectRequest = (target: string) => `CONNECT ${target}:443 HTTP/1.1\\r\\nHost: ${target}:443\\r\\n\\r\\n`;
+
+/**
+ * Runs the probes inside a container at once; each prints `id|what came back` (empty when the
+ * target could not be reached). busybox nc gives up connecting after 2 s, the whole probe after 4 s.
+ */
+function probeFrom(engine: DockerEngine, container: string, probes: ReadonlyArray<Probe>): Map<string, string> {
+  const lines = probes.map((p) => {
+    const send = p.send ? `printf '${p.send}'; ` : "";
+    return `( out=$( (${send}sleep 1) | timeout 4 nc -w 2 ${p.host} ${p.port} 2>/dev/null | head -c 400 | tr '\\r\\n' '  '); echo "${p.id}|$out" ) &`;
+  });
+  const script = [...lines, "wait"].join("\n");
+  const output = engine.docker(["exec", container, "sh", "-c", script]).stdout;
+  return new Map(output.split("\n").filter((l) => l.includes("|")).map((l) => [l.slice(0, l.indexOf("|")), l.slice(l.indexOf("|") + 1)] as [string, string]));
+}
+
+describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the synthesized JSON", () => {
+  let engine: DockerEngine | undefined;
+  let netAgent: NetAgent | undefined;
+  let imageDir: string | undefined;
+  let plan: FirewallPlan;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let doc: Record<string, any>;
+  const addressOf = new Map<string, string>();
+
+  beforeAll(async () => {
+    const stack = new RapidClawStack(new App(), "agent-firewall", SPEC);
+    plan = stack.spec.plan;
+    doc = synthesize(stack).doc;
+
+    engine = await DockerEngine.start("rc-docker");
+    console.info(`Docker confinement e2e: Docker Engine ${engine.version()} in namespace ${engine.ns.name}`);
+    engine.ns.addAddress(UPSTREAM);
+    netAgent = await NetAgent.start(engine.ns);
+    await netAgent.call({ op: "serveTcp", host: UPSTREAM, port: 443, banner: UPSTREAM_BANNER });
+    await netAgent.call({ op: "serveTcp", host: "0.0.0.0", port: HOST_PORT, banner: HOST_BANNER });
+
+    imageDir = mkdtempSync(join(tmpdir(), "rapidclaw-images-"));
+    engine.importImage(busyboxRoot(imageDir), AGENT_IMAGE);
+    engine.importImage(squidRoot(imageDir), PROXY_IMAGE);
+
+    replayNetworks(engine, doc);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const containers = Object.values<Record<string, any>>(doc.resource.docker_container);
+    const proxy = containers.find((c) => c.name === "rapidclaw-egress-proxy") as Record<string, any>;
+    const conf = proxy.upload.find((u: { file: string }) => u.file === "/etc/squid/squid.conf");
+    const hosts = ["api.anthropic.com", "api.openai.com", "arxiv.org", "example.org"].map((name) => `${UPSTREAM} ${name}`).join("\n") + "\n";
+    replayContainer(engine, doc, {
+      ...proxy,
+      upload: [
+        { ...conf, content: `${conf.content}hosts_file /etc/squid/hosts\n` },
+        { file: "/etc/squid/hosts", content: hosts, permissions: "0644" },
+      ],
+    }, { image: PROXY_IMAGE });
+    for (const agent of containers.filter((c) => c !== proxy)) {
+      replayContainer(engine, doc, agent, { image: AGENT_IMAGE, command: ["sh", "-c", `nc -ll -p ${AGENT_PORT} -e /bin/echo ${agentBanner(agent.name)} & exec sleep 86400`] });
+    }
+    for (const container of containers) {
+      const inspect = JSON.parse(engine.docker(["inspect", container.name]).stdout)[0];
+      for (const [network, settings] of Object.entries<{ IPAddress: string }>(inspect.NetworkSettings.Networks)) addressOf.set(`${container.name}@${network}`, settings.IPAddress);
+      expect(inspect.State.Running, `${container.name} is not running:\n${engine.docker(["logs", container.name], { allowFailure: true }).stderr}`).toBe(true);
+    }
+  });
+
+  afterAll(async () => {
+    await netAgent?.stop();
+    await engine?.stop();
+    if (imageDir) rmSync(imageDir, { recursive: true, force: true });
+  });
+
+  const agentsOf = (role: string) => plan.agents.filter((a) => a.role === role);
+  const roleOf = (name: string) => plan.roles.find((r) => r.name === name)!;
+  const agentAddress = (name: string) => addressOf.get(`${name}@${roleOf(plan.agents.find((a) => a.name === name)!.role).docker!.networkName}`)!;
+
+  it("keeps the host's addresses off the agent bridges", () => {
+    for (const role of plan.roles) {
+      const bridge = role.docker!.bridgeName;
+      expect(engine!.ns.ip(["-4", "addr", "show", "dev", bridge]).stdout, bridge).not.toMatch(/inet /);
+    }
+  });
+
+  it("lets the engine address agents in the upper half of their role's subnet, and a container attached later too", () => {
+    for (const agent of plan.agents) {
+      const range = roleOf(agent.role).docker!.ipRange;
+      const [base, prefix] = range.split("/");
+      expect(agentAddress(agent.name).split(".").slice(0, 3).join("."), agent.name).toBe(base.split(".").slice(0, 3).join("."));
+      expect(Number(agentAddress(agent.name).split(".")[3]), agent.name).toBeGreaterThanOrEqual(Number(base.split(".")[3]));
+      expect(prefix).toBe("25");
+    }
+    const network = roleOf("research_agent").docker!;
+    const attached = engine!.docker(["run", "--rm", "--network", network.networkName, AGENT_IMAGE, "ip", "-4", "-o", "addr", "show", "dev", "eth0"]).stdout;
+    const address = /inet (\S+)\//.exec(attached)?.[1] as string;
+    expect(Number(address.split(".")[3])).toBeGreaterThanOrEqual(128);
+    expect(address).not.toBe(network.proxyAddress);
+  });
+
+  it("runs agents as the non-root user with the nproc limit, reading their profile but unable to change it or the root", () => {
+    for (const agent of plan.agents) {
+      const script = `id -u; ulimit -u; head -c 1 ${AGENT_PROFILE_PATH}; echo; touch ${AGENT_PROFILE_PATH} 2>/dev/null || echo profile-read-only; touch /x 2>/dev/null || echo root-read-only`;
+      const out = engine!.docker(["exec", agent.name, "sh", "-c", script]).stdout.trim().split("\n");
+      expect(out, agent.name).toEqual(["10001", "512", "{", "profile-read-only", "root-read-only"]);
+    }
+  });
+
+  describe.each(["customer_support", "research_agent"])("from an agent of %s", (roleName) => {
+    it("its own proxy tunnels to its own hosts only; other roles' agents, the proxy's other listeners and the host are unreachable", () => {
+      const role = roleOf(roleName);
+      const other = plan.roles.find((r) => r.name !== roleName)!;
+      const own = role.docker!;
+      const proxyEgress = addressOf.get(`rapidclaw-egress-proxy@rapidclaw-egress`) as string;
+      const [agent, ...peers] = agentsOf(roleName);
+      const probes: Probe[] = [
+        { id: "own-proxy-model-host", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com") },
+        { id: "own-proxy-arxiv", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("arxiv.org") },
+        { id: "own-proxy-unlisted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("example.org") },
+        { id: "other-proxy-listener", host: other.docker!.proxyAddress, port: other.proxyPort, send: connectRequest("api.anthropic.com") },
+        { id: "proxy-egress-address", host: proxyEgress, port: role.proxyPort, send: connectRequest("api.anthropic.com") },
+        { id: "upstream-directly", host: UPSTREAM, port: 443 },
+        { id: "host-via-own-gateway", host: own.gateway, port: HOST_PORT },
+        { id: "host-via-other-gateway", host: other.docker!.gateway, port: HOST_PORT },
+        { id: "host-via-egress-gateway", host: proxyEgress.replace(/\.\d+$/, ".1"), port: HOST_PORT },
+        { id: "host-loopback-address", host: UPSTREAM, port: HOST_PORT },
+        ...agentsOf(other.name).map((a) => ({ id: `other-role-agent-${a.name}`, host: agentAddress(a.name), port: AGENT_PORT })),
+        ...peers.map((a) => ({ id: `same-role-agent-${a.name}`, host: agentAddress(a.name), port: AGENT_PORT })),
+      ];
+      const seen = probeFrom(engine!, agent.name, probes);
+      const context = `${agent.name} (${roleName}) saw:\n${[...seen].map(([id, out]) => `  ${id}: ${out}`).join("\n")}`;
+
+      expect(seen.get("own-proxy-model-host"), context).toMatch(new RegExp(`^HTTP/1\\.1 200 .*${UPSTREAM_BANNER}`));
+      if (role.allowedHosts.length > 0) expect(seen.get("own-proxy-arxiv"), context).toMatch(new RegExp(`^HTTP/1\\.1 200 .*${UPSTREAM_BANNER}`));
+      else expect(seen.get("own-proxy-arxiv"), context).toMatch(/^HTTP\/1\.1 403 /);
+      expect(seen.get("own-proxy-unlisted"), context).toMatch(/^HTTP\/1\.1 403 /);
+      for (const id of ["other-proxy-listener", "proxy-egress-address", "upstream-directly", "host-via-own-gateway", "host-via-other-gateway", "host-via-egress-gateway", "host-loopback-address"]) {
+        expect(seen.get(id), `${id}\n${context}`).toBe("");
+      }
+      for (const a of agentsOf(other.name)) expect(seen.get(`other-role-agent-${a.name}`), context).toBe("");
+      // Agents of one role share a network and reach each other (see the README).
+      for (const a of peers) expect(seen.get(`same-role-agent-${a.name}`), context).toBe(`${agentBanner(a.name)} `);
+    });
+  });
+
+  it("reaches the host's service and the upstream from the host itself (the probes above could succeed)", async () => {
+    expect(await netAgent!.connectTcp({ host: UPSTREAM, port: HOST_PORT, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: HOST_BANNER });
+    expect(await netAgent!.connectTcp({ host: UPSTREAM, port: 443, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: UPSTREAM_BANNER });
+  });
+
+  it("logs every decision as a JSON line naming the role of the listener reached", () => {
+    const lines = engine!.docker(["logs", "rapidclaw-egress-proxy"]).stdout.split("\n").filter(Boolean);
+    const entries = lines.map((line) => JSON.parse(line) as { role: string; client: string; host: string; event: string });
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      const agent = plan.agents.find((a) => agentAddress(a.name) === entry.client);
+      expect(agent, JSON.stringify(entry)).toBeDefined();
+      expect(entry.role, JSON.stringify(entry)).toBe(agent!.role);
+    }
+  });
+});

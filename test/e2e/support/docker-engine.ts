@@ -1,0 +1,132 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { NetworkNamespace, run, type CommandResult } from "./netns";
+
+const START_TIMEOUT_MS = 60_000;
+const DOCKER_TIMEOUT_MS = 60_000;
+
+/** cgroup v1 hierarchies runc needs; mounted inside the daemon's private mount namespace. */
+const CGROUP_CONTROLLERS = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"];
+
+/**
+ * A Docker Engine of its own inside a network namespace: `vfs` storage, no default bridge, its
+ * own data, exec root, pid file and socket under a temporary directory, iptables on (inside the
+ * namespace, so the engine's isolation rules are the real ones). Images are made locally with
+ * `docker import`, never pulled.
+ */
+export class DockerEngine {
+  private constructor(
+    public readonly ns: NetworkNamespace,
+    public readonly dir: string,
+    private readonly daemon: ChildProcess,
+    private readonly logFile: string,
+  ) {}
+
+  get socket(): string {
+    return join(this.dir, "docker.sock");
+  }
+
+  static async start(prefix: string): Promise<DockerEngine> {
+    const ns = NetworkNamespace.create(prefix);
+    const dir = mkdtempSync(join(tmpdir(), `${prefix}-${process.pid}-`));
+    const logFile = join(dir, "dockerd.log");
+    const mounts = [
+      "mount -t tmpfs cgroup_root /sys/fs/cgroup",
+      ...CGROUP_CONTROLLERS.map((c) => `mkdir -p /sys/fs/cgroup/${c} && mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`),
+      "mkdir -p /sys/fs/cgroup/systemd && mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd",
+    ].join(" && ");
+    const dockerd = [
+      "dockerd", "--storage-driver", "vfs", "--bridge", "none", "--iptables=true", "--ip6tables=false",
+      "--data-root", join(dir, "data"), "--exec-root", join(dir, "exec"), "--pidfile", join(dir, "docker.pid"),
+      "-H", `unix://${join(dir, "docker.sock")}`,
+    ].join(" ");
+    // `ip netns exec` remounts /sys for the namespace, which hides the host's cgroup mounts.
+    const script = `${mounts} && exec ${dockerd} >${logFile} 2>&1`;
+    const daemon = spawn("ip", ["netns", "exec", ns.name, "unshare", "--mount", "--propagation", "private", "sh", "-c", script], { stdio: "ignore" });
+    const engine = new DockerEngine(ns, dir, daemon, logFile);
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (engine.docker(["version", "--format", "{{.Server.Version}}"], { allowFailure: true }).status !== 0) {
+      if (daemon.exitCode !== null || Date.now() > deadline) {
+        const log = engine.log();
+        await engine.stop();
+        throw new Error(`dockerd did not start in namespace ${ns.name}:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return engine;
+  }
+
+  /** The engine's version, as it reports it. */
+  version(): string {
+    return this.docker(["version", "--format", "{{.Server.Version}}"]).stdout.trim();
+  }
+
+  log(): string {
+    return existsSync(this.logFile) ? run("tail", ["-n", "40", this.logFile], { allowFailure: true }).stdout : "(no log)";
+  }
+
+  /** Runs the docker CLI against this engine. */
+  docker(args: ReadonlyArray<string>, options: { input?: string | Buffer; allowFailure?: boolean } = {}): CommandResult {
+    const result = spawnSync("docker", ["-H", `unix://${this.socket}`, ...args], { input: options.input, encoding: "utf8", timeout: DOCKER_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    const out = { status: result.status ?? -1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+    if (out.status !== 0 && !options.allowFailure) throw new Error(`docker ${args.join(" ")} failed (${result.error?.message ?? `exit ${out.status}`}):\n${out.stderr}${out.stdout}`);
+    return out;
+  }
+
+  /** Imports a directory as an image (`docker import` of its tar). */
+  importImage(root: string, name: string): void {
+    const tar = spawnSync("tar", ["-C", root, "-c", "."], { maxBuffer: 512 * 1024 * 1024 });
+    if (tar.status !== 0) throw new Error(`tar of ${root} failed: ${tar.stderr}`);
+    this.docker(["import", "-", name], { input: tar.stdout });
+  }
+
+  /** Removes every container, stops the daemon, deletes the namespace and the directory. */
+  async stop(): Promise<void> {
+    if (this.daemon.exitCode === null) {
+      const ids = this.docker(["ps", "-aq"], { allowFailure: true }).stdout.split(/\s+/).filter(Boolean);
+      if (ids.length > 0) this.docker(["rm", "-f", "-v", ...ids], { allowFailure: true });
+      const exited = new Promise((r) => this.daemon.once("exit", r));
+      const pid = Number(run("cat", [join(this.dir, "docker.pid")], { allowFailure: true }).stdout.trim());
+      if (pid > 0) process.kill(pid, "SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    }
+    this.ns.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A root file system of busybox-static: the agents' and stand-ins' image. */
+export function busyboxRoot(parent: string): string {
+  const root = join(parent, "busybox-root");
+  mkdirSync(join(root, "bin"), { recursive: true });
+  copyFileSync("/bin/busybox", join(root, "bin", "busybox"));
+  chmodSync(join(root, "bin", "busybox"), 0o755);
+  for (const applet of run("/bin/busybox", ["--list"]).stdout.split("\n").filter(Boolean)) {
+    if (applet !== "busybox") symlinkSync("busybox", join(root, "bin", applet));
+  }
+  for (const d of ["tmp", "etc"]) mkdirSync(join(root, d), { recursive: true });
+  return root;
+}
+
+/** A root file system with Debian's Squid: the binary, the libraries `ldd` lists, its data and config, and the `proxy` user. */
+export function squidRoot(parent: string): string {
+  const root = join(parent, "squid-root");
+  const copy = (path: string) => {
+    mkdirSync(join(root, dirname(path)), { recursive: true });
+    cpSync(path, join(root, path), { recursive: true, dereference: false, verbatimSymlinks: true });
+  };
+  const squid = run("sh", ["-c", "command -v squid"]).stdout.trim();
+  copy(squid);
+  const libraries = run("ldd", [squid]).stdout.split("\n").flatMap((line) => /(\/\S+) \(0x/.exec(line)?.[1] ?? []);
+  for (const library of libraries) {
+    mkdirSync(join(root, dirname(library)), { recursive: true });
+    copyFileSync(library, join(root, library));
+  }
+  for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid"]) if (existsSync(path)) copy(path);
+  writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/sbin/nologin\nproxy:x:13:13:proxy:/bin:/sbin/nologin\n");
+  writeFileSync(join(root, "etc", "group"), "root:x:0:\nproxy:x:13:\n");
+  for (const d of ["tmp", "var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
+  return root;
+}
