@@ -132,6 +132,7 @@ describe.skipIf(skip)("gateway monitoring", () => {
       await until("the network_blocked trigger", () => received.some((r) => r.body.rule === "network_blocked"));
       const adminPort = Number(/admin on [\d.]+:(\d+)/.exec(reader.stderr)?.[1]);
       expect(await scrape(adminPort)).toContain('rapidclaw_firewall_events_total{event_type="network_blocked",role="research_agent",tool=""} 3');
+      expect((await call({ host: "127.0.0.1", port: adminPort, path: "/readyz" })).status).toBe(200);
     } finally {
       await Promise.all(everyone.map((p) => p.stop()));
     }
@@ -190,12 +191,24 @@ describe.skipIf(skip)("gateway monitoring", () => {
     }
   });
 
-  it("keeps answering while Redis is away (limited tools fail closed) and counts each waiting event once when it is back", async () => {
+  it("keeps answering while Redis is stalled or gone (limited tools fail closed) and counts each waiting event once when it is back", async () => {
     const own = await TestRedis.start();
     const prefix = `h7:${process.pid}:away:`;
     const gw = await startTestGateway(spec, own.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/away` }, keyPrefix: prefix });
     try {
       await until("the limiter", async () => (await check(gw.rolePort, "web_search")).status === 200);
+      const window = WINDOW_KEY(prefix, "permission_denied");
+
+      // Stalled (SIGSTOP): answers go on; the window commands wait (no timeout) and count once when Redis resumes.
+      own.signal("SIGSTOP");
+      for (let i = 0; i < 2; i++) expect((await refuse(gw.rolePort)).status).toBe(403);
+      expect((await check(gw.rolePort, "web_search")).status).toBe(503);
+      own.signal("SIGCONT");
+      await until("the stalled refusals in the window", async () => Number(await own.cli("ZCARD", window)) === 2);
+      await sleep(1_200);
+      expect(Number(await own.cli("ZCARD", window))).toBe(2);
+
+      // Gone (killed, restarted empty): refusals wait in the buffer and are retried on the ticks.
       await own.kill();
       for (let i = 0; i < 3; i++) expect((await refuse(gw.rolePort)).status).toBe(403);
       const limited = await check(gw.rolePort, "web_search");
@@ -203,18 +216,18 @@ describe.skipIf(skip)("gateway monitoring", () => {
       expect(JSON.parse(limited.body).error).toBe("limiter_unavailable");
       expect((await check(gw.rolePort, "knowledge_base")).status).toBe(200);
       await until("the refusals waiting", async () => (await scrape(gw.gateway.admin.port)).includes("rapidclaw_monitoring_events_waiting 3"));
-      expect(await scrape(gw.gateway.admin.port)).toContain('rapidclaw_firewall_events_total{event_type="permission_denied",role="research_agent",tool="send_email"} 3');
+      expect(await scrape(gw.gateway.admin.port)).toContain('rapidclaw_firewall_events_total{event_type="permission_denied",role="research_agent",tool="send_email"} 5');
       expect(gw.lines.some((l) => l.includes('"alert_firing"'))).toBe(false);
 
       await own.restart();
-      await until("the waiting refusals in the window", async () => Number(await own.cli("ZCARD", WINDOW_KEY(prefix, "permission_denied"))) === 3);
+      await until("the waiting refusals in the window", async () => Number(await own.cli("ZCARD", window)) === 3);
       await until("the alert line", () => gw.lines.some((l) => l.includes('"alert_firing"')));
       await until("the limiter back", async () => (await check(gw.rolePort, "web_search")).status === 200);
       await sleep(1_200); // another tick: nothing is added twice
-      expect(Number(await own.cli("ZCARD", WINDOW_KEY(prefix, "permission_denied")))).toBe(3);
+      expect(Number(await own.cli("ZCARD", window))).toBe(3);
       expect(gw.lines.filter((l) => l.includes('"alert_firing"'))).toHaveLength(1);
       const after = await scrape(gw.gateway.admin.port);
-      expect(after).toContain('rapidclaw_firewall_events_total{event_type="permission_denied",role="research_agent",tool="send_email"} 3');
+      expect(after).toContain('rapidclaw_firewall_events_total{event_type="permission_denied",role="research_agent",tool="send_email"} 5');
       expect(after).toContain("rapidclaw_monitoring_events_waiting 0");
       expect(after).not.toMatch(/rapidclaw_monitoring_events_dropped_total\{/);
     } finally {
@@ -223,10 +236,13 @@ describe.skipIf(skip)("gateway monitoring", () => {
     }
   });
 
-  it("refuses to start, with exit code 2 and every missing webhook secret listed, in both commands", async () => {
+  it("refuses to start, with exit code 2 and every missing webhook secret listed, in both commands; proxy-events also on a bad firewall file", async () => {
     const { file, keyDir } = await firewallFile("no-webhook-env");
     const gateway = new CliProcess(["gateway", "--config", file, "--key-dir", keyDir, "--redis", redis.url, "--listen-host", "127.0.0.1", "--admin-port", "0"]);
     const reader = new CliProcess(["proxy-events", "--config", file, "--log", join(keyDir, "access.log"), "--redis", redis.url, "--admin-port", "0"]);
+    const badFile = join(keyDir, "bad-firewall.json");
+    writeFileSync(badFile, JSON.stringify({ ...spec, roles: { research_agent: { tools: { web_serch: "READ" } } } }));
+    const badReader = new CliProcess(["proxy-events", "--config", badFile, "--log", join(keyDir, "access.log"), "--redis", redis.url, "--admin-port", "0"]);
     expect(await gateway.exited).toBe(2);
     expect(await reader.exited).toBe(2);
     for (const p of [gateway, reader]) {
@@ -234,5 +250,7 @@ describe.skipIf(skip)("gateway monitoring", () => {
       expect(p.stderr).toContain(`monitoring.webhooks[0] (json): environment variable ${URL_ENV} (its URL) is not set`);
       expect(p.stdout).toBe("");
     }
+    expect(await badReader.exited).toBe(2);
+    expect(badReader.stderr).toContain('did you mean "web_search"');
   });
 });
