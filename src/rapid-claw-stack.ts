@@ -9,8 +9,10 @@ import { AgentFleet } from "./constructs/agent-fleet";
 import { AgentRoleProfile } from "./constructs/agent-role-profile";
 import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
+import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { FirewallSpec } from "./plan/firewall-spec";
+import { FirewallSpecError, type SpecProblem } from "./spec/errors";
 import { loadFirewallSpec } from "./spec/load";
 import { AgentPlatform, type FirewallSpecProps } from "./spec/types";
 
@@ -33,10 +35,22 @@ export interface RapidClawStackProviders {
   readonly vaultProvider?: VaultProviderConfig;
 }
 
-/** Props of a whole firewall stack: the firewall description plus provider settings. */
-export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackProviders {}
+/** Settings of a firewall stack beyond the firewall description: providers and opt-in resources. */
+export interface RapidClawStackOptions extends RapidClawStackProviders {
+  /**
+   * Kubernetes: add a Prometheus Operator `PrometheusRule` holding the firewall's alerting rules
+   * (`PrometheusAlertRules`), placed and labelled as given (`{}` for the defaults). The
+   * Operator's CRD must exist before `terraform plan`. On Docker, refused: give your Prometheus
+   * the rule file instead (`PrometheusAlertRules.rulesYaml`).
+   * @default - no PrometheusRule
+   */
+  readonly prometheusRule?: PrometheusRuleOptions;
+}
 
-const PROVIDER_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider"] as const;
+/** Props of a whole firewall stack: the firewall description plus the stack's options. */
+export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOptions {}
+
+const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule"] as const;
 
 /**
  * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
@@ -47,8 +61,8 @@ export class RapidClawStack extends TerraformStack {
    * A stack from a YAML or JSON firewall file (see `loadFirewallSpec`); errors name the file,
    * line and column, and nothing is added to the app.
    */
-  public static fromFile(scope: Construct, id: string, path: string, providers: RapidClawStackProviders = {}): RapidClawStack {
-    return new RapidClawStack(scope, id, { ...loadFirewallSpec(path), ...providers });
+  public static fromFile(scope: Construct, id: string, path: string, options: RapidClawStackOptions = {}): RapidClawStack {
+    return new RapidClawStack(scope, id, { ...loadFirewallSpec(path), ...options });
   }
 
   /** The validated, compiled firewall. */
@@ -59,9 +73,11 @@ export class RapidClawStack extends TerraformStack {
   public readonly keys: ScopedAgentKeys;
   /** Role profiles by role name. */
   public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
+  /** The alerting rules' `PrometheusRule`, with `prometheusRule` set; undefined without it. */
+  public readonly prometheusRule?: PrometheusAlertRules;
 
   constructor(scope: Construct, id: string, props: RapidClawStackProps) {
-    const spec = FirewallSpec.fromProps(specProps(props));
+    const spec = validatedSpec(props);
     super(scope, id);
     this.spec = spec;
     const plan = spec.plan;
@@ -79,6 +95,11 @@ export class RapidClawStack extends TerraformStack {
     }
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
+    if (props.prometheusRule) {
+      // In the created namespace by reference, so that it is created after the namespace.
+      const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
+      this.prometheusRule = new PrometheusAlertRules(this, "prometheus-rule", { spec, labels: props.prometheusRule.labels, namespace });
+    }
 
     new TerraformOutput(this, "proxy_urls", {
       description: "Proxy URL (HTTPS_PROXY) of each role",
@@ -87,9 +108,30 @@ export class RapidClawStack extends TerraformStack {
   }
 }
 
+/** The validated firewall, or `FirewallSpecError` listing the description's and the stack options' problems together. */
+function validatedSpec(props: RapidClawStackProps): FirewallSpec {
+  const problems = props.prometheusRule ? prometheusRuleProblems(props.platform, props.prometheusRule) : [];
+  let spec: FirewallSpec;
+  try {
+    spec = FirewallSpec.fromProps(specProps(props));
+  } catch (error) {
+    if (error instanceof FirewallSpecError && problems.length > 0) throw new FirewallSpecError([...error.problems, ...problems]);
+    throw error;
+  }
+  if (problems.length > 0) throw new FirewallSpecError(problems);
+  return spec;
+}
+
+function prometheusRuleProblems(platform: AgentPlatform, options: PrometheusRuleOptions): SpecProblem[] {
+  if (platform === AgentPlatform.DOCKER) {
+    return [{ path: "prometheusRule", message: `a PrometheusRule is a Kubernetes resource (Prometheus Operator) and platform is ${platform}; remove prometheusRule and give your Prometheus the rule file: new PrometheusAlertRules(stack, "alerts", { spec: stack.spec }).rulesYaml` }];
+  }
+  return prometheusRuleOptionProblems(options, "prometheusRule");
+}
+
 /** The firewall description part of the stack props. */
 function specProps(props: RapidClawStackProps): FirewallSpecProps {
   const rest: Record<string, unknown> = { ...props };
-  for (const key of PROVIDER_PROPS) delete rest[key];
+  for (const key of STACK_OPTION_PROPS) delete rest[key];
   return rest as unknown as FirewallSpecProps;
 }

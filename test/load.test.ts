@@ -8,6 +8,7 @@ import { compileFirewall } from "../src/plan/plan";
 import { FirewallSpecError, type SpecProblem } from "../src/spec/errors";
 import { loadFirewallSpec, parseFirewallFile } from "../src/spec/load";
 import { AgentPlatform, ToolAccess } from "../src/spec/types";
+import { failureOf } from "./support/spec-error";
 
 const directory = mkdtempSync(join(tmpdir(), "rapidclaw-load-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -17,17 +18,6 @@ function fileWith(name: string, text: string): string {
   const path = join(directory, name);
   writeFileSync(path, text);
   return path;
-}
-
-/** The FirewallSpecError a load throws. */
-function failureOf(load: () => unknown): FirewallSpecError {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof FirewallSpecError) return error;
-    throw error;
-  }
-  throw new Error("expected a FirewallSpecError");
 }
 
 const problemAt = (error: FirewallSpecError, path: string): SpecProblem => {

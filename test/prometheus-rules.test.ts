@@ -8,7 +8,6 @@
  * events, as the gateway's counters are (it starts them at 0): a series whose first sample
  * already counts events would be extrapolated.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,9 +21,10 @@ import type { FirewallEvent } from "../src/monitoring/events";
 import { compileFirewall, type FirewallPlan } from "../src/plan/plan";
 import { prometheusAlertName, prometheusAnnotations, prometheusGroupLabels, renderPrometheusRules } from "../src/render/prometheus-rules";
 import { AgentPlatform } from "../src/spec/types";
-import { onPath, skipLoudly } from "./e2e/support/prerequisites";
+import { skipLoudly } from "./e2e/support/prerequisites";
+import { promtool, PROMTOOL_MISSING } from "./support/promtool";
 
-const SKIP = skipLoudly("Prometheus rules under promtool", onPath("promtool") ? undefined : "promtool is not installed (apt-get install prometheus)");
+const SKIP = skipLoudly("Prometheus rules under promtool", PROMTOOL_MISSING);
 
 const dir = mkdtempSync(join(tmpdir(), "rapidclaw-h5-promtool-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,11 +39,6 @@ interface GridEvent {
   readonly tool: string;
   readonly minute: number;
   readonly replica: number;
-}
-
-function promtool(args: string[]): { status: number; output: string } {
-  const result = spawnSync("promtool", args, { encoding: "utf8", timeout: 60_000 });
-  return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
 }
 
 /** Labels Prometheus adds when it scrapes a replica: pod and namespace on Kubernetes, instance and job on Docker. */

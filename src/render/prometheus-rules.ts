@@ -39,14 +39,39 @@ export function prometheusAnnotations(rule: AlertRule): { summary: string; descr
   };
 }
 
-/** The rule file (YAML) for a plan. */
-export function renderPrometheusRules(plan: FirewallPlan): string {
+/** One alerting rule, in the shape of a Prometheus rule file (and of a `PrometheusRule`'s `spec.groups[].rules[]`). */
+export interface PrometheusAlertingRule {
+  /** Alert name, e.g. `RapidClawRateLimited`. */
+  readonly alert: string;
+  /** PromQL expression; the alert fires while it returns series. */
+  readonly expr: string;
+  /** Labels added to the alert: `severity` and `rule` (the event type). */
+  readonly labels: { readonly [name: string]: string };
+  /** `summary` and `description`. */
+  readonly annotations: { readonly [name: string]: string };
+}
+
+/** A named group of alerting rules. */
+export interface PrometheusRuleGroup {
+  /** Group name, unique within a rule file. */
+  readonly name: string;
+  /** The group's rules, one per event kind with a threshold. */
+  readonly rules: PrometheusAlertingRule[];
+}
+
+/** The rule groups for a plan: the model both the rule file and the Kubernetes `PrometheusRule` are made from. */
+export function prometheusRuleGroups(plan: FirewallPlan): PrometheusRuleGroup[] {
   const rules = alertRules(plan.monitoring).map((rule) => ({
     alert: prometheusAlertName(rule.eventType),
     expr: prometheusExpression(rule, plan),
     labels: { severity: rule.severity, rule: rule.eventType },
     annotations: prometheusAnnotations(rule),
   }));
+  return [{ name: PROMETHEUS_RULE_GROUP, rules }];
+}
+
+/** The rule file (YAML) for a plan. */
+export function renderPrometheusRules(plan: FirewallPlan): string {
   const { stringify } = require("yaml") as typeof import("yaml");
-  return "# Rapid Claw alerting rules, generated from the firewall spec: edit the spec, not this file.\n" + stringify({ groups: [{ name: PROMETHEUS_RULE_GROUP, rules }] }, { lineWidth: 0 });
+  return "# Rapid Claw alerting rules, generated from the firewall spec: edit the spec, not this file.\n" + stringify({ groups: prometheusRuleGroups(plan) }, { lineWidth: 0 });
 }

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { egressRangeProblem, ipv4InNetwork, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
+import { labelProblems, NAMESPACE_NAME } from "./kubernetes-names";
 import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
 import { closest, unknownName } from "./suggest";
 import { checkGatewayOptions, checkToolGatewayOptions } from "./validate-gateway";
@@ -147,7 +148,7 @@ function checkNames(input: Record<string, unknown>, add: Add): void {
       add(path, `agent name "${name}" starts with "${RESERVED_NAME_PREFIX}", which is reserved for the firewall's own containers and Deployments (the proxy is "rapidclaw-egress-proxy"); rename the agent`);
     }
   }
-  if (typeof input.namespace === "string" && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(input.namespace)) {
+  if (typeof input.namespace === "string" && !NAMESPACE_NAME.test(input.namespace)) {
     add(["namespace"], `namespace "${input.namespace}" is not a valid Kubernetes name; use lower-case letters, digits and "-" (at most 63), such as ai-agents`);
   } else if (typeof input.namespace === "string" && input.namespace.startsWith("kube-")) {
     add(["namespace"], `namespace "${input.namespace}" is reserved for Kubernetes system components; choose a namespace of the agents' own, such as ai-agents`);
@@ -315,17 +316,6 @@ function checkAgentEnv(env: unknown, path: PropertyKey[], add: Add): void {
   }
 }
 
-/** Kubernetes label keys (optional DNS prefix and "/", then a name) and values. */
-const LABEL_NAME = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)$/;
-const LABEL_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-
-function labelKeyValid(key: string): boolean {
-  const slash = key.lastIndexOf("/");
-  const prefix = slash < 0 ? undefined : key.slice(0, slash);
-  const name = slash < 0 ? key : key.slice(slash + 1);
-  return LABEL_NAME.test(name) && (prefix === undefined || (prefix.length <= 253 && LABEL_PREFIX.test(prefix)));
-}
-
 /** Each webhook names exactly one source for its URL (and, for PagerDuty, its routing key). */
 function checkWebhooks(input: Record<string, unknown>, add: Add): void {
   const webhooks = isRecord(input.monitoring) && Array.isArray(input.monitoring.webhooks) ? input.monitoring.webhooks : [];
@@ -370,10 +360,7 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
       const labels = Object.entries(ingress.namespaceLabels);
       if (labels.length === 0) add(path, "namespaceLabels is empty, which selects every namespace; list the labels of the namespaces allowed to connect, e.g. kubernetes.io/metadata.name: frontend");
       for (const [key, value] of labels) {
-        if (!labelKeyValid(key)) add([...path, key], `"${key}" is not a Kubernetes label key; write a name of letters, digits, "-", "_" and "." (at most 63), optionally after a DNS prefix and "/"`);
-        if (typeof value === "string" && value !== "" && !LABEL_NAME.test(value)) {
-          add([...path, key], `label value "${value}" is not valid; use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit`);
-        }
+        for (const problem of labelProblems(key, value)) add([...path, key], problem);
       }
     }
   }

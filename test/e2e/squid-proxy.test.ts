@@ -305,7 +305,8 @@ describe.skipIf(SKIP)("Squid hardening options", () => {
   let squid: SquidProcess | undefined;
   let files: SquidFiles | undefined;
   const via = (target: string) =>
-    (prober as NetAgent).proxy({ proxyHost: LISTEN_ADDRESS, ...client, method: "CONNECT", target, timeoutMs: 5_000 });
+    // Generous: the first CONNECT after start once took over 5 s on a loaded 2-core machine.
+    (prober as NetAgent).proxy({ proxyHost: LISTEN_ADDRESS, ...client, method: "CONNECT", target, timeoutMs: 15_000 });
 
   beforeAll(async () => {
     ns = NetworkNamespace.create("rc-squid-hard");
