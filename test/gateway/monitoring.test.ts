@@ -87,7 +87,8 @@ describe.skipIf(skip)("gateway monitoring", () => {
     try {
       await Promise.all([...replicas.map((r) => r.process.waitFor("listening")), reader.waitFor("following")]);
       const window = WINDOW_KEY("rapidclaw:alert:", "permission_denied");
-      const lines = () => replicas.flatMap((r) => parseLines(r.process.stdout));
+      // Every evaluator on the windows sweeps them: a resolution comes from whichever sweeps first, the proxy log reader included.
+      const lines = () => everyone.flatMap((p) => parseLines(p.stdout));
       const ofType = (type: string) => lines().filter((e) => e.event_type === type);
       const inWindow = async () => Number(await redis.cli("ZCARD", window));
 
@@ -109,7 +110,7 @@ describe.skipIf(skip)("gateway monitoring", () => {
       expect(firing).toMatchObject({ agent_role: "research_agent", tool: null, details: { rule: "permission_denied", severity: "critical", count: 3, threshold: 3, window_sec: 2, subjects: ["send_email"] } });
       expect(ofType("permission_denied")).toHaveLength(3);
 
-      // The window (2 s) passes: one resolution, by whichever replica swept first.
+      // The window (2 s) passes: one resolution, by whichever process swept first.
       await until("the resolution", () => ofType("alert_resolved").length > 0, 10_000);
       await until("the resolve", () => received.filter((r) => r.path === "/replicas").length >= 2);
       await sleep(1_500); // one more sweep of each replica: nothing more may come
@@ -125,10 +126,11 @@ describe.skipIf(skip)("gateway monitoring", () => {
       const blocked = (i: number) => JSON.stringify({ ts: new Date().toISOString(), event: "network_blocked", client: "172.30.0.11", role: "research_agent", method: "CONNECT", host: `p${i}.example`, port: "443", status: 403, result: "TCP_DENIED", bytes: 3401 });
       appendFileSync(log, `${blocked(0)}\n${blocked(1)}\n`);
       await until("two proxy lines in the shared window", async () => Number(await redis.cli("ZCARD", WINDOW_KEY("rapidclaw:alert:", "network_blocked"))) === 2);
-      expect(parseLines(reader.stdout)).toEqual([]);
+      const networkAlerts = () => parseLines(reader.stdout).filter((e) => e.details.rule === "network_blocked");
+      expect(networkAlerts()).toEqual([]);
       appendFileSync(log, `${blocked(2)}\n`);
-      await until("the network_blocked alert", () => parseLines(reader.stdout).length > 0);
-      expect(parseLines(reader.stdout)).toEqual([expect.objectContaining({ event_type: "alert_firing", agent_role: "research_agent", details: expect.objectContaining({ rule: "network_blocked", count: 3, subjects: ["p0.example", "p1.example", "p2.example"] }) })]);
+      await until("the network_blocked alert", () => networkAlerts().length > 0);
+      expect(networkAlerts()).toEqual([expect.objectContaining({ event_type: "alert_firing", agent_role: "research_agent", details: expect.objectContaining({ rule: "network_blocked", count: 3, subjects: ["p0.example", "p1.example", "p2.example"] }) })]);
       await until("the network_blocked trigger", () => received.some((r) => r.body.rule === "network_blocked"));
       const adminPort = Number(/admin on [\d.]+:(\d+)/.exec(reader.stderr)?.[1]);
       expect(await scrape(adminPort)).toContain('rapidclaw_firewall_events_total{event_type="network_blocked",role="research_agent",tool=""} 3');
