@@ -1,17 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { gatewayConfigFromSpec } from "../gateway/config";
-import { jsonLineWriter } from "../gateway/events";
 import { startGateway } from "../gateway/gateway";
 import type { UpstreamAddress } from "../gateway/server";
-import { FirewallSpecError } from "../spec/errors";
+import { compileFirewall } from "../plan/plan";
 import { loadFirewallSpec } from "../spec/load";
-
-const integer = (name: string, min: number) => (text: string): number => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be a whole number from ${min}`);
-  return value;
-};
+import { exitOnConfigError, integer, reportAlertWindows, writeStdoutLine } from "./service-io";
 
 /** Parses `tool=host:port` into the map of connect-to overrides. */
 function upstreamAddress(text: string, previous: Map<string, UpstreamAddress>): Map<string, UpstreamAddress> {
@@ -26,7 +20,7 @@ export function gatewayCommand(): Command {
     .description("Enforce tool permissions, rate limits and key custody for agents (events on stdout, one JSON line each).")
     .requiredOption("-c, --config <file>", "firewall file (.yaml, .yml or .json), the same the constructs read")
     .requiredOption("-k, --key-dir <dir>", "directory with one key file per tool, named after the tool (as Vault Agent renders them)")
-    .option("-r, --redis <url>", "Redis URL of the rate limiter", "redis://127.0.0.1:6379")
+    .option("-r, --redis <url>", "Redis URL of the rate limiter and of the shared alert windows", "redis://127.0.0.1:6379")
     .option("--listen-host <address>", "address of the listeners that name none", "0.0.0.0")
     .option("--admin-port <port>", "port of /metrics, /healthz and /readyz", integer("--admin-port", 0), 9464)
     .option("--admin-host <address>", "address of the admin port", "0.0.0.0")
@@ -38,15 +32,13 @@ export function gatewayCommand(): Command {
     .option("--upstream-address <tool=host:port>", "TESTS AND DEVELOPMENT ONLY: connect to host:port for the tool's upstream (TLS still checks the upstream's host name); repeatable", upstreamAddress, new Map<string, UpstreamAddress>())
     .option("--upstream-ca <file>", "extra CA certificate (PEM) trusted for upstreams, e.g. a test CA")
     .action(async (options) => {
-      let config;
-      try {
-        config = gatewayConfigFromSpec(loadFirewallSpec(options.config));
-      } catch (error) {
-        if (error instanceof FirewallSpecError) { process.stderr.write(`${error.message}\n`); process.exit(2); }
-        throw error;
-      }
-      const gateway = await startGateway({
+      const spec = exitOnConfigError(() => loadFirewallSpec(options.config));
+      const config = gatewayConfigFromSpec(spec);
+      const gateway = await exitOnConfigError(() => startGateway({
         config,
+        plan: compileFirewall(spec),
+        writeLine: writeStdoutLine,
+        monitoring: { onStoreChange: reportAlertWindows },
         keyDir: options.keyDir,
         redisUrl: options.redis,
         listenHost: options.listenHost,
@@ -59,8 +51,7 @@ export function gatewayCommand(): Command {
         upstreamTimeoutMs: options.upstreamTimeoutMs,
         upstreamAddresses: options.upstreamAddress,
         upstreamCa: options.upstreamCa === undefined ? undefined : readFileSync(options.upstreamCa, "utf8"),
-      });
-      gateway.events.onEvent(jsonLineWriter(process.stdout));
+      }));
       const where = gateway.listeners.map((a, i) => `${a.address}:${a.port}${config.listeners[i].role ? ` (${config.listeners[i].role})` : " (by source network)"}`);
       process.stderr.write(`rapidclaw gateway listening on ${where.join(", ")}; admin on ${gateway.admin.address}:${gateway.admin.port}\n`);
       const stop = () => void gateway.stop().then(() => process.exit(0));

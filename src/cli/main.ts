@@ -4,15 +4,17 @@ import { registerAlertsCommand } from "./alerts-command";
 import { EXIT } from "./exit-codes";
 import { gatewayCommand } from "./gateway-command";
 import { registerLogsCommand } from "./logs-command";
+import { proxyEventsCommand } from "./proxy-events-command";
 
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
-  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: the tool gateway, its event logs and alerts");
+  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: the tool gateway, the proxy's events, their logs and alerts");
   // Set before the commands are added, so that they inherit it.
   program.exitOverride((error: CommanderError) => {
     throw error.exitCode === 0 ? error : new CommanderError(EXIT.USAGE, error.code, error.message);
   });
   program.addCommand(gatewayCommand().copyInheritedSettings(program));
+  program.addCommand(proxyEventsCommand().copyInheritedSettings(program));
   registerLogsCommand(program);
   registerAlertsCommand(program);
   return program;

@@ -1,23 +1,18 @@
 /** Kinds of events the gateway raises: every refusal, and calls let through when the limiter failed open. */
-export type GatewayEventType =
-  | "rate_limited"
-  | "permission_denied"
-  | "limiter_unavailable"
-  | "unknown_caller"
-  | "unknown_tool"
-  | "key_unavailable"
-  | "bad_request"
-  | "upstream_error";
+export const GATEWAY_EVENT_TYPES = [
+  "rate_limited", "permission_denied", "limiter_unavailable", "unknown_caller", "unknown_tool", "key_unavailable", "bad_request", "upstream_error",
+] as const;
+export type GatewayEventType = (typeof GATEWAY_EVENT_TYPES)[number];
 
-/** One firewall event, in the schema the egress proxy's events share. */
-export interface GatewayEvent {
+/** One firewall event, in the schema the egress proxy's events share. (A type, not an interface: it is read as a plain record.) */
+export type GatewayEvent = {
   /** ISO-8601 UTC. */
   readonly timestamp: string;
   readonly event_type: GatewayEventType;
   readonly tool: string | null;
   readonly agent_role: string | null;
   readonly details: Readonly<Record<string, string | number | boolean | null>>;
-}
+};
 
 /** Builds an event stamped now. */
 export function firewallEvent(
@@ -42,9 +37,4 @@ export class EventSink {
   emit(event: GatewayEvent): void {
     for (const listener of this.listeners) listener(event);
   }
-}
-
-/** Writes each event as one JSON line. */
-export function jsonLineWriter(stream: NodeJS.WritableStream): (event: GatewayEvent) => void {
-  return (event) => stream.write(`${JSON.stringify(event)}\n`);
 }

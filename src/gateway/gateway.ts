@@ -1,6 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { DeliveryOptions } from "../monitoring/alert-delivery";
+import { connectSharedMonitoring, type SharedMonitoring } from "../monitoring/shared-monitoring";
+import type { FirewallPlan } from "../plan/plan";
+import { adminServer } from "./admin-server";
 import type { GatewayConfig, GatewayListener } from "./config";
+import { GatewayEventMonitor, type EventMonitorOptions } from "./event-monitor";
 import { EventSink } from "./events";
 import { CallerIdentity } from "./identity";
 import { KeyStore } from "./key-store";
@@ -11,9 +16,15 @@ import { ToolCallHandler, type UpstreamAddress } from "./server";
 /** How to run a gateway. */
 export interface StartGatewayOptions {
   readonly config: GatewayConfig;
+  /** The plan of the same firewall description: alert thresholds, webhooks, names of roles and tools. */
+  readonly plan: FirewallPlan;
+  /** Writes one event line: the gateway's events and the alert lines alike (the CLI: stdout). */
+  readonly writeLine: (line: string) => void;
+  /** Webhook secrets, delivery retries, the hand-over to the alert windows and their Redis key prefix. */
+  readonly monitoring?: { readonly env?: NodeJS.ProcessEnv; readonly delivery?: DeliveryOptions; readonly keyPrefix?: string } & EventMonitorOptions;
   /** Directory with one key file per tool. */
   readonly keyDir: string;
-  /** Redis URL of the limiter. */
+  /** Redis URL of the limiter and of the alert windows. */
   readonly redisUrl: string;
   /** Address of listeners that name none. */
   readonly listenHost: string;
@@ -35,18 +46,35 @@ export interface RunningGateway {
   /** Events of this gateway; subscribe with `onEvent`. */
   readonly events: EventSink;
   readonly metrics: GatewayMetrics;
+  /** The alert evaluator, its metrics (the registry `/metrics` serves) and webhook delivery. */
+  readonly monitoring: SharedMonitoring;
   /** Bound address of each listener, in the order of `config.listeners`. */
   readonly listeners: ReadonlyArray<AddressInfo>;
   readonly admin: AddressInfo;
   stop(): Promise<void>;
 }
 
-/** Starts the limiter, the key store, the agents' listeners and the admin listener. */
+/**
+ * Starts monitoring (throws WebhookConfigError before anything else when a webhook's secret is
+ * missing), the limiter, the key store, the agents' listeners and the admin listener.
+ */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options;
   const events = new EventSink();
-  const metrics = new GatewayMetrics();
-  events.onEvent((event) => metrics.record(event));
+  // Its own connection, not the limiter's: one connection answers in order, so a window script
+  // queued ahead of a decision would add its time to that decision.
+  const monitoring = connectSharedMonitoring({
+    plan: options.plan,
+    redisUrl: options.redisUrl,
+    emit: options.writeLine,
+    env: options.monitoring?.env,
+    delivery: options.monitoring?.delivery,
+    keyPrefix: options.monitoring?.keyPrefix,
+  });
+  const metrics = new GatewayMetrics(monitoring.metrics.registry, { roles: [...config.roles.keys()], tools: [...config.tools.keys()] });
+  const monitor = new GatewayEventMonitor(monitoring, options.monitoring);
+  events.onEvent((event) => options.writeLine(JSON.stringify(event)));
+  events.onEvent((event) => monitor.accept(event));
   const limiter = new RedisLimiter({ url: options.redisUrl, timeoutMs: config.limiterTimeoutMs });
   const keyed = [...config.tools.values()].filter((tool) => tool.keyHeader !== undefined).map((tool) => tool.name);
   const keys = new KeyStore(options.keyDir, keyed);
@@ -82,38 +110,30 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     servers.forEach((s) => s.close());
     keys.stop();
     await limiter.close();
+    monitoring.close();
     throw error;
   }
 
-  const admin = createServer((req, res) => {
-    const path = (req.url ?? "").split("?")[0];
-    if (path === "/metrics") {
-      void metrics.registry.metrics().then((text) => { res.writeHead(200, { "content-type": metrics.registry.contentType }); res.end(text); });
-    } else if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    } else if (path === "/readyz") {
-      void limiter.ready().then((redisReady) => {
-        const missing = keys.missing();
-        const ready = redisReady && missing.length === 0;
-        const why = [redisReady ? "" : "redis unavailable", missing.length === 0 ? "" : `keys not loaded: ${missing.join(", ")}`].filter(Boolean).join("; ");
-        res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : `not ready: ${why}\n`);
-      });
-    } else {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-    }
+  const admin = adminServer(monitoring.metrics.registry, async () => {
+    const missing = keys.missing();
+    return [(await limiter.ready()) ? "" : "redis unavailable", missing.length === 0 ? "" : `keys not loaded: ${missing.join(", ")}`].filter(Boolean);
   });
   servers.push(admin);
   const adminAddress = await listen(admin, options.adminPort, options.adminHost);
+  monitor.start();
 
   return {
     events,
     metrics,
+    monitoring,
     listeners: bound,
     admin: adminAddress,
     async stop() {
       await Promise.all(servers.map((s) => new Promise((resolve) => { s.close(resolve); s.closeAllConnections(); })));
       handler.close();
       keys.stop();
+      monitor.stop();
+      monitoring.close();
       await limiter.close();
     },
   };

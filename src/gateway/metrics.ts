@@ -1,43 +1,33 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { GatewayEvent } from "./events";
+import { Counter, Histogram, type Registry, collectDefaultMetrics } from "prom-client";
+import { knownOrOther } from "../monitoring/metrics";
 
-/** The gateway's Prometheus metrics, in a registry of their own. */
+/**
+ * The gateway's own Prometheus metrics, registered in the monitoring's registry so that one
+ * `/metrics` serves both (events are counted there, by `FirewallMetrics`). Tool names an agent
+ * chose (an unknown tool's path) are counted as `_other`, so no agent can add series.
+ */
 export class GatewayMetrics {
-  readonly registry = new Registry();
-  /** Every firewall event, by kind, role and tool ("" when none). */
-  readonly events = new Counter({
-    name: "rapidclaw_firewall_events_total",
-    help: "Firewall events by kind, role and tool.",
-    labelNames: ["event_type", "role", "tool"] as const,
-    registers: [this.registry],
-  });
   /** Decisions on calls, by outcome (allowed or the refusal's event kind). */
-  readonly decisions = new Counter({
-    name: "rapidclaw_gateway_decisions_total",
-    help: "Gateway decisions on tool calls by outcome, role and tool.",
-    labelNames: ["outcome", "role", "tool"] as const,
-    registers: [this.registry],
-  });
-  readonly upstreamDuration = new Histogram({
-    name: "rapidclaw_gateway_upstream_duration_seconds",
-    help: "Time from forwarding a call to the upstream's response headers.",
-    labelNames: ["tool"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
-  readonly limiterErrors = new Counter({
-    name: "rapidclaw_gateway_limiter_errors_total",
-    help: "Rate-limit decisions Redis could not make, by reason.",
-    labelNames: ["reason"] as const,
-    registers: [this.registry],
-  });
+  private readonly decisions: Counter<"outcome" | "role" | "tool">;
+  readonly upstreamDuration: Histogram<"tool">;
+  readonly limiterErrors: Counter<"reason">;
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "rapidclaw_gateway_" });
+  constructor(registry: Registry, private readonly known: { readonly roles: ReadonlyArray<string>; readonly tools: ReadonlyArray<string> }) {
+    const registers = [registry];
+    this.decisions = new Counter({ name: "rapidclaw_gateway_decisions_total", help: "Gateway decisions on tool calls by outcome, role and tool.", labelNames: ["outcome", "role", "tool"], registers });
+    this.upstreamDuration = new Histogram({
+      name: "rapidclaw_gateway_upstream_duration_seconds",
+      help: "Time from forwarding a call to the upstream's response headers.",
+      labelNames: ["tool"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.limiterErrors = new Counter({ name: "rapidclaw_gateway_limiter_errors_total", help: "Rate-limit decisions Redis could not make, by reason.", labelNames: ["reason"], registers });
+    collectDefaultMetrics({ register: registry, prefix: "rapidclaw_gateway_" });
   }
 
-  /** Counts an event. */
-  record(event: GatewayEvent): void {
-    this.events.inc({ event_type: event.event_type, role: event.agent_role ?? "", tool: event.tool ?? "" });
+  /** Counts a decision: `allowed`, or the refusal's event type. */
+  countDecision(outcome: string, role: string | null, tool: string | null): void {
+    this.decisions.inc({ outcome, role: knownOrOther(role, this.known.roles), tool: knownOrOther(tool, this.known.tools) });
   }
 }

@@ -114,7 +114,7 @@ export class ToolCallHandler {
       this.refuse(res, 503, "key_unavailable", tool.name, role, {}, { error: "key_unavailable", tool: tool.name, message: "the tool's key is not loaded; try again later" });
       return;
     }
-    this.options.metrics.decisions.inc({ outcome: "allowed", role, tool: tool.name });
+    this.options.metrics.countDecision("allowed", role, tool.name);
     this.forward(role, tool, method, `${route.path}${route.query}`, req.headers, body, key, res);
   }
 
@@ -140,7 +140,7 @@ export class ToolCallHandler {
     }
     if (!this.permitted(role, tool.name, access as ToolAccess, res, { method: "CHECK" })) return;
     if (!(await this.withinLimit(role, tool, res))) return;
-    this.options.metrics.decisions.inc({ outcome: "allowed", role, tool: tool.name });
+    this.options.metrics.countDecision("allowed", role, tool.name);
     sendJson(res, 200, { allowed: true, tool: tool.name, agent_role: role, access });
   }
 
@@ -223,7 +223,7 @@ export class ToolCallHandler {
   /** Raises a refusal's event and counts the decision. */
   raise(eventType: GatewayEventType, tool: string | null, role: string | null, details: Record<string, string | number | boolean | null>): void {
     this.options.events.emit(firewallEvent(eventType, tool, role, details));
-    this.options.metrics.decisions.inc({ outcome: eventType, role: role ?? "", tool: tool ?? "" });
+    this.options.metrics.countDecision(eventType, role, tool);
   }
 
   /** Answers with a refusal, raises its event and counts the decision. */

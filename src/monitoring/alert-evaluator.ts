@@ -59,6 +59,11 @@ export class AlertEvaluator {
     return this.evaluate(event);
   }
 
+  /** Whether any rule counts this event (the others never touch the store). */
+  counts(event: FirewallEvent): boolean {
+    return this.props.rules.some((rule) => alertGroupOf(rule, event) !== undefined);
+  }
+
   /** Runs the event through the alert rules only. */
   async evaluate(event: FirewallEvent): Promise<AlertTransition[]> {
     const transitions: AlertTransition[] = [];

@@ -2,12 +2,10 @@
  * One event model for the two kinds of lines the firewall writes: the gateway's event lines
  * and the egress proxy's (Squid's) access log lines. Pure: no I/O.
  */
+import { GATEWAY_EVENT_TYPES } from "../gateway/events";
 
 /** Event types the gateway, the proxy and the evaluator write. */
-export const FIREWALL_EVENT_TYPES = [
-  "rate_limited", "permission_denied", "limiter_unavailable", "network_blocked", "egress_allowed",
-  "alert_firing", "alert_resolved", "alert_delivery_failed",
-] as const;
+export const FIREWALL_EVENT_TYPES = [...GATEWAY_EVENT_TYPES, "network_blocked", "egress_allowed", "alert_firing", "alert_resolved", "alert_delivery_failed"] as const;
 
 /** Where an event line came from. */
 export type EventSource = "gateway" | "proxy";
@@ -64,7 +62,8 @@ function parseTime(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-function fromGateway(line: Record<string, unknown>): ParsedEventLine {
+/** A gateway event line's object (parsed from its JSON, or the gateway's own event) as an event. */
+export function eventFromGatewayLine(line: Readonly<Record<string, unknown>>): ParsedEventLine {
   const timestampMs = parseTime(line.timestamp);
   if (timestampMs === undefined) return { ok: false, reason: "timestamp is not an ISO-8601 time with a zone" };
   if (typeof line.event_type !== "string" || line.event_type === "") return { ok: false, reason: "event_type is not a non-empty string" };
@@ -125,7 +124,7 @@ export function parseEventLine(text: string): ParsedEventLine {
     return salvageProxyLine(text, reason) ?? { ok: false, reason };
   }
   if (!isRecord(value)) return { ok: false, reason: "not a JSON object" };
-  if ("event_type" in value) return fromGateway(value);
+  if ("event_type" in value) return eventFromGatewayLine(value);
   if ("event" in value && "ts" in value) return fromProxy(value);
   return { ok: false, reason: "neither a gateway event (event_type) nor a proxy line (ts, event)" };
 }

@@ -5,6 +5,12 @@ import type { FirewallEvent } from "./events";
 /** Label value for a role or tool the firewall description does not name (chosen by an agent, or unknown). */
 export const OTHER_LABEL = "_other";
 
+/** A label value: "" for none, the name when the firewall knows it, else OTHER_LABEL. */
+export function knownOrOther(value: string | null, known: ReadonlyArray<string>): string {
+  if (value === null || value === "") return "";
+  return known.includes(value) ? value : OTHER_LABEL;
+}
+
 /** Names the firewall knows; anything else is counted under OTHER_LABEL so agents cannot grow the label set. */
 export interface KnownNames {
   readonly roles: ReadonlyArray<string>;
@@ -23,6 +29,8 @@ export class FirewallMetrics {
   private readonly firing: Gauge<"rule" | "severity" | "role" | "tool">;
   private readonly transitions: Counter<"rule" | "severity" | "status">;
   private readonly deliveryFailures: Counter<"format" | "severity">;
+  private readonly dropped: Counter<"reason">;
+  private readonly waiting: Gauge;
 
   constructor(private readonly known: KnownNames) {
     const registers = [this.registry];
@@ -30,6 +38,8 @@ export class FirewallMetrics {
     this.firing = new Gauge({ name: "rapidclaw_alerts_firing", help: "1 while an alert fires, 0 once it resolved.", labelNames: ["rule", "severity", "role", "tool"], registers });
     this.transitions = new Counter({ name: "rapidclaw_alert_transitions_total", help: "Alerts that fired or resolved.", labelNames: ["rule", "severity", "status"], registers });
     this.deliveryFailures = new Counter({ name: "rapidclaw_alert_deliveries_failed_total", help: "Alert notifications given up after retries or dropped from a full queue.", labelNames: ["format", "severity"], registers });
+    this.dropped = new Counter({ name: "rapidclaw_monitoring_events_dropped_total", help: "Events counted in metrics but never added to the alert windows (the retry buffer was full while Redis was away).", labelNames: ["reason"], registers });
+    this.waiting = new Gauge({ name: "rapidclaw_monitoring_events_waiting", help: "Events waiting to be added to the alert windows (Redis away or slow).", registers });
   }
 
   /**
@@ -45,28 +55,31 @@ export class FirewallMetrics {
     }
   }
 
-  private label(value: string | null, known: ReadonlyArray<string>): string {
-    if (value === null || value === "") return "";
-    return known.includes(value) ? value : OTHER_LABEL;
-  }
-
   countEvent(event: FirewallEvent): void {
     this.events.inc({
-      event_type: this.label(event.eventType, this.known.eventTypes),
-      role: this.label(event.role, this.known.roles),
-      tool: this.label(event.tool, this.known.tools),
+      event_type: knownOrOther(event.eventType, this.known.eventTypes),
+      role: knownOrOther(event.role, this.known.roles),
+      tool: knownOrOther(event.tool, this.known.tools),
     });
   }
 
   countTransition(transition: AlertTransition): void {
     const { rule, group, status } = transition;
     this.transitions.inc({ rule: rule.eventType, severity: rule.severity, status });
-    const labels = { rule: rule.eventType, severity: rule.severity, role: this.label(group.role, this.known.roles), tool: this.label(group.tool, this.known.tools) };
+    const labels = { rule: rule.eventType, severity: rule.severity, role: knownOrOther(group.role, this.known.roles), tool: knownOrOther(group.tool, this.known.tools) };
     this.firing.set(labels, status === "firing" ? 1 : 0);
   }
 
   countDeliveryFailure(format: string, severity: string): void {
     this.deliveryFailures.inc({ format, severity });
+  }
+
+  countDropped(reason: string, count = 1): void {
+    this.dropped.inc({ reason }, count);
+  }
+
+  setWaiting(count: number): void {
+    this.waiting.set(count);
   }
 
   /** The text exposition format, as `/metrics` serves it. */

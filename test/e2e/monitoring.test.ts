@@ -6,7 +6,7 @@
  * both replicas; receivers get one trigger and one resolve per breach; a receiver that answers
  * 503 gets every retry and an alert_delivery_failed event, and counting goes on.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Server } from "node:http";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedFirewall } from "../../examples/seed-spec";
@@ -18,6 +18,7 @@ import { compileFirewall } from "../../src/plan/plan";
 import { renderSquidConf, squidRolesForPlan } from "../../src/render/squid-conf";
 import { AgentPlatform, WebhookFormat } from "../../src/spec/types";
 import { RedisServer } from "../support/redis-server";
+import { startReceiver, until, type Received } from "../support/webhook-receiver";
 import { NetAgent } from "./support/net-agent-client";
 import { NetworkNamespace } from "./support/netns";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
@@ -29,34 +30,6 @@ const THRESHOLD = 5;
 const WINDOW_SEC = 4;
 const MODEL_HOST = { name: "api.anthropic.com", address: "203.0.113.10" };
 const PROXY_PORTS = [3128, 3129];
-
-/** What a receiver got: path and JSON body of every POST. */
-interface Received {
-  readonly path: string;
-  readonly body: Record<string, unknown>;
-}
-
-async function startReceiver(received: Received[]): Promise<{ server: Server; url: string }> {
-  const server = createServer((req: IncomingMessage, res) => {
-    let text = "";
-    req.setEncoding("utf8").on("data", (c: string) => (text += c));
-    req.on("end", () => {
-      received.push({ path: req.url ?? "", body: JSON.parse(text) as Record<string, unknown> });
-      res.statusCode = req.url === "/down" ? 503 : 202;
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(SKIP)("monitoring: Squid's refusals counted, alerted once across replicas, delivered", () => {
   const plan = compileFirewall({

@@ -11,9 +11,9 @@ export class CliProcess {
   private readonly child: ChildProcess;
 
   /** Runs the sources through tsx, or with `built` the compiled `dist/src/cli/main.js` (`npm run build`). */
-  constructor(args: ReadonlyArray<string>, options: { built?: boolean; nodeArgs?: ReadonlyArray<string> } = {}) {
+  constructor(args: ReadonlyArray<string>, options: { built?: boolean; nodeArgs?: ReadonlyArray<string>; env?: NodeJS.ProcessEnv } = {}) {
     const entry = options.built ? [join(ROOT, "dist", "src", "cli", "main.js")] : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     this.child.stdout!.on("data", (d) => (this.stdout += d));
     this.child.stderr!.on("data", (d) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gatewayConfigFromSpec } from "../../../src/gateway/config";
 import type { GatewayEvent } from "../../../src/gateway/events";
-import { startGateway, type RunningGateway } from "../../../src/gateway/gateway";
+import { startGateway, type RunningGateway, type StartGatewayOptions } from "../../../src/gateway/gateway";
+import { compileFirewall } from "../../../src/plan/plan";
 import type { FirewallSpecProps } from "../../../src/spec/types";
 import { validateFirewallSpec } from "../../../src/spec/validate";
 import { freePort } from "./net";
@@ -72,6 +73,8 @@ export async function withTestListeners(spec: FirewallSpecProps): Promise<{ spec
 export interface TestGateway {
   readonly gateway: RunningGateway;
   readonly events: GatewayEvent[];
+  /** Every event line the gateway wrote (its events and alert lines), as its stdout would hold them. */
+  readonly lines: string[];
   readonly keyDir: string;
   readonly keys: Record<string, string>;
   readonly rolePort: number;
@@ -86,12 +89,17 @@ export async function startTestGateway(
   limits: { maxBodyBytes?: number; maxHeaderBytes?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {},
   /** Upstream ports by tool, instead of `upstream`'s. */
   upstreamPorts: ReadonlyMap<string, number> = new Map(),
+  monitoring: StartGatewayOptions["monitoring"] = { env: {} },
 ): Promise<TestGateway> {
   const { spec, rolePort, sharedPort } = await withTestListeners(base);
   const { dir, keys } = writeKeys(spec);
   const config = gatewayConfigFromSpec(validateFirewallSpec(spec));
+  const lines: string[] = [];
   const gateway = await startGateway({
     config,
+    plan: compileFirewall(spec),
+    writeLine: (line) => lines.push(line),
+    monitoring,
     keyDir: dir,
     redisUrl,
     listenHost: "127.0.0.1",
@@ -107,5 +115,5 @@ export async function startTestGateway(
   });
   const events: GatewayEvent[] = [];
   gateway.events.onEvent((e) => events.push(e));
-  return { gateway, events, keyDir: dir, keys, rolePort, sharedPort };
+  return { gateway, events, lines, keyDir: dir, keys, rolePort, sharedPort };
 }

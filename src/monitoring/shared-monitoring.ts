@@ -1,0 +1,61 @@
+import Redis from "ioredis";
+import type { FirewallPlan } from "../plan/plan";
+import type { DeliveryOptions } from "./alert-delivery";
+import { createMonitoring, type MonitoringRuntime } from "./monitoring-runtime";
+import { RedisAlertWindowStore } from "./redis-alert-window-store";
+
+/** Where monitoring that replicas share keeps its windows, and where it writes. */
+export interface SharedMonitoringProps {
+  readonly plan: FirewallPlan;
+  /** Redis of the alert windows: the limiter's URL, so every replica and the proxy log reader share them. */
+  readonly redisUrl: string;
+  /** Writes one event line (alert_firing, alert_resolved, alert_delivery_failed). */
+  readonly emit: (line: string) => void;
+  /** Where webhook secrets named by `urlEnv` / `routingKeyEnv` are looked up. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly delivery?: DeliveryOptions;
+  /** Prefix of the window keys, to keep firewalls sharing one Redis apart. @default "rapidclaw:alert:" */
+  readonly keyPrefix?: string;
+}
+
+/** Monitoring on its own Redis connection. */
+export interface SharedMonitoring extends MonitoringRuntime {
+  /** Whether Redis answers a PING. */
+  ready(): Promise<boolean>;
+  /** Stops the evaluator's sweep and closes the connection. */
+  close(): void;
+}
+
+/**
+ * Monitoring whose windows live in Redis. Checks the webhooks first (WebhookConfigError before
+ * any connection). The connection fails fast while Redis is away (no offline queue, no retries
+ * per command: callers retry without counting twice) and reconnects by itself. It has no command
+ * timeout: a late reply is waited for, not retried, so a stalled Redis that resumes counts each
+ * event once.
+ */
+export function connectSharedMonitoring(props: SharedMonitoringProps): SharedMonitoring {
+  const redis = new Redis(props.redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+  });
+  // Failures reach the callers as rejected commands; without a listener ioredis prints each one.
+  redis.on("error", () => undefined);
+  const store = new RedisAlertWindowStore(redis, props.keyPrefix);
+  const runtime = createMonitoring({ plan: props.plan, store, emit: props.emit, env: props.env, delivery: props.delivery });
+  // Reconnects by itself after a failed first attempt (retryStrategy).
+  redis.connect().catch(() => undefined);
+  return {
+    ...runtime,
+    async ready() {
+      if (redis.status !== "ready") return false;
+      return redis.ping().then((pong) => pong === "PONG", () => false);
+    },
+    close() {
+      runtime.evaluator.stop();
+      redis.disconnect();
+    },
+  };
+}
