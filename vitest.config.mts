@@ -5,6 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**", "node_modules/**"],
     testTimeout: 60_000,
+    setupFiles: ["test/support/fast-check-setup.ts"],
     reporters: ["default"],
   },
 });

@@ -178,11 +178,19 @@ const ipv4 = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value /
 /** Role number i's pinned /28 in the "pinned" layout. */
 const pinnedRoleBase = (i: number) => (192 * 2 ** 24) + (168 * 2 ** 16) + (40 * 2 ** 8) + 16 * i;
 
-function roleSubnetsCollide(spec: FirewallSpecProps): boolean {
-  const pool = parseCidr(spec.docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
-  const pinned = new Map(Object.entries(spec.docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
-  const roles = Object.keys(spec.roles).sort();
-  return assignRoleSubnets(roles, pool, spec.docker?.roleSubnetPrefix ?? DEFAULT_ROLE_SUBNET_PREFIX, pinned).collisions.length > 0;
+function roleSubnetsCollide(roleNames: string[], docker: FirewallSpecProps["docker"]): boolean {
+  const pool = parseCidr(docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
+  const pinned = new Map(Object.entries(docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
+  return assignRoleSubnets([...roleNames].sort(), pool, docker?.roleSubnetPrefix ?? DEFAULT_ROLE_SUBNET_PREFIX, pinned).collisions.length > 0;
+}
+
+/**
+ * Two roles hashing to one subnet is a documented validation error (pin one), so such fleets get
+ * the pinned layout. Chosen here, not by filtering generated specs: the role names are fixed by
+ * then, and a filter would retry forever.
+ */
+function collisionFreeLayout(layout: DockerLayout, roleNames: string[]): DockerLayout {
+  return layout !== "pinned" && roleSubnetsCollide(roleNames, dockerOptions(layout, roleNames)) ? "pinned" : layout;
 }
 
 function dockerOptions(layout: DockerLayout, roles: string[]): FirewallSpecProps["docker"] | undefined {
@@ -255,8 +263,9 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
       modelHosts: fc.array(hostPatternArb, { minLength: 1, maxLength: 3 }),
       layout: fc.constantFrom(...DOCKER_LAYOUTS),
     })
-    .chain(({ toolNames, roleNames, modelHosts, layout }) =>
+    .chain(({ toolNames, roleNames, modelHosts, layout: drawnLayout }) =>
       fc.tuple(...toolNames.map(() => toolArb)).chain((toolList) => {
+        const layout = collisionFreeLayout(drawnLayout, roleNames);
         const tools = Object.fromEntries(toolNames.map((name, i) => [name, toolList[i]]));
         const common = {
           roles: fc.tuple(...roleNames.map(() => roleArb(tools, platform))).map((roleList) => Object.fromEntries(roleNames.map((name, i) => [name, roleList[i]]))),
@@ -277,9 +286,7 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
             .map(({ dnsServers, ...rest }): FirewallSpecProps => {
               const docker = { ...dockerOptions(layout, roleNames), ...(dnsServers && dnsServers.length > 0 ? { dnsServers } : {}) };
               return { platform, modelHosts, tools, ...rest, ...(Object.keys(docker).length > 0 ? { docker } : {}) };
-            })
-            // Two roles hashing to one subnet is a documented validation error (pin one); valid specs avoid it.
-            .filter((spec) => !roleSubnetsCollide(spec));
+            });
         }
         return fc
           .record(

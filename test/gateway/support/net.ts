@@ -1,17 +1,6 @@
 import { request, Agent, type IncomingHttpHeaders } from "node:http";
-import { createServer } from "node:net";
 
-/** A port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../support/redis-server";
 
 /** An answer as the agent saw it. */
 export interface Answer {
