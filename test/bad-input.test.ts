@@ -149,6 +149,8 @@ const BAD_INPUTS: BadInput[] = [
   { name: "a metadata address as Docker DNS server", props: docker((s) => { s.docker = { dnsServers: ["100.100.100.200"] }; }), path: "docker.dnsServers[0]", fix: "the Alibaba Cloud metadata service" },
   { name: "a metadata address as NodeLocal DNS", props: kubernetes((s) => { s.kubernetes = { nodeLocalDnsIp: "169.254.170.2" }; }), path: "kubernetes.nodeLocalDnsIp", fix: "the AWS ECS task metadata" },
   { name: "a Docker subnet holding a metadata endpoint", props: docker((s) => { s.docker = { subnet: "169.254.170.0/24" }; }), path: "docker.subnet", fix: "choose a range that leaves it out" },
+  { name: "a pinned role subnet holding a metadata endpoint", props: docker((s) => { s.docker = { roleSubnets: { research_agent: "100.100.100.192/28" } }; }), path: "docker.roleSubnets.research_agent", fix: "choose a range that leaves it out" },
+  { name: "a gateway source network holding a metadata endpoint", props: docker((s) => { s.gateway = { sourceNetworks: [{ cidr: "169.254.169.0/24", role: "research_agent" }] }; }), path: "gateway.sourceNetworks[0].cidr", fix: "choose a range that leaves it out" },
   { name: "a malformed forbidden range", props: docker((s) => { s.proxy = { forbiddenCidrs: ["203.0.113.0"] }; }), path: "proxy.forbiddenCidrs[0]", fix: "write an address and a prefix length" },
   { name: "a forbidden range of everything", props: docker((s) => { s.proxy = { forbiddenCidrs: ["::/0"] }; }), path: "proxy.forbiddenCidrs[0]", fix: "would forbid every destination" },
   { name: "a per-client connection cap below 16", props: docker((s) => { s.proxy = { maxConnectionsPerClient: 4 }; }), path: "proxy.maxConnectionsPerClient", fix: "must be at least 16" },

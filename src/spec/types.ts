@@ -6,7 +6,7 @@
 
 /** Where the agents run. */
 export enum AgentPlatform {
-  /** Docker Engine (>= 26.0.0): internal network, Squid container, agent containers, Vault AppRole. */
+  /** Docker Engine (>= 26.0.0): one internal network per role, Squid container, agent containers, Vault AppRole. */
   DOCKER = "docker",
   /** Kubernetes: namespace, NetworkPolicies, Squid Deployment, agent Deployments, Vault Kubernetes auth. */
   KUBERNETES = "kubernetes",
@@ -320,7 +320,7 @@ export interface EgressProxyOptions {
   /**
    * Hosts agents reach directly instead of through the proxy (added to their NO_PROXY): exact
    * host names or IP addresses, such as Vault's. The network must route them: on Docker attach
-   * the host to the agent network, on Kubernetes list its range in the role's `egressCidrs`.
+   * the host to the networks of the roles that need it, on Kubernetes list its range in the role's `egressCidrs`.
    * @default [] - only localhost
    */
   readonly noProxy?: string[];

@@ -241,6 +241,9 @@ function checkAddressOptions(input: Record<string, unknown>, add: Add): void {
   const docker = isRecord(input.docker) ? input.docker : {};
   range(docker.subnet, ["docker", "subnet"]);
   range(docker.egressSubnet, ["docker", "egressSubnet"]);
+  if (isRecord(docker.roleSubnets)) for (const [role, subnet] of Object.entries(docker.roleSubnets)) range(subnet, ["docker", "roleSubnets", role]);
+  const gateway = isRecord(input.gateway) ? input.gateway : {};
+  if (Array.isArray(gateway.sourceNetworks)) gateway.sourceNetworks.forEach((entry, i) => isRecord(entry) && range(entry.cidr, ["gateway", "sourceNetworks", i, "cidr"]));
   if (Array.isArray(docker.dnsServers)) docker.dnsServers.forEach((server, i) => single(server, ["docker", "dnsServers", i]));
   if (isRecord(input.kubernetes)) single(input.kubernetes.nodeLocalDnsIp, ["kubernetes", "nodeLocalDnsIp"]);
   const proxy = isRecord(input.proxy) ? input.proxy : {};
