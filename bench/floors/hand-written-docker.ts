@@ -21,9 +21,13 @@ import { Fn, ref, TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { ROLE_PROFILES, SQUID_CONF_DOCKER, VAULT_POLICIES } from "./seed-documents";
 
-const SUBNET = "172.30.0.0/24";
-const PROXY_URL = "http://172.30.0.2:3128";
+/** Each role's own internal network, as the library draws them from the `docker.subnet` pool. */
+const ROLES = [
+  { id: "customer-support", name: "customer_support", subnet: "172.30.76.0/24", octet: 76, bridge: "rclaw-ac1e4c00" },
+  { id: "research-agent", name: "research_agent", subnet: "172.30.16.0/24", octet: 16, bridge: "rclaw-ac1e1000" },
+].map((role) => ({ ...role, proxyAddress: `172.30.${role.octet}.2`, proxyUrl: `http://172.30.${role.octet}.2:3128` }));
 const NO_PROXY = "localhost,127.0.0.1,::1";
+const LOG_ROTATION = { "max-size": "10m", "max-file": "3" };
 
 /** Text that Terraform must take literally: `${` and `%{` escaped. */
 const literal = (text: string) => text.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
@@ -49,12 +53,19 @@ export function buildHandWrittenDocker(scope: Construct, id: string): TerraformS
   new TimeProvider(stack, "time", {});
 
   const network = new Construct(stack, "network");
-  const agentNetwork = new Network(network, "agents", {
-    name: "rapidclaw-agents",
-    internal: true,
-    ipamConfig: [{ subnet: SUBNET, gateway: "172.30.0.1" }],
-    labels: labels({ "rapidclaw.dev/component": "agent-network" }),
-  });
+  const roleNetworks = new Construct(network, "roles");
+  const agentNetworks = new Map(
+    ROLES.map((role) => [
+      role.id,
+      new Network(roleNetworks, role.id, {
+        name: `rapidclaw-agents-${role.id}`,
+        internal: true,
+        ipamConfig: [{ subnet: role.subnet, gateway: `172.30.${role.octet}.1`, ipRange: `172.30.${role.octet}.128/25` }],
+        options: { "com.docker.network.bridge.inhibit_ipv4": "true", "com.docker.network.bridge.name": role.bridge },
+        labels: labels({ "rapidclaw.dev/component": "agent-network", "rapidclaw.dev/role": role.id }),
+      }),
+    ]),
+  );
   const egressNetwork = new Network(network, "egress", {
     name: "rapidclaw-egress",
     ipamConfig: [{ subnet: "172.31.0.0/24" }],
@@ -70,7 +81,15 @@ export function buildHandWrittenDocker(scope: Construct, id: string): TerraformS
     entrypoint: ["squid", "-N", "-f", "/etc/squid/squid.conf"],
     upload: [{ file: "/etc/squid/squid.conf", content: literal(SQUID_CONF_DOCKER), permissions: "0644" }],
     mounts: [{ target: "/etc/squid", type: "volume" }],
-    networksAdvanced: [{ name: agentNetwork.name, ipv4Address: "172.30.0.2" }, { name: egressNetwork.name }],
+    networksAdvanced: [
+      ...ROLES.map((role) => ({ name: agentNetworks.get(role.id)!.name, ipv4Address: role.proxyAddress })),
+      { name: egressNetwork.name },
+    ],
+    memory: 512,
+    cpus: "1",
+    ulimit: [{ name: "nproc", soft: 256, hard: 256 }],
+    logDriver: "json-file",
+    logOpts: LOG_ROTATION,
     readOnly: true,
     removeVolumes: true,
     tmpfs: { "/var/spool/squid": "rw,noexec,nosuid,size=16m", "/var/run/squid": "rw,noexec,nosuid,size=1m" },
@@ -90,7 +109,6 @@ export function buildHandWrittenDocker(scope: Construct, id: string): TerraformS
   });
   const settings = new KvSecretBackendV2(keys, "settings", { mount: mount.path, maxVersions: 2, casRequired: false });
   const auth = new AuthBackend(keys, "auth", { type: "approle", path: "approle", description: "Rapid Claw agent logins" });
-  stack.addOverride("terraform.required_version", ">= 1.11.0");
   const tools = new Construct(keys, "tools");
   for (const tool of KEYED_TOOLS) {
     const toolScope = new Construct(tools, tool.id);
@@ -109,14 +127,17 @@ export function buildHandWrittenDocker(scope: Construct, id: string): TerraformS
     });
   }
 
-  for (const role of ["customer-support", "research-agent"]) {
-    const profile = new Construct(stack, `role-${role}`);
-    const policy = new Policy(profile, "policy", { name: `rapidclaw-${role}`, policy: VAULT_POLICIES[`rapidclaw-${role}`] });
+  // After the ephemeral blocks: the library adds it at synthesis, and cdktf lists overrides in the order made.
+  stack.addOverride("terraform.required_version", ">= 1.11.0");
+
+  for (const role of ROLES) {
+    const profile = new Construct(stack, `role-${role.id}`);
+    const policy = new Policy(profile, "policy", { name: `rapidclaw-${role.id}`, policy: VAULT_POLICIES[`rapidclaw-${role.id}`] });
     new ApproleAuthBackendRole(profile, "login", {
       backend: auth.path,
-      roleName: `rapidclaw-${role}`,
-      secretIdBoundCidrs: [SUBNET],
-      tokenBoundCidrs: [SUBNET],
+      roleName: `rapidclaw-${role.id}`,
+      secretIdBoundCidrs: [role.subnet],
+      tokenBoundCidrs: [role.subnet],
       secretIdTtl: 3600,
       secretIdNumUses: 1,
       tokenPolicies: [policy.name],
@@ -132,45 +153,50 @@ export function buildHandWrittenDocker(scope: Construct, id: string): TerraformS
   const hermesImage = new Image(images, "0", { name: "nousresearch/hermes-agent:latest", keepLocally: true });
   const openclawImage = new Image(images, "1", { name: "openclaw/agent:latest", keepLocally: true });
   const agentList = [
-    { name: "hermes-agent", image: hermesImage, role: "customer_support", roleId: "customer-support", address: "172.30.0.10", memory: 1024, cpus: "0.5" },
-    { name: "openclaw-agent", image: openclawImage, role: "research_agent", roleId: "research-agent", address: "172.30.0.11", memory: 2048, cpus: "1" },
+    { name: "hermes-agent", image: hermesImage, role: ROLES[0], memory: 1024, cpus: "0.5" },
+    { name: "openclaw-agent", image: openclawImage, role: ROLES[1], memory: 2048, cpus: "1" },
   ];
   for (const agent of agentList) {
+    const proxyUrl = agent.role.proxyUrl;
     new Container(containers, agent.name, {
       name: agent.name,
       image: agent.image.imageId,
-      networksAdvanced: [{ name: agentNetwork.name, ipv4Address: agent.address }],
+      user: "10001:10001",
+      networksAdvanced: [{ name: agentNetworks.get(agent.role.id)!.name }],
       env: [
-        `HTTPS_PROXY=${PROXY_URL}`,
-        `HTTP_PROXY=${PROXY_URL}`,
+        `HTTPS_PROXY=${proxyUrl}`,
+        `HTTP_PROXY=${proxyUrl}`,
         `NO_PROXY=${NO_PROXY}`,
         "RAPIDCLAW_PROFILE=/etc/rapidclaw/profile.json",
-        `RAPIDCLAW_ROLE=${agent.role}`,
-        `http_proxy=${PROXY_URL}`,
-        `https_proxy=${PROXY_URL}`,
+        `RAPIDCLAW_ROLE=${agent.role.name}`,
+        `http_proxy=${proxyUrl}`,
+        `https_proxy=${proxyUrl}`,
         `no_proxy=${NO_PROXY}`,
       ],
       memory: agent.memory,
       cpus: agent.cpus,
+      ulimit: [{ name: "nproc", soft: 512, hard: 512 }],
+      logDriver: "json-file",
+      logOpts: LOG_ROTATION,
       readOnly: true,
       removeVolumes: true,
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
       mounts: [{ target: "/etc/rapidclaw", type: "volume" }],
       upload: [
-        { file: "/etc/rapidclaw/profile.json", content: literal(ROLE_PROFILES[agent.role].json), permissions: "0444" },
-        { file: "/etc/rapidclaw/profile.yaml", content: literal(ROLE_PROFILES[agent.role].yaml), permissions: "0444" },
+        { file: "/etc/rapidclaw/profile.json", content: literal(ROLE_PROFILES[agent.role.name].json), permissions: "0444" },
+        { file: "/etc/rapidclaw/profile.yaml", content: literal(ROLE_PROFILES[agent.role.name].yaml), permissions: "0444" },
       ],
       capabilities: { drop: ["ALL"] },
       securityOpts: ["no-new-privileges:true"],
       restart: "unless-stopped",
       mustRun: true,
-      labels: labels({ "rapidclaw.dev/agent": agent.name, "rapidclaw.dev/component": "agent", "rapidclaw.dev/role": agent.roleId }),
+      labels: labels({ "rapidclaw.dev/agent": agent.name, "rapidclaw.dev/component": "agent", "rapidclaw.dev/role": agent.role.id }),
     });
   }
 
   new TerraformOutput(stack, "proxy_urls", {
     description: "Proxy URL (HTTPS_PROXY) of each role",
-    value: { customer_support: PROXY_URL, research_agent: PROXY_URL },
+    value: Object.fromEntries(ROLES.map((role) => [role.name, role.proxyUrl])),
   });
   return stack;
 }

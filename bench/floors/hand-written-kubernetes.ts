@@ -157,10 +157,10 @@ export function buildHandWrittenKubernetes(scope: Construct, id: string): Terraf
           {
             ipBlock: {
               cidr: "0.0.0.0/0",
-              except: ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4"],
+              except: ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "168.63.129.16/32", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4"],
             },
           },
-          { ipBlock: { cidr: "::/0", except: ["::1/128", "64:ff9b::/96", "fc00::/7", "fe80::/10"] } },
+          { ipBlock: { cidr: "::/0", except: ["::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "fc00::/7", "fe80::/10"] } },
         ],
         ports: [{ protocol: "TCP", port: "443" }],
       },
@@ -177,7 +177,6 @@ export function buildHandWrittenKubernetes(scope: Construct, id: string): Terraf
   const settings = new KvSecretBackendV2(keys, "settings", { mount: mount.path, maxVersions: 2, casRequired: false });
   const auth = new AuthBackend(keys, "auth", { type: "kubernetes", path: "kubernetes", description: "Rapid Claw agent logins" });
   new KubernetesAuthBackendConfig(keys, "auth-config", { backend: auth.path, kubernetesHost: "https://kubernetes.default.svc" });
-  stack.addOverride("terraform.required_version", ">= 1.11.0");
   const tools = new Construct(keys, "tools");
   for (const tool of KEYED_TOOLS) {
     const toolScope = new Construct(tools, tool.id);
@@ -192,6 +191,9 @@ export function buildHandWrittenKubernetes(scope: Construct, id: string): Terraf
       dependsOn: [settings],
     });
   }
+
+  // After the ephemeral blocks: the library adds it at synthesis, and cdktf lists overrides in the order made.
+  stack.addOverride("terraform.required_version", ">= 1.11.0");
 
   for (const role of ROLES) {
     const profile = new Construct(stack, `role-${role.id}`);

@@ -5,7 +5,8 @@
 export const SQUID_CONF_DOCKER = `# Rapid Claw egress proxy, generated from the firewall spec: do not edit by hand.
 # Allows only CONNECT to port 443 of each role's listed hosts.
 
-http_port 3128
+http_port 172.30.76.2:3128 name=customer-support
+http_port 172.30.16.2:3128 name=research-agent
 
 pid_filename none
 cache deny all
@@ -13,25 +14,27 @@ cache_mem 0 MB
 shutdown_lifetime 1 seconds
 forwarded_for delete
 httpd_suppress_version_string on
+client_ip_max_connections 512
+request_start_timeout 60 seconds
 cache_log stdio:/dev/stderr
-logformat rapidclaw {"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note","method":"%"rm","host":"%">rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}
+logformat rapidclaw {"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note","method":"%#rm","host":"%#>rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}
 access_log stdio:/dev/stdout rapidclaw
 
 acl CONNECT method CONNECT
 acl tls_port port 443
 acl http_port port 80
 acl ip_literal dstdom_regex -n -i ^((0x[0-9a-f]*|[0-9]+)\\.?)+$ : ^\\[
-acl forbidden_dst dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.168.0.0/16 198.18.0.0/15 224.0.0.0/4 240.0.0.0/4 ::1 64:ff9b::/96 fc00::/7 fe80::/10
+acl forbidden_dst dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 168.63.129.16/32 169.254.0.0/16 172.16.0.0/12 192.0.0.0/24 192.168.0.0/16 198.18.0.0/15 224.0.0.0/4 240.0.0.0/4 ::/128 ::1/128 64:ff9b::/96 64:ff9b:1::/48 2002::/16 fc00::/7 fe80::/10
 acl event_allowed annotate_transaction event=egress_allowed
 acl event_blocked annotate_transaction event=network_blocked
 
 # role customer_support
-acl role_customer-support_in src 172.30.0.10/32
+acl role_customer-support_in myportname customer-support
 acl role_customer-support_hosts dstdomain -n api.anthropic.com api.openai.com
 note role customer_support role_customer-support_in
 
 # role research_agent
-acl role_research-agent_in src 172.30.0.11/32
+acl role_research-agent_in myportname research-agent
 acl role_research-agent_hosts dstdomain -n .bing.com .google.com api.anthropic.com api.github.com api.openai.com arxiv.org
 acl role_research-agent_apex dstdomain -n bing.com google.com
 note role research_agent role_research-agent_in
@@ -54,15 +57,17 @@ cache_mem 0 MB
 shutdown_lifetime 1 seconds
 forwarded_for delete
 httpd_suppress_version_string on
+client_ip_max_connections 512
+request_start_timeout 60 seconds
 cache_log stdio:/dev/stderr
-logformat rapidclaw {"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note","method":"%"rm","host":"%">rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}
+logformat rapidclaw {"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note","method":"%#rm","host":"%#>rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}
 access_log stdio:/dev/stdout rapidclaw
 
 acl CONNECT method CONNECT
 acl tls_port port 443
 acl http_port port 80
 acl ip_literal dstdom_regex -n -i ^((0x[0-9a-f]*|[0-9]+)\\.?)+$ : ^\\[
-acl forbidden_dst dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.168.0.0/16 198.18.0.0/15 224.0.0.0/4 240.0.0.0/4 ::1 64:ff9b::/96 fc00::/7 fe80::/10
+acl forbidden_dst dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 168.63.129.16/32 169.254.0.0/16 172.16.0.0/12 192.0.0.0/24 192.168.0.0/16 198.18.0.0/15 224.0.0.0/4 240.0.0.0/4 ::/128 ::1/128 64:ff9b::/96 64:ff9b:1::/48 2002::/16 fc00::/7 fe80::/10
 acl event_allowed annotate_transaction event=egress_allowed
 acl event_blocked annotate_transaction event=network_blocked
 

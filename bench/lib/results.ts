@@ -96,7 +96,8 @@ const medianOf = (values: number[]) => summarize(values).median;
 /** What the library creates, per resource type: what multiplies it, and why it exists. */
 const RESOURCE_MODEL: Record<string, { scope: keyof Multipliers; why: string }[]> = {
   docker: [
-    { scope: "fixed", why: "2 × `docker_network` (the internal agent network and the proxy's egress network), the Squid `docker_image` and `docker_container`, and in Vault the KV v2 `vault_mount`, its `vault_kv_secret_backend_v2` settings and the AppRole `vault_auth_backend`: one firewall, one of each" },
+    { scope: "fixed", why: "the proxy's egress `docker_network`, the Squid `docker_image` and `docker_container`, and in Vault the KV v2 `vault_mount`, its `vault_kv_secret_backend_v2` settings and the AppRole `vault_auth_backend`: one firewall, one of each" },
+    { scope: "roles", why: "`docker_network`: the role's own internal network (its subnet is what the role's AppRole login is bound to); the proxy's address on it is one entry in the proxy container, not a resource" },
     { scope: "agentImages", why: "`docker_image`: one per distinct agent image, shared by every agent that runs it" },
     { scope: "keyedTools", why: "`time_rotating` (the rotation schedule) and `vault_kv_secret_v2` (the key and the tool's config): one key per tool, whatever the number of roles using it (plus one `ephemeral` `random_password` block, which is not a resource and holds no state)" },
     { scope: "rolesWithKeys", why: "`vault_policy` (read on exactly the role's keys) and `vault_approle_auth_backend_role` (its login): one pair per role that holds at least one key; a role's tools are lines in its policy document, not resources" },
@@ -119,7 +120,7 @@ interface Multipliers {
   agents: number;
 }
 const PER_UNIT: Record<string, Multipliers> = {
-  docker: { fixed: 7, agentImages: 1, keyedTools: 2, roles: 0, rolesWithKeys: 2, agents: 1 },
+  docker: { fixed: 6, agentImages: 1, keyedTools: 2, roles: 1, rolesWithKeys: 2, agents: 1 },
   kubernetes: { fixed: 12, agentImages: 0, keyedTools: 2, roles: 3, rolesWithKeys: 2, agents: 1 },
 };
 function modelledResources(platform: string, fleet: FleetShape): number {
