@@ -8,7 +8,7 @@ import { compileFirewall, DEFAULTS } from "../plan/plan";
 import { loadFirewallSpec } from "../spec/load";
 import { FirewallSpecError } from "../spec/errors";
 import { processIo, reportCliErrors, type CliIo } from "./cli-io";
-import { EventLineReader, parseSince, readAll } from "./event-input";
+import { EventLineReader, parseSince, SINCE_OPTION_HELP, readAll } from "./event-input";
 import { CliError, EXIT } from "./exit-codes";
 
 interface AlertsOptions {
@@ -68,7 +68,7 @@ export function registerAlertsCommand(program: Command, io: CliIo = processIo): 
     .description("Evaluate the alert thresholds offline over recorded event lines and print what would have fired and resolved, in time order")
     .argument("[files...]", "files of JSON event lines (gateway and proxy); stdin when none")
     .option("--spec <file>", "firewall description whose monitoring thresholds to use (default: the built-in thresholds)")
-    .option("--since <time>", "only events at or after this time: a duration back from now (15m, 2h, 1d) or an ISO-8601 time")
+    .option("--since <time>", SINCE_OPTION_HELP)
     .option("--json", "print the alert_firing / alert_resolved event lines the gateway would have written")
     .addHelpText("after", `\nExit codes: ${EXIT.OK} no alert would have fired, ${EXIT.ALERTS_FIRED} at least one would have, ${EXIT.MALFORMED_LINES} none fired but malformed lines were skipped (listed on stderr as file:line), ${EXIT.USAGE} bad arguments or unreadable file.`)
     .action((files: string[], options: AlertsOptions) => reportCliErrors(io, () => runAlerts(files, options, io)));

@@ -88,6 +88,9 @@ async function checkReadable(files: ReadonlyArray<string>): Promise<void> {
   if (problems.length > 0) throw new CliError(problems.join("\n"));
 }
 
+/** Help text of `--since`, which `logs` and `alerts` share. */
+export const SINCE_OPTION_HELP = "only events at or after this time: a duration back from now (15m, 2h, 1d) or an ISO-8601 time";
+
 /** `--since`: an ISO-8601 time, or a duration back from now (`90s`, `15m`, `2h`, `1d`). */
 export function parseSince(text: string, now: number = Date.now()): number {
   const duration = /^(\d+)(s|m|h|d)$/.exec(text);

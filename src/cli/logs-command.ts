@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { FirewallEvent } from "../monitoring/events";
 import { formatEvent, formatLogSummary, summariseEvents } from "../monitoring/log-summary";
 import { processIo, reportCliErrors, stopSignal, type CliIo } from "./cli-io";
-import { EventLineReader, follow, parseDurationSec, parseSince, readAll } from "./event-input";
+import { EventLineReader, follow, parseDurationSec, parseSince, SINCE_OPTION_HELP, readAll } from "./event-input";
 import { EXIT } from "./exit-codes";
 
 interface LogsOptions {
@@ -39,7 +39,7 @@ export function registerLogsCommand(program: Command, io: CliIo = processIo): Co
     .description("Summarise firewall event lines (gateway events and proxy access log lines) by event, role, tool and host, and over time")
     .argument("[files...]", "files of JSON event lines; stdin when none (e.g. docker logs … | rapidclaw logs)")
     .option("-f, --follow", "print each event as it arrives, following the files as they grow (Ctrl-C ends)")
-    .option("--since <time>", "only events at or after this time: a duration back from now (15m, 2h, 1d) or an ISO-8601 time")
+    .option("--since <time>", SINCE_OPTION_HELP)
     .option("--json", "print JSON: the summary as one document, or each event as one line with --follow")
     .option("--bucket <duration>", "width of the over-time buckets (30s, 5m, 1h)", "5m")
     .addHelpText("after", `\nExit codes: ${EXIT.OK} all lines read, ${EXIT.MALFORMED_LINES} some malformed lines skipped (listed on stderr as file:line), ${EXIT.USAGE} bad arguments or unreadable file.`)

@@ -1,19 +1,11 @@
 import Redis from "ioredis";
-import type { FirewallPlan } from "../plan/plan";
-import type { DeliveryOptions } from "./alert-delivery";
-import { createMonitoring, type MonitoringRuntime } from "./monitoring-runtime";
+import { createMonitoring, type MonitoringRuntime, type MonitoringRuntimeProps } from "./monitoring-runtime";
 import { RedisAlertWindowStore } from "./redis-alert-window-store";
 
-/** Where monitoring that replicas share keeps its windows, and where it writes. */
-export interface SharedMonitoringProps {
-  readonly plan: FirewallPlan;
+/** Monitoring that replicas share: the runtime's props, with Redis in place of a store. */
+export interface SharedMonitoringProps extends Omit<MonitoringRuntimeProps, "store"> {
   /** Redis of the alert windows: the limiter's URL, so every replica and the proxy log reader share them. */
   readonly redisUrl: string;
-  /** Writes one event line (alert_firing, alert_resolved, alert_delivery_failed). */
-  readonly emit: (line: string) => void;
-  /** Where webhook secrets named by `urlEnv` / `routingKeyEnv` are looked up. @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-  readonly delivery?: DeliveryOptions;
   /** Prefix of the window keys, to keep firewalls sharing one Redis apart. @default "rapidclaw:alert:" */
   readonly keyPrefix?: string;
 }
@@ -44,7 +36,8 @@ export function connectSharedMonitoring(props: SharedMonitoringProps): SharedMon
   // Failures reach the callers as rejected commands; without a listener ioredis prints each one.
   redis.on("error", () => undefined);
   const store = new RedisAlertWindowStore(redis, props.keyPrefix);
-  const runtime = createMonitoring({ plan: props.plan, store, emit: props.emit, env: props.env, delivery: props.delivery });
+  const { redisUrl: _redisUrl, keyPrefix: _keyPrefix, ...runtimeProps } = props;
+  const runtime = createMonitoring({ ...runtimeProps, store });
   // Reconnects by itself after a failed first attempt (retryStrategy).
   redis.connect().catch(() => undefined);
   return {
