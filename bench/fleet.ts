@@ -1,4 +1,4 @@
-import { AgentPlatform, ToolAccess, type FirewallSpecProps, type RoleProps, type ToolProps } from "../src/spec/types";
+import { AgentPlatform, ToolAccess, type FirewallSpecProps, type RoleProps, type ToolProps } from "../src/model/types";
 
 /** Tools in every generated fleet (the brief: 50 tools). */
 export const FLEET_TOOL_COUNT = 50;

@@ -6,7 +6,7 @@
 // nothing and writes RESULTS.md again from bench/results.json.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentPlatform } from "../src/spec/types";
+import { AgentPlatform } from "../src/model/types";
 import type { ColdReport } from "./cold/report";
 import { runNode } from "./lib/child";
 import { resultsWithSections } from "./lib/gateway-section";

@@ -1,4 +1,4 @@
-import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/spec/types";
+import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 
 /**
  * The seed scenario: six tools, two roles, two agents. Shared by the Docker and Kubernetes

@@ -1,7 +1,7 @@
 /** Writes schema/firewall.schema.json from the zod schema (`npm run schema`). */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIREWALL_SCHEMA_PATH, renderFirewallJsonSchema } from "../src/spec/json-schema";
+import { FIREWALL_SCHEMA_PATH, renderFirewallJsonSchema } from "../src/model/json-schema";
 
 const target = join(__dirname, "..", FIREWALL_SCHEMA_PATH);
 writeFileSync(target, renderFirewallJsonSchema());

@@ -12,9 +12,9 @@ import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { FirewallSpec } from "./plan/firewall-spec";
-import { FirewallSpecError, type SpecProblem } from "./spec/errors";
-import { loadFirewallSpec } from "./spec/load";
-import { AgentPlatform, type FirewallSpecProps } from "./spec/types";
+import { FirewallSpecError, type SpecProblem } from "./model/errors";
+import { loadFirewallSpec } from "./model/load";
+import { AgentPlatform, type FirewallSpecProps } from "./model/types";
 
 /** Provider settings of a firewall stack. */
 export interface RapidClawStackProviders {

@@ -15,8 +15,8 @@ import type { AlertRule } from "../src/monitoring/alert-rules";
 import type { AlertTransition } from "../src/monitoring/alert-window-store";
 import { resolveWebhooks, WebhookConfigError, type ResolvedWebhook } from "../src/monitoring/alert-webhooks";
 import { compileFirewall } from "../src/plan/plan";
-import { FirewallSpecError } from "../src/spec/errors";
-import { AgentPlatform, WebhookFormat, type AlertWebhookProps } from "../src/spec/types";
+import { FirewallSpecError } from "../src/model/errors";
+import { AgentPlatform, WebhookFormat, type AlertWebhookProps } from "../src/model/types";
 import { freePort } from "./support/redis-server";
 
 const rule: AlertRule = { eventType: "network_blocked", count: 5, windowSec: 300, severity: "critical", grouping: "role" };

@@ -5,7 +5,7 @@ import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { seedFirewall } from "../examples/seed-spec";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
-import { loadFirewallSpec } from "../src/spec/load";
+import { loadFirewallSpec } from "../src/model/load";
 
 /**
  * Bad input is refused before anything is synthesized: building a RapidClawStack in a fresh App

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
 import { renderSquidConfForPlan } from "../src/render/squid-conf";
 import { seedFirewall } from "../examples/seed-spec";
-import { terraformLiteral } from "../src/constructs/terraform-literal";
+import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { squidBinary, squidParse } from "./support/squid";
 import { canonicalJson, synthesize } from "./support/synth";
 

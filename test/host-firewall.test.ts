@@ -12,7 +12,7 @@ import {
   renderHostFirewallRuleset,
   type HostFirewallOptions,
 } from "../src/render/host-firewall";
-import { metadataAddressProblem, metadataEndpointIn, parseCidr, type Network } from "../src/spec/addresses";
+import { metadataAddressProblem, metadataEndpointIn, parseCidr, type Network } from "../src/model/addresses";
 import { missingPrerequisites, onPath, skipLoudly } from "./e2e/support/prerequisites";
 
 const BASE: HostFirewallOptions = {

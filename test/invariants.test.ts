@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { seedFirewall } from "../examples/seed-spec";
 import { RapidClawStack } from "../src";
-import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../src/spec/types";
+import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { normalisedName, reorderSpec, specWithReorderingArb } from "./support/arbitraries";
 
 /**

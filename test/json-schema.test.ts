@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import { seedFirewall } from "../examples/seed-spec";
-import { FIREWALL_SCHEMA_PATH, firewallFileJsonSchema, renderFirewallJsonSchema } from "../src/spec/json-schema";
-import { AgentPlatform } from "../src/spec/types";
+import { FIREWALL_SCHEMA_PATH, firewallFileJsonSchema, renderFirewallJsonSchema } from "../src/model/json-schema";
+import { AgentPlatform } from "../src/model/types";
 
 type Schema = Record<string, any>;
 

@@ -5,9 +5,9 @@ import { stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { seedFirewall } from "../examples/seed-spec";
 import { compileFirewall } from "../src/plan/plan";
-import { FirewallSpecError, type SpecProblem } from "../src/spec/errors";
-import { loadFirewallSpec, parseFirewallFile } from "../src/spec/load";
-import { AgentPlatform, ToolAccess } from "../src/spec/types";
+import { FirewallSpecError, type SpecProblem } from "../src/model/errors";
+import { loadFirewallSpec, parseFirewallFile } from "../src/model/load";
+import { AgentPlatform, ToolAccess } from "../src/model/types";
 import { failureOf } from "./support/spec-error";
 
 const directory = mkdtempSync(join(tmpdir(), "rapidclaw-load-"));

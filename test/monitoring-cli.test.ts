@@ -17,7 +17,7 @@ import { registerAlertsCommand } from "../src/cli/alerts-command";
 import type { CliIo } from "../src/cli/cli-io";
 import { EXIT } from "../src/cli/exit-codes";
 import { registerLogsCommand } from "../src/cli/logs-command";
-import { AgentPlatform } from "../src/spec/types";
+import { AgentPlatform } from "../src/model/types";
 
 const FIXTURES = join(__dirname, "fixtures", "monitoring");
 const PROXY = join(FIXTURES, "proxy-access.log");

@@ -20,7 +20,7 @@ import { MemoryAlertWindowStore } from "../src/monitoring/alert-window-store";
 import type { FirewallEvent } from "../src/monitoring/events";
 import { compileFirewall, type FirewallPlan } from "../src/plan/plan";
 import { prometheusAlertName, prometheusAnnotations, prometheusGroupLabels, renderPrometheusRules } from "../src/render/prometheus-rules";
-import { AgentPlatform } from "../src/spec/types";
+import { AgentPlatform } from "../src/model/types";
 import { skipLoudly } from "./e2e/support/prerequisites";
 import { promtool, PROMTOOL_MISSING } from "./support/promtool";
 

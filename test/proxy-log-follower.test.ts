@@ -11,7 +11,7 @@ import { createMonitoring } from "../src/monitoring/monitoring-runtime";
 import { followProxyLog } from "../src/monitoring/proxy-log-follower";
 import { RedisAlertWindowStore } from "../src/monitoring/redis-alert-window-store";
 import { compileFirewall } from "../src/plan/plan";
-import { AgentPlatform } from "../src/spec/types";
+import { AgentPlatform } from "../src/model/types";
 import { onPath, skipLoudly } from "./e2e/support/prerequisites";
 import { RedisServer } from "./support/redis-server";
 

@@ -5,12 +5,12 @@ import { join } from "node:path";
 import { App, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { seedFirewall as seedSpec } from "../examples/seed-spec";
-import { RESERVED_AGENT_ENV } from "../src/constructs/agent-environment";
+import { RESERVED_AGENT_ENV } from "../src/plan/agent-environment";
 import { compileFirewall } from "../src/plan/plan";
 import { RapidClawStack } from "../src";
-import { FirewallSpecError } from "../src/spec/errors";
-import { isReservedEnvName } from "../src/spec/validate";
-import { AgentPlatform, KeyMode, type FirewallSpecProps } from "../src/spec/types";
+import { FirewallSpecError } from "../src/model/errors";
+import { isReservedEnvName } from "../src/model/validate";
+import { AgentPlatform, KeyMode, type FirewallSpecProps } from "../src/model/types";
 import { reorderSpec } from "./support/arbitraries";
 
 /** Counterexamples the bad-input table and the invariant properties found, kept as plain tests. */
@@ -143,14 +143,14 @@ describe("names that once collided as construct ids", () => {
     for (const spec of [docker, kubernetesServiceAccount, kubernetesFiles, externalAuthTool]) expect(problemsOf(spec)).toEqual([]);
   });
 
-  // src/constructs/docker-agents.ts: agent containers use the agent's name as construct id, next
+  // src/docker/agents.ts: agent containers use the agent's name as construct id, next
   // to the images `image-0`, `image-1`, ... ("There is already a Construct with name 'image-0'").
   it("Docker: an agent named image-0 synthesizes", () => {
     const doc = JSON.parse(synth(docker));
     expect(Object.values<any>(doc.resource.docker_container).map((c) => c.name).sort()).toEqual(["image-0", "rapidclaw-egress-proxy"]);
   });
 
-  // src/constructs/kubernetes-agents.ts: Deployments use the agent's name as construct id, next
+  // src/kubernetes/agents.ts: Deployments use the agent's name as construct id, next
   // to each role's `<role>-service-account` and `<role>-files`.
   it("Kubernetes: an agent named <role>-service-account synthesizes", () => {
     const doc = JSON.parse(synth(kubernetesServiceAccount));
@@ -173,8 +173,8 @@ describe("names that once collided as construct ids", () => {
 describe("literal text reaches Terraform unchanged", () => {
   // Every string in Terraform JSON is a template: `${` starts an expression and `%{` a directive;
   // literal text must write them `$${` and `%%{`. The squid.conf the proxy constructs put into the
-  // Docker upload (src/constructs/docker-egress-proxy.ts) and the Kubernetes ConfigMap
-  // (src/constructs/kubernetes-egress-proxy.ts) holds Squid's own `%{...}` format codes
+  // Docker upload (src/docker/egress-proxy.ts) and the Kubernetes ConfigMap
+  // (src/kubernetes/egress-proxy.ts) holds Squid's own `%{...}` format codes
   // (`%{%Y-%m-%dT%H:%M:%S}tg`, `%{role}note`) unescaped, so Terraform refuses the configuration:
   // "Invalid template directive". Escape literal text where it enters a Terraform attribute.
   const literalStrings = (doc: unknown): string[] => {
@@ -227,7 +227,7 @@ describe("security review findings (issue 11)", () => {
 
   it("every shared domain's sample rule is a public suffix in the list tldts ships", async () => {
     const { parse } = await import("tldts");
-    const { MULTI_TENANT_DOMAINS } = await import("../src/spec/multi-tenant-domains");
+    const { MULTI_TENANT_DOMAINS } = await import("../src/model/multi-tenant-domains");
     for (const { domain, suffixBelow } of MULTI_TENANT_DOMAINS) {
       expect(parse(domain, { allowPrivateDomains: true }).publicSuffix, domain).not.toBe(domain);
       if (suffixBelow) {

@@ -11,7 +11,7 @@ import {
   renderRoleProfileJson,
   type RoleProfile,
 } from "../src/render/role-profile";
-import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/spec/types";
+import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { anyFirewallSpecArb } from "./support/arbitraries";
 
 /** Both forms parse back to exactly the model. */

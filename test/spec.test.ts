@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AgentPlatform, FirewallSpecError, ToolAccess } from "../src";
 import { compileFirewall } from "../src/plan/plan";
-import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../src/spec/hosts";
+import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../src/model/hosts";
 import { seedFirewall } from "../examples/seed-spec";
 
 function problemsOf(input: unknown): string[] {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { AgentPlatform } from "../src";
 import { compileFirewall } from "../src/plan/plan";
-import { parseHostPattern, type HostPattern } from "../src/spec/hosts";
+import { parseHostPattern, type HostPattern } from "../src/model/hosts";
 import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainLists } from "../src/render/squid-conf";
-import { FORBIDDEN_DESTINATIONS } from "../src/spec/forbidden-destinations";
+import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { seedFirewall } from "../examples/seed-spec";
 import { squidBinary, squidParse } from "./support/squid";
 

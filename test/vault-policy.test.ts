@@ -5,7 +5,7 @@ import { seedFirewall } from "../examples/seed-spec";
 import { compileFirewall, type FirewallPlan } from "../src/plan/plan";
 import { buildRoleProfile } from "../src/render/role-profile";
 import { renderVaultPolicy, vaultPolicyForRole } from "../src/render/vault-policy";
-import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/spec/types";
+import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { anyFirewallSpecArb } from "./support/arbitraries";
 
 /**

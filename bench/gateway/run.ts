@@ -10,7 +10,7 @@ import { Agent, get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisLimiter, SLIDING_WINDOW_SCRIPT } from "../../src/gateway/redis-limiter";
-import { ToolAccess, AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
+import { ToolAccess, AgentPlatform, type FirewallSpecProps } from "../../src/model/types";
 import { GATEWAY_SECTION_MARKER, resultsWithSections } from "../lib/gateway-section";
 import { describeMachine } from "../lib/machine";
 import { summarizeProfile } from "./profile";

@@ -1,4 +1,4 @@
-import { ToolAccess, type FirewallSpecProps } from "../../src/spec/types";
+import { ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 
 /** Terraform resources (and ephemeral blocks) in a synthesized stack, by type. */
 export interface ResourceCounts {

@@ -4,7 +4,7 @@ import { gatewayConfigFromSpec } from "../gateway/config";
 import { startGateway } from "../gateway/gateway";
 import type { UpstreamAddress } from "../gateway/server";
 import { compileFirewall } from "../plan/plan";
-import { loadFirewallSpec } from "../spec/load";
+import { loadFirewallSpec } from "../model/load";
 import { exitOnConfigError, integer, reportAlertWindows, writeStdoutLine } from "./service-io";
 
 /** Parses `tool=host:port` into the map of connect-to overrides. */

@@ -4,7 +4,7 @@ import { adminServer } from "../gateway/admin-server";
 import { followProxyLog } from "../monitoring/proxy-log-follower";
 import { connectSharedMonitoring } from "../monitoring/shared-monitoring";
 import { compileFirewall } from "../plan/plan";
-import { loadFirewallSpec } from "../spec/load";
+import { loadFirewallSpec } from "../model/load";
 import { exitOnConfigError, integer, writeStdoutLine } from "./service-io";
 
 /**

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import { WebhookConfigError } from "../monitoring/alert-webhooks";
-import { FirewallSpecError } from "../spec/errors";
+import { FirewallSpecError } from "../model/errors";
 import { EXIT } from "./exit-codes";
 
 /**

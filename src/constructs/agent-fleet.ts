@@ -1,11 +1,11 @@
 import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
-import { AgentPlatform } from "../spec/types";
-import { AGENT_PROFILE_PATH, type AgentFiles } from "./agent-environment";
-import { DockerAgents } from "./docker-agents";
+import { AgentPlatform } from "../model/types";
+import { AGENT_PROFILE_PATH, type AgentFiles } from "../plan/agent-environment";
+import { DockerAgents } from "../docker/agents";
 import { EgressProxy } from "./egress-proxy";
 import { IsolatedAgentNetwork, platformPart } from "./isolated-agent-network";
-import { KubernetesAgents } from "./kubernetes-agents";
+import { KubernetesAgents } from "../kubernetes/agents";
 
 export interface AgentFleetProps {
   /** The network the agents join. */

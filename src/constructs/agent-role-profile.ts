@@ -6,11 +6,11 @@ import type { FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedRole } from "../plan/plan";
 import { buildRoleProfile, renderHermesProfileYaml, renderRoleProfileJson, type RoleProfile } from "../render/role-profile";
 import { vaultPolicyForRole } from "../render/vault-policy";
-import { unknownName } from "../spec/suggest";
-import { AgentPlatform, ToolAccess } from "../spec/types";
-import { accessAllows } from "../spec/validate";
-import { AGENT_PROFILE_PATH } from "./agent-environment";
-import { VAULT_TOKEN_AUDIENCE } from "./kubernetes-agents";
+import { unknownName } from "../model/suggest";
+import { AgentPlatform, ToolAccess } from "../model/types";
+import { accessAllows } from "../model/validate";
+import { AGENT_PROFILE_PATH } from "../plan/agent-environment";
+import { VAULT_TOKEN_AUDIENCE } from "../kubernetes/agents";
 import type { ScopedAgentKeys } from "./scoped-agent-keys";
 
 export interface AgentRoleProfileProps {

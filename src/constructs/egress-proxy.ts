@@ -1,10 +1,10 @@
 import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
 import { renderSquidConfForPlan } from "../render/squid-conf";
-import { AgentPlatform } from "../spec/types";
-import { DockerEgressProxy } from "./docker-egress-proxy";
+import { AgentPlatform } from "../model/types";
+import { DockerEgressProxy } from "../docker/egress-proxy";
 import { IsolatedAgentNetwork, platformPart } from "./isolated-agent-network";
-import { KubernetesEgressProxy } from "./kubernetes-egress-proxy";
+import { KubernetesEgressProxy } from "../kubernetes/egress-proxy";
 
 export interface EgressProxyProps {
   /** The network whose agents the proxy serves; the proxy uses its firewall spec. */

@@ -7,7 +7,7 @@ import {
   renderHostFirewallUnit,
   type HostFirewallOptions,
 } from "../render/host-firewall";
-import { terraformLiteral } from "./terraform-literal";
+import { terraformLiteral } from "../terraform/terraform-literal";
 
 /** Props of HostEgressFirewall: the firewall options, `scriptDirectory` (where the scripts are installed) included. */
 export interface HostEgressFirewallProps extends HostFirewallOptions {}

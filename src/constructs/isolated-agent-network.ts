@@ -2,9 +2,9 @@ import { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
 import { LABELS, type PlannedRoleNetwork } from "../plan/plan";
-import { AgentPlatform } from "../spec/types";
-import { dockerLabels, workloadLabels } from "./labels";
-import { KubernetesAgentNetwork } from "./kubernetes-agent-network";
+import { AgentPlatform } from "../model/types";
+import { dockerLabels, workloadLabels } from "../terraform/labels";
+import { KubernetesAgentNetwork } from "../kubernetes/agent-network";
 
 export interface IsolatedAgentNetworkProps {
   /** The firewall this network belongs to. */

@@ -4,11 +4,11 @@ import { TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
 import { prometheusRuleGroups, renderPrometheusRules, type PrometheusRuleGroup } from "../render/prometheus-rules";
-import { FirewallSpecError, type SpecProblem } from "../spec/errors";
-import { labelProblems, NAMESPACE_NAME } from "../spec/kubernetes-names";
-import { AgentPlatform } from "../spec/types";
-import { workloadLabels } from "./labels";
-import { missingProviders } from "./required-providers";
+import { FirewallSpecError, type SpecProblem } from "../model/errors";
+import { labelProblems, NAMESPACE_NAME } from "../model/kubernetes-names";
+import { AgentPlatform } from "../model/types";
+import { workloadLabels } from "../terraform/labels";
+import { missingProviders } from "../terraform/required-providers";
 
 /** Where the Kubernetes `PrometheusRule` goes and how the Prometheus Operator finds it. */
 export interface PrometheusRuleOptions {

@@ -14,8 +14,8 @@ import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedTool } from "../plan/plan";
 import { requireTerraformAtLeast } from "../render/terraform-required-version";
-import { AgentPlatform, KeyMode } from "../spec/types";
-import { missingProviders } from "./required-providers";
+import { AgentPlatform, KeyMode } from "../model/types";
+import { missingProviders } from "../terraform/required-providers";
 
 export interface ScopedAgentKeysProps {
   /** The firewall whose tool keys this mount holds. */

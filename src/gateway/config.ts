@@ -1,7 +1,7 @@
-import { accessAllows } from "../spec/validate";
-import { KEY_PLACEHOLDER } from "../spec/validate-gateway";
-import { byString } from "../spec/order";
-import { ToolAccess, type FirewallSpecProps } from "../spec/types";
+import { accessAllows } from "../model/validate";
+import { KEY_PLACEHOLDER } from "../model/validate-gateway";
+import { byString } from "../model/order";
+import { ToolAccess, type FirewallSpecProps } from "../model/types";
 
 /** How a tool's key travels upstream: `name: format` with the key in place of `{key}`. */
 export interface KeyHeader {

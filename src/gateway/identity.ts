@@ -1,5 +1,5 @@
 import { BlockList, isIPv6 } from "node:net";
-import { parseCidr, type Network } from "../spec/addresses";
+import { parseCidr, type Network } from "../model/addresses";
 import type { GatewayConfig, GatewayListener } from "./config";
 
 /**

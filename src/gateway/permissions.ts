@@ -1,5 +1,5 @@
-import { accessAllows } from "../spec/validate";
-import { ToolAccess } from "../spec/types";
+import { accessAllows } from "../model/validate";
+import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayTool } from "./config";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -1,4 +1,4 @@
-import { NAME_PATTERN } from "../spec/schema";
+import { NAME_PATTERN } from "../model/schema";
 
 /** Where a request to the gateway goes. */
 export type Route =

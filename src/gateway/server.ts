@@ -1,7 +1,7 @@
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { createSecureContext, rootCertificates } from "node:tls";
-import { ToolAccess } from "../spec/types";
+import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";

@@ -1,5 +1,5 @@
 import type { AlertTransition } from "./alert-window-store";
-import { WebhookFormat } from "../spec/types";
+import { WebhookFormat } from "../model/types";
 
 /** The same name for a breach's firing and its resolution (PagerDuty's dedup_key). */
 export function breachKey(transition: AlertTransition): string {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { AlertWebhookProps } from "../spec/types";
-import { WebhookFormat } from "../spec/types";
+import type { AlertWebhookProps } from "../model/types";
+import { WebhookFormat } from "../model/types";
 import type { Severity } from "./alert-rules";
 
 /** PagerDuty's Events API v2 endpoint, used when a pagerduty webhook names no URL. */

@@ -1,4 +1,4 @@
-import { byString } from "../spec/order";
+import { byString } from "../model/order";
 import type { AlertGroup, AlertRule } from "./alert-rules";
 
 /** An alert that fired or resolved. */

@@ -1,4 +1,4 @@
-import { byString } from "../spec/order";
+import { byString } from "../model/order";
 import type { FirewallEvent } from "./events";
 
 /** Counts of events, overall and by event type. */

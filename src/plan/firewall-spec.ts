@@ -1,5 +1,5 @@
-import { loadFirewallSpec } from "../spec/load";
-import type { FirewallSpecProps } from "../spec/types";
+import { loadFirewallSpec } from "../model/load";
+import type { FirewallSpecProps } from "../model/types";
 import { compileFirewall, type FirewallPlan } from "./plan";
 
 /**

@@ -1,10 +1,10 @@
-import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../spec/addresses";
-import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX, roleSubnetLayout } from "../spec/docker-subnets";
-import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../spec/hosts";
-import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../spec/types";
-import { memoryMiB, resourceName, validateFirewallSpec } from "../spec/validate";
-import { FORBIDDEN_DESTINATIONS } from "../spec/forbidden-destinations";
-import { byString } from "../spec/order";
+import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../model/addresses";
+import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX, roleSubnetLayout } from "../model/docker-subnets";
+import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../model/hosts";
+import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../model/types";
+import { memoryMiB, resourceName, validateFirewallSpec } from "../model/validate";
+import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
+import { byString } from "../model/order";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {

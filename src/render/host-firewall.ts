@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
-import { egressRangeProblem, metadataAddressProblem, parseCidr, type Network } from "../spec/addresses";
-import { formatPath, type SpecProblem } from "../spec/errors";
-import type { EgressCidrProps } from "../spec/types";
+import { egressRangeProblem, metadataAddressProblem, parseCidr, type Network } from "../model/addresses";
+import { formatPath, type SpecProblem } from "../model/errors";
+import type { EgressCidrProps } from "../model/types";
 
 /** What happens to an agent packet that no rule allows. */
 export enum HostFirewallAction {

@@ -8,7 +8,7 @@
  */
 import type { FirewallPlan } from "../plan/plan";
 import { alertRules, type AlertRule } from "../monitoring/alert-rules";
-import { AgentPlatform } from "../spec/types";
+import { AgentPlatform } from "../model/types";
 
 /** Group of the rendered rules. */
 export const PROMETHEUS_RULE_GROUP = "rapidclaw-firewall";

@@ -34,12 +34,12 @@
  * ```
  */
 import { z } from "zod";
-import { hostPatternText } from "../spec/hosts";
-import { snakeCaseOption } from "../spec/schema";
-import { ToolAccess } from "../spec/types";
+import { hostPatternText } from "../model/hosts";
+import { snakeCaseOption } from "../model/schema";
+import { ToolAccess } from "../model/types";
 import type { FirewallPlan, PlannedRole, PlannedThreshold } from "../plan/plan";
 import { grantedSecrets, vaultSecretDataPath } from "./vault-policy";
-import { byString } from "../spec/order";
+import { byString } from "../model/order";
 
 /** A tool's sliding-window limit, per agent. */
 export interface ProfileRateLimit {

@@ -1,6 +1,6 @@
-import type { HostPattern } from "../spec/hosts";
+import type { HostPattern } from "../model/hosts";
 import { DEFAULTS, type FirewallPlan } from "../plan/plan";
-import { FORBIDDEN_DESTINATIONS } from "../spec/forbidden-destinations";
+import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 
 /** One role as the proxy sees it. */
 export interface SquidRole {
@@ -42,6 +42,9 @@ export interface SquidConfInput {
 }
 
 /** Firewall event names the proxy logs: a tunnel or request let through, or one refused. */
+/** Where the proxy image reads squid.conf, on every platform. */
+export const SQUID_CONF_PATH = "/etc/squid/squid.conf";
+
 export const PROXY_EVENTS = { allowed: "egress_allowed", blocked: "network_blocked" } as const;
 
 /**

@@ -16,7 +16,7 @@ import { followProxyLog } from "../../src/monitoring/proxy-log-follower";
 import { RedisAlertWindowStore } from "../../src/monitoring/redis-alert-window-store";
 import { compileFirewall } from "../../src/plan/plan";
 import { renderSquidConf, squidRolesForPlan } from "../../src/render/squid-conf";
-import { AgentPlatform, WebhookFormat } from "../../src/spec/types";
+import { AgentPlatform, WebhookFormat } from "../../src/model/types";
 import { RedisServer } from "../support/redis-server";
 import { startReceiver, until, type Received } from "../support/webhook-receiver";
 import { NetAgent } from "./support/net-agent-client";

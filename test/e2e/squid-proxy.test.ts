@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedFirewall } from "../../examples/seed-spec";
 import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
 import { PROXY_EVENTS, renderSquidConfForPlan } from "../../src/render/squid-conf";
-import { AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
+import { AgentPlatform, type FirewallSpecProps } from "../../src/model/types";
 import { NetAgent } from "./support/net-agent-client";
 import { NetworkNamespace } from "./support/netns";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";

@@ -4,9 +4,9 @@ import { CallerIdentity } from "../../src/gateway/identity";
 import { decidePermission, requiredAccess } from "../../src/gateway/permissions";
 import { limiterKey } from "../../src/gateway/redis-limiter";
 import { routeRequest } from "../../src/gateway/routing";
-import { FirewallSpecError } from "../../src/spec/errors";
-import { ToolAccess } from "../../src/spec/types";
-import { validateFirewallSpec } from "../../src/spec/validate";
+import { FirewallSpecError } from "../../src/model/errors";
+import { ToolAccess } from "../../src/model/types";
+import { validateFirewallSpec } from "../../src/model/validate";
 import { gatewayScenario } from "./fixture";
 
 const config = gatewayConfigFromSpec(validateFirewallSpec(gatewayScenario()));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipLoudly } from "../e2e/support/prerequisites";
-import type { FirewallSpecProps } from "../../src/spec/types";
+import type { FirewallSpecProps } from "../../src/model/types";
 import { gatewayScenario } from "./fixture";
 import { CliProcess } from "./support/cli";
 import { withTestListeners, writeKeys, ROLE_ADDRESSES } from "./support/harness";

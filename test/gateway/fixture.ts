@@ -1,5 +1,5 @@
 import { seedFirewall } from "../../examples/seed-spec";
-import { AgentPlatform, type FirewallSpecProps } from "../../src/spec/types";
+import { AgentPlatform, type FirewallSpecProps } from "../../src/model/types";
 
 /** The reference scenario with upstreams, key headers and an EXECUTE operation, as the gateway tests use it. */
 export function gatewayScenario(overrides: Partial<FirewallSpecProps> = {}): FirewallSpecProps {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipLoudly } from "../e2e/support/prerequisites";
-import { WebhookFormat, type FirewallSpecProps } from "../../src/spec/types";
+import { WebhookFormat, type FirewallSpecProps } from "../../src/model/types";
 import { startReceiver, until, type Received } from "../support/webhook-receiver";
 import { gatewayScenario } from "./fixture";
 import { CliProcess } from "./support/cli";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
-import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/spec/addresses";
-import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/spec/schema";
-import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX } from "../../src/spec/docker-subnets";
+import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/model/addresses";
+import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/model/schema";
+import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX } from "../../src/model/docker-subnets";
 import {
   AgentPlatform,
   KeyMode,
@@ -11,7 +11,7 @@ import {
   type FirewallSpecProps,
   type RoleProps,
   type ToolProps,
-} from "../../src/spec/types";
+} from "../../src/model/types";
 
 /**
  * fast-check generators of VALID firewall specs, small enough to synthesize hundreds of times:

@@ -1,4 +1,4 @@
-import { FirewallSpecError } from "../../src/spec/errors";
+import { FirewallSpecError } from "../../src/model/errors";
 
 /** The FirewallSpecError `build` throws; any other outcome fails the test. */
 export function failureOf(build: () => unknown): FirewallSpecError {

@@ -6,8 +6,8 @@ import { gatewayConfigFromSpec } from "../../../src/gateway/config";
 import type { GatewayEvent } from "../../../src/gateway/events";
 import { startGateway, type RunningGateway, type StartGatewayOptions } from "../../../src/gateway/gateway";
 import { compileFirewall } from "../../../src/plan/plan";
-import type { FirewallSpecProps } from "../../../src/spec/types";
-import { validateFirewallSpec } from "../../../src/spec/validate";
+import type { FirewallSpecProps } from "../../../src/model/types";
+import { validateFirewallSpec } from "../../../src/model/validate";
 import { freePort } from "./net";
 import type { TestCertificate, TestUpstream } from "./upstream";
 

@@ -8,11 +8,11 @@ import type {
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { Construct } from "constructs";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
-import { agentEnvironment, type AgentFiles } from "./agent-environment";
-import { COMPONENTS, workloadLabels } from "./labels";
-import { terraformLiteral } from "./terraform-literal";
-import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
-import { byString } from "../spec/order";
+import { agentEnvironment, type AgentFiles } from "../plan/agent-environment";
+import { COMPONENTS, workloadLabels } from "../terraform/labels";
+import { terraformLiteral } from "../terraform/terraform-literal";
+import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
+import { byString } from "../model/order";
 
 /** User and group agent containers run as: non-root, above the usual system and login ranges. */
 export const AGENT_UID = 10001;

@@ -2,8 +2,8 @@ import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { Construct } from "constructs";
 import { LABELS, type FirewallPlan } from "../plan/plan";
-import { COMPONENTS } from "./labels";
-import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, tcpPorts } from "./kubernetes-network-policy";
+import { COMPONENTS } from "../terraform/labels";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, tcpPorts } from "./network-policy";
 
 /**
  * Kubernetes part of IsolatedAgentNetwork: the namespace (created or adopted) and the agents'

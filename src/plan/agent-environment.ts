@@ -1,5 +1,5 @@
-import type { PlannedAgent } from "../plan/plan";
-import { byString } from "../spec/order";
+import type { PlannedAgent } from "./plan";
+import { byString } from "../model/order";
 
 /** Where agents find their role profile document (JSON), when one is mounted. */
 export const AGENT_PROFILE_PATH = "/etc/rapidclaw/profile.json";

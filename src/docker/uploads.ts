@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import type { ContainerMounts, ContainerUpload } from "@cdktf/provider-docker/lib/container";
-import { terraformLiteral } from "./terraform-literal";
+import { terraformLiteral } from "../terraform/terraform-literal";
 
 /**
  * Files uploaded into a container, and the mounts they need. Docker refuses to copy files into a

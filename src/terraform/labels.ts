@@ -1,5 +1,5 @@
 import { LABELS } from "../plan/plan";
-import { byString } from "../spec/order";
+import { byString } from "../model/order";
 
 /** Values of the component label; Kubernetes policies, Services and Deployments select pods by them. */
 export const COMPONENTS = {

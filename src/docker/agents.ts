@@ -2,10 +2,10 @@ import { Container } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import { LABELS, type FirewallPlan } from "../plan/plan";
-import { agentEnvironment, type AgentFiles } from "./agent-environment";
-import { dockerLabels, workloadLabels } from "./labels";
-import { dockerUploads } from "./docker-uploads";
-import { processUlimit, ROTATED_JSON_LOGS } from "./docker-limits";
+import { agentEnvironment, type AgentFiles } from "../plan/agent-environment";
+import { dockerLabels, workloadLabels } from "../terraform/labels";
+import { dockerUploads } from "./uploads";
+import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 
 /**
  * Docker part of AgentFleet: one hardened container per agent, on its role's internal network

@@ -1,7 +1,7 @@
 import { NetworkPolicyV1, type NetworkPolicyV1SpecEgress, type NetworkPolicyV1SpecIngress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { Construct } from "constructs";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
-import { COMPONENTS, workloadLabels } from "./labels";
+import { COMPONENTS, workloadLabels } from "../terraform/labels";
 
 /**
  * Shared pieces of the firewall's NetworkPolicies: pod selectors, peers and rules. Peers have the

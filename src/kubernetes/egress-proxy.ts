@@ -5,11 +5,11 @@ import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disrup
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { FirewallPlan } from "../plan/plan";
-import { SQUID_CONF_PATH } from "./docker-egress-proxy";
-import { COMPONENTS, workloadLabels } from "./labels";
-import { terraformLiteral } from "./terraform-literal";
-import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./kubernetes-network-policy";
-import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./kubernetes-pod";
+import { SQUID_CONF_PATH } from "../render/squid-conf";
+import { COMPONENTS, workloadLabels } from "../terraform/labels";
+import { terraformLiteral } from "../terraform/terraform-literal";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
+import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
 
 /** Name of the proxy's Deployment, Service, PodDisruptionBudget and NetworkPolicy. */
 export const PROXY_NAME = "rapidclaw-egress-proxy";

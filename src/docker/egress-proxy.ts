@@ -2,12 +2,12 @@ import { Container } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { FirewallPlan } from "../plan/plan";
-import { dockerLabels, workloadLabels } from "./labels";
-import { dockerUploads } from "./docker-uploads";
-import { processUlimit, ROTATED_JSON_LOGS } from "./docker-limits";
+import { SQUID_CONF_PATH } from "../render/squid-conf";
+import { dockerLabels, workloadLabels } from "../terraform/labels";
+import { dockerUploads } from "./uploads";
+import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 
 /** Where the proxy container reads its configuration. */
-export const SQUID_CONF_PATH = "/etc/squid/squid.conf";
 
 /**
  * Docker part of EgressProxy: one Squid container on every role's network (at the role's proxy
