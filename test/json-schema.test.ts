@@ -59,7 +59,7 @@ describe("JSON Schema of firewall files", () => {
     expect(readFileSync(join(root, FIREWALL_SCHEMA_PATH), "utf8")).toBe(renderFirewallJsonSchema());
   });
 
-  it("is draft-07 and describes the Hermes profiles section", () => {
+  it("is draft-07 and describes the role profiles section", () => {
     const schema = firewallFileJsonSchema() as Schema;
     expect(schema.$schema).toBe("http://json-schema.org/draft-07/schema#");
     expect(schema.required).toEqual(["platform", "modelHosts", "tools"]);

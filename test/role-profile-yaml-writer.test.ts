@@ -2,13 +2,13 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { compileFirewall } from "../src/plan/plan";
-import { buildRoleProfiles, renderHermesProfileYaml, type RoleProfile } from "../src/render/role-profile";
+import { buildRoleProfiles, renderRoleProfileYaml, type RoleProfile } from "../src/render/role-profile";
 import { anyFirewallSpecArb } from "./support/arbitraries";
 
-// renderHermesProfileYaml writes profile YAML itself (yaml.stringify was the largest cost of the
+// renderRoleProfileYaml writes profile YAML itself (yaml.stringify was the largest cost of the
 // library at 1,000 roles) and must write exactly what yaml.stringify writes.
 
-const HEADER = "# Rapid Claw role profiles (Hermes format), generated from the firewall spec: edit the spec, not this file.\n";
+const HEADER = "# Rapid Claw role profiles (Rapid Claw's own format, not an agent's config file), generated from the firewall spec: edit the spec, not this file.\n";
 
 function byYamlLibrary(profiles: ReadonlyArray<RoleProfile>): string {
   const sorted = [...profiles].sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
@@ -60,8 +60,8 @@ describe("profile YAML writer", () => {
     fc.assert(
       fc.property(anyFirewallSpecArb, (spec) => {
         const profiles = buildRoleProfiles(compileFirewall(spec));
-        expect(renderHermesProfileYaml(profiles)).toBe(byYamlLibrary(profiles));
-        for (const profile of profiles) expect(renderHermesProfileYaml([profile])).toBe(byYamlLibrary([profile]));
+        expect(renderRoleProfileYaml(profiles)).toBe(byYamlLibrary(profiles));
+        for (const profile of profiles) expect(renderRoleProfileYaml([profile])).toBe(byYamlLibrary([profile]));
       }),
       { numRuns: 200 },
     );
@@ -70,13 +70,13 @@ describe("profile YAML writer", () => {
   it("writes what yaml.stringify writes for any strings, quoting or handing over to yaml where needed", () => {
     fc.assert(
       fc.property(fc.uniqueArray(awkwardProfile, { selector: (p) => p.role, maxLength: 3 }), (profiles) => {
-        expect(renderHermesProfileYaml(profiles)).toBe(byYamlLibrary(profiles));
+        expect(renderRoleProfileYaml(profiles)).toBe(byYamlLibrary(profiles));
       }),
       { numRuns: 2000 },
     );
   });
 
   it("writes an empty document as yaml does", () => {
-    expect(renderHermesProfileYaml([])).toBe(byYamlLibrary([]));
+    expect(renderRoleProfileYaml([])).toBe(byYamlLibrary([]));
   });
 });

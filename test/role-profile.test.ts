@@ -5,9 +5,9 @@ import { seedFirewall } from "../examples/seed-spec";
 import { compileFirewall } from "../src/plan/plan";
 import {
   buildRoleProfiles,
-  parseHermesProfileYaml,
+  parseRoleProfileYaml,
   parseRoleProfileJson,
-  renderHermesProfileYaml,
+  renderRoleProfileYaml,
   renderRoleProfileJson,
   type RoleProfile,
 } from "../src/render/role-profile";
@@ -16,7 +16,7 @@ import { anyFirewallSpecArb } from "./support/arbitraries";
 
 /** Both forms parse back to exactly the model. */
 function expectRoundTrips(profiles: RoleProfile[]): void {
-  expect(parseHermesProfileYaml(renderHermesProfileYaml(profiles))).toStrictEqual(profiles);
+  expect(parseRoleProfileYaml(renderRoleProfileYaml(profiles))).toStrictEqual(profiles);
   for (const profile of profiles) {
     expect(JSON.parse(renderRoleProfileJson(profile))).toStrictEqual(profile);
     expect(parseRoleProfileJson(renderRoleProfileJson(profile))).toStrictEqual(profile);
@@ -59,8 +59,8 @@ describe("role profiles", () => {
     });
   });
 
-  it("writes the Hermes document as profiles.<role> with tools, limits and network", () => {
-    const document = parseDocument(renderHermesProfileYaml(seedProfiles)).toJS();
+  it("writes the YAML document as profiles.<role> with tools, limits and network", () => {
+    const document = parseDocument(renderRoleProfileYaml(seedProfiles)).toJS();
     expect(Object.keys(document)).toEqual(["profiles"]);
     expect(Object.keys(document.profiles)).toEqual(["customer_support", "research_agent"]);
     expect(Object.keys(document.profiles.customer_support)).toEqual(["tools", "limits", "network", "allow_file_system", "alerts", "vault"]);
@@ -73,19 +73,19 @@ describe("role profiles", () => {
 
   it("writes shared values out in full, without YAML anchors or aliases", () => {
     let aliases = 0;
-    visit(parseDocument(renderHermesProfileYaml(seedProfiles)), { Alias: () => void aliases++ });
+    visit(parseDocument(renderRoleProfileYaml(seedProfiles)), { Alias: () => void aliases++ });
     expect(aliases).toBe(0);
   });
 
   it("refuses a document that is not a profile document", () => {
-    expect(() => parseHermesProfileYaml("roles: {}\n")).toThrow(/profiles/);
-    const extra = renderHermesProfileYaml(seedProfiles).replace("allow_file_system: false", "allow_file_system: false\n    sudo: true");
-    expect(() => parseHermesProfileYaml(extra)).toThrow(/sudo/);
+    expect(() => parseRoleProfileYaml("roles: {}\n")).toThrow(/profiles/);
+    const extra = renderRoleProfileYaml(seedProfiles).replace("allow_file_system: false", "allow_file_system: false\n    sudo: true");
+    expect(() => parseRoleProfileYaml(extra)).toThrow(/sudo/);
     expect(() => parseRoleProfileJson(JSON.stringify({ ...seedProfiles[0], role: 7 }))).toThrow(/role/);
   });
 
   it("refuses to put one role twice into a document", () => {
-    expect(() => renderHermesProfileYaml([seedProfiles[0], seedProfiles[0]])).toThrow(/twice/);
+    expect(() => renderRoleProfileYaml([seedProfiles[0], seedProfiles[0]])).toThrow(/twice/);
   });
 
   it("round-trips generated fleets, and does not depend on the order the spec lists things", () => {
@@ -94,7 +94,7 @@ describe("role profiles", () => {
         const profiles = buildRoleProfiles(compileFirewall(spec));
         expectRoundTrips(profiles);
         const reordered = buildRoleProfiles(compileFirewall(reversedKeys(spec)));
-        expect(renderHermesProfileYaml(reordered)).toBe(renderHermesProfileYaml(profiles));
+        expect(renderRoleProfileYaml(reordered)).toBe(renderRoleProfileYaml(profiles));
         expect(reordered.map(renderRoleProfileJson)).toEqual(profiles.map(renderRoleProfileJson));
         for (const profile of profiles) {
           const allowed = profile.tools.allowed.map((t) => t.tool);

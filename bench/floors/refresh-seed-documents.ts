@@ -65,7 +65,7 @@ const lines = [
   "",
   `export const SQUID_CONF_KUBERNETES = ${literal(squidKubernetes)};`,
   "",
-  "/** Role profile documents (JSON and Hermes YAML) by role name. */",
+  "/** Role profile documents (JSON and YAML) by role name. */",
   "export const ROLE_PROFILES: { readonly [role: string]: { readonly json: string; readonly yaml: string } } = {",
   ...Object.keys(profiles)
     .sort()

@@ -88,7 +88,7 @@ http_access allow CONNECT tls_port role_research-agent_in role_research-agent_ho
 http_access deny all event_blocked
 `;
 
-/** Role profile documents (JSON and Hermes YAML) by role name. */
+/** Role profile documents (JSON and YAML) by role name. */
 export const ROLE_PROFILES: { readonly [role: string]: { readonly json: string; readonly yaml: string } } = {
   customer_support: {
     json: `{
@@ -163,7 +163,7 @@ export const ROLE_PROFILES: { readonly [role: string]: { readonly json: string; 
   }
 }
 `,
-    yaml: `# Rapid Claw role profiles (Hermes format), generated from the firewall spec: edit the spec, not this file.
+    yaml: `# Rapid Claw role profiles (Rapid Claw's own format, not an agent's config file), generated from the firewall spec: edit the spec, not this file.
 profiles:
   customer_support:
     tools:
@@ -301,7 +301,7 @@ profiles:
   }
 }
 `,
-    yaml: `# Rapid Claw role profiles (Hermes format), generated from the firewall spec: edit the spec, not this file.
+    yaml: `# Rapid Claw role profiles (Rapid Claw's own format, not an agent's config file), generated from the firewall spec: edit the spec, not this file.
 profiles:
   research_agent:
     tools:

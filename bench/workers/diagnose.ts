@@ -10,7 +10,7 @@
 import { AgentPlatform, RapidClawStack } from "../../src";
 import { seedFirewall } from "../../examples/seed-spec";
 import { FirewallSpec } from "../../src/plan/firewall-spec";
-import { buildRoleProfile, renderHermesProfileYaml, renderRoleProfileJson } from "../../src/render/role-profile";
+import { buildRoleProfile, renderRoleProfileYaml, renderRoleProfileJson } from "../../src/render/role-profile";
 import { renderSquidConfForPlan } from "../../src/render/squid-conf";
 import { vaultPolicyForRole } from "../../src/render/vault-policy";
 import { buildGenericStack, planGenericStack } from "../floors/generic";
@@ -52,7 +52,7 @@ function libraryOwnWork(render: boolean): void {
   for (const role of plan.roles) {
     const profile = buildRoleProfile(plan, role);
     renderRoleProfileJson(profile);
-    renderHermesProfileYaml([profile]);
+    renderRoleProfileYaml([profile]);
     vaultPolicyForRole(plan, role);
   }
 }

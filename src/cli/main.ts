@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerAlertsCommand } from "./alerts-command";
 import { EXIT } from "./exit-codes";
 import { gatewayCommand } from "./gateway-command";
+import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { proxyEventsCommand } from "./proxy-events-command";
 
@@ -15,6 +16,7 @@ export function rapidclawProgram(): Command {
   });
   program.addCommand(gatewayCommand().copyInheritedSettings(program));
   program.addCommand(proxyEventsCommand().copyInheritedSettings(program));
+  program.addCommand(hookCommand());
   registerLogsCommand(program);
   registerAlertsCommand(program);
   return program;

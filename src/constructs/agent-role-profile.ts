@@ -4,7 +4,7 @@ import { Policy } from "@cdktf/provider-vault/lib/policy";
 import { Construct } from "constructs";
 import type { FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedRole } from "../plan/plan";
-import { buildRoleProfile, renderHermesProfileYaml, renderRoleProfileJson, type RoleProfile } from "../render/role-profile";
+import { buildRoleProfile, renderRoleProfileYaml, renderRoleProfileJson, type RoleProfile } from "../render/role-profile";
 import { vaultPolicyForRole } from "../render/vault-policy";
 import { unknownName } from "../model/suggest";
 import { AgentPlatform, ToolAccess } from "../model/types";
@@ -22,11 +22,11 @@ export interface AgentRoleProfileProps {
   readonly keys: ScopedAgentKeys;
 }
 
-/** Where agents find the Hermes YAML form of their profile. */
+/** Where agents find the YAML form of their profile. */
 export const AGENT_PROFILE_YAML_PATH = "/etc/rapidclaw/profile.yaml";
 
 /**
- * Layer 4, the permission boundary of one role: its profile document (JSON and Hermes YAML, with
+ * Layer 4, the permission boundary of one role: its profile document (JSON, the canonical one, and YAML, with
  * rate limits and alert thresholds), its Vault policy granting `read` on exactly the keys of the
  * tools it may use, and the binding agents log in with (Kubernetes auth role bound to the role's
  * ServiceAccount, or an AppRole role on Docker). A role that holds no key gets no policy and no
@@ -39,7 +39,7 @@ export class AgentRoleProfile extends Construct {
   public readonly profile: RoleProfile;
   /** The profile as JSON. */
   public readonly profileJson: string;
-  /** The profile as a Hermes Agent YAML document (`profiles.<role>`). */
+  /** The profile as a YAML document (`profiles.<role>`), Rapid Claw's own format. */
   public readonly profileYaml: string;
   /** The role's Vault policy HCL (grants nothing when the role holds no key). */
   public readonly policyDocument: string;
@@ -58,7 +58,7 @@ export class AgentRoleProfile extends Construct {
     this.role = role;
     this.profile = buildRoleProfile(plan, role);
     this.profileJson = renderRoleProfileJson(this.profile);
-    this.profileYaml = renderHermesProfileYaml([this.profile]);
+    this.profileYaml = renderRoleProfileYaml([this.profile]);
     this.policyDocument = vaultPolicyForRole(plan, role);
     if (role.keyGrants.length === 0) return;
 

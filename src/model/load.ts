@@ -1,6 +1,7 @@
 /**
  * Loads a firewall file: YAML (`.yaml`, `.yml`) or JSON (`.json`) with the shape of
- * `FirewallSpecProps`, whose roles may also be written as Hermes profiles:
+ * `FirewallSpecProps`, whose roles may also be written as role profiles (Rapid Claw's own YAML
+ * form, the one `renderRoleProfileYaml` writes; not an agent's config file):
  *
  * ```yaml
  * profiles:
@@ -86,7 +87,7 @@ const allowedToolObjectSchema = z.strictObject(
 );
 
 /** A profile of one role; `allowedTool` is the schema of an entry of `tools.allowed`. */
-function hermesProfileSchema(allowedTool: z.ZodType) {
+function profileEntrySchema(allowedTool: z.ZodType) {
   return z.strictObject(
     {
       tools: z
@@ -108,10 +109,10 @@ const profilesMap = (profile: z.ZodType) =>
   z.record(z.string(), profile, { error: (issue) => `profiles must be a map of role name to profile, got ${describe(issue.input)}` });
 
 /** What the loader checks `profiles` against, after bare tool names became `{ tool }`. */
-const profilesSchema = profilesMap(hermesProfileSchema(allowedToolObjectSchema));
+const profilesSchema = profilesMap(profileEntrySchema(allowedToolObjectSchema));
 
 /**
- * The whole file: `FirewallSpecProps` with `roles` optional, the Hermes `profiles`, and an
+ * The whole file: `FirewallSpecProps` with `roles` optional, the role `profiles`, and an
  * optional `$schema` for editors. Source of `schema/firewall.schema.json`.
  */
 export const firewallFileSchema = firewallSpecSchema
@@ -119,16 +120,16 @@ export const firewallFileSchema = firewallSpecSchema
     $schema: z.string().optional().meta({ description: "JSON Schema of this file, for editors; ignored by the loader." }),
     roles: firewallSpecSchema.shape.roles.optional(),
     profiles: profilesMap(
-      hermesProfileSchema(
+      profileEntrySchema(
         z.union([toolNameSchema, allowedToolObjectSchema]).meta({ description: "A tool name (READ access) or { tool, access }." }),
       ),
     )
       .optional()
-      .meta({ description: "Roles as Hermes profiles: role options in snake_case, tools as allowed and denied lists. A role name may appear here or under roles, not both." }),
+      .meta({ description: "Roles as Rapid Claw role profiles: role options in snake_case, tools as allowed and denied lists. A role name may appear here or under roles, not both." }),
   })
   .meta({
     title: "Rapid Claw firewall",
-    description: "One typed description of an AI agent fleet: tools, roles (or Hermes profiles) and agents, and the options of each firewall layer.",
+    description: "One typed description of an AI agent fleet: tools, roles (or role profiles) and agents, and the options of each firewall layer.",
   });
 
 /** Role option names and their snake_case spelling, where the two differ, nested options too. */
@@ -370,7 +371,7 @@ export function parseFirewallFile(text: string, fileName: string): FirewallSpecP
       origins = converted.origins;
       if (rest.roles === undefined || isRecord(rest.roles)) spec = { ...rest, roles: { ...converted.roles, ...declared } };
     } else if (rest.roles === undefined) {
-      problems.push({ path: "roles", message: "no roles: declare them under roles (FirewallSpecProps form) or profiles (Hermes form)" });
+      problems.push({ path: "roles", message: "no roles: declare them under roles (FirewallSpecProps form) or profiles (role profile form)" });
       spec = { ...rest, roles: {} };
     }
   }

@@ -65,6 +65,10 @@ const tool = object("a tool", {
     path: str("path"),
   })).optional(),
   failOpen: bool("failOpen").optional(),
+  agentTools: object("agentTools", {
+    openclaw: list("openclaw", str("an OpenClaw tool name")).optional(),
+    hermes: list("hermes", str("a Hermes Agent tool name")).optional(),
+  }).optional(),
 });
 
 const egressCidr = object("an egress CIDR", {
@@ -210,7 +214,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return current;
 }
 
-/** The snake_case spelling Hermes profiles use for an option: `maxTokensPerTask` → `max_tokens_per_task`. */
+/** The snake_case spelling role profiles use for an option: `maxTokensPerTask` → `max_tokens_per_task`. */
 export function snakeCaseOption(name: string): string {
   return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 }

@@ -99,6 +99,29 @@ export interface ToolProps {
    * @default false
    */
   readonly failOpen?: boolean;
+  /**
+   * The tool's names in the agents' own configuration, for the native OpenClaw and Hermes Agent
+   * fragments and their gateway hooks. Omit an agent to take the default; `[]` for none.
+   * @default - the tool's own name where that agent has a built-in tool of that name (`web_search` in both), else none
+   */
+  readonly agentTools?: AgentToolNamesProps;
+}
+
+/**
+ * One of our tools as each agent names it. An agent tool stands for one of our tools only; list
+ * names one by one (no groups, no wildcards).
+ */
+export interface AgentToolNamesProps {
+  /**
+   * OpenClaw tool ids (2026.9.6 core tools such as `web_fetch`, `exec`, `read`, or plugin tools).
+   * @default - the default of `ToolProps.agentTools`
+   */
+  readonly openclaw?: string[];
+  /**
+   * Hermes Agent tool names from its core toolsets (`web_extract`, `terminal`, `read_file` …).
+   * @default - the default of `ToolProps.agentTools`
+   */
+  readonly hermes?: string[];
 }
 
 /** The header that carries a tool's key to its upstream. */

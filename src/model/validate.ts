@@ -1,5 +1,6 @@
 import { isIP, isIPv4 } from "node:net";
 import type { z } from "zod";
+import { checkAgentTools } from "./agent-tools";
 import { egressRangeProblem, ipv4InNetwork, ipv4ToText, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
 import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX, roleSubnetLayout } from "./docker-subnets";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
@@ -57,6 +58,7 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   checkReferences(input, add);
   checkPlatformOptions(input, platform, add);
   checkWebhooks(input, add);
+  checkAgentTools(input.tools, add);
   for (const [name, tool] of entries(input.tools)) if (isRecord(tool)) checkToolGatewayOptions(name, tool, add);
   checkGatewayOptions(input.gateway, Object.keys(isRecord(input.roles) ? input.roles : {}), add);
   if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);

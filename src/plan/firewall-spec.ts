@@ -15,7 +15,7 @@ export class FirewallSpec {
 
   /**
    * Reads a YAML or JSON firewall file (the shape of FirewallSpecProps; roles may be written as
-   * Hermes `profiles:`), then validates and compiles it. Errors name the file, line and column.
+   * role `profiles:`), then validates and compiles it. Errors name the file, line and column.
    */
   public static fromFile(path: string): FirewallSpec {
     return FirewallSpec.fromProps(loadFirewallSpec(path));

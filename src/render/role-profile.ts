@@ -3,10 +3,11 @@
  * `RoleProfile`, rendered two ways:
  *
  * - JSON (`renderRoleProfileJson`): the model of one role as is.
- * - YAML in the Hermes Agent profile format (`renderHermesProfileYaml`): a document
+ * - YAML, Rapid Claw's own profile document (`renderRoleProfileYaml`; no agent reads it natively:
+ *   see `OpenClawConfig` and `HermesConfig` for that): a document
  *   `profiles: { <role>: <the model without "role"> }`, roles in name order.
  *
- * Keys are snake_case, as in Hermes profiles, so the documents are the model with no renaming:
+ * Keys are snake_case in both forms, so the documents are the model with no renaming:
  *
  * ```yaml
  * profiles:
@@ -193,13 +194,13 @@ function sortedByRole(profiles: ReadonlyArray<RoleProfile>): RoleProfile[] {
 }
 
 /**
- * Profiles as one Hermes YAML document, `profiles: { <role>: ... }` in role-name order. Shared
+ * Profiles as one YAML document, `profiles: { <role>: ... }` in role-name order. Shared
  * values are written out in full: YAML anchors and aliases would be correct but surprise readers.
  */
-export function renderHermesProfileYaml(profiles: ReadonlyArray<RoleProfile>): string {
+export function renderRoleProfileYaml(profiles: ReadonlyArray<RoleProfile>): string {
   const document = { profiles: Object.fromEntries(sortedByRole(profiles).map(({ role, ...body }) => [role, body])) };
   const yaml = blockYaml(document) ?? yamlPackage().stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 });
-  return `# Rapid Claw role profiles (Hermes format), generated from the firewall spec: edit the spec, not this file.\n${yaml}`;
+  return `# Rapid Claw role profiles (Rapid Claw's own format, not an agent's config file), generated from the firewall spec: edit the spec, not this file.\n${yaml}`;
 }
 
 /** The yaml package, loaded on first use (a fallback of the writer below, and parsing), not at every cold start. */
@@ -335,7 +336,7 @@ const profileBodySchema = z.strictObject({
 
 const roleProfileSchema = z.strictObject({ role: z.string(), ...profileBodySchema.shape });
 
-const hermesDocumentSchema = z.strictObject({ profiles: z.record(z.string(), profileBodySchema) });
+const profileDocumentSchema = z.strictObject({ profiles: z.record(z.string(), profileBodySchema) });
 
 /** The value if it fits `schema`; else an Error naming every mismatch by its path. */
 function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -345,9 +346,9 @@ function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new Error(`not a ${what}:\n${problems.join("\n")}`);
 }
 
-/** Parses a Hermes profile YAML document back into profiles, in role-name order. */
-export function parseHermesProfileYaml(text: string): RoleProfile[] {
-  const document = checked(hermesDocumentSchema, yamlPackage().parse(text, { stringKeys: true }), "Hermes profile document");
+/** Parses a role profile YAML document back into profiles, in role-name order. */
+export function parseRoleProfileYaml(text: string): RoleProfile[] {
+  const document = checked(profileDocumentSchema, yamlPackage().parse(text, { stringKeys: true }), "role profile document");
   return Object.entries(document.profiles)
     .map(([role, body]): RoleProfile => ({ role, ...body }))
     .sort((a, b) => byString(a.role, b.role));

@@ -1,0 +1,130 @@
+/**
+ * The part of OpenClaw's `openclaw.json` (2026.9.6 schema) that the firewall owns for one role:
+ *
+ * ```json
+ * {
+ *   "agents": { "entries": { "<agent id>": { "tools": { "allow": ["web_search"], "deny": ["exec"] } } } },
+ *   "plugins": {
+ *     "enabled": true, "allow": ["rapidclaw-gateway-check"], "load": { "paths": ["<plugin dir>"] },
+ *     "entries": { "rapidclaw-gateway-check": { "enabled": true,
+ *       "config": { "gatewayUrl": "http://…:8080", "tools": { "web_search": { "tool": "web_search", "access": "READ" } } } } }
+ *   },
+ *   "models": { "providers": { "anthropic": { "baseUrl": "http://…:8080/tools/anthropic" } } }
+ * }
+ * ```
+ *
+ * Tool names are explicit (groups change between releases); `deny` lists the mapped tools the
+ * role may not use (deny wins in OpenClaw), and a role with no tool at all gets `deny: ["*"]`
+ * rather than an empty `allow`. The plugin asks the gateway before every call and blocks what
+ * is not in its `tools` map.
+ */
+import { FirewallSpecError } from "../model/errors";
+import { byString } from "../model/order";
+import type { ToolAccess } from "../model/types";
+import type { FirewallSpec } from "../plan/firewall-spec";
+import { agentToolGrants, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
+
+/** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
+export const OPENCLAW_PLUGIN_ID = "rapidclaw-gateway-check";
+
+/** Where the agent containers find the plugin directory, unless `pluginPath` says otherwise. */
+export const OPENCLAW_PLUGIN_PATH = "/opt/rapidclaw/openclaw-plugin";
+
+/** OpenClaw's agent ids (`agents.entries` keys). */
+const OPENCLAW_AGENT_ID = /^[a-z0-9_][a-z0-9_-]{0,63}$/i;
+
+/** Options of `OpenClawConfig.forRole`. */
+export interface OpenClawConfigOptions {
+  /** The role's gateway listener as the agent reaches it, `http://<host>:<port>`. */
+  readonly gatewayUrl: string;
+  /**
+   * Key of the agent under `agents.entries`.
+   * @default - the role's name
+   */
+  readonly agentId?: string;
+  /**
+   * Directory of the plugin inside the agent's container (the package's `openclaw-plugin/`, mounted).
+   * @default "/opt/rapidclaw/openclaw-plugin"
+   */
+  readonly pluginPath?: string;
+  /**
+   * OpenClaw model providers pointed at the gateway: provider id (`anthropic`, `openai`) to the
+   * tool whose upstream is that model API; its `baseUrl` becomes `<gatewayUrl>/tools/<tool>`.
+   * @default {}
+   */
+  readonly modelProviders?: { [providerId: string]: string };
+}
+
+/** What the plugin knows of one OpenClaw tool: the tool it stands for and the access it needs. */
+export interface OpenClawPluginTool {
+  readonly tool: string;
+  readonly access: ToolAccess;
+}
+
+/** The `openclaw.json` fragment of one role. */
+export interface OpenClawConfigDocument {
+  readonly agents: { readonly entries: { readonly [agentId: string]: { readonly tools: { readonly allow?: string[]; readonly deny: string[] } } } };
+  readonly plugins: {
+    readonly enabled: true;
+    readonly allow: string[];
+    readonly load: { readonly paths: string[] };
+    readonly entries: {
+      readonly [pluginId: string]: { readonly enabled: true; readonly config: { readonly gatewayUrl: string; readonly tools: { readonly [agentTool: string]: OpenClawPluginTool } } };
+    };
+  };
+  readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string } } };
+}
+
+/** OpenClaw's native configuration of one role. */
+export class OpenClawConfig {
+  /**
+   * The fragment for `role`; throws FirewallSpecError listing every bad option. Mount it next to
+   * the agent's own `openclaw.json` and pull it in with `$include`, or merge it.
+   */
+  public static forRole(spec: FirewallSpec, role: string, options: OpenClawConfigOptions): OpenClawConfig {
+    const planned = roleOf(spec, role);
+    const agentId = options.agentId ?? role;
+    const providers = Object.entries(options.modelProviders ?? {}).sort(([a], [b]) => byString(a, b));
+    const problems = [
+      ...gatewayUrlProblems(options.gatewayUrl),
+      ...(OPENCLAW_AGENT_ID.test(agentId) ? [] : [{ path: "agentId", message: `"${agentId}" is not an OpenClaw agent id; use letters, digits, _ and - (at most 64), such as research_agent` }]),
+      ...(options.pluginPath === undefined || options.pluginPath.startsWith("/") ? [] : [{ path: "pluginPath", message: `pluginPath must be absolute, such as ${OPENCLAW_PLUGIN_PATH}` }]),
+      ...providers.flatMap(([provider, tool]) => modelToolProblems(spec, planned, tool, `modelProviders.${provider}`)),
+    ];
+    if (problems.length > 0) throw new FirewallSpecError(problems);
+
+    const grants = agentToolGrants(spec, planned, "openclaw");
+    const allow = grants.filter((g) => g.allowed).map((g) => g.agentTool);
+    const deny = grants.filter((g) => !g.allowed).map((g) => g.agentTool);
+    return new OpenClawConfig({
+      agents: { entries: { [agentId]: { tools: allow.length > 0 ? { allow, deny } : { deny: ["*"] } } } },
+      plugins: {
+        enabled: true,
+        allow: [OPENCLAW_PLUGIN_ID],
+        load: { paths: [options.pluginPath ?? OPENCLAW_PLUGIN_PATH] },
+        entries: {
+          [OPENCLAW_PLUGIN_ID]: {
+            enabled: true,
+            config: {
+              gatewayUrl: options.gatewayUrl.replace(/\/+$/, ""),
+              tools: Object.fromEntries(grants.filter((g) => g.allowed).map((g) => [g.agentTool, { tool: g.tool, access: g.access }])),
+            },
+          },
+        },
+      },
+      ...(providers.length > 0 && {
+        models: { providers: Object.fromEntries(providers.map(([provider, tool]) => [provider, { baseUrl: gatewayToolUrl(options.gatewayUrl, tool) }])) },
+      }),
+    });
+  }
+
+  private constructor(
+    /** The fragment as data. */
+    public readonly document: OpenClawConfigDocument,
+  ) {}
+
+  /** The fragment as JSON (valid JSON5), two-space indented, with a final newline. */
+  public toJson(): string {
+    return `${JSON.stringify(this.document, null, 2)}\n`;
+  }
+}
