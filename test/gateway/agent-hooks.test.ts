@@ -1,0 +1,168 @@
+import { spawn } from "node:child_process";
+import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipLoudly } from "../e2e/support/prerequisites";
+import type { CliIo } from "../../src/cli/cli-io";
+import { runHermesHook } from "../../src/cli/hook-command";
+import { FirewallSpec } from "../../src/plan/firewall-spec";
+import { HermesConfig } from "../../src/render/hermes-config";
+import { OPENCLAW_PLUGIN_ID, OpenClawConfig } from "../../src/render/openclaw-config";
+import { gatewayScenario } from "./fixture";
+import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "./support/harness";
+import { freePort } from "./support/net";
+import { missingRedis, TestRedis } from "./support/redis";
+import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./support/upstream";
+
+const ROOT = join(__dirname, "..", "..");
+const skip = skipLoudly("agent hooks against a real gateway and Redis", missingRedis());
+
+/** What Hermes sends a pre_tool_call hook on stdin. */
+const hermesCall = (tool: string) =>
+  JSON.stringify({ hook_event_name: "pre_tool_call", tool_name: tool, tool_input: { query: "x" }, session_id: "s1", cwd: "/tmp", profile: "default", extra: { task_id: "t1" } });
+
+/** Runs the hook command the way Hermes does (split into words, no shell) with `input` on stdin. */
+function runHook(command: string, input: string, gatewayUrl: string | undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [, , , ...args] = command.split(" "); // "rapidclaw hook hermes ..." runs from the sources here
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "cli", "main.ts"), "hook", "hermes", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, RAPIDCLAW_GATEWAY_URL: gatewayUrl },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  child.stdin.end(input);
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
+}
+
+type BeforeToolCall = (event: { toolName: string; params: unknown }, ctx: { agentId: string }) => Promise<{ block: true; blockReason: string } | undefined>;
+
+/** Registers the shipped plugin with `config` as OpenClaw would, and returns its before_tool_call handler. */
+async function pluginHandler(config: Record<string, unknown>): Promise<BeforeToolCall> {
+  const plugin = (await import(join(ROOT, "openclaw-plugin", "index.js"))).default;
+  expect(plugin.id).toBe(OPENCLAW_PLUGIN_ID);
+  const handlers = new Map<string, BeforeToolCall>();
+  plugin.register({ pluginConfig: config, on: (name: string, handler: BeforeToolCall) => handlers.set(name, handler) });
+  expect([...handlers.keys()]).toEqual(["before_tool_call"]);
+  return handlers.get("before_tool_call")!;
+}
+
+describe.skipIf(skip)("agent hooks against the real gateway", () => {
+  let redis: TestRedis;
+  let certificate: TestCertificate;
+  let upstream: TestUpstream;
+  let gw: TestGateway;
+  /** A server that accepts connections and never answers. */
+  let silent: Server;
+  const held: Socket[] = [];
+  let silentPort: number;
+  let closedPort: number;
+  const spec = gatewayScenario();
+  const firewall = FirewallSpec.fromProps(spec);
+  /** The research role's listener: web_search, database and knowledge_base at READ. */
+  const research = () => `http://${ROLE_ADDRESSES.research_agent.listener}:${gw.rolePort}`;
+  /** The customer support role's listener: web_search is DENY there. */
+  const support = () => `http://${ROLE_ADDRESSES.customer_support.listener}:${gw.rolePort}`;
+  const hookCommand = () => (parse(HermesConfig.forRole(firewall, "research_agent").toYaml()).hooks.pre_tool_call[0].command as string);
+  const pluginConfig = (gatewayUrl: string, timeoutMs?: number) => ({
+    ...OpenClawConfig.forRole(firewall, "research_agent", { gatewayUrl }).document.plugins.entries[OPENCLAW_PLUGIN_ID].config,
+    ...(timeoutMs !== undefined && { timeoutMs }),
+  });
+
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+    certificate = selfSignedCertificate(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])));
+    upstream = await TestUpstream.start(certificate);
+    gw = await startTestGateway(spec, redis.url, upstream, certificate);
+    silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silentPort = (silent.address() as { port: number }).port;
+    closedPort = await freePort();
+  });
+
+  afterAll(async () => {
+    held.forEach((s) => s.destroy());
+    await new Promise((resolve) => silent?.close(resolve));
+    await gw?.gateway.stop();
+    await upstream?.stop();
+    await redis?.kill();
+  });
+
+  it("renders the research role's hook with its one Hermes tool", () => {
+    expect(hookCommand()).toBe("rapidclaw hook hermes --tool web_search=web_search:READ");
+  });
+
+  it("Hermes hook: allowed when the gateway allows, exit 2 with a block message when it refuses", async () => {
+    const allowed = await runHook(hookCommand(), hermesCall("web_search"), research());
+    expect(allowed).toMatchObject({ code: 0, stdout: "" });
+    expect(gw.events.some((e) => e.event_type === "permission_denied")).toBe(false);
+
+    // The same command from an address of the support role: the gateway refuses by network identity.
+    const refused = await runHook(hookCommand(), hermesCall("web_search"), support());
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stdout)).toEqual({ action: "block", message: expect.stringContaining("the tool gateway refused READ on web_search") });
+    expect(gw.events.some((e) => e.event_type === "permission_denied" && e.tool === "web_search" && e.agent_role === "customer_support")).toBe(true);
+  });
+
+  it("Hermes hook: exit 2 when the gateway is down and on garbage stdin", async () => {
+    const [down, garbage] = await Promise.all([
+      runHook(hookCommand(), hermesCall("web_search"), `http://127.0.0.1:${closedPort}`),
+      runHook(hookCommand(), "not json {", research()),
+    ]);
+    expect(down.code).toBe(2);
+    expect(JSON.parse(down.stdout)).toEqual({ action: "block", message: expect.stringMatching(/could not be asked about web_search/) });
+    expect(garbage.code).toBe(2);
+    expect(JSON.parse(garbage.stdout)).toEqual({ action: "block", message: expect.stringMatching(/not JSON/) });
+  });
+
+  it("Hermes hook (in process, the command's own function): exit 2 for every input that is not an allowed call of the role's tools", async () => {
+    const cases: [string, string, string | undefined, RegExp][] = [
+      ["no RAPIDCLAW_GATEWAY_URL", hermesCall("web_search"), undefined, /RAPIDCLAW_GATEWAY_URL is not set/],
+      ["empty stdin", "", research(), /not JSON/],
+      ["a JSON list", "[]", research(), /not a pre_tool_call/],
+      ["another event", JSON.stringify({ hook_event_name: "post_tool_call", tool_name: "web_search" }), research(), /not a pre_tool_call/],
+      ["a tool outside the role", hermesCall("terminal"), research(), /"terminal" is not a tool of this role/],
+    ];
+    for (const [what, input, url, message] of cases) {
+      const out: string[] = [];
+      let code: number | undefined;
+      const io: CliIo = { stdin: Readable.from([Buffer.from(input)]), out: (t) => void out.push(t), err: () => undefined, exit: (c) => void (code = c) };
+      await runHermesHook(["web_search=web_search:READ"], "5000", { RAPIDCLAW_GATEWAY_URL: url }, io);
+      expect(code, what).toBe(2);
+      expect(JSON.parse(out.join("")), what).toEqual({ action: "block", message: expect.stringMatching(message) });
+    }
+  });
+
+  it("Hermes hook: exit 2 on a gateway that never answers, and on bad arguments", async () => {
+    const [silentRun, unknownOption, badTool] = await Promise.all([
+      runHook(`${hookCommand()} --timeout-ms 300`, hermesCall("web_search"), `http://127.0.0.1:${silentPort}`),
+      runHook("rapidclaw hook hermes --bogus", hermesCall("web_search"), research()),
+      runHook("rapidclaw hook hermes --tool web_search=web_search:ROOT", hermesCall("web_search"), research()),
+    ]);
+    expect(silentRun.code).toBe(2);
+    expect(JSON.parse(silentRun.stdout).message).toMatch(/no answer in 300 ms/);
+    expect(unknownOption.code).toBe(2);
+    expect(badTool.code).toBe(2);
+    expect(JSON.parse(badTool.stdout).message).toMatch(/bad --tool/);
+  });
+
+  it("OpenClaw plugin: lets an allowed call through and blocks a refused one", async () => {
+    expect(await (await pluginHandler(pluginConfig(research())))({ toolName: "web_search", params: {} }, { agentId: "research_agent" })).toBeUndefined();
+    const refused = await (await pluginHandler(pluginConfig(support())))({ toolName: "web_search", params: {} }, { agentId: "research_agent" });
+    expect(refused).toEqual({ block: true, blockReason: expect.stringContaining("the tool gateway refused READ on web_search") });
+  });
+
+  it("OpenClaw plugin: blocks when the gateway is down or silent, and tools outside the role", async () => {
+    const down = await (await pluginHandler(pluginConfig(`http://127.0.0.1:${closedPort}`)))({ toolName: "web_search", params: {} }, { agentId: "a" });
+    expect(down).toEqual({ block: true, blockReason: expect.stringContaining("could not be asked about web_search") });
+    const silentAnswer = await (await pluginHandler(pluginConfig(`http://127.0.0.1:${silentPort}`, 300)))({ toolName: "web_search", params: {} }, { agentId: "a" });
+    expect(silentAnswer).toEqual({ block: true, blockReason: expect.stringContaining("no answer in 300 ms") });
+    const outside = await (await pluginHandler(pluginConfig(research())))({ toolName: "exec", params: {} }, { agentId: "a" });
+    expect(outside).toEqual({ block: true, blockReason: 'Rapid Claw: "exec" is not a tool of this role' });
+    const inherited = await (await pluginHandler(pluginConfig(research())))({ toolName: "constructor", params: {} }, { agentId: "a" });
+    expect(inherited?.block).toBe(true);
+  });
+});

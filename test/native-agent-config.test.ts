@@ -1,0 +1,221 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { seedFirewall } from "../examples/seed-spec";
+import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
+import { FirewallSpec } from "../src/plan/firewall-spec";
+import { HermesConfig } from "../src/render/hermes-config";
+import { OPENCLAW_PLUGIN_ID, OpenClawConfig } from "../src/render/openclaw-config";
+import { failureOf } from "./support/spec-error";
+
+const ROOT = join(__dirname, "..");
+const GATEWAY = "http://172.30.16.3:8080";
+
+/*
+ * OpenClaw's own schema ships only inside the `openclaw` npm package (95 MB, Node >= 24, in a
+ * chunk whose name changes per release), so these schemas are strict copies of the keys we emit,
+ * read from OpenClaw 2026.9.6's documentation and schema and from Hermes Agent's shell-hook source
+ * (Python, which cannot run here). Unknown keys fail, as they do in OpenClaw's strict schema.
+ */
+const openClawToolId = z.string().regex(/^(\*|[a-z][a-z0-9_-]*)$/);
+const openClawFragment = z.strictObject({
+  agents: z.strictObject({
+    entries: z
+      .record(z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,63}$/i), z.strictObject({ tools: z.strictObject({ allow: z.array(openClawToolId).min(1).optional(), deny: z.array(openClawToolId) }) }))
+      .refine((entries) => Object.keys(entries).length === 1, "one agent entry per role"),
+  }),
+  plugins: z.strictObject({
+    enabled: z.literal(true),
+    allow: z.array(z.string()),
+    load: z.strictObject({ paths: z.array(z.string().startsWith("/")) }),
+    entries: z.record(z.string(), z.strictObject({ enabled: z.literal(true), config: z.record(z.string(), z.unknown()) })),
+  }),
+  models: z.strictObject({ providers: z.record(z.string(), z.strictObject({ baseUrl: z.url() })) }).optional(),
+});
+
+const HERMES_CORE_TOOLSETS = [
+  "browser", "clarify", "code_execution", "computer_use", "cronjob", "delegation", "file", "homeassistant", "image_gen", "memory",
+  "search", "session_search", "skills", "terminal", "todo", "tts", "video_gen", "vision", "web", "x_search",
+] as const;
+const hermesFragment = z.strictObject({
+  toolsets: z.array(z.enum(HERMES_CORE_TOOLSETS)),
+  platform_toolsets: z.strictObject({ cli: z.array(z.enum(HERMES_CORE_TOOLSETS)) }),
+  hooks_auto_accept: z.literal(true),
+  hooks: z.strictObject({
+    pre_tool_call: z.array(z.strictObject({ matcher: z.string(), command: z.string().min(1), timeout: z.number().int().min(1).max(300), fail_closed: z.literal(true) })).length(1),
+  }),
+  model: z.strictObject({ base_url: z.url() }).optional(),
+});
+
+/** The plugin's configSchema (the JSON Schema subset it uses) applied to a value: the problems found. */
+function jsonSchemaProblems(schema: Record<string, any>, value: unknown, at = "$"): string[] {
+  if (schema.enum) return schema.enum.includes(value) ? [] : [`${at}: not one of ${schema.enum.join(", ")}`];
+  if (schema.type === "string") return typeof value === "string" ? [] : [`${at}: not a string`];
+  if (schema.type === "integer") return Number.isInteger(value) ? [] : [`${at}: not an integer`];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${at}: not an object`];
+  const record = value as Record<string, unknown>;
+  const missing = (schema.required ?? []).filter((key: string) => !(key in record)).map((key: string) => `${at}.${key}: missing`);
+  return [
+    ...missing,
+    ...Object.entries(record).flatMap(([key, inner]) => {
+      const property = schema.properties?.[key] ?? schema.additionalProperties;
+      return property === false || property === undefined ? [`${at}.${key}: not allowed`] : jsonSchemaProblems(property, inner, `${at}.${key}`);
+    }),
+  ];
+}
+
+/** The seed with a `browse` tool mapped to a reading and an executing tool of each agent, and model tools (one only READ). */
+function mappedFleet(browseAccess: ToolAccess): FirewallSpec {
+  const seed = seedFirewall(AgentPlatform.DOCKER);
+  return FirewallSpec.fromProps({
+    ...seed,
+    tools: {
+      ...seed.tools,
+      anthropic: { upstream: "https://api.anthropic.com" },
+      openai: { upstream: "https://api.openai.com/v1" },
+      browse: { agentTools: { openclaw: ["web_fetch", "exec"], hermes: ["web_extract", "terminal"] } },
+    },
+    roles: {
+      ...seed.roles,
+      research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, browse: browseAccess, anthropic: ToolAccess.WRITE, openai: ToolAccess.READ } },
+    },
+  });
+}
+
+const openClaw = (spec: FirewallSpec, role: string, options: Partial<Parameters<typeof OpenClawConfig.forRole>[2]> = {}) => {
+  const json = OpenClawConfig.forRole(spec, role, { gatewayUrl: GATEWAY, ...options }).toJson();
+  return openClawFragment.parse(JSON.parse(json));
+};
+// Hermes reads YAML 1.1 (PyYAML); what a 1.1 reader gets must be what we meant.
+const hermes = (spec: FirewallSpec, role: string, options: Parameters<typeof HermesConfig.forRole>[2] = {}) =>
+  hermesFragment.parse(parse(HermesConfig.forRole(spec, role, options).toYaml(), { version: "1.1" }));
+
+describe("OpenClaw fragment", () => {
+  it("allows the agent tools whose access the role holds and denies the other mapped ones by name", () => {
+    const read = openClaw(mappedFleet(ToolAccess.READ), "research_agent").agents.entries.research_agent.tools;
+    expect(read).toEqual({ allow: ["web_fetch", "web_search"], deny: ["exec"] });
+    const execute = openClaw(mappedFleet(ToolAccess.EXECUTE), "research_agent").agents.entries.research_agent.tools;
+    expect(execute).toEqual({ allow: ["exec", "web_fetch", "web_search"], deny: [] });
+  });
+
+  it("denies everything to a role with no mapped tool, rather than an empty allow list", () => {
+    expect(openClaw(mappedFleet(ToolAccess.READ), "customer_support").agents.entries.customer_support.tools).toEqual({ deny: ["*"] });
+  });
+
+  it("loads the plugin and gives it the role's tools with the access each needs, fitting the plugin's own configSchema", () => {
+    const fragment = openClaw(mappedFleet(ToolAccess.READ), "research_agent", { agentId: "researcher", pluginPath: "/plugins/rc" });
+    expect(Object.keys(fragment.agents.entries)).toEqual(["researcher"]);
+    expect(fragment.plugins.allow).toEqual([OPENCLAW_PLUGIN_ID]);
+    expect(fragment.plugins.load.paths).toEqual(["/plugins/rc"]);
+    const config = fragment.plugins.entries[OPENCLAW_PLUGIN_ID].config;
+    expect(config).toEqual({
+      gatewayUrl: GATEWAY,
+      tools: { web_fetch: { tool: "browse", access: "READ" }, web_search: { tool: "web_search", access: "READ" } },
+    });
+    const manifest = JSON.parse(readFileSync(join(ROOT, "openclaw-plugin", "openclaw.plugin.json"), "utf8"));
+    expect(manifest.id).toBe(OPENCLAW_PLUGIN_ID);
+    expect(jsonSchemaProblems(manifest.configSchema, config)).toEqual([]);
+    expect(jsonSchemaProblems(manifest.configSchema, { ...config, tools: { exec: { tool: "browse", access: "ROOT" } } })).toEqual(["$.tools.exec.access: not one of READ, WRITE, EXECUTE"]);
+  });
+
+  it("points model providers at the role's gateway, and ships the plugin in the package", () => {
+    const fragment = openClaw(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: `${GATEWAY}/`, modelProviders: { anthropic: "anthropic" } });
+    expect(fragment.models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic` } } });
+    const packageJson = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    expect(packageJson.files).toContain("openclaw-plugin");
+    expect(JSON.parse(readFileSync(join(ROOT, "openclaw-plugin", "package.json"), "utf8")).openclaw.extensions).toEqual(["./index.js"]);
+  });
+
+  it("reports every bad option at once, each with its path and fix", () => {
+    const spec = mappedFleet(ToolAccess.READ);
+    const error = failureOf(() => OpenClawConfig.forRole(spec, "research_agent", {
+      gatewayUrl: "gateway:8080/x",
+      agentId: "no spaces please",
+      pluginPath: "relative/dir",
+      modelProviders: { anthropic: "antropic", openai: "openai", other: "knowledge_base" },
+    }));
+    const byPath = Object.fromEntries(error.problems.map((p) => [p.path, p.message]));
+    expect(Object.keys(byPath).sort()).toEqual(["agentId", "gatewayUrl", "modelProviders.anthropic", "modelProviders.openai", "modelProviders.other", "pluginPath"]);
+    expect(byPath["modelProviders.anthropic"]).toContain('did you mean "anthropic"');
+    expect(byPath["modelProviders.openai"]).toContain("model calls are POSTs, which need WRITE");
+    expect(byPath["modelProviders.other"]).toContain("has no upstream");
+    expect(failureOf(() => OpenClawConfig.forRole(spec, "research_agnt", { gatewayUrl: GATEWAY })).message).toContain('did you mean "research_agent"');
+  });
+});
+
+describe("Hermes Agent fragment", () => {
+  it("enables the fewest core toolsets holding the role's tools and hooks every call with fail_closed", () => {
+    const read = hermes(mappedFleet(ToolAccess.READ), "research_agent");
+    expect(read.toolsets).toEqual(["web"]);
+    expect(read.platform_toolsets.cli).toEqual(["web"]);
+    const [hook] = read.hooks.pre_tool_call;
+    expect(hook).toEqual({ matcher: ".*", command: "rapidclaw hook hermes --tool web_extract=browse:READ --tool web_search=web_search:READ", timeout: 10, fail_closed: true });
+    expect(hermes(mappedFleet(ToolAccess.EXECUTE), "research_agent").toolsets).toEqual(["terminal", "web"]);
+    expect(hermes(seedFirewallSpec(), "research_agent").toolsets).toEqual(["search"]);
+  });
+
+  it("has a matcher that fully matches every tool name, as Python's fullmatch would", () => {
+    const { matcher } = hermes(mappedFleet(ToolAccess.READ), "research_agent").hooks.pre_tool_call[0];
+    const full = new RegExp(`^(?:${matcher})$`);
+    for (const tool of ["terminal", "web_extract", "browser_navigate", "mcp_github_create_issue"]) expect(full.test(tool)).toBe(true);
+  });
+
+  it("points the model at the gateway, takes a mounted hook path, and never claims proxy.extra_allowed_hosts", () => {
+    const fragment = hermes(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: GATEWAY, modelTool: "anthropic", hookCommand: "/opt/rapidclaw/bin/rapidclaw hook hermes", hookTimeoutSec: 30 });
+    expect(fragment.model).toEqual({ base_url: `${GATEWAY}/tools/anthropic` });
+    expect(fragment.hooks.pre_tool_call[0].command.startsWith("/opt/rapidclaw/bin/rapidclaw hook hermes --tool ")).toBe(true);
+    expect(fragment.hooks.pre_tool_call[0].timeout).toBe(30);
+    expect(HermesConfig.forRole(mappedFleet(ToolAccess.READ), "research_agent").toYaml()).not.toMatch(/proxy|extra_allowed_hosts/);
+  });
+
+  it("gives a role with no mapped tool no toolset, and a hook that blocks whatever Hermes still calls", () => {
+    const fragment = hermes(mappedFleet(ToolAccess.READ), "customer_support");
+    expect(fragment.toolsets).toEqual([]);
+    expect(fragment.hooks.pre_tool_call[0].command).toBe("rapidclaw hook hermes");
+  });
+
+  it("reports every bad option at once", () => {
+    const error = failureOf(() => HermesConfig.forRole(mappedFleet(ToolAccess.READ), "customer_support", { modelTool: "anthropic", hookCommand: "rapidclaw  'hook'", hookTimeoutSec: 600 }));
+    const byPath = Object.fromEntries(error.problems.map((p) => [p.path, p.message]));
+    expect(Object.keys(byPath).sort()).toEqual(["gatewayUrl", "hookCommand", "hookTimeoutSec", "modelTool"]);
+    expect(byPath.modelTool).toContain("grant roles.customer_support.tools.anthropic WRITE");
+  });
+
+  it("renders the same text for the same input", () => {
+    expect(HermesConfig.forRole(mappedFleet(ToolAccess.WRITE), "research_agent").toYaml()).toBe(HermesConfig.forRole(mappedFleet(ToolAccess.WRITE), "research_agent").toYaml());
+    expect(OpenClawConfig.forRole(mappedFleet(ToolAccess.WRITE), "research_agent", { gatewayUrl: GATEWAY }).toJson()).toBe(OpenClawConfig.forRole(mappedFleet(ToolAccess.WRITE), "research_agent", { gatewayUrl: GATEWAY }).toJson());
+  });
+});
+
+function seedFirewallSpec(): FirewallSpec {
+  return FirewallSpec.fromProps(seedFirewall(AgentPlatform.DOCKER));
+}
+
+describe("agentTools validation", () => {
+  const withTools = (tools: FirewallSpecProps["tools"]) => () => FirewallSpec.fromProps({ ...seedFirewall(AgentPlatform.DOCKER), tools: { ...seedFirewall(AgentPlatform.DOCKER).tools, ...tools } });
+
+  it("names each bad agent tool by its path with a fix", () => {
+    const error = failureOf(withTools({
+      browse: { agentTools: { openclaw: ["group:web", "web_*", "Web_Fetch", "web_fetch", "web_fetch"], hermes: ["web_extrct", "web_extract"] } },
+      fetch2: { agentTools: { hermes: ["web_extract"], openclaw: ["web_search"] } },
+    }));
+    const byPath = Object.fromEntries(error.problems.map((p) => [p.path, p.message]));
+    expect(byPath["tools.browse.agentTools.openclaw[0]"]).toMatch(/is a group; list OpenClaw tool names one by one/);
+    expect(byPath["tools.browse.agentTools.openclaw[1]"]).toMatch(/is a wildcard/);
+    expect(byPath["tools.browse.agentTools.openclaw[2]"]).toMatch(/lower case/);
+    expect(byPath["tools.browse.agentTools.openclaw[4]"]).toMatch(/listed twice/);
+    expect(byPath["tools.browse.agentTools.hermes[0]"]).toMatch(/unknown Hermes Agent tool "web_extrct"; did you mean "web_extract"\?/);
+    expect(byPath["tools.fetch2.agentTools.hermes[0]"]).toMatch(/already the name of tool "browse" at tools.browse.agentTools.hermes/);
+    expect(byPath["tools.fetch2.agentTools.openclaw[0]"]).toMatch(/already the name of tool "web_search" by default \(set tools.web_search.agentTools.openclaw to \[\] to free it\)/);
+    expect(error.problems).toHaveLength(7);
+  });
+
+  it("accepts a default given away with [] and a plugin tool id", () => {
+    expect(() => withTools({
+      web_search: { agentTools: { openclaw: [] } },
+      search2: { agentTools: { openclaw: ["web_search", "brave-search_v2"] } },
+    })()).not.toThrow();
+  });
+});
