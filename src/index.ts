@@ -2,6 +2,7 @@
 export { AgentPlatform, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
 export type {
   AgentIngressProps,
+  AgentToolNamesProps,
   AgentProps,
   AlertThresholdProps,
   AlertWebhookProps,
@@ -41,3 +42,5 @@ export { PrometheusAlertRules, PROMETHEUS_RULE_API_VERSION, type PrometheusAlert
 export { ScopedAgentKeys, type ScopedAgentKeysProps } from "./constructs/scoped-agent-keys";
 export { HostEgressFirewall, type HostEgressFirewallProps } from "./constructs/host-egress-firewall";
 export { HostFirewallAction, HostFirewallError, renderHostFirewall, type HostFirewallEndpoint, type HostFirewallOptions } from "./render/host-firewall";
+export { OpenClawConfig, OPENCLAW_PLUGIN_ID, OPENCLAW_PLUGIN_PATH, type OpenClawConfigDocument, type OpenClawConfigOptions, type OpenClawPluginTool } from "./render/openclaw-config";
+export { HermesConfig, HERMES_HOOK_COMMAND, type HermesConfigDocument, type HermesConfigOptions } from "./render/hermes-config";

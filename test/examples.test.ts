@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildDockerExample } from "../examples/docker-stack";
 import { buildFileExample } from "../examples/file-stack";
 import { buildKubernetesExample } from "../examples/kubernetes-stack";
+import { writeNativeAgentConfig } from "../examples/native-agent-config";
 
 const outdirs: string[] = [];
 afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -38,5 +40,21 @@ describe("examples", () => {
     const fromFile = withoutBackend(synthExample(buildFileExample)["agent-firewall"]);
     const typed = withoutBackend(synthExample(buildDockerExample)["agent-firewall"]);
     expect(fromFile).toEqual(typed);
+  });
+
+  it("the native agent config example writes the README's OpenClaw and Hermes Agent fragments", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "rapidclaw-example-"));
+    outdirs.push(outdir);
+    const paths = writeNativeAgentConfig(outdir);
+    const openclaw = JSON.parse(readFileSync(paths.openclaw, "utf8"));
+    expect(openclaw.agents.entries.research_agent.tools).toEqual({ allow: ["web_fetch", "web_search"], deny: [] });
+    expect(openclaw.models.providers.anthropic.baseUrl).toBe("http://172.30.16.3:8080/tools/anthropic");
+    expect(openclaw.plugins.load.paths).toEqual(["/opt/rapidclaw/openclaw-plugin"]);
+    const hermes = parse(readFileSync(paths.hermes, "utf8"), { version: "1.1" });
+    expect(hermes.toolsets).toEqual(["web"]);
+    // customer_support holds web_search at DENY: the web toolset brings it, and the hook blocks it.
+    expect(hermes.hooks.pre_tool_call).toEqual([{ matcher: ".*", command: "rapidclaw hook hermes --tool web_extract=web_fetch:READ", timeout: 10, fail_closed: true }]);
+    expect(hermes.hooks_auto_accept).toBe(true);
+    expect(hermes.model).toEqual({ base_url: "http://172.30.76.3:8080/tools/anthropic" });
   });
 });

@@ -153,6 +153,18 @@ describe.skipIf(skip)("agent hooks against the real gateway", () => {
     expect(await (await pluginHandler(pluginConfig(research())))({ toolName: "web_search", params: {} }, { agentId: "research_agent" })).toBeUndefined();
     const refused = await (await pluginHandler(pluginConfig(support())))({ toolName: "web_search", params: {} }, { agentId: "research_agent" });
     expect(refused).toEqual({ block: true, blockReason: expect.stringContaining("the tool gateway refused READ on web_search") });
+    // Without gatewayUrl in its config, the plugin asks RAPIDCLAW_GATEWAY_URL.
+    const { gatewayUrl: _, ...withoutUrl } = pluginConfig(research());
+    const saved = process.env.RAPIDCLAW_GATEWAY_URL;
+    try {
+      process.env.RAPIDCLAW_GATEWAY_URL = support();
+      expect((await (await pluginHandler(withoutUrl))({ toolName: "web_search", params: {} }, { agentId: "a" }))?.blockReason).toContain("refused READ on web_search");
+      process.env.RAPIDCLAW_GATEWAY_URL = research();
+      expect(await (await pluginHandler(withoutUrl))({ toolName: "web_search", params: {} }, { agentId: "a" })).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.RAPIDCLAW_GATEWAY_URL;
+      else process.env.RAPIDCLAW_GATEWAY_URL = saved;
+    }
   });
 
   it("OpenClaw plugin: blocks when the gateway is down or silent, and tools outside the role", async () => {
