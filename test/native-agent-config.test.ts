@@ -212,6 +212,13 @@ describe("agentTools validation", () => {
     expect(error.problems).toHaveLength(7);
   });
 
+  it("says where an explicit name was taken, also when a tool lists its own name", () => {
+    const error = failureOf(withTools({ web_fetch: { agentTools: { openclaw: ["web_fetch"] } }, reader: { agentTools: { openclaw: ["web_fetch"] } } }));
+    expect(error.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'tools.reader.agentTools.openclaw[0]: OpenClaw tool "web_fetch" is already the name of tool "web_fetch" at tools.web_fetch.agentTools.openclaw; an agent tool stands for one tool only',
+    ]);
+  });
+
   it("accepts a default given away with [] and a plugin tool id", () => {
     expect(() => withTools({
       web_search: { agentTools: { openclaw: [] } },

@@ -9,7 +9,7 @@ import { proxyEventsCommand } from "./proxy-events-command";
 
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
-  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: the tool gateway, the proxy's events, their logs and alerts");
+  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts");
   // Set before the commands are added, so that they inherit it.
   program.exitOverride((error: CommanderError) => {
     throw error.exitCode === 0 ? error : new CommanderError(EXIT.USAGE, error.code, error.message);

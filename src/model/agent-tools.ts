@@ -117,7 +117,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
 export function checkAgentTools(tools: unknown, add: Add): void {
   if (!isRecord(tools)) return;
   for (const agent of NATIVE_AGENTS) {
-    const owner = new Map<string, string>();
+    /** Agent tool to the tool it stands for, and whether by default. */
+    const owner = new Map<string, { tool: string; byDefault: boolean }>();
     // Defaults first, so that an explicit mapping colliding with a default is reported where it is written.
     const entries = Object.entries(tools).map(([name, tool]) => {
       const mapping = isRecord(tool) && isRecord(tool.agentTools) ? tool.agentTools : undefined;
@@ -125,7 +126,7 @@ export function checkAgentTools(tools: unknown, add: Add): void {
       return { name, given: Array.isArray(given) ? given : undefined, explicit: mapping !== undefined && given !== undefined };
     });
     for (const { name } of entries.filter((e) => !e.explicit)) {
-      if (KNOWN_AGENT_TOOLS[agent].has(name)) owner.set(name, name);
+      if (KNOWN_AGENT_TOOLS[agent].has(name)) owner.set(name, { tool: name, byDefault: true });
     }
     for (const { name, given } of entries) {
       given?.forEach((agentTool, index) => {
@@ -134,11 +135,12 @@ export function checkAgentTools(tools: unknown, add: Add): void {
         const problem = agentToolNameProblem(agent, agentTool);
         if (problem !== undefined) { add(path, problem); return; }
         const previous = owner.get(agentTool);
-        if (previous === name && given.indexOf(agentTool) < index) add(path, `${AGENT_TITLES[agent]} tool "${agentTool}" is listed twice; list it once`);
-        else if (previous !== undefined && previous !== name) {
-          const how = Object.hasOwn(tools, agentTool) && previous === agentTool ? `by default (set tools.${previous}.agentTools.${agent} to [] to free it)` : `at ${formatPath(["tools", previous, "agentTools", agent])}`;
-          add(path, `${AGENT_TITLES[agent]} tool "${agentTool}" is already the name of tool "${previous}" ${how}; an agent tool stands for one tool only`);
-        } else owner.set(agentTool, name);
+        if (previous === undefined) owner.set(agentTool, { tool: name, byDefault: false });
+        else if (previous.tool === name) add(path, `${AGENT_TITLES[agent]} tool "${agentTool}" is listed twice; list it once`);
+        else {
+          const how = previous.byDefault ? `by default (set tools.${previous.tool}.agentTools.${agent} to [] to free it)` : `at ${formatPath(["tools", previous.tool, "agentTools", agent])}`;
+          add(path, `${AGENT_TITLES[agent]} tool "${agentTool}" is already the name of tool "${previous.tool}" ${how}; an agent tool stands for one tool only`);
+        }
       });
     }
   }

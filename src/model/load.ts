@@ -1,7 +1,7 @@
 /**
  * Loads a firewall file: YAML (`.yaml`, `.yml`) or JSON (`.json`) with the shape of
- * `FirewallSpecProps`, whose roles may also be written as role profiles (Rapid Claw's own YAML
- * form, the one `renderRoleProfileYaml` writes; not an agent's config file):
+ * `FirewallSpecProps`, whose roles may also be written as role profiles (Rapid Claw's own form,
+ * not an agent's config file):
  *
  * ```yaml
  * profiles:
