@@ -59,8 +59,8 @@ export interface HermesConfigOptions {
 export interface HermesConfigDocument {
   readonly toolsets: string[];
   readonly platform_toolsets: { readonly cli: string[] };
-  readonly hooks_auto_accept: true;
-  readonly hooks: { readonly pre_tool_call: { readonly matcher: string; readonly command: string; readonly timeout: number; readonly fail_closed: true }[] };
+  readonly hooks_auto_accept: boolean;
+  readonly hooks: { readonly pre_tool_call: { readonly matcher: string; readonly command: string; readonly timeout: number; readonly fail_closed: boolean }[] };
   readonly model?: { readonly base_url: string };
 }
 

@@ -65,11 +65,11 @@ export interface OpenClawPluginTool {
 export interface OpenClawConfigDocument {
   readonly agents: { readonly entries: { readonly [agentId: string]: { readonly tools: { readonly allow?: string[]; readonly deny: string[] } } } };
   readonly plugins: {
-    readonly enabled: true;
+    readonly enabled: boolean;
     readonly allow: string[];
     readonly load: { readonly paths: string[] };
     readonly entries: {
-      readonly [pluginId: string]: { readonly enabled: true; readonly config: { readonly gatewayUrl: string; readonly tools: { readonly [agentTool: string]: OpenClawPluginTool } } };
+      readonly [pluginId: string]: { readonly enabled: boolean; readonly config: { readonly gatewayUrl: string; readonly tools: { readonly [agentTool: string]: OpenClawPluginTool } } };
     };
   };
   readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string } } };
