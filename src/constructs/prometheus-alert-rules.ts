@@ -2,7 +2,7 @@ import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { prometheusRuleGroups, renderPrometheusRules, type PrometheusRuleGroup } from "../render/prometheus-rules";
 import { FirewallSpecError, type SpecProblem } from "../model/errors";
 import { labelProblems, NAMESPACE_NAME } from "../model/kubernetes-names";
@@ -51,7 +51,7 @@ export class PrometheusAlertRules extends Construct {
   public readonly resource?: Manifest;
 
   constructor(scope: Construct, id: string, props: PrometheusAlertRulesProps) {
-    const plan = props.spec.plan;
+    const plan = planOf(props.spec);
     const problems = prometheusRuleOptionProblems(props, "");
     if (plan.platform !== AgentPlatform.KUBERNETES) {
       for (const key of ["labels", "namespace"] as const) {

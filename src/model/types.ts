@@ -418,10 +418,12 @@ export interface AgentIngressProps {
 /** Kubernetes options. */
 export interface KubernetesOptions {
   /**
-   * Create the namespace (true) or adopt an existing one (false).
-   * @default true
+   * Adopt an existing namespace named `namespace` instead of creating it: the file form of
+   * `AgentNamespace.fromNamespaceName` (in TypeScript, pass the import as
+   * `IsolatedAgentNetworkProps.namespace`).
+   * @default false
    */
-  readonly createNamespace?: boolean;
+  readonly existingNamespace?: boolean;
   /**
    * Address of a NodeLocal DNSCache (for example `169.254.20.10`) agents may also query.
    * @default - cluster DNS only
@@ -452,10 +454,12 @@ export interface VaultOptions {
    */
   readonly authPath?: string;
   /**
-   * Create the auth backend at `authPath` (true) or reuse an existing one (false).
-   * @default true
+   * Reuse an existing auth backend at `authPath` instead of creating it: the file form of
+   * `VaultAuthMount.fromAuthPath` (in TypeScript, pass the import as
+   * `ScopedAgentKeysProps.authMount`).
+   * @default false
    */
-  readonly createAuthBackend?: boolean;
+  readonly existingAuthMount?: boolean;
   /**
    * Kubernetes only: API server address Vault uses to review tokens, when the backend is created.
    * @default "https://kubernetes.default.svc"
