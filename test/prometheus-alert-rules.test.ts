@@ -12,12 +12,13 @@ import { App, TerraformStack, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { seedFirewall } from "../examples/seed-spec";
-import { AgentPlatform, FirewallSpec, IsolatedAgentNetwork, ToolAccess, PrometheusAlertRules, prometheusRuleGroups, RapidClawStack, renderPrometheusRules, type RapidClawStackProps } from "../src";
+import { AgentPlatform, FirewallSpec, IsolatedAgentNetwork, ToolAccess, PrometheusAlertRules, RapidClawStack, type RapidClawStackProps } from "../src";
 import { skipLoudly } from "./e2e/support/prerequisites";
 import { promtool, PROMTOOL_MISSING } from "./support/promtool";
 import { failureOf } from "./support/spec-error";
 import { synthesize } from "./support/synth";
 import { planOf } from "../src/plan/firewall-spec";
+import { prometheusRuleGroups, renderPrometheusRules } from "../src/render/prometheus-rules";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidclaw-h8-prometheus-rule-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -120,6 +121,9 @@ describe("PrometheusAlertRules in a stack of one's own", () => {
     expect(rules.resource).toBeUndefined();
     expect(rules.rulesYaml).toBe(renderPrometheusRules(planOf(spec)));
     expect(rules.groups).toEqual(prometheusRuleGroups(planOf(spec)));
+    // The static forms give the same without a construct.
+    expect(PrometheusAlertRules.rulesYamlOf(spec)).toBe(rules.rulesYaml);
+    expect(PrometheusAlertRules.ruleGroupsOf(spec)).toEqual(rules.groups);
     expect(Testing.synth(stack, true)).toBe(before);
   });
 });

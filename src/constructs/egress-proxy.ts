@@ -1,5 +1,6 @@
 import { Construct, type IConstruct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import { renderSquidConfForPlan, type SquidPlacementOptions } from "../render/squid-conf";
 import { AgentPlatform } from "../model/types";
 import { DockerEgressProxy } from "../docker/egress-proxy";
 import { KubernetesEgressProxy } from "../kubernetes/egress-proxy";
@@ -23,6 +24,14 @@ export interface EgressProxyProps {
  * hosts, refuses IP literals and private destinations, and logs every decision as one JSON line.
  */
 export class EgressProxy extends Construct implements IEgressProxy {
+  /**
+   * The squid.conf of a firewall for a proxy run elsewhere, such as one logging to a file that
+   * `rapidclaw proxy-events` follows (`{ accessLog: "stdio:/var/log/squid/access.log" }`).
+   */
+  public static squidConfOf(spec: FirewallSpec, options: SquidPlacementOptions = {}): string {
+    return renderSquidConfForPlan(planOf(spec), options);
+  }
+
   /** The firewall this proxy belongs to. */
   public readonly spec: FirewallSpec;
   /** The rendered squid.conf, as deployed. */

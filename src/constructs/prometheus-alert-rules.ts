@@ -43,6 +43,16 @@ export const PROMETHEUS_RULE_API_VERSION = "monitoring.coreos.com/v1";
  * Prometheus as a rule file. Invalid props throw `FirewallSpecError` before anything is added.
  */
 export class PrometheusAlertRules extends Construct {
+  /** The alerting rule file (YAML) of a firewall's thresholds, without a construct. */
+  public static rulesYamlOf(spec: FirewallSpec): string {
+    return renderPrometheusRules(planOf(spec));
+  }
+
+  /** The rule groups of a firewall's thresholds, as data (the groups of `rulesYamlOf`). */
+  public static ruleGroupsOf(spec: FirewallSpec): PrometheusRuleGroup[] {
+    return prometheusRuleGroups(planOf(spec));
+  }
+
   /** The rule file (YAML), for a Prometheus the Operator does not manage (Docker, VMs). */
   public readonly rulesYaml: string;
   /** The rule groups, as the `PrometheusRule`'s `spec.groups` holds them. */
