@@ -1,4 +1,5 @@
-import { Construct, type IConstruct } from "constructs";
+import type { Construct, IConstruct } from "constructs";
+import { importedConstruct } from "./imported-construct";
 
 /** A Kubernetes namespace agents run in: created by `IsolatedAgentNetwork`, or one that exists already. */
 export interface IAgentNamespace extends IConstruct {
@@ -14,18 +15,8 @@ export class AgentNamespace {
    * form is `kubernetes.existingNamespace: true`.
    */
   public static fromNamespaceName(scope: Construct, id: string, namespaceName: string): IAgentNamespace {
-    return new ImportedNamespace(scope, id, namespaceName);
+    return importedConstruct(scope, id, { namespaceName });
   }
 
   private constructor() {}
-}
-
-/** A namespace known by its name only; it adds nothing to the stack. */
-class ImportedNamespace extends Construct implements IAgentNamespace {
-  public readonly namespaceName: string;
-
-  constructor(scope: Construct, id: string, namespaceName: string) {
-    super(scope, id);
-    this.namespaceName = namespaceName;
-  }
 }

@@ -1,8 +1,9 @@
-import { Construct, type IConstruct } from "constructs";
+import type { Construct, IConstruct } from "constructs";
+import { importedConstruct } from "./imported-construct";
 
 /** A Vault KV v2 secrets engine holding the tool keys: created by `ScopedAgentKeys`, or one that exists already. */
 export interface IKeyMount extends IConstruct {
-  /** Path the engine is mounted at, such as `agent-keys` (a reference when Terraform creates it). */
+  /** Path the engine is mounted at, such as `agent-keys`: literal text, since policies name it. */
   readonly mountPath: string;
 }
 
@@ -14,18 +15,8 @@ export class KeyMount {
    * keys construct still sets its versions kept and writes one secret per tool key into it.
    */
   public static fromMountPath(scope: Construct, id: string, mountPath: string): IKeyMount {
-    return new ImportedKeyMount(scope, id, mountPath);
+    return importedConstruct(scope, id, { mountPath });
   }
 
   private constructor() {}
-}
-
-/** A KV v2 mount known by its path only; it adds nothing to the stack. */
-class ImportedKeyMount extends Construct implements IKeyMount {
-  public readonly mountPath: string;
-
-  constructor(scope: Construct, id: string, mountPath: string) {
-    super(scope, id);
-    this.mountPath = mountPath;
-  }
 }

@@ -1,4 +1,5 @@
-import { Construct, type IConstruct } from "constructs";
+import type { Construct, IConstruct } from "constructs";
+import { importedConstruct } from "./imported-construct";
 
 /** A Vault auth backend agents log in with (Kubernetes auth or AppRole): created by `ScopedAgentKeys`, or one that exists already. */
 export interface IVaultAuthMount extends IConstruct {
@@ -15,18 +16,8 @@ export class VaultAuthMount {
    * left as it is. The file form is `vault.existingAuthMount: true`.
    */
   public static fromAuthPath(scope: Construct, id: string, authPath: string): IVaultAuthMount {
-    return new ImportedAuthMount(scope, id, authPath);
+    return importedConstruct(scope, id, { authPath });
   }
 
   private constructor() {}
-}
-
-/** An auth backend known by its path only; it adds nothing to the stack. */
-class ImportedAuthMount extends Construct implements IVaultAuthMount {
-  public readonly authPath: string;
-
-  constructor(scope: Construct, id: string, authPath: string) {
-    super(scope, id);
-    this.authPath = authPath;
-  }
 }
