@@ -56,6 +56,7 @@ describe("ScopedAgentKeys.grantRead", () => {
       "agent-keys/data/tools/send-email": ["read"],
       "agent-keys/data/tools/web-search": ["read"],
     });
+    expect(grant.policy.node.path).toBe("firewall/keys/grants/billing-service");
   });
 
   it("is the code path of every role's policy: each profile's grant is its policy, on exactly its keyed tools", async () => {
@@ -64,6 +65,7 @@ describe("ScopedAgentKeys.grantRead", () => {
     expect(research.keyGrant?.grantee).toBe(research);
     expect(research.keyGrant?.policyName).toBe(research.keyGranteeName);
     expect(research.keyGrant?.policy).toBe(research.policy);
+    expect(research.policy?.node.path).toBe("firewall/role-research-agent/policy");
     expect(research.policyDocument).toBe(research.keyGrant?.policyDocument);
     expect(Object.keys(research.keyGrant?.secretPaths ?? {})).toEqual(research.keyGrant?.tools);
     expect(await policyGrants(research.policyDocument)).toEqual(Object.fromEntries(Object.values(research.keyGrant?.secretPaths ?? {}).map((path) => [path, ["read"]])));
@@ -129,7 +131,7 @@ describe("imports instead of create booleans", () => {
     expect(synth.resources("vault_kubernetes_auth_backend_config")).toEqual([]);
     expect(keys.mount).toBeUndefined();
     expect(new Set(synth.resources("vault_kv_secret_v2").map((s) => s.mount))).toEqual(new Set(["agent-keys"]));
-    expect(synth.resources("vault_kv_secret_backend_v2").map((s) => s.mount)).toEqual(["agent-keys"]);
+    expect(synth.resources("vault_kv_secret_backend_v2")).toEqual([expect.objectContaining({ mount: "agent-keys", max_versions: 2 })]);
     expect(synth.resources("vault_kubernetes_auth_backend_role").map((r) => r.backend)).toEqual(["kubernetes"]);
   });
 
@@ -179,5 +181,22 @@ describe("AgentNetwork.fromSpec: a network made in another stack", () => {
       expect(() => network.roleNetworkNames).toThrow(/roleNetworkNames exists only on platform "docker"/);
       expect(() => made.roleNetworkNames).toThrow(/exists only on platform "docker"/);
     }
+  });
+});
+
+describe("what a spec and the proxy tell without the plan", () => {
+  it("a spec names its platform, namespace, roles and tools", () => {
+    const spec = FirewallSpec.fromProps(seedFirewall(AgentPlatform.KUBERNETES));
+    expect([spec.platform, spec.namespace]).toEqual([AgentPlatform.KUBERNETES, "ai-agents"]);
+    expect(spec.roleNames).toEqual(["customer_support", "research_agent"]);
+    expect(spec.toolNames).toEqual(["database", "file_upload", "knowledge_base", "send_email", "ticket_system", "web_search"]);
+  });
+
+  it("EgressProxy.squidConfOf is the deployed squid.conf, with the log placed where asked", () => {
+    const stack = new RapidClawStack(new App(), "firewall", seedFirewall(AgentPlatform.DOCKER));
+    expect(EgressProxy.squidConfOf(stack.spec)).toBe(stack.proxy.squidConf);
+    const toFile = EgressProxy.squidConfOf(stack.spec, { accessLog: "stdio:/var/log/squid/access.log" });
+    expect(toFile).toContain("access_log stdio:/var/log/squid/access.log ");
+    expect(toFile.replace("stdio:/var/log/squid/access.log", "stdio:/dev/stdout")).toBe(stack.proxy.squidConf);
   });
 });

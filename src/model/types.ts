@@ -474,7 +474,9 @@ export interface VaultOptions {
 
 /** An alert threshold: `count` events of a kind within `windowSec` raise an alert. */
 export interface AlertThresholdProps {
+  /** Events that raise the alert. */
   readonly count: number;
+  /** Window the events are counted in, in seconds. */
   readonly windowSec: number;
   /** `info`, `warning` or `critical`. */
   readonly severity: string;
@@ -500,6 +502,7 @@ export enum WebhookFormat {
 export interface AlertWebhookProps {
   /** Lowest severity sent to this webhook: `info`, `warning` or `critical`. */
   readonly severity: string;
+  /** Payload shape the webhook receives. */
   readonly format: WebhookFormat;
   /** Environment variable that holds the webhook URL. @default - urlFile, or PagerDuty's Events v2 URL */
   readonly urlEnv?: string;
@@ -525,6 +528,7 @@ export interface MonitoringOptions {
 
 /** The whole firewall: one typed description of the fleet. */
 export interface FirewallSpecProps {
+  /** Where the agents run: Docker or Kubernetes. */
   readonly platform: AgentPlatform;
   /**
    * Kubernetes namespace of the agents and the proxy.
