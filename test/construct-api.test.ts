@@ -84,9 +84,15 @@ describe("ScopedAgentKeys.grantRead", () => {
     expect(stack.keys.node.findAll().length).toBe(before);
   });
 
-  it("refuses a second grant to the same construct grantee, naming the fix", () => {
+  it("refuses a second grant to the same grantee, naming the fix", () => {
     const stack = new RapidClawStack(new App(), "firewall", seedFirewall(AgentPlatform.DOCKER));
-    expect(() => stack.keys.grantRead(stack.profiles.research_agent, ["send_email"])).toThrow(/already holds a key grant; grant all its tools in one grantRead call/);
+    expect(failureOf(() => stack.keys.grantRead(stack.profiles.research_agent, ["send_email"])).problems).toEqual([
+      { path: "grantee.keyGranteeName", message: '"rapidclaw-research-agent" already holds a grant of these keys; grant all its tools in one grantRead call' },
+    ]);
+    expect(failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("rapidclaw-customer-support"), ["web_search"])).problems[0].path).toBe("grantee.keyGranteeName");
+    // Another mount's keys cannot put a second policy into the same construct either.
+    const other = new ScopedAgentKeys(stack, "other-keys", { spec: FirewallSpec.fromProps({ ...seedFirewall(AgentPlatform.DOCKER), vault: { mountPath: "other-keys", authPath: "approle-other" } }) });
+    expect(() => other.grantRead(stack.profiles.research_agent, ["send_email"])).toThrow(/already holds a key grant; grant all its tools in one grantRead call/);
   });
 });
 

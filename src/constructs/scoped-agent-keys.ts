@@ -97,6 +97,8 @@ export class ScopedAgentKeys extends Construct implements IKeyMount, IVaultAuthM
   private readonly mountReference: string;
   private readonly toolScope: Construct;
   private grantScope?: Construct;
+  /** Names of the grantees granted so far: one policy per name. */
+  private readonly granteeNames = new Set<string>();
 
   constructor(scope: Construct, id: string, props: ScopedAgentKeysProps) {
     const plan = planOf(props.spec);
@@ -162,10 +164,14 @@ export class ScopedAgentKeys extends Construct implements IKeyMount, IVaultAuthM
    */
   public grantRead(grantee: IKeyGrantee, tools: string[]): KeyGrant {
     const problems = keyGrantProblems(this.plan, grantee.keyGranteeName, tools);
+    if (this.granteeNames.has(grantee.keyGranteeName)) {
+      problems.push({ path: "grantee.keyGranteeName", message: `"${grantee.keyGranteeName}" already holds a grant of these keys; grant all its tools in one grantRead call` });
+    }
     if (problems.length > 0) throw new FirewallSpecError(problems, `ScopedAgentKeys "${this.node.id}".grantRead`);
     const secrets = toolSecrets(this.plan, [...new Set(tools)].sort(byString));
     const policyDocument = renderVaultPolicy(this.mountPath, secrets.map((secret) => secret.secretName));
     const policy = new Policy(...this.grantPlace(grantee), { name: grantee.keyGranteeName, policy: policyDocument });
+    this.granteeNames.add(grantee.keyGranteeName);
     return {
       grantee,
       policy,
