@@ -96,6 +96,17 @@ describe("ScopedAgentKeys.grantRead", () => {
   });
 });
 
+describe("AgentRoleProfile", () => {
+  it("refuses an unknown role with a did-you-mean before adding anything", () => {
+    const stack = userStack(AgentPlatform.DOCKER);
+    const spec = FirewallSpec.fromProps(seedFirewall(AgentPlatform.DOCKER));
+    const keys = new ScopedAgentKeys(stack, "keys", { spec });
+    const error = failureOf(() => new AgentRoleProfile(stack, "profile", { spec, role: "research_agnt", keys }));
+    expect(error.problems).toEqual([{ path: "role", message: 'unknown role "research_agnt"; did you mean "research_agent"?' }]);
+    expect(stack.node.tryFindChild("profile")).toBeUndefined();
+  });
+});
+
 describe("imports instead of create booleans", () => {
   const kubernetes = seedFirewall(AgentPlatform.KUBERNETES);
 
