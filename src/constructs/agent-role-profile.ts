@@ -78,7 +78,7 @@ export class AgentRoleProfile extends Construct implements IKeyGrantee {
     this.profileJson = renderRoleProfileJson(this.profile);
     this.profileYaml = renderHermesProfileYaml([this.profile]);
     if (role.keyGrants.length === 0) {
-      this.policyDocument = renderVaultPolicy(plan.vault.mountPath, []);
+      this.policyDocument = renderVaultPolicy(props.keys.mountPath, []);
       return;
     }
 
