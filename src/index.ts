@@ -29,14 +29,36 @@ export { FirewallSpecError, type SpecProblem } from "./model/errors";
 export { accessAllows } from "./model/validate";
 export { FirewallSpec } from "./plan/firewall-spec";
 export { loadFirewallSpec } from "./model/load";
-export type { FirewallPlan, PlannedAgent, PlannedRole, PlannedTool } from "./plan/plan";
-export { renderSquidConf, renderSquidConfForPlan } from "./render/squid-conf";
-export { prometheusRuleGroups, renderPrometheusRules, type PrometheusAlertingRule, type PrometheusRuleGroup } from "./render/prometheus-rules";
+export type { HostPattern } from "./model/hosts";
+export { renderSquidConf, type SquidConfInput, type SquidPlacementOptions, type SquidRole } from "./render/squid-conf";
+export type { PrometheusAlertingRule, PrometheusRuleGroup } from "./render/prometheus-rules";
+export type {
+  ProfileAlerts,
+  ProfileAlertThreshold,
+  ProfileAllowedTool,
+  ProfileEgressCidr,
+  ProfileLimits,
+  ProfileNetwork,
+  ProfileRateLimit,
+  ProfileTools,
+  ProfileVault,
+  RoleProfile,
+} from "./render/role-profile";
+export { AgentNamespace, type IAgentNamespace } from "./constructs/agent-namespace";
+export { AgentNetwork, type IAgentNetwork } from "./constructs/agent-network";
 export { IsolatedAgentNetwork, type IsolatedAgentNetworkProps } from "./constructs/isolated-agent-network";
-export { EgressProxy, type EgressProxyProps } from "./constructs/egress-proxy";
+export { EgressProxy, type EgressProxyProps, type IEgressProxy } from "./constructs/egress-proxy";
 export { AgentFleet, type AgentFleetProps } from "./constructs/agent-fleet";
+export { DockerAgents, type DockerAgentsProps } from "./docker/agents";
+export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-proxy";
+export { KubernetesAgentNetwork, type KubernetesAgentNetworkProps } from "./kubernetes/agent-network";
+export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agents";
+export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";
 export { AGENT_PROFILE_PATH, type AgentFiles } from "./plan/agent-environment";
-export { AgentRoleProfile, AGENT_PROFILE_YAML_PATH, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
+export { AgentRoleProfile, AGENT_PROFILE_YAML_PATH, type AgentFile, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
+export { KeyGrantee, type IKeyGrantee, type KeyGrant } from "./constructs/key-grantee";
+export { KeyMount, type IKeyMount } from "./constructs/key-mount";
+export { VaultAuthMount, type IVaultAuthMount } from "./constructs/vault-auth-mount";
 export { RapidClawStack, type RapidClawStackOptions, type RapidClawStackProps, type RapidClawStackProviders } from "./rapid-claw-stack";
 export { PrometheusAlertRules, PROMETHEUS_RULE_API_VERSION, type PrometheusAlertRulesProps, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 export { ScopedAgentKeys, type ScopedAgentKeysProps } from "./constructs/scoped-agent-keys";

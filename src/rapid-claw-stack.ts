@@ -11,7 +11,7 @@ import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
-import { FirewallSpec } from "./plan/firewall-spec";
+import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, type SpecProblem } from "./model/errors";
 import { loadFirewallSpec } from "./model/load";
 import { AgentPlatform, type FirewallSpecProps } from "./model/types";
@@ -67,9 +67,13 @@ export class RapidClawStack extends TerraformStack {
 
   /** The validated, compiled firewall. */
   public readonly spec: FirewallSpec;
+  /** The isolated agent network (layer 3). */
   public readonly network: IsolatedAgentNetwork;
+  /** The egress proxy, the agents' only way out (layer 3). */
   public readonly proxy: EgressProxy;
+  /** The agent workloads. */
   public readonly fleet: AgentFleet;
+  /** The scoped tool keys in Vault (layer 2); `keys.grantRead` grants them to other services. */
   public readonly keys: ScopedAgentKeys;
   /** Role profiles by role name. */
   public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
@@ -80,7 +84,7 @@ export class RapidClawStack extends TerraformStack {
     const spec = validatedSpec(props);
     super(scope, id);
     this.spec = spec;
-    const plan = spec.plan;
+    const plan = planOf(spec);
     if (plan.platform === AgentPlatform.DOCKER) new DockerProvider(this, "docker", props.dockerProvider ?? {});
     else new KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
     new VaultProvider(this, "vault", props.vaultProvider ?? {});

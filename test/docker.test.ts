@@ -6,6 +6,7 @@ import { seedFirewall } from "../examples/seed-spec";
 import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { squidBinary, squidParse } from "./support/squid";
 import { canonicalJson, synthesize } from "./support/synth";
+import { planOf } from "../src/plan/firewall-spec";
 
 function dockerStack(props: RapidClawStackProps = seedFirewall(AgentPlatform.DOCKER)) {
   const stack = new RapidClawStack(new App(), "agent-firewall", props);
@@ -90,7 +91,7 @@ describe("RapidClawStack on Docker", () => {
   });
 
   it("uploads the squid.conf rendered for the plan, and runs Squid as the proxy user", () => {
-    expect(proxy?.upload).toEqual([{ file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(stack.spec.plan)), permissions: "0644" }]);
+    expect(proxy?.upload).toEqual([{ file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(planOf(stack.spec))), permissions: "0644" }]);
     expect(proxy?.user).toBe("proxy");
     expect(proxy?.capabilities).toEqual({ drop: ["ALL"] });
   });
@@ -173,7 +174,7 @@ describe("Docker confinement by construction (review findings)", () => {
   });
 
   it("the proxy tells roles apart by the listener reached, never by source address", () => {
-    const conf = renderSquidConfForPlan(dockerStack().stack.spec.plan);
+    const conf = renderSquidConfForPlan(planOf(dockerStack().stack.spec));
     expect(conf).not.toMatch(/^acl \S+ src /m);
     expect(conf.match(/^http_port \S+/gm)).toEqual(["http_port 172.30.76.2:3128", "http_port 172.30.16.2:3128"]);
   });

@@ -15,6 +15,7 @@ import { buildExistingStackExample, EXISTING_STACK_NAME, ExistingPlatformStack }
 import { seedFirewall } from "../examples/seed-spec";
 import { canonicalJson, synthesize, type SynthesizedStack } from "./support/synth";
 import { terraformLiteral } from "../src/terraform/terraform-literal";
+import { planOf } from "../src/plan/firewall-spec";
 
 type Json = Record<string, any>;
 type Labels = Record<string, string>;
@@ -86,7 +87,7 @@ const isProxyPeer = (peer: Json) => Object.keys(peer).join() === "pod_selector" 
 
 describe("Kubernetes firewall: agent NetworkPolicies", () => {
   const { spec, synth } = kubernetesStack();
-  const plan = spec.plan;
+  const plan = planOf(spec);
   const pods = agentPods(synth);
 
   it("has a default-deny policy for both directions that selects every agent pod", () => {
@@ -188,7 +189,7 @@ describe("Kubernetes firewall: namespace", () => {
   });
 
   it("adopts an existing namespace without creating one", () => {
-    const spec = FirewallSpec.fromProps({ ...seed(), namespace: "agents-prod", kubernetes: { createNamespace: false } });
+    const spec = FirewallSpec.fromProps({ ...seed(), namespace: "agents-prod", kubernetes: { existingNamespace: true } });
     const doc = JSON.parse(
       Testing.synthScope((scope) => {
         const network = new IsolatedAgentNetwork(scope, "network", { spec });
@@ -204,7 +205,7 @@ describe("Kubernetes firewall: namespace", () => {
 
 describe("Kubernetes firewall: egress proxy", () => {
   const { spec, proxy, synth } = kubernetesStack();
-  const plan = spec.plan;
+  const plan = planOf(spec);
   const policy = byName(policies(synth), "rapidclaw-egress-proxy");
   const [deployment] = synth.resources("kubernetes_deployment_v1").filter((d) => d.metadata.name === "rapidclaw-egress-proxy");
   const pod = deployment.spec.template;
@@ -326,7 +327,7 @@ describe("Kubernetes firewall: egress proxy", () => {
 
 describe("Kubernetes firewall: roles and agents", () => {
   const { spec, synth } = kubernetesStack();
-  const plan = spec.plan;
+  const plan = planOf(spec);
   const deployments = synth.resources("kubernetes_deployment_v1").filter((d) => d.spec.template.metadata.labels[LABELS.component] === "agent");
   const agent = (name: string) => deployments.find((d) => d.metadata.name === name)!;
   const serviceAccounts = synth.resources("kubernetes_service_account_v1");

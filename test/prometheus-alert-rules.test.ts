@@ -12,11 +12,13 @@ import { App, TerraformStack, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { seedFirewall } from "../examples/seed-spec";
-import { AgentPlatform, FirewallSpec, IsolatedAgentNetwork, ToolAccess, PrometheusAlertRules, prometheusRuleGroups, RapidClawStack, renderPrometheusRules, type RapidClawStackProps } from "../src";
+import { AgentPlatform, FirewallSpec, IsolatedAgentNetwork, ToolAccess, PrometheusAlertRules, RapidClawStack, type RapidClawStackProps } from "../src";
 import { skipLoudly } from "./e2e/support/prerequisites";
 import { promtool, PROMTOOL_MISSING } from "./support/promtool";
 import { failureOf } from "./support/spec-error";
 import { synthesize } from "./support/synth";
+import { planOf } from "../src/plan/firewall-spec";
+import { prometheusRuleGroups, renderPrometheusRules } from "../src/render/prometheus-rules";
 
 const dir = mkdtempSync(join(tmpdir(), "rapidclaw-h8-prometheus-rule-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,7 +59,7 @@ describe("RapidClawStack prometheusRule on Kubernetes", () => {
   });
 
   it("holds exactly the renderer's rule groups, and exposes the rule file and the resource", () => {
-    const plan = stack.spec.plan;
+    const plan = planOf(stack.spec);
     expect(manifest.spec).toEqual({ groups: prometheusRuleGroups(plan) });
     expect(manifest.spec.groups[0].rules.map((r: { alert: string }) => r.alert)).toEqual(["RapidClawRateLimited", "RapidClawPermissionDenied", "RapidClawNetworkBlocked"]);
     expect(stack.prometheusRule?.rulesYaml).toBe(renderPrometheusRules(plan));
@@ -100,8 +102,8 @@ describe("PrometheusAlertRules in a stack of one's own", () => {
     const manifest = JSON.parse(Testing.synth(stack, true)).resource.kubernetes_manifest;
     const [only] = Object.values(manifest) as Array<{ manifest: Record<string, any> }>;
     expect(Object.keys(manifest)).toHaveLength(1);
-    expect(only.manifest.metadata.namespace).toBe(spec.plan.namespace);
-    expect(only.manifest.spec).toEqual({ groups: prometheusRuleGroups(spec.plan) });
+    expect(only.manifest.metadata.namespace).toBe(planOf(spec).namespace);
+    expect(only.manifest.spec).toEqual({ groups: prometheusRuleGroups(planOf(spec)) });
   });
 
   it("fails synthesis validation without the Kubernetes provider, saying how to add it", () => {
@@ -117,8 +119,11 @@ describe("PrometheusAlertRules in a stack of one's own", () => {
     const before = Testing.synth(stack);
     const rules = new PrometheusAlertRules(stack, "alerts", { spec });
     expect(rules.resource).toBeUndefined();
-    expect(rules.rulesYaml).toBe(renderPrometheusRules(spec.plan));
-    expect(rules.groups).toEqual(prometheusRuleGroups(spec.plan));
+    expect(rules.rulesYaml).toBe(renderPrometheusRules(planOf(spec)));
+    expect(rules.groups).toEqual(prometheusRuleGroups(planOf(spec)));
+    // The static forms give the same without a construct.
+    expect(PrometheusAlertRules.rulesYamlOf(spec)).toBe(rules.rulesYaml);
+    expect(PrometheusAlertRules.ruleGroupsOf(spec)).toEqual(rules.groups);
     expect(Testing.synth(stack, true)).toBe(before);
   });
 });

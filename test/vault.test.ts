@@ -118,7 +118,7 @@ describe("key modes", () => {
   });
 
   it("reuses an existing auth backend by path when asked", () => {
-    const synth = synthDocker({ ...seed, vault: { createAuthBackend: false, authPath: "approle-agents" } });
+    const synth = synthDocker({ ...seed, vault: { existingAuthMount: true, authPath: "approle-agents" } });
     expect(synth.resources("vault_auth_backend")).toHaveLength(0);
     expect(synth.resources("vault_approle_auth_backend_role").map((r) => r.backend)).toEqual(["approle-agents", "approle-agents"]);
   });

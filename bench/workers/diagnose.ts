@@ -17,6 +17,7 @@ import { buildGenericStack, planGenericStack } from "../floors/generic";
 import { buildHandWrittenDocker } from "../floors/hand-written-docker";
 import { buildHandWrittenKubernetes } from "../floors/hand-written-kubernetes";
 import { assertIdentical, readSynthesized, temporaryOutdir, timeSynth, type StackBuilder } from "../lib/synth";
+import { planOf } from "../../src/plan/firewall-spec";
 
 const platform = process.argv[2] as AgentPlatform;
 const warmup = Number(process.argv[3]);
@@ -46,7 +47,7 @@ function nested(depth: number, run: () => void): void {
 
 /** The work of the library outside cdktf: validation and plan, then (optionally) every document. */
 function libraryOwnWork(render: boolean): void {
-  const plan = FirewallSpec.fromProps(seedFirewall(platform)).plan;
+  const plan = planOf(FirewallSpec.fromProps(seedFirewall(platform)));
   if (!render) return;
   renderSquidConfForPlan(plan);
   for (const role of plan.roles) {

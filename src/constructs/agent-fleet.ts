@@ -1,17 +1,18 @@
 import { Construct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
 import { AgentPlatform } from "../model/types";
-import { AGENT_PROFILE_PATH, type AgentFiles } from "../plan/agent-environment";
+import type { AgentFiles } from "../plan/agent-environment";
 import { DockerAgents } from "../docker/agents";
-import { EgressProxy } from "./egress-proxy";
-import { IsolatedAgentNetwork, platformPart } from "./isolated-agent-network";
 import { KubernetesAgents } from "../kubernetes/agents";
+import type { IAgentNetwork } from "./agent-network";
+import type { IEgressProxy } from "./egress-proxy";
+import { platformPart } from "./platform-part";
 
+/** Properties of `AgentFleet`. */
 export interface AgentFleetProps {
-  /** The network the agents join. */
-  readonly network: IsolatedAgentNetwork;
+  /** The network the agents join; the agents are its firewall's (`agents`). */
+  readonly network: IAgentNetwork;
   /** The proxy the agents must use. */
-  readonly proxy: EgressProxy;
+  readonly proxy: IEgressProxy;
   /**
    * Files mounted read-only into every agent of a role, by role name (the role profile documents).
    * @default - none
@@ -30,24 +31,10 @@ export class AgentFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: AgentFleetProps) {
     super(scope, id);
-    const spec: FirewallSpec = props.network.spec;
-    const plan = spec.plan;
-    const files = props.files ?? {};
-    const profilePath = Object.values(files).some((list) => list.some((f) => f.path === AGENT_PROFILE_PATH)) ? AGENT_PROFILE_PATH : undefined;
-    if (plan.platform === AgentPlatform.DOCKER) {
-      this.dockerAgents = new DockerAgents(this, "docker", plan, {
-        roleNetworks: Object.fromEntries(Object.entries(props.network.roleNetworks).map(([role, network]) => [role, network.name])),
-        proxyUrls: props.proxy.proxyUrls,
-        files,
-        profilePath,
-      });
+    if (props.network.spec.platform === AgentPlatform.DOCKER) {
+      this.dockerAgents = new DockerAgents(this, "docker", props);
     } else {
-      this.kubernetesAgents = new KubernetesAgents(this, "kubernetes", plan, {
-        namespaceName: props.network.namespaceName,
-        proxyUrls: props.proxy.proxyUrls,
-        files,
-        profilePath,
-      });
+      this.kubernetesAgents = new KubernetesAgents(this, "kubernetes", props);
     }
   }
 

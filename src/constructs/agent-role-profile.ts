@@ -1,25 +1,36 @@
 import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
 import { KubernetesAuthBackendRole } from "@cdktf/provider-vault/lib/kubernetes-auth-backend-role";
-import { Policy } from "@cdktf/provider-vault/lib/policy";
+import type { Policy } from "@cdktf/provider-vault/lib/policy";
 import { Construct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedRole } from "../plan/plan";
 import { buildRoleProfile, renderRoleProfileYaml, renderRoleProfileJson, type RoleProfile } from "../render/role-profile";
-import { vaultPolicyForRole } from "../render/vault-policy";
+import { renderVaultPolicy } from "../render/vault-policy";
+import { FirewallSpecError } from "../model/errors";
 import { unknownName } from "../model/suggest";
 import { AgentPlatform, ToolAccess } from "../model/types";
 import { accessAllows } from "../model/validate";
 import { AGENT_PROFILE_PATH } from "../plan/agent-environment";
 import { VAULT_TOKEN_AUDIENCE } from "../kubernetes/agents";
+import type { IKeyGrantee, KeyGrant } from "./key-grantee";
 import type { ScopedAgentKeys } from "./scoped-agent-keys";
 
+/** Properties of `AgentRoleProfile`. */
 export interface AgentRoleProfileProps {
   /** The firewall the role belongs to. */
   readonly spec: FirewallSpec;
   /** Name of the role, a key of the spec's `roles`. */
   readonly role: string;
-  /** The Vault mount and auth backend the role's policy and binding refer to. */
+  /** The keys the role is granted (`keys.grantRead`) and the auth backend its binding is on. */
   readonly keys: ScopedAgentKeys;
+}
+
+/** A file put read-only into an agent. */
+export interface AgentFile {
+  /** Absolute path in the agent. */
+  readonly path: string;
+  /** Text of the file. */
+  readonly content: string;
 }
 
 /** Where agents find the YAML form of their profile. */
@@ -30,11 +41,13 @@ export const AGENT_PROFILE_YAML_PATH = "/etc/rapidclaw/profile.yaml";
  * rate limits and alert thresholds), its Vault policy granting `read` on exactly the keys of the
  * tools it may use, and the binding agents log in with (Kubernetes auth role bound to the role's
  * ServiceAccount, or an AppRole role on Docker). A role that holds no key gets no policy and no
- * binding: it has nothing to read in Vault.
+ * binding: it has nothing to read in Vault. The role is a key grantee named after its policy.
  */
-export class AgentRoleProfile extends Construct {
-  /** The compiled role. */
-  public readonly role: PlannedRole;
+export class AgentRoleProfile extends Construct implements IKeyGrantee {
+  /** Name of the role. */
+  public readonly roleName: string;
+  /** Name of the role's Vault policy and login role; the name the role's key grant is made for. */
+  public readonly keyGranteeName: string;
   /** The profile model both documents are rendered from. */
   public readonly profile: RoleProfile;
   /** The profile as JSON. */
@@ -43,27 +56,36 @@ export class AgentRoleProfile extends Construct {
   public readonly profileYaml: string;
   /** The role's Vault policy HCL (grants nothing when the role holds no key). */
   public readonly policyDocument: string;
-  /** The Vault policy resource, when the role holds a key. */
+  /** The role's key grant (`keys.grantRead(this, <its tools with keys>)`), when the role holds a key. */
+  public readonly keyGrant?: KeyGrant;
+  /** The Vault policy resource, when the role holds a key (the grant's). */
   public readonly policy?: Policy;
   /** Kubernetes: the Vault login role bound to the role's ServiceAccount. */
   public readonly kubernetesAuthRole?: KubernetesAuthBackendRole;
   /** Docker: the AppRole role agents log in with (SecretIDs are delivered outside Terraform). */
   public readonly appRole?: ApproleAuthBackendRole;
+  private readonly role: PlannedRole;
 
   constructor(scope: Construct, id: string, props: AgentRoleProfileProps) {
-    super(scope, id);
-    const plan = props.spec.plan;
+    const plan = planOf(props.spec);
     const role = plan.roles.find((r) => r.name === props.role);
-    if (role === undefined) throw new Error(`AgentRoleProfile "${id}": ${unknownName("role", props.role, plan.roles.map((r) => r.name))}`);
+    if (role === undefined) throw new FirewallSpecError([{ path: "role", message: unknownName("role", props.role, plan.roles.map((r) => r.name)) }], `AgentRoleProfile "${id}"`);
+    super(scope, id);
     this.role = role;
+    this.roleName = role.name;
+    this.keyGranteeName = role.policyName;
     this.profile = buildRoleProfile(plan, role);
     this.profileJson = renderRoleProfileJson(this.profile);
     this.profileYaml = renderRoleProfileYaml([this.profile]);
-    this.policyDocument = vaultPolicyForRole(plan, role);
-    if (role.keyGrants.length === 0) return;
+    if (role.keyGrants.length === 0) {
+      this.policyDocument = renderVaultPolicy(props.keys.mountPath, []);
+      return;
+    }
 
-    this.policy = new Policy(this, "policy", { name: role.policyName, policy: this.policyDocument });
-    const backend = props.keys.authBackend?.path ?? props.keys.authPath;
+    this.keyGrant = props.keys.grantRead(this, role.keyGrants);
+    this.policyDocument = this.keyGrant.policyDocument;
+    this.policy = this.keyGrant.policy;
+    const backend = props.keys.authPath;
     const token = { tokenPolicies: [this.policy.name], tokenNoDefaultPolicy: true, tokenTtl: plan.vault.tokenTtlSeconds, tokenMaxTtl: plan.vault.tokenTtlSeconds };
     if (plan.platform === AgentPlatform.KUBERNETES) {
       this.kubernetesAuthRole = new KubernetesAuthBackendRole(this, "login", {
@@ -95,7 +117,7 @@ export class AgentRoleProfile extends Construct {
   }
 
   /** The documents mounted read-only into the role's agents. */
-  public get files(): { path: string; content: string }[] {
+  public get files(): AgentFile[] {
     return [
       { path: AGENT_PROFILE_PATH, content: this.profileJson },
       { path: AGENT_PROFILE_YAML_PATH, content: this.profileYaml },

@@ -1,21 +1,37 @@
-import { Construct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
-import { renderSquidConfForPlan } from "../render/squid-conf";
+import { Construct, type IConstruct } from "constructs";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import { renderSquidConfForPlan, type SquidPlacementOptions } from "../render/squid-conf";
 import { AgentPlatform } from "../model/types";
 import { DockerEgressProxy } from "../docker/egress-proxy";
-import { IsolatedAgentNetwork, platformPart } from "./isolated-agent-network";
 import { KubernetesEgressProxy } from "../kubernetes/egress-proxy";
+import type { IAgentNetwork } from "./agent-network";
+import { platformPart } from "./platform-part";
 
+/** What agents need from an egress proxy: where each role's agents send their traffic. */
+export interface IEgressProxy extends IConstruct {
+  /** `http://host:port` agents use as HTTPS_PROXY, per role name. */
+  readonly proxyUrls: { [roleName: string]: string };
+}
+
+/** Properties of `EgressProxy`. */
 export interface EgressProxyProps {
   /** The network whose agents the proxy serves; the proxy uses its firewall spec. */
-  readonly network: IsolatedAgentNetwork;
+  readonly network: IAgentNetwork;
 }
 
 /**
  * Layer 3, the only way out: a Squid proxy that allows CONNECT to port 443 of each role's listed
  * hosts, refuses IP literals and private destinations, and logs every decision as one JSON line.
  */
-export class EgressProxy extends Construct {
+export class EgressProxy extends Construct implements IEgressProxy {
+  /**
+   * The squid.conf of a firewall for a proxy run elsewhere, such as one logging to a file that
+   * `rapidclaw proxy-events` follows (`{ accessLog: "stdio:/var/log/squid/access.log" }`).
+   */
+  public static squidConfOf(spec: FirewallSpec, options: SquidPlacementOptions = {}): string {
+    return renderSquidConfForPlan(planOf(spec), options);
+  }
+
   /** The firewall this proxy belongs to. */
   public readonly spec: FirewallSpec;
   /** The rendered squid.conf, as deployed. */
@@ -28,19 +44,14 @@ export class EgressProxy extends Construct {
   constructor(scope: Construct, id: string, props: EgressProxyProps) {
     super(scope, id);
     this.spec = props.network.spec;
-    const plan = this.spec.plan;
-    this.squidConf = renderSquidConfForPlan(plan);
-    if (plan.platform === AgentPlatform.DOCKER) {
-      const roleNetworks = props.network.roleNetworks;
-      this.dockerProxy = new DockerEgressProxy(this, "docker", plan, this.squidConf, {
-        roles: Object.fromEntries(plan.roles.map((r) => [r.name, roleNetworks[r.name].name])),
-        egress: props.network.egressNetwork.name,
-      });
-      this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${r.docker?.proxyAddress}:${r.proxyPort}`]));
+    if (this.spec.platform === AgentPlatform.DOCKER) {
+      this.dockerProxy = new DockerEgressProxy(this, "docker", { network: props.network });
     } else {
-      this.kubernetesProxy = new KubernetesEgressProxy(this, "kubernetes", plan, this.squidConf, props.network.namespaceName);
-      this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.kubernetesProxy?.serviceHost}:${r.proxyPort}`]));
+      this.kubernetesProxy = new KubernetesEgressProxy(this, "kubernetes", { network: props.network });
     }
+    const part = this.dockerProxy ?? (this.kubernetesProxy as KubernetesEgressProxy);
+    this.squidConf = part.squidConf;
+    this.proxyUrls = part.proxyUrls;
   }
 
   /** Docker: the proxy container and image. */

@@ -1,14 +1,26 @@
 import { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
+import { Token } from "cdktf";
 import { Construct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
-import { LABELS, type PlannedRoleNetwork } from "../plan/plan";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import { LABELS, type FirewallPlan, type PlannedRoleNetwork } from "../plan/plan";
+import { FirewallSpecError, type SpecProblem } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { KubernetesAgentNetwork } from "../kubernetes/agent-network";
+import type { IAgentNamespace } from "./agent-namespace";
+import type { IAgentNetwork } from "./agent-network";
+import { platformPart } from "./platform-part";
 
+/** Properties of `IsolatedAgentNetwork`. */
 export interface IsolatedAgentNetworkProps {
   /** The firewall this network belongs to. */
   readonly spec: FirewallSpec;
+  /**
+   * Kubernetes: an existing namespace to adopt (`AgentNamespace.fromNamespaceName`), named as
+   * the firewall's `namespace`.
+   * @default - adopted when `kubernetes.existingNamespace` is set, else created
+   */
+  readonly namespace?: IAgentNamespace;
 }
 
 /**
@@ -24,9 +36,10 @@ function roleNetworkOptions(bridgeName: string): { [key: string]: string } {
  * Layer 3, default-deny egress. Docker: one `internal` network per role (no route out, no host
  * address on the bridge) holding the role's agents and the proxy, and a separate egress network
  * only the proxy joins. Kubernetes: the namespace and NetworkPolicies
- * that deny everything but cluster DNS and each role's own proxy port.
+ * that deny everything but cluster DNS and each role's own proxy port. Invalid props throw
+ * `FirewallSpecError` before anything is added.
  */
-export class IsolatedAgentNetwork extends Construct {
+export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
   /** The firewall this network belongs to. */
   public readonly spec: FirewallSpec;
   private readonly dockerRoleNetworks?: { [roleName: string]: DockerNetwork };
@@ -34,9 +47,11 @@ export class IsolatedAgentNetwork extends Construct {
   private readonly kubernetesNetwork?: KubernetesAgentNetwork;
 
   constructor(scope: Construct, id: string, props: IsolatedAgentNetworkProps) {
+    const plan = planOf(props.spec);
+    const problems = namespaceProblems(plan, props.namespace);
+    if (problems.length > 0) throw new FirewallSpecError(problems, `IsolatedAgentNetwork "${id}"`);
     super(scope, id);
     this.spec = props.spec;
-    const plan = props.spec.plan;
     if (plan.platform === AgentPlatform.DOCKER) {
       const roleScope = new Construct(this, "roles");
       this.dockerRoleNetworks = {};
@@ -51,12 +66,12 @@ export class IsolatedAgentNetwork extends Construct {
         });
       }
       this.dockerEgressNetwork = new DockerNetwork(this, "egress", {
-        name: "rapidclaw-egress",
+        name: plan.docker.egressNetworkName,
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
         labels: dockerLabels(workloadLabels("egress-network")),
       });
     } else {
-      this.kubernetesNetwork = new KubernetesAgentNetwork(this, "kubernetes", plan);
+      this.kubernetesNetwork = new KubernetesAgentNetwork(this, "kubernetes", { spec: props.spec, namespace: props.namespace });
     }
   }
 
@@ -70,6 +85,16 @@ export class IsolatedAgentNetwork extends Construct {
     return platformPart(this.dockerEgressNetwork, "egressNetwork", AgentPlatform.DOCKER);
   }
 
+  /** Docker: each role's network name (a reference, so users are created after it), by role name. */
+  public get roleNetworkNames(): { [roleName: string]: string } {
+    return Object.fromEntries(Object.entries(this.roleNetworks).map(([role, network]) => [role, network.name]));
+  }
+
+  /** Docker: name of the egress network (a reference). */
+  public get egressNetworkName(): string {
+    return this.egressNetwork.name;
+  }
+
   /** Kubernetes: the namespace and policies. */
   public get kubernetes(): KubernetesAgentNetwork {
     return platformPart(this.kubernetesNetwork, "kubernetes", AgentPlatform.KUBERNETES);
@@ -81,8 +106,13 @@ export class IsolatedAgentNetwork extends Construct {
   }
 }
 
-/** A platform-specific part, or an error naming the platform it needs. */
-export function platformPart<T>(part: T | undefined, name: string, platform: AgentPlatform): T {
-  if (part === undefined) throw new Error(`${name} exists only on platform "${platform}"; this firewall's platform is different`);
-  return part;
+/** An adopted namespace must be the firewall's: policies, logins and alert rules name that one. */
+function namespaceProblems(plan: FirewallPlan, namespace: IAgentNamespace | undefined): SpecProblem[] {
+  if (namespace === undefined) return [];
+  if (plan.platform !== AgentPlatform.KUBERNETES) {
+    return [{ path: "namespace", message: `a namespace is a Kubernetes object and platform is ${plan.platform}; remove namespace` }];
+  }
+  const name = namespace.namespaceName;
+  if (Token.isUnresolved(name) || name === plan.namespace) return [];
+  return [{ path: "namespace", message: `the adopted namespace is "${name}" and the firewall's namespace is "${plan.namespace}"; set namespace: ${name} in the firewall description` }];
 }

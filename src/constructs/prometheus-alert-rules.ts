@@ -2,7 +2,7 @@ import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { prometheusRuleGroups, renderPrometheusRules, type PrometheusRuleGroup } from "../render/prometheus-rules";
 import { FirewallSpecError, type SpecProblem } from "../model/errors";
 import { labelProblems, NAMESPACE_NAME } from "../model/kubernetes-names";
@@ -43,6 +43,16 @@ export const PROMETHEUS_RULE_API_VERSION = "monitoring.coreos.com/v1";
  * Prometheus as a rule file. Invalid props throw `FirewallSpecError` before anything is added.
  */
 export class PrometheusAlertRules extends Construct {
+  /** The alerting rule file (YAML) of a firewall's thresholds, without a construct. */
+  public static rulesYamlOf(spec: FirewallSpec): string {
+    return renderPrometheusRules(planOf(spec));
+  }
+
+  /** The rule groups of a firewall's thresholds, as data (the groups of `rulesYamlOf`). */
+  public static ruleGroupsOf(spec: FirewallSpec): PrometheusRuleGroup[] {
+    return prometheusRuleGroups(planOf(spec));
+  }
+
   /** The rule file (YAML), for a Prometheus the Operator does not manage (Docker, VMs). */
   public readonly rulesYaml: string;
   /** The rule groups, as the `PrometheusRule`'s `spec.groups` holds them. */
@@ -51,7 +61,7 @@ export class PrometheusAlertRules extends Construct {
   public readonly resource?: Manifest;
 
   constructor(scope: Construct, id: string, props: PrometheusAlertRulesProps) {
-    const plan = props.spec.plan;
+    const plan = planOf(props.spec);
     const problems = prometheusRuleOptionProblems(props, "");
     if (plan.platform !== AgentPlatform.KUBERNETES) {
       for (const key of ["labels", "namespace"] as const) {

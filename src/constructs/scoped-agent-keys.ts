@@ -9,17 +9,39 @@ import { KvSecretBackendV2 } from "@cdktf/provider-vault/lib/kv-secret-backend-v
 import { KubernetesAuthBackendConfig } from "@cdktf/provider-vault/lib/kubernetes-auth-backend-config";
 import { KvSecretV2 } from "@cdktf/provider-vault/lib/kv-secret-v2";
 import { Mount } from "@cdktf/provider-vault/lib/mount";
-import { Aspects, Fn, ref, TerraformStack } from "cdktf";
+import { Policy } from "@cdktf/provider-vault/lib/policy";
+import { Aspects, Fn, ref, TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
-import type { FirewallSpec } from "../plan/firewall-spec";
-import type { PlannedTool } from "../plan/plan";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import type { FirewallPlan, PlannedTool } from "../plan/plan";
 import { requireTerraformAtLeast } from "../render/terraform-required-version";
+import { renderVaultPolicy, toolSecrets, vaultSecretDataPath } from "../render/vault-policy";
+import { FirewallSpecError, type SpecProblem } from "../model/errors";
 import { AgentPlatform, KeyMode } from "../model/types";
+import { byString } from "../model/order";
+import { resourceName } from "../model/validate";
 import { missingProviders } from "../terraform/required-providers";
+import { keyGrantProblems } from "./key-grant-problems";
+import type { IKeyGrantee, KeyGrant } from "./key-grantee";
+import type { IKeyMount } from "./key-mount";
+import type { IVaultAuthMount } from "./vault-auth-mount";
 
+/** Properties of `ScopedAgentKeys`. */
 export interface ScopedAgentKeysProps {
   /** The firewall whose tool keys this mount holds. */
   readonly spec: FirewallSpec;
+  /**
+   * An existing KV v2 mount to write the keys into (`KeyMount.fromMountPath`), at the firewall's
+   * `vault.mountPath`.
+   * @default - a KV v2 mount is created at `vault.mountPath`
+   */
+  readonly keyMount?: IKeyMount;
+  /**
+   * An existing auth backend agents log in with (`VaultAuthMount.fromAuthPath`), at the
+   * firewall's `vault.authPath`.
+   * @default - reused when `vault.existingAuthMount` is set, else created at `vault.authPath`
+   */
+  readonly authMount?: IVaultAuthMount;
 }
 
 /** Versions kept per secret: readers may still hold the previous key during a rotation. */
@@ -41,13 +63,15 @@ export function toolConfig(tool: PlannedTool): Record<string, unknown> {
  * Layer 2, scoped keys: a Vault KV v2 mount with one secret per tool that has a `key`, holding the
  * key and the tool's config, rotated every `rotationHours`. No key value is ever in the
  * synthesized JSON; with `KeyMode.EPHEMERAL` (the default) it is in neither plan nor state.
+ * `grantRead` gives a Vault identity `read` on exactly the keys of the tools it names.
+ * Invalid props throw `FirewallSpecError` before anything is added.
  */
-export class ScopedAgentKeys extends Construct {
-  /** The KV v2 mount. */
-  public readonly mount: Mount;
+export class ScopedAgentKeys extends Construct implements IKeyMount, IVaultAuthMount {
+  /** The KV v2 mount, when this construct creates it (no `keyMount` given). */
+  public readonly mount?: Mount;
   /** Backend settings of the mount (versions kept, check-and-set). */
   public readonly backendSettings: KvSecretBackendV2;
-  /** Path of the mount. */
+  /** Path of the mount, such as `agent-keys`: the literal path policies grant under. */
   public readonly mountPath: string;
   /** How key values reach Vault. */
   public readonly keyMode: KeyMode;
@@ -59,36 +83,50 @@ export class ScopedAgentKeys extends Construct {
   public readonly rotations: { [toolName: string]: Rotating } = {};
   /** Managed passwords by tool name (managed mode only; their values are in state). */
   public readonly passwords: { [toolName: string]: Password } = {};
-  /** Path of the auth backend agents log in with (Kubernetes auth or AppRole). */
+  /**
+   * Path of the auth backend agents log in with (Kubernetes auth or AppRole); a reference to the
+   * backend when this construct creates it, so logins are created after it.
+   */
   public readonly authPath: string;
-  /** The auth backend, when this construct creates it (`vault.createAuthBackend`, the default). */
+  /** The auth backend, when this construct creates it (no `authMount`, no `vault.existingAuthMount`). */
   public readonly authBackend?: AuthBackend;
   /** Kubernetes: the backend's configuration, when created here. */
   public readonly kubernetesAuthConfig?: KubernetesAuthBackendConfig;
+  private readonly plan: FirewallPlan;
+  /** The mount as resources refer to it: a reference when created here. */
+  private readonly mountReference: string;
   private readonly toolScope: Construct;
+  private grantScope?: Construct;
+  /** Names of the grantees granted so far: one policy per name. */
+  private readonly granteeNames = new Set<string>();
 
   constructor(scope: Construct, id: string, props: ScopedAgentKeysProps) {
+    const plan = planOf(props.spec);
+    const problems = importProblems(plan, props);
+    if (problems.length > 0) throw new FirewallSpecError(problems, `ScopedAgentKeys "${id}"`);
     super(scope, id);
-    const plan = props.spec.plan;
+    this.plan = plan;
     this.mountPath = plan.vault.mountPath;
     this.keyMode = plan.vault.keyMode;
-    this.mount = new Mount(this, "mount", {
-      path: this.mountPath,
-      type: "kv",
-      options: { version: "2" },
-      description: "Rapid Claw scoped agent keys, one secret per tool",
-    });
+    if (props.keyMount === undefined) {
+      this.mount = new Mount(this, "mount", {
+        path: this.mountPath,
+        type: "kv",
+        options: { version: "2" },
+        description: "Rapid Claw scoped agent keys, one secret per tool",
+      });
+    }
+    this.mountReference = this.mount?.path ?? this.mountPath;
     this.backendSettings = new KvSecretBackendV2(this, "settings", {
-      mount: this.mount.path,
+      mount: this.mountReference,
       maxVersions: VERSIONS_KEPT,
       casRequired: false,
     });
-    this.authPath = plan.vault.authPath;
-    if (plan.vault.createAuthBackend) {
+    if (props.authMount === undefined && !plan.vault.existingAuthMount) {
       const kubernetes = plan.platform === AgentPlatform.KUBERNETES;
       this.authBackend = new AuthBackend(this, "auth", {
         type: kubernetes ? "kubernetes" : "approle",
-        path: this.authPath,
+        path: plan.vault.authPath,
         description: "Rapid Claw agent logins",
       });
       if (kubernetes) {
@@ -98,6 +136,7 @@ export class ScopedAgentKeys extends Construct {
         });
       }
     }
+    this.authPath = this.authBackend?.path ?? props.authMount?.authPath ?? plan.vault.authPath;
     this.toolScope = new Construct(this, "tools");
     const stack = TerraformStack.of(this);
     if (this.keyMode === KeyMode.EPHEMERAL) {
@@ -114,6 +153,45 @@ export class ScopedAgentKeys extends Construct {
     }
     const needs = this.keyMode === KeyMode.EXTERNAL ? [TimeProvider] : [TimeProvider, RandomProvider];
     this.node.addValidation({ validate: () => missingProviders("ScopedAgentKeys", stack, needs) });
+  }
+
+  /**
+   * Gives `grantee` `read` on exactly the keys of `tools` (`<mount>/data/<secret>` of each, no
+   * wildcard, no other capability): a Vault policy named after the grantee. The policy goes into
+   * the grantee's scope when it is a construct (one grant per such grantee: list every tool in
+   * one call), else into this construct's. Throws `FirewallSpecError` naming each unknown tool
+   * or tool without a key.
+   */
+  public grantRead(grantee: IKeyGrantee, tools: string[]): KeyGrant {
+    const problems = keyGrantProblems(this.plan, grantee.keyGranteeName, tools);
+    if (this.granteeNames.has(grantee.keyGranteeName)) {
+      problems.push({ path: "grantee.keyGranteeName", message: `"${grantee.keyGranteeName}" already holds a grant of these keys; grant all its tools in one grantRead call` });
+    }
+    if (problems.length > 0) throw new FirewallSpecError(problems, `ScopedAgentKeys "${this.node.id}".grantRead`);
+    const secrets = toolSecrets(this.plan, [...new Set(tools)].sort(byString));
+    const policyDocument = renderVaultPolicy(this.mountPath, secrets.map((secret) => secret.secretName));
+    const policy = new Policy(...this.grantPlace(grantee), { name: grantee.keyGranteeName, policy: policyDocument });
+    this.granteeNames.add(grantee.keyGranteeName);
+    return {
+      grantee,
+      policy,
+      policyName: grantee.keyGranteeName,
+      policyDocument,
+      tools: secrets.map((secret) => secret.tool),
+      secretPaths: Object.fromEntries(secrets.map((secret) => [secret.tool, vaultSecretDataPath(this.mountPath, secret.secretName)])),
+    };
+  }
+
+  /** Scope and id of a grant's policy: inside the grantee when it is a construct, else under `grants`. */
+  private grantPlace(grantee: IKeyGrantee): [Construct, string] {
+    if (Construct.isConstruct(grantee)) {
+      if (grantee.node.tryFindChild("policy") !== undefined) {
+        throw new Error(`${grantee.node.path} already holds a key grant; grant all its tools in one grantRead call`);
+      }
+      return [grantee as Construct, "policy"];
+    }
+    this.grantScope ??= new Construct(this, "grants");
+    return [this.grantScope, resourceName(grantee.keyGranteeName)];
   }
 
   private addToolKey(stack: TerraformStack, tool: PlannedTool, key: NonNullable<PlannedTool["key"]>): void {
@@ -160,7 +238,7 @@ export class ScopedAgentKeys extends Construct {
       dataJson = Fn.jsonencode({ api_key: password.result, ...config });
     }
     this.secrets[tool.name] = new KvSecretV2(scope, "secret", {
-      mount: this.mount.path,
+      mount: this.mountReference,
       name: key.secretName,
       dataJson,
       dataJsonWo,
@@ -177,4 +255,23 @@ function requireTerraformVersion(stack: TerraformStack): void {
   const overrides = (stack as unknown as { rawOverrides?: { terraform?: { required_version?: unknown } } }).rawOverrides;
   const current = overrides?.terraform?.required_version;
   stack.addOverride("terraform.required_version", requireTerraformAtLeast(typeof current === "string" ? current : undefined, EPHEMERAL_TERRAFORM_VERSION));
+}
+
+/** Imports that do not match the firewall: its gateway, agents and policies use the spec's paths. */
+function importProblems(plan: FirewallPlan, props: ScopedAgentKeysProps): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const keyMountPath = props.keyMount?.mountPath;
+  if (keyMountPath !== undefined && keyMountPath !== plan.vault.mountPath) {
+    problems.push({
+      path: "keyMount",
+      message: Token.isUnresolved(keyMountPath)
+        ? "keyMount's path must be literal text: policies name it; import the mount with KeyMount.fromMountPath and its path"
+        : `keyMount is mounted at "${keyMountPath}" and the firewall's vault.mountPath is "${plan.vault.mountPath}"; set vault.mountPath: ${keyMountPath}`,
+    });
+  }
+  const authPath = props.authMount?.authPath;
+  if (authPath !== undefined && !Token.isUnresolved(authPath) && authPath !== plan.vault.authPath) {
+    problems.push({ path: "authMount", message: `authMount is mounted at "${authPath}" and the firewall's vault.authPath is "${plan.vault.authPath}"; set vault.authPath: ${authPath}` });
+  }
+  return problems;
 }

@@ -1,11 +1,27 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
-import { LABELS, type FirewallPlan } from "../plan/plan";
-import { agentEnvironment, type AgentFiles } from "../plan/agent-environment";
+import type { IAgentNetwork } from "../constructs/agent-network";
+import type { IEgressProxy } from "../constructs/egress-proxy";
+import { planOf } from "../plan/firewall-spec";
+import { LABELS } from "../plan/plan";
+import { agentEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
+
+/** Properties of `DockerAgents`. */
+export interface DockerAgentsProps {
+  /** The network whose role networks the agents join; the agents are its firewall's. */
+  readonly network: IAgentNetwork;
+  /** The proxy the agents must use. */
+  readonly proxy: IEgressProxy;
+  /**
+   * Files put read-only into every agent of a role, by role name (the role profile documents).
+   * @default - none
+   */
+  readonly files?: AgentFiles;
+}
 
 /**
  * Docker part of AgentFleet: one hardened container per agent, on its role's internal network
@@ -17,8 +33,13 @@ export class DockerAgents extends Construct {
   /** Images by image reference. */
   public readonly images: { [image: string]: Image } = {};
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan, options: { roleNetworks: { readonly [roleName: string]: string }; proxyUrls: { readonly [roleName: string]: string }; files: AgentFiles; profilePath?: string }) {
+  constructor(scope: Construct, id: string, props: DockerAgentsProps) {
     super(scope, id);
+    const plan = planOf(props.network.spec);
+    const roleNetworks = props.network.roleNetworkNames;
+    const proxyUrls = props.proxy.proxyUrls;
+    const files = props.files ?? {};
+    const profilePath = announcedProfilePath(files);
     // Images and containers in scopes of their own: agent names can never collide with image ids.
     const imageScope = new Construct(this, "images");
     const containerScope = new Construct(this, "containers");
@@ -33,9 +54,9 @@ export class DockerAgents extends Construct {
       this.containers[agent.name] = new Container(containerScope, agent.resourceName, {
         name: agent.resourceName,
         image: this.images[agent.image].imageId,
-        networksAdvanced: [{ name: options.roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
+        networksAdvanced: [{ name: roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
         user: agent.user,
-        env: agentEnvironment(agent, options.proxyUrls[agent.role], plan.proxy.noProxy, options.profilePath).map(([k, v]) => `${k}=${v}`),
+        env: agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
         ulimit: [processUlimit(agent.processLimit)],
@@ -43,7 +64,7 @@ export class DockerAgents extends Construct {
         readOnly,
         removeVolumes: true,
         tmpfs: readOnly ? { "/tmp": "rw,noexec,nosuid,size=64m" } : undefined,
-        ...dockerUploads(options.files[agent.role] ?? [], "0444", readOnly),
+        ...dockerUploads(files[agent.role] ?? [], "0444", readOnly),
         capabilities: { drop: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         restart: "unless-stopped",

@@ -1,13 +1,18 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
-import type { FirewallPlan } from "../plan/plan";
-import { SQUID_CONF_PATH } from "../render/squid-conf";
+import type { IAgentNetwork } from "../constructs/agent-network";
+import { planOf } from "../plan/firewall-spec";
+import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 
-/** Where the proxy container reads its configuration. */
+/** Properties of `DockerEgressProxy`. */
+export interface DockerEgressProxyProps {
+  /** The network whose role networks the proxy joins; the proxy uses its firewall spec. */
+  readonly network: IAgentNetwork;
+}
 
 /**
  * Docker part of EgressProxy: one Squid container on every role's network (at the role's proxy
@@ -18,20 +23,28 @@ export class DockerEgressProxy extends Construct {
   public readonly image: Image;
   /** The Squid container. */
   public readonly container: Container;
+  /** The rendered squid.conf, as uploaded. */
+  public readonly squidConf: string;
+  /** `http://<role's proxy address>:<port>` agents use as HTTPS_PROXY, per role name. */
+  public readonly proxyUrls: { [roleName: string]: string };
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan, squidConf: string, networks: { roles: { readonly [roleName: string]: string }; egress: string }) {
+  constructor(scope: Construct, id: string, props: DockerEgressProxyProps) {
     super(scope, id);
+    const plan = planOf(props.network.spec);
+    const squidConf = renderSquidConfForPlan(plan);
+    this.squidConf = squidConf;
+    const roleNetworks = props.network.roleNetworkNames;
     this.image = new Image(this, "image", { name: plan.proxy.image, keepLocally: true });
     this.container = new Container(this, "container", {
       name: "rapidclaw-egress-proxy",
       image: this.image.imageId,
-      // Running as `proxy` from the start lets Squid write its log to the container's stdout (see DESIGN.md).
+      // Running as `proxy` from the start lets Squid write its log to the container's stdout (Squid drops privileges before it opens its logs).
       user: "proxy",
       entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
       ...dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true),
       networksAdvanced: [
-        ...plan.roles.map((role) => ({ name: networks.roles[role.name], ipv4Address: role.docker?.proxyAddress })),
-        { name: networks.egress },
+        ...plan.roles.map((role) => ({ name: roleNetworks[role.name], ipv4Address: role.docker?.proxyAddress })),
+        { name: props.network.egressNetworkName },
       ],
       memory: plan.proxy.memoryMiB,
       cpus: String(plan.proxy.cpus),
@@ -47,5 +60,6 @@ export class DockerEgressProxy extends Construct {
       mustRun: true,
       labels: dockerLabels(workloadLabels("egress-proxy")),
     });
+    this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${r.docker?.proxyAddress}:${r.proxyPort}`]));
   }
 }

@@ -1,9 +1,22 @@
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { Construct } from "constructs";
-import { LABELS, type FirewallPlan } from "../plan/plan";
+import type { IAgentNamespace } from "../constructs/agent-namespace";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import { LABELS } from "../plan/plan";
 import { COMPONENTS } from "../terraform/labels";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, tcpPorts } from "./network-policy";
+
+/** Properties of `KubernetesAgentNetwork`. */
+export interface KubernetesAgentNetworkProps {
+  /** The firewall whose agents the policies isolate. */
+  readonly spec: FirewallSpec;
+  /**
+   * An existing namespace to adopt, named as the firewall's `namespace`.
+   * @default - adopted when `kubernetes.existingNamespace` is set, else created
+   */
+  readonly namespace?: IAgentNamespace;
+}
 
 /**
  * Kubernetes part of IsolatedAgentNetwork: the namespace (created or adopted) and the agents'
@@ -21,7 +34,7 @@ export class KubernetesAgentNetwork extends Construct {
    * everything placed in it is created after it.
    */
   public readonly namespaceName: string;
-  /** The namespace, or undefined when an existing one is adopted (`kubernetes.createNamespace: false`). */
+  /** The namespace, or undefined when an existing one is adopted (a `namespace` import, or `kubernetes.existingNamespace`). */
   public readonly namespace?: NamespaceV1;
   /** Isolates every agent pod in both directions. */
   public readonly defaultDenyPolicy: NetworkPolicyV1;
@@ -32,9 +45,10 @@ export class KubernetesAgentNetwork extends Construct {
   /** Per role name: egress of the role's pods to its proxy port and its CIDRs. */
   public readonly roleEgressPolicies: { [roleName: string]: NetworkPolicyV1 } = {};
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan) {
+  constructor(scope: Construct, id: string, props: KubernetesAgentNetworkProps) {
     super(scope, id);
-    if (plan.kubernetes.createNamespace) {
+    const plan = planOf(props.spec);
+    if (props.namespace === undefined && !plan.kubernetes.existingNamespace) {
       this.namespace = new NamespaceV1(this, "namespace", {
         metadata: {
           name: plan.namespace,
@@ -48,7 +62,7 @@ export class KubernetesAgentNetwork extends Construct {
       });
       this.namespaceName = this.namespace.metadata.name;
     } else {
-      this.namespaceName = plan.namespace;
+      this.namespaceName = props.namespace?.namespaceName ?? plan.namespace;
     }
     const namespace = this.namespaceName;
     const allAgents = agentPodSelector();

@@ -7,8 +7,11 @@ import type {
 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { Construct } from "constructs";
-import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
-import { agentEnvironment, type AgentFiles } from "../plan/agent-environment";
+import type { IAgentNetwork } from "../constructs/agent-network";
+import type { IEgressProxy } from "../constructs/egress-proxy";
+import { planOf } from "../plan/firewall-spec";
+import { LABELS, type PlannedRole } from "../plan/plan";
+import { agentEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
@@ -32,19 +35,18 @@ export const VAULT_TOKEN_AUDIENCE = "vault";
 /** Lifetime of that token; the kubelet refreshes it before it expires. */
 export const VAULT_TOKEN_EXPIRATION_SECONDS = 600;
 
-/** Options of KubernetesAgents. */
-export interface KubernetesAgentsOptions {
-  /** Namespace of the agents (created or adopted by the network). */
-  readonly namespaceName: string;
-  /** `http://host:port` of the proxy, per role name. */
-  readonly proxyUrls: { readonly [roleName: string]: string };
-  /** Files mounted read-only into the agents of a role, by role name; a role's files share one directory. */
-  readonly files: AgentFiles;
+/** Properties of `KubernetesAgents`. */
+export interface KubernetesAgentsProps {
+  /** The network whose namespace the agents run in; the agents are its firewall's. */
+  readonly network: IAgentNetwork;
+  /** The proxy the agents must use. */
+  readonly proxy: IEgressProxy;
   /**
-   * Path of the role profile document, announced to agents as RAPIDCLAW_PROFILE.
-   * @default - not announced
+   * Files mounted read-only into the agents of a role, by role name; a role's files share one
+   * directory (the role profile documents).
+   * @default - none
    */
-  readonly profilePath?: string;
+  readonly files?: AgentFiles;
 }
 
 /** A role's files as one ConfigMap: keys are file names, all files in `directory`. */
@@ -67,9 +69,12 @@ export class KubernetesAgents extends Construct {
   /** Agent Deployments by agent name. */
   public readonly deployments: { [agentName: string]: DeploymentV1 } = {};
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan, options: KubernetesAgentsOptions) {
+  constructor(scope: Construct, id: string, props: KubernetesAgentsProps) {
     super(scope, id);
-    const namespace = options.namespaceName;
+    const plan = planOf(props.network.spec);
+    const namespace = props.network.namespaceName;
+    const files = props.files ?? {};
+    const profilePath = announcedProfilePath(files);
     const fileSets = new Map<string, RoleFileSet>();
     // One scope per kind: agent and role names can never collide as construct ids.
     const accountScope = new Construct(this, "service-accounts");
@@ -81,7 +86,7 @@ export class KubernetesAgents extends Construct {
         metadata: { name: role.serviceAccountName, namespace, labels: roleLabels },
         automountServiceAccountToken: false,
       });
-      const fileSet = roleFileSet(role.name, options.files[role.name] ?? []);
+      const fileSet = roleFileSet(role.name, files[role.name] ?? []);
       if (fileSet) {
         fileSets.set(role.name, fileSet);
         this.fileConfigMaps[role.name] = new ConfigMapV1(filesScope, role.resourceName, {
@@ -98,7 +103,7 @@ export class KubernetesAgents extends Construct {
       const podLabels = workloadLabels(COMPONENTS.agent, { [LABELS.agent]: agent.resourceName, [LABELS.role]: role.resourceName });
       const fileSet = fileSets.get(role.name);
       const volumes = this.agentVolumes(role, fileSet);
-      const proxyUrl = options.proxyUrls[agent.role];
+      const proxyUrl = props.proxy.proxyUrls[agent.role];
       if (proxyUrl === undefined) throw new Error(`agent "${agent.name}": the proxy serves no role "${agent.role}"; build the proxy and the agents from the same firewall spec`);
       const quantities = { cpu: `${Math.round(agent.cpus * 1000)}m`, memory: `${agent.memoryMiB}Mi` };
       this.deployments[agent.name] = new (deploymentV1Class())(deploymentScope, agent.resourceName, {
@@ -120,7 +125,7 @@ export class KubernetesAgents extends Construct {
                 {
                   name: agent.resourceName,
                   image: agent.image,
-                  env: agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, options.profilePath).map(([name, value]) => ({ name, value })),
+                  env: agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath).map(([name, value]) => ({ name, value })),
                   resources: { requests: quantities, limits: { ...quantities } },
                   securityContext: hardenedContainerSecurityContext(role.allowFileSystem),
                   volumeMount: volumes.mounts.length > 0 ? volumes.mounts : undefined,

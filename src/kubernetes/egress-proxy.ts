@@ -4,8 +4,9 @@ import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
-import type { FirewallPlan } from "../plan/plan";
-import { SQUID_CONF_PATH } from "../render/squid-conf";
+import type { IAgentNetwork } from "../constructs/agent-network";
+import { planOf } from "../plan/firewall-spec";
+import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
@@ -40,6 +41,12 @@ const SQUID_SCRATCH = [
   { name: "log", path: "/var/log/squid", sizeLimit: "16Mi" },
 ];
 
+/** Properties of `KubernetesEgressProxy`. */
+export interface KubernetesEgressProxyProps {
+  /** The network whose namespace the proxy runs in; the proxy uses its firewall spec. */
+  readonly network: IAgentNetwork;
+}
+
 /**
  * Kubernetes part of EgressProxy: a Squid Deployment with one port per role, its ConfigMap,
  * Service and PodDisruptionBudget, and the NetworkPolicy `rapidclaw-egress-proxy`: ingress on each
@@ -60,13 +67,22 @@ export class KubernetesEgressProxy extends Construct {
   public readonly podDisruptionBudget: PodDisruptionBudgetV1;
   /** Ingress per role port from that role only; egress to DNS and public HTTPS only. */
   public readonly networkPolicy: NetworkPolicyV1;
+  /** The rendered squid.conf, as in the ConfigMap. */
+  public readonly squidConf: string;
+  /** `http://<serviceHost>:<role port>` agents use as HTTPS_PROXY, per role name. */
+  public readonly proxyUrls: { [roleName: string]: string };
 
-  constructor(scope: Construct, id: string, plan: FirewallPlan, squidConf: string, namespaceName: string) {
+  constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
     super(scope, id);
+    const plan = planOf(props.network.spec);
+    const namespaceName = props.network.namespaceName;
+    const squidConf = renderSquidConfForPlan(plan);
+    this.squidConf = squidConf;
     const labels = workloadLabels(COMPONENTS.egressProxy);
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
     this.serviceHost = `${PROXY_NAME}.${namespaceName}.svc`;
     const ports = plan.roles.map((role, index) => ({ name: proxyPortName(index), port: role.proxyPort }));
+    this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceHost}:${r.proxyPort}`]));
 
     this.configMap = new ConfigMapV1(this, "squid-conf", {
       metadata: { name: `${PROXY_NAME}-squid-conf`, namespace: namespaceName, labels },

@@ -161,7 +161,7 @@ export const firewallSpecSchema = object("the firewall spec", {
     dnsServers: list("dnsServers", str("a DNS server")).optional(),
   }).optional(),
   kubernetes: object("kubernetes", {
-    createNamespace: bool("createNamespace").optional(),
+    existingNamespace: bool("existingNamespace").optional(),
     nodeLocalDnsIp: str("nodeLocalDnsIp").optional(),
     ingress: object("ingress", {
       namespaceLabels: map("namespaceLabels", str("a label value")),
@@ -172,7 +172,7 @@ export const firewallSpecSchema = object("the firewall spec", {
     mountPath: str("mountPath").regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { error: "mountPath must be a path like agent-keys (lower case, digits, _ and -, no leading or trailing slash)" }).optional(),
     keyMode: enumOf("keyMode", KeyMode).optional(),
     authPath: str("authPath").regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { error: "authPath must be a path like kubernetes" }).optional(),
-    createAuthBackend: bool("createAuthBackend").optional(),
+    existingAuthMount: bool("existingAuthMount").optional(),
     kubernetesHost: str("kubernetesHost").regex(/^https:\/\/[^\s]+$/, { error: "kubernetesHost must be an https:// URL" }).optional(),
     tokenTtlSeconds: int("tokenTtlSeconds", 60, 86_400).optional(),
   }).optional(),

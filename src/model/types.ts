@@ -441,10 +441,12 @@ export interface AgentIngressProps {
 /** Kubernetes options. */
 export interface KubernetesOptions {
   /**
-   * Create the namespace (true) or adopt an existing one (false).
-   * @default true
+   * Adopt an existing namespace named `namespace` instead of creating it: the file form of
+   * `AgentNamespace.fromNamespaceName` (in TypeScript, pass the import as
+   * `IsolatedAgentNetworkProps.namespace`).
+   * @default false
    */
-  readonly createNamespace?: boolean;
+  readonly existingNamespace?: boolean;
   /**
    * Address of a NodeLocal DNSCache (for example `169.254.20.10`) agents may also query.
    * @default - cluster DNS only
@@ -475,10 +477,12 @@ export interface VaultOptions {
    */
   readonly authPath?: string;
   /**
-   * Create the auth backend at `authPath` (true) or reuse an existing one (false).
-   * @default true
+   * Reuse an existing auth backend at `authPath` instead of creating it: the file form of
+   * `VaultAuthMount.fromAuthPath` (in TypeScript, pass the import as
+   * `ScopedAgentKeysProps.authMount`).
+   * @default false
    */
-  readonly createAuthBackend?: boolean;
+  readonly existingAuthMount?: boolean;
   /**
    * Kubernetes only: API server address Vault uses to review tokens, when the backend is created.
    * @default "https://kubernetes.default.svc"
@@ -493,7 +497,9 @@ export interface VaultOptions {
 
 /** An alert threshold: `count` events of a kind within `windowSec` raise an alert. */
 export interface AlertThresholdProps {
+  /** Events that raise the alert. */
   readonly count: number;
+  /** Window the events are counted in, in seconds. */
   readonly windowSec: number;
   /** `info`, `warning` or `critical`. */
   readonly severity: string;
@@ -519,6 +525,7 @@ export enum WebhookFormat {
 export interface AlertWebhookProps {
   /** Lowest severity sent to this webhook: `info`, `warning` or `critical`. */
   readonly severity: string;
+  /** Payload shape the webhook receives. */
   readonly format: WebhookFormat;
   /** Environment variable that holds the webhook URL. @default - urlFile, or PagerDuty's Events v2 URL */
   readonly urlEnv?: string;
@@ -544,6 +551,7 @@ export interface MonitoringOptions {
 
 /** The whole firewall: one typed description of the fleet. */
 export interface FirewallSpecProps {
+  /** Where the agents run: Docker or Kubernetes. */
   readonly platform: AgentPlatform;
   /**
    * Kubernetes namespace of the agents and the proxy.

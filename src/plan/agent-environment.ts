@@ -26,3 +26,8 @@ export function agentEnvironment(agent: PlannedAgent, proxyUrl: string, noProxy:
 export interface AgentFiles {
   readonly [roleName: string]: ReadonlyArray<{ readonly path: string; readonly content: string }>;
 }
+
+/** The profile path to announce (RAPIDCLAW_PROFILE): `AGENT_PROFILE_PATH` when some role's files hold it. */
+export function announcedProfilePath(files: AgentFiles): string | undefined {
+  return Object.values(files).some((list) => list.some((f) => f.path === AGENT_PROFILE_PATH)) ? AGENT_PROFILE_PATH : undefined;
+}

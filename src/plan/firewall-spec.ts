@@ -1,6 +1,12 @@
 import { loadFirewallSpec } from "../model/load";
-import type { FirewallSpecProps } from "../model/types";
+import type { AgentPlatform, FirewallSpecProps } from "../model/types";
 import { compileFirewall, type FirewallPlan } from "./plan";
+
+/**
+ * Plans by spec, kept off the class so that the plan is no member of the public API: the
+ * constructs read it through `planOf`, which the package root does not export.
+ */
+const PLANS = new WeakMap<FirewallSpec, FirewallPlan>();
 
 /**
  * A validated, compiled firewall description, shared by the constructs of one firewall. Build it
@@ -23,11 +29,36 @@ export class FirewallSpec {
 
   /** The props as given. */
   public readonly props: FirewallSpecProps;
-  /** The compiled plan: resolved roles, allowlists, key grants, names and addresses. */
-  public readonly plan: FirewallPlan;
 
-  protected constructor(props: FirewallSpecProps, plan: FirewallPlan) {
+  private constructor(props: FirewallSpecProps, plan: FirewallPlan) {
     this.props = props;
-    this.plan = plan;
+    PLANS.set(this, plan);
   }
+
+  /** The platform the firewall is built for. */
+  public get platform(): AgentPlatform {
+    return planOf(this).platform;
+  }
+
+  /** Kubernetes: the agents' namespace, as the description names it. */
+  public get namespace(): string {
+    return planOf(this).namespace;
+  }
+
+  /** Names of the roles, sorted. */
+  public get roleNames(): string[] {
+    return planOf(this).roles.map((role) => role.name);
+  }
+
+  /** Names of the tools, sorted. */
+  public get toolNames(): string[] {
+    return planOf(this).tools.map((tool) => tool.name);
+  }
+}
+
+/** The compiled plan of a spec: package-internal (constructs, renderers' callers, tests). */
+export function planOf(spec: FirewallSpec): FirewallPlan {
+  const plan = PLANS.get(spec);
+  if (plan === undefined) throw new Error("not a FirewallSpec made by FirewallSpec.fromProps or fromFile");
+  return plan;
 }

@@ -128,9 +128,10 @@ export interface FirewallPlan {
     readonly processLimit: number;
   };
   /** Docker: the pool role subnets come from, the proxy's egress subnet, resolvers. Role networks are on each role. */
-  readonly docker: { readonly subnet: string; readonly egressSubnet: string; readonly dnsServers: string[] };
+  readonly docker: { readonly subnet: string; readonly egressSubnet: string; readonly dnsServers: string[]; readonly egressNetworkName: string };
   readonly kubernetes: {
-    readonly createNamespace: boolean;
+    /** Adopt the namespace instead of creating it. */
+    readonly existingNamespace: boolean;
     readonly nodeLocalDnsIp?: string;
     readonly ingress?: { readonly namespaceLabels: ReadonlyArray<readonly [string, string]>; readonly port: number };
   };
@@ -138,7 +139,8 @@ export interface FirewallPlan {
     readonly mountPath: string;
     readonly keyMode: KeyMode;
     readonly authPath: string;
-    readonly createAuthBackend: boolean;
+    /** Reuse the auth backend at `authPath` instead of creating it. */
+    readonly existingAuthMount: boolean;
     readonly kubernetesHost: string;
     readonly tokenTtlSeconds: number;
   };
@@ -278,10 +280,11 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
     docker: {
       subnet: pool.text,
       egressSubnet: (parseCidr(spec.docker?.egressSubnet ?? DEFAULT_EGRESS_SUBNET) as Network).text,
+      egressNetworkName: "rapidclaw-egress",
       dnsServers: [...(spec.docker?.dnsServers ?? [])],
     },
     kubernetes: {
-      createNamespace: spec.kubernetes?.createNamespace ?? true,
+      existingNamespace: spec.kubernetes?.existingNamespace ?? false,
       nodeLocalDnsIp: spec.kubernetes?.nodeLocalDnsIp,
       ingress: spec.kubernetes?.ingress && {
         namespaceLabels: Object.entries(spec.kubernetes.ingress.namespaceLabels).sort(([a], [b]) => byString(a, b)),
@@ -292,7 +295,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       mountPath: spec.vault?.mountPath ?? DEFAULTS.mountPath,
       keyMode: spec.vault?.keyMode ?? KeyMode.EPHEMERAL,
       authPath: spec.vault?.authPath ?? (platform === AgentPlatform.KUBERNETES ? "kubernetes" : "approle"),
-      createAuthBackend: spec.vault?.createAuthBackend ?? true,
+      existingAuthMount: spec.vault?.existingAuthMount ?? false,
       kubernetesHost: spec.vault?.kubernetesHost ?? DEFAULTS.kubernetesHost,
       tokenTtlSeconds: spec.vault?.tokenTtlSeconds ?? DEFAULTS.tokenTtlSeconds,
     },

@@ -4,7 +4,7 @@ import { byString } from "../model/order";
 import { unknownName } from "../model/suggest";
 import { ToolAccess } from "../model/types";
 import { accessAllows } from "../model/validate";
-import type { FirewallSpec } from "../plan/firewall-spec";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedRole } from "../plan/plan";
 
 /** One agent tool of a role: the tool of ours it stands for, the access it needs, and whether the role has it. */
@@ -20,8 +20,8 @@ export interface AgentToolGrant {
 
 /** The role of a spec, or a FirewallSpecError naming the known roles. */
 export function roleOf(spec: FirewallSpec, roleName: string): PlannedRole {
-  const role = spec.plan.roles.find((r) => r.name === roleName);
-  if (role === undefined) throw new FirewallSpecError([{ path: "role", message: unknownName("role", roleName, spec.plan.roles.map((r) => r.name)) }]);
+  const role = planOf(spec).roles.find((r) => r.name === roleName);
+  if (role === undefined) throw new FirewallSpecError([{ path: "role", message: unknownName("role", roleName, planOf(spec).roles.map((r) => r.name)) }]);
   return role;
 }
 

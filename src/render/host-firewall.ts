@@ -97,6 +97,7 @@ export interface HostFirewallScripts {
 
 /** Thrown when host firewall options are invalid; lists every problem by its path. */
 export class HostFirewallError extends Error {
+  /** Every problem, each with its path. */
   public readonly problems: SpecProblem[];
 
   constructor(problems: SpecProblem[]) {

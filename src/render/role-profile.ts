@@ -44,7 +44,9 @@ import { byString } from "../model/order";
 
 /** A tool's sliding-window limit, per agent. */
 export interface ProfileRateLimit {
+  /** Calls allowed within the window. */
   readonly max_calls: number;
+  /** Length of the sliding window, in seconds. */
   readonly window_sec: number;
   /** Calls per minute, rounded down, at least 1. */
   readonly max_rpm: number;
@@ -52,6 +54,7 @@ export interface ProfileRateLimit {
 
 /** A tool the role may use. */
 export interface ProfileAllowedTool {
+  /** Tool name. */
   readonly tool: string;
   /** READ, WRITE or EXECUTE. */
   readonly access: ToolAccess;
@@ -63,36 +66,49 @@ export interface ProfileAllowedTool {
 
 /** Per-task limits; an absent key means no limit. */
 export interface ProfileLimits {
+  /** Tasks an agent of the role may run at once. */
   readonly max_concurrent_tasks?: number;
+  /** Model tokens one task may use. */
   readonly max_tokens_per_task?: number;
+  /** Tool calls one task may make. */
   readonly max_tool_calls_per_task?: number;
 }
 
 /** Egress by address range, bypassing the proxy. */
 export interface ProfileEgressCidr {
+  /** The range, canonical. */
   readonly cidr: string;
+  /** TCP ports reachable in it, sorted. */
   readonly ports: ReadonlyArray<number>;
 }
 
 /** Network rights of the role. */
 export interface ProfileNetwork {
+  /** Whether the role may reach hosts beyond the model hosts. */
   readonly allow_egress: boolean;
   /** Everything the proxy lets the role reach: model hosts plus its own hosts, sorted. */
   readonly allowed_hosts: ReadonlyArray<string>;
+  /** Ranges the role reaches directly, not through the proxy. */
   readonly egress_cidrs: ReadonlyArray<ProfileEgressCidr>;
 }
 
 /** `count` events of one kind within `window_sec` raise an alert of `severity`. */
 export interface ProfileAlertThreshold {
+  /** Events that raise the alert. */
   readonly count: number;
+  /** Window the events are counted in, in seconds. */
   readonly window_sec: number;
+  /** Severity of the alert, such as `warning` or `critical`. */
   readonly severity: string;
 }
 
 /** Alert thresholds per firewall event kind. */
 export interface ProfileAlerts {
+  /** Calls refused by a rate limit. */
   readonly rate_limited: ProfileAlertThreshold;
+  /** Calls refused by the role's access. */
   readonly permission_denied: ProfileAlertThreshold;
+  /** Connections refused by the proxy. */
   readonly network_blocked: ProfileAlertThreshold;
 }
 
@@ -104,19 +120,29 @@ export interface ProfileVault {
   readonly secret_paths: { readonly [tool: string]: string };
 }
 
+/** The tools of the fleet, as one role may use them. */
+export interface ProfileTools {
+  /** Tools above DENY, in tool-name order. */
+  readonly allowed: ReadonlyArray<ProfileAllowedTool>;
+  /** Every other tool of the fleet, sorted. */
+  readonly denied: ReadonlyArray<string>;
+}
+
 /** The permission boundary of one role, as its agents load it. */
 export interface RoleProfile {
+  /** Role name. */
   readonly role: string;
-  readonly tools: {
-    /** Tools above DENY, in tool-name order. */
-    readonly allowed: ReadonlyArray<ProfileAllowedTool>;
-    /** Every other tool of the fleet, sorted. */
-    readonly denied: ReadonlyArray<string>;
-  };
+  /** What the role may do with each tool. */
+  readonly tools: ProfileTools;
+  /** Per-task limits. */
   readonly limits: ProfileLimits;
+  /** Network rights. */
   readonly network: ProfileNetwork;
+  /** Whether the agents' root file system is writable. */
   readonly allow_file_system: boolean;
+  /** Alert thresholds. */
   readonly alerts: ProfileAlerts;
+  /** Where the role's keys are in Vault. */
   readonly vault: ProfileVault;
 }
 

@@ -19,8 +19,11 @@ export interface SquidRole {
   readonly listenAddress?: string;
 }
 
+/** Everything squid.conf is rendered from (`renderSquidConf`). */
 export interface SquidConfInput {
+  /** The roles, each with its listener and allowlist. */
   readonly roles: ReadonlyArray<SquidRole>;
+  /** Also allow plain HTTP (port 80) to the listed hosts. */
   readonly allowPlainHttp: boolean;
   /** Address of the listeners of roles without their own (tests bind 127.0.0.1). @default - all addresses */
   readonly listenAddress?: string;
@@ -145,8 +148,20 @@ export function squidRolesForPlan(plan: FirewallPlan): SquidRole[] {
   }));
 }
 
+/** Where a proxy runs: the parts of `SquidConfInput` that are not the firewall's. */
+export interface SquidPlacementOptions {
+  /** Address of the listeners of roles without their own (tests bind 127.0.0.1). @default - all addresses */
+  readonly listenAddress?: string;
+  /** A hosts file Squid resolves from before DNS. @default - none */
+  readonly hostsFile?: string;
+  /** Where the access log goes, such as `stdio:/var/log/squid/access.log`. @default "stdio:/dev/stdout" */
+  readonly accessLog?: string;
+  /** Where the cache log goes. @default "stdio:/dev/stderr" */
+  readonly cacheLog?: string;
+}
+
 /** squid.conf for a plan, as the proxy container runs it. */
-export function renderSquidConfForPlan(plan: FirewallPlan, overrides: Partial<Pick<SquidConfInput, "listenAddress" | "hostsFile" | "accessLog" | "cacheLog">> = {}): string {
+export function renderSquidConfForPlan(plan: FirewallPlan, overrides: SquidPlacementOptions = {}): string {
   return renderSquidConf({
     roles: squidRolesForPlan(plan),
     allowPlainHttp: plan.proxy.allowPlainHttp,

@@ -38,16 +38,20 @@ export function renderVaultPolicy(mountPath: string, secretNames: string[]): str
 }
 
 /**
- * The keys a role may read: tools it holds above DENY that have a key (`PlannedRole.keyGrants`),
- * each with its secret name. Throws when a grant names a tool without a key, which a plan from
- * `compileFirewall` never holds.
+ * The keys of the given tools, each with its secret name, in the order given. Throws when a tool
+ * has no key: callers check the names first (a plan's `keyGrants` only hold tools with keys).
  */
-export function grantedSecrets(plan: FirewallPlan, role: PlannedRole): GrantedSecret[] {
-  return role.keyGrants.map((toolName) => {
+export function toolSecrets(plan: FirewallPlan, toolNames: ReadonlyArray<string>): GrantedSecret[] {
+  return toolNames.map((toolName) => {
     const secretName = plan.tools.find((tool) => tool.name === toolName)?.key?.secretName;
-    if (secretName === undefined) throw new Error(`role "${role.name}" is granted the key of tool "${toolName}", which has no key`);
+    if (secretName === undefined) throw new Error(`tool "${toolName}" has no key to grant`);
     return { tool: toolName, secretName };
   });
+}
+
+/** The keys a role may read: tools it holds above DENY that have a key (`PlannedRole.keyGrants`). */
+export function grantedSecrets(plan: FirewallPlan, role: PlannedRole): GrantedSecret[] {
+  return toolSecrets(plan, role.keyGrants);
 }
 
 /** The Vault policy of one role of a plan: read on exactly its granted tool keys. */

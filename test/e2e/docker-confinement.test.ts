@@ -24,6 +24,7 @@ import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
 import { replayContainer, replayNetworks } from "./support/docker-replay";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
+import { planOf } from "../../src/plan/firewall-spec";
 
 const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "tar", "iptables"], { namespaces: true }));
 
@@ -82,7 +83,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
 
   beforeAll(async () => {
     const stack = new RapidClawStack(new App(), "agent-firewall", SPEC);
-    plan = stack.spec.plan;
+    plan = planOf(stack.spec);
     doc = synthesize(stack).doc;
 
     engine = await DockerEngine.start("rc-docker");

@@ -233,7 +233,7 @@ const vaultArb = fc.record(
     mountPath: fc.constantFrom("agent-keys", "secrets/agents", "kv"),
     tokenTtlSeconds: fc.integer({ min: 60, max: 86_400 }),
     authPath: fc.constantFrom("agents-auth", "auth-agents/prod"),
-    createAuthBackend: fc.boolean(),
+    existingAuthMount: fc.boolean(),
   },
   { requiredKeys: [] },
 );
@@ -297,7 +297,7 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
               proxy: fc.record({ port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean(), replicas: fc.integer({ min: 1, max: 20 }), ...proxyHardeningArb }, { requiredKeys: [] }),
               kubernetes: fc.record(
                 {
-                  createNamespace: fc.boolean(),
+                  existingNamespace: fc.boolean(),
                   nodeLocalDnsIp: fc.constant("169.254.20.10"),
                   ingress: fc.record({
                     namespaceLabels: fc
