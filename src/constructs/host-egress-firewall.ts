@@ -1,12 +1,10 @@
 import { TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
-import {
-  hostFirewallInstallFor,
-  renderHostFirewall,
-  renderHostFirewallCloudInit,
-  renderHostFirewallUnit,
-  type HostFirewallOptions,
-} from "../render/host-firewall";
+import type { HostFirewallOptions } from "../model/host-firewall-types";
+import { hostFirewallInstallFor } from "../plan/host-firewall-names";
+import { renderHostFirewallUnit } from "../render/host-firewall/boot-unit";
+import { renderHostFirewallCloudInit } from "../render/host-firewall/cloud-init";
+import { renderHostFirewall } from "../render/host-firewall/scripts";
 import { terraformLiteral } from "../terraform/terraform-literal";
 
 /** Props of HostEgressFirewall: the firewall options, `scriptDirectory` (where the scripts are installed) included. */

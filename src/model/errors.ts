@@ -46,3 +46,15 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   }
   return out;
 }
+
+/** Thrown when host firewall options are invalid; lists every problem by its path. */
+export class HostFirewallError extends Error {
+  public readonly problems: SpecProblem[];
+
+  constructor(problems: SpecProblem[]) {
+    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
+    super(`invalid host firewall options: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${lines.join("\n")}`);
+    this.name = "HostFirewallError";
+    this.problems = problems;
+  }
+}
