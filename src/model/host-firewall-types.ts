@@ -16,6 +16,18 @@ export interface HostFirewallEndpoint {
   readonly port: number;
 }
 
+/**
+ * A TCP endpoint that only some of the confined users may connect to, such as one role's gateway
+ * listener on loopback: every other confined user is refused (and logged), whatever else allows it.
+ */
+export interface HostFirewallReservedEndpoint extends HostFirewallEndpoint {
+  /**
+   * The users that may connect: user names or numeric uids, at least one, never `root`. They are
+   * confined like `users` (listing them there too is allowed).
+   */
+  readonly users: string[];
+}
+
 /** Options of the host egress firewall, a script set for bare VMs. */
 export interface HostFirewallOptions {
   /**
@@ -34,6 +46,13 @@ export interface HostFirewallOptions {
    * @default []
    */
   readonly proxyEndpoints?: HostFirewallEndpoint[];
+  /**
+   * Endpoints reserved for some of the users, checked before everything else: for bare VMs that
+   * run the tool gateway, each role's listener reserved for that role's agent users (a role is
+   * told by the port it reached), and Redis for the gateway's own user.
+   * @default []
+   */
+  readonly reservedEndpoints?: HostFirewallReservedEndpoint[];
   /**
    * Direct TCP egress by address range and port, for internal backends without a hostname.
    * @default []

@@ -1,7 +1,7 @@
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import { egressRangeProblem, metadataAddressProblem, parseCidr, type Network } from "./addresses";
 import { formatPath, HostFirewallError, type SpecProblem } from "./errors";
-import { HOST_FIREWALL_DEFAULTS, HostFirewallAction, type HostFirewallOptions } from "./host-firewall-types";
+import { HOST_FIREWALL_DEFAULTS, HostFirewallAction, type HostFirewallEndpoint, type HostFirewallOptions } from "./host-firewall-types";
 
 /** Host firewall options after validation: canonical addresses, defaults filled in, duplicates removed. */
 export interface ResolvedHostFirewall {
@@ -9,6 +9,8 @@ export interface ResolvedHostFirewall {
   readonly chain: string;
   readonly resolvers: Network[];
   readonly endpoints: ReadonlyArray<{ readonly network: Network; readonly port: number }>;
+  /** Endpoints only their users may reach; their users are also in `users`. */
+  readonly reserved: ReadonlyArray<ReservedEndpoint>;
   readonly cidrs: ReadonlyArray<{ readonly network: Network; readonly ports: number[] }>;
   readonly allowLoopback: boolean;
   readonly logPrefix: string;
@@ -18,6 +20,22 @@ export interface ResolvedHostFirewall {
   readonly namePrefix: string;
   readonly scriptDirectory: string;
 }
+
+/** An endpoint only its users may reach. */
+export interface ReservedEndpoint {
+  readonly network: Network;
+  readonly port: number;
+  /**
+   * On a loopback address: reserved on every address of this host, in both IP versions, since a
+   * listener on a wildcard address answers on all of them.
+   */
+  readonly loopback: boolean;
+  readonly users: string[];
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
 
 // Debian/shadow user names (plus upper case and dots, which systemd and LDAP allow); a trailing
 // `$` marks Samba machine accounts. Never all digits, so a name cannot be mistaken for a uid.
@@ -64,8 +82,8 @@ export function resolveHostFirewallOptions(options: HostFirewallOptions): Resolv
   const users = list(options.users, "users");
   if (options.users !== undefined && users.length === 0) add(["users"], "list at least one agent user (a user name or a numeric uid); without one the firewall would confine nobody");
   if (options.users === undefined) add(["users"], "missing; list the agent users (user names or numeric uids) whose egress to confine");
-  const userKeys = users.map((user, i) => {
-    const path = ["users", i];
+  /** Checks one user name or uid; returns the name, or the uid in canonical form. */
+  const userKey = (user: unknown, path: PropertyKey[]): string => {
     if (typeof user !== "string") {
       add(path, `${JSON.stringify(user)} must be a string: a user name or a numeric uid such as "1001"`);
       return "";
@@ -81,7 +99,8 @@ export function resolveHostFirewallOptions(options: HostFirewallOptions): Resolv
       add(path, `${JSON.stringify(user)} is not a valid user name; use letters, digits, "_", "-" and ".", starting with a letter or "_", at most 32 characters, or give a numeric uid`);
     }
     return user;
-  });
+  };
+  const userKeys = users.map((user, i) => userKey(user, ["users", i]));
 
   const resolvers = list(options.dnsResolvers, "dnsResolvers").flatMap((address, i) => {
     const network = hostAddress(address);
@@ -89,11 +108,30 @@ export function resolveHostFirewallOptions(options: HostFirewallOptions): Resolv
     return typeof network === "string" ? [] : [network];
   });
 
-  const endpoints = list(options.proxyEndpoints, "proxyEndpoints").flatMap((endpoint, i) => {
-    const network = hostAddress(endpoint?.address);
-    if (typeof network === "string") add(["proxyEndpoints", i, "address"], network);
-    if (!isPort(endpoint?.port)) add(["proxyEndpoints", i, "port"], `${JSON.stringify(endpoint?.port)} is not a TCP port; use an integer from 1 to 65535`);
-    return typeof network === "string" || !isPort(endpoint.port) ? [] : [{ network, port: endpoint.port }];
+  /** Checks an address and port; returns them parsed when both are valid. */
+  const endpointAt = (entry: HostFirewallEndpoint | undefined, path: PropertyKey[]) => {
+    const network = hostAddress(entry?.address);
+    if (typeof network === "string") add([...path, "address"], network);
+    if (!isPort(entry?.port)) add([...path, "port"], `${JSON.stringify(entry?.port)} is not a TCP port; use an integer from 1 to 65535`);
+    return typeof network === "string" || !isPort(entry?.port) ? [] : [{ network, port: entry.port }];
+  };
+  const endpoints = list(options.proxyEndpoints, "proxyEndpoints").flatMap((endpoint, i) => endpointAt(endpoint, ["proxyEndpoints", i]));
+
+  const reservedKeys = new Map<string, number>();
+  const reserved = list(options.reservedEndpoints, "reservedEndpoints").flatMap((entry, i) => {
+    const path = ["reservedEndpoints", i];
+    const parsed = endpointAt(entry, path);
+    const entryUsers = Array.isArray(entry?.users) ? entry.users : [];
+    if (entryUsers.length === 0) add([...path, "users"], "list the users that may connect (user names or numeric uids); an endpoint nobody may reach needs no reservation");
+    const keys = entryUsers.map((user, j) => userKey(user, [...path, "users", j]));
+    return parsed.flatMap(({ network, port }) => {
+      const loopback = LOOPBACK.check(network.text.split("/")[0], network.version === 4 ? "ipv4" : "ipv6");
+      const where = loopback ? `port ${port} on this host` : `${network.text} port ${port}`;
+      const other = reservedKeys.get(where);
+      if (other !== undefined) add(path, `reservedEndpoints[${other}] already reserves ${where}; list all of its users in one entry`);
+      reservedKeys.set(where, i);
+      return [{ network, port, loopback, users: [...new Set(keys)] }];
+    });
   });
 
   const cidrs = list(options.cidrs, "cidrs").flatMap((entry, i) => {
@@ -130,7 +168,8 @@ export function resolveHostFirewallOptions(options: HostFirewallOptions): Resolv
 
   if (problems.length > 0) throw new HostFirewallError(problems);
   return {
-    users: [...new Set(userKeys)],
+    users: [...new Set([...userKeys, ...reserved.flatMap((r) => r.users)])],
+    reserved,
     chain: `${namePrefix}${CHAIN_SUFFIX}`,
     resolvers: uniqueBy(resolvers, (n) => n.text),
     endpoints: uniqueBy(endpoints, (e) => `${e.network.text} ${e.port}`),

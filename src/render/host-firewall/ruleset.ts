@@ -7,7 +7,26 @@ export function hostFirewallRuleset(resolved: ResolvedHostFirewall, version: 4 |
   const { chain } = resolved;
   const ofVersion = <T extends { network: Network }>(items: ReadonlyArray<T>) => items.filter((item) => item.network.version === version);
   const rules: string[] = [];
-  const allow = (match: string) => rules.push(`-A ${chain} ${match} -j RETURN`);
+  const rule = (match: string, target: string) => rules.push([`-A ${chain}`, match, target].filter((part) => part !== "").join(" "));
+  const allow = (match: string) => rule(match, "-j RETURN");
+  /** Logs at the limited rate, then refuses; `tcpOnly` when the match already says `-p tcp`. */
+  const refuse = (match: string, tcpOnly: boolean) => {
+    rule(match, `-m limit --limit ${resolved.logRatePerMinute}/minute --limit-burst ${resolved.logBurst} -j LOG --log-prefix "${resolved.logPrefix}" --log-level 4 --log-uid`);
+    if (resolved.action === HostFirewallAction.DROP) rule(match, "-j DROP");
+    else if (tcpOnly) rule(match, "-j REJECT --reject-with tcp-reset");
+    else {
+      rule([match, "-p tcp"].filter((part) => part !== "").join(" "), "-j REJECT --reject-with tcp-reset");
+      rule(match, `-j REJECT --reject-with ${version === 4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"}`);
+    }
+  };
+  // Reserved endpoints first, so that nothing below (loopback, a proxy endpoint) lets another
+  // user in. iptables resolves user names here; the apply script has checked that they exist.
+  for (const endpoint of resolved.reserved.filter((r) => r.loopback || r.network.version === version)) {
+    // Packets to any local address leave through lo.
+    const match = `${endpoint.loopback ? "-o lo" : `-d ${endpoint.network.text}`} -p tcp -m tcp --dport ${endpoint.port}`;
+    for (const user of endpoint.users) allow(`${match} -m owner --uid-owner ${user}`);
+    refuse(match, true);
+  }
   // Allowed packets RETURN to OUTPUT rather than ACCEPT, so rules the host already has still apply.
   if (resolved.allowLoopback) allow(`-o lo -d ${version === 4 ? "127.0.0.0/8" : "::1/128"}`);
   // Only connections the agent opened: replies the agent sends on connections others opened to
@@ -20,17 +39,7 @@ export function hostFirewallRuleset(resolved: ResolvedHostFirewall, version: 4 |
   for (const range of ofVersion(resolved.cidrs)) {
     for (const port of range.ports) allow(`-d ${range.network.text} -p tcp -m tcp --dport ${port}`);
   }
-  rules.push(
-    `-A ${chain} -m limit --limit ${resolved.logRatePerMinute}/minute --limit-burst ${resolved.logBurst} ` +
-      `-j LOG --log-prefix "${resolved.logPrefix}" --log-level 4 --log-uid`,
-  );
-  if (resolved.action === HostFirewallAction.DROP) rules.push(`-A ${chain} -j DROP`);
-  else {
-    rules.push(
-      `-A ${chain} -p tcp -j REJECT --reject-with tcp-reset`,
-      `-A ${chain} -j REJECT --reject-with ${version === 4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"}`,
-    );
-  }
+  refuse("", false);
   // With --noflush, declaring an existing user chain flushes it: the chain is replaced in one commit.
   return ["*filter", `:${chain} - [0:0]`, ...rules, "COMMIT", ""].join("\n");
 }
