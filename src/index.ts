@@ -41,3 +41,8 @@ export { PrometheusAlertRules, PROMETHEUS_RULE_API_VERSION, type PrometheusAlert
 export { ScopedAgentKeys, type ScopedAgentKeysProps } from "./constructs/scoped-agent-keys";
 export { HostEgressFirewall, type HostEgressFirewallProps } from "./constructs/host-egress-firewall";
 export { HostFirewallAction, HostFirewallError, renderHostFirewall, type HostFirewallEndpoint, type HostFirewallOptions } from "./render/host-firewall";
+export type { HostFirewallReservedEndpoint } from "./model/host-firewall-types";
+export type { VmGatewayUsersProps } from "./plan/vm-gateway-reservations";
+export { GatewayServiceError } from "./model/errors";
+export type { GatewayServiceOptions } from "./model/gateway-service-types";
+export { renderGatewayServiceUnit, GATEWAY_SERVICE_UNIT_NAME } from "./render/gateway-service-unit";

@@ -39,13 +39,13 @@ LOOPBACK.addAddress("::1", "ipv6");
 
 // Debian/shadow user names (plus upper case and dots, which systemd and LDAP allow); a trailing
 // `$` marks Samba machine accounts. Never all digits, so a name cannot be mistaken for a uid.
-const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$/;
+export const USER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$/;
 const MAX_UID = 4_294_967_294; // (uid_t)-1 means "no user"
 const NAME_PREFIX = /^[A-Za-z][A-Za-z0-9_-]{0,20}$/;
 const LOG_PREFIX = /^[A-Za-z0-9 _.:=/\[\]-]{1,29}$/;
 const CHAIN_SUFFIX = "-EGRESS";
 // Absolute, and only characters that systemd's ExecStart=, sh and YAML all take literally.
-const SCRIPT_DIRECTORY = /^\/[A-Za-z0-9._+\/-]*$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._+\/-]*$/;
 
 const isPort = (value: unknown): value is number => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535;
 const byNumber = (a: number, b: number) => a - b;
@@ -162,7 +162,7 @@ export function resolveHostFirewallOptions(options: HostFirewallOptions): Resolv
   const allowLoopback = options.allowLoopback ?? HOST_FIREWALL_DEFAULTS.allowLoopback;
   if (typeof allowLoopback !== "boolean") add(["allowLoopback"], `${JSON.stringify(allowLoopback)} must be true or false`);
   const scriptDirectory = options.scriptDirectory ?? HOST_FIREWALL_DEFAULTS.scriptDirectory;
-  if (typeof scriptDirectory !== "string" || !SCRIPT_DIRECTORY.test(scriptDirectory)) {
+  if (typeof scriptDirectory !== "string" || !SAFE_PATH.test(scriptDirectory)) {
     add(["scriptDirectory"], `${JSON.stringify(scriptDirectory)} is not usable: the boot unit runs the scripts by this path, so write an absolute path of letters, digits and . _ + - / only, such as "/usr/local/sbin"`);
   }
 
