@@ -190,11 +190,13 @@ describe("reserved endpoints of the host firewall", () => {
 });
 
 describe("HostEgressFirewall.gatewayReservations", () => {
-  it("reserves each role's default gateway listener for its agent users, and Redis for the gateway's user", () => {
-    expect(HostEgressFirewall.gatewayReservations(SPEC, { roleUsers: { research: ["alice"], support: ["bob", "1002"] }, redis: { address: "127.0.0.1", port: 6379 } })).toEqual([
+  it("reserves each role's default gateway listener for its agent users, Redis and the gateway's proxy listener for the gateway's user", () => {
+    const users = { roleUsers: { research: ["alice"], support: ["bob", "1002"] }, redis: { address: "127.0.0.1", port: 6379 }, upstreamProxy: { address: "127.0.0.1", port: 3131 } };
+    expect(HostEgressFirewall.gatewayReservations(SPEC, users)).toEqual([
       { address: "127.0.0.1", port: 8080, users: ["alice"] },
       { address: "127.0.0.1", port: 8081, users: ["bob", "1002"] },
       { address: "127.0.0.1", port: 6379, users: ["rapidclaw-gateway"] },
+      { address: "127.0.0.1", port: 3131, users: ["rapidclaw-gateway"] },
     ]);
   });
 

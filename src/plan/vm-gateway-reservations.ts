@@ -18,6 +18,12 @@ export interface VmGatewayUsersProps {
    */
   readonly redis?: HostFirewallEndpoint;
   /**
+   * The egress proxy's listener for the gateway (its upstreams' allowlist), reserved for the
+   * gateway's user: the gateway leaves through the proxy, as on Docker.
+   * @default - no proxy endpoint reserved
+   */
+  readonly upstreamProxy?: HostFirewallEndpoint;
+  /**
    * Address of the listeners that name none: the gateway's `--listen-host`.
    * @default "127.0.0.1"
    */
@@ -30,7 +36,7 @@ export const VM_GATEWAY_DEFAULTS = { gatewayUser: "rapidclaw-gateway", listenHos
 /**
  * The host firewall's reserved endpoints for a gateway on the VM: each role's listener for that
  * role's agent users only (the gateway tells a role by the port it reached, so another role's
- * user must never reach it), and Redis for the gateway's own user. Throws HostFirewallError when
+ * user must never reach it), and Redis and the gateway's proxy listener for the gateway's own user. Throws HostFirewallError when
  * a listener has no role or a role has no users.
  */
 export function vmGatewayReservations(spec: unknown, users: VmGatewayUsersProps): HostFirewallReservedEndpoint[] {
@@ -53,5 +59,6 @@ export function vmGatewayReservations(spec: unknown, users: VmGatewayUsersProps)
   });
   if (problems.length > 0) throw new HostFirewallError(problems);
   const gatewayUser = users.gatewayUser ?? VM_GATEWAY_DEFAULTS.gatewayUser;
-  return users.redis === undefined ? reserved : [...reserved, { ...users.redis, users: [gatewayUser] }];
+  const gatewayOnly = [users.redis, users.upstreamProxy].flatMap((endpoint) => (endpoint === undefined ? [] : [{ address: endpoint.address, port: endpoint.port, users: [gatewayUser] }]));
+  return [...reserved, ...gatewayOnly];
 }

@@ -4,7 +4,8 @@
  * as the gateway's user, which is confined too), Redis, one proxy port per role and another
  * loopback service listen inside; clients run as each role's agent user, as the gateway's user
  * and as a user the firewall does not know. Each agent user must reach only its own role's
- * gateway and proxy ports, on every local address, and the gateway's user only Redis.
+ * gateway and proxy ports, on every local address, and the gateway's user Redis and its own
+ * proxy port, none of the agents' ports.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,7 +35,7 @@ const SUPPORT: RunAs = { uid: 4302, gid: 4302 };
 const GATEWAY: RunAs = { uid: 4303, gid: 4303 };
 const OUTSIDER: RunAs = { uid: 4304, gid: 4304 };
 const REDIS = 6379;
-const PROXY = { research: 3129, support: 3130 };
+const PROXY = { research: 3129, support: 3130, gateway: 3131 };
 const OTHER_SERVICE = 5000;
 
 const RESERVED = [
@@ -42,6 +43,7 @@ const RESERVED = [
     roleUsers: { research: [String(RESEARCH.uid)], support: [String(SUPPORT.uid)] },
     gatewayUser: String(GATEWAY.uid),
     redis: { address: "127.0.0.1", port: REDIS },
+    upstreamProxy: { address: "127.0.0.1", port: PROXY.gateway },
   }),
   { address: "127.0.0.1", port: PROXY.research, users: [String(RESEARCH.uid)] },
   { address: "127.0.0.1", port: PROXY.support, users: [String(SUPPORT.uid)] },
@@ -58,6 +60,7 @@ const TARGETS: Array<{ name: string; host: string; port: number; served?: string
   { name: "research's proxy port", host: "127.0.0.1", port: PROXY.research, reach: [RESEARCH] },
   { name: "support's proxy port", host: "127.0.0.1", port: PROXY.support, reach: [SUPPORT] },
   { name: "Redis", host: "127.0.0.1", port: REDIS, reach: [GATEWAY] },
+  { name: "the gateway's proxy port", host: "127.0.0.1", port: PROXY.gateway, reach: [GATEWAY] },
   { name: "another loopback service", host: "127.0.0.1", port: OTHER_SERVICE, reach: [RESEARCH, SUPPORT, GATEWAY] },
 ];
 const USERS = [
@@ -85,7 +88,7 @@ describe.skipIf(SKIP).each(iptablesBackends())("VM gateway firewall, $name iptab
     await serve(gateway, "127.0.0.1", RESEARCH_PORT);
     await serve(gateway, "::1", RESEARCH_PORT);
     await serve(gateway, "0.0.0.0", SUPPORT_PORT);
-    for (const port of [REDIS, PROXY.research, PROXY.support, OTHER_SERVICE]) await serve(services, "127.0.0.1", port);
+    for (const port of [REDIS, PROXY.research, PROXY.support, PROXY.gateway, OTHER_SERVICE]) await serve(services, "127.0.0.1", port);
     for (const { runAs } of USERS) {
       const client = await NetAgent.start(vm, runAs);
       agents.push(client);
