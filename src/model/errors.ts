@@ -47,30 +47,29 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-/** `invalid <what>: N problems` and one line per problem. */
-function optionProblemsMessage(what: string, problems: SpecProblem[]): string {
-  const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
-  return `invalid ${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${lines.join("\n")}`;
-}
-
-/** Thrown when host firewall options are invalid; lists every problem by its path. */
-export class HostFirewallError extends Error {
+/** Invalid options of one part, with every problem by its path. */
+export abstract class OptionProblemsError extends Error {
   public readonly problems: SpecProblem[];
 
-  constructor(problems: SpecProblem[]) {
-    super(optionProblemsMessage("host firewall options", problems));
-    this.name = "HostFirewallError";
+  protected constructor(what: string, problems: SpecProblem[]) {
+    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
+    super(`invalid ${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${lines.join("\n")}`);
     this.problems = problems;
   }
 }
 
-/** Thrown when the gateway's systemd unit options are invalid; lists every problem by its path. */
-export class GatewayServiceError extends Error {
-  public readonly problems: SpecProblem[];
-
+/** Thrown when host firewall options are invalid; lists every problem by its path. */
+export class HostFirewallError extends OptionProblemsError {
   constructor(problems: SpecProblem[]) {
-    super(optionProblemsMessage("gateway service options", problems));
+    super("host firewall options", problems);
+    this.name = "HostFirewallError";
+  }
+}
+
+/** Thrown when the gateway's systemd unit options are invalid; lists every problem by its path. */
+export class GatewayServiceError extends OptionProblemsError {
+  constructor(problems: SpecProblem[]) {
+    super("gateway service options", problems);
     this.name = "GatewayServiceError";
-    this.problems = problems;
   }
 }

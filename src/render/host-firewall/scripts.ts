@@ -134,8 +134,9 @@ function uninstallScript(resolved: ResolvedHostFirewall): string {
 
 /**
  * Renders the host egress firewall: an apply script that confines only the agent users' packets
- * in OUTPUT (loopback, established, DNS to the listed resolvers, the proxy endpoints and CIDR
- * ports; everything else logged at a limited rate and refused), for IPv4 and IPv6, and an
+ * in OUTPUT (reserved endpoints for their users only; then loopback, established, DNS to the
+ * listed resolvers, the proxy endpoints and CIDR ports; everything else logged at a limited rate
+ * and refused), for IPv4 and IPv6, and an
  * uninstall script. Pure. Throws HostFirewallError when an option is invalid.
  */
 export function renderHostFirewall(options: HostFirewallOptions): HostFirewallScripts {
