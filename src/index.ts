@@ -66,3 +66,8 @@ export { HostEgressFirewall, type HostEgressFirewallProps } from "./constructs/h
 export { HostFirewallAction, HostFirewallError, renderHostFirewall, type HostFirewallEndpoint, type HostFirewallOptions } from "./render/host-firewall";
 export { OpenClawConfig, OPENCLAW_PLUGIN_ID, OPENCLAW_PLUGIN_PATH, type OpenClawConfigDocument, type OpenClawConfigOptions, type OpenClawPluginTool } from "./render/openclaw-config";
 export { HermesConfig, HERMES_HOOK_COMMAND, type HermesConfigDocument, type HermesConfigOptions } from "./render/hermes-config";
+export type { HostFirewallReservedEndpoint } from "./model/host-firewall-types";
+export type { VmGatewayUsersProps } from "./plan/vm-gateway-reservations";
+export { GatewayServiceError } from "./model/errors";
+export type { GatewayServiceOptions } from "./model/gateway-service-types";
+export { renderGatewayServiceUnit, GATEWAY_SERVICE_UNIT_NAME } from "./render/gateway-service-unit";

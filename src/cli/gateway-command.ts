@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { gatewayConfigFromSpec } from "../gateway/config";
 import { startGateway } from "../gateway/gateway";
 import type { UpstreamAddress } from "../gateway/server";
@@ -20,7 +20,8 @@ export function gatewayCommand(): Command {
     .description("Enforce tool permissions, rate limits and key custody for agents (events on stdout, one JSON line each).")
     .requiredOption("-c, --config <file>", "firewall file (.yaml, .yml or .json), the same the constructs read")
     .requiredOption("-k, --key-dir <dir>", "directory with one key file per tool, named after the tool (as Vault Agent renders them)")
-    .option("-r, --redis <url>", "Redis URL of the rate limiter and of the shared alert windows", "redis://127.0.0.1:6379")
+    // From the environment too, so a URL with credentials can stay off the command line, which every local user can read.
+    .addOption(new Option("-r, --redis <url>", "Redis URL of the rate limiter and of the shared alert windows").env("RAPIDCLAW_REDIS_URL").default("redis://127.0.0.1:6379"))
     .option("--listen-host <address>", "address of the listeners that name none", "0.0.0.0")
     .option("--admin-port <port>", "port of /metrics, /healthz and /readyz", integer("--admin-port", 0), 9464)
     .option("--admin-host <address>", "address of the admin port", "0.0.0.0")

@@ -1,12 +1,12 @@
 import { TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
-import {
-  hostFirewallInstallFor,
-  renderHostFirewall,
-  renderHostFirewallCloudInit,
-  renderHostFirewallUnit,
-  type HostFirewallOptions,
-} from "../render/host-firewall";
+import type { HostFirewallOptions, HostFirewallReservedEndpoint } from "../model/host-firewall-types";
+import type { FirewallSpecProps } from "../model/types";
+import { hostFirewallInstallFor } from "../plan/host-firewall-names";
+import { vmGatewayReservations, type VmGatewayUsersProps } from "../plan/vm-gateway-reservations";
+import { renderHostFirewallUnit } from "../render/host-firewall/boot-unit";
+import { renderHostFirewallCloudInit } from "../render/host-firewall/cloud-init";
+import { renderHostFirewall } from "../render/host-firewall/scripts";
 import { terraformLiteral } from "../terraform/terraform-literal";
 
 /** Props of HostEgressFirewall: the firewall options, `scriptDirectory` (where the scripts are installed) included. */
@@ -19,6 +19,16 @@ export interface HostEgressFirewallProps extends HostFirewallOptions {}
  * resource (any provider) can take `cloudInit` as its user data.
  */
 export class HostEgressFirewall extends Construct {
+  /**
+   * `reservedEndpoints` for a tool gateway on the VM: each role's gateway listener for that role's
+   * agent users only, and Redis (when given) for the gateway's own user. Throws FirewallSpecError
+   * on an invalid firewall description, HostFirewallError when a listener names no role or a role
+   * has no users.
+   */
+  public static gatewayReservations(spec: FirewallSpecProps, users: VmGatewayUsersProps): HostFirewallReservedEndpoint[] {
+    return vmGatewayReservations(spec, users);
+  }
+
   /** POSIX sh script that installs or updates the rules; idempotent. */
   public readonly applyScript: string;
   /** POSIX sh script that removes exactly what the apply script added. */

@@ -46,3 +46,31 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   }
   return out;
 }
+
+/** Invalid options of one part, with every problem by its path. */
+export abstract class OptionProblemsError extends Error {
+  /** Every problem, each with its path. */
+  public readonly problems: SpecProblem[];
+
+  protected constructor(what: string, problems: SpecProblem[]) {
+    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
+    super(`invalid ${what}: ${problems.length} problem${problems.length === 1 ? "" : "s"}\n${lines.join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+/** Thrown when host firewall options are invalid; lists every problem by its path. */
+export class HostFirewallError extends OptionProblemsError {
+  constructor(problems: SpecProblem[]) {
+    super("host firewall options", problems);
+    this.name = "HostFirewallError";
+  }
+}
+
+/** Thrown when the gateway's systemd unit options are invalid; lists every problem by its path. */
+export class GatewayServiceError extends OptionProblemsError {
+  constructor(problems: SpecProblem[]) {
+    super("gateway service options", problems);
+    this.name = "GatewayServiceError";
+  }
+}

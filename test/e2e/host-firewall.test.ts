@@ -6,7 +6,7 @@
  * network namespace writes nothing to the kernel log unless the host enables nf_log_all_netns,
  * so the counters are what shows that blocked attempts were logged).
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,10 +14,10 @@ import { HostFirewallAction, renderHostFirewall, renderHostFirewallRuleset, type
 import { NetAgent, type RunAs } from "./support/net-agent-client";
 import type { ConnectOutcome } from "./support/net-agent-protocol";
 import { connectNamespaces, NetworkNamespace, type CommandResult } from "./support/netns";
-import { findOnPath, missingPrerequisites, skipLoudly } from "./support/prerequisites";
+import { backendEnvironment, IPTABLES_TOOLS, iptablesBackends } from "./support/iptables-backends";
+import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
 
-const TOOLS = ["iptables", "ip6tables", "iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save"];
-const SKIP = skipLoudly("host egress firewall e2e", missingPrerequisites(["ip", "setpriv", "unshare", ...TOOLS], { namespaces: true }));
+const SKIP = skipLoudly("host egress firewall e2e", missingPrerequisites(["ip", "setpriv", "unshare", ...IPTABLES_TOOLS], { namespaces: true }));
 
 // Addresses of the "network" side; the VM is 198.51.100.2 and 2001:db8:1::2.
 const RESOLVER = "198.51.100.1";
@@ -106,15 +106,7 @@ function listeners(onVm: boolean): Array<{ protocol: Protocol; host: string; por
   return [...unique.values()];
 }
 
-/**
- * iptables binaries to test with: the system's default (nft on Debian 12) and, where installed,
- * the legacy backend, each through a directory of links put first on PATH.
- */
-const legacyLinks = Object.fromEntries(TOOLS.map((tool) => [tool, findOnPath(tool.replace(/^(ip6?tables)/, "$1-legacy"))]));
-const BACKENDS = [
-  { name: "default", links: {} as Record<string, string> },
-  ...(Object.values(legacyLinks).every((path) => path !== undefined) ? [{ name: "legacy", links: legacyLinks as Record<string, string> }] : []),
-];
+const BACKENDS = iptablesBackends();
 if (!SKIP && BACKENDS.length === 1) console.warn("SKIPPED host egress firewall e2e on the legacy iptables backend: iptables-legacy is not installed");
 
 describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backend", (backend) => {
@@ -153,10 +145,7 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rapidclaw-hostfw-"));
-    const bin = join(dir, "bin");
-    mkdirSync(bin);
-    for (const [name, target] of Object.entries(backend.links)) symlinkSync(target, join(bin, name));
-    env = { PATH: `${bin}:${process.env.PATH}` };
+    env = backendEnvironment(backend, dir);
 
     vm = NetworkNamespace.create(`rc-hfw-vm-${backend.name}`);
     network = NetworkNamespace.create(`rc-hfw-net-${backend.name}`);
