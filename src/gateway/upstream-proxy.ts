@@ -53,6 +53,7 @@ export class ProxyTunnelAgent extends HttpsAgent {
     const target = `${formatHost(String(options.host))}:${options.port}`;
     const connect = httpRequest({ host: this.proxy.host, port: this.proxy.port, method: "CONNECT", path: target, headers: { host: target }, agent: false });
     connect.setTimeout(this.connectTimeoutMs, () => connect.destroy(Object.assign(new Error("the upstream proxy did not answer CONNECT in time"), { code: "ETIMEDOUT" })));
+    // Node emits "connect" for every reply to a CONNECT, whatever its status; a proxy that closes without one gives "error".
     connect.once("connect", (res, socket) => {
       connect.setTimeout(0);
       if (res.statusCode !== 200) {
@@ -63,8 +64,6 @@ export class ProxyTunnelAgent extends HttpsAgent {
       const tls = tlsConnect({ ...options, host: undefined, port: undefined, path: undefined, socket } as ConnectionOptions);
       done(null, tls);
     });
-    // A proxy that answers without upgrading (e.g. closes the connection) is an error too.
-    connect.once("response", (res) => { res.resume(); done(new ProxyRefusedError(res.statusCode ?? 0)); });
     connect.once("error", (error) => done(error));
     connect.end();
     return undefined;

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { missingPrerequisites, skipLoudly } from "../e2e/support/prerequisites";
 import { HOST_NAMESPACE, prepareSquidFiles, removeSquidFiles, SquidProcess, type SquidFiles } from "../e2e/support/squid";
@@ -92,11 +93,17 @@ describe.skipIf(skip)("gateway egress through the egress proxy (real Squid)", ()
     expect(lines).toHaveLength(2);
   });
 
-  it("fails closed with 502 when the proxy is down", async () => {
-    const closedPort = await freePort();
+  it.each([
+    { case: "down", code: "ECONNREFUSED" },
+    { case: "silent (accepts, never answers CONNECT)", code: "ETIMEDOUT" },
+  ])("fails closed with 502 when the proxy is $case", async ({ code }) => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = code === "ETIMEDOUT" ? (silent.address() as AddressInfo).port : await freePort();
     const down = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map(), { env: {} }, {
       upstreamAddresses: new Map(),
-      upstreamProxy: { host: "127.0.0.1", port: closedPort },
+      upstreamProxy: { host: "127.0.0.1", port },
+      upstreamTimeoutMs: 300,
     });
     try {
       await untilReady(down.gateway.admin.port);
@@ -104,9 +111,10 @@ describe.skipIf(skip)("gateway egress through the egress proxy (real Squid)", ()
       const answer = await call({ host: ROLE_ADDRESSES.research_agent.listener, port: down.rolePort, path: "/tools/web_search/q" });
       expect(answer.status).toBe(502);
       expect(upstream.received.length).toBe(before);
-      expect(down.events).toEqual([expect.objectContaining({ event_type: "upstream_error", tool: "web_search", details: { code: "ECONNREFUSED" } })]);
+      expect(down.events).toEqual([expect.objectContaining({ event_type: "upstream_error", tool: "web_search", details: { code } })]);
     } finally {
       await down.gateway.stop();
+      silent.close();
     }
   });
 });
