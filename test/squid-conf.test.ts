@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AgentPlatform } from "../src";
 import { compileFirewall } from "../src/plan/plan";
 import { parseHostPattern, type HostPattern } from "../src/model/hosts";
-import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainLists } from "../src/render/squid-conf";
+import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainLists, squidGatewayAllowlist, squidRolesForPlan } from "../src/render/squid-conf";
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { seedFirewall } from "../examples/seed-spec";
 import { squidBinary, squidParse } from "./support/squid";
@@ -61,6 +61,28 @@ describe("squid.conf renderer", () => {
     expect(tuned).toMatch(/^request_start_timeout 10 seconds$/m);
   });
 
+  it("gives the tool gateway its own listener: its upstream hosts, CONNECT to 443 only, its own log role; nothing changes without it", () => {
+    const plan = compileFirewall(seedFirewall(AgentPlatform.KUBERNETES));
+    const base = { roles: squidRolesForPlan(plan), allowPlainHttp: true };
+    const allowlist = squidGatewayAllowlist(["https://search.tools.test/api", "https://kb.tools.test", "https://search.tools.test/v2"]);
+    expect(allowlist).toEqual(patterns("kb.tools.test", "search.tools.test"));
+    const without = renderSquidConf(base);
+    const withGateway = renderSquidConf({ ...base, gateway: { allowlist, port: 3140 } });
+    expect(renderSquidConf({ ...base, gateway: undefined })).toBe(without);
+    const added = withGateway.split("\n").filter((line) => !without.split("\n").includes(line));
+    expect(added).toEqual([
+      "http_port 3140 name=tool_gateway",
+      "# tool gateway: its tools' upstream hosts",
+      "acl gateway_in myportname tool_gateway",
+      "acl gateway_hosts dstdomain -n kb.tools.test search.tools.test",
+      "note role @gateway gateway_in",
+      "http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed",
+    ]);
+    const lines = withGateway.split("\n");
+    expect(lines.indexOf("http_access deny ip_literal event_blocked")).toBeLessThan(lines.indexOf(added[5]));
+    expect(lines.indexOf(added[5])).toBeLessThan(lines.indexOf("http_access deny all event_blocked"));
+  });
+
   it("logs the client-written fields URL-encoded, so that every access-log line is JSON", () => {
     expect(SQUID_LOG_FORMAT).toContain('"method":"%#rm"');
     expect(SQUID_LOG_FORMAT).toContain('"host":"%#>rd"');
@@ -70,6 +92,14 @@ describe("squid.conf renderer", () => {
   describe.skipIf(squidBinary === undefined)("accepted by real Squid (squid -k parse)", () => {
     it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("seed scenario on %s", (platform) => {
       const result = squidParse(renderSquidConfForPlan(compileFirewall(seedFirewall(platform))));
+      expect(result.problems).toEqual([]);
+      expect(result.status).toBe(0);
+    });
+
+    it("with the tool gateway's listener", () => {
+      const plan = compileFirewall(seedFirewall(AgentPlatform.DOCKER));
+      const gateway = { allowlist: squidGatewayAllowlist(["https://api.anthropic.com", "https://search.tools.test/api"]), port: 3140, listenAddress: "172.30.0.2" };
+      const result = squidParse(renderSquidConf({ roles: squidRolesForPlan(plan), allowPlainHttp: false, gateway }));
       expect(result.problems).toEqual([]);
       expect(result.status).toBe(0);
     });

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { gatewayConfigFromSpec } from "../gateway/config";
 import { startGateway } from "../gateway/gateway";
 import type { UpstreamAddress } from "../gateway/server";
+import { parseUpstreamProxy, type UpstreamProxy } from "../gateway/upstream-proxy";
 import { compileFirewall } from "../plan/plan";
 import { loadFirewallSpec } from "../model/load";
 import { exitOnConfigError, integer, reportAlertWindows, writeStdoutLine } from "./service-io";
@@ -12,6 +13,13 @@ function upstreamAddress(text: string, previous: Map<string, UpstreamAddress>): 
   const match = /^([a-z][a-z0-9_-]*)=(.+):(\d+)$/.exec(text);
   if (!match) throw new InvalidArgumentError("write TOOL=HOST:PORT, e.g. web_search=127.0.0.1:8443");
   return new Map(previous).set(match[1], { host: match[2].replace(/^\[|\]$/g, ""), port: Number(match[3]) });
+}
+
+/** Parses `--upstream-proxy`. */
+function upstreamProxy(text: string): UpstreamProxy {
+  const parsed = parseUpstreamProxy(text);
+  if (typeof parsed === "string") throw new InvalidArgumentError(parsed);
+  return parsed;
 }
 
 /** `rapidclaw gateway`: the tool gateway. */
@@ -32,6 +40,8 @@ export function gatewayCommand(): Command {
     .option("--upstream-timeout-ms <ms>", "longest wait for an upstream's response headers", integer("--upstream-timeout-ms", 100), 120_000)
     .option("--upstream-address <tool=host:port>", "TESTS AND DEVELOPMENT ONLY: connect to host:port for the tool's upstream (TLS still checks the upstream's host name); repeatable", upstreamAddress, new Map<string, UpstreamAddress>())
     .option("--upstream-ca <file>", "extra CA certificate (PEM) trusted for upstreams, e.g. a test CA")
+    // Its own variable, not HTTPS_PROXY: a proxy set for other programs must not silently reroute the gateway.
+    .addOption(new Option("--upstream-proxy <url>", "reach every upstream through this HTTP proxy (CONNECT; TLS to the upstream inside), e.g. http://egress-proxy:3130").env("RAPIDCLAW_UPSTREAM_PROXY").argParser(upstreamProxy))
     .action(async (options) => {
       const spec = exitOnConfigError(() => loadFirewallSpec(options.config));
       const config = gatewayConfigFromSpec(spec);
@@ -52,6 +62,7 @@ export function gatewayCommand(): Command {
         upstreamTimeoutMs: options.upstreamTimeoutMs,
         upstreamAddresses: options.upstreamAddress,
         upstreamCa: options.upstreamCa === undefined ? undefined : readFileSync(options.upstreamCa, "utf8"),
+        upstreamProxy: options.upstreamProxy,
       }));
       const where = gateway.listeners.map((a, i) => `${a.address}:${a.port}${config.listeners[i].role ? ` (${config.listeners[i].role})` : " (by source network)"}`);
       process.stderr.write(`rapidclaw gateway listening on ${where.join(", ")}; admin on ${gateway.admin.address}:${gateway.admin.port}\n`);

@@ -12,6 +12,7 @@ import { KeyStore } from "./key-store";
 import { GatewayMetrics } from "./metrics";
 import { RedisLimiter } from "./redis-limiter";
 import { ToolCallHandler, type UpstreamAddress } from "./server";
+import type { UpstreamProxy } from "./upstream-proxy";
 
 /** How to run a gateway. */
 export interface StartGatewayOptions {
@@ -39,6 +40,8 @@ export interface StartGatewayOptions {
   readonly upstreamTimeoutMs: number;
   readonly upstreamAddresses: ReadonlyMap<string, UpstreamAddress>;
   readonly upstreamCa?: string;
+  /** HTTP proxy every upstream is reached through (CONNECT). @default - direct */
+  readonly upstreamProxy?: UpstreamProxy;
 }
 
 /** A running gateway. */
@@ -90,6 +93,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     upstreamAddresses: options.upstreamAddresses,
     upstreamCa: options.upstreamCa,
+    upstreamProxy: options.upstreamProxy,
   });
 
   const servers: Server[] = [];

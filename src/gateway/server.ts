@@ -10,6 +10,7 @@ import type { GatewayMetrics } from "./metrics";
 import { decidePermission, requiredAccess } from "./permissions";
 import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
 import { routeRequest } from "./routing";
+import { ProxyRefusedError, ProxyTunnelAgent, type UpstreamProxy } from "./upstream-proxy";
 
 /** Where to connect instead of an upstream's own host (tests and development only; TLS still checks the upstream's name). */
 export interface UpstreamAddress {
@@ -33,6 +34,8 @@ export interface ToolCallHandlerOptions {
   readonly upstreamAddresses: ReadonlyMap<string, UpstreamAddress>;
   /** Extra CA certificates (PEM) trusted for upstreams, besides the system's. */
   readonly upstreamCa?: string;
+  /** HTTP proxy every upstream is reached through (CONNECT), e.g. the egress proxy's gateway listener. @default - direct */
+  readonly upstreamProxy?: UpstreamProxy;
 }
 
 /** Largest body of a check request. */
@@ -59,12 +62,13 @@ export class ToolCallHandler {
   private readonly agent: HttpsAgent;
 
   constructor(private readonly options: ToolCallHandlerOptions) {
-    this.agent = new HttpsAgent({
+    const agentOptions = {
       keepAlive: true,
       maxSockets: 256,
       // One context for every connection: building one from the system roots costs about 50 ms of CPU.
       secureContext: options.upstreamCa === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.upstreamCa] }),
-    });
+    };
+    this.agent = options.upstreamProxy === undefined ? new HttpsAgent(agentOptions) : new ProxyTunnelAgent(options.upstreamProxy, options.upstreamTimeoutMs, agentOptions);
   }
 
   /** The role of a connection, or undefined for an unknown caller. */
@@ -213,7 +217,8 @@ export class ToolCallHandler {
       if (res.headersSent) { res.destroy(); return; }
       // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
       // The call was already counted as an allowed decision, so this is an event only.
-      this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: error.code ?? "error" }));
+      const proxyStatus: Record<string, number> = error instanceof ProxyRefusedError ? { proxy_status: error.proxyStatus } : {};
+      this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: error.code ?? "error", ...proxyStatus }));
       sendJson(res, 502, { error: "upstream_error", tool: tool.name, message: "the tool's upstream could not be reached" });
     });
     res.on("close", () => { if (!res.writableFinished) outgoing.destroy(); });

@@ -1,4 +1,5 @@
-import type { HostPattern } from "../model/hosts";
+import { parseHostPattern, type HostPattern } from "../model/hosts";
+import { byString } from "../model/order";
 import { DEFAULTS, type FirewallPlan } from "../plan/plan";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 
@@ -19,10 +20,44 @@ export interface SquidRole {
   readonly listenAddress?: string;
 }
 
+/**
+ * The tool gateway's own listener: it reaches its tools' upstreams through the proxy like an
+ * agent role, with an allowlist of exactly those hosts (CONNECT to port 443 only, never plain
+ * HTTP). Its port is named `tool_gateway` and its log lines carry the role `@gateway`, neither of
+ * which a role's name can be.
+ */
+export interface SquidGatewayListener {
+  /** Normalised allowlist: the hosts of the tools' upstreams. */
+  readonly allowlist: ReadonlyArray<HostPattern>;
+  readonly port: number;
+  /** Address the listener binds. @default - `SquidConfInput.listenAddress` */
+  readonly listenAddress?: string;
+}
+
+/** Name of the gateway's Squid port; role ports are named after resource names, which have no `_`. */
+export const SQUID_GATEWAY_PORT_NAME = "tool_gateway";
+/** Role written to the proxy's log for the gateway's requests. */
+export const SQUID_GATEWAY_LOG_ROLE = "@gateway";
+
+/**
+ * The gateway listener's allowlist: the host of each upstream URL (validated ones: one exact host
+ * each), once, sorted. The listener allows port 443 only, so an upstream on another port is refused.
+ */
+export function squidGatewayAllowlist(upstreams: ReadonlyArray<string>): HostPattern[] {
+  const hosts = [...new Set(upstreams.map((upstream) => new URL(upstream).hostname))].sort(byString);
+  return hosts.map((host) => {
+    const pattern = parseHostPattern(host);
+    if (typeof pattern === "string") throw new Error(`upstream host ${host}: ${pattern}`);
+    return pattern;
+  });
+}
+
 /** Everything squid.conf is rendered from (`renderSquidConf`). */
 export interface SquidConfInput {
   /** The roles, each with its listener and allowlist. */
   readonly roles: ReadonlyArray<SquidRole>;
+  /** A listener for the tool gateway's way out. @default - none */
+  readonly gateway?: SquidGatewayListener;
   /** Also allow plain HTTP (port 80) to the listed hosts. */
   readonly allowPlainHttp: boolean;
   /** Address of the listeners of roles without their own (tests bind 127.0.0.1). @default - all addresses */
@@ -81,9 +116,9 @@ export function squidDomainLists(allowlist: ReadonlyArray<HostPattern>): { allow
 
 /** Renders squid.conf. Pure; `squid -k parse` accepts the result (see the tests). */
 export function renderSquidConf(input: SquidConfInput): string {
-  const listen = (role: SquidRole) => {
-    const address = role.listenAddress ?? input.listenAddress;
-    return address ? `${address}:${role.port}` : String(role.port);
+  const listen = (listener: { readonly port: number; readonly listenAddress?: string }) => {
+    const address = listener.listenAddress ?? input.listenAddress;
+    return address ? `${address}:${listener.port}` : String(listener.port);
   };
   const out: string[] = [
     "# Rapid Claw egress proxy, generated from the firewall spec: do not edit by hand.",
@@ -91,6 +126,7 @@ export function renderSquidConf(input: SquidConfInput): string {
     "",
   ];
   for (const role of input.roles) out.push(`http_port ${listen(role)} name=${role.resourceName}`);
+  if (input.gateway) out.push(`http_port ${listen(input.gateway)} name=${SQUID_GATEWAY_PORT_NAME}`);
   out.push(
     "",
     "pid_filename none",
@@ -120,19 +156,20 @@ export function renderSquidConf(input: SquidConfInput): string {
     `acl event_blocked annotate_transaction event=${PROXY_EVENTS.blocked}`,
   );
   const accessLines: string[] = [];
-  for (const role of input.roles) {
-    const { allow, apexDeny } = squidDomainLists(role.allowlist);
-    const id = `role_${role.resourceName}`;
+  const addListener = (heading: string, id: string, portName: string, logRole: string, allowlist: ReadonlyArray<HostPattern>, plainHttp: boolean) => {
+    const { allow, apexDeny } = squidDomainLists(allowlist);
     const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst event_allowed`;
     accessLines.push(`http_access allow CONNECT tls_port ${match}`);
-    if (input.allowPlainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match}`);
-    out.push("", `# role ${role.name}`);
+    if (plainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match}`);
+    out.push("", heading);
     // The listener a request arrived on, never its source address: identity an agent cannot forge.
-    out.push(`acl ${id}_in myportname ${role.resourceName}`);
+    out.push(`acl ${id}_in myportname ${portName}`);
     out.push(`acl ${id}_hosts dstdomain -n ${allow.join(" ")}`);
     if (apexDeny.length > 0) out.push(`acl ${id}_apex dstdomain -n ${apexDeny.join(" ")}`);
-    out.push(`note role ${role.name} ${id}_in`);
-  }
+    out.push(`note role ${logRole} ${id}_in`);
+  };
+  for (const role of input.roles) addListener(`# role ${role.name}`, `role_${role.resourceName}`, role.resourceName, role.name, role.allowlist, input.allowPlainHttp);
+  if (input.gateway) addListener("# tool gateway: its tools' upstream hosts", "gateway", SQUID_GATEWAY_PORT_NAME, SQUID_GATEWAY_LOG_ROLE, input.gateway.allowlist, false);
   out.push("", "http_access deny ip_literal event_blocked", ...accessLines, "http_access deny all event_blocked", "");
   return out.join("\n");
 }

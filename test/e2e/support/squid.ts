@@ -7,6 +7,9 @@ import { run, type NetworkNamespace } from "./netns";
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 
+/** Runs commands in this process's own network namespace, for a Squid on the host's loopback. */
+export const HOST_NAMESPACE: Pick<NetworkNamespace, "run" | "execPrefix"> = { run, execPrefix: () => [] };
+
 /** uid/gid of a local user, from the passwd database. */
 export function userIds(name: string): { uid: number; gid: number } {
   return { uid: Number(run("id", ["-u", name]).stdout.trim()), gid: Number(run("id", ["-g", name]).stdout.trim()) };
@@ -59,7 +62,7 @@ export class SquidProcess {
    * that `proxy` owns (the `| cat`): it reopens /dev/stdout and /dev/stderr for the default
    * `stdio:` logs after dropping privileges, which fails on a pipe owned by root.
    */
-  static async start(ns: NetworkNamespace, files: SquidFiles, conf: string): Promise<SquidProcess> {
+  static async start(ns: Pick<NetworkNamespace, "run" | "execPrefix">, files: SquidFiles, conf: string): Promise<SquidProcess> {
     writeFileSync(files.conf, conf);
     chmodSync(files.conf, 0o644);
     const asProxy = ["setpriv", "--reuid=proxy", "--regid=proxy", "--clear-groups"];

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const ROOT = join(__dirname, "..", "..", "..");
 
@@ -10,10 +10,14 @@ export class CliProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  /** Runs the sources through tsx, or with `built` the compiled `dist/src/cli/main.js` (`npm run build`). */
-  constructor(args: ReadonlyArray<string>, options: { built?: boolean; nodeArgs?: ReadonlyArray<string>; env?: NodeJS.ProcessEnv } = {}) {
-    const entry = options.built ? [join(ROOT, "dist", "src", "cli", "main.js")] : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
-    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  /**
+   * Runs the sources through tsx, or with `built` the compiled `dist/src/cli/main.js` (`npm run
+   * build`), or with `bundle` that single file from its own directory (as a container runs it).
+   */
+  constructor(args: ReadonlyArray<string>, options: { built?: boolean; bundle?: string; nodeArgs?: ReadonlyArray<string>; env?: NodeJS.ProcessEnv } = {}) {
+    const entry = options.bundle !== undefined ? [options.bundle] : options.built ? [join(ROOT, "dist", "src", "cli", "main.js")] : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
+    const cwd = options.bundle !== undefined ? dirname(options.bundle) : ROOT;
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     this.child.stdout!.on("data", (d) => (this.stdout += d));
     this.child.stderr!.on("data", (d) => (this.stderr += d));
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));

@@ -90,6 +90,8 @@ export async function startTestGateway(
   /** Upstream ports by tool, instead of `upstream`'s. */
   upstreamPorts: ReadonlyMap<string, number> = new Map(),
   monitoring: StartGatewayOptions["monitoring"] = { env: {} },
+  /** Options over the test defaults (e.g. no connect-to overrides and an upstream proxy). */
+  overrides: Partial<StartGatewayOptions> = {},
 ): Promise<TestGateway> {
   const { spec, rolePort, sharedPort } = await withTestListeners(base);
   const { dir, keys } = writeKeys(spec);
@@ -112,6 +114,7 @@ export async function startTestGateway(
     upstreamTimeoutMs: 5_000,
     upstreamAddresses: new Map([...config.tools.keys()].map((tool) => [tool, { host: "127.0.0.1", port: upstreamPorts.get(tool) ?? upstream.port }])),
     upstreamCa: certificate.cert,
+    ...overrides,
   });
   const events: GatewayEvent[] = [];
   gateway.events.onEvent((e) => events.push(e));

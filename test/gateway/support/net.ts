@@ -55,3 +55,14 @@ export function call(c: Call): Promise<Answer> {
 export function answerText(answer: Answer): string {
   return `${answer.status} ${JSON.stringify(answer.headers)}\n${answer.body}`;
 }
+
+/** Waits until a gateway's `/readyz` answers 200 (Redis connected, keys loaded). */
+export async function untilReady(adminPort: number, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const status = await call({ host: "127.0.0.1", port: adminPort, path: "/readyz" }).then((a) => a.status, () => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`the gateway on admin port ${adminPort} was not ready within ${ms} ms (last status ${status})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -39,7 +39,8 @@ export class TestUpstream {
   readonly received: Received[] = [];
   private constructor(private readonly server: Server, readonly port: number) {}
 
-  static async start(certificate: TestCertificate): Promise<TestUpstream> {
+  /** Listens on `host:port` (default: a free port of 127.0.0.1). */
+  static async start(certificate: TestCertificate, host = "127.0.0.1", port = 0): Promise<TestUpstream> {
     const received: Received[] = [];
     const server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
       let body = "";
@@ -50,7 +51,7 @@ export class TestUpstream {
         res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) }).end(text);
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => { server.once("error", reject); server.listen(port, host, resolve); });
     const upstream = new TestUpstream(server, (server.address() as { port: number }).port);
     (upstream as { received: Received[] }).received = received;
     return upstream;

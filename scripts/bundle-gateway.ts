@@ -1,0 +1,84 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
+import { build, type Plugin } from "esbuild";
+
+const ROOT = join(__dirname, "..");
+
+/** Where `npm run build` writes the bundle, relative to the package root (listed in `files`). */
+export const GATEWAY_BUNDLE = "dist/gateway/rapidclaw-gateway.cjs";
+
+/**
+ * zod's classic API re-exports every message locale (about 40 languages, a quarter of the bundle);
+ * the firewall's errors are English, so the bundle keeps `en` alone (`z.locales.en`, the one zod
+ * configures at load) and drops the rest.
+ */
+const ZOD_ENGLISH_ONLY: Plugin = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(args.resolveDir, "..", "locales", "index.js"), namespace: "zod-locales" } : undefined);
+    build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: join(args.path, ".."),
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * Bundles the `rapidclaw` CLI (gateway, proxy-events, logs, alerts) with every dependency into
+ * one CommonJS file a stock Node image runs without node_modules. The output depends only on the
+ * sources and the pinned esbuild: no timestamps, no absolute paths (esbuild writes paths relative
+ * to the working directory, which is fixed to the package root here).
+ */
+export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE)): Promise<{ warnings: string[] }> {
+  const result = await build({
+    absWorkingDir: ROOT,
+    entryPoints: ["src/cli/main.ts"],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    minify: true,
+    // Functions and classes keep their names, so stack traces and error classes stay readable.
+    keepNames: true,
+    legalComments: "eof",
+    sourcemap: false,
+    metafile: true,
+    logLevel: "silent",
+    plugins: [ZOD_ENGLISH_ONLY],
+  });
+  writeFileSync(join(dirname(outfile), "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses(Object.keys(result.metafile.inputs)));
+  return { warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
+}
+
+/** The license text of every package the bundle holds code of, sorted by package, to ship next to it. */
+function thirdPartyLicenses(inputs: ReadonlyArray<string>): string {
+  const packages = new Set<string>();
+  for (const input of inputs) {
+    // Inputs are relative to the package root, except the plugin's (`namespace:/absolute/path`).
+    const path = relative(ROOT, resolve(ROOT, input.replace(/^[a-z-]+:/, "")));
+    const match = /^(.*?node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(path);
+    if (match) packages.add(match[1]);
+  }
+  return [...packages].sort().map((dir) => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, dir, "package.json"), "utf8")) as { name: string; version: string; license?: string };
+    const file = readdirSync(join(ROOT, dir)).sort().find((f) => /^(licen[cs]e|copying)/i.test(f));
+    const text = file === undefined ? `(no license file; package.json says ${manifest.license ?? "nothing"})` : readFileSync(join(ROOT, dir, file), "utf8").trim();
+    return `${manifest.name}@${manifest.version} (${manifest.license ?? "unknown"})\n\n${text}\n`;
+  }).join(`\n${"-".repeat(72)}\n\n`);
+}
+
+/** Modules a bundle may still require at run time: Node's own. */
+export const NODE_BUILTINS: ReadonlySet<string> = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+if (require.main === module) {
+  bundleGateway().then(({ warnings }) => {
+    for (const warning of warnings) process.stderr.write(`bundle-gateway: warning: ${warning}\n`);
+  }, (error: unknown) => {
+    process.stderr.write(`bundle-gateway: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
