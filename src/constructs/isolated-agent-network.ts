@@ -51,7 +51,7 @@ export class IsolatedAgentNetwork extends Construct {
         });
       }
       this.dockerEgressNetwork = new DockerNetwork(this, "egress", {
-        name: "rapidclaw-egress",
+        name: plan.names.egressNetwork,
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
         labels: dockerLabels(workloadLabels("egress-network")),
       });

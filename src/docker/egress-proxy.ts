@@ -23,7 +23,7 @@ export class DockerEgressProxy extends Construct {
     super(scope, id);
     this.image = new Image(this, "image", { name: plan.proxy.image, keepLocally: true });
     this.container = new Container(this, "container", {
-      name: "rapidclaw-egress-proxy",
+      name: plan.names.proxy,
       image: this.image.imageId,
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (see DESIGN.md).
       user: "proxy",

@@ -7,6 +7,15 @@ export const NAME_PATTERN = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
 /** Longest name; leaves room for the suffixes generated Kubernetes and Vault names carry. */
 export const MAX_NAME_LENGTH = 48;
 
+/** The firewall's own name: a DNS-1123 label, since it starts Kubernetes object names. */
+export const FIREWALL_NAME_PATTERN = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * Longest firewall name: `<name>-egress-proxy` must stay a Kubernetes Service name (a DNS label
+ * of at most 63), with room for the role and agent names it prefixes.
+ */
+export const MAX_FIREWALL_NAME_LENGTH = 24;
+
 const int = (what: string, min: number, max: number) =>
   z
     .number({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a number, got ${describe(issue.input)}`) })
@@ -130,6 +139,7 @@ const webhook = object("a webhook", {
 /** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */
 export const firewallSpecSchema = object("the firewall spec", {
   platform: enumOf("platform", AgentPlatform),
+  name: str("name").optional(),
   namespace: str("namespace").optional(),
   modelHosts: list("modelHosts", str("a host pattern")).min(1, { error: "modelHosts must list at least one host: agents cannot work without their model API" }),
   multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),

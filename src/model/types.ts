@@ -523,6 +523,18 @@ export interface MonitoringOptions {
 export interface FirewallSpecProps {
   readonly platform: AgentPlatform;
   /**
+   * Name of the firewall: every name it gives things outside Terraform derives from it, so two
+   * firewalls with different names coexist on one Docker engine, in one Kubernetes namespace and
+   * in one Vault. Its own objects are `<name>-…` (`<name>-egress-proxy`, `<name>-egress`,
+   * `<name>-agents-<role>`, Vault policies and roles `<name>-<role>`); under any name but the
+   * default, names made from your roles and agents, the Vault mount and the auth path get the
+   * `<name>-` prefix too (`<name>-openclaw-agent`, `<name>-agent-keys`, `<name>-approle`), and
+   * Docker role subnets are hashed with the name. A DNS label: lower-case letters, digits and
+   * inner `-`, starting with a letter, at most 24 characters.
+   * @default "rapidclaw"
+   */
+  readonly name?: string;
+  /**
    * Kubernetes namespace of the agents and the proxy.
    * @default "ai-agents"
    */

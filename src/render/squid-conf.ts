@@ -1,5 +1,6 @@
 import type { HostPattern } from "../model/hosts";
-import { DEFAULTS, type FirewallPlan } from "../plan/plan";
+import { DEFAULTS } from "../model/defaults";
+import type { FirewallPlan } from "../plan/plan";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 
 /** One role as the proxy sees it. */

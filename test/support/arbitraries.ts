@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/model/addresses";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/model/schema";
-import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX } from "../../src/model/docker-subnets";
+import { DEFAULTS } from "../../src/model/defaults";
+import { assignRoleSubnets } from "../../src/model/docker-subnets";
 import {
   AgentPlatform,
   KeyMode,
@@ -179,9 +180,9 @@ const ipv4 = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value /
 const pinnedRoleBase = (i: number) => (192 * 2 ** 24) + (168 * 2 ** 16) + (40 * 2 ** 8) + 16 * i;
 
 function roleSubnetsCollide(roleNames: string[], docker: FirewallSpecProps["docker"]): boolean {
-  const pool = parseCidr(docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
+  const pool = parseCidr(docker?.subnet ?? DEFAULTS.agentSubnet) as Network;
   const pinned = new Map(Object.entries(docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
-  return assignRoleSubnets([...roleNames].sort(), pool, docker?.roleSubnetPrefix ?? DEFAULT_ROLE_SUBNET_PREFIX, pinned).collisions.length > 0;
+  return assignRoleSubnets([...roleNames].sort(), pool, docker?.roleSubnetPrefix ?? DEFAULTS.roleSubnetPrefix, pinned).collisions.length > 0;
 }
 
 /**
