@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
 import { loadFirewallSpec } from "../src/model/load";
 
@@ -17,12 +17,12 @@ type Props = Record<string, any>;
 
 /** The seed scenario on a platform, with one change applied. */
 const docker = (change: (spec: Props) => void = () => {}) => (): Props => {
-  const spec: Props = structuredClone(seedFirewall(AgentPlatform.DOCKER));
+  const spec: Props = structuredClone(firewallScenario(AgentPlatform.DOCKER));
   change(spec);
   return spec;
 };
 const kubernetes = (change: (spec: Props) => void = () => {}) => (): Props => {
-  const spec: Props = structuredClone(seedFirewall(AgentPlatform.KUBERNETES));
+  const spec: Props = structuredClone(firewallScenario(AgentPlatform.KUBERNETES));
   change(spec);
   return spec;
 };
@@ -95,7 +95,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: "a role named constructor", props: kubernetes((s) => { s.roles.constructor = {}; }), path: "roles.constructor", fix: 'rename it, e.g. "constructor-role"' },
   { name: "a tool named constructor", props: docker((s) => { s.tools.constructor = {}; }), path: "tools.constructor", fix: "a member every JavaScript object has" },
   { name: "an agent named constructor", props: docker((s) => { s.agents[0].name = "constructor"; }), path: "agents[0].name", fix: 'rename it, e.g. "constructor-agent"' },
-  { name: "a role named __proto__ (from JSON)", props: () => JSON.parse(JSON.stringify(seedFirewall(AgentPlatform.DOCKER)).replace('"roles":{', '"roles":{"__proto__":{},')), path: "roles.__proto__", fix: "a member every JavaScript object has" },
+  { name: "a role named __proto__ (from JSON)", props: () => JSON.parse(JSON.stringify(firewallScenario(AgentPlatform.DOCKER)).replace('"roles":{', '"roles":{"__proto__":{},')), path: "roles.__proto__", fix: "a member every JavaScript object has" },
   { name: "a one-character agent name (Docker names need two)", props: docker((s) => { s.agents[0].name = "a"; }), path: "agents[0].name", fix: 'rename it (e.g. "a-agent")' },
   { name: "an agent named like the firewall's proxy", props: docker((s) => { s.agents[0].name = "rapidclaw-egress-proxy"; }), path: "agents[0].name", fix: "rename the agent" },
   { name: "a namespace that is not a Kubernetes name", props: kubernetes((s) => { s.namespace = "AI_Agents"; }), path: "namespace", fix: "use lower-case letters" },

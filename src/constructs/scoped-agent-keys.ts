@@ -28,7 +28,7 @@ const VERSIONS_KEPT = 2;
 /** Ephemeral resources and write-only arguments need Terraform (or OpenTofu) 1.11. */
 const EPHEMERAL_TERRAFORM_VERSION = "1.11.0";
 
-/** The tool configuration stored beside each key, in the field names the seed's readers expect. */
+/** The tool configuration stored beside each key, in snake_case field names (`max_calls`, `window_sec`, `max_rpm`). */
 export function toolConfig(tool: PlannedTool): Record<string, unknown> {
   return {
     tool: tool.name,

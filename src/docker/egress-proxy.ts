@@ -25,7 +25,7 @@ export class DockerEgressProxy extends Construct {
     this.container = new Container(this, "container", {
       name: plan.names.proxy,
       image: this.image.imageId,
-      // Running as `proxy` from the start lets Squid write its log to the container's stdout (see DESIGN.md).
+      // Running as `proxy` from the start lets Squid write its log to the container's stdout; Squid drops to `proxy` before it opens its logs.
       user: "proxy",
       entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
       ...dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true),

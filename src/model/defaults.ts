@@ -1,4 +1,4 @@
-import { KeyMode } from "./types";
+import { AlertSeverity, KeyMode } from "./types";
 
 /**
  * Every default of the firewall description, in one table. Validation, the plan, the renderers
@@ -41,9 +41,9 @@ export const DEFAULTS = {
   roleSubnetPrefix: 24,
   egressSubnet: "172.31.0.0/24",
   monitoring: {
-    rateLimited: { count: 10, windowSec: 300, severity: "warning" },
-    permissionDenied: { count: 3, windowSec: 60, severity: "critical" },
-    networkBlocked: { count: 5, windowSec: 300, severity: "critical" },
+    rateLimited: { count: 10, windowSec: 300, severity: AlertSeverity.WARNING },
+    permissionDenied: { count: 3, windowSec: 60, severity: AlertSeverity.CRITICAL },
+    networkBlocked: { count: 5, windowSec: 300, severity: AlertSeverity.CRITICAL },
   },
   gateway: {
     port: 8080,

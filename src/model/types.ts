@@ -468,12 +468,18 @@ export interface VaultOptions {
   readonly tokenTtlSeconds?: number;
 }
 
+/** Severity of an alert, ordered INFO < WARNING < CRITICAL. */
+export enum AlertSeverity {
+  INFO = "info",
+  WARNING = "warning",
+  CRITICAL = "critical",
+}
+
 /** An alert threshold: `count` events of a kind within `windowSec` raise an alert. */
 export interface AlertThresholdProps {
   readonly count: number;
   readonly windowSec: number;
-  /** `info`, `warning` or `critical`. */
-  readonly severity: string;
+  readonly severity: AlertSeverity;
 }
 
 /** Payload shape an alert webhook receives. */
@@ -494,8 +500,8 @@ export enum WebhookFormat {
  * `routingKeyFile`.
  */
 export interface AlertWebhookProps {
-  /** Lowest severity sent to this webhook: `info`, `warning` or `critical`. */
-  readonly severity: string;
+  /** Lowest severity sent to this webhook. */
+  readonly severity: AlertSeverity;
   readonly format: WebhookFormat;
   /** Environment variable that holds the webhook URL. @default - urlFile, or PagerDuty's Events v2 URL */
   readonly urlEnv?: string;
@@ -562,7 +568,7 @@ export interface FirewallSpecProps {
   readonly kubernetes?: KubernetesOptions;
   /** @default - see VaultOptions */
   readonly vault?: VaultOptions;
-  /** @default - the seed's thresholds */
+  /** @default - see MonitoringOptions */
   readonly monitoring?: MonitoringOptions;
   /** @default - see GatewayOptions */
   readonly gateway?: GatewayOptions;

@@ -21,7 +21,7 @@ export const LABELS = {
 export interface PlannedRateLimit {
   readonly maxCalls: number;
   readonly windowSec: number;
-  /** Calls per minute, rounded down (at least 1), for readers that expect the seed's `max_rpm`. */
+  /** Calls per minute, rounded down (at least 1), for readers that expect a per-minute `max_rpm`. */
   readonly maxRpm: number;
 }
 

@@ -5,6 +5,7 @@ import { DEFAULTS } from "../../src/model/defaults";
 import { assignRoleSubnets } from "../../src/model/docker-subnets";
 import {
   AgentPlatform,
+  AlertSeverity,
   KeyMode,
   ToolAccess,
   type AgentProps,
@@ -243,7 +244,7 @@ const vaultArb = fc.record(
 const thresholdArb = fc.record({
   count: fc.integer({ min: 1, max: 1_000_000 }),
   windowSec: fc.integer({ min: 1, max: 86_400 }),
-  severity: fc.constantFrom("info", "warning", "critical"),
+  severity: fc.constantFrom(...Object.values(AlertSeverity)),
 });
 
 const monitoringArb = fc.record({ rateLimited: thresholdArb, permissionDenied: thresholdArb, networkBlocked: thresholdArb }, { requiredKeys: [] });
