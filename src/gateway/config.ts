@@ -59,7 +59,7 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
   for (const name of Object.keys(spec.tools).sort(byString)) {
     const tool = spec.tools[name];
     const header = tool.keyHeader ?? DEFAULTS.gateway.keyHeader;
-    const [prefix, suffix] = (header.format ?? KEY_PLACEHOLDER).split(KEY_PLACEHOLDER);
+    const [prefix, suffix] = (header.format ?? DEFAULTS.gateway.keyFormat).split(KEY_PLACEHOLDER);
     tools.set(name, {
       name,
       upstream: tool.upstream === undefined ? undefined : new URL(tool.upstream),

@@ -23,6 +23,9 @@ export const DEFAULTS = {
   agentUser: "10001:10001",
   agentProcessLimit: 512,
   allowEgress: false,
+  /** Acknowledgements of an egress CIDR: off unless given. */
+  allowPublic: false,
+  allowBroad: false,
   allowFileSystem: false,
   proxyMemory: "512M",
   proxyCpus: 1,
@@ -49,6 +52,8 @@ export const DEFAULTS = {
     port: 8080,
     limiterTimeoutMs: 250,
     keyHeader: { name: "authorization", format: "Bearer {key}" },
+    /** The header value of a `keyHeader` given without `format`: the key alone. */
+    keyFormat: "{key}",
     failOpen: false,
   },
 } as const;

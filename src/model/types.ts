@@ -396,7 +396,8 @@ export interface DockerNetworkOptions {
    */
   readonly roleSubnets?: { [roleName: string]: string };
   /**
-   * Subnet of the proxy's egress network.
+   * Subnet of the proxy's egress network; under a firewall `name` other than the default, a /24
+   * of 172.31.0.0/16 picked by a hash of the name.
    * @default "172.31.0.0/24"
    */
   readonly egressSubnet?: string;
@@ -437,7 +438,7 @@ export interface KubernetesOptions {
 /** Vault options. */
 export interface VaultOptions {
   /**
-   * Path of the KV v2 mount.
+   * Path of the KV v2 mount; under a firewall `name` other than the default, `<name>-agent-keys`.
    * @default "agent-keys"
    */
   readonly mountPath?: string;
@@ -447,7 +448,8 @@ export interface VaultOptions {
    */
   readonly keyMode?: KeyMode;
   /**
-   * Path of the auth backend (Kubernetes auth on Kubernetes, AppRole on Docker).
+   * Path of the auth backend (Kubernetes auth on Kubernetes, AppRole on Docker); under a firewall
+   * `name` other than the default, `<name>-kubernetes` or `<name>-approle`.
    * @default "kubernetes" or "approle"
    */
   readonly authPath?: string;
