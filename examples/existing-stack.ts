@@ -5,7 +5,7 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { App, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork } from "../src";
-import { seedFirewall } from "./seed-spec";
+import { firewallScenario } from "./firewall-scenario";
 
 /** Name of the example's stack in the app. */
 export const EXISTING_STACK_NAME = "platform";
@@ -20,7 +20,7 @@ export class ExistingPlatformStack extends TerraformStack {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     new KubernetesProvider(this, "kubernetes", { configPath: "~/.kube/config" });
-    const spec = FirewallSpec.fromProps(seedFirewall(AgentPlatform.KUBERNETES));
+    const spec = FirewallSpec.fromProps(firewallScenario(AgentPlatform.KUBERNETES));
     this.network = new IsolatedAgentNetwork(this, "agent-network", { spec });
     this.proxy = new EgressProxy(this, "egress-proxy", { network: this.network });
     new TerraformOutput(this, "proxy_urls", {

@@ -1,4 +1,4 @@
-// The seed scenario read from examples/firewall.yaml: `npx tsx examples/file-stack.ts` synthesizes it into cdktf.out/.
+// The example scenario read from examples/firewall.yaml: `npx tsx examples/file-stack.ts` synthesizes it into cdktf.out/.
 import { join } from "node:path";
 import { App } from "cdktf";
 import { RapidClawStack } from "../src";

@@ -3,12 +3,12 @@
 // research_agent and the Hermes Agent fragment of customer_support (default outdir: agent-config/).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { seedFirewall } from "./seed-spec";
+import { firewallScenario } from "./firewall-scenario";
 import { AgentPlatform, FirewallSpec, HermesConfig, OpenClawConfig, ToolAccess } from "../src";
 
 /** The seed, plus the Anthropic API as a tool, and `web_fetch`, a page reader, in each agent's own name. */
 export function nativeAgentFirewall(): FirewallSpec {
-  const seed = seedFirewall(AgentPlatform.DOCKER);
+  const seed = firewallScenario(AgentPlatform.DOCKER);
   const gatewayTools = { anthropic: ToolAccess.WRITE, web_fetch: ToolAccess.READ }; // model calls are POSTs: WRITE
   return FirewallSpec.fromProps({
     ...seed,

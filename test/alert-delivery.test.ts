@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { AlertDelivery, type DeliveryFailure } from "../src/monitoring/alert-delivery";
 import { jsonPayload, pagerDutyPayload, slackPayload } from "../src/monitoring/alert-payloads";
 import type { AlertRule } from "../src/monitoring/alert-rules";
@@ -16,7 +16,7 @@ import type { AlertTransition } from "../src/monitoring/alert-window-store";
 import { resolveWebhooks, WebhookConfigError, type ResolvedWebhook } from "../src/monitoring/alert-webhooks";
 import { compileFirewall } from "../src/plan/plan";
 import { FirewallSpecError } from "../src/model/errors";
-import { AgentPlatform, WebhookFormat, type AlertWebhookProps } from "../src/model/types";
+import { AgentPlatform, AlertSeverity, WebhookFormat, type AlertWebhookProps } from "../src/model/types";
 import { freePort } from "./support/redis-server";
 
 const rule: AlertRule = { eventType: "network_blocked", count: 5, windowSec: 300, severity: "critical", grouping: "role" };
@@ -152,7 +152,7 @@ describe("alert delivery to a receiver on 127.0.0.1", () => {
 });
 
 describe("webhook configuration", () => {
-  const spec = (webhooks: unknown[]) => ({ ...seedFirewall(AgentPlatform.DOCKER), monitoring: { webhooks } });
+  const spec = (webhooks: unknown[]) => ({ ...firewallScenario(AgentPlatform.DOCKER), monitoring: { webhooks } });
   const problems = (webhooks: unknown[]) => {
     try {
       compileFirewall(spec(webhooks));
@@ -187,8 +187,8 @@ describe("webhook configuration", () => {
 
   it("accepts env and file sources; the plan holds their names, never a URL", () => {
     const webhooks: AlertWebhookProps[] = [
-      { severity: "warning", format: WebhookFormat.SLACK, urlFile: "/vault/secrets/slack-url" },
-      { severity: "critical", format: WebhookFormat.PAGERDUTY, routingKeyEnv: "PD_KEY" },
+      { severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, urlFile: "/vault/secrets/slack-url" },
+      { severity: AlertSeverity.CRITICAL, format: WebhookFormat.PAGERDUTY, routingKeyEnv: "PD_KEY" },
     ];
     expect(compileFirewall(spec(webhooks)).monitoring.webhooks).toEqual(webhooks);
   });
@@ -200,8 +200,8 @@ describe("webhook configuration", () => {
       writeFileSync(file, "https://hooks.example/one\n");
       const [slack, pd] = resolveWebhooks(
         [
-          { severity: "warning", format: WebhookFormat.SLACK, urlFile: file },
-          { severity: "critical", format: WebhookFormat.PAGERDUTY, routingKeyEnv: "PD_KEY" },
+          { severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, urlFile: file },
+          { severity: AlertSeverity.CRITICAL, format: WebhookFormat.PAGERDUTY, routingKeyEnv: "PD_KEY" },
         ],
         { PD_KEY: "abc" },
       );
@@ -211,8 +211,8 @@ describe("webhook configuration", () => {
       expect([pd.url(), pd.routingKey()]).toEqual(["https://events.pagerduty.com/v2/enqueue", "abc"]);
       expect(() =>
         resolveWebhooks([
-          { severity: "warning", format: WebhookFormat.JSON, urlEnv: "H5_SURELY_UNSET" },
-          { severity: "warning", format: WebhookFormat.JSON, urlFile: join(dir, "missing") },
+          { severity: AlertSeverity.WARNING, format: WebhookFormat.JSON, urlEnv: "H5_SURELY_UNSET" },
+          { severity: AlertSeverity.WARNING, format: WebhookFormat.JSON, urlFile: join(dir, "missing") },
         ], {}),
       ).toThrow(new WebhookConfigError([
         "monitoring.webhooks[0] (json): environment variable H5_SURELY_UNSET (its URL) is not set; export it before starting",

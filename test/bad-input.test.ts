@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
 import { loadFirewallSpec } from "../src/model/load";
 
@@ -17,12 +17,12 @@ type Props = Record<string, any>;
 
 /** The seed scenario on a platform, with one change applied. */
 const docker = (change: (spec: Props) => void = () => {}) => (): Props => {
-  const spec: Props = structuredClone(seedFirewall(AgentPlatform.DOCKER));
+  const spec: Props = structuredClone(firewallScenario(AgentPlatform.DOCKER));
   change(spec);
   return spec;
 };
 const kubernetes = (change: (spec: Props) => void = () => {}) => (): Props => {
-  const spec: Props = structuredClone(seedFirewall(AgentPlatform.KUBERNETES));
+  const spec: Props = structuredClone(firewallScenario(AgentPlatform.KUBERNETES));
   change(spec);
   return spec;
 };
@@ -95,7 +95,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: "a role named constructor", props: kubernetes((s) => { s.roles.constructor = {}; }), path: "roles.constructor", fix: 'rename it, e.g. "constructor-role"' },
   { name: "a tool named constructor", props: docker((s) => { s.tools.constructor = {}; }), path: "tools.constructor", fix: "a member every JavaScript object has" },
   { name: "an agent named constructor", props: docker((s) => { s.agents[0].name = "constructor"; }), path: "agents[0].name", fix: 'rename it, e.g. "constructor-agent"' },
-  { name: "a role named __proto__ (from JSON)", props: () => JSON.parse(JSON.stringify(seedFirewall(AgentPlatform.DOCKER)).replace('"roles":{', '"roles":{"__proto__":{},')), path: "roles.__proto__", fix: "a member every JavaScript object has" },
+  { name: "a role named __proto__ (from JSON)", props: () => JSON.parse(JSON.stringify(firewallScenario(AgentPlatform.DOCKER)).replace('"roles":{', '"roles":{"__proto__":{},')), path: "roles.__proto__", fix: "a member every JavaScript object has" },
   { name: "a one-character agent name (Docker names need two)", props: docker((s) => { s.agents[0].name = "a"; }), path: "agents[0].name", fix: 'rename it (e.g. "a-agent")' },
   { name: "an agent named like the firewall's proxy", props: docker((s) => { s.agents[0].name = "rapidclaw-egress-proxy"; }), path: "agents[0].name", fix: "rename the agent" },
   { name: "a namespace that is not a Kubernetes name", props: kubernetes((s) => { s.namespace = "AI_Agents"; }), path: "namespace", fix: "use lower-case letters" },
@@ -220,7 +220,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: "ingress from every namespace (no labels)", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: {}, port: 8080 } }; }), path: "kubernetes.ingress.namespaceLabels", fix: "list the labels of the namespaces allowed to connect" },
   { name: "an ingress label key that is not a label key", props: kubernetes((s) => { s.kubernetes = { ingress: { namespaceLabels: { "team name": "web" }, port: 8080 } }; }), path: "kubernetes.ingress.namespaceLabels.team name", fix: "write a name of letters, digits" },
   { name: "Docker options on Kubernetes", props: kubernetes((s) => { s.docker = { subnet: "172.30.0.0/24" }; }), path: "docker", fix: "remove them or set platform: docker" },
-  { name: "Kubernetes options on Docker", props: docker((s) => { s.kubernetes = { createNamespace: false }; }), path: "kubernetes", fix: "remove them or set platform: kubernetes" },
+  { name: "Kubernetes options on Docker", props: docker((s) => { s.kubernetes = { existingNamespace: true }; }), path: "kubernetes", fix: "remove them or set platform: kubernetes" },
   { name: "a namespace on Docker", props: docker((s) => { s.namespace = "ai-agents"; }), path: "namespace", fix: "remove it" },
   { name: "proxy replicas on Docker", props: docker((s) => { s.proxy = { replicas: 2 }; }), path: "proxy.replicas", fix: "Docker runs one proxy container (remove it)" },
   { name: "a proxy image with spaces", props: docker((s) => { s.proxy = { image: "ubuntu squid" }; }), path: "proxy.image", fix: "such as ubuntu/squid" },

@@ -22,7 +22,7 @@ import {
   VaultAuthMount,
   type FirewallSpecProps,
 } from "../src";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { failureOf } from "./support/spec-error";
 import { synthesize } from "./support/synth";
 
@@ -45,7 +45,7 @@ function userStack(platform: AgentPlatform): TerraformStack {
 
 describe("ScopedAgentKeys.grantRead", () => {
   it("gives an outside service read on exactly the data paths of the tools it names, in a policy named after it", async () => {
-    const stack = new RapidClawStack(new App(), "firewall", seedFirewall(AgentPlatform.DOCKER));
+    const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.DOCKER));
     const grant = stack.keys.grantRead(KeyGrantee.fromName("billing-service"), ["web_search", "send_email", "web_search"]);
     expect(grant.policyName).toBe("billing-service");
     expect(grant.tools).toEqual(["send_email", "web_search"]);
@@ -60,7 +60,7 @@ describe("ScopedAgentKeys.grantRead", () => {
   });
 
   it("is the code path of every role's policy: each profile's grant is its policy, on exactly its keyed tools", async () => {
-    const stack = new RapidClawStack(new App(), "firewall", seedFirewall(AgentPlatform.KUBERNETES));
+    const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.KUBERNETES));
     const research = stack.profiles.research_agent;
     expect(research.keyGrant?.grantee).toBe(research);
     expect(research.keyGrant?.policyName).toBe(research.keyGranteeName);
@@ -72,7 +72,7 @@ describe("ScopedAgentKeys.grantRead", () => {
   });
 
   it("names every unknown tool and every tool without a key, with a did-you-mean, and adds nothing", () => {
-    const stack = new RapidClawStack(new App(), "firewall", seedFirewall(AgentPlatform.DOCKER));
+    const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.DOCKER));
     const before = stack.keys.node.findAll().length;
     const error = failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("Billing Service"), ["web_serch", "knowledge_base", "database"]));
     expect(error.problems.map((p) => p.path)).toEqual(["grantee.keyGranteeName", "tools[0]", "tools[1]"]);
@@ -85,13 +85,13 @@ describe("ScopedAgentKeys.grantRead", () => {
   });
 
   it("refuses a second grant to the same grantee, naming the fix", () => {
-    const stack = new RapidClawStack(new App(), "firewall", seedFirewall(AgentPlatform.DOCKER));
+    const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.DOCKER));
     expect(failureOf(() => stack.keys.grantRead(stack.profiles.research_agent, ["send_email"])).problems).toEqual([
       { path: "grantee.keyGranteeName", message: '"rapidclaw-research-agent" already holds a grant of these keys; grant all its tools in one grantRead call' },
     ]);
     expect(failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("rapidclaw-customer-support"), ["web_search"])).problems[0].path).toBe("grantee.keyGranteeName");
     // Another mount's keys cannot put a second policy into the same construct either.
-    const other = new ScopedAgentKeys(stack, "other-keys", { spec: FirewallSpec.fromProps({ ...seedFirewall(AgentPlatform.DOCKER), vault: { mountPath: "other-keys", authPath: "approle-other" } }) });
+    const other = new ScopedAgentKeys(stack, "other-keys", { spec: FirewallSpec.fromProps({ ...firewallScenario(AgentPlatform.DOCKER), vault: { mountPath: "other-keys", authPath: "approle-other" } }) });
     expect(() => other.grantRead(stack.profiles.research_agent, ["send_email"])).toThrow(/already holds a key grant; grant all its tools in one grantRead call/);
   });
 });
@@ -99,7 +99,7 @@ describe("ScopedAgentKeys.grantRead", () => {
 describe("AgentRoleProfile", () => {
   it("refuses an unknown role with a did-you-mean before adding anything", () => {
     const stack = userStack(AgentPlatform.DOCKER);
-    const spec = FirewallSpec.fromProps(seedFirewall(AgentPlatform.DOCKER));
+    const spec = FirewallSpec.fromProps(firewallScenario(AgentPlatform.DOCKER));
     const keys = new ScopedAgentKeys(stack, "keys", { spec });
     const error = failureOf(() => new AgentRoleProfile(stack, "profile", { spec, role: "research_agnt", keys }));
     expect(error.problems).toEqual([{ path: "role", message: 'unknown role "research_agnt"; did you mean "research_agent"?' }]);
@@ -108,7 +108,7 @@ describe("AgentRoleProfile", () => {
 });
 
 describe("imports instead of create booleans", () => {
-  const kubernetes = seedFirewall(AgentPlatform.KUBERNETES);
+  const kubernetes = firewallScenario(AgentPlatform.KUBERNETES);
 
   it("adopts an imported namespace: no namespace resource, every object in the named one", () => {
     const stack = userStack(AgentPlatform.KUBERNETES);
@@ -129,7 +129,7 @@ describe("imports instead of create booleans", () => {
     const error = failureOf(() => new IsolatedAgentNetwork(stack, "network", { spec, namespace: other }));
     expect(error.problems).toEqual([{ path: "namespace", message: `the adopted namespace is "elsewhere" and the firewall's namespace is "${spec.namespace}"; set namespace: elsewhere in the firewall description` }]);
     expect(stack.node.tryFindChild("network")).toBeUndefined();
-    const docker = FirewallSpec.fromProps(seedFirewall(AgentPlatform.DOCKER));
+    const docker = FirewallSpec.fromProps(firewallScenario(AgentPlatform.DOCKER));
     expect(failureOf(() => new IsolatedAgentNetwork(stack, "docker-network", { spec: docker, namespace: other })).problems[0].path).toBe("namespace");
   });
 
@@ -154,7 +154,7 @@ describe("imports instead of create booleans", () => {
 
   it("refuses imported mounts at paths the firewall does not use, both at once, before adding anything", () => {
     const stack = userStack(AgentPlatform.DOCKER);
-    const spec = FirewallSpec.fromProps(seedFirewall(AgentPlatform.DOCKER));
+    const spec = FirewallSpec.fromProps(firewallScenario(AgentPlatform.DOCKER));
     const error = failureOf(() => new ScopedAgentKeys(stack, "keys", {
       spec,
       keyMount: KeyMount.fromMountPath(stack, "kv", "secret"),
@@ -178,7 +178,7 @@ describe("imports instead of create booleans", () => {
 
 describe("AgentNetwork.fromSpec: a network made in another stack", () => {
   it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("serves the proxy and agents by the names the firewall gives (%s)", (platform) => {
-    const spec = FirewallSpec.fromProps(seedFirewall(platform));
+    const spec = FirewallSpec.fromProps(firewallScenario(platform));
     const networkStack = userStack(platform);
     const made = new IsolatedAgentNetwork(networkStack, "network", { spec });
     const stack = userStack(platform);
@@ -203,14 +203,14 @@ describe("AgentNetwork.fromSpec: a network made in another stack", () => {
 
 describe("what a spec and the proxy tell without the plan", () => {
   it("a spec names its platform, namespace, roles and tools", () => {
-    const spec = FirewallSpec.fromProps(seedFirewall(AgentPlatform.KUBERNETES));
+    const spec = FirewallSpec.fromProps(firewallScenario(AgentPlatform.KUBERNETES));
     expect([spec.platform, spec.namespace]).toEqual([AgentPlatform.KUBERNETES, "ai-agents"]);
     expect(spec.roleNames).toEqual(["customer_support", "research_agent"]);
     expect(spec.toolNames).toEqual(["database", "file_upload", "knowledge_base", "send_email", "ticket_system", "web_search"]);
   });
 
   it("EgressProxy.squidConfOf is the deployed squid.conf, with the log placed where asked", () => {
-    const stack = new RapidClawStack(new App(), "firewall", seedFirewall(AgentPlatform.DOCKER));
+    const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.DOCKER));
     expect(EgressProxy.squidConfOf(stack.spec)).toBe(stack.proxy.squidConf);
     const toFile = EgressProxy.squidConfOf(stack.spec, { accessLog: "stdio:/var/log/squid/access.log" });
     expect(toFile).toContain("access_log stdio:/var/log/squid/access.log ");

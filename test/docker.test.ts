@@ -2,13 +2,13 @@ import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
 import { renderSquidConfForPlan } from "../src/render/squid-conf";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { squidBinary, squidParse } from "./support/squid";
 import { canonicalJson, synthesize } from "./support/synth";
 import { planOf } from "../src/plan/firewall-spec";
 
-function dockerStack(props: RapidClawStackProps = seedFirewall(AgentPlatform.DOCKER)) {
+function dockerStack(props: RapidClawStackProps = firewallScenario(AgentPlatform.DOCKER)) {
   const stack = new RapidClawStack(new App(), "agent-firewall", props);
   return { stack, synth: synthesize(stack) };
 }
@@ -73,7 +73,7 @@ describe("RapidClawStack on Docker", () => {
   });
 
   it("lets agents reach proxy.noProxy hosts directly (NO_PROXY), after localhost", () => {
-    const { synth: direct } = dockerStack({ ...seedFirewall(AgentPlatform.DOCKER), proxy: { noProxy: ["Vault.Internal.", "172.30.0.5", "vault.internal"] } });
+    const { synth: direct } = dockerStack({ ...firewallScenario(AgentPlatform.DOCKER), proxy: { noProxy: ["Vault.Internal.", "172.30.0.5", "vault.internal"] } });
     for (const agent of direct.resources("docker_container").filter((c) => c.name !== "rapidclaw-egress-proxy")) {
       expect(agent.env).toContain("NO_PROXY=localhost,127.0.0.1,::1,172.30.0.5,vault.internal");
       expect(agent.env).toContain("no_proxy=localhost,127.0.0.1,::1,172.30.0.5,vault.internal");
@@ -81,7 +81,7 @@ describe("RapidClawStack on Docker", () => {
   });
 
   it("gives a role that allows the file system a writable root", () => {
-    const props = seedFirewall(AgentPlatform.DOCKER);
+    const props = firewallScenario(AgentPlatform.DOCKER);
     const roles = { ...props.roles, research_agent: { ...props.roles.research_agent, allowFileSystem: true } };
     const { synth: writable } = dockerStack({ ...props, roles });
     const openclaw = writable.resources("docker_container").find((c) => c.name === "openclaw-agent");
@@ -104,7 +104,7 @@ describe("RapidClawStack on Docker", () => {
       expect(agent.log_opts).toEqual({ "max-file": "3", "max-size": "10m" });
     }
     expect(proxy).toMatchObject({ memory: 512, cpus: "1", ulimit: [{ name: "nproc", soft: 256, hard: 256 }], log_driver: "json-file", log_opts: { "max-file": "3", "max-size": "10m" } });
-    const props = seedFirewall(AgentPlatform.DOCKER);
+    const props = firewallScenario(AgentPlatform.DOCKER);
     const { synth: tuned } = dockerStack({
       ...props,
       agents: [{ ...props.agents![0], user: "0", processLimit: 64 }],
@@ -141,7 +141,7 @@ describe("RapidClawStack on Docker", () => {
 
   it("refuses an invalid spec before adding the stack to the app", () => {
     const app = new App();
-    const props = seedFirewall(AgentPlatform.DOCKER);
+    const props = firewallScenario(AgentPlatform.DOCKER);
     expect(() => new RapidClawStack(app, "bad", { ...props, roles: { r: { tools: { web_serch: "READ" as any } } }, agents: [] })).toThrow(FirewallSpecError);
     expect(app.node.children).toHaveLength(0);
   });
@@ -152,7 +152,7 @@ describe("RapidClawStack on Docker", () => {
  * agent network, source-address identity and name-order addresses.
  */
 describe("Docker confinement by construction (review findings)", () => {
-  const seed = seedFirewall(AgentPlatform.DOCKER);
+  const seed = firewallScenario(AgentPlatform.DOCKER);
   const roleNetworkName = (role: string) => `rapidclaw-agents-${role.replace(/_/g, "-")}`;
   const networksByName = (synth: ReturnType<typeof synthesize>) => new Map(synth.resources("docker_network").map((n) => [n.name, n]));
   const agentNetworks = (synth: ReturnType<typeof synthesize>) =>

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { App, Testing } from "cdktf";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { RapidClawStack } from "../src";
 import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { normalisedName, reorderSpec, specWithReorderingArb } from "./support/arbitraries";
@@ -751,12 +751,12 @@ describe.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("security invari
 
 describe("the invariant harness", () => {
   it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("the faster stack-trace formatter changes nothing in the JSON (%s)", (platform) => {
-    const spec = seedFirewall(platform);
+    const spec = firewallScenario(platform);
     expect(synthesize(spec, true)).toBe(synthesize(spec, false));
   });
 
   it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("the seed scenario upholds every invariant (%s)", (platform) => {
-    const spec = seedFirewall(platform);
+    const spec = firewallScenario(platform);
     for (const invariant of INVARIANTS) expect(invariant.check(spec, synthesized(spec), platform, 7), invariant.title).toEqual([]);
   });
 
@@ -765,7 +765,7 @@ describe("the invariant harness", () => {
   });
 
   it("notices a role allowed another role's host (the squid.conf model is not vacuous)", () => {
-    const spec = seedFirewall(AgentPlatform.KUBERNETES);
+    const spec = firewallScenario(AgentPlatform.KUBERNETES);
     const doc = JSON.parse(synthesized(spec));
     const [id, configMap] = resources(doc, "kubernetes_config_map_v1").find(([, m]) => m.data?.["squid.conf"] !== undefined) as [string, Json];
     configMap.data["squid.conf"] = configMap.data["squid.conf"].replace("acl role_customer-support_hosts dstdomain -n", "acl role_customer-support_hosts dstdomain -n arxiv.org");
@@ -774,7 +774,7 @@ describe("the invariant harness", () => {
   });
 
   it("notices a key value in the JSON and an extra Vault grant", () => {
-    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const spec = firewallScenario(AgentPlatform.DOCKER);
     const doc = JSON.parse(synthesized(spec));
     const [secretId, secret] = resources(doc, "vault_kv_secret_v2")[0];
     const leaked = createHash("sha256").update("x").digest("base64").slice(0, 40).replace(/[+/]/g, "Q");
@@ -789,7 +789,7 @@ describe("the invariant harness", () => {
   });
 
   it("notices an agent on a second network, an agent pointed at another proxy, and a clashing name (Docker)", () => {
-    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const spec = firewallScenario(AgentPlatform.DOCKER);
     const doc = JSON.parse(synthesized(spec));
     const [[, first], [, second]] = resources(doc, "docker_container").filter(([, c]) => c.name !== "rapidclaw-egress-proxy");
     const egressRef = `\${docker_network.${resources(doc, "docker_network").find(([, n]) => n.internal !== true)?.[0]}.name}`;
@@ -802,7 +802,7 @@ describe("the invariant harness", () => {
   });
 
   it("notices agents of two roles on one network, and Squid listening on every address (Docker)", () => {
-    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const spec = firewallScenario(AgentPlatform.DOCKER);
     const doc = JSON.parse(synthesized(spec));
     const [[, first], [, second]] = resources(doc, "docker_container").filter(([, c]) => c.name !== "rapidclaw-egress-proxy");
     second.networks_advanced = first.networks_advanced;
@@ -813,7 +813,7 @@ describe("the invariant harness", () => {
   });
 
   it("notices a role policy opening egress to the internet (Kubernetes)", () => {
-    const spec = seedFirewall(AgentPlatform.KUBERNETES);
+    const spec = firewallScenario(AgentPlatform.KUBERNETES);
     const doc = JSON.parse(synthesized(spec));
     const [, rolePolicy] = resources(doc, "kubernetes_network_policy_v1").find(([, p]) => p.metadata.name === "rapidclaw-role-research-agent-egress") as [string, Json];
     rolePolicy.spec.egress.push({ to: [{ ip_block: { cidr: "0.0.0.0/0" } }], ports: [{ port: "443", protocol: "TCP" }] });
@@ -821,7 +821,7 @@ describe("the invariant harness", () => {
   });
 
   it("notices an agent Deployment no Egress policy selects", () => {
-    const spec = seedFirewall(AgentPlatform.KUBERNETES);
+    const spec = firewallScenario(AgentPlatform.KUBERNETES);
     const doc = JSON.parse(synthesized(spec));
     for (const [, policy] of resources(doc, "kubernetes_network_policy_v1")) policy.spec.pod_selector.match_labels["rapidclaw.dev/component"] = "something-else";
     expect(defaultDenyEgress(spec, doc, AgentPlatform.KUBERNETES).join("\n")).toContain("no Egress NetworkPolicy selects the pods of agent");

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { FIREWALL_SCHEMA_PATH, firewallFileJsonSchema, renderFirewallJsonSchema } from "../src/model/json-schema";
 import { AgentPlatform } from "../src/model/types";
 
@@ -69,7 +69,7 @@ describe("JSON Schema of firewall files", () => {
   it("accepts examples/firewall.yaml and the seed props", () => {
     const schema = firewallFileJsonSchema() as Schema;
     expect(mismatches(schema, exampleFile())).toEqual([]);
-    expect(mismatches(schema, { $schema: "./firewall.schema.json", ...seedFirewall(AgentPlatform.KUBERNETES) })).toEqual([]);
+    expect(mismatches(schema, { $schema: "./firewall.schema.json", ...firewallScenario(AgentPlatform.KUBERNETES) })).toEqual([]);
   });
 
   it("refuses what the loader refuses in the structure", () => {

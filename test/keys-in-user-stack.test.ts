@@ -4,7 +4,7 @@ import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { App, TerraformProvider, TerraformStack, Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { AgentPlatform, FirewallSpec, KeyMode, ScopedAgentKeys } from "../src";
 import { impliesAtLeast, requireTerraformAtLeast } from "../src/render/terraform-required-version";
 
@@ -36,7 +36,7 @@ function userStack(options: UserStackOptions = {}): TerraformStack {
   new VaultProvider(stack, "vault");
   (options.providers ?? prebuilt)(stack);
   if (options.requiredVersionBefore) stack.addOverride("terraform.required_version", options.requiredVersionBefore);
-  const seed = seedFirewall(AgentPlatform.DOCKER);
+  const seed = firewallScenario(AgentPlatform.DOCKER);
   new ScopedAgentKeys(stack, "keys", { spec: FirewallSpec.fromProps({ ...seed, vault: { ...seed.vault, keyMode: options.keyMode } }) });
   if (options.requiredVersionAfter) stack.addOverride("terraform.required_version", options.requiredVersionAfter);
   return stack;

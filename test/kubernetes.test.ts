@@ -12,7 +12,7 @@ import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_DIR } from "../src/kubernetes/agents"
 import { LABELS } from "../src/plan/plan";
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { buildExistingStackExample, EXISTING_STACK_NAME, ExistingPlatformStack } from "../examples/existing-stack";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { canonicalJson, synthesize, type SynthesizedStack } from "./support/synth";
 import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { planOf } from "../src/plan/firewall-spec";
@@ -20,7 +20,7 @@ import { planOf } from "../src/plan/firewall-spec";
 type Json = Record<string, any>;
 type Labels = Record<string, string>;
 
-const seed = (): FirewallSpecProps => seedFirewall(AgentPlatform.KUBERNETES);
+const seed = (): FirewallSpecProps => firewallScenario(AgentPlatform.KUBERNETES);
 const PROFILE_FILES: AgentFiles = {
   research_agent: [
     { path: "/etc/rapidclaw/profile.json", content: '{"role":"research_agent"}' },

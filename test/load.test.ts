@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { compileFirewall } from "../src/plan/plan";
 import { FirewallSpecError, type SpecProblem } from "../src/model/errors";
 import { loadFirewallSpec, parseFirewallFile } from "../src/model/load";
@@ -45,11 +45,11 @@ tools:
 describe("loadFirewallSpec", () => {
   it("loads examples/firewall.yaml into the seed's plan on Docker", () => {
     const loaded = loadFirewallSpec(join(__dirname, "..", "examples", "firewall.yaml"));
-    expect(compileFirewall(loaded)).toStrictEqual(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
+    expect(compileFirewall(loaded)).toStrictEqual(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
   });
 
   it("loads the props form from YAML and from JSON, with a $schema key", () => {
-    const seed = seedFirewall(AgentPlatform.KUBERNETES);
+    const seed = firewallScenario(AgentPlatform.KUBERNETES);
     expect(loadFirewallSpec(fileWith("props.yml", stringify(seed)))).toStrictEqual(seed);
     const json = fileWith("props.json", JSON.stringify({ $schema: "../schema/firewall.schema.json", ...seed }, null, 2));
     expect(loadFirewallSpec(json)).toStrictEqual(seed);

@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import { Command } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { registerAlertsCommand } from "../src/cli/alerts-command";
 import type { CliIo } from "../src/cli/cli-io";
 import { EXIT } from "../src/cli/exit-codes";
@@ -180,7 +180,7 @@ describe("rapidclaw alerts", () => {
   it("uses the thresholds of --spec: none fire under higher ones, exit 0", async () => {
     const spec = join(dir, "firewall.yaml");
     const high = { count: 100, windowSec: 60, severity: "info" };
-    writeFileSync(spec, stringify({ ...seedFirewall(AgentPlatform.DOCKER), monitoring: { rateLimited: high, permissionDenied: high, networkBlocked: high } }));
+    writeFileSync(spec, stringify({ ...firewallScenario(AgentPlatform.DOCKER), monitoring: { rateLimited: high, permissionDenied: high, networkBlocked: high } }));
     const run = await rapidclaw(["alerts", "--spec", spec, PROXY, GATEWAY]);
     expect(run.out).toBe("0 alerts would have fired over 22 events; 0 still firing at the last event (2026-11-29T10:55:00.000Z)\n");
     expect(run.code).toBe(EXIT.OK);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { FirewallSpec } from "../src/plan/firewall-spec";
 import { HermesConfig } from "../src/render/hermes-config";
@@ -68,7 +68,7 @@ function jsonSchemaProblems(schema: Record<string, any>, value: unknown, at = "$
 
 /** The seed with a `browse` tool mapped to a reading and an executing tool of each agent, and model tools (one only READ). */
 function mappedFleet(browseAccess: ToolAccess): FirewallSpec {
-  const seed = seedFirewall(AgentPlatform.DOCKER);
+  const seed = firewallScenario(AgentPlatform.DOCKER);
   return FirewallSpec.fromProps({
     ...seed,
     tools: {
@@ -153,7 +153,7 @@ describe("Hermes Agent fragment", () => {
     const [hook] = read.hooks.pre_tool_call;
     expect(hook).toEqual({ matcher: ".*", command: "rapidclaw hook hermes --tool web_extract=browse:READ --tool web_search=web_search:READ", timeout: 10, fail_closed: true });
     expect(hermes(mappedFleet(ToolAccess.EXECUTE), "research_agent").toolsets).toEqual(["terminal", "web"]);
-    expect(hermes(seedFirewallSpec(), "research_agent").toolsets).toEqual(["search"]);
+    expect(hermes(firewallScenarioSpec(), "research_agent").toolsets).toEqual(["search"]);
   });
 
   it("has a matcher that fully matches every tool name, as Python's fullmatch would", () => {
@@ -189,12 +189,12 @@ describe("Hermes Agent fragment", () => {
   });
 });
 
-function seedFirewallSpec(): FirewallSpec {
-  return FirewallSpec.fromProps(seedFirewall(AgentPlatform.DOCKER));
+function firewallScenarioSpec(): FirewallSpec {
+  return FirewallSpec.fromProps(firewallScenario(AgentPlatform.DOCKER));
 }
 
 describe("agentTools validation", () => {
-  const withTools = (tools: FirewallSpecProps["tools"]) => () => FirewallSpec.fromProps({ ...seedFirewall(AgentPlatform.DOCKER), tools: { ...seedFirewall(AgentPlatform.DOCKER).tools, ...tools } });
+  const withTools = (tools: FirewallSpecProps["tools"]) => () => FirewallSpec.fromProps({ ...firewallScenario(AgentPlatform.DOCKER), tools: { ...firewallScenario(AgentPlatform.DOCKER).tools, ...tools } });
 
   it("names each bad agent tool by its path with a fix", () => {
     const error = failureOf(withTools({

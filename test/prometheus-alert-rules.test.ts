@@ -11,7 +11,7 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { App, TerraformStack, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { AgentPlatform, FirewallSpec, IsolatedAgentNetwork, ToolAccess, PrometheusAlertRules, RapidClawStack, type RapidClawStackProps } from "../src";
 import { skipLoudly } from "./e2e/support/prerequisites";
 import { promtool, PROMTOOL_MISSING } from "./support/promtool";
@@ -23,8 +23,8 @@ import { prometheusRuleGroups, renderPrometheusRules } from "../src/render/prome
 const dir = mkdtempSync(join(tmpdir(), "rapidclaw-h8-prometheus-rule-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const kubernetes = () => seedFirewall(AgentPlatform.KUBERNETES);
-const docker = () => seedFirewall(AgentPlatform.DOCKER);
+const kubernetes = () => firewallScenario(AgentPlatform.KUBERNETES);
+const docker = () => firewallScenario(AgentPlatform.DOCKER);
 
 function stackOf(props: RapidClawStackProps) {
   const app = new App();
@@ -36,7 +36,7 @@ function stackOf(props: RapidClawStackProps) {
 function standalone(props: { platform: AgentPlatform; labels?: Record<string, string>; namespace?: string }, provider = true) {
   const stack = new TerraformStack(new App(), "monitoring");
   if (provider) new KubernetesProvider(stack, "kubernetes", {});
-  const spec = FirewallSpec.fromProps(seedFirewall(props.platform));
+  const spec = FirewallSpec.fromProps(firewallScenario(props.platform));
   const rules = new PrometheusAlertRules(stack, "alerts", { spec, labels: props.labels, namespace: props.namespace });
   return { stack, spec, rules };
 }

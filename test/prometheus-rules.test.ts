@@ -14,7 +14,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { alertGroupOf, alertRules, subjectOf } from "../src/monitoring/alert-rules";
 import { MemoryAlertWindowStore } from "../src/monitoring/alert-window-store";
 import type { FirewallEvent } from "../src/monitoring/events";
@@ -30,7 +30,7 @@ const dir = mkdtempSync(join(tmpdir(), "rapidclaw-h5-promtool-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const PLATFORMS = [AgentPlatform.DOCKER, AgentPlatform.KUBERNETES];
-const plans = PLATFORMS.map((platform) => compileFirewall({ ...seedFirewall(platform), monitoring: { rateLimited: { count: 4, windowSec: 300, severity: "warning" }, permissionDenied: { count: 3, windowSec: 60, severity: "critical" }, networkBlocked: { count: 5, windowSec: 180, severity: "critical" } } }));
+const plans = PLATFORMS.map((platform) => compileFirewall({ ...firewallScenario(platform), monitoring: { rateLimited: { count: 4, windowSec: 300, severity: "warning" }, permissionDenied: { count: 3, windowSec: 60, severity: "critical" }, networkBlocked: { count: 5, windowSec: 180, severity: "critical" } } }));
 
 /** An event at a whole minute, counted by one of two replicas. */
 interface GridEvent {

@@ -6,7 +6,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { createMonitoring } from "../src/monitoring/monitoring-runtime";
 import { followProxyLog } from "../src/monitoring/proxy-log-follower";
 import { RedisAlertWindowStore } from "../src/monitoring/redis-alert-window-store";
@@ -36,7 +36,7 @@ describe.skipIf(SKIP)("followProxyLog", () => {
     client.on("error", () => {});
     const file = join(dir, "access.log");
     writeFileSync(file, "");
-    const plan = compileFirewall({ ...seedFirewall(AgentPlatform.DOCKER), monitoring: { networkBlocked: { count: 3, windowSec: 300, severity: "critical" } } });
+    const plan = compileFirewall({ ...firewallScenario(AgentPlatform.DOCKER), monitoring: { networkBlocked: { count: 3, windowSec: 300, severity: "critical" } } });
     const lines: string[] = [];
     const storeErrors: string[] = [];
     const { evaluator, metrics } = createMonitoring({ plan, store: new RedisAlertWindowStore(client, `h5follow:${process.pid}:`), emit: (l) => lines.push(l), env: {} });

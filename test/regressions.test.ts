@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
-import { seedFirewall as seedSpec } from "../examples/seed-spec";
+import { firewallScenario as seedSpec } from "../examples/firewall-scenario";
 import { RESERVED_AGENT_ENV } from "../src/plan/agent-environment";
 import { compileFirewall } from "../src/plan/plan";
 import { RapidClawStack } from "../src";

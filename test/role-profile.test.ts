@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { parseDocument, visit } from "yaml";
 import { describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { compileFirewall } from "../src/plan/plan";
 import {
   buildRoleProfiles,
@@ -31,7 +31,7 @@ function reversedKeys<T>(value: T): T {
 }
 
 describe("role profiles", () => {
-  const seedProfiles = buildRoleProfiles(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
+  const seedProfiles = buildRoleProfiles(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
   const profileOf = (role: string) => seedProfiles.find((p) => p.role === role) as RoleProfile;
 
   it("lists customer_support's tools with access, limits and permissions, and denies the rest", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AgentPlatform, FirewallSpecError, ToolAccess } from "../src";
 import { compileFirewall } from "../src/plan/plan";
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../src/model/hosts";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -14,7 +14,7 @@ function problemsOf(input: unknown): string[] {
   return [];
 }
 
-const seed = seedFirewall(AgentPlatform.DOCKER);
+const seed = firewallScenario(AgentPlatform.DOCKER);
 
 describe("host patterns", () => {
   it.each([
@@ -103,7 +103,7 @@ describe("plan", () => {
   });
 
   it("gives each Kubernetes role its own proxy port", () => {
-    const k8s = compileFirewall(seedFirewall(AgentPlatform.KUBERNETES));
+    const k8s = compileFirewall(firewallScenario(AgentPlatform.KUBERNETES));
     expect(k8s.roles.map((r) => r.proxyPort)).toEqual([3128, 3129]);
   });
 });

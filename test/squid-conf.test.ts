@@ -4,7 +4,7 @@ import { compileFirewall } from "../src/plan/plan";
 import { parseHostPattern, type HostPattern } from "../src/model/hosts";
 import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainLists, squidGatewayAllowlist, squidRolesForPlan } from "../src/render/squid-conf";
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { squidBinary, squidParse } from "./support/squid";
 
 const patterns = (...hosts: string[]) => hosts.map((h) => parseHostPattern(h) as HostPattern);
@@ -16,11 +16,11 @@ describe("squid.conf renderer", () => {
   });
 
   it("matches Docker roles by their own proxy address and Kubernetes roles by their own port, never by source", () => {
-    const docker = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
+    const docker = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
     expect(docker.match(/^http_port .*/gm)).toEqual(["http_port 172.30.76.2:3128 name=customer-support", "http_port 172.30.16.2:3128 name=research-agent"]);
     expect(docker).toContain("acl role_research-agent_in myportname research-agent");
     expect(docker).not.toMatch(/ src /);
-    const k8s = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.KUBERNETES)));
+    const k8s = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.KUBERNETES)));
     expect(k8s).toContain("http_port 3129 name=research-agent");
     expect(k8s).toContain("acl role_research-agent_in myportname research-agent");
   });
@@ -36,7 +36,7 @@ describe("squid.conf renderer", () => {
   });
 
   it("refuses IP literals before any allow rule", () => {
-    const conf = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER)));
+    const conf = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
     const lines = conf.split("\n");
     expect(lines.findIndex((l) => l === "http_access deny ip_literal event_blocked")).toBeLessThan(lines.findIndex((l) => l.startsWith("http_access allow")));
     expect(conf).toMatch(/^acl ip_literal dstdom_regex -n /m);
@@ -45,24 +45,24 @@ describe("squid.conf renderer", () => {
 
   it("refuses the special-purpose blocks, :: and every NAT64 and 6to4 prefix among them, plus proxy.forbiddenCidrs", () => {
     const forbidden = (conf: string) => (/^acl forbidden_dst dst (.*)$/m.exec(conf) as RegExpExecArray)[1].split(" ");
-    const seed = forbidden(renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.DOCKER))));
+    const seed = forbidden(renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER))));
     expect(seed).toEqual([...FORBIDDEN_DESTINATIONS]);
     for (const range of ["::/128", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "169.254.0.0/16", "100.64.0.0/10", "192.0.0.0/24"]) expect(seed).toContain(range);
-    const spec = { ...seedFirewall(AgentPlatform.DOCKER), proxy: { forbiddenCidrs: ["203.0.113.0/24", "2001:DB8:42::/48", "203.0.113.0/24"] } };
+    const spec = { ...firewallScenario(AgentPlatform.DOCKER), proxy: { forbiddenCidrs: ["203.0.113.0/24", "2001:DB8:42::/48", "203.0.113.0/24"] } };
     expect(forbidden(renderSquidConfForPlan(compileFirewall(spec)))).toEqual([...FORBIDDEN_DESTINATIONS, "2001:db8:42::/48", "203.0.113.0/24"]);
   });
 
   it("caps connections per client and closes connections that send no request, with defaults and options", () => {
-    const seed = renderSquidConfForPlan(compileFirewall(seedFirewall(AgentPlatform.KUBERNETES)));
+    const seed = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.KUBERNETES)));
     expect(seed).toMatch(/^client_ip_max_connections 512$/m);
     expect(seed).toMatch(/^request_start_timeout 60 seconds$/m);
-    const tuned = renderSquidConfForPlan(compileFirewall({ ...seedFirewall(AgentPlatform.KUBERNETES), proxy: { maxConnectionsPerClient: 64, requestStartTimeoutSec: 10 } }));
+    const tuned = renderSquidConfForPlan(compileFirewall({ ...firewallScenario(AgentPlatform.KUBERNETES), proxy: { maxConnectionsPerClient: 64, requestStartTimeoutSec: 10 } }));
     expect(tuned).toMatch(/^client_ip_max_connections 64$/m);
     expect(tuned).toMatch(/^request_start_timeout 10 seconds$/m);
   });
 
   it("gives the tool gateway its own listener: its upstream hosts, CONNECT to 443 only, its own log role; nothing changes without it", () => {
-    const plan = compileFirewall(seedFirewall(AgentPlatform.KUBERNETES));
+    const plan = compileFirewall(firewallScenario(AgentPlatform.KUBERNETES));
     const base = { roles: squidRolesForPlan(plan), allowPlainHttp: true };
     const allowlist = squidGatewayAllowlist(["https://search.tools.test/api", "https://kb.tools.test", "https://search.tools.test/v2"]);
     expect(allowlist).toEqual(patterns("kb.tools.test", "search.tools.test"));
@@ -91,13 +91,13 @@ describe("squid.conf renderer", () => {
 
   describe.skipIf(squidBinary === undefined)("accepted by real Squid (squid -k parse)", () => {
     it.each([AgentPlatform.DOCKER, AgentPlatform.KUBERNETES])("seed scenario on %s", (platform) => {
-      const result = squidParse(renderSquidConfForPlan(compileFirewall(seedFirewall(platform))));
+      const result = squidParse(renderSquidConfForPlan(compileFirewall(firewallScenario(platform))));
       expect(result.problems).toEqual([]);
       expect(result.status).toBe(0);
     });
 
     it("with the tool gateway's listener", () => {
-      const plan = compileFirewall(seedFirewall(AgentPlatform.DOCKER));
+      const plan = compileFirewall(firewallScenario(AgentPlatform.DOCKER));
       const gateway = { allowlist: squidGatewayAllowlist(["https://api.anthropic.com", "https://search.tools.test/api"]), port: 3140, listenAddress: "172.30.0.2" };
       const result = squidParse(renderSquidConf({ roles: squidRolesForPlan(plan), allowPlainHttp: false, gateway }));
       expect(result.problems).toEqual([]);
@@ -105,14 +105,14 @@ describe("squid.conf renderer", () => {
     });
 
     it("extra forbidden ranges, caps and timeouts", () => {
-      const spec = { ...seedFirewall(AgentPlatform.DOCKER), proxy: { forbiddenCidrs: ["203.0.113.0/24", "2001:db8:42::/48"], maxConnectionsPerClient: 100_000, requestStartTimeoutSec: 5 } };
+      const spec = { ...firewallScenario(AgentPlatform.DOCKER), proxy: { forbiddenCidrs: ["203.0.113.0/24", "2001:db8:42::/48"], maxConnectionsPerClient: 100_000, requestStartTimeoutSec: 5 } };
       const result = squidParse(renderSquidConfForPlan(compileFirewall(spec)));
       expect(result.problems).toEqual([]);
       expect(result.status).toBe(0);
     });
 
     it("overlapping patterns after normalisation (Squid 5.7 refuses overlaps at start)", () => {
-      const spec = seedFirewall(AgentPlatform.KUBERNETES);
+      const spec = firewallScenario(AgentPlatform.KUBERNETES);
       const roles = { ...spec.roles, research_agent: { network: { allowEgress: true, allowedHosts: ["x.com", "*.x.com", "a.x.com", "*.b.x.com", "API.ANTHROPIC.COM"] } } };
       const result = squidParse(renderSquidConfForPlan(compileFirewall({ ...spec, roles, proxy: { allowPlainHttp: true } })));
       expect(result.problems).toEqual([]);

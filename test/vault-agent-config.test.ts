@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
 import { KeyStore } from "../src/gateway/key-store";
 import { AgentPlatform, type FirewallSpecProps } from "../src/model/types";
@@ -63,7 +63,7 @@ const secretTemplate = (path: string) => `{{ with secret "${path}" }}{{ .Data.da
 
 describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () => {
   it("logs in with AppRole, keeps the secret ID file, and renders each keyed tool's api_key to <keyDir>/<tool>", async () => {
-    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const spec = firewallScenario(AgentPlatform.DOCKER);
     const text = VaultAgentConfig.renderForPlan(compileFirewall(spec), { vaultAddress: "https://vault.internal:8200", keyDir: KEY_DIR, appRole: APPROLE });
     const parsed = await parse(text);
     const templates = templatesOf(parsed, "approle");
@@ -79,7 +79,7 @@ describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () 
   });
 
   it("logs in with the ServiceAccount token on Kubernetes, at the firewall's auth path and mount", async () => {
-    const spec = { ...seedFirewall(AgentPlatform.KUBERNETES), vault: { mountPath: "team-a/keys", authPath: "k8s-prod" } };
+    const spec = { ...firewallScenario(AgentPlatform.KUBERNETES), vault: { mountPath: "team-a/keys", authPath: "k8s-prod" } };
     const text = VaultAgentConfig.renderForPlan(compileFirewall(spec), { vaultAddress: "http://vault:8200", keyDir: KEY_DIR, kubernetes: { role: "rapidclaw-gateway" }, staticSecretRenderInterval: "30s" });
     const parsed = await parse(text);
     const templates = templatesOf(parsed, "kubernetes");
@@ -111,7 +111,7 @@ describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () 
   });
 
   it("writes files the gateway's key store loads, when they arrive as Vault Agent writes them (a temporary file renamed into place, mode 0400)", async () => {
-    const spec = seedFirewall(AgentPlatform.DOCKER);
+    const spec = firewallScenario(AgentPlatform.DOCKER);
     const keyDir = mkdtempSync(join(tmpdir(), "hrun-vault-agent-keys-"));
     const store = new KeyStore(keyDir, keyedTools(spec), 50);
     try {

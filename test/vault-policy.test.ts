@@ -1,7 +1,7 @@
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { compileFirewall, type FirewallPlan } from "../src/plan/plan";
 import { buildRoleProfile } from "../src/render/role-profile";
 import { renderVaultPolicy, vaultPolicyForRole } from "../src/render/vault-policy";
@@ -40,7 +40,7 @@ const roleNamed = (plan: FirewallPlan, name: string) => {
 };
 
 describe("Vault policies", () => {
-  const plan = compileFirewall(seedFirewall(AgentPlatform.DOCKER));
+  const plan = compileFirewall(firewallScenario(AgentPlatform.DOCKER));
 
   it("grants customer_support read on send_email's key only", async () => {
     expect(await readOnlyPaths(vaultPolicyForRole(plan, roleNamed(plan, "customer_support")))).toEqual(["agent-keys/data/tools/send-email"]);
@@ -54,7 +54,7 @@ describe("Vault policies", () => {
   });
 
   it("gives a role without keys a non-empty policy that grants nothing", async () => {
-    const spec = seedFirewall(AgentPlatform.KUBERNETES);
+    const spec = firewallScenario(AgentPlatform.KUBERNETES);
     const keyless = compileFirewall({ ...spec, roles: { ...spec.roles, reader: { tools: { knowledge_base: ToolAccess.READ, web_search: ToolAccess.DENY } } } });
     const policy = vaultPolicyForRole(keyless, roleNamed(keyless, "reader"));
     // Vault refuses an empty policy text ("'policy' parameter not supplied or empty").

@@ -2,7 +2,7 @@ import { App } from "cdktf";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { describe, expect, it } from "vitest";
 import { AgentPlatform, KeyMode, RapidClawStack, ToolAccess, type RapidClawStackProps } from "../src";
-import { seedFirewall } from "../examples/seed-spec";
+import { firewallScenario } from "../examples/firewall-scenario";
 import { synthesize } from "./support/synth";
 
 function synthDocker(props: RapidClawStackProps) {
@@ -15,7 +15,7 @@ async function policyGrants(hcl: string): Promise<Record<string, string[]>> {
   return Object.fromEntries(Object.entries(parsed.path ?? {}).map(([path, blocks]) => [path, blocks.flatMap((b) => b.capabilities)]));
 }
 
-const seed = seedFirewall(AgentPlatform.DOCKER);
+const seed = firewallScenario(AgentPlatform.DOCKER);
 
 describe("Vault layer of the seed scenario (Docker)", () => {
   const synth = synthDocker(seed);
@@ -125,7 +125,7 @@ describe("key modes", () => {
 });
 
 describe("Vault layer on Kubernetes", () => {
-  const synth = synthesize(new RapidClawStack(new App(), "agent-firewall", seedFirewall(AgentPlatform.KUBERNETES)));
+  const synth = synthesize(new RapidClawStack(new App(), "agent-firewall", firewallScenario(AgentPlatform.KUBERNETES)));
 
   it("creates and configures a Kubernetes auth backend", () => {
     expect(synth.resources("vault_auth_backend")).toEqual([expect.objectContaining({ type: "kubernetes", path: "kubernetes" })]);

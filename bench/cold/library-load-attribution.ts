@@ -41,12 +41,12 @@ moduleProto._compile = function (this: unknown, content: string, filename: strin
 
 const { App } = require("cdktf") as typeof import("cdktf");
 const { RapidClawStack } = require("../../src") as typeof import("../../src");
-const { seedFirewall } = require("../../examples/seed-spec") as typeof import("../../examples/seed-spec");
+const { firewallScenario } = require("../../examples/firewall-scenario") as typeof import("../../examples/firewall-scenario");
 const loadedMs = performance.now();
 loaded = true;
 const [platform, outdir] = process.argv.slice(2);
 const app = new App({ outdir });
-new RapidClawStack(app, "agent-firewall", seedFirewall(platform as never));
+new RapidClawStack(app, "agent-firewall", firewallScenario(platform as never));
 app.synth();
 const doneMs = performance.now();
 const modulesMs = Object.fromEntries([...selfNs.entries()].map(([key, ns]) => [key, Number(ns) / 1e6]));

@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { AgentPlatform, RapidClawStack } from "../../src";
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 
 function synthesizedJson(platform: AgentPlatform): any {
   const outdir = mkdtempSync(join(tmpdir(), "rapidclaw-refresh-"));
   try {
     const app = new App({ outdir });
-    new RapidClawStack(app, "agent-firewall", seedFirewall(platform));
+    new RapidClawStack(app, "agent-firewall", firewallScenario(platform));
     app.synth();
     return JSON.parse(readFileSync(join(outdir, "stacks", "agent-firewall", "cdk.tf.json"), "utf8"));
   } finally {

@@ -224,10 +224,10 @@ export function renderResults(r: BenchResults): string {
   line();
 
   // ---- 1. seed in-process
-  line("## 1. The seed scenario, in-process");
+  line("## 1. The example scenario, in-process");
   line();
   line(
-    `The reference example: \`RapidClawStack\` with \`seedFirewall(AgentPlatform.DOCKER)\` and \`seedFirewall(AgentPlatform.KUBERNETES)\` (six tools, two roles, two agents). ` +
+    `The reference example: \`RapidClawStack\` with \`firewallScenario(AgentPlatform.DOCKER)\` and \`firewallScenario(AgentPlatform.KUBERNETES)\` (six tools, two roles, two agents). ` +
       "The timed unit, identical for every variant: `new App({ outdir })` into a temporary directory, build the stack, `app.synth()` (validations, the stack's JSON and the manifest written to disk). " +
       "The **hand-written floor** (bench/floors/hand-written-*.ts) is a plain cdktf program without the library: the same prebuilt provider classes by deep import, the documents (squid.conf, role profiles, Vault policies) as literals, plain `Construct` scopes giving every resource the library's construct path. " +
       "The **generic floor** (bench/floors/generic.ts) rebuilds the library's JSON with cdktf's generic `TerraformResource` (`terraformResourceType`, every attribute by `addOverride`), a bare `TerraformProvider` and `TerraformOutput`. " +
@@ -249,10 +249,10 @@ export function renderResults(r: BenchResults): string {
   table(["platform", "variant", "JSON", "wall ms, median (IQR)", "CPU ms, median (IQR)", "wall range", "library ÷ variant, per-round median (IQR)"], seedRows);
 
   // ---- 2. cold
-  line("## 2. The seed scenario, cold processes");
+  line("## 2. The example scenario, cold processes");
   line();
   line(
-    "Each sample is a fresh `node` process running compiled JavaScript (no tsx): it loads its modules, synthesizes the seed into a temporary directory with `app.synth()`, and exits. " +
+    "Each sample is a fresh `node` process running compiled JavaScript (no tsx): it loads its modules, synthesizes the example into a temporary directory with `app.synth()`, and exits. " +
       "Wall time is measured by the parent from spawn to exit; *modules loaded* and *done* are `performance.now()` inside the child (milliseconds since the process started). " +
       "The library's cold runs and the hand-written ones are checked byte for byte against the in-process JSON. " +
       "Two cold-start floors, both loading only cdktf and provider classes by deep path and synthesizing an empty stack: with **the provider modules the library's process loads** (the target's floor; listed below), and with **only the modules the hand-written program of that platform loads**. " +
@@ -326,7 +326,7 @@ export function renderResults(r: BenchResults): string {
   const reps = sizes.map((n) => `${n.toLocaleString("en-US")} roles: ${r.plan.scaleReps[n]}`).join(", ");
   line(
     "Generated fleets (bench/fleet.ts): 50 tools (every second holds a key, every third has a rate limit, every fifth is read-only), two agents per role (three images in turn), roles holding six tools each at READ/WRITE/EXECUTE (every fifth role only tools without keys), every third role without egress beyond the model hosts and the others with three hosts of their own. " +
-      `Each timing is a child process of its own, which warms up on the seed five times and then times its synthesis (${reps} repetitions per process; the process's median is its value), and on the way up the generic floor on the same JSON (checked byte for byte). ` +
+      `Each timing is a child process of its own, which warms up on the example five times and then times its synthesis (${reps} repetitions per process; the process's median is its value), and on the way up the generic floor on the same JSON (checked byte for byte). ` +
       `Per round and platform the sizes run up and back down (${[...sizes, ...sizes.slice(0, -1).reverse()].map((n) => n.toLocaleString("en-US")).join(", ")}), and a growth ratio is the round's mean time of the larger size over the mean of the smaller one, so that both sides bracket each other in time; ${r.plan.scaleRounds} rounds. ` +
       "**Peak RSS** is `process.resourceUsage().maxRSS` of a separate child that loads the modules, synthesizes the fleet once and exits (one per size, platform and round).",
   );
@@ -444,7 +444,7 @@ export function renderResults(r: BenchResults): string {
   }
   table(["platform", "variant", "stack traces per synth", "frames per trace", "ms in them per synth", "synth ms", "share"], diagRows);
   line(
-    "**The library's extra time, taken apart in place.** The same diagnostic process then alternates, round by round, the library, the hand-written floor, and the hand-written floor with the library's extra work added step by step: called as many frames deeper as the library's constructs make each stack trace, then also validating and planning the seed (`FirewallSpec.fromProps`), then also rendering its documents (squid.conf, role profiles as JSON and YAML, Vault policies). " +
+    "**The library's extra time, taken apart in place.** The same diagnostic process then alternates, round by round, the library, the hand-written floor, and the hand-written floor with the library's extra work added step by step: called as many frames deeper as the library's constructs make each stack trace, then also validating and planning the example (`FirewallSpec.fromProps`), then also rendering its documents (squid.conf, role profiles as JSON and YAML, Vault policies). " +
       `Per-round differences from the hand-written floor, median (IQR), ms; ${r.diagnostics[platforms[0]].decomposition.rounds} rounds:`,
   );
   line();
@@ -481,7 +481,7 @@ export function renderResults(r: BenchResults): string {
   line("- Everything runs from JavaScript compiled by `tsc -p bench/tsconfig.json` into dist/bench-build (the library's sources included), never through tsx.");
   line("- No forced garbage collection between runs: a `gc()` before each run made every variant about three times slower (the heap shrinks and is grown again within the run), which would measure something no user runs. Collections fall where they fall; rotation spreads them over the variants.");
   line("- Ratios are medians of per-round ratios (each round measures every variant once, within a few hundred milliseconds), so slow periods of the shared machine affect both sides of a ratio.");
-  line("- The hand-written floor hard-codes the seed's documents, so the library's validation, planning and rendering count against the library; its construct tree mirrors the library's because byte-identical JSON requires equal construct paths.");
+  line("- The hand-written floor hard-codes the example's documents, so the library's validation, planning and rendering count against the library; its construct tree mirrors the library's because byte-identical JSON requires equal construct paths.");
   line("- Scaling times include `app.synth()` writing the JSON (up to tens of MiB) to a temporary directory.");
   line("- The floors must produce the library's JSON byte for byte; when the library's output changes, `npx tsx bench/floors/refresh-seed-documents.ts` refreshes the hand-written floors' literal documents, and other differences need an edit of bench/floors/hand-written-*.ts (the benchmark names the first differing character).");
   line();
@@ -538,7 +538,7 @@ function findings(r: BenchResults, c: Computed): string[] {
         `its own code (${(a["library code (incl. building its zod schemas)"] ?? 0).toFixed(0)} ms, much of it building the zod schemas), and a first build + synth that also runs validation and rendering cold ` +
         `(${(a[FIRST_BUILD] ?? 0).toFixed(0)} ms, in the instrumented runs, against ${summarize(r.cold.platforms[p].handWritten.map((x) => x.doneMs - x.loadedMs)).median.toFixed(0)} ms for the hand-written program's first build + synth)` +
         (other > 1 ? `; it also loads provider classes of the other platform (${other.toFixed(0)} ms), because the constructs import both platforms' classes.` : ".") +
-        ` Even the hand-written program is ${c.coldRatios[p].handWrittenOverFloor.median.toFixed(2)}× the floor with the platform's modules (it synthesizes the seed, the floor an empty stack). ` +
+        ` Even the hand-written program is ${c.coldRatios[p].handWrittenOverFloor.median.toFixed(2)}× the floor with the platform's modules (it synthesizes the example, the floor an empty stack). ` +
         (s.median > TARGETS.coldOverFloor
           ? (() => {
               const needed = medianOf(r.cold.platforms[p].library.map((x) => x.wallMs)) - TARGETS.coldOverFloor * medianOf(r.cold.platforms[p].emptyLibraryModules.map((x) => x.wallMs));

@@ -8,7 +8,7 @@
 //    planning the seed (FirewallSpec.fromProps), then also rendering its documents, alternating
 //    with the library and the plain floor round by round.
 import { AgentPlatform, RapidClawStack } from "../../src";
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 import { FirewallSpec } from "../../src/plan/firewall-spec";
 import { buildRoleProfile, renderRoleProfileYaml, renderRoleProfileJson } from "../../src/render/role-profile";
 import { renderSquidConfForPlan } from "../../src/render/squid-conf";
@@ -47,7 +47,7 @@ function nested(depth: number, run: () => void): void {
 
 /** The work of the library outside cdktf: validation and plan, then (optionally) every document. */
 function libraryOwnWork(render: boolean): void {
-  const plan = planOf(FirewallSpec.fromProps(seedFirewall(platform)));
+  const plan = planOf(FirewallSpec.fromProps(firewallScenario(platform)));
   if (!render) return;
   renderSquidConfForPlan(plan);
   for (const role of plan.roles) {
@@ -60,7 +60,7 @@ function libraryOwnWork(render: boolean): void {
 
 const outdir = temporaryOutdir(`diagnose-${platform}`);
 try {
-  const library: StackBuilder = (app, id) => new RapidClawStack(app, id, seedFirewall(platform));
+  const library: StackBuilder = (app, id) => new RapidClawStack(app, id, firewallScenario(platform));
   const handWritten: StackBuilder = platform === AgentPlatform.DOCKER ? buildHandWrittenDocker : buildHandWrittenKubernetes;
   timeSynth(outdir.path, library);
   const reference = readSynthesized(outdir.path);

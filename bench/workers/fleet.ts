@@ -8,7 +8,7 @@
 //   node fleet.js count <platform> <roles> [tools]         one library synth: resource counts only
 // Prints one JSON line.
 import { AgentPlatform, RapidClawStack } from "../../src";
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 import { fleetSpec, FLEET_TOOL_COUNT } from "../fleet";
 import { buildGenericStack, planGenericStack } from "../floors/generic";
 import { countResources, describeFleet } from "../lib/resources";
@@ -28,7 +28,7 @@ const outdir = temporaryOutdir(`fleet-${platform}-${roles}`);
 try {
   if (mode === "time") {
     // Warm-up on the seed: the JIT has seen cdktf, the provider classes and the library once.
-    for (let i = 0; i < 5; i++) timeSynth(outdir.path, (app, id) => new RapidClawStack(app, id, seedFirewall(platform)));
+    for (let i = 0; i < 5; i++) timeSynth(outdir.path, (app, id) => new RapidClawStack(app, id, firewallScenario(platform)));
     const libraryRuns: RunTime[] = [];
     for (let i = 0; i < reps; i++) libraryRuns.push(timeSynth(outdir.path, library));
     const json = readSynthesized(outdir.path);

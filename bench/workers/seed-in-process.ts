@@ -2,7 +2,7 @@
 // of both floors, alternating. Usage: node seed-in-process.js <platform> <warmup> <rounds>
 // Prints one JSON line: raw wall-clock and CPU milliseconds per variant, in round order.
 import { AgentPlatform, RapidClawStack } from "../../src";
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 import { buildGenericStack, planGenericStack } from "../floors/generic";
 import { buildHandWrittenDocker } from "../floors/hand-written-docker";
 import { buildHandWrittenKubernetes } from "../floors/hand-written-kubernetes";
@@ -16,7 +16,7 @@ const rounds = Number(roundsArg);
 
 const outdir = temporaryOutdir(`seed-${platform}`);
 try {
-  const library: StackBuilder = (app, id) => new RapidClawStack(app, id, seedFirewall(platform));
+  const library: StackBuilder = (app, id) => new RapidClawStack(app, id, firewallScenario(platform));
   timeSynth(outdir.path, library);
   const reference = readSynthesized(outdir.path);
   const genericPlan = planGenericStack(JSON.parse(reference));

@@ -55,6 +55,6 @@ class ImportedAgentNetwork extends Construct implements IAgentNetwork {
 
   public get egressNetworkName(): string {
     const plan = planOf(this.spec);
-    return platformPart(plan.platform === AgentPlatform.DOCKER ? plan.docker.egressNetworkName : undefined, "egressNetworkName", AgentPlatform.DOCKER);
+    return platformPart(plan.platform === AgentPlatform.DOCKER ? plan.names.egressNetwork : undefined, "egressNetworkName", AgentPlatform.DOCKER);
   }
 }

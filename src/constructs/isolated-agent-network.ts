@@ -66,7 +66,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
         });
       }
       this.dockerEgressNetwork = new DockerNetwork(this, "egress", {
-        name: plan.docker.egressNetworkName,
+        name: plan.names.egressNetwork,
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
         labels: dockerLabels(workloadLabels("egress-network")),
       });

@@ -80,7 +80,7 @@ export class PrometheusAlertRules extends Construct {
         kind: "PrometheusRule",
         metadata: {
           // Named after the firewall's namespace: two firewalls' rules can share a namespace.
-          name: `rapidclaw-alerts-${plan.namespace}`,
+          name: plan.names.alertRules,
           namespace: props.namespace ?? plan.namespace,
           labels: workloadLabels("alert-rules", props.labels),
         },

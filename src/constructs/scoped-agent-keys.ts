@@ -19,7 +19,7 @@ import { renderVaultPolicy, toolSecrets, vaultSecretDataPath } from "../render/v
 import { FirewallSpecError, type SpecProblem } from "../model/errors";
 import { AgentPlatform, KeyMode } from "../model/types";
 import { byString } from "../model/order";
-import { resourceName } from "../model/validate";
+import { resourceName } from "../model/names";
 import { missingProviders } from "../terraform/required-providers";
 import { keyGrantProblems } from "./key-grant-problems";
 import type { IKeyGrantee, KeyGrant } from "./key-grantee";
@@ -50,7 +50,7 @@ const VERSIONS_KEPT = 2;
 /** Ephemeral resources and write-only arguments need Terraform (or OpenTofu) 1.11. */
 const EPHEMERAL_TERRAFORM_VERSION = "1.11.0";
 
-/** The tool configuration stored beside each key, in the field names the seed's readers expect. */
+/** The tool configuration stored beside each key, in snake_case field names (`max_calls`, `window_sec`, `max_rpm`). */
 export function toolConfig(tool: PlannedTool): Record<string, unknown> {
   return {
     tool: tool.name,

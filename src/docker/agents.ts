@@ -52,7 +52,7 @@ export class DockerAgents extends Construct {
       const role = roles.get(agent.role);
       const readOnly = !role?.allowFileSystem;
       this.containers[agent.name] = new Container(containerScope, agent.resourceName, {
-        name: agent.resourceName,
+        name: agent.workloadName,
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
         user: agent.user,

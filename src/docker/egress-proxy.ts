@@ -36,7 +36,7 @@ export class DockerEgressProxy extends Construct {
     const roleNetworks = props.network.roleNetworkNames;
     this.image = new Image(this, "image", { name: plan.proxy.image, keepLocally: true });
     this.container = new Container(this, "container", {
-      name: "rapidclaw-egress-proxy",
+      name: plan.names.proxy,
       image: this.image.imageId,
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (Squid drops privileges before it opens its logs).
       user: "proxy",

@@ -1,3 +1,4 @@
+import { DEFAULTS } from "../model/defaults";
 import { accessAllows } from "../model/validate";
 import { KEY_PLACEHOLDER } from "../model/validate-gateway";
 import { byString } from "../model/order";
@@ -52,16 +53,13 @@ export interface GatewayConfig {
   readonly limiterTimeoutMs: number;
 }
 
-/** Defaults of `GatewayOptions`. */
-export const GATEWAY_DEFAULTS = { port: 8080, limiterTimeoutMs: 250, keyHeader: { name: "authorization", format: "Bearer {key}" } } as const;
-
 /** Compiles the gateway's view of a firewall description that `validateFirewallSpec` accepted. */
 export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
   const tools = new Map<string, GatewayTool>();
   for (const name of Object.keys(spec.tools).sort(byString)) {
     const tool = spec.tools[name];
-    const header = tool.keyHeader ?? GATEWAY_DEFAULTS.keyHeader;
-    const [prefix, suffix] = (header.format ?? KEY_PLACEHOLDER).split(KEY_PLACEHOLDER);
+    const header = tool.keyHeader ?? DEFAULTS.gateway.keyHeader;
+    const [prefix, suffix] = (header.format ?? DEFAULTS.gateway.keyFormat).split(KEY_PLACEHOLDER);
     tools.set(name, {
       name,
       upstream: tool.upstream === undefined ? undefined : new URL(tool.upstream),
@@ -71,19 +69,19 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
         return { method: op.method, path: prefixMatch ? op.path.slice(0, -1) : op.path, prefix: prefixMatch };
       }),
       rateLimit: tool.rateLimit,
-      failOpen: tool.failOpen ?? false,
+      failOpen: tool.failOpen ?? DEFAULTS.gateway.failOpen,
     });
   }
   const roleNames = Object.keys(spec.roles).sort(byString);
   const roles = new Map(roleNames.map((role) => [role, new Map(Object.entries(spec.roles[role].tools ?? {}).filter(([, access]) => accessAllows(access, ToolAccess.READ)))]));
   const options = spec.gateway ?? {};
-  const firstPort = options.port ?? GATEWAY_DEFAULTS.port;
+  const firstPort = options.port ?? DEFAULTS.gateway.port;
   const listeners = options.listeners ?? roleNames.map((role, i) => ({ port: firstPort + i, role }));
   return {
     tools,
     roles,
     listeners,
     sourceNetworks: options.sourceNetworks ?? [],
-    limiterTimeoutMs: options.limiterTimeoutMs ?? GATEWAY_DEFAULTS.limiterTimeoutMs,
+    limiterTimeoutMs: options.limiterTimeoutMs ?? DEFAULTS.gateway.limiterTimeoutMs,
   };
 }

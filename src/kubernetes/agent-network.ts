@@ -22,10 +22,10 @@ export interface KubernetesAgentNetworkProps {
  * Kubernetes part of IsolatedAgentNetwork: the namespace (created or adopted) and the agents'
  * NetworkPolicies. Policies add up: an agent pod may do what any policy selecting it allows.
  *
- * - `rapidclaw-agents-default-deny`: every agent pod, Ingress and Egress, no rule.
- * - `rapidclaw-agents-dns`: every agent pod, egress to the cluster DNS on UDP and TCP 53.
- * - `rapidclaw-agents-ingress` (only with `kubernetes.ingress`): ingress from the listed namespaces on one port.
- * - `rapidclaw-role-<role>-egress`, per role: that role's pods to the proxy on the role's own
+ * - `<firewall>-agents-default-deny`: every agent pod, Ingress and Egress, no rule.
+ * - `<firewall>-agents-dns`: every agent pod, egress to the cluster DNS on UDP and TCP 53.
+ * - `<firewall>-agents-ingress` (only with `kubernetes.ingress`): ingress from the listed namespaces on one port.
+ * - `<firewall>-role-<role>-egress`, per role: that role's pods to the proxy on the role's own
  *   port, and to the role's explicit egress CIDRs on their ports.
  */
 export class KubernetesAgentNetwork extends Construct {
@@ -69,13 +69,13 @@ export class KubernetesAgentNetwork extends Construct {
 
     this.defaultDenyPolicy = firewallPolicy(this, "default-deny", {
       namespace,
-      name: "rapidclaw-agents-default-deny",
+      name: plan.names.agentsDefaultDenyPolicy,
       podSelector: allAgents,
       policyTypes: ["Ingress", "Egress"],
     });
     this.dnsPolicy = firewallPolicy(this, "dns", {
       namespace,
-      name: "rapidclaw-agents-dns",
+      name: plan.names.agentsDnsPolicy,
       podSelector: allAgents,
       policyTypes: ["Egress"],
       egress: [dnsEgressRule(plan)],
@@ -84,7 +84,7 @@ export class KubernetesAgentNetwork extends Construct {
     if (ingress) {
       this.ingressPolicy = firewallPolicy(this, "ingress", {
         namespace,
-        name: "rapidclaw-agents-ingress",
+        name: plan.names.agentsIngressPolicy,
         podSelector: allAgents,
         policyTypes: ["Ingress"],
         ingress: [{ from: [{ namespaceSelector: { matchLabels: Object.fromEntries(ingress.namespaceLabels) } }], ports: tcpPorts([ingress.port]) }],
@@ -97,7 +97,7 @@ export class KubernetesAgentNetwork extends Construct {
       ];
       this.roleEgressPolicies[role.name] = firewallPolicy(this, `role-${role.resourceName}-egress`, {
         namespace,
-        name: `rapidclaw-role-${role.resourceName}-egress`,
+        name: role.egressPolicyName,
         podSelector: agentPodSelector(role),
         policyTypes: ["Egress"],
         egress,

@@ -90,7 +90,7 @@ export class KubernetesAgents extends Construct {
       if (fileSet) {
         fileSets.set(role.name, fileSet);
         this.fileConfigMaps[role.name] = new ConfigMapV1(filesScope, role.resourceName, {
-          metadata: { name: `${role.resourceName}-agent-files`, namespace, labels: roleLabels },
+          metadata: { name: role.filesConfigMapName, namespace, labels: roleLabels },
           data: Object.fromEntries(Object.entries(fileSet.data).map(([name, text]) => [name, terraformLiteral(text)])),
         });
       }
@@ -107,7 +107,7 @@ export class KubernetesAgents extends Construct {
       if (proxyUrl === undefined) throw new Error(`agent "${agent.name}": the proxy serves no role "${agent.role}"; build the proxy and the agents from the same firewall spec`);
       const quantities = { cpu: `${Math.round(agent.cpus * 1000)}m`, memory: `${agent.memoryMiB}Mi` };
       this.deployments[agent.name] = new (deploymentV1Class())(deploymentScope, agent.resourceName, {
-        metadata: { name: agent.resourceName, namespace, labels: podLabels },
+        metadata: { name: agent.workloadName, namespace, labels: podLabels },
         spec: {
           replicas: String(agent.replicas),
           // Only component and agent: a selector cannot change, the agent's role can.

@@ -12,9 +12,6 @@ import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
 import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
 
-/** Name of the proxy's Deployment, Service, PodDisruptionBudget and NetworkPolicy. */
-export const PROXY_NAME = "rapidclaw-egress-proxy";
-
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
 
@@ -49,7 +46,7 @@ export interface KubernetesEgressProxyProps {
 
 /**
  * Kubernetes part of EgressProxy: a Squid Deployment with one port per role, its ConfigMap,
- * Service and PodDisruptionBudget, and the NetworkPolicy `rapidclaw-egress-proxy`: ingress on each
+ * Service and PodDisruptionBudget, and the NetworkPolicy `<firewall>-egress-proxy`: ingress on each
  * role's port from that role's agent pods only; egress to the cluster DNS and to public
  * addresses on 443 (and 80 with `proxy.allowPlainHttp`), never to private, link-local or
  * loopback ranges.
@@ -80,18 +77,18 @@ export class KubernetesEgressProxy extends Construct {
     this.squidConf = squidConf;
     const labels = workloadLabels(COMPONENTS.egressProxy);
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
-    this.serviceHost = `${PROXY_NAME}.${namespaceName}.svc`;
+    this.serviceHost = `${plan.names.proxy}.${namespaceName}.svc`;
     const ports = plan.roles.map((role, index) => ({ name: proxyPortName(index), port: role.proxyPort }));
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceHost}:${r.proxyPort}`]));
 
     this.configMap = new ConfigMapV1(this, "squid-conf", {
-      metadata: { name: `${PROXY_NAME}-squid-conf`, namespace: namespaceName, labels },
+      metadata: { name: plan.names.proxyConfigMap, namespace: namespaceName, labels },
       data: { "squid.conf": terraformLiteral(squidConf) },
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
     this.deployment = new (deploymentV1Class())(this, "deployment", {
-      metadata: { name: PROXY_NAME, namespace: namespaceName, labels },
+      metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
       spec: {
         replicas: String(plan.proxy.replicas),
         selector: { matchLabels: labels },
@@ -120,7 +117,7 @@ export class KubernetesEgressProxy extends Construct {
     });
 
     this.service = new ServiceV1(this, "service", {
-      metadata: { name: PROXY_NAME, namespace: namespaceName, labels },
+      metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
       spec: {
         type: "ClusterIP",
         selector: labels,
@@ -130,7 +127,7 @@ export class KubernetesEgressProxy extends Construct {
 
     // maxUnavailable, not minAvailable: with one replica, minAvailable 1 would block every node drain.
     this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
-      metadata: { name: PROXY_NAME, namespace: namespaceName, labels },
+      metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
       spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
     });
 
@@ -138,7 +135,7 @@ export class KubernetesEgressProxy extends Construct {
     const egress: NetworkPolicyV1SpecEgress[] = [dnsEgressRule(plan), { to: publicInternetPeers(plan), ports: tcpPorts(webPorts) }];
     this.networkPolicy = firewallPolicy(this, "network-policy", {
       namespace: namespaceName,
-      name: PROXY_NAME,
+      name: plan.names.proxy,
       podSelector: componentSelector(COMPONENTS.egressProxy),
       policyTypes: ["Ingress", "Egress"],
       ingress: plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(role) }], ports: tcpPorts([role.proxyPort]) })),

@@ -1,10 +1,32 @@
 import { createHash } from "node:crypto";
 import { ipv4InNetwork, ipv4ToText, type Network } from "./addresses";
+import { DEFAULTS } from "./defaults";
 
-/** Defaults of the Docker address plan. */
-export const DEFAULT_AGENT_SUBNET = "172.30.0.0/16";
-export const DEFAULT_ROLE_SUBNET_PREFIX = 24;
-export const DEFAULT_EGRESS_SUBNET = "172.31.0.0/24";
+/** Pool the egress subnet of a firewall with its own `name` is hashed into: the /16 around the default one. */
+const EGRESS_POOL: Network = { version: 4, base: 0xac1f0000n, prefix: 16, text: "172.31.0.0/16" };
+
+/**
+ * The text a role's (or a firewall's) slot is hashed from. Under the default firewall name it is
+ * the role name alone, so existing deployments keep their subnets; under any other name the name
+ * salts it, so two firewalls with the same role names on one engine land on different subnets
+ * (different, not guaranteed disjoint: give each firewall its own `docker.subnet` for that).
+ */
+function slotKey(firewallName: string, name: string): string {
+  return firewallName === DEFAULTS.name ? name : `${firewallName}/${name}`;
+}
+
+function hashSlot(key: string, slots: bigint): bigint {
+  return BigInt("0x" + createHash("sha256").update(key).digest("hex").slice(0, 12)) % slots;
+}
+
+/**
+ * Default subnet of the proxy's egress network: `DEFAULTS.egressSubnet` under the default name,
+ * else a /24 of 172.31.0.0/16 picked by a hash of the firewall's name.
+ */
+export function defaultEgressSubnet(firewallName: string): string {
+  if (firewallName === DEFAULTS.name) return DEFAULTS.egressSubnet;
+  return slotNetwork(EGRESS_POOL, 24, hashSlot(firewallName, 256n)).text;
+}
 
 /** Where things sit inside one role's subnet. */
 export interface RoleSubnetLayout {
@@ -51,8 +73,8 @@ function slotNetwork(pool: Network, prefix: number, slot: bigint): Network {
 }
 
 /**
- * Each role's subnet: the pinned one, or slot `sha256(name) mod slots` of the pool. A role's slot
- * depends on its own name only, so adding, removing or renaming other roles never moves it (and
+ * Each role's subnet: the pinned one, or slot `sha256(name) mod slots` of the pool (the name
+ * salted by the firewall's own name, see `slotKey`). A role's slot depends on its own name only, so adding, removing or renaming other roles never moves it (and
  * with it the role's network, proxy address and Vault bindings). A collision is reported, not
  * resolved by probing: probing would let a newly added role push an existing one elsewhere.
  */
@@ -61,6 +83,7 @@ export function assignRoleSubnets(
   pool: Network,
   prefix: number,
   pinned: ReadonlyMap<string, Network>,
+  firewallName: string = DEFAULTS.name,
 ): { subnets: Map<string, Network>; collisions: RoleSubnetCollision[] } {
   const slots = 1n << BigInt(prefix - pool.prefix);
   const subnets = new Map([...pinned].filter(([name]) => roleNames.includes(name)));
@@ -68,7 +91,7 @@ export function assignRoleSubnets(
   const clashes: Array<{ role: string; other: string; subnet: Network }> = [];
   for (const name of roleNames) {
     if (subnets.has(name)) continue;
-    const slot = BigInt("0x" + createHash("sha256").update(name).digest("hex").slice(0, 12)) % slots;
+    const slot = hashSlot(slotKey(firewallName, name), slots);
     const candidate = slotNetwork(pool, prefix, slot);
     const other = holder(candidate);
     if (other === undefined) subnets.set(name, candidate);

@@ -19,8 +19,9 @@ export function hostPatternText(pattern: HostPattern): string {
 }
 
 /**
- * Parses a host pattern as DESIGN.md defines it, or returns why it is refused. Accepts upper case
- * and one trailing dot, and normalises both away.
+ * Parses a host pattern (`api.example.com` exactly, `*.example.com` any subdomain but not the
+ * apex; no bare `*`, public-suffix wildcard, IP literal, URL, port or scheme), or returns why it
+ * is refused. Accepts upper case and one trailing dot, and normalises both away.
  */
 export function parseHostPattern(raw: string): HostPattern | string {
   if (raw.trim() === "") return "empty host pattern; write a host such as api.example.com or *.example.com";

@@ -1,11 +1,20 @@
 import { z } from "zod";
-import { AgentPlatform, KeyMode, ToolAccess, WebhookFormat } from "./types";
+import { AgentPlatform, AlertSeverity, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 /** Names of tools, roles and agents: lower case, digits, `_` and `-`, starting with a letter. */
 export const NAME_PATTERN = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
 
 /** Longest name; leaves room for the suffixes generated Kubernetes and Vault names carry. */
 export const MAX_NAME_LENGTH = 48;
+
+/** The firewall's own name: a DNS-1123 label, since it starts Kubernetes object names. */
+export const FIREWALL_NAME_PATTERN = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * Longest firewall name: `<name>-egress-proxy` must stay a Kubernetes Service name (a DNS label
+ * of at most 63), with room for the role and agent names it prefixes.
+ */
+export const MAX_FIREWALL_NAME_LENGTH = 24;
 
 const int = (what: string, min: number, max: number) =>
   z
@@ -110,7 +119,7 @@ const agent = object("an agent", {
   env: map("env", str("an environment value")).optional(),
 });
 
-const severity = z.enum(["info", "warning", "critical"], { error: (i) => `severity must be "info", "warning" or "critical", got ${describe(i.input)}` });
+const severity = z.enum(AlertSeverity, { error: (i) => `severity must be "info", "warning" or "critical", got ${describe(i.input)}` });
 
 const threshold = object("an alert threshold", {
   count: int("count", 1, 1_000_000),
@@ -134,6 +143,7 @@ const webhook = object("a webhook", {
 /** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */
 export const firewallSpecSchema = object("the firewall spec", {
   platform: enumOf("platform", AgentPlatform),
+  name: str("name").optional(),
   namespace: str("namespace").optional(),
   modelHosts: list("modelHosts", str("a host pattern")).min(1, { error: "modelHosts must list at least one host: agents cannot work without their model API" }),
   multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),
@@ -193,6 +203,21 @@ export const firewallSpecSchema = object("the firewall spec", {
     webhooks: list("webhooks", webhook).optional(),
   }).optional(),
 });
+
+/**
+ * T with every property required, all the way down: optional properties are assignable both
+ * ways, so without this an option only one side has would go unnoticed.
+ */
+type EveryOption<T> = T extends ReadonlyArray<infer U> ? EveryOption<U>[] : T extends object ? { -readonly [K in keyof T]-?: EveryOption<Exclude<T[K], undefined>> } : T;
+
+/** `true` when each of A and B is assignable to the other. */
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/**
+ * Compile-time check that the schema accepts exactly the public prop types, option for option
+ * and type for type: when one of them changes without the other, `tsc` fails here.
+ */
+export const SCHEMA_MATCHES_PROPS: MutuallyAssignable<EveryOption<z.input<typeof firewallSpecSchema>>, EveryOption<FirewallSpecProps>> = true;
 
 /** Option names that exist at `path` of `root` (for "did you mean" on unknown keys). */
 export function knownKeysAt(path: ReadonlyArray<PropertyKey>, root: z.ZodType = firewallSpecSchema): string[] {

@@ -419,7 +419,8 @@ export interface DockerNetworkOptions {
    */
   readonly roleSubnets?: { [roleName: string]: string };
   /**
-   * Subnet of the proxy's egress network.
+   * Subnet of the proxy's egress network; under a firewall `name` other than the default, a /24
+   * of 172.31.0.0/16 picked by a hash of the name.
    * @default "172.31.0.0/24"
    */
   readonly egressSubnet?: string;
@@ -462,7 +463,7 @@ export interface KubernetesOptions {
 /** Vault options. */
 export interface VaultOptions {
   /**
-   * Path of the KV v2 mount.
+   * Path of the KV v2 mount; under a firewall `name` other than the default, `<name>-agent-keys`.
    * @default "agent-keys"
    */
   readonly mountPath?: string;
@@ -472,7 +473,8 @@ export interface VaultOptions {
    */
   readonly keyMode?: KeyMode;
   /**
-   * Path of the auth backend (Kubernetes auth on Kubernetes, AppRole on Docker).
+   * Path of the auth backend (Kubernetes auth on Kubernetes, AppRole on Docker); under a firewall
+   * `name` other than the default, `<name>-kubernetes` or `<name>-approle`.
    * @default "kubernetes" or "approle"
    */
   readonly authPath?: string;
@@ -495,14 +497,20 @@ export interface VaultOptions {
   readonly tokenTtlSeconds?: number;
 }
 
+/** Severity of an alert, ordered INFO < WARNING < CRITICAL. */
+export enum AlertSeverity {
+  INFO = "info",
+  WARNING = "warning",
+  CRITICAL = "critical",
+}
+
 /** An alert threshold: `count` events of a kind within `windowSec` raise an alert. */
 export interface AlertThresholdProps {
   /** Events that raise the alert. */
   readonly count: number;
   /** Window the events are counted in, in seconds. */
   readonly windowSec: number;
-  /** `info`, `warning` or `critical`. */
-  readonly severity: string;
+  readonly severity: AlertSeverity;
 }
 
 /** Payload shape an alert webhook receives. */
@@ -523,8 +531,8 @@ export enum WebhookFormat {
  * `routingKeyFile`.
  */
 export interface AlertWebhookProps {
-  /** Lowest severity sent to this webhook: `info`, `warning` or `critical`. */
-  readonly severity: string;
+  /** Lowest severity sent to this webhook. */
+  readonly severity: AlertSeverity;
   /** Payload shape the webhook receives. */
   readonly format: WebhookFormat;
   /** Environment variable that holds the webhook URL. @default - urlFile, or PagerDuty's Events v2 URL */
@@ -554,6 +562,18 @@ export interface FirewallSpecProps {
   /** Where the agents run: Docker or Kubernetes. */
   readonly platform: AgentPlatform;
   /**
+   * Name of the firewall: every name it gives things outside Terraform derives from it, so two
+   * firewalls with different names coexist on one Docker engine, in one Kubernetes namespace and
+   * in one Vault. Its own objects are `<name>-…` (`<name>-egress-proxy`, `<name>-egress`,
+   * `<name>-agents-<role>`, Vault policies and roles `<name>-<role>`); under any name but the
+   * default, names made from your roles and agents, the Vault mount and the auth path get the
+   * `<name>-` prefix too (`<name>-openclaw-agent`, `<name>-agent-keys`, `<name>-approle`), and
+   * Docker role subnets are hashed with the name. A DNS label: lower-case letters, digits and
+   * inner `-`, starting with a letter, at most 24 characters.
+   * @default "rapidclaw"
+   */
+  readonly name?: string;
+  /**
    * Kubernetes namespace of the agents and the proxy.
    * @default "ai-agents"
    */
@@ -581,7 +601,7 @@ export interface FirewallSpecProps {
   readonly kubernetes?: KubernetesOptions;
   /** @default - see VaultOptions */
   readonly vault?: VaultOptions;
-  /** @default - the seed's thresholds */
+  /** @default - see MonitoringOptions */
   readonly monitoring?: MonitoringOptions;
   /** @default - see GatewayOptions */
   readonly gateway?: GatewayOptions;

@@ -2,19 +2,16 @@ import { isIP, isIPv4 } from "node:net";
 import type { z } from "zod";
 import { checkAgentTools } from "./agent-tools";
 import { egressRangeProblem, ipv4InNetwork, ipv4ToText, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
-import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX, roleSubnetLayout } from "./docker-subnets";
+import { DEFAULTS } from "./defaults";
+import { assignRoleSubnets, defaultEgressSubnet, roleSubnetLayout } from "./docker-subnets";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
 import { labelProblems, NAMESPACE_NAME } from "./kubernetes-names";
-import { describe, firewallSpecSchema, knownKeysAt, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
+import { agentWorkloadName, proxyName, resourceName } from "./names";
+import { describe, FIREWALL_NAME_PATTERN, firewallSpecSchema, knownKeysAt, MAX_FIREWALL_NAME_LENGTH, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
 import { closest, unknownName } from "./suggest";
 import { checkGatewayOptions, checkToolGatewayOptions } from "./validate-gateway";
 import { AgentPlatform, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
-
-/** Kubernetes-safe form of a name: `web_search` becomes `web-search`. */
-export function resourceName(name: string): string {
-  return name.replace(/_/g, "-");
-}
 
 /** Parses a memory size (`512M`, `2G`, `1.5Gi`) to MiB, or undefined when malformed. */
 export function memoryMiB(text: string): number | undefined {
@@ -119,8 +116,26 @@ function nameProblem(kind: string, name: string): string | undefined {
   return undefined;
 }
 
+/** The firewall's name if it is valid, else the default (its problem is reported by `checkNames`). */
+function firewallNameOf(input: Record<string, unknown>): string {
+  return typeof input.name === "string" && firewallNameProblem(input.name) === undefined ? input.name : DEFAULTS.name;
+}
+
+function firewallNameProblem(name: string): string | undefined {
+  const suggestion = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+/, "").replace(/-+$/, "").slice(0, MAX_FIREWALL_NAME_LENGTH).replace(/-+$/, "");
+  const fix = suggestion && suggestion !== name ? `; try "${suggestion}"` : "";
+  if (name.length > MAX_FIREWALL_NAME_LENGTH) return `firewall name "${name}" has ${name.length} characters; at most ${MAX_FIREWALL_NAME_LENGTH} leave room for the names derived from it (Kubernetes Services take 63), so shorten it${fix}`;
+  if (!FIREWALL_NAME_PATTERN.test(name)) return `firewall name "${name}" must be a DNS label: start with a lower-case letter, hold only lower-case letters, digits and "-", and not end in "-"${fix}`;
+  return undefined;
+}
+
 /** Names valid, and distinct after normalisation (`web_search` and `web-search` collide). */
 function checkNames(input: Record<string, unknown>, add: Add): void {
+  if (typeof input.name === "string") {
+    const problem = firewallNameProblem(input.name);
+    if (problem) add(["name"], problem);
+  }
+  const firewallName = firewallNameOf(input);
   const check = (kind: string, names: [string, PropertyKey[]][]) => {
     const byResource = new Map<string, string>();
     for (const [name, path] of names) {
@@ -144,8 +159,10 @@ function checkNames(input: Record<string, unknown>, add: Add): void {
   for (const [name, path] of agentNames) {
     if (nameProblem("agent", name) !== undefined) continue;
     if (name.length < 2) add(path, `agent name "${name}" has one character; Docker container names need at least two, so rename it (e.g. "${name}-agent")`);
-    else if (resourceName(name).startsWith(RESERVED_NAME_PREFIX)) {
-      add(path, `agent name "${name}" starts with "${RESERVED_NAME_PREFIX}", which is reserved for the firewall's own containers and Deployments (the proxy is "rapidclaw-egress-proxy"); rename the agent`);
+    else if (resourceName(name).startsWith(`${firewallName}-`)) {
+      add(path, `agent name "${name}" starts with "${firewallName}-", which is reserved for the firewall's own containers and Deployments (the proxy is "${proxyName(firewallName)}"); rename the agent`);
+    } else if (agentWorkloadName(firewallName, name) === proxyName(firewallName)) {
+      add(path, `agent name "${name}" would name the agent "${proxyName(firewallName)}", the firewall's own proxy; rename the agent`);
     }
   }
   if (typeof input.namespace === "string" && !NAMESPACE_NAME.test(input.namespace)) {
@@ -154,9 +171,6 @@ function checkNames(input: Record<string, unknown>, add: Add): void {
     add(["namespace"], `namespace "${input.namespace}" is reserved for Kubernetes system components; choose a namespace of the agents' own, such as ai-agents`);
   }
 }
-
-/** Prefix of the names of the firewall's own workloads (`rapidclaw-egress-proxy`); agents may not use it. */
-const RESERVED_NAME_PREFIX = "rapidclaw-";
 
 /**
  * Checks a list of host patterns. A wildcard over many tenants' hosts passes only when
@@ -349,7 +363,7 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
   if (platform === AgentPlatform.KUBERNETES) {
     if (input.docker !== undefined) add(["docker"], "docker options are set but platform is kubernetes; remove them or set platform: docker");
     // Role number i listens on proxy.port + i: the last role's port must exist.
-    const firstPort = isRecord(input.proxy) && typeof input.proxy.port === "number" ? input.proxy.port : 3128;
+    const firstPort = isRecord(input.proxy) && typeof input.proxy.port === "number" ? input.proxy.port : DEFAULTS.proxyPort;
     const roleCount = isRecord(input.roles) ? Object.keys(input.roles).length : 0;
     if (firstPort + roleCount - 1 > 65_535) {
       add(["proxy", "port"], `${roleCount} roles need proxy ports ${firstPort} to ${firstPort + roleCount - 1}, past 65535; choose proxy.port ${65_536 - roleCount} or lower`);
@@ -391,7 +405,7 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
     if (input.namespace !== undefined) add(["namespace"], "namespace is a Kubernetes option but platform is docker; remove it");
     for (const [name, role] of entries(input.roles)) {
       if (isRecord(role) && isRecord(role.network) && Array.isArray(role.network.egressCidrs) && role.network.egressCidrs.length > 0) {
-        add(["roles", name, "network", "egressCidrs"], `egressCidrs needs Kubernetes NetworkPolicy; Docker agents have no route but the proxy (remove it, or attach the backend to the role's network rapidclaw-agents-${resourceName(name)})`);
+        add(["roles", name, "network", "egressCidrs"], `egressCidrs needs Kubernetes NetworkPolicy; Docker agents have no route but the proxy (remove it, or attach the backend to the role's network ${firewallNameOf(input)}-agents-${resourceName(name)})`);
       }
     }
     if (isRecord(input.proxy) && input.proxy.replicas !== undefined) add(["proxy", "replicas"], "proxy.replicas is a Kubernetes option; Docker runs one proxy container (remove it)");
@@ -428,9 +442,10 @@ const overlapping = (a: Network, b: Network) => ipv4InNetwork(a.base, b) || ipv4
  */
 function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
   const docker = isRecord(input.docker) ? input.docker : {};
-  const prefix = typeof docker.roleSubnetPrefix === "number" ? docker.roleSubnetPrefix : DEFAULT_ROLE_SUBNET_PREFIX;
-  const pool = subnetOf(docker.subnet, ["docker", "subnet"], DEFAULT_AGENT_SUBNET, [8, 27], add);
-  const egress = subnetOf(docker.egressSubnet, ["docker", "egressSubnet"], DEFAULT_EGRESS_SUBNET, [16, 28], add);
+  const firewallName = firewallNameOf(input);
+  const prefix = typeof docker.roleSubnetPrefix === "number" ? docker.roleSubnetPrefix : DEFAULTS.roleSubnetPrefix;
+  const pool = subnetOf(docker.subnet, ["docker", "subnet"], DEFAULTS.agentSubnet, [8, 27], add);
+  const egress = subnetOf(docker.egressSubnet, ["docker", "egressSubnet"], defaultEgressSubnet(firewallName), [16, 28], add);
   if (pool && pool.prefix >= prefix) {
     add(["docker", "subnet"], `"${pool.text}" cannot hold role subnets of /${prefix}; use a pool with a shorter prefix (such as /${Math.max(8, prefix - 8)}) or a longer docker.roleSubnetPrefix`);
   }
@@ -451,7 +466,7 @@ function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
   }
   if (!pool || pool.prefix >= prefix) return;
 
-  const { subnets, collisions } = assignRoleSubnets(roleNames, pool, prefix, pinned);
+  const { subnets, collisions } = assignRoleSubnets(roleNames, pool, prefix, pinned, firewallName);
   for (const c of collisions) {
     const pins = c.suggestion ? `, e.g. docker.roleSubnets.${c.other}: "${c.suggestion}" or docker.roleSubnets.${c.role}: "${c.suggestion}"` : ` outside ${pool.text} (the pool is full)`;
     add(["roles", c.role], `roles "${c.other}" and "${c.role}" both hash to ${c.subnet}; pin the one you added last to a free subnet${pins}, so the other keeps its addresses`);

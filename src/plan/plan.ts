@@ -1,8 +1,10 @@
 import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../model/addresses";
-import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_EGRESS_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX, roleSubnetLayout } from "../model/docker-subnets";
+import { DEFAULTS } from "../model/defaults";
+import { assignRoleSubnets, defaultEgressSubnet, roleSubnetLayout } from "../model/docker-subnets";
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../model/hosts";
 import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../model/types";
-import { memoryMiB, resourceName, validateFirewallSpec } from "../model/validate";
+import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model/names";
+import { memoryMiB, validateFirewallSpec } from "../model/validate";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
 
@@ -19,7 +21,7 @@ export const LABELS = {
 export interface PlannedRateLimit {
   readonly maxCalls: number;
   readonly windowSec: number;
-  /** Calls per minute, rounded down (at least 1), for readers that expect the seed's `max_rpm`. */
+  /** Calls per minute, rounded down (at least 1), for readers that expect a per-minute `max_rpm`. */
   readonly maxRpm: number;
 }
 
@@ -58,15 +60,19 @@ export interface PlannedRole {
   readonly keyGrants: string[];
   /** Docker: the role's own network, by which the proxy recognises the role. */
   readonly docker?: PlannedRoleNetwork;
-  /** Name of the role's Vault policy. */
+  /** Name of the role's Vault policy and of its Vault login role, `<firewall>-<role>`. */
   readonly policyName: string;
   /** Kubernetes: the ServiceAccount the role's agents run as (the Vault binding's subject). */
   readonly serviceAccountName: string;
+  /** Kubernetes: the ConfigMap of the role's agent files. */
+  readonly filesConfigMapName: string;
+  /** Kubernetes: the NetworkPolicy of the role's egress, `<firewall>-role-<role>-egress`. */
+  readonly egressPolicyName: string;
 }
 
 /** Docker: one role's `internal` network, holding only the role's agents and the proxy. */
 export interface PlannedRoleNetwork {
-  /** Docker network name, `rapidclaw-agents-<role>`. */
+  /** Docker network name, `<firewall>-agents-<role>`. */
   readonly networkName: string;
   /** Linux name of the bridge (`rclaw-` and the subnet's address in hex): host rules match `rclaw-+`. */
   readonly bridgeName: string;
@@ -82,6 +88,8 @@ export interface PlannedRoleNetwork {
 export interface PlannedAgent {
   readonly name: string;
   readonly resourceName: string;
+  /** Name of the agent's container (Docker) or Deployment (Kubernetes). */
+  readonly workloadName: string;
   readonly image: string;
   readonly role: string;
   readonly memoryMiB: number;
@@ -103,9 +111,31 @@ export interface PlannedThreshold {
   readonly severity: string;
 }
 
+/**
+ * Names of the firewall's own objects outside Terraform, all derived from its `name` (names of
+ * per-role and per-agent objects are on the role and the agent).
+ */
+export interface PlannedNames {
+  /** The firewall's name. */
+  readonly firewall: string;
+  /** The proxy: Docker container; Kubernetes Deployment, Service, PodDisruptionBudget and NetworkPolicy. */
+  readonly proxy: string;
+  /** Kubernetes: the ConfigMap holding squid.conf. */
+  readonly proxyConfigMap: string;
+  /** Docker: the proxy's egress network. */
+  readonly egressNetwork: string;
+  /** Kubernetes: the NetworkPolicies over every agent pod. */
+  readonly agentsDefaultDenyPolicy: string;
+  readonly agentsDnsPolicy: string;
+  readonly agentsIngressPolicy: string;
+  /** Kubernetes: the PrometheusRule, also named after the namespace. */
+  readonly alertRules: string;
+}
+
 /** Everything the renderers and constructs need, resolved, defaulted and in a stable order. */
 export interface FirewallPlan {
   readonly platform: AgentPlatform;
+  readonly names: PlannedNames;
   readonly namespace: string;
   readonly modelHosts: HostPattern[];
   readonly tools: PlannedTool[];
@@ -128,7 +158,7 @@ export interface FirewallPlan {
     readonly processLimit: number;
   };
   /** Docker: the pool role subnets come from, the proxy's egress subnet, resolvers. Role networks are on each role. */
-  readonly docker: { readonly subnet: string; readonly egressSubnet: string; readonly dnsServers: string[]; readonly egressNetworkName: string };
+  readonly docker: { readonly subnet: string; readonly egressSubnet: string; readonly dnsServers: string[] };
   readonly kubernetes: {
     /** Adopt the namespace instead of creating it. */
     readonly existingNamespace: boolean;
@@ -155,32 +185,6 @@ export interface PlannedMonitoring {
   readonly webhooks: ReadonlyArray<AlertWebhookProps>;
 }
 
-export const DEFAULTS = {
-  namespace: "ai-agents",
-  proxyImage: "ubuntu/squid:6.6-24.04_edge",
-  proxyPort: 3128,
-  proxyReplicas: 2,
-  maxConnectionsPerClient: 512,
-  requestStartTimeoutSec: 60,
-  memory: "1G",
-  cpus: 1,
-  /** Docker agents: never root unless asked; the uid Kubernetes agents run as too. */
-  agentUser: "10001:10001",
-  agentProcessLimit: 512,
-  proxyMemory: "512M",
-  proxyCpus: 1,
-  proxyProcessLimit: 256,
-  rotationHours: 24,
-  keyLength: 48,
-  mountPath: "agent-keys",
-  kubernetesHost: "https://kubernetes.default.svc",
-  tokenTtlSeconds: 900,
-  monitoring: {
-    rateLimited: { count: 10, windowSec: 300, severity: "warning" },
-    permissionDenied: { count: 3, windowSec: 60, severity: "critical" },
-    networkBlocked: { count: 5, windowSec: 300, severity: "critical" },
-  },
-} as const;
 
 function hostPatterns(hosts: ReadonlyArray<string>): HostPattern[] {
   // Validation has already refused every pattern parseHostPattern rejects.
@@ -194,6 +198,8 @@ function hostPatterns(hosts: ReadonlyArray<string>): HostPattern[] {
 export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   const spec = validateFirewallSpec(input, source);
   const platform = spec.platform;
+  const firewallName = spec.name ?? DEFAULTS.name;
+  const namespace = spec.namespace ?? DEFAULTS.namespace;
   const toolNames = Object.keys(spec.tools).sort(byString);
   const roleNames = Object.keys(spec.roles).sort(byString);
   const proxyPort = spec.proxy?.port ?? DEFAULTS.proxyPort;
@@ -222,13 +228,13 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   });
   const toolByName = new Map(tools.map((t) => [t.name, t]));
 
-  const pool = parseCidr(spec.docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
-  const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(spec, roleNames, pool) : new Map<string, PlannedRoleNetwork>();
-  const agents = planAgents(spec, platform);
+  const pool = parseCidr(spec.docker?.subnet ?? DEFAULTS.agentSubnet) as Network;
+  const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(spec, firewallName, roleNames, pool) : new Map<string, PlannedRoleNetwork>();
+  const agents = planAgents(spec, firewallName, platform);
 
   const roles: PlannedRole[] = roleNames.map((name, index) => {
     const role = spec.roles[name];
-    const allowEgress = role.network?.allowEgress ?? false;
+    const allowEgress = role.network?.allowEgress ?? DEFAULTS.allowEgress;
     const own = allowEgress ? normaliseHostPatterns(hostPatterns(role.network?.allowedHosts ?? [])) : [];
     const access = toolNames.map((tool) => ({ tool, access: role.tools?.[tool] ?? ToolAccess.DENY }));
     const rn = resourceName(name);
@@ -247,19 +253,31 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         })
         // By CIDR, then by ports: two entries for one CIDR must not keep the order they were written in.
         .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
-      allowFileSystem: role.allowFileSystem ?? false,
+      allowFileSystem: role.allowFileSystem ?? DEFAULTS.allowFileSystem,
       proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
       keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key).map((a) => a.tool),
       docker: roleNetworks.get(name),
-      policyName: `rapidclaw-${rn}`,
-      serviceAccountName: `${rn}-agent`,
+      policyName: `${firewallName}-${rn}`,
+      serviceAccountName: scopedName(firewallName, `${rn}-agent`),
+      filesConfigMapName: scopedName(firewallName, `${rn}-agent-files`),
+      egressPolicyName: `${firewallName}-role-${rn}-egress`,
     };
   });
 
   const mon = spec.monitoring ?? {};
   return {
     platform,
-    namespace: spec.namespace ?? DEFAULTS.namespace,
+    names: {
+      firewall: firewallName,
+      proxy: proxyName(firewallName),
+      proxyConfigMap: `${proxyName(firewallName)}-squid-conf`,
+      egressNetwork: `${firewallName}-egress`,
+      agentsDefaultDenyPolicy: `${firewallName}-agents-default-deny`,
+      agentsDnsPolicy: `${firewallName}-agents-dns`,
+      agentsIngressPolicy: `${firewallName}-agents-ingress`,
+      alertRules: `${firewallName}-alerts-${namespace}`,
+    },
+    namespace,
     modelHosts,
     tools,
     roles,
@@ -267,7 +285,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
     proxy: {
       image: spec.proxy?.image ?? DEFAULTS.proxyImage,
       port: proxyPort,
-      allowPlainHttp: spec.proxy?.allowPlainHttp ?? false,
+      allowPlainHttp: spec.proxy?.allowPlainHttp ?? DEFAULTS.allowPlainHttp,
       noProxy: [...new Set((spec.proxy?.noProxy ?? []).map((h) => h.toLowerCase().replace(/\.$/, "")))].sort(byString),
       replicas: spec.proxy?.replicas ?? DEFAULTS.proxyReplicas,
       forbiddenCidrs: [...new Set([...FORBIDDEN_DESTINATIONS, ...(spec.proxy?.forbiddenCidrs ?? []).map((c) => (parseCidr(c) as Network).text).sort(byString)])],
@@ -279,12 +297,11 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
     },
     docker: {
       subnet: pool.text,
-      egressSubnet: (parseCidr(spec.docker?.egressSubnet ?? DEFAULT_EGRESS_SUBNET) as Network).text,
-      egressNetworkName: "rapidclaw-egress",
+      egressSubnet: (parseCidr(spec.docker?.egressSubnet ?? defaultEgressSubnet(firewallName)) as Network).text,
       dnsServers: [...(spec.docker?.dnsServers ?? [])],
     },
     kubernetes: {
-      existingNamespace: spec.kubernetes?.existingNamespace ?? false,
+      existingNamespace: spec.kubernetes?.existingNamespace ?? DEFAULTS.existingNamespace,
       nodeLocalDnsIp: spec.kubernetes?.nodeLocalDnsIp,
       ingress: spec.kubernetes?.ingress && {
         namespaceLabels: Object.entries(spec.kubernetes.ingress.namespaceLabels).sort(([a], [b]) => byString(a, b)),
@@ -292,10 +309,10 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       },
     },
     vault: {
-      mountPath: spec.vault?.mountPath ?? DEFAULTS.mountPath,
-      keyMode: spec.vault?.keyMode ?? KeyMode.EPHEMERAL,
-      authPath: spec.vault?.authPath ?? (platform === AgentPlatform.KUBERNETES ? "kubernetes" : "approle"),
-      existingAuthMount: spec.vault?.existingAuthMount ?? false,
+      mountPath: spec.vault?.mountPath ?? scopedName(firewallName, DEFAULTS.mountPath),
+      keyMode: spec.vault?.keyMode ?? DEFAULTS.keyMode,
+      authPath: spec.vault?.authPath ?? scopedName(firewallName, DEFAULTS.authPath[platform]),
+      existingAuthMount: spec.vault?.existingAuthMount ?? DEFAULTS.existingAuthMount,
       kubernetesHost: spec.vault?.kubernetesHost ?? DEFAULTS.kubernetesHost,
       tokenTtlSeconds: spec.vault?.tokenTtlSeconds ?? DEFAULTS.tokenTtlSeconds,
     },
@@ -309,14 +326,14 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
 }
 
 /** Docker: each role's network in its own subnet (see `assignRoleSubnets`: stable per role name). */
-function planRoleNetworks(spec: FirewallSpecProps, roleNames: string[], pool: Network): Map<string, PlannedRoleNetwork> {
+function planRoleNetworks(spec: FirewallSpecProps, firewallName: string, roleNames: string[], pool: Network): Map<string, PlannedRoleNetwork> {
   const pinned = new Map(Object.entries(spec.docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
-  const { subnets } = assignRoleSubnets(roleNames, pool, spec.docker?.roleSubnetPrefix ?? DEFAULT_ROLE_SUBNET_PREFIX, pinned);
+  const { subnets } = assignRoleSubnets(roleNames, pool, spec.docker?.roleSubnetPrefix ?? DEFAULTS.roleSubnetPrefix, pinned, firewallName);
   return new Map(
     [...subnets].map(([role, subnet]) => {
       const layout = roleSubnetLayout(subnet);
       return [role, {
-        networkName: `rapidclaw-agents-${resourceName(role)}`,
+        networkName: `${firewallName}-agents-${resourceName(role)}`,
         bridgeName: `rclaw-${subnet.base.toString(16).padStart(8, "0")}`,
         subnet: subnet.text,
         gateway: ipv4ToText(layout.gateway),
@@ -328,16 +345,17 @@ function planRoleNetworks(spec: FirewallSpecProps, roleNames: string[], pool: Ne
 }
 
 /** Agents in name order. Docker addresses are pinned or left to the engine: adding an agent never moves another. */
-function planAgents(spec: FirewallSpecProps, platform: AgentPlatform): PlannedAgent[] {
+function planAgents(spec: FirewallSpecProps, firewallName: string, platform: AgentPlatform): PlannedAgent[] {
   const sorted = [...(spec.agents ?? [])].sort((a, b) => byString(a.name, b.name));
   return sorted.map((agent) => ({
     name: agent.name,
     resourceName: resourceName(agent.name),
+    workloadName: agentWorkloadName(firewallName, agent.name),
     image: agent.image,
     role: agent.role,
     memoryMiB: memoryMiB(agent.memory ?? DEFAULTS.memory) as number,
     cpus: agent.cpus ?? DEFAULTS.cpus,
-    replicas: agent.replicas ?? 1,
+    replicas: agent.replicas ?? DEFAULTS.replicas,
     ipv4Address: platform === AgentPlatform.DOCKER && agent.ipv4Address ? ipv4ToText(parseIpv4(agent.ipv4Address) as bigint) : undefined,
     user: agent.user ?? DEFAULTS.agentUser,
     processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,

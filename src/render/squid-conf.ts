@@ -1,6 +1,7 @@
 import { parseHostPattern, type HostPattern } from "../model/hosts";
 import { byString } from "../model/order";
-import { DEFAULTS, type FirewallPlan } from "../plan/plan";
+import { DEFAULTS } from "../model/defaults";
+import type { FirewallPlan } from "../plan/plan";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 
 /** One role as the proxy sees it. */

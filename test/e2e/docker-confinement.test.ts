@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 import { RapidClawStack } from "../../src";
 import { AgentPlatform, type FirewallSpecProps } from "../../src/model/types";
 import { AGENT_PROFILE_PATH } from "../../src/plan/agent-environment";
@@ -30,7 +30,7 @@ const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "u
 
 /** The seed fleet plus a second research agent, to show what agents of one role share. */
 const SPEC: FirewallSpecProps = (() => {
-  const seed = seedFirewall(AgentPlatform.DOCKER);
+  const seed = firewallScenario(AgentPlatform.DOCKER);
   const agents = seed.agents ?? [];
   return { ...seed, agents: [...agents, { ...agents.find((a) => a.role === "research_agent")!, name: "openclaw-agent-2" }] };
 })();

@@ -9,7 +9,7 @@
 import type { Server } from "node:http";
 import type Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 import type { FileTailer } from "../../src/monitoring/file-tailer";
 import { createMonitoring, type MonitoringRuntime } from "../../src/monitoring/monitoring-runtime";
 import { followProxyLog } from "../../src/monitoring/proxy-log-follower";
@@ -33,7 +33,7 @@ const PROXY_PORTS = [3128, 3129];
 
 describe.skipIf(SKIP)("monitoring: Squid's refusals counted, alerted once across replicas, delivered", () => {
   const plan = compileFirewall({
-    ...seedFirewall(AgentPlatform.DOCKER),
+    ...firewallScenario(AgentPlatform.DOCKER),
     monitoring: {
       networkBlocked: { count: THRESHOLD, windowSec: WINDOW_SEC, severity: "critical" },
       webhooks: [

@@ -6,7 +6,7 @@
  * the JSON access log.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
 import { PROXY_EVENTS, renderSquidConfForPlan } from "../../src/render/squid-conf";
 import { AgentPlatform, type FirewallSpecProps } from "../../src/model/types";
@@ -157,14 +157,14 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
-  { label: "Docker: roles by the proxy address of their own network", spec: seedFirewall(AgentPlatform.DOCKER), probes: DOCKER_PROBES, logs: "files" },
+  { label: "Docker: roles by the proxy address of their own network", spec: firewallScenario(AgentPlatform.DOCKER), probes: DOCKER_PROBES, logs: "files" },
   {
     label: "Docker with allowPlainHttp",
-    spec: { ...seedFirewall(AgentPlatform.DOCKER), proxy: { allowPlainHttp: true } },
+    spec: { ...firewallScenario(AgentPlatform.DOCKER), proxy: { allowPlainHttp: true } },
     probes: PLAIN_HTTP_PROBES,
     logs: "files",
   },
-  { label: "Kubernetes: roles by proxy port, logs on stdout", spec: seedFirewall(AgentPlatform.KUBERNETES), probes: KUBERNETES_PROBES, logs: "stdio" },
+  { label: "Kubernetes: roles by proxy port, logs on stdout", spec: firewallScenario(AgentPlatform.KUBERNETES), probes: KUBERNETES_PROBES, logs: "stdio" },
 ];
 
 /** Kubernetes: Squid listens here; Docker: on each role's own proxy address, as in the container. */
@@ -290,7 +290,7 @@ describe.skipIf(SKIP)("Squid hardening options", () => {
   const CAP = 16;
   const START_TIMEOUT_SEC = 5;
   const spec: FirewallSpecProps = {
-    ...seedFirewall(AgentPlatform.KUBERNETES),
+    ...firewallScenario(AgentPlatform.KUBERNETES),
     proxy: { forbiddenCidrs: [`${addressOf("arxiv.org")}/32`], maxConnectionsPerClient: CAP, requestStartTimeoutSec: START_TIMEOUT_SEC },
   };
   const plan = compileFirewall(spec);

@@ -1,9 +1,9 @@
-import { seedFirewall } from "../../examples/seed-spec";
+import { firewallScenario } from "../../examples/firewall-scenario";
 import { AgentPlatform, type FirewallSpecProps } from "../../src/model/types";
 
 /** The reference scenario with upstreams, key headers and an EXECUTE operation, as the gateway tests use it. */
 export function gatewayScenario(overrides: Partial<FirewallSpecProps> = {}): FirewallSpecProps {
-  const seed = seedFirewall(AgentPlatform.KUBERNETES);
+  const seed = firewallScenario(AgentPlatform.KUBERNETES);
   return {
     ...seed,
     tools: {

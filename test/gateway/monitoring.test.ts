@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipLoudly } from "../e2e/support/prerequisites";
-import { WebhookFormat, type FirewallSpecProps } from "../../src/model/types";
+import { AlertSeverity, WebhookFormat, type FirewallSpecProps } from "../../src/model/types";
 import { startReceiver, until, type Received } from "../support/webhook-receiver";
 import { gatewayScenario } from "./fixture";
 import { CliProcess } from "./support/cli";
@@ -27,9 +27,9 @@ const URL_ENV = "H7_TEST_WEBHOOK_URL";
 /** Short windows, so that resolution comes within the test. */
 const spec: FirewallSpecProps = gatewayScenario({
   monitoring: {
-    permissionDenied: { count: 3, windowSec: 2, severity: "critical" },
-    networkBlocked: { count: 3, windowSec: 60, severity: "critical" },
-    webhooks: [{ severity: "critical", format: WebhookFormat.JSON, urlEnv: URL_ENV }],
+    permissionDenied: { count: 3, windowSec: 2, severity: AlertSeverity.CRITICAL },
+    networkBlocked: { count: 3, windowSec: 60, severity: AlertSeverity.CRITICAL },
+    webhooks: [{ severity: AlertSeverity.CRITICAL, format: WebhookFormat.JSON, urlEnv: URL_ENV }],
   },
 });
 const WINDOW_KEY = (prefix: string, rule: string) => `${prefix}{${rule}|research_agent|}:w`;

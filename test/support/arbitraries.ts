@@ -1,9 +1,11 @@
 import fc from "fast-check";
 import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/model/addresses";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/model/schema";
-import { assignRoleSubnets, DEFAULT_AGENT_SUBNET, DEFAULT_ROLE_SUBNET_PREFIX } from "../../src/model/docker-subnets";
+import { DEFAULTS } from "../../src/model/defaults";
+import { assignRoleSubnets } from "../../src/model/docker-subnets";
 import {
   AgentPlatform,
+  AlertSeverity,
   KeyMode,
   ToolAccess,
   type AgentProps,
@@ -179,9 +181,9 @@ const ipv4 = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value /
 const pinnedRoleBase = (i: number) => (192 * 2 ** 24) + (168 * 2 ** 16) + (40 * 2 ** 8) + 16 * i;
 
 function roleSubnetsCollide(roleNames: string[], docker: FirewallSpecProps["docker"]): boolean {
-  const pool = parseCidr(docker?.subnet ?? DEFAULT_AGENT_SUBNET) as Network;
+  const pool = parseCidr(docker?.subnet ?? DEFAULTS.agentSubnet) as Network;
   const pinned = new Map(Object.entries(docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
-  return assignRoleSubnets([...roleNames].sort(), pool, docker?.roleSubnetPrefix ?? DEFAULT_ROLE_SUBNET_PREFIX, pinned).collisions.length > 0;
+  return assignRoleSubnets([...roleNames].sort(), pool, docker?.roleSubnetPrefix ?? DEFAULTS.roleSubnetPrefix, pinned).collisions.length > 0;
 }
 
 /**
@@ -242,7 +244,7 @@ const vaultArb = fc.record(
 const thresholdArb = fc.record({
   count: fc.integer({ min: 1, max: 1_000_000 }),
   windowSec: fc.integer({ min: 1, max: 86_400 }),
-  severity: fc.constantFrom("info", "warning", "critical"),
+  severity: fc.constantFrom(...Object.values(AlertSeverity)),
 });
 
 const monitoringArb = fc.record({ rateLimited: thresholdArb, permissionDenied: thresholdArb, networkBlocked: thresholdArb }, { requiredKeys: [] });

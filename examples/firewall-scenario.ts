@@ -1,10 +1,10 @@
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 
 /**
- * The seed scenario: six tools, two roles, two agents. Shared by the Docker and Kubernetes
+ * The example scenario: six tools, two roles, two agents. Shared by the Docker and Kubernetes
  * examples; only the platform differs.
  */
-export function seedFirewall(platform: AgentPlatform): FirewallSpecProps {
+export function firewallScenario(platform: AgentPlatform): FirewallSpecProps {
   return {
     platform,
     modelHosts: ["api.anthropic.com", "api.openai.com"],

@@ -1,0 +1,59 @@
+import { AlertSeverity, KeyMode } from "./types";
+
+/**
+ * Every default of the firewall description, in one table. Validation, the plan, the renderers
+ * and the gateway read their defaults from here; the `@default` tags in `types.ts` quote it (a
+ * unit test compares them).
+ */
+export const DEFAULTS = {
+  /** Prefix of every external name (networks, containers, Kubernetes objects, Vault paths, policies, roles). */
+  name: "rapidclaw",
+  namespace: "ai-agents",
+  existingNamespace: false,
+  proxyImage: "ubuntu/squid:6.6-24.04_edge",
+  proxyPort: 3128,
+  proxyReplicas: 2,
+  allowPlainHttp: false,
+  maxConnectionsPerClient: 512,
+  requestStartTimeoutSec: 60,
+  memory: "1G",
+  cpus: 1,
+  replicas: 1,
+  /** Docker agents: never root unless asked; the uid Kubernetes agents run as too. */
+  agentUser: "10001:10001",
+  agentProcessLimit: 512,
+  allowEgress: false,
+  /** Acknowledgements of an egress CIDR: off unless given. */
+  allowPublic: false,
+  allowBroad: false,
+  allowFileSystem: false,
+  proxyMemory: "512M",
+  proxyCpus: 1,
+  proxyProcessLimit: 256,
+  rotationHours: 24,
+  keyLength: 48,
+  mountPath: "agent-keys",
+  keyMode: KeyMode.EPHEMERAL,
+  /** Auth backend path per platform, before the firewall's name is applied. */
+  authPath: { docker: "approle", kubernetes: "kubernetes" },
+  existingAuthMount: false,
+  kubernetesHost: "https://kubernetes.default.svc",
+  tokenTtlSeconds: 900,
+  /** Docker: the pool role subnets are carved from, their prefix, and the proxy's egress subnet. */
+  agentSubnet: "172.30.0.0/16",
+  roleSubnetPrefix: 24,
+  egressSubnet: "172.31.0.0/24",
+  monitoring: {
+    rateLimited: { count: 10, windowSec: 300, severity: AlertSeverity.WARNING },
+    permissionDenied: { count: 3, windowSec: 60, severity: AlertSeverity.CRITICAL },
+    networkBlocked: { count: 5, windowSec: 300, severity: AlertSeverity.CRITICAL },
+  },
+  gateway: {
+    port: 8080,
+    limiterTimeoutMs: 250,
+    keyHeader: { name: "authorization", format: "Bearer {key}" },
+    /** The header value of a `keyHeader` given without `format`: the key alone. */
+    keyFormat: "{key}",
+    failOpen: false,
+  },
+} as const;
