@@ -60,8 +60,8 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   checkGatewayOptions(input.gateway, Object.keys(isRecord(input.roles) ? input.roles : {}), add);
   if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);
 
-  if (problems.length > 0) throw new FirewallSpecError(dedupe(problems), source);
-  return parsed.data as FirewallSpecProps;
+  if (!parsed.success || problems.length > 0) throw new FirewallSpecError(dedupe(problems), source);
+  return parsed.data;
 }
 
 type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;

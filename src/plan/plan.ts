@@ -1,10 +1,10 @@
-import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../model/addresses";
+import { ipv4ToText } from "../model/addresses";
 import { DEFAULTS } from "../model/defaults";
-import { assignRoleSubnets, defaultEgressSubnet, roleSubnetLayout } from "../model/docker-subnets";
-import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../model/hosts";
-import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../model/types";
+import { assignRoleSubnets, roleSubnetLayout } from "../model/docker-subnets";
+import { parseFirewallSpec, type FirewallModel } from "../model/firewall-model";
+import { hostPatternText, normaliseHostPatterns, type HostPattern } from "../model/hosts";
+import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps } from "../model/types";
 import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model/names";
-import { memoryMiB, validateFirewallSpec } from "../model/validate";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
 
@@ -186,24 +186,20 @@ export interface PlannedMonitoring {
 }
 
 
-function hostPatterns(hosts: ReadonlyArray<string>): HostPattern[] {
-  // Validation has already refused every pattern parseHostPattern rejects.
-  return hosts.map((h) => parseHostPattern(h) as HostPattern);
-}
-
 /**
  * Validates a firewall description and compiles it into a plan. Pure: no cdktf, no I/O. Throws
  * FirewallSpecError listing every problem when the description is invalid.
  */
 export function compileFirewall(input: unknown, source?: string): FirewallPlan {
-  const spec = validateFirewallSpec(input, source);
+  const model = parseFirewallSpec(input, source);
+  const spec = model.props;
   const platform = spec.platform;
-  const firewallName = spec.name ?? DEFAULTS.name;
+  const firewallName = model.name;
   const namespace = spec.namespace ?? DEFAULTS.namespace;
   const toolNames = Object.keys(spec.tools).sort(byString);
   const roleNames = Object.keys(spec.roles).sort(byString);
   const proxyPort = spec.proxy?.port ?? DEFAULTS.proxyPort;
-  const modelHosts = normaliseHostPatterns(hostPatterns(spec.modelHosts));
+  const modelHosts = normaliseHostPatterns(model.modelHosts);
 
   const tools: PlannedTool[] = toolNames.map((name) => {
     const tool = spec.tools[name];
@@ -228,14 +224,14 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   });
   const toolByName = new Map(tools.map((t) => [t.name, t]));
 
-  const pool = parseCidr(spec.docker?.subnet ?? DEFAULTS.agentSubnet) as Network;
-  const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(spec, firewallName, roleNames, pool) : new Map<string, PlannedRoleNetwork>();
-  const agents = planAgents(spec, firewallName, platform);
+  const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(model, roleNames) : new Map<string, PlannedRoleNetwork>();
+  const agents = planAgents(model);
 
   const roles: PlannedRole[] = roleNames.map((name, index) => {
     const role = spec.roles[name];
     const allowEgress = role.network?.allowEgress ?? DEFAULTS.allowEgress;
-    const own = allowEgress ? normaliseHostPatterns(hostPatterns(role.network?.allowedHosts ?? [])) : [];
+    const parsedNetwork = model.roleNetworks.get(name);
+    const own = normaliseHostPatterns(parsedNetwork?.allowedHosts ?? []);
     const access = toolNames.map((tool) => ({ tool, access: role.tools?.[tool] ?? ToolAccess.DENY }));
     const rn = resourceName(name);
     return {
@@ -246,11 +242,8 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       allowEgress,
       allowedHosts: own.map(hostPatternText),
       proxyAllowlist: normaliseHostPatterns([...modelHosts, ...own]),
-      egressCidrs: (role.network?.egressCidrs ?? [])
-        .map((c) => {
-          const network = parseCidr(c.cidr) as Network;
-          return { cidr: network.text, version: network.version, ports: [...new Set(c.ports)].sort((a, b) => a - b) };
-        })
+      egressCidrs: (parsedNetwork?.egressCidrs ?? [])
+        .map(({ network, ports }) => ({ cidr: network.text, version: network.version, ports: [...new Set(ports)].sort((a, b) => a - b) }))
         // By CIDR, then by ports: two entries for one CIDR must not keep the order they were written in.
         .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
       allowFileSystem: role.allowFileSystem ?? DEFAULTS.allowFileSystem,
@@ -288,16 +281,16 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       allowPlainHttp: spec.proxy?.allowPlainHttp ?? DEFAULTS.allowPlainHttp,
       noProxy: [...new Set((spec.proxy?.noProxy ?? []).map((h) => h.toLowerCase().replace(/\.$/, "")))].sort(byString),
       replicas: spec.proxy?.replicas ?? DEFAULTS.proxyReplicas,
-      forbiddenCidrs: [...new Set([...FORBIDDEN_DESTINATIONS, ...(spec.proxy?.forbiddenCidrs ?? []).map((c) => (parseCidr(c) as Network).text).sort(byString)])],
+      forbiddenCidrs: [...new Set([...FORBIDDEN_DESTINATIONS, ...model.forbiddenCidrs.map((c) => c.text).sort(byString)])],
       maxConnectionsPerClient: spec.proxy?.maxConnectionsPerClient ?? DEFAULTS.maxConnectionsPerClient,
       requestStartTimeoutSec: spec.proxy?.requestStartTimeoutSec ?? DEFAULTS.requestStartTimeoutSec,
-      memoryMiB: memoryMiB(spec.proxy?.memory ?? DEFAULTS.proxyMemory) as number,
+      memoryMiB: model.proxyMemoryMiB,
       cpus: spec.proxy?.cpus ?? DEFAULTS.proxyCpus,
       processLimit: spec.proxy?.processLimit ?? DEFAULTS.proxyProcessLimit,
     },
     docker: {
-      subnet: pool.text,
-      egressSubnet: (parseCidr(spec.docker?.egressSubnet ?? defaultEgressSubnet(firewallName)) as Network).text,
+      subnet: model.docker.pool.text,
+      egressSubnet: model.docker.egressSubnet.text,
       dnsServers: [...(spec.docker?.dnsServers ?? [])],
     },
     kubernetes: {
@@ -326,9 +319,9 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
 }
 
 /** Docker: each role's network in its own subnet (see `assignRoleSubnets`: stable per role name). */
-function planRoleNetworks(spec: FirewallSpecProps, firewallName: string, roleNames: string[], pool: Network): Map<string, PlannedRoleNetwork> {
-  const pinned = new Map(Object.entries(spec.docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
-  const { subnets } = assignRoleSubnets(roleNames, pool, spec.docker?.roleSubnetPrefix ?? DEFAULTS.roleSubnetPrefix, pinned, firewallName);
+function planRoleNetworks(model: FirewallModel, roleNames: string[]): Map<string, PlannedRoleNetwork> {
+  const firewallName = model.name;
+  const { subnets } = assignRoleSubnets(roleNames, model.docker.pool, model.docker.roleSubnetPrefix, model.docker.roleSubnets, firewallName);
   return new Map(
     [...subnets].map(([role, subnet]) => {
       const layout = roleSubnetLayout(subnet);
@@ -345,18 +338,18 @@ function planRoleNetworks(spec: FirewallSpecProps, firewallName: string, roleNam
 }
 
 /** Agents in name order. Docker addresses are pinned or left to the engine: adding an agent never moves another. */
-function planAgents(spec: FirewallSpecProps, firewallName: string, platform: AgentPlatform): PlannedAgent[] {
-  const sorted = [...(spec.agents ?? [])].sort((a, b) => byString(a.name, b.name));
-  return sorted.map((agent) => ({
+function planAgents(model: FirewallModel): PlannedAgent[] {
+  const sorted = [...model.agents].sort((a, b) => byString(a.props.name, b.props.name));
+  return sorted.map(({ props: agent, memoryMiB, ipv4Address }) => ({
     name: agent.name,
     resourceName: resourceName(agent.name),
-    workloadName: agentWorkloadName(firewallName, agent.name),
+    workloadName: agentWorkloadName(model.name, agent.name),
     image: agent.image,
     role: agent.role,
-    memoryMiB: memoryMiB(agent.memory ?? DEFAULTS.memory) as number,
+    memoryMiB,
     cpus: agent.cpus ?? DEFAULTS.cpus,
     replicas: agent.replicas ?? DEFAULTS.replicas,
-    ipv4Address: platform === AgentPlatform.DOCKER && agent.ipv4Address ? ipv4ToText(parseIpv4(agent.ipv4Address) as bigint) : undefined,
+    ipv4Address: model.props.platform === AgentPlatform.DOCKER ? ipv4Address : undefined,
     user: agent.user ?? DEFAULTS.agentUser,
     processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,
     env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
