@@ -1,4 +1,5 @@
-// Public surface of @rapidclaw/agent-firewall: re-exports only.
+// Public surface of @rapidclaw/agent-firewall: re-exports only. Every function and constant is a
+// static member of a class (jsii, and so every other language, sees no free functions).
 export { AgentPlatform, AlertSeverity, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
 export type {
   AgentIngressProps,
@@ -26,11 +27,10 @@ export type {
   VaultOptions,
 } from "./model/types";
 export { FirewallSpecError, type SpecProblem } from "./model/errors";
-export { accessAllows } from "./model/validate";
+export { ToolAccessOrder } from "./model/tool-access-order";
 export { FirewallSpec } from "./plan/firewall-spec";
-export { loadFirewallSpec } from "./model/load";
 export type { HostPattern } from "./model/hosts";
-export { renderSquidConf, type SquidConfInput, type SquidPlacementOptions, type SquidRole } from "./render/squid-conf";
+export { SquidConf, type SquidConfInput, type SquidGatewayListener, type SquidPlacementOptions, type SquidRole } from "./render/squid-conf";
 export type { PrometheusAlertingRule, PrometheusRuleGroup } from "./render/prometheus-rules";
 export type {
   ProfileAlerts,
@@ -54,20 +54,20 @@ export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-
 export { KubernetesAgentNetwork, type KubernetesAgentNetworkProps } from "./kubernetes/agent-network";
 export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agents";
 export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";
-export { AGENT_PROFILE_PATH, type AgentFiles } from "./plan/agent-environment";
-export { AgentRoleProfile, AGENT_PROFILE_YAML_PATH, type AgentFile, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
+export type { AgentFile, AgentFiles } from "./plan/agent-environment";
+export { AgentRoleProfile, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
 export { KeyGrantee, type IKeyGrantee, type KeyGrant } from "./constructs/key-grantee";
 export { KeyMount, type IKeyMount } from "./constructs/key-mount";
 export { VaultAuthMount, type IVaultAuthMount } from "./constructs/vault-auth-mount";
 export { RapidClawStack, type RapidClawStackOptions, type RapidClawStackProps, type RapidClawStackProviders } from "./rapid-claw-stack";
-export { PrometheusAlertRules, PROMETHEUS_RULE_API_VERSION, type PrometheusAlertRulesProps, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
+export { PrometheusAlertRules, type PrometheusAlertRulesProps, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 export { ScopedAgentKeys, type ScopedAgentKeysProps } from "./constructs/scoped-agent-keys";
 export { HostEgressFirewall, type HostEgressFirewallProps } from "./constructs/host-egress-firewall";
-export { HostFirewallAction, HostFirewallError, renderHostFirewall, type HostFirewallEndpoint, type HostFirewallOptions } from "./render/host-firewall";
-export { OpenClawConfig, OPENCLAW_PLUGIN_ID, OPENCLAW_PLUGIN_PATH, type OpenClawConfigDocument, type OpenClawConfigOptions, type OpenClawPluginTool } from "./render/openclaw-config";
-export { HermesConfig, HERMES_HOOK_COMMAND, type HermesConfigDocument, type HermesConfigOptions } from "./render/hermes-config";
+export { HostFirewall, HostFirewallAction, HostFirewallError, type HostFirewallEndpoint, type HostFirewallOptions, type HostFirewallScripts } from "./render/host-firewall";
+export { OpenClawConfig, type OpenClawConfigDocument, type OpenClawConfigOptions, type OpenClawPluginTool } from "./render/openclaw-config";
+export { HermesConfig, type HermesConfigDocument, type HermesConfigOptions } from "./render/hermes-config";
 export type { HostFirewallReservedEndpoint } from "./model/host-firewall-types";
 export type { VmGatewayUsersProps } from "./plan/vm-gateway-reservations";
 export { GatewayServiceError } from "./model/errors";
 export type { GatewayServiceOptions } from "./model/gateway-service-types";
-export { renderGatewayServiceUnit, GATEWAY_SERVICE_UNIT_NAME } from "./render/gateway-service-unit";
+export { GatewayServiceUnit } from "./render/gateway-service-unit";

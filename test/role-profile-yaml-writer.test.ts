@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { compileFirewall } from "../src/plan/plan";
-import { buildRoleProfiles, renderRoleProfileYaml, type RoleProfile } from "../src/render/role-profile";
+import { buildRoleProfiles, renderRoleProfileYaml, roleProfileDocument, type RoleProfile } from "../src/render/role-profile";
 import { anyFirewallSpecArb } from "./support/arbitraries";
 
 // renderRoleProfileYaml writes profile YAML itself (yaml.stringify was the largest cost of the
@@ -12,7 +12,7 @@ const HEADER = "# Rapid Claw role profiles (Rapid Claw's own format, not an agen
 
 function byYamlLibrary(profiles: ReadonlyArray<RoleProfile>): string {
   const sorted = [...profiles].sort((a, b) => (a.role < b.role ? -1 : a.role > b.role ? 1 : 0));
-  const document = { profiles: Object.fromEntries(sorted.map(({ role, ...body }) => [role, body])) };
+  const document = { profiles: Object.fromEntries(sorted.map(roleProfileDocument).map(({ role, ...body }) => [role, body])) };
   return HEADER + stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 });
 }
 
@@ -32,7 +32,7 @@ const awkwardProfile: fc.Arbitrary<RoleProfile> = fc.record({
           tool: awkwardString,
           access: fc.constantFrom("READ", "WRITE", "EXECUTE") as fc.Arbitrary<any>,
           permissions: fc.array(awkwardString, { maxLength: 3 }),
-          rate_limit: fc.record({ max_calls: fc.integer({ min: 1, max: 1e6 }), window_sec: fc.integer({ min: 1, max: 86_400 }), max_rpm: fc.integer({ min: 1, max: 1e6 }) }),
+          rateLimit: fc.record({ maxCalls: fc.integer({ min: 1, max: 1e6 }), windowSec: fc.integer({ min: 1, max: 86_400 }), maxRpm: fc.integer({ min: 1, max: 1e6 }) }),
         },
         { requiredKeys: ["tool", "access", "permissions"] },
       ),
@@ -40,19 +40,19 @@ const awkwardProfile: fc.Arbitrary<RoleProfile> = fc.record({
     ),
     denied: fc.array(awkwardString, { maxLength: 4 }),
   }),
-  limits: fc.record({ max_concurrent_tasks: fc.integer({ min: 1, max: 10_000 }), max_tokens_per_task: fc.integer({ min: 1, max: 1e8 }) }, { requiredKeys: [] }),
+  limits: fc.record({ maxConcurrentTasks: fc.integer({ min: 1, max: 10_000 }), maxTokensPerTask: fc.integer({ min: 1, max: 1e8 }) }, { requiredKeys: [] }),
   network: fc.record({
-    allow_egress: fc.boolean(),
-    allowed_hosts: fc.array(awkwardString, { maxLength: 3 }),
-    egress_cidrs: fc.array(fc.record({ cidr: awkwardString, ports: fc.array(fc.integer({ min: 1, max: 65_535 }), { maxLength: 2 }) }), { maxLength: 2 }),
+    allowEgress: fc.boolean(),
+    allowedHosts: fc.array(awkwardString, { maxLength: 3 }),
+    egressCidrs: fc.array(fc.record({ cidr: awkwardString, ports: fc.array(fc.integer({ min: 1, max: 65_535 }), { maxLength: 2 }) }), { maxLength: 2 }),
   }),
-  allow_file_system: fc.boolean(),
+  allowFileSystem: fc.boolean(),
   alerts: fc.record({
-    rate_limited: fc.record({ count: fc.nat(), window_sec: fc.nat(), severity: awkwardString }),
-    permission_denied: fc.record({ count: fc.nat(), window_sec: fc.nat(), severity: awkwardString }),
-    network_blocked: fc.record({ count: fc.nat(), window_sec: fc.nat(), severity: awkwardString }),
+    rateLimited: fc.record({ count: fc.nat(), windowSec: fc.nat(), severity: awkwardString }),
+    permissionDenied: fc.record({ count: fc.nat(), windowSec: fc.nat(), severity: awkwardString }),
+    networkBlocked: fc.record({ count: fc.nat(), windowSec: fc.nat(), severity: awkwardString }),
   }),
-  vault: fc.record({ mount: awkwardString, secret_paths: fc.dictionary(awkwardString, awkwardString, { maxKeys: 3 }) }),
+  vault: fc.record({ mount: awkwardString, secretPaths: fc.dictionary(awkwardString, awkwardString, { maxKeys: 3 }) }),
 });
 
 describe("profile YAML writer", () => {

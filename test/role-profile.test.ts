@@ -9,16 +9,17 @@ import {
   parseRoleProfileJson,
   renderRoleProfileYaml,
   renderRoleProfileJson,
+  roleProfileDocument,
   type RoleProfile,
 } from "../src/render/role-profile";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { anyFirewallSpecArb } from "./support/arbitraries";
 
-/** Both forms parse back to exactly the model. */
+/** Both forms parse back to exactly the model; the JSON is the model's snake_case document. */
 function expectRoundTrips(profiles: RoleProfile[]): void {
   expect(parseRoleProfileYaml(renderRoleProfileYaml(profiles))).toStrictEqual(profiles);
   for (const profile of profiles) {
-    expect(JSON.parse(renderRoleProfileJson(profile))).toStrictEqual(profile);
+    expect(JSON.parse(renderRoleProfileJson(profile))).toStrictEqual(roleProfileDocument(profile));
     expect(parseRoleProfileJson(renderRoleProfileJson(profile))).toStrictEqual(profile);
   }
 }
@@ -38,24 +39,24 @@ describe("role profiles", () => {
     const support = profileOf("customer_support");
     expect(support.tools.allowed).toStrictEqual([
       { tool: "knowledge_base", access: ToolAccess.READ, permissions: [] },
-      { tool: "send_email", access: ToolAccess.EXECUTE, permissions: ["email:send"], rate_limit: { max_calls: 5, window_sec: 300, max_rpm: 1 } },
+      { tool: "send_email", access: ToolAccess.EXECUTE, permissions: ["email:send"], rateLimit: { maxCalls: 5, windowSec: 300, maxRpm: 1 } },
       { tool: "ticket_system", access: ToolAccess.WRITE, permissions: [] },
     ]);
     expect(support.tools.denied).toEqual(["database", "file_upload", "web_search"]);
-    expect(support.limits).toStrictEqual({ max_concurrent_tasks: 3, max_tokens_per_task: 20_000, max_tool_calls_per_task: 50 });
-    expect(support.network).toStrictEqual({ allow_egress: false, allowed_hosts: ["api.anthropic.com", "api.openai.com"], egress_cidrs: [] });
-    expect(support.vault).toStrictEqual({ mount: "agent-keys", secret_paths: { send_email: "agent-keys/data/tools/send-email" } });
+    expect(support.limits).toStrictEqual({ maxConcurrentTasks: 3, maxTokensPerTask: 20_000, maxToolCallsPerTask: 50 });
+    expect(support.network).toStrictEqual({ allowEgress: false, allowedHosts: ["api.anthropic.com", "api.openai.com"], egressCidrs: [] });
+    expect(support.vault).toStrictEqual({ mount: "agent-keys", secretPaths: { send_email: "agent-keys/data/tools/send-email" } });
   });
 
   it("gives research_agent its own hosts besides the model hosts, and its two keys", () => {
     const research = profileOf("research_agent");
-    expect(research.network.allowed_hosts).toEqual(["*.bing.com", "*.google.com", "api.anthropic.com", "api.github.com", "api.openai.com", "arxiv.org"]);
+    expect(research.network.allowedHosts).toEqual(["*.bing.com", "*.google.com", "api.anthropic.com", "api.github.com", "api.openai.com", "arxiv.org"]);
     expect(research.tools.allowed.map((t) => [t.tool, t.access])).toEqual([["database", "READ"], ["knowledge_base", "READ"], ["web_search", "READ"]]);
-    expect(research.vault.secret_paths).toStrictEqual({ database: "agent-keys/data/tools/database", web_search: "agent-keys/data/tools/web-search" });
+    expect(research.vault.secretPaths).toStrictEqual({ database: "agent-keys/data/tools/database", web_search: "agent-keys/data/tools/web-search" });
     expect(research.alerts).toStrictEqual({
-      rate_limited: { count: 10, window_sec: 300, severity: "warning" },
-      permission_denied: { count: 3, window_sec: 60, severity: "critical" },
-      network_blocked: { count: 5, window_sec: 300, severity: "critical" },
+      rateLimited: { count: 10, windowSec: 300, severity: "warning" },
+      permissionDenied: { count: 3, windowSec: 60, severity: "critical" },
+      networkBlocked: { count: 5, windowSec: 300, severity: "critical" },
     });
   });
 
@@ -81,7 +82,7 @@ describe("role profiles", () => {
     expect(() => parseRoleProfileYaml("roles: {}\n")).toThrow(/profiles/);
     const extra = renderRoleProfileYaml(seedProfiles).replace("allow_file_system: false", "allow_file_system: false\n    sudo: true");
     expect(() => parseRoleProfileYaml(extra)).toThrow(/sudo/);
-    expect(() => parseRoleProfileJson(JSON.stringify({ ...seedProfiles[0], role: 7 }))).toThrow(/role/);
+    expect(() => parseRoleProfileJson(JSON.stringify({ ...roleProfileDocument(seedProfiles[0]), role: 7 }))).toThrow(/role/);
   });
 
   it("refuses to put one role twice into a document", () => {

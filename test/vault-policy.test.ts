@@ -83,7 +83,7 @@ describe("Vault policies", () => {
         for (const role of generated.roles) {
           const granted = await readOnlyPaths(vaultPolicyForRole(generated, role));
           expect(granted).toEqual(expectedPaths(spec, role.name));
-          expect(granted).toEqual(Object.values(buildRoleProfile(generated, role).vault.secret_paths).sort());
+          expect(granted).toEqual(Object.values(buildRoleProfile(generated, role).vault.secretPaths).sort());
         }
       }),
       { numRuns: 100 },

@@ -39,7 +39,7 @@ function areaOf(functionName: string, url: string): string {
   if (url === "") return functionName.startsWith("(") ? functionName : "V8 and native code";
   if (url.includes("/node_modules/ioredis/") || url.includes("/node_modules/@ioredis/")) return "ioredis";
   if (url.includes("/node_modules/prom-client/")) return "prom-client";
-  if (url.includes("/dist/src/")) return "gateway code";
+  if (url.includes("/dist/gateway-bench/")) return "gateway code";
   if (url.startsWith("node:")) return /tls|crypto|_tls/.test(url) ? "Node TLS" : "Node HTTP, streams and net";
   return url.replace(/^.*\/node_modules\/([^/]+)\/.*$/, "$1");
 }

@@ -233,7 +233,7 @@ function render(r: Results): string {
 
 Written by \`npm run bench:gateway\` (bench/gateway/run.ts) on ${m.date}; raw measurements: bench/gateway/results.json. ${m.cores} cores (${m.cpuModel}), Node ${m.node}; load average ${m.loadAverage.map((v) => v.toFixed(2)).join(", ")} at start → ${r.loadAverageAtEnd.map((v) => v.toFixed(2)).join(", ")} at end; ${r.minutes.toFixed(1)} min. The load generator (autocannon, ${r.connections} connections, ${r.seconds} s per run), the upstream, the proxy or gateway and Redis share the same two cores, with other jobs: compare figures within this run only. Medians over ${r.rounds} rounds, variants alternating, with interquartile ranges.
 
-Variants: **(a)** the HTTPS upstream directly; **(b)** a bare Node reverse proxy (bench/gateway/bare-proxy.ts: HTTP in, keep-alive HTTPS out, no checks); **(c)** \`rapidclaw gateway\` built (\`dist/\`): identity by listener, permission, one Redis limiter decision (limit never reached), key file injected as \`x-api-key\`, HTTPS out.
+Variants: **(a)** the HTTPS upstream directly; **(b)** a bare Node reverse proxy (bench/gateway/bare-proxy.ts: HTTP in, keep-alive HTTPS out, no checks); **(c)** \`rapidclaw gateway\` compiled file by file (\`dist/gateway-bench/\`): identity by listener, permission, one Redis limiter decision (limit never reached), key file injected as \`x-api-key\`, HTTPS out.
 
 ## Targets
 

@@ -10,7 +10,7 @@ import { FirewallSpecError } from "../model/errors";
 import { unknownName } from "../model/suggest";
 import { AgentPlatform, ToolAccess } from "../model/types";
 import { accessAllows } from "../model/validate";
-import { AGENT_PROFILE_PATH } from "../plan/agent-environment";
+import { AGENT_PROFILE_PATH, type AgentFile } from "../plan/agent-environment";
 import { VAULT_TOKEN_AUDIENCE } from "../kubernetes/agents";
 import type { IKeyGrantee, KeyGrant } from "./key-grantee";
 import type { ScopedAgentKeys } from "./scoped-agent-keys";
@@ -25,14 +25,6 @@ export interface AgentRoleProfileProps {
   readonly keys: ScopedAgentKeys;
 }
 
-/** A file put read-only into an agent. */
-export interface AgentFile {
-  /** Absolute path in the agent. */
-  readonly path: string;
-  /** Text of the file. */
-  readonly content: string;
-}
-
 /** Where agents find the YAML form of their profile. */
 export const AGENT_PROFILE_YAML_PATH = "/etc/rapidclaw/profile.yaml";
 
@@ -44,6 +36,11 @@ export const AGENT_PROFILE_YAML_PATH = "/etc/rapidclaw/profile.yaml";
  * binding: it has nothing to read in Vault. The role is a key grantee named after its policy.
  */
 export class AgentRoleProfile extends Construct implements IKeyGrantee {
+  /** Where agents find their role profile document (JSON), when one is mounted. */
+  public static readonly PROFILE_JSON_PATH = AGENT_PROFILE_PATH;
+  /** Where agents find the YAML form of their profile. */
+  public static readonly PROFILE_YAML_PATH = AGENT_PROFILE_YAML_PATH;
+
   /** Name of the role. */
   public readonly roleName: string;
   /** Name of the role's Vault policy and login role; the name the role's key grant is made for. */

@@ -43,6 +43,9 @@ export const PROMETHEUS_RULE_API_VERSION = "monitoring.coreos.com/v1";
  * Prometheus as a rule file. Invalid props throw `FirewallSpecError` before anything is added.
  */
 export class PrometheusAlertRules extends Construct {
+  /** API version of the `PrometheusRule` objects created on Kubernetes. */
+  public static readonly RULE_API_VERSION = PROMETHEUS_RULE_API_VERSION;
+
   /** The alerting rule file (YAML) of a firewall's thresholds, without a construct. */
   public static rulesYamlOf(spec: FirewallSpec): string {
     return renderPrometheusRules(planOf(spec));

@@ -11,7 +11,7 @@ import type { IAgentNetwork } from "../constructs/agent-network";
 import type { IEgressProxy } from "../constructs/egress-proxy";
 import { planOf } from "../plan/firewall-spec";
 import { LABELS, type PlannedRole } from "../plan/plan";
-import { agentEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
+import { agentEnvironment, announcedProfilePath, type AgentFile, type AgentFiles } from "../plan/agent-environment";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
@@ -187,7 +187,7 @@ const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
  * Throws when the files are not all directly in one absolute directory (other than `/`), since
  * one mount cannot place them elsewhere.
  */
-function roleFileSet(roleName: string, files: AgentFiles[string]): RoleFileSet | undefined {
+function roleFileSet(roleName: string, files: ReadonlyArray<AgentFile>): RoleFileSet | undefined {
   if (files.length === 0) return undefined;
   const problem = (text: string) => new Error(`files of role "${roleName}": ${text}`);
   const sorted = [...files].sort((a, b) => byString(a.path, b.path));

@@ -15,6 +15,10 @@ export interface SpecProblem {
 /**
  * Thrown before anything is synthesized when a firewall description is invalid. Lists every
  * problem found, each by its path, not only the first.
+ *
+ * TypeScript only (`@jsii ignore`): jsii cannot carry subclasses of `Error` to other languages,
+ * where the same message, every problem by its path, arrives as the runtime's plain error.
+ * @jsii ignore
  */
 export class FirewallSpecError extends Error {
   /** Every problem, in path order. */
@@ -47,7 +51,10 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-/** Invalid options of one part, with every problem by its path. */
+/**
+ * Invalid options of one part, with every problem by its path.
+ * @jsii ignore
+ */
 export abstract class OptionProblemsError extends Error {
   /** Every problem, each with its path. */
   public readonly problems: SpecProblem[];
@@ -59,7 +66,11 @@ export abstract class OptionProblemsError extends Error {
   }
 }
 
-/** Thrown when host firewall options are invalid; lists every problem by its path. */
+/**
+ * Thrown when host firewall options are invalid; lists every problem by its path.
+ * TypeScript only, like `FirewallSpecError`.
+ * @jsii ignore
+ */
 export class HostFirewallError extends OptionProblemsError {
   constructor(problems: SpecProblem[]) {
     super("host firewall options", problems);
@@ -67,7 +78,11 @@ export class HostFirewallError extends OptionProblemsError {
   }
 }
 
-/** Thrown when the gateway's systemd unit options are invalid; lists every problem by its path. */
+/**
+ * Thrown when the gateway's systemd unit options are invalid; lists every problem by its path.
+ * TypeScript only, like `FirewallSpecError`.
+ * @jsii ignore
+ */
 export class GatewayServiceError extends OptionProblemsError {
   constructor(problems: SpecProblem[]) {
     super("gateway service options", problems);

@@ -22,10 +22,16 @@ export function agentEnvironment(agent: PlannedAgent, proxyUrl: string, noProxy:
   return [...env.entries()].sort(([a], [b]) => byString(a, b));
 }
 
-/** Files put read-only into every agent of a role (its profile documents), by role name. */
-export interface AgentFiles {
-  readonly [roleName: string]: ReadonlyArray<{ readonly path: string; readonly content: string }>;
+/** A file put read-only into an agent. */
+export interface AgentFile {
+  /** Absolute path in the agent. */
+  readonly path: string;
+  /** Text of the file. */
+  readonly content: string;
 }
+
+/** Files put read-only into every agent of a role (its profile documents), by role name. */
+export type AgentFiles = { [roleName: string]: AgentFile[] };
 
 /** The profile path to announce (RAPIDCLAW_PROFILE): `AGENT_PROFILE_PATH` when some role's files hold it. */
 export function announcedProfilePath(files: AgentFiles): string | undefined {

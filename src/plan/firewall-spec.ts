@@ -27,6 +27,14 @@ export class FirewallSpec {
     return FirewallSpec.fromProps(loadFirewallSpec(path));
   }
 
+  /**
+   * Reads a YAML or JSON firewall file and returns its props, checked against the schema, for
+   * code that adds to them before `fromProps`. Errors name the file, line and column.
+   */
+  public static loadProps(path: string): FirewallSpecProps {
+    return loadFirewallSpec(path);
+  }
+
   /** The props as given. */
   public readonly props: FirewallSpecProps;
 

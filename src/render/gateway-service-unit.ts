@@ -67,3 +67,16 @@ export function renderGatewayServiceUnit(options: GatewayServiceOptions = {}): s
     "",
   ].join("\n");
 }
+
+/** The systemd unit that runs the tool gateway on a bare VM. */
+export class GatewayServiceUnit {
+  /** Name of the unit file: `/etc/systemd/system/rapidclaw-gateway.service`. */
+  public static readonly UNIT_NAME = GATEWAY_SERVICE_UNIT_NAME;
+
+  /** The unit file (see `renderGatewayServiceUnit`); throws when an option is invalid, listing every problem. */
+  public static render(options: GatewayServiceOptions = {}): string {
+    return renderGatewayServiceUnit(options);
+  }
+
+  private constructor() {}
+}

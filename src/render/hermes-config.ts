@@ -55,7 +55,11 @@ export interface HermesConfigOptions {
   readonly hookTimeoutSec?: number;
 }
 
-/** The `config.yaml` fragment of one role. */
+/**
+ * The `config.yaml` fragment of one role, in Hermes' own snake_case keys. TypeScript only
+ * (`@jsii ignore`: jsii admits camelCase fields only); other languages take `toYaml()`.
+ * @jsii ignore
+ */
 export interface HermesConfigDocument {
   readonly toolsets: string[];
   readonly platform_toolsets: { readonly cli: string[] };
@@ -79,6 +83,9 @@ function fewestToolsets(tools: ReadonlyArray<string>): string[] {
 
 /** Hermes Agent's native configuration of one role. */
 export class HermesConfig {
+  /** The hook command as the package installs it (`rapidclaw` on the agent's PATH). */
+  public static readonly HOOK_COMMAND = HERMES_HOOK_COMMAND;
+
   /** The fragment for `role`; throws FirewallSpecError listing every bad option. Merge it into the agent's `config.yaml`. */
   public static forRole(spec: FirewallSpec, role: string, options: HermesConfigOptions = {}): HermesConfig {
     const planned = roleOf(spec, role);
@@ -106,7 +113,10 @@ export class HermesConfig {
   }
 
   private constructor(
-    /** The fragment as data. */
+    /**
+     * The fragment as data (TypeScript only; other languages read `toYaml()`).
+     * @jsii ignore
+     */
     public readonly document: HermesConfigDocument,
   ) {}
 

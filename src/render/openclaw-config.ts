@@ -57,11 +57,17 @@ export interface OpenClawConfigOptions {
 
 /** What the plugin knows of one OpenClaw tool: the tool it stands for and the access it needs. */
 export interface OpenClawPluginTool {
+  /** The firewall's tool. */
   readonly tool: string;
+  /** The access the call needs. */
   readonly access: ToolAccess;
 }
 
-/** The `openclaw.json` fragment of one role. */
+/**
+ * The `openclaw.json` fragment of one role. TypeScript only (`@jsii ignore`: jsii admits no
+ * nested index signatures); other languages take `toJson()`.
+ * @jsii ignore
+ */
 export interface OpenClawConfigDocument {
   readonly agents: { readonly entries: { readonly [agentId: string]: { readonly tools: { readonly allow?: string[]; readonly deny: string[] } } } };
   readonly plugins: {
@@ -77,6 +83,11 @@ export interface OpenClawConfigDocument {
 
 /** OpenClaw's native configuration of one role. */
 export class OpenClawConfig {
+  /** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
+  public static readonly PLUGIN_ID = OPENCLAW_PLUGIN_ID;
+  /** Where the agent containers find the plugin directory, unless `pluginPath` says otherwise. */
+  public static readonly PLUGIN_PATH = OPENCLAW_PLUGIN_PATH;
+
   /**
    * The fragment for `role`; throws FirewallSpecError listing every bad option. Mount it next to
    * the agent's own `openclaw.json` and pull it in with `$include`, or merge it.
@@ -119,7 +130,10 @@ export class OpenClawConfig {
   }
 
   private constructor(
-    /** The fragment as data. */
+    /**
+     * The fragment as data (TypeScript only; other languages read `toJson()`).
+     * @jsii ignore
+     */
     public readonly document: OpenClawConfigDocument,
   ) {}
 

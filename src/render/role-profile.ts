@@ -2,12 +2,13 @@
  * Role profiles: the permission boundary of one role as a document its agents load. One model,
  * `RoleProfile`, rendered two ways:
  *
- * - JSON (`renderRoleProfileJson`): the model of one role as is.
+ * - JSON (`renderRoleProfileJson`): the document of one role.
  * - YAML, Rapid Claw's own profile document (`renderRoleProfileYaml`; no agent reads it natively:
  *   see `OpenClawConfig` and `HermesConfig` for that): a document
- *   `profiles: { <role>: <the model without "role"> }`, roles in name order.
+ *   `profiles: { <role>: <the document without "role"> }`, roles in name order.
  *
- * Keys are snake_case in both forms, so the documents are the model with no renaming:
+ * The model is camelCase, like every public type (jsii requires it); the documents' keys are
+ * snake_case in both forms (`roleProfileDocument` maps one to the other):
  *
  * ```yaml
  * profiles:
@@ -36,7 +37,6 @@
  */
 import { z } from "zod";
 import { hostPatternText } from "../model/hosts";
-import { snakeCaseOption } from "../model/schema";
 import { ToolAccess } from "../model/types";
 import type { FirewallPlan, PlannedRole, PlannedThreshold } from "../plan/plan";
 import { grantedSecrets, vaultSecretDataPath } from "./vault-policy";
@@ -45,11 +45,11 @@ import { byString } from "../model/order";
 /** A tool's sliding-window limit, per agent. */
 export interface ProfileRateLimit {
   /** Calls allowed within the window. */
-  readonly max_calls: number;
+  readonly maxCalls: number;
   /** Length of the sliding window, in seconds. */
-  readonly window_sec: number;
+  readonly windowSec: number;
   /** Calls per minute, rounded down, at least 1. */
-  readonly max_rpm: number;
+  readonly maxRpm: number;
 }
 
 /** A tool the role may use. */
@@ -59,19 +59,31 @@ export interface ProfileAllowedTool {
   /** READ, WRITE or EXECUTE. */
   readonly access: ToolAccess;
   /** Scopes of the tool's key, sorted; empty when it has none. */
-  readonly permissions: ReadonlyArray<string>;
-  /** Absent when the tool has no limit. */
-  readonly rate_limit?: ProfileRateLimit;
+  readonly permissions: string[];
+  /**
+   * The tool's limit.
+   * @default - no limit
+   */
+  readonly rateLimit?: ProfileRateLimit;
 }
 
-/** Per-task limits; an absent key means no limit. */
+/** Per-task limits; an absent one means no limit. */
 export interface ProfileLimits {
-  /** Tasks an agent of the role may run at once. */
-  readonly max_concurrent_tasks?: number;
-  /** Model tokens one task may use. */
-  readonly max_tokens_per_task?: number;
-  /** Tool calls one task may make. */
-  readonly max_tool_calls_per_task?: number;
+  /**
+   * Tasks an agent of the role may run at once.
+   * @default - no limit
+   */
+  readonly maxConcurrentTasks?: number;
+  /**
+   * Model tokens one task may use.
+   * @default - no limit
+   */
+  readonly maxTokensPerTask?: number;
+  /**
+   * Tool calls one task may make.
+   * @default - no limit
+   */
+  readonly maxToolCallsPerTask?: number;
 }
 
 /** Egress by address range, bypassing the proxy. */
@@ -79,25 +91,25 @@ export interface ProfileEgressCidr {
   /** The range, canonical. */
   readonly cidr: string;
   /** TCP ports reachable in it, sorted. */
-  readonly ports: ReadonlyArray<number>;
+  readonly ports: number[];
 }
 
 /** Network rights of the role. */
 export interface ProfileNetwork {
   /** Whether the role may reach hosts beyond the model hosts. */
-  readonly allow_egress: boolean;
+  readonly allowEgress: boolean;
   /** Everything the proxy lets the role reach: model hosts plus its own hosts, sorted. */
-  readonly allowed_hosts: ReadonlyArray<string>;
+  readonly allowedHosts: string[];
   /** Ranges the role reaches directly, not through the proxy. */
-  readonly egress_cidrs: ReadonlyArray<ProfileEgressCidr>;
+  readonly egressCidrs: ProfileEgressCidr[];
 }
 
-/** `count` events of one kind within `window_sec` raise an alert of `severity`. */
+/** `count` events of one kind within `windowSec` raise an alert of `severity`. */
 export interface ProfileAlertThreshold {
   /** Events that raise the alert. */
   readonly count: number;
   /** Window the events are counted in, in seconds. */
-  readonly window_sec: number;
+  readonly windowSec: number;
   /** Severity of the alert, such as `warning` or `critical`. */
   readonly severity: string;
 }
@@ -105,11 +117,11 @@ export interface ProfileAlertThreshold {
 /** Alert thresholds per firewall event kind. */
 export interface ProfileAlerts {
   /** Calls refused by a rate limit. */
-  readonly rate_limited: ProfileAlertThreshold;
+  readonly rateLimited: ProfileAlertThreshold;
   /** Calls refused by the role's access. */
-  readonly permission_denied: ProfileAlertThreshold;
+  readonly permissionDenied: ProfileAlertThreshold;
   /** Connections refused by the proxy. */
-  readonly network_blocked: ProfileAlertThreshold;
+  readonly networkBlocked: ProfileAlertThreshold;
 }
 
 /** Where the role's tool keys are in Vault. */
@@ -117,18 +129,22 @@ export interface ProfileVault {
   /** Path of the KV v2 mount. */
   readonly mount: string;
   /** API read path of each key the role may read, by tool: exactly what its policy grants. */
-  readonly secret_paths: { readonly [tool: string]: string };
+  readonly secretPaths: { [tool: string]: string };
 }
 
 /** The tools of the fleet, as one role may use them. */
 export interface ProfileTools {
   /** Tools above DENY, in tool-name order. */
-  readonly allowed: ReadonlyArray<ProfileAllowedTool>;
+  readonly allowed: ProfileAllowedTool[];
   /** Every other tool of the fleet, sorted. */
-  readonly denied: ReadonlyArray<string>;
+  readonly denied: string[];
 }
 
-/** The permission boundary of one role, as its agents load it. */
+/**
+ * The permission boundary of one role. Its fields are camelCase, like every public type; the
+ * documents its agents load (`AgentRoleProfile.profileJson`, `.profileYaml`) write the same
+ * fields in snake_case (`allow_file_system`, `network.allowed_hosts`).
+ */
 export interface RoleProfile {
   /** Role name. */
   readonly role: string;
@@ -139,15 +155,20 @@ export interface RoleProfile {
   /** Network rights. */
   readonly network: ProfileNetwork;
   /** Whether the agents' root file system is writable. */
-  readonly allow_file_system: boolean;
+  readonly allowFileSystem: boolean;
   /** Alert thresholds. */
   readonly alerts: ProfileAlerts;
   /** Where the role's keys are in Vault. */
   readonly vault: ProfileVault;
 }
 
+/** The value without its undefined entries, so that absent stays absent in documents and models. */
+function present<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
 function alertThreshold(threshold: PlannedThreshold): ProfileAlertThreshold {
-  return { count: threshold.count, window_sec: threshold.windowSec, severity: threshold.severity };
+  return { count: threshold.count, windowSec: threshold.windowSec, severity: threshold.severity };
 }
 
 /** The profile of one role of a plan. */
@@ -163,35 +184,28 @@ export function buildRoleProfile(plan: FirewallPlan, role: PlannedRole): RolePro
       tool: toolName,
       access,
       permissions: [...tool.permissions],
-      ...(limit && { rate_limit: { max_calls: limit.maxCalls, window_sec: limit.windowSec, max_rpm: limit.maxRpm } }),
+      ...(limit && { rateLimit: { maxCalls: limit.maxCalls, windowSec: limit.windowSec, maxRpm: limit.maxRpm } }),
     });
   }
-  // Limit keys in name order, so the output does not depend on the order the spec listed them.
-  const limits = Object.fromEntries(
-    Object.entries(role.limits)
-      .filter(([, value]) => value !== undefined)
-      .map(([name, value]) => [snakeCaseOption(name), value] as const)
-      .sort(([a], [b]) => byString(a, b)),
-  ) as ProfileLimits;
   const mount = plan.vault.mountPath;
   return {
     role: role.name,
     tools: { allowed: allowed.sort((a, b) => byString(a.tool, b.tool)), denied: denied.sort(byString) },
-    limits,
+    limits: present({ maxConcurrentTasks: role.limits.maxConcurrentTasks, maxTokensPerTask: role.limits.maxTokensPerTask, maxToolCallsPerTask: role.limits.maxToolCallsPerTask }),
     network: {
-      allow_egress: role.allowEgress,
-      allowed_hosts: role.proxyAllowlist.map(hostPatternText).sort(byString),
-      egress_cidrs: role.egressCidrs.map((c) => ({ cidr: c.cidr, ports: [...c.ports] })),
+      allowEgress: role.allowEgress,
+      allowedHosts: role.proxyAllowlist.map(hostPatternText).sort(byString),
+      egressCidrs: role.egressCidrs.map((c) => ({ cidr: c.cidr, ports: [...c.ports] })),
     },
-    allow_file_system: role.allowFileSystem,
+    allowFileSystem: role.allowFileSystem,
     alerts: {
-      rate_limited: alertThreshold(plan.monitoring.rateLimited),
-      permission_denied: alertThreshold(plan.monitoring.permissionDenied),
-      network_blocked: alertThreshold(plan.monitoring.networkBlocked),
+      rateLimited: alertThreshold(plan.monitoring.rateLimited),
+      permissionDenied: alertThreshold(plan.monitoring.permissionDenied),
+      networkBlocked: alertThreshold(plan.monitoring.networkBlocked),
     },
     vault: {
       mount,
-      secret_paths: Object.fromEntries(
+      secretPaths: Object.fromEntries(
         grantedSecrets(plan, role)
           .map((grant) => [grant.tool, vaultSecretDataPath(mount, grant.secretName)] as const)
           .sort(([a], [b]) => byString(a, b)),
@@ -200,14 +214,73 @@ export function buildRoleProfile(plan: FirewallPlan, role: PlannedRole): RolePro
   };
 }
 
+/** A profile document as written: the model's fields in snake_case, in this order. */
+export type RoleProfileDocument = z.infer<typeof roleProfileSchema>;
+type ThresholdDocument = RoleProfileDocument["alerts"]["rate_limited"];
+
+function thresholdDocument(threshold: ProfileAlertThreshold): ThresholdDocument {
+  return { count: threshold.count, window_sec: threshold.windowSec, severity: threshold.severity as ThresholdDocument["severity"] };
+}
+
+/**
+ * The document of a profile: keys in snake_case (as in agents' own profile files), in the order
+ * the documents have always had, so the rendered text is unchanged by the camelCase model.
+ */
+export function roleProfileDocument(profile: RoleProfile): RoleProfileDocument {
+  const { limits, network, alerts } = profile;
+  return {
+    role: profile.role,
+    tools: {
+      allowed: profile.tools.allowed.map((t) => ({
+        tool: t.tool,
+        access: t.access as RoleProfileDocument["tools"]["allowed"][number]["access"],
+        permissions: t.permissions,
+        ...(t.rateLimit && { rate_limit: { max_calls: t.rateLimit.maxCalls, window_sec: t.rateLimit.windowSec, max_rpm: t.rateLimit.maxRpm } }),
+      })),
+      denied: profile.tools.denied,
+    },
+    limits: present({ max_concurrent_tasks: limits.maxConcurrentTasks, max_tokens_per_task: limits.maxTokensPerTask, max_tool_calls_per_task: limits.maxToolCallsPerTask }),
+    network: { allow_egress: network.allowEgress, allowed_hosts: network.allowedHosts, egress_cidrs: network.egressCidrs.map((c) => ({ cidr: c.cidr, ports: c.ports })) },
+    allow_file_system: profile.allowFileSystem,
+    alerts: { rate_limited: thresholdDocument(alerts.rateLimited), permission_denied: thresholdDocument(alerts.permissionDenied), network_blocked: thresholdDocument(alerts.networkBlocked) },
+    vault: { mount: profile.vault.mount, secret_paths: profile.vault.secretPaths },
+  };
+}
+
+function thresholdModel(threshold: ThresholdDocument): ProfileAlertThreshold {
+  return { count: threshold.count, windowSec: threshold.window_sec, severity: threshold.severity };
+}
+
+/** The model of a checked document. */
+function roleProfileModel(document: RoleProfileDocument): RoleProfile {
+  const { limits, network, alerts } = document;
+  return {
+    role: document.role,
+    tools: {
+      allowed: document.tools.allowed.map((t) => ({
+        tool: t.tool,
+        access: t.access,
+        permissions: t.permissions,
+        ...(t.rate_limit && { rateLimit: { maxCalls: t.rate_limit.max_calls, windowSec: t.rate_limit.window_sec, maxRpm: t.rate_limit.max_rpm } }),
+      })),
+      denied: document.tools.denied,
+    },
+    limits: present({ maxConcurrentTasks: limits.max_concurrent_tasks, maxTokensPerTask: limits.max_tokens_per_task, maxToolCallsPerTask: limits.max_tool_calls_per_task }),
+    network: { allowEgress: network.allow_egress, allowedHosts: network.allowed_hosts, egressCidrs: network.egress_cidrs },
+    allowFileSystem: document.allow_file_system,
+    alerts: { rateLimited: thresholdModel(alerts.rate_limited), permissionDenied: thresholdModel(alerts.permission_denied), networkBlocked: thresholdModel(alerts.network_blocked) },
+    vault: { mount: document.vault.mount, secretPaths: document.vault.secret_paths },
+  };
+}
+
 /** The profiles of every role of a plan, in role-name order. */
 export function buildRoleProfiles(plan: FirewallPlan): RoleProfile[] {
   return plan.roles.map((role) => buildRoleProfile(plan, role)).sort((a, b) => byString(a.role, b.role));
 }
 
-/** One role's profile as JSON: the model as is, two-space indented, with a final newline. */
+/** One role's profile as JSON: its document, two-space indented, with a final newline. */
 export function renderRoleProfileJson(profile: RoleProfile): string {
-  return `${JSON.stringify(profile, null, 2)}\n`;
+  return `${JSON.stringify(roleProfileDocument(profile), null, 2)}\n`;
 }
 
 /** Roles in name order; throws on a role given twice, which one document cannot hold. */
@@ -224,7 +297,10 @@ function sortedByRole(profiles: ReadonlyArray<RoleProfile>): RoleProfile[] {
  * values are written out in full: YAML anchors and aliases would be correct but surprise readers.
  */
 export function renderRoleProfileYaml(profiles: ReadonlyArray<RoleProfile>): string {
-  const document = { profiles: Object.fromEntries(sortedByRole(profiles).map(({ role, ...body }) => [role, body])) };
+  const document = { profiles: Object.fromEntries(sortedByRole(profiles).map((profile) => {
+    const { role, ...body } = roleProfileDocument(profile);
+    return [role, body];
+  })) };
   const yaml = blockYaml(document) ?? yamlPackage().stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 });
   return `# Rapid Claw role profiles (Rapid Claw's own format, not an agent's config file), generated from the firewall spec: edit the spec, not this file.\n${yaml}`;
 }
@@ -376,11 +452,11 @@ function checked<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 export function parseRoleProfileYaml(text: string): RoleProfile[] {
   const document = checked(profileDocumentSchema, yamlPackage().parse(text, { stringKeys: true }), "role profile document");
   return Object.entries(document.profiles)
-    .map(([role, body]): RoleProfile => ({ role, ...body }))
+    .map(([role, body]) => roleProfileModel({ role, ...body }))
     .sort((a, b) => byString(a.role, b.role));
 }
 
 /** Parses one role's profile JSON back into the model. */
 export function parseRoleProfileJson(text: string): RoleProfile {
-  return checked(roleProfileSchema, JSON.parse(text), "role profile");
+  return roleProfileModel(checked(roleProfileSchema, JSON.parse(text), "role profile"));
 }

@@ -11,7 +11,7 @@ export interface SquidRole {
   /** Name safe for ACL and port names. */
   readonly resourceName: string;
   /** Normalised allowlist (no entry covers another). */
-  readonly allowlist: ReadonlyArray<HostPattern>;
+  readonly allowlist: HostPattern[];
   /** The role's listening port: a request is the role's when it arrived on this listener. */
   readonly port: number;
   /**
@@ -29,7 +29,8 @@ export interface SquidRole {
  */
 export interface SquidGatewayListener {
   /** Normalised allowlist: the hosts of the tools' upstreams. */
-  readonly allowlist: ReadonlyArray<HostPattern>;
+  readonly allowlist: HostPattern[];
+  /** The listener's port. */
   readonly port: number;
   /** Address the listener binds. @default - `SquidConfInput.listenAddress` */
   readonly listenAddress?: string;
@@ -56,7 +57,7 @@ export function squidGatewayAllowlist(upstreams: ReadonlyArray<string>): HostPat
 /** Everything squid.conf is rendered from (`renderSquidConf`). */
 export interface SquidConfInput {
   /** The roles, each with its listener and allowlist. */
-  readonly roles: ReadonlyArray<SquidRole>;
+  readonly roles: SquidRole[];
   /** A listener for the tool gateway's way out. @default - none */
   readonly gateway?: SquidGatewayListener;
   /** Also allow plain HTTP (port 80) to the listed hosts. */
@@ -73,7 +74,7 @@ export interface SquidConfInput {
    * Ranges refused on the resolved address, so that an allowed name pointing inside (DNS
    * rebinding, metadata endpoint) is still refused. @default FORBIDDEN_DESTINATIONS
    */
-  readonly forbiddenDestinations?: ReadonlyArray<string>;
+  readonly forbiddenDestinations?: string[];
   /** `client_ip_max_connections`. @default - the plan default */
   readonly maxConnectionsPerClient?: number;
   /** `request_start_timeout`, in seconds. @default - the plan default */
@@ -208,4 +209,14 @@ export function renderSquidConfForPlan(plan: FirewallPlan, overrides: SquidPlace
     requestStartTimeoutSec: plan.proxy.requestStartTimeoutSec,
     ...overrides,
   });
+}
+
+/** The egress proxy's configuration. */
+export class SquidConf {
+  /** Renders squid.conf. Pure; `squid -k parse` accepts the result. */
+  public static render(input: SquidConfInput): string {
+    return renderSquidConf(input);
+  }
+
+  private constructor() {}
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -63,11 +63,18 @@ describe.skipIf(SKIP)("the packed library", () => {
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("holds the build, the gateway bundle, the schema and the license, and nothing of the tests", () => {
+  it("holds the build, the jsii assembly, the gateway bundle, the schema and the license, and nothing of the tests", () => {
     const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
     const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
-    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt"].map(entry)));
-    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|schema\/|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], library.bin.rapidclaw, ".jsii", "API.md", "LICENSE", "README.md", "package.json", "dist/gateway/THIRD-PARTY-LICENSES.txt"].map(entry)));
+    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|schema\/|openclaw-plugin\/|node_modules\/|\.jsii$|API\.md$|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
+    // jsii admits only jsii modules as dependencies, so the library's own travel inside the
+    // tarball; the CLI's (commander, ioredis, prom-client) are in its bundle, not here.
+    const bundled = [...new Set(files.map((f) => /^package\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((name) => name !== undefined))].sort();
+    expect(bundled).toEqual(["tldts", "tldts-core", "yaml", "zod"]);
+    expect(library.bundledDependencies).toEqual(Object.keys(library.dependencies));
+    expect(files.filter((f) => /^package\/dist\/src\/(cli|gateway\/server)/.test(f))).toEqual([]);
+    console.info(`packed library: ${statSync(tarball).size} bytes`);
   });
 
   describe.each(CONSUMERS.map((consumer, index) => ({ ...consumer, index })))("in a fresh project on $label", (consumer) => {
@@ -113,6 +120,12 @@ describe.skipIf(SKIP)("the packed library", () => {
       expect(Object.values(keys.resource.vault_kv_secret_v2).map((s: any) => s.name)).toEqual(["tools/web-search"]);
       expect(Object.values(keys.resource.vault_policy).map((p: any) => p.name)).toEqual(["rapidclaw-research-agent"]);
       expect(keys.terraform.required_version).toBe(">= 1.11.0");
+    });
+
+    it("runs the rapidclaw command from the bundle, without the CLI's dependencies installed", () => {
+      expect(readFileSync(join(project, "node_modules", ".bin", "rapidclaw"), "utf8")).toBe(readFileSync(join(REPO, library.bin.rapidclaw), "utf8"));
+      for (const name of ["commander", "ioredis", "prom-client"]) expect(existsSync(join(project, "node_modules", name))).toBe(false);
+      expect(run(join(project, "node_modules", ".bin", "rapidclaw"), ["--help"], project)).toMatch(/gateway/);
     });
 
     it("resolves the package.json and the JSON schema through exports", () => {

@@ -3,6 +3,6 @@ export { HostFirewallAction, HOST_FIREWALL_DEFAULTS, type HostFirewallEndpoint, 
 export { HostFirewallError } from "../../model/errors";
 export { hostFirewallChain, hostFirewallInstall, hostFirewallInstallFor, type HostFirewallInstall } from "../../plan/host-firewall-names";
 export { renderHostFirewallRuleset } from "./ruleset";
-export { renderHostFirewall, type HostFirewallScripts } from "./scripts";
+export { HostFirewall, renderHostFirewall, type HostFirewallScripts } from "./scripts";
 export { renderHostFirewallUnit } from "./boot-unit";
 export { renderHostFirewallCloudInit } from "./cloud-init";

@@ -143,3 +143,16 @@ export function renderHostFirewall(options: HostFirewallOptions): HostFirewallSc
   const resolved = resolveHostFirewallOptions(options);
   return { applyScript: applyScript(resolved), uninstallScript: uninstallScript(resolved) };
 }
+
+/** The host egress firewall's scripts. */
+export class HostFirewall {
+  /**
+   * The apply and uninstall scripts (see `HostEgressFirewall`). Throws when an option is invalid,
+   * listing every problem by its path.
+   */
+  public static render(options: HostFirewallOptions): HostFirewallScripts {
+    return renderHostFirewall(options);
+  }
+
+  private constructor() {}
+}

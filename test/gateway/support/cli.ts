@@ -11,11 +11,12 @@ export class CliProcess {
   private readonly child: ChildProcess;
 
   /**
-   * Runs the sources through tsx, or with `built` the compiled `dist/src/cli/main.js` (`npm run
-   * build`), or with `bundle` that single file from its own directory (as a container runs it).
+   * Runs the sources through tsx, or with `built` the compiled `dist/gateway-bench/src/cli/main.js`
+   * (`tsc -p bench/gateway/tsconfig.cli.json`, as `npm run bench:gateway` does), or with `bundle`
+   * that single file from its own directory (as a container runs it).
    */
   constructor(args: ReadonlyArray<string>, options: { built?: boolean; bundle?: string; nodeArgs?: ReadonlyArray<string>; env?: NodeJS.ProcessEnv } = {}) {
-    const entry = options.bundle !== undefined ? [options.bundle] : options.built ? [join(ROOT, "dist", "src", "cli", "main.js")] : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
+    const entry = options.bundle !== undefined ? [options.bundle] : options.built ? [join(ROOT, "dist", "gateway-bench", "src", "cli", "main.js")] : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
     const cwd = options.bundle !== undefined ? dirname(options.bundle) : ROOT;
     this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
     this.child.stdout!.on("data", (d) => (this.stdout += d));
