@@ -144,13 +144,12 @@ describe("the tool gateway on Docker", () => {
     expect(withOpenAi("https://api.openai.com/v1")).toBe("OPENAI_BASE_URL=http://172.30.16.3:8081/tools/openai");
   });
 
-  it("puts no key anywhere: agents get URLs, and the only Terraform values uploaded are the Vault Agent's role and secret IDs", () => {
+  it("puts no key anywhere: agents get URLs, the only Terraform value uploaded is the Vault Agent's role ID, and no SecretID is made in Terraform", () => {
     for (const [name, container] of byName) {
       for (const upload of container.upload ?? []) {
         const references = (upload.content as string).replace(/\$\$\{/g, "").match(/\$\{[^}]*\}/g) ?? [];
-        if (name === "rapidclaw-tool-gateway-vault-agent" && upload.file.startsWith("/etc/rapidclaw/approle/")) {
-          expect(references, upload.file).toHaveLength(1);
-          expect(references[0]).toMatch(/^\$\{vault_approle_auth_backend_role(_secret_id)?\.tool-gateway_docker_[a-z-]+_[0-9A-F]+\.(role_id|secret_id)\}$/);
+        if (name === "rapidclaw-tool-gateway-vault-agent" && upload.file === "/etc/rapidclaw/role-id") {
+          expect(references).toEqual([expect.stringMatching(/^\$\{vault_approle_auth_backend_role\.tool-gateway_docker_login_[0-9A-F]+\.role_id\}$/)]);
         } else {
           expect(references, `${name} ${upload.file}`).toEqual([]);
         }
@@ -173,15 +172,18 @@ describe("the tool gateway on Docker", () => {
     expect(login).toMatchObject({ secret_id_bound_cidrs: [docker.vaultNetwork.subnet], token_bound_cidrs: [docker.vaultNetwork.subnet], token_no_default_policy: true });
     expect(login.token_policies).toEqual([expect.stringMatching(/^\$\{vault_policy\.tool-gateway_policy_[0-9A-F]+\.name\}$/)]);
     for (const other of logins.filter((l) => l !== login)) expect(other.token_policies).not.toEqual(login.token_policies);
-    expect(built.synth.resources("vault_approle_auth_backend_role_secret_id")).toEqual([expect.objectContaining({ cidr_list: [docker.vaultNetwork.subnet] })]);
+    // The SecretID is the operator's to write into the Vault Agent's approle volume: none is in the state.
+    expect(built.synth.resources("vault_approle_auth_backend_role_secret_id")).toEqual([]);
   });
 
   it("renders the gateway's keys with a Vault Agent whose uploaded config parses as HCL, into a memory-backed volume the gateway mounts read-only", async () => {
     const config = await parseHcl("agent.hcl", uploadOf("rapidclaw-tool-gateway-vault-agent", gateway.paths.vaultAgentConfig));
     expect(config.vault[0].address).toBe("http://vault:8200");
-    expect(config.auto_auth[0].method.approle[0].config).toMatchObject({ role_id_file_path: "/etc/rapidclaw/approle/role-id", secret_id_file_path: "/etc/rapidclaw/approle/secret-id" });
+    expect(config.auto_auth[0].method.approle[0].config).toMatchObject({ role_id_file_path: "/etc/rapidclaw/role-id", secret_id_file_path: "/run/rapidclaw/approle/secret-id" });
+    const secretIdMount = byName.get("rapidclaw-tool-gateway-vault-agent")?.mounts.find((m: Json) => m.target === "/run/rapidclaw/approle");
+    expect(secretIdMount).toMatchObject({ type: "volume", read_only: true, source: expect.stringContaining("docker_volume.") });
     expect(config.template.map((t: Json) => t.destination)).toEqual([`${gateway.paths.keyDir}/anthropic`]);
-    const volume = built.synth.resources("docker_volume")[0];
+    const volume = built.synth.resources("docker_volume").find((v) => v.name === "rapidclaw-tool-gateway-keys")!;
     expect(volume.driver_opts).toMatchObject({ type: "tmpfs", device: "tmpfs" });
     const keyMount = (name: string) => byName.get(name)?.mounts.find((m: Json) => m.target === gateway.paths.keyDir);
     expect(keyMount("rapidclaw-tool-gateway")).toMatchObject({ type: "volume", read_only: true, source: expect.stringContaining("docker_volume.") });
