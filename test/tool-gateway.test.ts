@@ -81,7 +81,8 @@ describe("the tool gateway on Docker", () => {
     const container = byName.get("rapidclaw-tool-gateway")!;
     expect(uploadOf("rapidclaw-tool-gateway", gateway.paths.bundle)).toBe(readFileSync(join(__dirname, "..", GATEWAY_BUNDLE_PATH), "utf8"));
     const config = JSON.parse(uploadOf("rapidclaw-tool-gateway", gateway.paths.config));
-    expect(config.gateway.listeners).toEqual(gateway.roles.map((r) => ({ address: r.address, port: r.port, role: r.role })));
+    const byAddress = (a: Json, b: Json) => (a.address < b.address ? -1 : 1);
+    expect(config.gateway.listeners).toEqual(gateway.roles.map((r) => ({ address: r.address, port: r.port, role: r.role })).sort(byAddress));
     expect(() => validateFirewallSpec(config)).not.toThrow();
     expect(container.image).toMatch(/^\$\{docker_image\./);
     expect(built.synth.resources("docker_image").map((i) => i.name)).toEqual(expect.arrayContaining(["node:22.12.0-bookworm-slim", "redis:7.4.1-alpine", "hashicorp/vault:1.18.3"]));
