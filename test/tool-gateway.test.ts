@@ -71,7 +71,7 @@ describe("the tool gateway on Docker", () => {
   it("leaves through the proxy's tool_gateway listener, bound to the proxy's address on the gateway's egress network and allowing exactly the upstream hosts", () => {
     const squidConf = uploadOf("rapidclaw-egress-proxy", "/etc/squid/squid.conf");
     expect(squidConf).toContain(`http_port ${docker.egressNetwork.peerAddress}:3128 name=tool_gateway`);
-    expect(squidConf).toContain("acl gateway_hosts dstdomain -n api.anthropic.com search.example.com\n");
+    expect(squidConf).toContain("acl gateway_hosts dstdomain -n api.anthropic.com\n");
     expect(squidConf).toContain("http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed");
     expect(byName.get("rapidclaw-tool-gateway")?.env).toContain(`RAPIDCLAW_UPSTREAM_PROXY=http://${docker.egressNetwork.peerAddress}:3128`);
     if (squidBinary) expect(squidParse(squidConf)).toEqual({ status: 0, problems: [] });
@@ -122,12 +122,12 @@ describe("the tool gateway on Docker", () => {
     expect(research).toMatchObject({
       RAPIDCLAW_GATEWAY_URL: "http://172.30.16.3:8081",
       RAPIDCLAW_TOOL_ANTHROPIC_URL: "http://172.30.16.3:8081/tools/anthropic",
-      RAPIDCLAW_TOOL_WEB_SEARCH_URL: "http://172.30.16.3:8081/tools/web_search",
       ANTHROPIC_BASE_URL: "http://172.30.16.3:8081/tools/anthropic",
     });
     expect(research.NO_PROXY.split(",")).toContain("172.30.16.3");
-    // news is DENY for research_agent, and customer_support may use no fronted tool.
+    // news is DENY for research_agent, web_search has no upstream, and customer_support may use no fronted tool.
     expect(research.RAPIDCLAW_TOOL_NEWS_URL).toBeUndefined();
+    expect(research.RAPIDCLAW_TOOL_WEB_SEARCH_URL).toBeUndefined();
     const support = env("hermes-agent");
     expect(Object.keys(support).filter((k) => k.startsWith("RAPIDCLAW_TOOL_") || k.endsWith("_BASE_URL"))).toEqual([]);
     expect(support.RAPIDCLAW_GATEWAY_URL).toBe("http://172.30.76.3:8080");
@@ -190,6 +190,15 @@ describe("the tool gateway on Docker", () => {
     expect(keyMount("rapidclaw-tool-gateway")).toMatchObject({ type: "volume", read_only: true, source: expect.stringContaining("docker_volume.") });
     expect(keyMount("rapidclaw-tool-gateway-vault-agent")).toMatchObject({ type: "volume", source: expect.stringContaining("docker_volume.") });
     expect(keyMount("rapidclaw-tool-gateway-vault-agent")?.read_only).toBeUndefined();
+  });
+
+  it("gives a role whose keys all go through the gateway no policy and no login", () => {
+    // Every key of the seed the roles use goes to the gateway: each such tool gets an upstream.
+    const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => {
+      s.tools = Object.fromEntries(Object.entries(s.tools).map(([name, tool]) => [name, tool.key ? { ...tool, key: { ...tool.key, delivery: undefined }, upstream: tool.upstream ?? `https://${name.replace(/_/g, "-")}.example.com` } : tool]));
+    }));
+    expect(other.synth.resources("vault_policy").map((p) => p.name)).toEqual(["rapidclaw-tool-gateway"]);
+    expect(other.synth.resources("vault_approle_auth_backend_role").map((l) => l.role_name)).toEqual(["rapidclaw-tool-gateway"]);
   });
 
   it("has no Vault Agent, volume or login when it holds no key", () => {
