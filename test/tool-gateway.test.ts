@@ -4,7 +4,7 @@ import { parse as parseHcl } from "@cdktf/hcl2json";
 import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { RapidClawStack } from "../src";
-import { GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
+import { GatewayBundle, GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
 import { FirewallSpecError } from "../src/model/errors";
 import { AgentPlatform, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
@@ -98,6 +98,8 @@ describe("the tool gateway on Docker", () => {
       expect(Number(c.cpus), name).toBeGreaterThan(0);
       expect(c.ulimit, name).toEqual([{ name: "nproc", soft: expect.any(Number), hard: expect.any(Number) }]);
     }
+    expect(byName.get("rapidclaw-tool-gateway")).toMatchObject({ user: "10002:10002", memory: 512, cpus: "1", ulimit: [{ name: "nproc", soft: 256, hard: 256 }], tmpfs: { "/tmp": expect.any(String) } });
+    expect(byName.get("rapidclaw-gateway-redis")?.user).toBe("10003:10003");
     // The gateway and its Vault Agent share a uid, so the 0400 key files Vault Agent writes are the gateway's to read.
     expect(byName.get("rapidclaw-tool-gateway")?.user).toBe(byName.get("rapidclaw-tool-gateway-vault-agent")?.user);
   });
@@ -105,7 +107,7 @@ describe("the tool gateway on Docker", () => {
   it("bundles a Redis with no published port, no persistence, listening on its Redis-network address only", () => {
     const redis = byName.get("rapidclaw-gateway-redis")!;
     expect(redis.ports).toBeUndefined();
-    expect(redis.entrypoint).toEqual(expect.arrayContaining(["--bind", "172.31.128.67", "--save", "", "--appendonly", "no"]));
+    expect(redis.entrypoint).toEqual(expect.arrayContaining(["--bind", "172.31.128.67", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"]));
     expect(byName.get("rapidclaw-tool-gateway")?.env).toContain("RAPIDCLAW_REDIS_URL=redis://172.31.128.67:6379");
   });
 
@@ -206,6 +208,10 @@ describe("the tool gateway on Docker", () => {
     expect(other.byName.has("rapidclaw-tool-gateway-vault-agent")).toBe(false);
     expect(other.synth.resources("docker_volume")).toEqual([]);
     expect(other.synth.resources("vault_approle_auth_backend_role").map((l) => l.role_name)).not.toContain("rapidclaw-tool-gateway");
+  });
+
+  it("names the build command when the bundle is missing", () => {
+    expect(() => GatewayBundle.fromFile(join(__dirname, "no-such-bundle.cjs"))).toThrow(/npm run build/);
   });
 
   it("synthesizes byte-identical JSON for the same description", () => {
