@@ -1,6 +1,6 @@
 // Public surface of @rapidclaw/agent-firewall: re-exports only. Every function and constant is a
 // static member of a class (jsii, and so every other language, sees no free functions).
-export { AgentPlatform, AlertSeverity, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
+export { AgentPlatform, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
 export type {
   AgentIngressProps,
   AgentToolNamesProps,
@@ -13,6 +13,7 @@ export type {
   FirewallSpecProps,
   GatewayListenerProps,
   GatewayOptions,
+  GatewayRedisProps,
   GatewaySourceNetworkProps,
   KeyHeaderProps,
   KubernetesOptions,
@@ -51,6 +52,10 @@ export { EgressProxy, type EgressProxyProps, type IEgressProxy } from "./constru
 export { AgentFleet, type AgentFleetProps } from "./constructs/agent-fleet";
 export { DockerAgents, type DockerAgentsProps } from "./docker/agents";
 export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-proxy";
+export { ToolGateway, type ToolGatewayProps } from "./constructs/tool-gateway";
+export { GatewayBundle } from "./constructs/gateway-bundle";
+export { DockerToolGateway, type DockerToolGatewayProps } from "./docker/tool-gateway";
+export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";
 export { KubernetesAgentNetwork, type KubernetesAgentNetworkProps } from "./kubernetes/agent-network";
 export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agents";
 export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";
