@@ -49,16 +49,24 @@ const END = "@@end-of-answer@@";
 
 /**
  * Sends the calls one after another, each on its own connection, from inside a container with
- * busybox nc (the request as bytes, base64 on the command line), and parses the answers.
+ * busybox nc (the request as bytes, base64 on the command line), and parses the answers. nc reads
+ * the request from a FIFO the shell keeps open until the answer is in: a client that half-closes
+ * after its request (nc at the end of its input) makes Node's HTTP server abort the request.
  */
 export function httpFrom(engine: DockerEngine, container: string, target: { readonly host: string; readonly port: number }, calls: ReadonlyArray<HttpCall>): HttpAnswer[] {
-  const script = calls.map((call) => {
+  const fifo = "/tmp/http-from.fifo";
+  const script = ["trap '' PIPE", ...calls.map((call) => {
     const body = call.body ?? "";
     const head = [`${call.method} ${call.path} HTTP/1.1`, `Host: ${target.host}:${target.port}`, "Connection: close"];
     if (call.body !== undefined) head.push("Content-Type: application/json", `Content-Length: ${Buffer.byteLength(body)}`);
     const request = Buffer.from(`${head.join("\r\n")}\r\n\r\n${body}`).toString("base64");
-    return `echo ${request} | base64 -d | timeout 10 nc -w 2 ${target.host} ${target.port} 2>/dev/null; printf '\\n${END}\\n'`;
-  }).join("\n");
+    return [
+      `rm -f ${fifo}; mkfifo ${fifo}`,
+      `timeout 10 nc -w 2 ${target.host} ${target.port} <${fifo} 2>/dev/null & nc=$!`,
+      `exec 3>${fifo}; echo ${request} | base64 -d >&3; wait $nc; exec 3>&-`,
+      `printf '\\n${END}\\n'`,
+    ].join("\n");
+  })].join("\n");
   const output = engine.docker(["exec", container, "sh", "-c", script]).stdout;
   return output.split(`\n${END}\n`).slice(0, calls.length).map(parseAnswer);
 }
