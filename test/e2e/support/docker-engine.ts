@@ -100,6 +100,12 @@ export class DockerEngine {
   }
 }
 
+/** `/tmp` as every image has it: writable by all, sticky. */
+function worldWritableTmp(root: string): void {
+  mkdirSync(join(root, "tmp"), { recursive: true });
+  chmodSync(join(root, "tmp"), 0o1777);
+}
+
 /** A root file system of busybox-static: the agents' and stand-ins' image. */
 export function busyboxRoot(parent: string): string {
   const root = join(parent, "busybox-root");
@@ -109,7 +115,8 @@ export function busyboxRoot(parent: string): string {
   for (const applet of run("/bin/busybox", ["--list"]).stdout.split("\n").filter(Boolean)) {
     if (applet !== "busybox") symlinkSync("busybox", join(root, "bin", applet));
   }
-  for (const d of ["tmp", "etc"]) mkdirSync(join(root, d), { recursive: true });
+  mkdirSync(join(root, "etc"), { recursive: true });
+  worldWritableTmp(root);
   return root;
 }
 
@@ -147,7 +154,8 @@ export function squidRoot(parent: string): string {
   copyProgram(root, installed("squid"));
   for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid"]) if (existsSync(path)) copy(path);
   writeUsers(root, { name: "proxy", uid: 13, gid: 13, home: "/bin" });
-  for (const d of ["tmp", "var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ["var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
+  worldWritableTmp(root);
   return root;
 }
 
@@ -165,7 +173,8 @@ export function nodeImage(parent: string): LocalImage {
   const root = join(parent, "node-root");
   copyProgram(root, process.execPath, "/usr/local/bin/node");
   writeUsers(root, { name: "node", uid: 1000, gid: 1000, home: "/home/node" });
-  for (const d of ["tmp", "home/node"]) mkdirSync(join(root, d), { recursive: true });
+  mkdirSync(join(root, "home", "node"), { recursive: true });
+  worldWritableTmp(root);
   return { root, changes: ['CMD ["node"]'] };
 }
 
@@ -178,6 +187,7 @@ export function redisImage(parent: string): LocalImage {
   const root = join(parent, "redis-root");
   copyProgram(root, installed("redis-server"), "/usr/local/bin/redis-server");
   writeUsers(root, { name: "redis", uid: 999, gid: 1000, home: "/data" });
-  for (const d of ["tmp", "data"]) mkdirSync(join(root, d), { recursive: true });
+  mkdirSync(join(root, "data"), { recursive: true });
+  worldWritableTmp(root);
   return { root, changes: ["WORKDIR /data", 'CMD ["redis-server"]'] };
 }

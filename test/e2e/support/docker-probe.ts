@@ -54,7 +54,7 @@ const END = "@@end-of-answer@@";
  * after its request (nc at the end of its input) makes Node's HTTP server abort the request.
  */
 export function httpFrom(engine: DockerEngine, container: string, target: { readonly host: string; readonly port: number }, calls: ReadonlyArray<HttpCall>): HttpAnswer[] {
-  const fifo = "/tmp/http-from.fifo";
+  const fifo = "/tmp/http-from-$$.fifo";
   const script = ["trap '' PIPE", ...calls.map((call) => {
     const body = call.body ?? "";
     const head = [`${call.method} ${call.path} HTTP/1.1`, `Host: ${target.host}:${target.port}`, "Connection: close"];
@@ -66,7 +66,7 @@ export function httpFrom(engine: DockerEngine, container: string, target: { read
       `exec 3>${fifo}; echo ${request} | base64 -d >&3; wait $nc; exec 3>&-`,
       `printf '\\n${END}\\n'`,
     ].join("\n");
-  })].join("\n");
+  }), `rm -f ${fifo}`].join("\n");
   const output = engine.docker(["exec", container, "sh", "-c", script]).stdout;
   return output.split(`\n${END}\n`).slice(0, calls.length).map(parseAnswer);
 }

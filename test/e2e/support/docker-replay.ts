@@ -12,7 +12,7 @@ type Json = Record<string, any>;
  * silently dropped.
  */
 const NETWORK_KEYS = new Set(["name", "internal", "ipam_config", "options", "labels"]);
-const VOLUME_KEYS = new Set(["name", "labels"]);
+const VOLUME_KEYS = new Set(["name", "labels", "driver", "driver_opts"]);
 const CONTAINER_KEYS = new Set([
   "name", "image", "networks_advanced", "env", "memory", "cpus", "read_only", "remove_volumes", "tmpfs", "mounts", "volumes", "upload",
   "capabilities", "security_opts", "restart", "must_run", "labels", "user", "ulimit", "log_driver", "log_opts", "entrypoint", "command",
@@ -30,7 +30,7 @@ function onlyKnown(what: string, settings: Json, known: ReadonlySet<string>): vo
 }
 
 /** `${docker_<type>.<id>.name}` → that resource's name in the JSON; a plain name stays as it is. */
-function resourceName(doc: Json, type: "docker_network" | "docker_volume", reference: string): string {
+export function resourceName(doc: Json, type: "docker_network" | "docker_volume", reference: string): string {
   if (!reference.includes("${")) return reference;
   const id = new RegExp(`^\\$\\{${type}\\.([^.]+)\\.name\\}$`).exec(reference)?.[1];
   const resource = id === undefined ? undefined : doc.resource[type]?.[id];
@@ -60,11 +60,15 @@ export function replayNetworks(engine: DockerEngine, doc: Json): void {
   }
 }
 
-/** Creates every synthesized `docker_volume` with its labels. */
+/** Creates every synthesized `docker_volume` with its driver, driver options and labels. */
 export function replayVolumes(engine: DockerEngine, doc: Json): void {
   for (const volume of Object.values<Json>(doc.resource.docker_volume ?? {})) {
     onlyKnown(`volume ${volume.name}`, volume, VOLUME_KEYS);
-    engine.docker(["volume", "create", ...(volume.labels ?? []).flatMap((l: Json) => ["--label", `${l.label}=${l.value}`]), volume.name]);
+    const args = ["volume", "create"];
+    if (volume.driver) args.push("--driver", volume.driver);
+    for (const [key, value] of Object.entries<string>(volume.driver_opts ?? {})) args.push("--opt", `${key}=${value}`);
+    for (const label of volume.labels ?? []) args.push("--label", `${label.label}=${label.value}`);
+    engine.docker([...args, volume.name]);
   }
 }
 

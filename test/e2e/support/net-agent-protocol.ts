@@ -29,7 +29,7 @@ export interface ServeHttpRequest {
 
 /**
  * An HTTPS server (the stand-in for tools' upstreams) that records every request it gets and
- * answers 200 with `{"upstream":"ok","host":…,"url":…}`.
+ * answers 200 with `{"upstream":"ok","host":…,"url":…}`, closing the connection.
  */
 export interface ServeHttpsRequest {
   readonly op: "serveHttps";

@@ -52,7 +52,8 @@ function serveHttps(host: string, port: number, cert: string, key: string): Prom
     request.on("end", () => {
       recorded.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body });
       const text = JSON.stringify({ upstream: "ok", host: request.headers.host, url: request.url });
-      response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) }).end(text);
+      // One request per connection: a proxy in between logs a tunnel when it closes.
+      response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text), connection: "close" }).end(text);
     });
   });
   return new Promise((resolve, reject) => {
