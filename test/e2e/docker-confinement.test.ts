@@ -22,6 +22,7 @@ import { synthesize } from "../support/synth";
 import { App } from "cdktf";
 import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
 import { replayContainer, replayNetworks } from "./support/docker-replay";
+import { connectRequest, probeFrom, type Probe } from "./support/docker-probe";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
 import { planOf } from "../../src/plan/firewall-spec";
@@ -47,30 +48,6 @@ const agentBanner = (name: string) => `agent-${name}`;
 
 const AGENT_IMAGE = "rapidclaw-test/busybox";
 const PROXY_IMAGE = "rapidclaw-test/squid";
-
-interface Probe {
-  readonly id: string;
-  readonly host: string;
-  readonly port: number;
-  /** Bytes sent first: a CONNECT request for proxies, nothing for banner services. */
-  readonly send?: string;
-}
-
-const connectRequest = (target: string) => `CONNECT ${target}:443 HTTP/1.1\\r\\nHost: ${target}:443\\r\\n\\r\\n`;
-
-/**
- * Runs the probes inside a container at once; each prints `id|what came back` (empty when the
- * target could not be reached). busybox nc gives up connecting after 2 s, the whole probe after 4 s.
- */
-function probeFrom(engine: DockerEngine, container: string, probes: ReadonlyArray<Probe>): Map<string, string> {
-  const lines = probes.map((p) => {
-    const send = p.send ? `printf '${p.send}'; ` : "";
-    return `( out=$( (${send}sleep 1) | timeout 4 nc -w 2 ${p.host} ${p.port} 2>/dev/null | head -c 400 | tr '\\r\\n' '  '); echo "${p.id}|$out" ) &`;
-  });
-  const script = [...lines, "wait"].join("\n");
-  const output = engine.docker(["exec", container, "sh", "-c", script]).stdout;
-  return new Map(output.split("\n").filter((l) => l.includes("|")).map((l) => [l.slice(0, l.indexOf("|")), l.slice(l.indexOf("|") + 1)] as [string, string]));
-}
 
 describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the synthesized JSON", () => {
   let engine: DockerEngine | undefined;

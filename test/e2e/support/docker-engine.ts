@@ -75,11 +75,14 @@ export class DockerEngine {
     return out;
   }
 
-  /** Imports a directory as an image (`docker import` of its tar). */
-  importImage(root: string, name: string): void {
+  /**
+   * Imports a directory as an image (`docker import` of its tar); `changes` are Dockerfile
+   * instructions for the image's configuration (`CMD ["node"]`, `WORKDIR /data`).
+   */
+  importImage(root: string, name: string, changes: ReadonlyArray<string> = []): void {
     const tar = spawnSync("tar", ["-C", root, "-c", "."], { maxBuffer: 512 * 1024 * 1024 });
     if (tar.status !== 0) throw new Error(`tar of ${root} failed: ${tar.stderr}`);
-    this.docker(["import", "-", name], { input: tar.stdout });
+    this.docker(["import", ...changes.flatMap((change) => ["--change", change]), "-", name], { input: tar.stdout });
   }
 
   /** Removes every container, stops the daemon, deletes the namespace and the directory. */
@@ -97,6 +100,12 @@ export class DockerEngine {
   }
 }
 
+/** `/tmp` as every image has it: writable by all, sticky. */
+function worldWritableTmp(root: string): void {
+  mkdirSync(join(root, "tmp"), { recursive: true });
+  chmodSync(join(root, "tmp"), 0o1777);
+}
+
 /** A root file system of busybox-static: the agents' and stand-ins' image. */
 export function busyboxRoot(parent: string): string {
   const root = join(parent, "busybox-root");
@@ -106,8 +115,33 @@ export function busyboxRoot(parent: string): string {
   for (const applet of run("/bin/busybox", ["--list"]).stdout.split("\n").filter(Boolean)) {
     if (applet !== "busybox") symlinkSync("busybox", join(root, "bin", applet));
   }
-  for (const d of ["tmp", "etc"]) mkdirSync(join(root, d), { recursive: true });
+  mkdirSync(join(root, "etc"), { recursive: true });
+  worldWritableTmp(root);
   return root;
+}
+
+/**
+ * Copies an installed program into a root file system at `target` (default: where it is
+ * installed), with the shared libraries `ldd` lists at their own paths.
+ */
+function copyProgram(root: string, program: string, target = program): void {
+  mkdirSync(join(root, dirname(target)), { recursive: true });
+  copyFileSync(program, join(root, target));
+  chmodSync(join(root, target), 0o755);
+  const libraries = run("ldd", [program]).stdout.split("\n").flatMap((line) => /(\/\S+) \(0x/.exec(line)?.[1] ?? []);
+  for (const library of libraries) {
+    mkdirSync(join(root, dirname(library)), { recursive: true });
+    copyFileSync(library, join(root, library));
+  }
+}
+
+const installed = (program: string) => run("sh", ["-c", `command -v ${program}`]).stdout.trim();
+
+/** Writes /etc/passwd and /etc/group with root and one service user (its group named alike). */
+function writeUsers(root: string, user: { readonly name: string; readonly uid: number; readonly gid: number; readonly home: string }): void {
+  mkdirSync(join(root, "etc"), { recursive: true });
+  writeFileSync(join(root, "etc", "passwd"), `root:x:0:0:root:/root:/sbin/nologin\n${user.name}:x:${user.uid}:${user.gid}::${user.home}:/sbin/nologin\n`);
+  writeFileSync(join(root, "etc", "group"), `root:x:0:\n${user.name}:x:${user.gid}:\n`);
 }
 
 /** A root file system with Debian's Squid: the binary, the libraries `ldd` lists, its data and config, and the `proxy` user. */
@@ -117,16 +151,43 @@ export function squidRoot(parent: string): string {
     mkdirSync(join(root, dirname(path)), { recursive: true });
     cpSync(path, join(root, path), { recursive: true, dereference: false, verbatimSymlinks: true });
   };
-  const squid = run("sh", ["-c", "command -v squid"]).stdout.trim();
-  copy(squid);
-  const libraries = run("ldd", [squid]).stdout.split("\n").flatMap((line) => /(\/\S+) \(0x/.exec(line)?.[1] ?? []);
-  for (const library of libraries) {
-    mkdirSync(join(root, dirname(library)), { recursive: true });
-    copyFileSync(library, join(root, library));
-  }
+  copyProgram(root, installed("squid"));
   for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid"]) if (existsSync(path)) copy(path);
-  writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/sbin/nologin\nproxy:x:13:13:proxy:/bin:/sbin/nologin\n");
-  writeFileSync(join(root, "etc", "group"), "root:x:0:\nproxy:x:13:\n");
-  for (const d of ["tmp", "var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
+  writeUsers(root, { name: "proxy", uid: 13, gid: 13, home: "/bin" });
+  for (const d of ["var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
+  worldWritableTmp(root);
   return root;
+}
+
+/** A local image: a root file system and the configuration (`docker import --change`) of the stock image it stands in for. */
+export interface LocalImage {
+  readonly root: string;
+  readonly changes: ReadonlyArray<string>;
+}
+
+/**
+ * Stands in for the stock Node image: this machine's `node` at /usr/local/bin/node (where the
+ * official image has it) with its libraries, the `node` user (1000:1000) and `CMD ["node"]`.
+ */
+export function nodeImage(parent: string): LocalImage {
+  const root = join(parent, "node-root");
+  copyProgram(root, process.execPath, "/usr/local/bin/node");
+  writeUsers(root, { name: "node", uid: 1000, gid: 1000, home: "/home/node" });
+  mkdirSync(join(root, "home", "node"), { recursive: true });
+  worldWritableTmp(root);
+  return { root, changes: ['CMD ["node"]'] };
+}
+
+/**
+ * Stands in for the stock Redis image: Debian's `redis-server` at /usr/local/bin/redis-server
+ * (where the official image has it) with its libraries, the `redis` user (999:1000), `WORKDIR
+ * /data` and `CMD ["redis-server"]`.
+ */
+export function redisImage(parent: string): LocalImage {
+  const root = join(parent, "redis-root");
+  copyProgram(root, installed("redis-server"), "/usr/local/bin/redis-server");
+  writeUsers(root, { name: "redis", uid: 999, gid: 1000, home: "/data" });
+  mkdirSync(join(root, "data"), { recursive: true });
+  worldWritableTmp(root);
+  return { root, changes: ["WORKDIR /data", 'CMD ["redis-server"]'] };
 }

@@ -12,18 +12,33 @@ type Json = Record<string, any>;
  * silently dropped.
  */
 const NETWORK_KEYS = new Set(["name", "internal", "ipam_config", "options", "labels"]);
+const VOLUME_KEYS = new Set(["name", "labels", "driver", "driver_opts"]);
 const CONTAINER_KEYS = new Set([
-  "name", "image", "networks_advanced", "env", "memory", "cpus", "read_only", "remove_volumes", "tmpfs", "mounts", "upload",
-  "capabilities", "security_opts", "restart", "must_run", "labels", "user", "ulimit", "log_driver", "log_opts", "entrypoint", "dns",
+  "name", "image", "networks_advanced", "env", "memory", "cpus", "read_only", "remove_volumes", "tmpfs", "mounts", "volumes", "upload",
+  "capabilities", "security_opts", "restart", "must_run", "labels", "user", "ulimit", "log_driver", "log_opts", "entrypoint", "command",
+  "working_dir", "dns",
 ]);
+const NETWORK_ATTACHMENT_KEYS = new Set(["name", "ipv4_address", "aliases"]);
+const MOUNT_KEYS = new Set(["target", "type", "source", "read_only"]);
+const VOLUME_MOUNT_KEYS = new Set(["container_path", "volume_name", "read_only"]);
+const UPLOAD_KEYS = new Set(["file", "content", "content_base64", "permissions"]);
 
-/** `${docker_network.<id>.name}` → the network's name in the JSON. */
-function networkName(doc: Json, reference: string): string {
-  const id = /^\$\{docker_network\.([^.]+)\.name\}$/.exec(reference)?.[1];
-  const network = id === undefined ? undefined : doc.resource.docker_network[id];
-  if (!network) throw new Error(`unresolvable network reference ${reference}`);
-  return network.name;
+/** Fails on settings of `what` this replay does not apply. */
+function onlyKnown(what: string, settings: Json, known: ReadonlySet<string>): void {
+  const unknown = Object.keys(settings).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new Error(`${what}: settings this replay does not apply: ${unknown.join(", ")}`);
 }
+
+/** `${docker_<type>.<id>.name}` → that resource's name in the JSON; a plain name stays as it is. */
+export function resourceName(doc: Json, type: "docker_network" | "docker_volume", reference: string): string {
+  if (!reference.includes("${")) return reference;
+  const id = new RegExp(`^\\$\\{${type}\\.([^.]+)\\.name\\}$`).exec(reference)?.[1];
+  const resource = id === undefined ? undefined : doc.resource[type]?.[id];
+  if (!resource) throw new Error(`unresolvable ${type} reference ${reference}`);
+  return resource.name;
+}
+
+const networkName = (doc: Json, reference: string) => resourceName(doc, "docker_network", reference);
 
 /** What Terraform writes for an upload's content: `%%{` and `$${` are its escapes for `%{` and `${`. */
 const terraformText = (content: string) => content.replace(/%%\{/g, "%{").replace(/\$\$\{/g, "${");
@@ -31,8 +46,7 @@ const terraformText = (content: string) => content.replace(/%%\{/g, "%{").replac
 /** Creates every synthesized `docker_network` with its real settings. */
 export function replayNetworks(engine: DockerEngine, doc: Json): void {
   for (const network of Object.values<Json>(doc.resource.docker_network ?? {})) {
-    const unknown = Object.keys(network).filter((k) => !NETWORK_KEYS.has(k));
-    if (unknown.length > 0) throw new Error(`network ${network.name}: settings this replay does not apply: ${unknown.join(", ")}`);
+    onlyKnown(`network ${network.name}`, network, NETWORK_KEYS);
     const args = ["network", "create", "--driver", "bridge"];
     if (network.internal) args.push("--internal");
     for (const ipam of network.ipam_config ?? []) {
@@ -46,16 +60,36 @@ export function replayNetworks(engine: DockerEngine, doc: Json): void {
   }
 }
 
+/** Creates every synthesized `docker_volume` with its driver, driver options and labels. */
+export function replayVolumes(engine: DockerEngine, doc: Json): void {
+  for (const volume of Object.values<Json>(doc.resource.docker_volume ?? {})) {
+    onlyKnown(`volume ${volume.name}`, volume, VOLUME_KEYS);
+    const args = ["volume", "create"];
+    if (volume.driver) args.push("--driver", volume.driver);
+    for (const [key, value] of Object.entries<string>(volume.driver_opts ?? {})) args.push("--opt", `${key}=${value}`);
+    for (const label of volume.labels ?? []) args.push("--label", `${label.label}=${label.value}`);
+    engine.docker([...args, volume.name]);
+  }
+}
+
+/** An upload's bytes: `content` as Terraform writes it, or `content_base64` decoded. */
+function uploadBytes(upload: Json): Buffer | string {
+  if (typeof upload.content_base64 === "string") return Buffer.from(upload.content_base64, "base64");
+  return terraformText(upload.content);
+}
+
 /**
  * Creates and starts one synthesized `docker_container` with its real settings, as the Docker
  * provider does: created on its first network, connected to the others, uploads copied in, then
  * started. Only the image (and, for images without one, the command) is a stand-in.
  */
 export function replayContainer(engine: DockerEngine, doc: Json, container: Json, standIn: { image: string; command?: string[] }): void {
-  const unknown = Object.keys(container).filter((k) => !CONTAINER_KEYS.has(k));
-  if (unknown.length > 0) throw new Error(`container ${container.name}: settings this replay does not apply: ${unknown.join(", ")}`);
+  const what = `container ${container.name}`;
+  onlyKnown(what, container, CONTAINER_KEYS);
   const [first, ...others] = container.networks_advanced as Json[];
-  const args = ["create", "--name", container.name, "--network", networkName(doc, first.name)];
+  for (const network of container.networks_advanced as Json[]) onlyKnown(`${what}, network ${network.name}`, network, NETWORK_ATTACHMENT_KEYS);
+  const aliases = (network: Json) => (network.aliases ?? []).flatMap((alias: string) => ["--network-alias", alias]);
+  const args = ["create", "--name", container.name, "--network", networkName(doc, first.name), ...aliases(first)];
   if (first.ipv4_address) args.push("--ip", first.ipv4_address);
   for (const variable of container.env ?? []) args.push("--env", variable);
   if (container.memory) args.push("--memory", `${container.memory}m`);
@@ -63,8 +97,14 @@ export function replayContainer(engine: DockerEngine, doc: Json, container: Json
   if (container.read_only) args.push("--read-only");
   for (const [path, options] of Object.entries<string>(container.tmpfs ?? {})) args.push("--tmpfs", `${path}:${options}`);
   for (const mount of container.mounts ?? []) {
-    if (mount.type !== "volume") throw new Error(`container ${container.name}: mount type ${mount.type} is not replayed`);
-    args.push("--mount", `type=volume,target=${mount.target}`);
+    onlyKnown(`${what}, mount ${mount.target}`, mount, MOUNT_KEYS);
+    if (mount.type !== "volume") throw new Error(`${what}: mount type ${mount.type} is not replayed`);
+    const source = mount.source === undefined ? "" : `,source=${resourceName(doc, "docker_volume", mount.source)}`;
+    args.push("--mount", `type=volume,target=${mount.target}${source}${mount.read_only ? ",readonly" : ""}`);
+  }
+  for (const volume of container.volumes ?? []) {
+    onlyKnown(`${what}, volume ${volume.container_path}`, volume, VOLUME_MOUNT_KEYS);
+    args.push("--mount", `type=volume,target=${volume.container_path},source=${resourceName(doc, "docker_volume", volume.volume_name)}${volume.read_only ? ",readonly" : ""}`);
   }
   for (const cap of container.capabilities?.drop ?? []) args.push("--cap-drop", cap);
   for (const cap of container.capabilities?.add ?? []) args.push("--cap-add", cap);
@@ -76,19 +116,23 @@ export function replayContainer(engine: DockerEngine, doc: Json, container: Json
   if (container.log_driver) args.push("--log-driver", container.log_driver);
   for (const [key, value] of Object.entries<string>(container.log_opts ?? {})) args.push("--log-opt", `${key}=${value}`);
   for (const server of container.dns ?? []) args.push("--dns", server);
+  if (container.working_dir) args.push("--workdir", container.working_dir);
   const entrypoint: string[] | undefined = container.entrypoint;
   if (entrypoint && entrypoint.length > 0) args.push("--entrypoint", entrypoint[0]);
-  args.push(standIn.image, ...(entrypoint ? entrypoint.slice(1) : (standIn.command ?? [])));
+  // As Docker runs them: the entrypoint's arguments, then the command (the image's own when unset).
+  const command: string[] = container.command ?? (entrypoint ? [] : (standIn.command ?? []));
+  args.push(standIn.image, ...(entrypoint ? entrypoint.slice(1) : []), ...command);
   engine.docker(args);
 
   for (const network of others) {
-    engine.docker(["network", "connect", ...(network.ipv4_address ? ["--ip", network.ipv4_address] : []), networkName(doc, network.name), container.name]);
+    engine.docker(["network", "connect", ...aliases(network), ...(network.ipv4_address ? ["--ip", network.ipv4_address] : []), networkName(doc, network.name), container.name]);
   }
   const staging = mkdtempSync(join(tmpdir(), "rapidclaw-upload-"));
   try {
     for (const upload of container.upload ?? []) {
+      onlyKnown(`${what}, upload ${upload.file}`, upload, UPLOAD_KEYS);
       const local = join(staging, basename(upload.file));
-      writeFileSync(local, terraformText(upload.content));
+      writeFileSync(local, uploadBytes(upload));
       chmodSync(local, parseInt(upload.permissions ?? "0644", 8));
       engine.docker(["cp", local, `${container.name}:${upload.file}`]);
     }

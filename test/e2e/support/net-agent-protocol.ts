@@ -27,6 +27,33 @@ export interface ServeHttpRequest {
   readonly banner: string;
 }
 
+/**
+ * An HTTPS server (the stand-in for tools' upstreams) that records every request it gets and
+ * answers 200 with `{"upstream":"ok","host":…,"url":…}`, closing the connection.
+ */
+export interface ServeHttpsRequest {
+  readonly op: "serveHttps";
+  readonly host: string;
+  readonly port: number;
+  /** PEM certificate and key the server presents. */
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Every request the HTTPS servers recorded so far, oldest first. */
+export interface HttpsRequestsRequest {
+  readonly op: "httpsRequests";
+}
+
+/** A request as an HTTPS server of the agent received it. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  /** Header names in lower case. */
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
 /** Open a TCP connection and read the first line the server sends. */
 export interface ConnectTcpRequest {
   readonly op: "connectTcp";
@@ -86,6 +113,8 @@ export type NetAgentRequest =
   | ServeTcpRequest
   | ServeUdpRequest
   | ServeHttpRequest
+  | ServeHttpsRequest
+  | HttpsRequestsRequest
   | ConnectTcpRequest
   | QueryUdpRequest
   | ProxyRequest

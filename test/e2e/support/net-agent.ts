@@ -5,9 +5,10 @@
  */
 import { createSocket } from "node:dgram";
 import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { connect, createServer, isIPv6, type Socket } from "node:net";
 import { createInterface } from "node:readline";
-import type { ConnectOutcome, NetAgentRequest, NetAgentResponse, ProxyOutcome } from "./net-agent-protocol";
+import type { ConnectOutcome, NetAgentRequest, NetAgentResponse, ProxyOutcome, RecordedRequest } from "./net-agent-protocol";
 
 const family = (host: string) => (isIPv6(host) ? "udp6" : "udp4");
 
@@ -35,6 +36,25 @@ function serveHttp(host: string, port: number, banner: string): Promise<void> {
   const server = createHttpServer((_request, response) => {
     response.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(banner) });
     response.end(banner);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port }, () => resolve());
+  });
+}
+
+const recorded: RecordedRequest[] = [];
+
+function serveHttps(host: string, port: number, cert: string, key: string): Promise<void> {
+  const server = createHttpsServer({ cert, key }, (request, response) => {
+    let body = "";
+    request.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+    request.on("end", () => {
+      recorded.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body });
+      const text = JSON.stringify({ upstream: "ok", host: request.headers.host, url: request.url });
+      // One request per connection: a proxy in between logs a tunnel when it closes.
+      response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text), connection: "close" }).end(text);
+    });
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -180,6 +200,10 @@ async function handle(request: NetAgentRequest): Promise<unknown> {
       return serveUdp(request.host, request.port, request.banner);
     case "serveHttp":
       return serveHttp(request.host, request.port, request.banner);
+    case "serveHttps":
+      return serveHttps(request.host, request.port, request.cert, request.key);
+    case "httpsRequests":
+      return recorded;
     case "connectTcp":
       return connectTcp(request.host, request.port, request.timeoutMs);
     case "queryUdp":
