@@ -2,9 +2,11 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
-import { GATEWAY_BUNDLE } from "../src/terraform/gateway-bundle";
 
 const ROOT = join(__dirname, "..");
+
+/** Where `npm run build` writes the bundle, relative to the package root (listed in `files`). */
+export const GATEWAY_BUNDLE = "dist/gateway/rapidclaw-gateway.cjs";
 
 /**
  * zod's classic API re-exports every message locale (about 40 languages, a quarter of the bundle);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
@@ -17,7 +17,8 @@ import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH } from "../src/kubernetes/agents
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { planOf } from "../src/plan/firewall-spec";
 import { LABELS } from "../src/plan/plan";
-import { GATEWAY_BUNDLE, gatewayBundle } from "../src/terraform/gateway-bundle";
+import { GatewayBundle } from "../src/constructs/gateway-bundle";
+import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { synthesize, type SynthesizedStack } from "./support/synth";
 
 type Json = Record<string, any>;
@@ -55,7 +56,7 @@ function gatewayStack(props: FirewallSpecProps = gatewaySpec(), options: Partial
   new AgentFleet(stack, "agents", { network, proxy });
   const custody = plan.gateway?.custodyTools ?? [];
   const keyGrant = custody.length > 0 ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody) : undefined;
-  const gateway = new KubernetesToolGateway(stack, "tool-gateway", { network, keyGrant, authMount: keys, ...options });
+  const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, ...options });
   return { stack, spec, plan, gateway, keyGrant, synth: synthesize(stack) };
 }
 
@@ -173,6 +174,7 @@ describe("Kubernetes tool gateway: configuration", () => {
   const { plan, gateway, synth } = gatewayStack();
   const planned = plan.gateway!;
   const configMap = byName(synth, "kubernetes_config_map_v1", "rapidclaw-tool-gateway");
+  const pod = byName(synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.template.spec;
   const checksumOf = (s: SynthesizedStack) => byName(s, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.template.metadata.annotations[CHECKSUM_ANNOTATIONS.gatewayConfig];
 
   it("holds the firewall file the gateway loads, with one listener per role on its port", () => {
@@ -193,22 +195,13 @@ describe("Kubernetes tool gateway: configuration", () => {
     expect(planned.custodyTools).toEqual(["send_email", "web_search"]);
   });
 
-  it("ships the package's bundle through a Terraform asset that the synthesized stack carries byte for byte", () => {
+  it("ships the package's bundle, byte for byte, in a ConfigMap of its own under 1 MiB", () => {
     const bundle = byName(synth, "kubernetes_config_map_v1", "rapidclaw-tool-gateway-bundle");
-    const reference = /^\$\{file\("(assets\/[^"]+\/rapidclaw-gateway\.cjs)"\)\}$/.exec(bundle.data["rapidclaw-gateway.cjs"]);
-    expect(reference, bundle.data["rapidclaw-gateway.cjs"]).not.toBeNull();
-    expect(reference![1]).toContain(gatewayBundle().sha256.slice(0, 16));
-    const outdir = mkdtempSync(join(tmpdir(), "hgwk-synth-"));
-    try {
-      const app = new App({ outdir });
-      gatewayStack(gatewaySpec(), {}, app);
-      app.synth();
-      const copied = join(outdir, "stacks", "firewall", reference![1]);
-      expect(readFileSync(copied).equals(readFileSync(join(__dirname, "..", GATEWAY_BUNDLE)))).toBe(true);
-      expect(readFileSync(copied).length).toBeLessThan(1024 * 1024);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+    const text = GatewayBundle.packaged().text;
+    expect(bundle.data["rapidclaw-gateway.cjs"]).toBe(terraformLiteral(text));
+    expect(text).toContain("${");
+    expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024);
+    expect(pod.volume.find((v: Json) => v.name === "bundle").config_map.name).toMatch(/^\$\{kubernetes_config_map_v1\..+\.metadata\[0\]\.name\}$/);
   });
 
   it("rolls the pods when the firewall file or the bundle changes, and synthesizes byte-identical JSON otherwise", () => {
@@ -220,8 +213,8 @@ describe("Kubernetes tool gateway: configuration", () => {
     const dir = mkdtempSync(join(tmpdir(), "hgwk-bundle-"));
     try {
       const other = join(dir, "rapidclaw-gateway.cjs");
-      writeFileSync(other, `${readFileSync(gatewayBundle().path, "utf8")}\n// another build\n`);
-      expect(checksumOf(gatewayStack(base, { bundlePath: other }).synth)).not.toBe(checksumOf(synth));
+      writeFileSync(other, `${GatewayBundle.packaged().text}\n// another build\n`);
+      expect(checksumOf(gatewayStack(base, { bundle: GatewayBundle.fromFile(other) }).synth)).not.toBe(checksumOf(synth));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -230,7 +223,7 @@ describe("Kubernetes tool gateway: configuration", () => {
   it("refuses a missing bundle, saying how to build one, before adding anything", () => {
     const missing = join(tmpdir(), `hgwk-${process.pid}-none`, "rapidclaw-gateway.cjs");
     expect(existsSync(missing)).toBe(false);
-    expect(() => gatewayStack(gatewaySpec(), { bundlePath: missing })).toThrow(/rapidclaw-gateway\.cjs is missing.*npm run build/);
+    expect(() => GatewayBundle.fromFile(missing)).toThrow(/rapidclaw-gateway\.cjs does not exist.*npm run build/);
   });
 });
 

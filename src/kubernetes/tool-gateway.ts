@@ -6,17 +6,13 @@ import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
-import { AssetType, Fn, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
-import type { IAgentNetwork } from "../constructs/agent-network";
+import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
-import type { IVaultAuthMount } from "../constructs/vault-auth-mount";
-import { planOf } from "../plan/firewall-spec";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedGateway } from "../plan/gateway-plan";
 import type { FirewallPlan, PlannedRole } from "../plan/plan";
 import { VaultAgentConfig } from "../render/vault-agent-config";
-import { toolSecrets } from "../render/vault-policy";
-import { gatewayBundle } from "../terraform/gateway-bundle";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
@@ -42,26 +38,35 @@ export const GATEWAY_RESOURCES = {
 /** Memory the bundled Redis may use before it refuses writes (the limiter then fails closed), below its container limit. */
 const REDIS_MAX_MEMORY = "192mb";
 
-/** Properties of `KubernetesToolGateway`. */
+/** Properties of `KubernetesToolGateway` (what `ToolGateway` passes it). */
 export interface KubernetesToolGatewayProps {
-  /** The network whose namespace the gateway runs in; the gateway serves its firewall's roles. */
-  readonly network: IAgentNetwork;
+  /** The firewall whose gateway this is (its plan's `gateway`). */
+  readonly spec: FirewallSpec;
+  /** The agents' namespace (created or adopted): the gateway runs beside the agents. */
+  readonly namespaceName: string;
   /**
    * The gateway's key grant (`keys.grantRead(gateway, <custody tools>)`): its policy goes on the
    * gateway's Vault login role. Needed when the gateway holds keys.
    * @default - no login role; refused when some tool's key is delivered to the gateway
    */
-  readonly keyGrant?: KeyGrant;
+  readonly grant?: KeyGrant;
   /**
-   * The Kubernetes auth backend the gateway's login role goes on (`ScopedAgentKeys` is one).
+   * Path of the Kubernetes auth backend the gateway's login role goes on (a reference when the
+   * backend is created in the stack, as `ScopedAgentKeys.authPath`).
    * @default - the firewall's `vault.authPath`
    */
-  readonly authMount?: IVaultAuthMount;
+  readonly authPath?: string;
   /**
-   * Path of the gateway bundle to ship, for a bundle built elsewhere.
-   * @default - the package's own `dist/gateway/rapidclaw-gateway.cjs` (built by `npm run build`)
+   * The Vault Agent configuration, when the gateway holds keys; it must log in with the token at
+   * `VAULT_TOKEN_PATH` (the pod's projected token for Vault).
+   * @default - `VaultAgentConfig.renderForPlan` with Kubernetes auth as the gateway's login role
    */
-  readonly bundlePath?: string;
+  readonly vaultAgentConfig?: string;
+  /**
+   * The gateway program.
+   * @default GatewayBundle.packaged() - the bundle this package ships
+   */
+  readonly bundle?: GatewayBundle;
   /**
    * Where Vault is, as CIDRs the gateway's Vault Agent may reach on Vault's port: for a Vault at
    * a private address by host name, which a policy cannot know.
@@ -99,10 +104,8 @@ export class KubernetesToolGateway extends Construct {
   public readonly serviceAccount: ServiceAccountV1;
   /** The firewall file (`firewall.json`) and the Vault Agent config (`vault-agent.hcl`). */
   public readonly configMap: ConfigMapV1;
-  /** The gateway bundle, `<gateway>-bundle` (under 1 MiB, a ConfigMap's limit). */
+  /** The gateway bundle, `<gateway>-bundle` (about 0.8 MiB, under a ConfigMap's 1 MiB). */
   public readonly bundleConfigMap: ConfigMapV1;
-  /** The bundle as a Terraform asset: copied next to the synthesized stack, read by `file()`. */
-  public readonly bundleAsset: TerraformAsset;
   /** The rendered Vault Agent config, as in the ConfigMap; undefined when the gateway holds no key. */
   public readonly vaultAgentConfig?: string;
   /** sha256 over the firewall file, the Vault Agent config and the bundle: the pod annotation that rolls the gateway. */
@@ -128,21 +131,21 @@ export class KubernetesToolGateway extends Construct {
   private readonly files: GatewayFileNames;
 
   constructor(scope: Construct, id: string, props: KubernetesToolGatewayProps) {
-    const plan = planOf(props.network.spec);
+    const plan = planOf(props.spec);
     const gateway = plan.gateway;
     if (gateway === undefined) throw new Error(`KubernetesToolGateway "${id}": the firewall has no gateway (no tool has an upstream and gateway is unset); give a tool an upstream, or set gateway`);
     const holdsKeys = gateway.custodyTools.length > 0;
-    if (holdsKeys && props.keyGrant === undefined) {
-      throw new Error(`KubernetesToolGateway "${id}": the gateway holds the keys of ${gateway.custodyTools.join(", ")}; give keyGrant: keys.grantRead(gateway, [${gateway.custodyTools.map((t) => `"${t}"`).join(", ")}])`);
+    if (holdsKeys && props.grant === undefined) {
+      throw new Error(`KubernetesToolGateway "${id}": the gateway holds the keys of ${gateway.custodyTools.join(", ")}; give grant: keys.grantRead(gateway, [${gateway.custodyTools.map((t) => `"${t}"`).join(", ")}])`);
     }
     if (gateway.redis.credentialsSecret !== undefined) {
       throw new Error(`KubernetesToolGateway "${id}": gateway.redis.credentialsSecret is not supported on Kubernetes yet; use a Redis the NetworkPolicy alone protects, or the bundled one`);
     }
-    const bundle = gatewayBundle(props.bundlePath);
+    const bundle = props.bundle ?? GatewayBundle.packaged();
     super(scope, id);
     this.gateway = gateway;
     this.files = fileNames(gateway);
-    const namespace = props.network.namespaceName;
+    const namespace = props.namespaceName;
     const labels = workloadLabels(COMPONENTS.toolGateway);
     this.serviceHost = `${gateway.name}.${namespace}.svc`;
     this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceHost}:${r.port}`]));
@@ -153,14 +156,7 @@ export class KubernetesToolGateway extends Construct {
     });
 
     this.vaultAgentConfig = holdsKeys
-      ? VaultAgentConfig.render({
-          vaultAddress: plan.vault.address as string,
-          authPath: plan.vault.authPath,
-          kubernetes: { role: gateway.name, tokenPath: VAULT_TOKEN_PATH },
-          mountPath: plan.vault.mountPath,
-          secrets: toolSecrets(plan, gateway.custodyTools),
-          keyDir: gateway.paths.keyDir,
-        })
+      ? props.vaultAgentConfig ?? VaultAgentConfig.renderForPlan(plan, { vaultAddress: plan.vault.address as string, kubernetes: { role: gateway.name, tokenPath: VAULT_TOKEN_PATH }, keyDir: gateway.paths.keyDir })
       : undefined;
     const configData: { [file: string]: string } = { [this.files.config]: gateway.configJson };
     if (this.vaultAgentConfig !== undefined) configData[this.files.vaultAgentConfig] = this.vaultAgentConfig;
@@ -168,13 +164,12 @@ export class KubernetesToolGateway extends Construct {
       metadata: { name: gateway.name, namespace, labels },
       data: Object.fromEntries(Object.entries(configData).map(([file, text]) => [file, terraformLiteral(text)])),
     });
-    // An asset, not inline text: the JSON stays small, and file() reads the bundle as it is (inline, every `${` would need escaping).
-    this.bundleAsset = new TerraformAsset(this, "bundle-file", { path: bundle.path, type: AssetType.FILE, assetHash: bundle.sha256 });
+    // A ConfigMap of its own: the bundle takes most of the 1 MiB a ConfigMap may hold.
     this.bundleConfigMap = new ConfigMapV1(this, "bundle", {
       metadata: { name: `${gateway.name}-bundle`, namespace, labels },
-      data: { [this.files.bundle]: Fn.file(this.bundleAsset.path) },
+      data: { [this.files.bundle]: terraformLiteral(bundle.text) },
     });
-    this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", bundle.sha256].join("\n"));
+    this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", sha256(bundle.text)].join("\n"));
 
     this.deployment = this.gatewayDeployment(namespace, labels);
 
@@ -192,9 +187,9 @@ export class KubernetesToolGateway extends Construct {
     });
 
     if (holdsKeys) {
-      const grant = props.keyGrant as KeyGrant;
+      const grant = props.grant as KeyGrant;
       this.vaultLoginRole = new KubernetesAuthBackendRole(this, "vault-login", {
-        backend: props.authMount?.authPath ?? plan.vault.authPath,
+        backend: props.authPath ?? plan.vault.authPath,
         roleName: gateway.name,
         boundServiceAccountNames: [this.serviceAccount.metadata.name],
         boundServiceAccountNamespaces: [namespace],
