@@ -55,6 +55,7 @@ export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-
 export { KubernetesAgentNetwork, type KubernetesAgentNetworkProps } from "./kubernetes/agent-network";
 export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agents";
 export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";
+export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";
 export { AGENT_PROFILE_PATH, type AgentFiles } from "./plan/agent-environment";
 export { AgentRoleProfile, AGENT_PROFILE_YAML_PATH, type AgentFile, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
 export { KeyGrantee, type IKeyGrantee, type KeyGrant } from "./constructs/key-grantee";

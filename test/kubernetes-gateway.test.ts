@@ -119,6 +119,7 @@ describe("Kubernetes tool gateway: workload", () => {
       "--redis", "redis://rapidclaw-gateway-redis:6379", "--admin-port", String(planned.adminPort),
     ]);
     expect(gw.readiness_probe.http_get).toEqual({ path: "/readyz", port: "admin" });
+    expect(gw.liveness_probe.http_get).toEqual({ path: "/healthz", port: "admin" });
     expect(gw.port).toContainEqual({ name: "admin", container_port: planned.adminPort, protocol: "TCP" });
     expect(gw.volume_mount).toEqual([
       { name: "config", mount_path: "/etc/rapidclaw", read_only: true },
@@ -130,7 +131,7 @@ describe("Kubernetes tool gateway: workload", () => {
   it("hardens the pod and every container, and mounts no API token", () => {
     expect(pod.automount_service_account_token).toBe(false);
     expect(pod.service_account_name).toMatch(/^\$\{kubernetes_service_account_v1\.[^.]+\.metadata\[0\]\.name\}$/);
-    expect(pod.security_context).toMatchObject({ run_as_non_root: true, seccomp_profile: { type: "RuntimeDefault" } });
+    expect(pod.security_context).toMatchObject({ run_as_non_root: true, run_as_user: "10002", seccomp_profile: { type: "RuntimeDefault" } });
     for (const c of pod.container) {
       expect(c.security_context).toMatchObject({ allow_privilege_escalation: false, privileged: false, read_only_root_filesystem: true, capabilities: { drop: ["ALL"] } });
       expect(c.resources.limits).toBeDefined();
@@ -163,7 +164,9 @@ describe("Kubernetes tool gateway: workload", () => {
     expect(redis.spec.replicas).toBe("1");
     const [c] = redis.spec.template.spec.container;
     expect(c.image).toBe(planned.redis.image);
-    expect(c.command.join(" ")).toContain('--save  --appendonly no');
+    expect(c.command).toEqual(expect.arrayContaining(["--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"]));
+    expect(c.command[c.command.indexOf("--save") + 1]).toBe("");
+    expect(redis.spec.template.spec.security_context).toMatchObject({ run_as_user: "999", run_as_non_root: true });
     expect(c.security_context).toMatchObject({ read_only_root_filesystem: true, allow_privilege_escalation: false });
     expect(redis.spec.template.spec.automount_service_account_token).toBe(false);
     expect(byName(synth, "kubernetes_service_v1", "rapidclaw-gateway-redis").spec.port).toEqual([{ name: "redis", port: 6379, target_port: "redis", protocol: "TCP" }]);
