@@ -2,11 +2,10 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
+import { GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
 
 const ROOT = join(__dirname, "..");
 
-/** Where `npm run build` writes the bundle, relative to the package root (listed in `files`). */
-export const GATEWAY_BUNDLE = "dist/gateway/rapidclaw-gateway.cjs";
 
 /**
  * zod's classic API re-exports every message locale (about 40 languages, a quarter of the bundle);
@@ -32,7 +31,7 @@ const ZOD_ENGLISH_ONLY: Plugin = {
  * sources and the pinned esbuild: no timestamps, no absolute paths (esbuild writes paths relative
  * to the working directory, which is fixed to the package root here).
  */
-export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE)): Promise<{ warnings: string[] }> {
+export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE_PATH)): Promise<{ warnings: string[] }> {
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: ["src/cli/main.ts"],

@@ -52,10 +52,13 @@ export { EgressProxy, type EgressProxyProps, type IEgressProxy } from "./constru
 export { AgentFleet, type AgentFleetProps } from "./constructs/agent-fleet";
 export { DockerAgents, type DockerAgentsProps } from "./docker/agents";
 export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-proxy";
+export { ToolGateway, type ToolGatewayProps } from "./constructs/tool-gateway";
+export { GatewayBundle } from "./constructs/gateway-bundle";
+export { DockerToolGateway, type DockerToolGatewayProps } from "./docker/tool-gateway";
+export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";
 export { KubernetesAgentNetwork, type KubernetesAgentNetworkProps } from "./kubernetes/agent-network";
 export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agents";
 export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";
-export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";
 export { AGENT_PROFILE_PATH, type AgentFiles } from "./plan/agent-environment";
 export { AgentRoleProfile, AGENT_PROFILE_YAML_PATH, type AgentFile, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
 export { KeyGrantee, type IKeyGrantee, type KeyGrant } from "./constructs/key-grantee";

@@ -94,7 +94,7 @@ describe("agent environment: validation refuses what the constructs reserve", ()
     for (const name of [...RESERVED_AGENT_ENV, "RAPIDCLAW_ANYTHING", "Https_Proxy"]) {
       expect(isReservedEnvName(name), name).toBe(true);
       const spec = minimal(AgentPlatform.DOCKER, { agents: [{ name: "agent-one", image: "openclaw/agent:latest", role: "web", env: { [name]: "http://203.0.113.9:3128" } }] });
-      expect(problemsOf(spec), name).toEqual([`agents[0].env.${name}: ${name} is set by the firewall (the role's proxy and profile) and cannot be overridden; remove it from env`]);
+      expect(problemsOf(spec), name).toEqual([`agents[0].env.${name}: ${name} is set by the firewall (the role's proxy, profile and gateway) and cannot be overridden; remove it from env`]);
     }
   });
 

@@ -14,8 +14,8 @@ function packageRoot(): string {
 }
 
 /**
- * The one-file tool gateway (`rapidclaw gateway`), as a stock Node image runs it, read at
- * synthesis so that what runs is exactly what this package shipped.
+ * The one-file tool gateway (`rapidclaw gateway`), as a stock Node image runs it. Its text is
+ * uploaded into the gateway's container, so what runs is exactly what this package shipped.
  */
 export class GatewayBundle {
   /** The bundle this package ships (`dist/gateway/rapidclaw-gateway.cjs`, built by `npm run build`). */

@@ -5,7 +5,7 @@ import type { IAgentNetwork } from "../constructs/agent-network";
 import type { IEgressProxy } from "../constructs/egress-proxy";
 import { planOf } from "../plan/firewall-spec";
 import { LABELS } from "../plan/plan";
-import { agentEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
+import { agentEnvironment, agentGatewayEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
@@ -56,7 +56,7 @@ export class DockerAgents extends Construct {
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
         user: agent.user,
-        env: agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath).map(([k, v]) => `${k}=${v}`),
+        env: agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
         ulimit: [processUlimit(agent.processLimit)],

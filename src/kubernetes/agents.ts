@@ -11,7 +11,7 @@ import type { IAgentNetwork } from "../constructs/agent-network";
 import type { IEgressProxy } from "../constructs/egress-proxy";
 import { planOf } from "../plan/firewall-spec";
 import { LABELS, type PlannedRole } from "../plan/plan";
-import { agentEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
+import { agentEnvironment, agentGatewayEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
@@ -139,7 +139,7 @@ export class KubernetesAgents extends Construct {
                 {
                   name: agent.resourceName,
                   image: agent.image,
-                  env: agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath).map(([name, value]) => ({ name, value })),
+                  env: agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)).map(([name, value]) => ({ name, value })),
                   resources: { requests: quantities, limits: { ...quantities } },
                   securityContext: hardenedContainerSecurityContext(role.allowFileSystem),
                   volumeMount: volumes.mounts.length > 0 ? volumes.mounts : undefined,

@@ -9,6 +9,7 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
+import { DEFAULTS } from "../model/defaults";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedGateway } from "../plan/gateway-plan";
 import type { FirewallPlan, PlannedRole } from "../plan/plan";
@@ -24,9 +25,6 @@ export const GATEWAY_UID = 10002;
 
 /** The `redis` user and group of the Redis image. */
 export const REDIS_UID = 999;
-
-/** Vault Agent's image, pinned (`vault agent` only: no server, no storage). */
-export const VAULT_AGENT_IMAGE = "hashicorp/vault:1.18.3";
 
 /** Requests and limits of the gateway's containers and of the bundled Redis. */
 export const GATEWAY_RESOURCES = {
@@ -261,7 +259,7 @@ export class KubernetesToolGateway extends Construct {
       // A plain sidecar: the provider has no restartPolicy for init containers (native sidecars); the gateway stays unready until the keys are there.
       containers.push({
         name: "vault-agent",
-        image: VAULT_AGENT_IMAGE,
+        image: DEFAULTS.gateway.vaultAgentImage,
         command: ["vault", "agent", `-config=${gateway.paths.vaultAgentConfig}`],
         resources: { requests: { ...GATEWAY_RESOURCES.vaultAgent.requests }, limits: { ...GATEWAY_RESOURCES.vaultAgent.limits } },
         securityContext: hardenedContainerSecurityContext(),

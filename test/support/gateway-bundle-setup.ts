@@ -1,15 +1,11 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { bundleGateway } from "../../scripts/bundle-gateway";
-import { GATEWAY_BUNDLE_PATH } from "../../src/constructs/gateway-bundle";
 
 /**
- * Vitest global setup: stacks with a tool gateway ship the package's bundle, which `npm run build`
- * makes; the suite builds it once when it is missing (a fresh checkout, CI), as the build would.
+ * Builds the gateway bundle where the package ships it (dist/gateway/), once per test run: a
+ * firewall with a tool gateway uploads it, so synthesizing one needs it, as `npm run build` makes
+ * it for a published package. Rebuilt every run, so it always matches the sources under test.
  */
 export default async function setup(): Promise<void> {
-  const bundle = join(__dirname, "..", "..", GATEWAY_BUNDLE_PATH);
-  if (existsSync(bundle)) return;
-  const { warnings } = await bundleGateway(bundle);
-  if (warnings.length > 0) throw new Error(`building the gateway bundle warned:\n${warnings.join("\n")}`);
+  const { warnings } = await bundleGateway();
+  if (warnings.length > 0) throw new Error(`gateway bundle: ${warnings.join("; ")}`);
 }
