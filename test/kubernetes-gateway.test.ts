@@ -6,10 +6,10 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
-import { App, TerraformStack } from "cdktf";
+import { App, TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
-import { AgentFleet, AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork, KeyDelivery, KeyGrantee, ScopedAgentKeys, type FirewallSpecProps } from "../src";
+import { AgentFleet, AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork, KeyDelivery, KeyGrantee, RapidClawStack, ScopedAgentKeys, type FirewallSpecProps } from "../src";
 import { KubernetesToolGateway, type KubernetesToolGatewayProps } from "../src/kubernetes/tool-gateway";
 import { servicePeers } from "../src/kubernetes/network-policy";
 import { CHECKSUM_ANNOTATIONS, rolePortName } from "../src/kubernetes/pod";
@@ -340,5 +340,26 @@ describe("servicePeers: a service URL as NetworkPolicy peers", () => {
     expect(publicVault.port).toBe(443);
     expect(publicVault.peers.map((p) => p.ipBlock?.cidr)).toEqual(["0.0.0.0/0", "::/0"]);
     expect(publicVault.peers[0].ipBlock?.except).toContain("10.0.0.0/8");
+  });
+});
+
+describe("Kubernetes tool gateway in a RapidClawStack", () => {
+  const stack = new RapidClawStack(new App(), "agent-firewall", gatewaySpec());
+  const doc = JSON.parse(Testing.synth(stack, true));
+
+  it("is the ToolGateway's Kubernetes part, and each agent's gateway URL leads to its role's port of the gateway Service", () => {
+    const gateway = stack.gateway!.kubernetes;
+    const service = Object.values(doc.resource.kubernetes_service_v1).find((sv: any) => sv.metadata.name === "rapidclaw-tool-gateway") as Json;
+    const agents = Object.values(doc.resource.kubernetes_deployment_v1).filter((d: any) => d.spec.template.metadata.labels[LABELS.component] === "agent") as Json[];
+    expect(agents).toHaveLength(2);
+    for (const agent of agents) {
+      const role = stack.spec.props.agents!.find((a) => a.name === agent.metadata.name)!.role;
+      const url = agent.spec.template.spec.container[0].env.find((e: Json) => e.name === "RAPIDCLAW_GATEWAY_URL").value;
+      const port = gateway.gateway.roles.find((r) => r.role === role)!.port;
+      expect(url).toBe(`http://rapidclaw-tool-gateway.ai-agents.svc:${port}`);
+      expect(service.spec.port.map((p: Json) => p.port)).toContain(port);
+    }
+    expect(gateway.vaultAgentConfig).toBe(stack.gateway!.vaultAgentConfig);
+    expect(gateway.vaultAgentConfig).toContain(`token_path = "${VAULT_TOKEN_PATH}"`);
   });
 });
