@@ -1,3 +1,4 @@
+import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -254,5 +255,12 @@ describe("security review findings (issue 11)", () => {
       expect(() => synth(spec)).toThrow(FirewallSpecError);
       expect(problemsOf(spec).map((p) => p.split(":")[0]).sort()).toEqual(["agents[0].name", "roles.constructor", "tools.constructor"]);
     }
+  });
+});
+
+describe("terraformLiteral", () => {
+  // `"$${"` as a replacement string is `${` again (`$$` escapes `$`), so `${` reached Terraform unescaped.
+  it("escapes ${ and %{ so Terraform reads the text back unchanged", () => {
+    expect(terraformLiteral("a ${b} %{c} $${d}")).toBe("a $${b} %%{c} $$${d}");
   });
 });

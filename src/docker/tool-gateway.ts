@@ -1,9 +1,9 @@
+import { posix } from "node:path";
 import { Container, type ContainerUpload } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
-import { ApproleAuthBackendRoleSecretId } from "@cdktf/provider-vault/lib/approle-auth-backend-role-secret-id";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import type { GatewayBundle } from "../constructs/gateway-bundle";
@@ -16,8 +16,12 @@ import { gatewayDockerNetwork } from "./gateway-network";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 import { dockerUploads } from "./uploads";
 
-/** Where the gateway's Vault Agent finds its AppRole credentials. */
-export const GATEWAY_APPROLE_FILES = { roleIdFile: "/etc/rapidclaw/approle/role-id", secretIdFile: "/etc/rapidclaw/approle/secret-id" } as const;
+/**
+ * Where the gateway's Vault Agent finds its AppRole credentials: the role ID uploaded with its
+ * config, the SecretID in a volume of its own that the operator fills (outside Terraform, so that
+ * no credential is in the state).
+ */
+export const GATEWAY_APPROLE_FILES = { roleIdFile: "/etc/rapidclaw/role-id", secretIdFile: "/run/rapidclaw/approle/secret-id" } as const;
 
 /** Properties of `DockerToolGateway`. */
 export interface DockerToolGatewayProps {
@@ -85,8 +89,11 @@ export class DockerToolGateway extends Construct {
   public readonly keyVolume?: Volume;
   /** The gateway's AppRole login, when it holds keys (bound to the Vault network's subnet). */
   public readonly appRole?: ApproleAuthBackendRole;
-  /** The SecretID its Vault Agent logs in with (in Terraform state, bound to the Vault network's subnet). */
-  public readonly secretId?: ApproleAuthBackendRoleSecretId;
+  /**
+   * The volume holding the SecretID the Vault Agent logs in with, `<gateway>-approle`: write one
+   * (`vault write -f auth/<authPath>/role/<gateway>/secret-id`) into its `secret-id` file.
+   */
+  public readonly secretIdVolume?: Volume;
 
   constructor(scope: Construct, id: string, props: DockerToolGatewayProps) {
     super(scope, id);
@@ -116,11 +123,8 @@ export class DockerToolGateway extends Construct {
         secretIdBoundCidrs: [docker.vaultNetwork.subnet],
         tokenBoundCidrs: [docker.vaultNetwork.subnet],
       });
-      this.secretId = new ApproleAuthBackendRoleSecretId(this, "secret-id", {
-        backend: props.authPath,
-        roleName: this.appRole.roleName,
-        cidrList: [docker.vaultNetwork.subnet],
-      });
+      // Kept across restarts (a plain local volume): Vault Agent logs in again with it whenever its token expires.
+      this.secretIdVolume = new Volume(this, "approle", { name: `${gateway.name}-approle`, labels: dockerLabels(workloadLabels("tool-gateway-approle")) });
       this.vaultAgentContainer = this.vaultAgent(gateway, docker, props.vaultAgentConfig as string);
     }
     this.image = new Image(this, "image", { name: gateway.image, keepLocally: true });
@@ -171,13 +175,8 @@ export class DockerToolGateway extends Construct {
 
   private vaultAgent(gateway: PlannedGateway, docker: PlannedGatewayDocker, config: string): Container {
     const image = new Image(this, "vault-agent-image", { name: DEFAULTS.gateway.vaultAgentImage, keepLocally: true });
-    const appRole = this.appRole as ApproleAuthBackendRole;
-    const secretId = this.secretId as ApproleAuthBackendRoleSecretId;
-    // Terraform references, not values: the synthesized JSON holds neither ID.
-    const credentials: ContainerUpload[] = [
-      { file: GATEWAY_APPROLE_FILES.roleIdFile, content: appRole.roleId, permissions: "0444" },
-      { file: GATEWAY_APPROLE_FILES.secretIdFile, content: secretId.secretId, permissions: "0444" },
-    ];
+    // A Terraform reference, not a value; the role ID alone logs nobody in.
+    const roleId: ContainerUpload = { file: GATEWAY_APPROLE_FILES.roleIdFile, content: (this.appRole as ApproleAuthBackendRole).roleId, permissions: "0444" };
     const uploads = dockerUploads([{ path: gateway.paths.vaultAgentConfig, content: config }], "0444", true);
     return new Container(this, "vault-agent", {
       name: docker.vaultAgentName,
@@ -187,9 +186,12 @@ export class DockerToolGateway extends Construct {
       entrypoint: ["vault", "agent", `-config=${gateway.paths.vaultAgentConfig}`],
       networksAdvanced: [{ name: (this.vaultNetwork as DockerNetwork).name, ipv4Address: docker.vaultNetwork.toolGatewayAddress }],
       ...hardened(DEFAULTS.gateway.limits.vaultAgent),
-      upload: [...(uploads.upload ?? []), ...credentials],
-      // The credentials land in the upload directory's anonymous volume too (it holds /etc/rapidclaw).
-      mounts: [...(uploads.mounts ?? []), { source: (this.keyVolume as Volume).name, target: gateway.paths.keyDir, type: "volume" }],
+      upload: [...(uploads.upload ?? []), roleId],
+      mounts: [
+        ...(uploads.mounts ?? []),
+        { source: (this.keyVolume as Volume).name, target: gateway.paths.keyDir, type: "volume" },
+        { source: (this.secretIdVolume as Volume).name, target: posix.dirname(GATEWAY_APPROLE_FILES.secretIdFile), type: "volume", readOnly: true },
+      ],
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=1m" },
       labels: dockerLabels(workloadLabels("tool-gateway-vault-agent")),
     });

@@ -94,7 +94,7 @@ export interface PlannedGateway {
   readonly paths: PlannedGatewayPaths;
   /** Docker: the gateway's own networks and its way out. */
   readonly docker?: PlannedGatewayDocker;
-  /** The firewall file the gateway loads: the description with the deployed `gateway.listeners`, canonical JSON. */
+  /** The firewall file the gateway loads: the description with the deployed `gateway.listeners`, canonical JSON (keys and set-like lists sorted). */
   readonly configJson: string;
 }
 
@@ -105,6 +105,12 @@ export const GATEWAY_PATHS: PlannedGatewayPaths = {
   bundle: "/opt/rapidclaw/rapidclaw-gateway.cjs",
   vaultAgentConfig: "/etc/rapidclaw/vault-agent.hcl",
 };
+
+/**
+ * Lists of the description whose order means something (resolvers are tried in turn); every other
+ * list is a set, sorted in the gateway's file so that the same firewall gives the same bytes.
+ */
+const ORDERED_LISTS: ReadonlySet<string> = new Set(["dnsServers"]);
 
 /** Who reads a tool's key: as given, else the gateway when the tool has an upstream. */
 export function keyDeliveryOf(tool: { readonly upstream?: string; readonly key?: { readonly delivery?: KeyDelivery } }): KeyDelivery | undefined {
@@ -152,7 +158,7 @@ export function planGateway(plan: FirewallPlan, spec: FirewallSpecProps): Planne
     },
     paths: GATEWAY_PATHS,
     docker,
-    configJson: canonicalJson({ ...spec, gateway: { ...options, listeners, sourceNetworks: undefined } }),
+    configJson: canonicalJson({ ...spec, gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
   };
 }
 
