@@ -317,6 +317,10 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     expect(others.every((g) => g.port.endsWith("/53"))).toBe(true);
   });
 
+  it("refuses Redis credentials from Vault, naming their path", () => {
+    expect(() => gatewayStack(gatewaySpec({ gateway: { redis: { url: "rediss://10.20.0.7:6380", credentialsSecret: "redis-login" } } }))).toThrow(/gateway\.redis\.credentialsSecret: Redis credentials from Vault are not supported on Kubernetes yet/);
+  });
+
   it("with an existing Redis: no bundled Redis, egress to that Redis alone (its CIDRs when given)", () => {
     const external = gatewayStack(gatewaySpec({ gateway: { redis: { url: "rediss://10.20.0.7:6380" } } }));
     expect(external.synth.resources("kubernetes_deployment_v1").map((d) => d.metadata.name)).not.toContain("rapidclaw-gateway-redis");

@@ -10,6 +10,7 @@ import { Construct } from "constructs";
 import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
 import { DEFAULTS } from "../model/defaults";
+import { FirewallSpecError } from "../model/errors";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedGateway } from "../plan/gateway-plan";
 import type { FirewallPlan, PlannedRole } from "../plan/plan";
@@ -137,7 +138,8 @@ export class KubernetesToolGateway extends Construct {
       throw new Error(`KubernetesToolGateway "${id}": the gateway holds the keys of ${gateway.custodyTools.join(", ")}; give grant: keys.grantRead(gateway, [${gateway.custodyTools.map((t) => `"${t}"`).join(", ")}])`);
     }
     if (gateway.redis.credentialsSecret !== undefined) {
-      throw new Error(`KubernetesToolGateway "${id}": gateway.redis.credentialsSecret is not supported on Kubernetes yet; use a Redis the NetworkPolicy alone protects, or the bundled one`);
+      const message = "Redis credentials from Vault are not supported on Kubernetes yet; remove credentialsSecret and use a Redis that the gateway's NetworkPolicy alone guards (redisCidrs), or the bundled one";
+      throw new FirewallSpecError([{ path: "gateway.redis.credentialsSecret", message }], `KubernetesToolGateway "${id}"`);
     }
     const bundle = props.bundle ?? GatewayBundle.packaged();
     super(scope, id);
