@@ -359,7 +359,7 @@ describe("Kubernetes tool gateway in a RapidClawStack", () => {
     for (const agent of agents) {
       const role = stack.spec.props.agents!.find((a) => a.name === agent.metadata.name)!.role;
       const url = agent.spec.template.spec.container[0].env.find((e: Json) => e.name === "RAPIDCLAW_GATEWAY_URL").value;
-      const port = gateway.gateway.roles.find((r) => r.role === role)!.port;
+      const port = planOf(stack.spec).gateway!.roles.find((r) => r.role === role)!.port;
       expect(url).toBe(`http://rapidclaw-tool-gateway.ai-agents.svc:${port}`);
       expect(service.spec.port.map((p: Json) => p.port)).toContain(port);
     }

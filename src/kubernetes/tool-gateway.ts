@@ -93,8 +93,6 @@ export interface KubernetesToolGatewayProps {
  * `<firewall>-tool-gateway`.
  */
 export class KubernetesToolGateway extends Construct {
-  /** The gateway as the firewall plans it (ports, paths, Redis). */
-  public readonly gateway: PlannedGateway;
   /** DNS name of the gateway Service; a role's agents use `http://<serviceHost>:<role port>`. */
   public readonly serviceHost: string;
   /** `http://<serviceHost>:<role port>` per role name. */
@@ -127,6 +125,7 @@ export class KubernetesToolGateway extends Construct {
   public readonly redisService?: ServiceV1;
   /** NetworkPolicy of the bundled Redis: ingress from the gateway only, no egress. */
   public readonly redisNetworkPolicy?: NetworkPolicyV1;
+  private readonly gateway: PlannedGateway;
   private readonly files: GatewayFileNames;
 
   constructor(scope: Construct, id: string, props: KubernetesToolGatewayProps) {
