@@ -58,16 +58,16 @@ describe("planGateway", () => {
   it("fronts the tools with an upstream, holds only the keys delivered to it, and lists each upstream host once", () => {
     const plan = compileFirewall(fronted(AgentPlatform.DOCKER));
     const gateway = plan.gateway!;
-    expect(gateway.frontedTools).toEqual(["anthropic", "news", "web_search"]);
+    expect(gateway.frontedTools).toEqual(["anthropic", "news"]);
     expect(gateway.custodyTools).toEqual(["anthropic"]);
-    expect(gateway.upstreamHosts).toEqual(["api.anthropic.com", "search.example.com"]);
+    expect(gateway.upstreamHosts).toEqual(["api.anthropic.com"]);
     expect(plan.tools.find((t) => t.name === "anthropic")?.key?.delivery).toBe(KeyDelivery.GATEWAY);
   });
 
   it("gives agent roles no grant of a gateway-held key, and keeps the grants of agent-delivered ones", () => {
     const plan = compileFirewall(fronted(AgentPlatform.DOCKER));
     const grants = Object.fromEntries(plan.roles.map((r) => [r.name, r.keyGrants]));
-    // research_agent has WRITE on anthropic, whose key only the gateway reads; web_search's key is delivered to agents.
+    // research_agent has WRITE on anthropic, whose key only the gateway reads; web_search's key is delivered to agents (no upstream).
     expect(grants).toEqual({ customer_support: ["send_email"], research_agent: ["database", "web_search"] });
   });
 
@@ -146,6 +146,11 @@ describe("gatewayDeploymentProblems", () => {
     const found = problems(fronted(AgentPlatform.KUBERNETES, (s) => { s.gateway = { port: 9463, listeners: [{ port: 9000, role: "research_agent" }], sourceNetworks: [{ cidr: "10.0.0.0/24", role: "research_agent" }] }; }));
     expect(found.map((p) => p.path)).toEqual(["gateway.listeners", "gateway.sourceNetworks", "gateway.port"]);
     expect(found[2].message).toContain("9464, the gateway's admin port");
+  });
+
+  it("Docker: refuses Redis credentials from Vault, which the Docker gateway does not read yet", () => {
+    const found = problems(fronted(AgentPlatform.DOCKER, (s) => { s.gateway = { redis: { url: "rediss://redis.internal:6380", credentialsSecret: "redis/gateway" } }; }));
+    expect(found).toEqual([{ path: "gateway.redis.credentialsSecret", message: expect.stringContaining("rapidclaw-gateway-limits") }]);
   });
 
   it("Docker: refuses an upstream on a port other than 443, which the proxy's gateway listener does not allow", () => {

@@ -838,23 +838,22 @@ const GATEWAY_RUNS = Math.min(RUNS, 60);
 const GATEWAY = "rapidclaw-tool-gateway";
 const upstreamOf = (tool: string) => `https://${normalisedName(tool)}.example.com`;
 
-/** A generated Docker firewall with some tools fronted by the gateway (some of their keys kept with agents) and Vault's address. */
+/** A generated Docker firewall with some tools fronted by the gateway (the others' keys stay with agents, some said so explicitly) and Vault's address. */
 const gatewaySpecArb: fc.Arbitrary<{ spec: Spec; reorderSeed: number }> = specWithReorderingArb(AgentPlatform.DOCKER).chain(({ spec, reorderSeed }) =>
-  fc.subarray(Object.keys(spec.tools).sort(byString), { minLength: 1 }).chain((fronted) => fc.subarray(fronted).map((agentHeld) => ({
+  fc.subarray(Object.keys(spec.tools).sort(byString), { minLength: 1 }).chain((fronted) => fc.boolean().map((explicit) => ({
     reorderSeed,
     spec: {
       ...spec,
       tools: Object.fromEntries(Object.entries(spec.tools).map(([name, tool]) => {
-        if (!fronted.includes(name)) return [name, tool];
-        const key = tool.key && agentHeld.includes(name) ? { ...tool.key, delivery: KeyDelivery.AGENT } : tool.key;
-        return [name, { ...tool, upstream: upstreamOf(name), ...(key ? { key } : {}) }];
+        if (fronted.includes(name)) return [name, { ...tool, upstream: upstreamOf(name) }];
+        return [name, explicit && tool.key ? { ...tool, key: { ...tool.key, delivery: KeyDelivery.AGENT } } : tool];
       })),
       vault: { ...spec.vault, address: "http://vault:8200" },
     },
   }))));
 
-/** Keys only the gateway reads, computed from the spec: keyed tools with an upstream not kept with agents. */
-const custodyTools = (spec: Spec) => Object.keys(spec.tools).filter((t) => spec.tools[t].key !== undefined && spec.tools[t].upstream !== undefined && spec.tools[t].key?.delivery !== KeyDelivery.AGENT).sort(byString);
+/** Keys only the gateway reads, computed from the spec: keyed tools with an upstream. */
+const custodyTools = (spec: Spec) => Object.keys(spec.tools).filter((t) => spec.tools[t].key !== undefined && spec.tools[t].upstream !== undefined).sort(byString);
 const keyPath = (spec: Spec, tool: string) => `${mountPathOf(spec)}/data/tools/${normalisedName(tool)}`;
 
 interface GatewayDockerView {

@@ -208,6 +208,9 @@ export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpec
   if (gateway.roles.some((role) => role.port === gateway.adminPort)) {
     problems.push({ path: "gateway.port", message: `the role ports from ${gateway.roles[0].port} include ${gateway.adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
   }
+  if (plan.platform === AgentPlatform.DOCKER && gateway.redis.credentialsSecret !== undefined) {
+    problems.push({ path: "gateway.redis.credentialsSecret", message: "the Docker gateway does not read Redis credentials from Vault yet; attach a Redis that needs none to the gateway's network " + `${gateway.docker?.redisNetwork.networkName}, or remove gateway.redis to use the bundled one` });
+  }
   if (plan.platform === AgentPlatform.DOCKER) {
     for (const tool of plan.tools) {
       const port = tool.upstream === undefined ? "" : new URL(tool.upstream).port;
