@@ -1003,3 +1003,200 @@ describe("tool gateway invariants on docker", () => {
     });
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// The tool gateway on Kubernetes: generated specs with upstreams, so every firewall deploys one
+// ---------------------------------------------------------------------------------------------
+
+/** Runs of each gateway invariant: a gateway stack carries the 0.8 MiB bundle, so a tenth of the others' runs. */
+const K8S_GATEWAY_RUNS = Math.max(1, Math.floor(RUNS / 10));
+const GATEWAY_COMPONENT = "tool-gateway";
+const REDIS_COMPONENT = "gateway-redis";
+
+/** A generated Kubernetes spec whose chosen tools get an upstream (their keys then go to the gateway), with Vault's address and maybe an existing Redis. */
+const kubernetesGatewaySpecArb: fc.Arbitrary<Spec> = specWithReorderingArb(AgentPlatform.KUBERNETES).chain(({ spec }) =>
+  fc
+    .record({ fronted: fc.subarray(Object.keys(spec.tools).sort(byString), { minLength: 1 }), externalRedis: fc.boolean(), port: fc.option(fc.constantFrom(9000, 18080), { nil: undefined }) })
+    .map(({ fronted, externalRedis, port }): Spec => ({
+      ...spec,
+      tools: Object.fromEntries(Object.entries(spec.tools).map(([name, tool]) => [name, fronted.includes(name) ? { ...tool, upstream: `https://${normalisedName(name)}.upstream.example` } : tool])),
+      vault: { ...spec.vault, address: "https://vault.vault.svc:8200" },
+      gateway: { ...(port === undefined ? {} : { port }), ...(externalRedis ? { redis: { url: "rediss://10.77.0.9:6380" } } : {}) },
+    })),
+);
+
+/** The role a gateway port belongs to: ports follow the roles in name order from `gateway.port`. */
+const gatewayPortOf = (spec: Spec, role: string) => (spec.gateway?.port ?? 8080) + roleNamesOf(spec).indexOf(role);
+
+/** Deployments by name, with their pod labels. */
+const deploymentsOf = (doc: Json): Map<string, Json> => new Map(resources(doc, "kubernetes_deployment_v1").map(([, d]) => [d.metadata.name, d]));
+
+/** (peer, port) pairs the policies selecting a pod allow in one direction; a rule without peers or ports reads as `any`. */
+function podGrants(doc: Json, labels: Record<string, string>, direction: "Ingress" | "Egress"): { peer: Json | "any"; port: string }[] {
+  const [rules, side] = direction === "Ingress" ? ["ingress", "from"] : ["egress", "to"];
+  return resources(doc, "kubernetes_network_policy_v1")
+    .map(([, p]) => p)
+    .filter((p) => (p.spec.policy_types ?? []).includes(direction) && selects(p.spec.pod_selector, labels))
+    .flatMap((p) => (p.spec[rules] ?? []).flatMap((rule: Json) => {
+      const peers: (Json | "any")[] = rule[side] && rule[side].length > 0 ? rule[side] : ["any"];
+      const ports: string[] = rule.ports && rule.ports.length > 0 ? rule.ports.map((port: Json) => `${port.protocol ?? "TCP"}/${port.port ?? "any"}`) : ["any"];
+      return peers.flatMap((peer) => ports.map((port) => ({ peer, port })));
+    }));
+}
+
+/** Whether a peer can mean pods with these labels in the policy's namespace (conservatively: any peer but an IP block or another namespace could). */
+function peerCanSelect(peer: Json | "any", labels: Record<string, string>): boolean {
+  if (peer === "any") return true;
+  if (peer.ip_block !== undefined) return false;
+  if (peer.namespace_selector !== undefined) {
+    const name = peer.namespace_selector.match_labels?.["kubernetes.io/metadata.name"];
+    if (name === "kube-system" || name === "vault") return false;
+  }
+  return peer.pod_selector === undefined || selects(peer.pod_selector, labels);
+}
+
+/**
+ * G1. Each role's agents reach the gateway only on their role's port and the proxy only on theirs
+ * (besides DNS and the role's CIDRs, nothing), and each gateway port admits only that role's agents.
+ */
+function gatewayPortPerRole(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const deployments = deploymentsOf(doc);
+  const gateway = [...deployments.values()].find((d) => podLabels(d)[LABELS_COMPONENT] === GATEWAY_COMPONENT);
+  if (gateway === undefined) return ["no gateway Deployment"];
+  const gatewayLabels = podLabels(gateway);
+  for (const agent of agentsOf(spec)) {
+    const labels = podLabels(deployments.get(normalisedName(agent.name)));
+    const egress = podGrants(doc, labels, "Egress");
+    const ports = egress.filter((g) => peerCanSelect(g.peer, gatewayLabels)).map((g) => g.port);
+    const expected = `TCP/${gatewayPortOf(spec, agent.role)}`;
+    if (JSON.stringify([...new Set(ports)]) !== JSON.stringify([expected])) wrong.push(`agent "${agent.name}" (role ${agent.role}) reaches the gateway on ${JSON.stringify(ports)}, expected only ${expected}`);
+    const cidrs = new Set((spec.roles[agent.role].network?.egressCidrs ?? []).flatMap(({ cidr, ports: p }) => p.map((port) => `${cidr} TCP/${port}`)));
+    for (const { peer, port } of egress) {
+      if (peer === "any") { wrong.push(`agent "${agent.name}" may reach anything on ${port}`); continue; }
+      const component = peer.pod_selector?.match_labels?.[LABELS_COMPONENT];
+      const allowed = peer.namespace_selector?.match_labels?.["kubernetes.io/metadata.name"] === "kube-system" ? port.endsWith("/53")
+        : peer.ip_block !== undefined ? cidrs.has(`${peer.ip_block.cidr} ${port}`) || (peer.ip_block.cidr === `${spec.kubernetes?.nodeLocalDnsIp}/32` && port.endsWith("/53"))
+        : peer.namespace_selector === undefined && component === GATEWAY_COMPONENT ? port === expected
+        : peer.namespace_selector === undefined && component === "egress-proxy" && port === `TCP/${proxyPortOf(spec) + roleNamesOf(spec).indexOf(agent.role)}`;
+      if (!allowed) wrong.push(`agent "${agent.name}" (role ${agent.role}) may reach ${JSON.stringify(peer)} on ${port}`);
+    }
+  }
+  for (const grant of podGrants(doc, gatewayLabels, "Ingress")) {
+    const role = roleNamesOf(spec).find((r) => `TCP/${gatewayPortOf(spec, r)}` === grant.port);
+    if (role === undefined) wrong.push(`the gateway admits ${JSON.stringify(grant.peer)} on ${grant.port}, no role's port`);
+    for (const agent of agentsOf(spec)) {
+      if (peerCanSelect(grant.peer, podLabels(deployments.get(normalisedName(agent.name)))) && agent.role !== role) wrong.push(`gateway port ${grant.port} admits agent "${agent.name}" of role ${agent.role}, but the port is role ${role}'s`);
+    }
+    if (grant.peer === "any" || grant.peer.pod_selector?.match_labels?.[LABELS_COMPONENT] !== "agent") wrong.push(`the gateway admits ${JSON.stringify(grant.peer)}, not agent pods`);
+  }
+  return wrong;
+}
+
+/** G2. Only the gateway reaches Redis: the bundled Redis admits the gateway alone and sends nothing; an existing Redis is the gateway's egress alone. */
+function onlyGatewayReachesRedis(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const deployments = deploymentsOf(doc);
+  const redis = [...deployments.values()].find((d) => podLabels(d)[LABELS_COMPONENT] === REDIS_COMPONENT);
+  if (spec.gateway?.redis !== undefined) {
+    if (redis !== undefined) wrong.push("a Redis is bundled although gateway.redis is set");
+    for (const [name, d] of deployments) {
+      const reaches = podGrants(doc, podLabels(d), "Egress").some((g) => g.port === "TCP/6380" && (g.peer === "any" || g.peer.ip_block?.cidr === "10.77.0.9/32"));
+      if (reaches !== (podLabels(d)[LABELS_COMPONENT] === GATEWAY_COMPONENT)) wrong.push(`${name} ${reaches ? "reaches" : "does not reach"} the existing Redis`);
+    }
+    return wrong;
+  }
+  if (redis === undefined) return ["no bundled Redis Deployment"];
+  const redisLabels = podLabels(redis);
+  for (const [name, d] of deployments) {
+    if (d === redis) continue;
+    const reaches = podGrants(doc, podLabels(d), "Egress").some((g) => peerCanSelect(g.peer, redisLabels));
+    if (reaches !== (podLabels(d)[LABELS_COMPONENT] === GATEWAY_COMPONENT)) wrong.push(`${name} ${reaches ? "reaches" : "does not reach"} the bundled Redis`);
+  }
+  const ingress = podGrants(doc, redisLabels, "Ingress");
+  if (ingress.length === 0) wrong.push("no policy admits the gateway to Redis");
+  for (const grant of ingress) {
+    if (grant.peer === "any" || Object.keys(grant.peer).join() !== "pod_selector" || grant.peer.pod_selector.match_labels?.[LABELS_COMPONENT] !== GATEWAY_COMPONENT) wrong.push(`Redis admits ${JSON.stringify(grant.peer)}, not the gateway alone`);
+  }
+  const isolatedOut = resources(doc, "kubernetes_network_policy_v1").some(([, p]) => (p.spec.policy_types ?? []).includes("Egress") && selects(p.spec.pod_selector, redisLabels));
+  if (!isolatedOut || podGrants(doc, redisLabels, "Egress").length > 0) wrong.push("Redis's egress is not closed");
+  return wrong;
+}
+
+/** G3. The gateway leaves only to DNS, Redis, Vault, and public addresses (every forbidden range excluded) on 443. */
+function gatewayEgressBounded(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const gateway = [...deploymentsOf(doc).values()].find((d) => podLabels(d)[LABELS_COMPONENT] === GATEWAY_COMPONENT);
+  const forbidden = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "127.0.0.0/8", "fc00::/7", "fe80::/10"];
+  for (const { peer, port } of podGrants(doc, podLabels(gateway), "Egress")) {
+    if (peer === "any") { wrong.push(`the gateway may reach anything on ${port}`); continue; }
+    if (peer.ip_block === undefined) continue;
+    const { cidr, except = [] } = peer.ip_block;
+    if (cidr === "10.77.0.9/32" && port === "TCP/6380" && spec.gateway?.redis !== undefined) continue;
+    if (cidr === `${spec.kubernetes?.nodeLocalDnsIp}/32` && port.endsWith("/53")) continue;
+    if (port !== "TCP/443") wrong.push(`the gateway reaches ${cidr} on ${port}`);
+    const missing = forbidden.filter((f) => f.includes(":") === cidr.includes(":") && !except.includes(f));
+    if (missing.length > 0) wrong.push(`the gateway's egress to ${cidr} does not exclude ${JSON.stringify(missing)}`);
+  }
+  return wrong;
+}
+
+/** G4. No agent role's Vault login carries a key the gateway holds; the gateway's login is bound to its own ServiceAccount. */
+function k8sGatewayKeyCustody(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const custody = Object.keys(spec.tools).filter((t) => spec.tools[t].upstream !== undefined && spec.tools[t].key !== undefined).map((t) => `${mountPathOf(spec)}/data/tools/${normalisedName(t)}`);
+  const policies = new Map(resources(doc, "vault_policy").map(([id, p]) => [`\${vault_policy.${id}.name}`, p]));
+  for (const [, login] of resources(doc, "vault_kubernetes_auth_backend_role")) {
+    const granted = (login.token_policies ?? []).flatMap((ref: string) => grantsOf(policies.get(ref)?.policy ?? "", []));
+    const held = granted.filter((path: string) => custody.includes(path));
+    if (login.role_name === "rapidclaw-tool-gateway") {
+      if (JSON.stringify([...granted].sort(byString)) !== JSON.stringify([...custody].sort(byString))) wrong.push(`the gateway's login grants ${JSON.stringify(granted)}, expected ${JSON.stringify(custody)}`);
+      const account = resolveName(doc, login.bound_service_account_names?.[0]);
+      if (login.bound_service_account_names?.length !== 1 || account !== "rapidclaw-tool-gateway") wrong.push(`the gateway's login is bound to ${JSON.stringify(login.bound_service_account_names)}`);
+    } else if (held.length > 0) wrong.push(`agent login ${login.role_name} reads gateway-held keys ${JSON.stringify(held)}`);
+  }
+  return wrong;
+}
+
+const LABELS_COMPONENT = "rapidclaw.dev/component";
+
+const K8S_GATEWAY_INVARIANTS: Invariant[] = [
+  { title: "G1. each role's agents reach the gateway only on their own port, which admits only them", check: (spec, json) => gatewayPortPerRole(spec, JSON.parse(json)) },
+  { title: "G2. only the gateway reaches Redis", check: (spec, json) => onlyGatewayReachesRedis(spec, JSON.parse(json)) },
+  { title: "G3. the gateway leaves only to DNS, Redis, Vault and public addresses on 443", check: (spec, json) => gatewayEgressBounded(spec, JSON.parse(json)) },
+  { title: "G4. only the gateway's login reads the keys it holds", check: (spec, json) => k8sGatewayKeyCustody(spec, JSON.parse(json)) },
+];
+
+describe("tool gateway invariants on kubernetes", () => {
+  for (const invariant of K8S_GATEWAY_INVARIANTS) {
+    it(`invariant ${invariant.title} (${K8S_GATEWAY_RUNS} generated specs)`, () => {
+      fc.assert(
+        fc.property(kubernetesGatewaySpecArb, (spec) => {
+          const violations = invariant.check(spec, synthesized(spec), AgentPlatform.KUBERNETES, 0);
+          if (violations.length > 0) throw new Error(`invariant ${invariant.title} violated:\n  - ${violations.slice(0, 12).join("\n  - ")}`);
+        }),
+        { numRuns: K8S_GATEWAY_RUNS, seed: SEED },
+      );
+    });
+  }
+
+  it("notices an agent reaching another role's gateway port, and a stranger reaching Redis", () => {
+    const base = firewallScenario(AgentPlatform.KUBERNETES);
+    const spec: Spec = { ...base, tools: { ...base.tools, web_search: { ...base.tools.web_search, upstream: "https://api.search.example" } }, vault: { address: "https://vault.vault.svc:8200" } };
+    const doc = JSON.parse(synthesized(spec));
+    for (const invariant of K8S_GATEWAY_INVARIANTS) expect(invariant.check(spec, JSON.stringify(doc), AgentPlatform.KUBERNETES, 0), invariant.title).toEqual([]);
+    const [, rolePolicy] = resources(doc, "kubernetes_network_policy_v1").find(([, p]) => p.metadata.name === "rapidclaw-role-research-agent-gateway") as [string, Json];
+    rolePolicy.spec.egress[0].ports.push({ port: String(gatewayPortOf(spec, "customer_support")), protocol: "TCP" });
+    expect(gatewayPortPerRole(spec, doc).join("\n")).toContain("reaches the gateway on");
+    rolePolicy.spec.egress.push({ to: [{ pod_selector: { match_labels: { [LABELS_COMPONENT]: REDIS_COMPONENT } } }], ports: [{ port: "6379", protocol: "TCP" }] });
+    expect(onlyGatewayReachesRedis(spec, doc).join("\n")).toContain("openclaw-agent reaches the bundled Redis");
+    expect(gatewayPortPerRole(spec, doc).join("\n")).toContain("may reach");
+    const [, gatewayPolicy] = resources(doc, "kubernetes_network_policy_v1").find(([, p]) => p.metadata.name === "rapidclaw-tool-gateway") as [string, Json];
+    gatewayPolicy.spec.egress.push({ to: [{ ip_block: { cidr: "10.0.0.0/8" } }], ports: [{ port: "443", protocol: "TCP" }] });
+    expect(gatewayEgressBounded(spec, doc).join("\n")).toContain("the gateway's egress to 10.0.0.0/8 does not exclude");
+    const [gatewayPolicyRef] = resources(doc, "vault_policy").find(([, p]) => p.name === "rapidclaw-tool-gateway") as [string, Json];
+    const [, agentLogin] = resources(doc, "vault_kubernetes_auth_backend_role").find(([, l]) => l.role_name !== "rapidclaw-tool-gateway") as [string, Json];
+    agentLogin.token_policies.push(`\${vault_policy.${gatewayPolicyRef}.name}`);
+    expect(k8sGatewayKeyCustody(spec, doc).join("\n")).toContain("reads gateway-held keys");
+  });
+});

@@ -6,8 +6,7 @@ import { App, TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AgentFleet, AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork, type FirewallSpecProps } from "../src";
 import type { AgentFiles } from "../src/plan/agent-environment";
-import { proxyPortName } from "../src/kubernetes/egress-proxy";
-import { CHECKSUM_ANNOTATIONS, sha256 } from "../src/kubernetes/pod";
+import { CHECKSUM_ANNOTATIONS, rolePortName, sha256 } from "../src/kubernetes/pod";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_DIR } from "../src/kubernetes/agents";
 import { LABELS } from "../src/plan/plan";
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
@@ -298,7 +297,7 @@ describe("Kubernetes firewall: egress proxy", () => {
   });
 
   it("generates valid, unique port names however many roles and however long their names", () => {
-    const names = Array.from({ length: 120 }, (_, i) => proxyPortName(i));
+    const names = Array.from({ length: 120 }, (_, i) => rolePortName(i));
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) {
       expect(name.length).toBeLessThanOrEqual(15);

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { DockerToolGateway, GATEWAY_APPROLE_FILES } from "../docker/tool-gateway";
+import { VAULT_TOKEN_PATH } from "../kubernetes/agents";
 import { KubernetesToolGateway } from "../kubernetes/tool-gateway";
 import { FirewallSpecError } from "../model/errors";
 import { AgentPlatform } from "../model/types";
@@ -86,6 +87,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
         grant: this.keyGrant,
         authPath: props.keys.authPath,
         vaultAgentConfig: this.vaultAgentConfig,
+        bundle: props.bundle,
       });
     }
   }
@@ -104,6 +106,6 @@ export class ToolGateway extends Construct implements IKeyGrantee {
 /** The gateway's Vault Agent configuration: AppRole files on Docker, the gateway's login role on Kubernetes. */
 function vaultAgentConfigOf(spec: FirewallSpec, gateway: PlannedGateway): string {
   const plan = planOf(spec);
-  const login = plan.platform === AgentPlatform.DOCKER ? { appRole: GATEWAY_APPROLE_FILES } : { kubernetes: { role: gateway.name } };
+  const login = plan.platform === AgentPlatform.DOCKER ? { appRole: GATEWAY_APPROLE_FILES } : { kubernetes: { role: gateway.name, tokenPath: VAULT_TOKEN_PATH } };
   return VaultAgentConfig.renderForPlan(plan, { vaultAddress: plan.vault.address as string, keyDir: gateway.paths.keyDir, ...login });
 }

@@ -35,6 +35,20 @@ export const VAULT_TOKEN_AUDIENCE = "vault";
 /** Lifetime of that token; the kubelet refreshes it before it expires. */
 export const VAULT_TOKEN_EXPIRATION_SECONDS = 600;
 
+/**
+ * The projected ServiceAccount token a pod logs in to Vault with, at `VAULT_TOKEN_PATH`: short-lived
+ * and for Vault alone (its audience), instead of the automounted API token.
+ */
+export function vaultTokenVolume(): { volume: DeploymentV1SpecTemplateSpecVolume; mount: DeploymentV1SpecTemplateSpecContainerVolumeMount } {
+  return {
+    volume: {
+      name: "vault-token",
+      projected: [{ sources: [{ serviceAccountToken: { audience: VAULT_TOKEN_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: posix.basename(VAULT_TOKEN_PATH) } }] }],
+    },
+    mount: { name: "vault-token", mountPath: VAULT_TOKEN_DIR, readOnly: true },
+  };
+}
+
 /** Properties of `KubernetesAgents`. */
 export interface KubernetesAgentsProps {
   /** The network whose namespace the agents run in; the agents are its firewall's. */
@@ -149,16 +163,9 @@ export class KubernetesAgents extends Construct {
       mounts.push(...tmp.mounts);
     }
     if (role.keyGrants.length > 0) {
-      // A short-lived token only Vault accepts, instead of the automounted API token.
-      volumes.push({
-        name: "vault-token",
-        projected: [
-          {
-            sources: [{ serviceAccountToken: { audience: VAULT_TOKEN_AUDIENCE, expirationSeconds: VAULT_TOKEN_EXPIRATION_SECONDS, path: posix.basename(VAULT_TOKEN_PATH) } }],
-          },
-        ],
-      });
-      mounts.push({ name: "vault-token", mountPath: VAULT_TOKEN_DIR, readOnly: true });
+      const token = vaultTokenVolume();
+      volumes.push(token.volume);
+      mounts.push(token.mount);
     }
     if (fileSet) {
       if (mounts.some((m) => m.mountPath === fileSet.directory)) {

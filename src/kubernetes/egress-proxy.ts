@@ -10,7 +10,7 @@ import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
-import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
+import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
 
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
@@ -20,16 +20,6 @@ export const PROXY_RESOURCES = {
   requests: { cpu: "100m", memory: "128Mi" },
   limits: { cpu: "1000m", memory: "512Mi" },
 } as const;
-
-/**
- * Name of the proxy port of role number `index` (in role-name order), on the container and the
- * Service. Port names are IANA service names (at most 15 characters, lower case, digits and
- * single `-`, at least one letter), too short for role names; the index matches the port offset
- * (`proxy.port + index`).
- */
-export function proxyPortName(index: number): string {
-  return `role-${index}`;
-}
 
 /** Where Squid may write: spool, run and log directories, each a small emptyDir. */
 const SQUID_SCRATCH = [
@@ -78,7 +68,7 @@ export class KubernetesEgressProxy extends Construct {
     const labels = workloadLabels(COMPONENTS.egressProxy);
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
     this.serviceHost = `${plan.names.proxy}.${namespaceName}.svc`;
-    const ports = plan.roles.map((role, index) => ({ name: proxyPortName(index), port: role.proxyPort }));
+    const ports = plan.roles.map((role, index) => ({ name: rolePortName(index), port: role.proxyPort }));
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceHost}:${r.proxyPort}`]));
 
     this.configMap = new ConfigMapV1(this, "squid-conf", {

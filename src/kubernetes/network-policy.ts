@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { NetworkPolicyV1, type NetworkPolicyV1SpecEgress, type NetworkPolicyV1SpecIngress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { Construct } from "constructs";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
@@ -78,6 +79,42 @@ export function publicInternetPeers(plan: FirewallPlan): PolicyPeer[] {
     { ipBlock: { cidr: "0.0.0.0/0", except: forbidden(4) } },
     { ipBlock: { cidr: "::/0", except: forbidden(6) } },
   ];
+}
+
+/** A service outside the policy's pods, as NetworkPolicy can name it: peers and one TCP port. */
+export interface ServicePeers {
+  readonly peers: PolicyPeer[];
+  readonly port: number;
+}
+
+/** Ports of URL schemes that name none. */
+const DEFAULT_PORTS: { [scheme: string]: number } = { "http:": 80, "https:": 443, "redis:": 6379, "rediss:": 6379 };
+
+/**
+ * The service at `url` as NetworkPolicy peers, since a policy cannot name a host:
+ * - an IP address: that address alone (`/32` or `/128`; a Service's cluster IP does not work,
+ *   policies see the pods behind it);
+ * - a cluster Service name, `<service>.<namespace>.svc` with or without the cluster domain: every
+ *   pod of that namespace (a policy here cannot know the labels of pods there);
+ * - a bare Service name (`vault`): every pod of `namespace`, the agents' own, by its name label;
+ * - any other host name: its addresses are unknown at synthesis, so the public internet as the
+ *   proxy sees it (`publicInternetPeers`: no private, link-local or metadata range). A service at
+ *   a private address by name needs its CIDRs given instead.
+ * The port is the URL's, else the scheme's (80, 443, 6379). Throws on a URL without a host.
+ */
+export function servicePeers(url: string, plan: FirewallPlan, namespace: string): ServicePeers {
+  const parsed = new URL(url);
+  const host = parsed.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "") throw new Error(`"${url}" names no host; write e.g. https://vault.example.com:8200`);
+  const port = parsed.port === "" ? DEFAULT_PORTS[parsed.protocol] : Number(parsed.port);
+  if (port === undefined) throw new Error(`"${url}" names no port and ${parsed.protocol} has no usual one; add the port`);
+  const version = isIP(host);
+  if (version !== 0) return { peers: [{ ipBlock: { cidr: `${host}/${version === 4 ? 32 : 128}` } }], port };
+  const labels = host.split(".");
+  const svc = labels.indexOf("svc");
+  const serviceNamespace = svc === 2 ? labels[1] : labels.length === 1 ? namespace : undefined;
+  if (serviceNamespace !== undefined) return { peers: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: serviceNamespace } } }], port };
+  return { peers: publicInternetPeers(plan), port };
 }
 
 /** What one firewall NetworkPolicy selects and allows. */

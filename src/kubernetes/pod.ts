@@ -20,7 +20,19 @@ export const CHECKSUM_ANNOTATIONS = {
   squidConf: "rapidclaw.dev/squid-conf-sha256",
   /** sha256 of a role's files (profile documents), so agents reload them. */
   agentFiles: "rapidclaw.dev/files-sha256",
+  /** sha256 over the tool gateway's firewall file, Vault Agent config and bundle: the gateway reads them once, at start. */
+  gatewayConfig: "rapidclaw.dev/gateway-config-sha256",
 } as const;
+
+/**
+ * Name of the port of role number `index` (in role-name order) on a container and its Service
+ * (the proxy's, the gateway's). Port names are IANA service names (at most 15 characters, lower
+ * case, digits and single `-`, at least one letter), too short for role names; the index matches
+ * the port offset (`proxy.port + index`, `gateway.port + index`).
+ */
+export function rolePortName(index: number): string {
+  return `role-${index}`;
+}
 
 /** Hex sha256 of a text. */
 export function sha256(text: string): string {

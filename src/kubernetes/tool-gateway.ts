@@ -1,29 +1,390 @@
+import { posix } from "node:path";
+import { KubernetesAuthBackendRole } from "@cdktf/provider-vault/lib/kubernetes-auth-backend-role";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { DeploymentV1, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
+import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
-import type { FirewallSpec } from "../plan/firewall-spec";
+import { DEFAULTS } from "../model/defaults";
+import { FirewallSpecError } from "../model/errors";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import type { PlannedGateway } from "../plan/gateway-plan";
+import type { FirewallPlan, PlannedRole } from "../plan/plan";
+import { VaultAgentConfig } from "../render/vault-agent-config";
+import { COMPONENTS, workloadLabels } from "../terraform/labels";
+import { terraformLiteral } from "../terraform/terraform-literal";
+import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
+import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
 
-/** Properties of `KubernetesToolGateway`: what `ToolGateway` passes it. */
+/** User and group of the gateway pod (the gateway and its Vault Agent share it: keys are 0400). */
+export const GATEWAY_UID = 10002;
+
+/** The `redis` user and group of the Redis image. */
+export const REDIS_UID = 999;
+
+/** Requests and limits of the gateway's containers and of the bundled Redis. */
+export const GATEWAY_RESOURCES = {
+  gateway: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1000m", memory: "512Mi" } },
+  vaultAgent: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+  redis: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "256Mi" } },
+} as const;
+
+/** Memory the bundled Redis may use before it refuses writes (the limiter then fails closed), below its container limit. */
+const REDIS_MAX_MEMORY = "192mb";
+
+/** Properties of `KubernetesToolGateway` (what `ToolGateway` passes it). */
 export interface KubernetesToolGatewayProps {
   /** The firewall whose gateway this is (its plan's `gateway`). */
   readonly spec: FirewallSpec;
-  /** The agents' namespace (created or adopted). */
+  /** The agents' namespace (created or adopted): the gateway runs beside the agents. */
   readonly namespaceName: string;
-  /** The gateway's key grant, when it holds keys: its policy goes to the gateway's Vault login. */
+  /**
+   * The gateway's key grant (`keys.grantRead(gateway, <custody tools>)`): its policy goes on the
+   * gateway's Vault login role. Needed when the gateway holds keys.
+   * @default - no login role; refused when some tool's key is delivered to the gateway
+   */
   readonly grant?: KeyGrant;
-  /** Path of the Vault auth backend the gateway logs in with (a reference when created in the stack). */
-  readonly authPath: string;
-  /** The rendered Vault Agent configuration (Kubernetes auto-auth as the gateway's login role), when it holds keys. */
+  /**
+   * Path of the Kubernetes auth backend the gateway's login role goes on (a reference when the
+   * backend is created in the stack, as `ScopedAgentKeys.authPath`).
+   * @default - the firewall's `vault.authPath`
+   */
+  readonly authPath?: string;
+  /**
+   * The Vault Agent configuration, when the gateway holds keys; it must log in with the token at
+   * `VAULT_TOKEN_PATH` (the pod's projected token for Vault).
+   * @default - `VaultAgentConfig.renderForPlan` with Kubernetes auth as the gateway's login role
+   */
   readonly vaultAgentConfig?: string;
+  /**
+   * The gateway program.
+   * @default GatewayBundle.packaged() - the bundle this package ships
+   */
+  readonly bundle?: GatewayBundle;
+  /**
+   * Where Vault is, as CIDRs the gateway's Vault Agent may reach on Vault's port: for a Vault at
+   * a private address by host name, which a policy cannot know.
+   * @default - from `vault.address`: an IP address alone, every pod of the namespace of a
+   * `<service>.<namespace>.svc` name, else public addresses only
+   */
+  readonly vaultCidrs?: string[];
+  /**
+   * Where an existing Redis (`gateway.redis`) is, as CIDRs the gateway may reach on its port, for
+   * one at a private address by host name (a managed Redis in the cluster's network).
+   * @default - from `gateway.redis.url`, as `vaultCidrs` from `vault.address`
+   */
+  readonly redisCidrs?: string[];
 }
 
 /**
- * Kubernetes part of ToolGateway. PLACEHOLDER: the Deployment, Service, PodDisruptionBudget,
- * NetworkPolicies and Vault login are built on another branch; until that lands, a Kubernetes
- * firewall with a gateway is refused here rather than synthesized without one.
+ * Kubernetes part of ToolGateway: the gateway as a Deployment (`gateway.replicas`, at least 2) of
+ * a stock Node image running the package's one-file bundle, with a Vault Agent sidecar rendering
+ * the keys it holds into a memory volume; its ConfigMaps (firewall file and Vault Agent config;
+ * the bundle), ServiceAccount, Service (one port per role), PodDisruptionBudget and Vault login
+ * role; the bundled Redis unless `gateway.redis` is set; and the NetworkPolicies that make the
+ * port a call arrives on the caller's role: each role's pods reach the gateway on their own port
+ * only, the gateway admits each role only there, and the gateway reaches DNS, Redis, Vault and
+ * its upstreams (public addresses, upstream ports) and nothing else. Names derive from
+ * `<firewall>-tool-gateway`.
  */
 export class KubernetesToolGateway extends Construct {
+  /** DNS name of the gateway Service; a role's agents use `http://<serviceHost>:<role port>`. */
+  public readonly serviceHost: string;
+  /** `http://<serviceHost>:<role port>` per role name. */
+  public readonly gatewayUrls: { [roleName: string]: string };
+  /** The ServiceAccount the gateway runs as: the subject of its Vault login role. */
+  public readonly serviceAccount: ServiceAccountV1;
+  /** The firewall file (`firewall.json`) and the Vault Agent config (`vault-agent.hcl`). */
+  public readonly configMap: ConfigMapV1;
+  /** The gateway bundle, `<gateway>-bundle` (about 0.8 MiB, under a ConfigMap's 1 MiB). */
+  public readonly bundleConfigMap: ConfigMapV1;
+  /** The rendered Vault Agent config, as in the ConfigMap; undefined when the gateway holds no key. */
+  public readonly vaultAgentConfig?: string;
+  /** sha256 over the firewall file, the Vault Agent config and the bundle: the pod annotation that rolls the gateway. */
+  public readonly configChecksum: string;
+  /** The gateway pods. */
+  public readonly deployment: DeploymentV1;
+  /** ClusterIP Service with one port per role. */
+  public readonly service: ServiceV1;
+  /** Keeps all but one gateway pod serving during voluntary disruptions. */
+  public readonly podDisruptionBudget: PodDisruptionBudgetV1;
+  /** The gateway's NetworkPolicy: ingress per role port from that role's pods; egress to DNS, Redis, Vault and upstreams. */
+  public readonly networkPolicy: NetworkPolicyV1;
+  /** Per role name: egress of the role's pods to the gateway on the role's port. */
+  public readonly roleEgressPolicies: { [roleName: string]: NetworkPolicyV1 } = {};
+  /** The Vault Kubernetes auth role bound to the gateway's ServiceAccount; undefined when it holds no key. */
+  public readonly vaultLoginRole?: KubernetesAuthBackendRole;
+  /** The bundled Redis; undefined with `gateway.redis`. */
+  public readonly redisDeployment?: DeploymentV1;
+  /** Service of the bundled Redis. */
+  public readonly redisService?: ServiceV1;
+  /** NetworkPolicy of the bundled Redis: ingress from the gateway only, no egress. */
+  public readonly redisNetworkPolicy?: NetworkPolicyV1;
+  private readonly gateway: PlannedGateway;
+  private readonly files: GatewayFileNames;
+
   constructor(scope: Construct, id: string, props: KubernetesToolGatewayProps) {
+    const plan = planOf(props.spec);
+    const gateway = plan.gateway;
+    if (gateway === undefined) throw new Error(`KubernetesToolGateway "${id}": the firewall has no gateway (no tool has an upstream and gateway is unset); give a tool an upstream, or set gateway`);
+    const holdsKeys = gateway.custodyTools.length > 0;
+    if (holdsKeys && props.grant === undefined) {
+      throw new Error(`KubernetesToolGateway "${id}": the gateway holds the keys of ${gateway.custodyTools.join(", ")}; give grant: keys.grantRead(gateway, [${gateway.custodyTools.map((t) => `"${t}"`).join(", ")}])`);
+    }
+    if (gateway.redis.credentialsSecret !== undefined) {
+      const message = "Redis credentials from Vault are not supported on Kubernetes yet; remove credentialsSecret and use a Redis that the gateway's NetworkPolicy alone guards (redisCidrs), or the bundled one";
+      throw new FirewallSpecError([{ path: "gateway.redis.credentialsSecret", message }], `KubernetesToolGateway "${id}"`);
+    }
+    const bundle = props.bundle ?? GatewayBundle.packaged();
     super(scope, id);
-    throw new Error(`the Kubernetes tool gateway of namespace ${props.namespaceName} is not available in this build; deploy on Docker, or run the gateway yourself`);
+    this.gateway = gateway;
+    this.files = fileNames(gateway);
+    const namespace = props.namespaceName;
+    const labels = workloadLabels(COMPONENTS.toolGateway);
+    this.serviceHost = `${gateway.name}.${namespace}.svc`;
+    this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceHost}:${r.port}`]));
+
+    this.serviceAccount = new ServiceAccountV1(this, "service-account", {
+      metadata: { name: gateway.name, namespace, labels },
+      automountServiceAccountToken: false,
+    });
+
+    this.vaultAgentConfig = holdsKeys
+      ? props.vaultAgentConfig ?? VaultAgentConfig.renderForPlan(plan, { vaultAddress: plan.vault.address as string, kubernetes: { role: gateway.name, tokenPath: VAULT_TOKEN_PATH }, keyDir: gateway.paths.keyDir })
+      : undefined;
+    const configData: { [file: string]: string } = { [this.files.config]: gateway.configJson };
+    if (this.vaultAgentConfig !== undefined) configData[this.files.vaultAgentConfig] = this.vaultAgentConfig;
+    this.configMap = new ConfigMapV1(this, "config", {
+      metadata: { name: gateway.name, namespace, labels },
+      data: Object.fromEntries(Object.entries(configData).map(([file, text]) => [file, terraformLiteral(text)])),
+    });
+    // A ConfigMap of its own: the bundle takes most of the 1 MiB a ConfigMap may hold.
+    this.bundleConfigMap = new ConfigMapV1(this, "bundle", {
+      metadata: { name: `${gateway.name}-bundle`, namespace, labels },
+      data: { [this.files.bundle]: terraformLiteral(bundle.text) },
+    });
+    this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", sha256(bundle.text)].join("\n"));
+
+    this.deployment = this.gatewayDeployment(namespace, labels);
+
+    this.service = new ServiceV1(this, "service", {
+      metadata: { name: gateway.name, namespace, labels },
+      spec: {
+        type: "ClusterIP",
+        selector: labels,
+        port: gateway.roles.map((r, index) => ({ name: rolePortName(index), port: r.port, targetPort: rolePortName(index), protocol: "TCP" })),
+      },
+    });
+    this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
+      metadata: { name: gateway.name, namespace, labels },
+      spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
+    });
+
+    if (holdsKeys) {
+      const grant = props.grant as KeyGrant;
+      this.vaultLoginRole = new KubernetesAuthBackendRole(this, "vault-login", {
+        backend: props.authPath ?? plan.vault.authPath,
+        roleName: gateway.name,
+        boundServiceAccountNames: [this.serviceAccount.metadata.name],
+        boundServiceAccountNamespaces: [namespace],
+        audience: VAULT_TOKEN_AUDIENCE,
+        tokenPolicies: [grant.policy.name],
+        tokenNoDefaultPolicy: true,
+        tokenTtl: plan.vault.tokenTtlSeconds,
+        tokenMaxTtl: plan.vault.tokenTtlSeconds,
+      });
+    }
+
+    if (gateway.redis.bundled) {
+      const redis = this.bundledRedis(gateway, namespace);
+      this.redisDeployment = redis.deployment;
+      this.redisService = redis.service;
+      this.redisNetworkPolicy = redis.networkPolicy;
+    }
+    this.networkPolicy = this.gatewayPolicy(plan, namespace, props);
+    const roles = new Map(plan.roles.map((r) => [r.name, r]));
+    const policyScope = new Construct(this, "role-egress");
+    for (const entry of gateway.roles) {
+      const role = roles.get(entry.role) as PlannedRole;
+      this.roleEgressPolicies[role.name] = firewallPolicy(policyScope, role.resourceName, {
+        namespace,
+        name: `${plan.names.firewall}-role-${role.resourceName}-gateway`,
+        podSelector: agentPodSelector(role),
+        policyTypes: ["Egress"],
+        egress: [{ to: [{ podSelector: componentSelector(COMPONENTS.toolGateway) }], ports: tcpPorts([entry.port]) }],
+      });
+    }
   }
+
+  private gatewayDeployment(namespace: string, labels: Record<string, string>): DeploymentV1 {
+    const gateway = this.gateway;
+    const keyDir = gateway.paths.keyDir;
+    const volumes: DeploymentV1SpecTemplateSpecVolume[] = [
+      { name: "config", configMap: { name: this.configMap.metadata.name, defaultMode: "0444", items: [{ key: this.files.config, path: this.files.config }] } },
+      { name: "bundle", configMap: { name: this.bundleConfigMap.metadata.name, defaultMode: "0444" } },
+      // In memory: keys never reach a node's disk.
+      { name: "keys", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+    ];
+    const containers: DeploymentV1SpecTemplateSpecContainer[] = [
+      {
+        name: "gateway",
+        image: gateway.image,
+        command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, "--admin-port", String(gateway.adminPort)],
+        port: [
+          ...gateway.roles.map((r, index) => ({ name: rolePortName(index), containerPort: r.port, protocol: "TCP" })),
+          { name: "admin", containerPort: gateway.adminPort, protocol: "TCP" },
+        ],
+        // Ready once Redis answers and every key is loaded.
+        readinessProbe: { httpGet: { path: "/readyz", port: "admin" }, periodSeconds: 5, failureThreshold: 2 },
+        livenessProbe: { httpGet: { path: "/healthz", port: "admin" }, periodSeconds: 10, failureThreshold: 3 },
+        resources: { requests: { ...GATEWAY_RESOURCES.gateway.requests }, limits: { ...GATEWAY_RESOURCES.gateway.limits } },
+        securityContext: hardenedContainerSecurityContext(),
+        volumeMount: [
+          { name: "config", mountPath: posix.dirname(gateway.paths.config), readOnly: true },
+          { name: "bundle", mountPath: posix.dirname(gateway.paths.bundle), readOnly: true },
+          { name: "keys", mountPath: keyDir, readOnly: true },
+        ],
+      },
+    ];
+    if (this.vaultAgentConfig !== undefined) {
+      const token = vaultTokenVolume();
+      volumes.push(
+        { name: "vault-agent-config", configMap: { name: this.configMap.metadata.name, defaultMode: "0444", items: [{ key: this.files.vaultAgentConfig, path: this.files.vaultAgentConfig }] } },
+        token.volume,
+      );
+      // A plain sidecar: the provider has no restartPolicy for init containers (native sidecars); the gateway stays unready until the keys are there.
+      containers.push({
+        name: "vault-agent",
+        image: DEFAULTS.gateway.vaultAgentImage,
+        command: ["vault", "agent", `-config=${gateway.paths.vaultAgentConfig}`],
+        resources: { requests: { ...GATEWAY_RESOURCES.vaultAgent.requests }, limits: { ...GATEWAY_RESOURCES.vaultAgent.limits } },
+        securityContext: hardenedContainerSecurityContext(),
+        volumeMount: [
+          { name: "vault-agent-config", mountPath: posix.dirname(gateway.paths.vaultAgentConfig), readOnly: true },
+          { name: "keys", mountPath: keyDir },
+          token.mount,
+        ],
+      });
+    }
+    return new (deploymentV1Class())(this, "deployment", {
+      metadata: { name: gateway.name, namespace, labels },
+      spec: {
+        replicas: String(gateway.replicas),
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.gatewayConfig]: this.configChecksum } },
+          spec: {
+            serviceAccountName: this.serviceAccount.metadata.name,
+            automountServiceAccountToken: false,
+            securityContext: hardenedPodSecurityContext(GATEWAY_UID),
+            container: containers,
+            volume: volumes,
+          },
+        },
+      },
+    });
+  }
+
+  /** The gateway's policy: each role's pods on their own port in; DNS, Redis, Vault and upstreams out. */
+  private gatewayPolicy(plan: FirewallPlan, namespace: string, props: KubernetesToolGatewayProps): NetworkPolicyV1 {
+    const gateway = this.gateway;
+    const roles = new Map(plan.roles.map((r) => [r.name, r]));
+    const egress: NetworkPolicyV1SpecEgress[] = [dnsEgressRule(plan)];
+    const redis = gateway.redis.bundled
+      ? { peers: [{ podSelector: componentSelector(COMPONENTS.gatewayRedis) }], port: redisPort(gateway.redis.url) }
+      : explicitPeers(servicePeers(gateway.redis.url, plan, namespace), props.redisCidrs);
+    egress.push({ to: redis.peers, ports: tcpPorts([redis.port]) });
+    if (this.vaultAgentConfig !== undefined) {
+      const vault = explicitPeers(servicePeers(plan.vault.address as string, plan, namespace), props.vaultCidrs);
+      egress.push({ to: vault.peers, ports: tcpPorts([vault.port]) });
+    }
+    const upstreamPorts = [...new Set(plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [Number(new URL(tool.upstream).port || 443)])))].sort((a, b) => a - b);
+    if (upstreamPorts.length > 0) egress.push({ to: publicInternetPeers(plan), ports: tcpPorts(upstreamPorts) });
+    return firewallPolicy(this, "network-policy", {
+      namespace,
+      name: gateway.name,
+      podSelector: componentSelector(COMPONENTS.toolGateway),
+      policyTypes: ["Ingress", "Egress"],
+      ingress: gateway.roles.map((r) => ({ from: [{ podSelector: agentPodSelector(roles.get(r.role) as PlannedRole) }], ports: tcpPorts([r.port]) })),
+      egress,
+    });
+  }
+
+  /** Redis as a Deployment of one replica without persistence, its Service, and a policy admitting only the gateway. */
+  private bundledRedis(gateway: PlannedGateway, namespace: string) {
+    const scope = new Construct(this, "redis");
+    const labels = workloadLabels(COMPONENTS.gatewayRedis);
+    const port = redisPort(gateway.redis.url);
+    // The image's entrypoint is bypassed, so protected mode (which refuses non-loopback clients without a password) is turned off here; the policy is the guard.
+    const command = ["redis-server", "--port", String(port), "--save", "", "--appendonly", "no", "--protected-mode", "no", "--maxmemory", REDIS_MAX_MEMORY, "--maxmemory-policy", "noeviction"];
+    const scratch = scratchVolumes([{ name: "data", path: "/data", sizeLimit: "16Mi" }]);
+    const deployment = new (deploymentV1Class())(scope, "deployment", {
+      metadata: { name: gateway.redis.name, namespace, labels },
+      spec: {
+        // One: the limiter's counts live in one place; a restart forgets them, as a restart of the gateway would.
+        replicas: "1",
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: hardenedPodSecurityContext(REDIS_UID),
+            container: [
+              {
+                name: "redis",
+                image: gateway.redis.image,
+                command,
+                port: [{ name: "redis", containerPort: port, protocol: "TCP" }],
+                readinessProbe: { tcpSocket: [{ port: "redis" }], periodSeconds: 5 },
+                resources: { requests: { ...GATEWAY_RESOURCES.redis.requests }, limits: { ...GATEWAY_RESOURCES.redis.limits } },
+                securityContext: hardenedContainerSecurityContext(),
+                volumeMount: scratch.mounts,
+              },
+            ],
+            volume: scratch.volumes,
+          },
+        },
+      },
+    });
+    const service = new ServiceV1(scope, "service", {
+      metadata: { name: gateway.redis.name, namespace, labels },
+      spec: { type: "ClusterIP", selector: labels, port: [{ name: "redis", port, targetPort: "redis", protocol: "TCP" }] },
+    });
+    const networkPolicy = firewallPolicy(scope, "network-policy", {
+      namespace,
+      name: gateway.redis.name,
+      podSelector: componentSelector(COMPONENTS.gatewayRedis),
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ from: [{ podSelector: componentSelector(COMPONENTS.toolGateway) }], ports: tcpPorts([port]) }],
+    });
+    return { deployment, service, networkPolicy };
+  }
+}
+
+/** Keys in the gateway's ConfigMaps: the names of the files they are mounted as. */
+interface GatewayFileNames {
+  readonly config: string;
+  readonly vaultAgentConfig: string;
+  readonly bundle: string;
+}
+
+function fileNames(gateway: PlannedGateway): GatewayFileNames {
+  return { config: posix.basename(gateway.paths.config), vaultAgentConfig: posix.basename(gateway.paths.vaultAgentConfig), bundle: posix.basename(gateway.paths.bundle) };
+}
+
+/** The port of a Redis URL. */
+function redisPort(url: string): number {
+  return Number(new URL(url).port || 6379);
+}
+
+/** The service's peers, or the CIDRs given for it on its port. */
+function explicitPeers(derived: ServicePeers, cidrs: string[] | undefined): ServicePeers {
+  if (cidrs === undefined) return derived;
+  const peers: PolicyPeer[] = cidrs.map((cidr) => ({ ipBlock: { cidr } }));
+  return { peers, port: derived.port };
 }

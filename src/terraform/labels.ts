@@ -5,6 +5,8 @@ import { byString } from "../model/order";
 export const COMPONENTS = {
   agent: "agent",
   egressProxy: "egress-proxy",
+  toolGateway: "tool-gateway",
+  gatewayRedis: "gateway-redis",
 } as const;
 
 /** Labels of a generated workload, sorted by key so output is stable. */

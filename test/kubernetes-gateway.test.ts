@@ -1,0 +1,369 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
+import { App, TerraformStack, Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { firewallScenario } from "../examples/firewall-scenario";
+import { AgentFleet, AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork, KeyDelivery, KeyGrantee, RapidClawStack, ScopedAgentKeys, type FirewallSpecProps } from "../src";
+import { KubernetesToolGateway, type KubernetesToolGatewayProps } from "../src/kubernetes/tool-gateway";
+import { servicePeers } from "../src/kubernetes/network-policy";
+import { CHECKSUM_ANNOTATIONS, rolePortName } from "../src/kubernetes/pod";
+import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH } from "../src/kubernetes/agents";
+import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
+import { planOf } from "../src/plan/firewall-spec";
+import { LABELS } from "../src/plan/plan";
+import { GatewayBundle } from "../src/constructs/gateway-bundle";
+import { terraformLiteral } from "../src/terraform/terraform-literal";
+import { synthesize, type SynthesizedStack } from "./support/synth";
+
+type Json = Record<string, any>;
+type Labels = Record<string, string>;
+
+const VAULT = "https://vault.vault.svc:8200";
+
+/** The example firewall with two tools behind the gateway (their keys held by it) and one key left with the agents. */
+function gatewaySpec(extra: Partial<FirewallSpecProps> = {}): FirewallSpecProps {
+  const base = firewallScenario(AgentPlatform.KUBERNETES);
+  return {
+    ...base,
+    tools: {
+      ...base.tools,
+      web_search: { ...base.tools.web_search, upstream: "https://api.search.example.com" },
+      send_email: { ...base.tools.send_email, upstream: "https://mail.example.com:8443" },
+    },
+    vault: { address: VAULT },
+    ...extra,
+  };
+}
+
+/** The firewall's network, proxy, keys and agents, and the gateway built from them with its key grant. */
+function gatewayStack(props: FirewallSpecProps = gatewaySpec(), options: Partial<KubernetesToolGatewayProps> = {}, app = new App()) {
+  const stack = new TerraformStack(app, "firewall");
+  new KubernetesProvider(stack, "kubernetes", {});
+  new VaultProvider(stack, "vault", {});
+  new RandomProvider(stack, "random", {});
+  new TimeProvider(stack, "time", {});
+  const spec = FirewallSpec.fromProps(props);
+  const plan = planOf(spec);
+  const network = new IsolatedAgentNetwork(stack, "network", { spec });
+  const proxy = new EgressProxy(stack, "egress-proxy", { network });
+  const keys = new ScopedAgentKeys(stack, "keys", { spec });
+  new AgentFleet(stack, "agents", { network, proxy });
+  const custody = plan.gateway?.custodyTools ?? [];
+  const keyGrant = custody.length > 0 ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody) : undefined;
+  const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, ...options });
+  return { stack, spec, plan, gateway, keyGrant, synth: synthesize(stack) };
+}
+
+const byName = (s: SynthesizedStack, type: string, name: string) => s.resources(type).find((r) => r.metadata.name === name) as Json;
+const policies = (s: SynthesizedStack) => s.resources("kubernetes_network_policy_v1");
+
+/** Whether a `match_labels` selector selects a set of labels (an empty one selects all). */
+function selects(selector: Json | undefined, labels: Labels): boolean {
+  if (selector?.match_expressions !== undefined) throw new Error("selector form not understood by this test");
+  return Object.entries(selector?.match_labels ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+/** Whether a peer of a policy in the pods' own namespace selects pods with these labels. */
+const peerSelectsPod = (peer: Json, labels: Labels) => peer.pod_selector !== undefined && peer.namespace_selector === undefined && selects(peer.pod_selector, labels);
+
+/** Every (peer, port) the policies selecting a pod allow in one direction. */
+function grants(s: SynthesizedStack, labels: Labels, direction: "Ingress" | "Egress") {
+  const key = direction === "Ingress" ? "ingress" : "egress";
+  const side = direction === "Ingress" ? "from" : "to";
+  return policies(s)
+    .filter((p) => p.spec.policy_types.includes(direction) && selects(p.spec.pod_selector, labels))
+    .flatMap((p) => (p.spec[key] ?? []).flatMap((rule: Json) => {
+      expect(rule[side], `a rule without \`${side}\` allows every peer`).toBeDefined();
+      expect(rule.ports, "a rule without `ports` allows every port").toBeDefined();
+      return rule[side].flatMap((peer: Json) => rule.ports.map((port: Json) => ({ peer, port: `${port.protocol}/${port.port}` })));
+    }));
+}
+
+/** Pod template labels of every Deployment, by Deployment name. */
+function podLabels(s: SynthesizedStack): Map<string, Labels> {
+  return new Map(s.resources("kubernetes_deployment_v1").map((d) => [d.metadata.name, d.spec.template.metadata.labels]));
+}
+
+const GATEWAY_POD: Labels = { [LABELS.component]: "tool-gateway" };
+const REDIS_POD: Labels = { [LABELS.component]: "gateway-redis" };
+
+describe("Kubernetes tool gateway: workload", () => {
+  const { plan, gateway, synth } = gatewayStack();
+  const planned = plan.gateway!;
+  const deployment = byName(synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway");
+  const pod = deployment.spec.template.spec;
+  const container = (name: string) => pod.container.find((c: Json) => c.name === name);
+
+  it("runs gateway.replicas (at least 2) pods with a PodDisruptionBudget keeping all but one", () => {
+    expect(deployment.spec.replicas).toBe("2");
+    expect(byName(synth, "kubernetes_pod_disruption_budget_v1", "rapidclaw-tool-gateway").spec).toEqual({
+      max_unavailable: "1",
+      selector: { match_labels: deployment.spec.selector.match_labels },
+    });
+    const three = gatewayStack(gatewaySpec({ gateway: { replicas: 3 } }));
+    expect(byName(three.synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.replicas).toBe("3");
+  });
+
+  it("runs the pinned Node image on the bundle with the firewall file, key directory and Redis", () => {
+    const gw = container("gateway");
+    expect(gw.image).toBe(planned.image);
+    expect(gw.image).toMatch(/^node:\d+\.\d+\.\d+-/);
+    expect(gw.command).toEqual([
+      "node", planned.paths.bundle, "gateway", "--config", planned.paths.config, "--key-dir", planned.paths.keyDir,
+      "--redis", "redis://rapidclaw-gateway-redis:6379", "--admin-port", String(planned.adminPort),
+    ]);
+    expect(gw.readiness_probe.http_get).toEqual({ path: "/readyz", port: "admin" });
+    expect(gw.liveness_probe.http_get).toEqual({ path: "/healthz", port: "admin" });
+    expect(gw.port).toContainEqual({ name: "admin", container_port: planned.adminPort, protocol: "TCP" });
+    expect(gw.volume_mount).toEqual([
+      { name: "config", mount_path: "/etc/rapidclaw", read_only: true },
+      { name: "bundle", mount_path: "/opt/rapidclaw", read_only: true },
+      { name: "keys", mount_path: planned.paths.keyDir, read_only: true },
+    ]);
+  });
+
+  it("hardens the pod and every container, and mounts no API token", () => {
+    expect(pod.automount_service_account_token).toBe(false);
+    expect(pod.service_account_name).toMatch(/^\$\{kubernetes_service_account_v1\.[^.]+\.metadata\[0\]\.name\}$/);
+    expect(pod.security_context).toMatchObject({ run_as_non_root: true, run_as_user: "10002", seccomp_profile: { type: "RuntimeDefault" } });
+    for (const c of pod.container) {
+      expect(c.security_context).toMatchObject({ allow_privilege_escalation: false, privileged: false, read_only_root_filesystem: true, capabilities: { drop: ["ALL"] } });
+      expect(c.resources.limits).toBeDefined();
+    }
+    expect(byName(synth, "kubernetes_service_account_v1", "rapidclaw-tool-gateway").automount_service_account_token).toBe(false);
+  });
+
+  it("renders keys with a Vault Agent sidecar into a memory volume the gateway only reads", () => {
+    const agent = container("vault-agent");
+    expect(agent.image).toMatch(/^hashicorp\/vault:\d+\.\d+\.\d+$/);
+    expect(agent.command).toEqual(["vault", "agent", `-config=${planned.paths.vaultAgentConfig}`]);
+    expect(agent.volume_mount).toContainEqual({ name: "keys", mount_path: planned.paths.keyDir });
+    expect(pod.volume.find((v: Json) => v.name === "keys")).toEqual({ name: "keys", empty_dir: { medium: "Memory", size_limit: "1Mi" } });
+    const token = pod.volume.find((v: Json) => v.name === "vault-token");
+    expect(token.projected[0].sources[0].service_account_token.audience).toBe(VAULT_TOKEN_AUDIENCE);
+    expect(container("gateway").volume_mount.some((m: Json) => m.name === "vault-token")).toBe(false);
+  });
+
+  it("serves each role on its own Service port, in role order", () => {
+    const service = byName(synth, "kubernetes_service_v1", "rapidclaw-tool-gateway");
+    expect(service.spec.port).toEqual(planned.roles.map((r, i) => ({ name: rolePortName(i), port: r.port, target_port: rolePortName(i), protocol: "TCP" })));
+    expect(service.spec.port.map((p: Json) => p.port)).toEqual([8080, 8081]);
+    expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
+    expect(gateway.serviceHost).toMatch(/^rapidclaw-tool-gateway\..+\.svc$/);
+    expect(gateway.gatewayUrls).toEqual({ customer_support: `http://${gateway.serviceHost}:8080`, research_agent: `http://${gateway.serviceHost}:8081` });
+  });
+
+  it("bundles Redis: one replica, no persistence, hardened, behind its own Service", () => {
+    const redis = byName(synth, "kubernetes_deployment_v1", "rapidclaw-gateway-redis");
+    expect(redis.spec.replicas).toBe("1");
+    const [c] = redis.spec.template.spec.container;
+    expect(c.image).toBe(planned.redis.image);
+    expect(c.command).toEqual(expect.arrayContaining(["--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"]));
+    expect(c.command[c.command.indexOf("--save") + 1]).toBe("");
+    expect(redis.spec.template.spec.security_context).toMatchObject({ run_as_user: "999", run_as_non_root: true });
+    expect(c.security_context).toMatchObject({ read_only_root_filesystem: true, allow_privilege_escalation: false });
+    expect(redis.spec.template.spec.automount_service_account_token).toBe(false);
+    expect(byName(synth, "kubernetes_service_v1", "rapidclaw-gateway-redis").spec.port).toEqual([{ name: "redis", port: 6379, target_port: "redis", protocol: "TCP" }]);
+  });
+});
+
+describe("Kubernetes tool gateway: configuration", () => {
+  const { plan, gateway, synth } = gatewayStack();
+  const planned = plan.gateway!;
+  const configMap = byName(synth, "kubernetes_config_map_v1", "rapidclaw-tool-gateway");
+  const pod = byName(synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.template.spec;
+  const checksumOf = (s: SynthesizedStack) => byName(s, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.template.metadata.annotations[CHECKSUM_ANNOTATIONS.gatewayConfig];
+
+  it("holds the firewall file the gateway loads, with one listener per role on its port", () => {
+    const file = JSON.parse(configMap.data["firewall.json"]);
+    expect(configMap.data["firewall.json"]).toBe(planned.configJson);
+    expect(file.gateway.listeners).toEqual(planned.roles.map((r) => ({ port: r.port, role: r.role })));
+  });
+
+  it("holds a Vault Agent config that parses as HCL: Kubernetes login as the gateway, one template per key it holds", async () => {
+    const hcl = configMap.data["vault-agent.hcl"];
+    expect(hcl).toBe(gateway.vaultAgentConfig);
+    const parsed = (await parseHcl("vault-agent.hcl", hcl)) as Json;
+    expect(parsed.vault[0].address).toBe(VAULT);
+    const method = parsed.auto_auth[0].method.kubernetes[0];
+    expect(method.mount_path).toBe(`auth/${plan.vault.authPath}`);
+    expect(method.config).toEqual({ role: "rapidclaw-tool-gateway", token_path: VAULT_TOKEN_PATH });
+    expect(parsed.template.map((t: Json) => t.destination)).toEqual(planned.custodyTools.map((tool) => `${planned.paths.keyDir}/${tool}`));
+    expect(planned.custodyTools).toEqual(["send_email", "web_search"]);
+  });
+
+  it("ships the package's bundle, byte for byte, in a ConfigMap of its own under 1 MiB", () => {
+    const bundle = byName(synth, "kubernetes_config_map_v1", "rapidclaw-tool-gateway-bundle");
+    const text = GatewayBundle.packaged().text;
+    expect(bundle.data["rapidclaw-gateway.cjs"]).toBe(terraformLiteral(text));
+    expect(text).toContain("${");
+    expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024);
+    expect(pod.volume.find((v: Json) => v.name === "bundle").config_map.name).toMatch(/^\$\{kubernetes_config_map_v1\..+\.metadata\[0\]\.name\}$/);
+  });
+
+  it("rolls the pods when the firewall file or the bundle changes, and synthesizes byte-identical JSON otherwise", () => {
+    expect(checksumOf(synth)).toBe(gateway.configChecksum);
+    expect(gatewayStack().synth.json).toBe(synth.json);
+    const base = gatewaySpec();
+    const limited = gatewayStack({ ...base, tools: { ...base.tools, web_search: { ...base.tools.web_search, rateLimit: { maxCalls: 21, windowSec: 60 } } } });
+    expect(checksumOf(limited.synth)).not.toBe(checksumOf(synth));
+    const dir = mkdtempSync(join(tmpdir(), "hgwk-bundle-"));
+    try {
+      const other = join(dir, "rapidclaw-gateway.cjs");
+      writeFileSync(other, `${GatewayBundle.packaged().text}\n// another build\n`);
+      expect(checksumOf(gatewayStack(base, { bundle: GatewayBundle.fromFile(other) }).synth)).not.toBe(checksumOf(synth));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a missing bundle, saying how to build one, before adding anything", () => {
+    const missing = join(tmpdir(), `hgwk-${process.pid}-none`, "rapidclaw-gateway.cjs");
+    expect(existsSync(missing)).toBe(false);
+    expect(() => GatewayBundle.fromFile(missing)).toThrow(/rapidclaw-gateway\.cjs does not exist.*npm run build/);
+  });
+});
+
+describe("Kubernetes tool gateway: Vault", () => {
+  const { plan, keyGrant, synth } = gatewayStack();
+
+  it("binds the gateway's login role to its ServiceAccount and namespace, with the grant's policy alone", () => {
+    const [login] = Object.values(synth.doc.resource.vault_kubernetes_auth_backend_role).filter((r: any) => r.role_name === "rapidclaw-tool-gateway") as Json[];
+    expect(login.bound_service_account_names).toEqual([expect.stringMatching(/^\$\{kubernetes_service_account_v1\..+\.metadata\[0\]\.name\}$/)]);
+    expect(login.bound_service_account_namespaces).toHaveLength(1);
+    expect(login.audience).toBe(VAULT_TOKEN_AUDIENCE);
+    expect(login.token_no_default_policy).toBe(true);
+    expect(login.token_policies).toEqual([expect.stringContaining("vault_policy.")]);
+    expect(keyGrant!.tools).toEqual(["send_email", "web_search"]);
+    expect(keyGrant!.policyDocument).toContain('"agent-keys/data/tools/web-search"');
+    expect(plan.roles.find((r) => r.name === "research_agent")!.keyGrants).toEqual(["database"]);
+  });
+
+  it("gives no role a policy or login for a key the gateway holds", () => {
+    const agentPolicies = Object.values(synth.doc.resource.vault_policy ?? {}).filter((p: any) => p.name !== "rapidclaw-tool-gateway") as Json[];
+    for (const policy of agentPolicies) expect(policy.policy).not.toMatch(/web-search|send-email/);
+  });
+
+  it("has no login role and no sidecar when the gateway holds no key", () => {
+    const base = gatewaySpec();
+    const agentKeys = gatewayStack({ ...base, tools: { ...base.tools, web_search: { ...base.tools.web_search, key: { delivery: KeyDelivery.AGENT } }, send_email: { ...base.tools.send_email, key: { delivery: KeyDelivery.AGENT } } } });
+    expect(agentKeys.gateway.vaultLoginRole).toBeUndefined();
+    const pod = byName(agentKeys.synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.template.spec;
+    expect(pod.container.map((c: Json) => c.name)).toEqual(["gateway"]);
+    expect(policies(agentKeys.synth).find((p) => p.metadata.name === "rapidclaw-tool-gateway")!.spec.egress.some((r: Json) => r.ports.some((p: Json) => p.port === "8200"))).toBe(false);
+  });
+});
+
+describe("Kubernetes tool gateway: NetworkPolicies", () => {
+  const { plan, synth } = gatewayStack();
+  const planned = plan.gateway!;
+  const pods = podLabels(synth);
+  const agentPods = [...pods].filter(([, labels]) => labels[LABELS.component] === "agent");
+
+  it("lets each role's pods reach the gateway on their own port only", () => {
+    expect(agentPods).toHaveLength(2);
+    for (const [, labels] of agentPods) {
+      const role = plan.roles.find((r) => r.resourceName === labels[LABELS.role])!;
+      const port = planned.roles.find((r) => r.role === role.name)!.port;
+      const toGateway = grants(synth, labels, "Egress").filter((g) => peerSelectsPod(g.peer, GATEWAY_POD));
+      expect(toGateway.map((g) => g.port)).toEqual([`TCP/${port}`]);
+    }
+  });
+
+  it("admits each role's pods on that role's port only, and nobody else", () => {
+    const ingress = grants(synth, { ...GATEWAY_POD, ...pods.get("rapidclaw-tool-gateway") }, "Ingress");
+    for (const [, labels] of agentPods) {
+      const role = plan.roles.find((r) => r.resourceName === labels[LABELS.role])!;
+      const port = planned.roles.find((r) => r.role === role.name)!.port;
+      expect(ingress.filter((g) => peerSelectsPod(g.peer, labels)).map((g) => g.port)).toEqual([`TCP/${port}`]);
+    }
+    for (const g of ingress) expect(g.peer.pod_selector?.match_labels?.[LABELS.component]).toBe("agent");
+    expect(ingress).toHaveLength(planned.roles.length);
+  });
+
+  it("lets only the gateway reach Redis, and Redis nothing", () => {
+    const redisIngress = grants(synth, pods.get("rapidclaw-gateway-redis")!, "Ingress");
+    expect(redisIngress.map((g) => [g.peer, g.port])).toEqual([[{ pod_selector: { match_labels: GATEWAY_POD } }, "TCP/6379"]]);
+    expect(grants(synth, pods.get("rapidclaw-gateway-redis")!, "Egress")).toEqual([]);
+    const redisLabels = pods.get("rapidclaw-gateway-redis")!;
+    for (const [name, labels] of pods) {
+      const reaches = grants(synth, labels, "Egress").some((g) => peerSelectsPod(g.peer, redisLabels));
+      expect(reaches, name).toBe(name === "rapidclaw-tool-gateway");
+    }
+  });
+
+  it("lets the gateway reach DNS, Redis, Vault and public addresses on its upstreams' ports, never a private or metadata range", () => {
+    const egress = grants(synth, pods.get("rapidclaw-tool-gateway")!, "Egress");
+    const blocks = egress.filter((g) => g.peer.ip_block !== undefined);
+    expect([...new Set(blocks.map((g) => g.port))].sort()).toEqual(["TCP/443", "TCP/8443"]);
+    for (const { peer } of blocks) {
+      expect(["0.0.0.0/0", "::/0"]).toContain(peer.ip_block.cidr);
+      for (const forbidden of FORBIDDEN_DESTINATIONS.filter((cidr) => cidr.includes(":") === peer.ip_block.cidr.includes(":"))) {
+        expect(peer.ip_block.except).toContain(forbidden);
+      }
+    }
+    expect(blocks.some((g) => g.peer.ip_block.except.includes("169.254.0.0/16"))).toBe(true);
+    expect(blocks.some((g) => g.peer.ip_block.except.includes("fc00::/7"))).toBe(true);
+    const vault = egress.filter((g) => g.port === "TCP/8200");
+    expect(vault.map((g) => g.peer)).toEqual([{ namespace_selector: { match_labels: { "kubernetes.io/metadata.name": "vault" } } }]);
+    expect(egress.filter((g) => g.port === "TCP/6379").map((g) => g.peer)).toEqual([{ pod_selector: { match_labels: REDIS_POD } }]);
+    const others = egress.filter((g) => !["TCP/443", "TCP/8443", "TCP/8200", "TCP/6379"].includes(g.port));
+    expect(others.every((g) => g.port.endsWith("/53"))).toBe(true);
+  });
+
+  it("refuses Redis credentials from Vault, naming their path", () => {
+    expect(() => gatewayStack(gatewaySpec({ gateway: { redis: { url: "rediss://10.20.0.7:6380", credentialsSecret: "redis-login" } } }))).toThrow(/gateway\.redis\.credentialsSecret: Redis credentials from Vault are not supported on Kubernetes yet/);
+  });
+
+  it("with an existing Redis: no bundled Redis, egress to that Redis alone (its CIDRs when given)", () => {
+    const external = gatewayStack(gatewaySpec({ gateway: { redis: { url: "rediss://10.20.0.7:6380" } } }));
+    expect(external.synth.resources("kubernetes_deployment_v1").map((d) => d.metadata.name)).not.toContain("rapidclaw-gateway-redis");
+    const egress = grants(external.synth, GATEWAY_POD, "Egress").filter((g) => g.port === "TCP/6380");
+    expect(egress.map((g) => g.peer)).toEqual([{ ip_block: { cidr: "10.20.0.7/32" } }]);
+    const named = gatewayStack(gatewaySpec({ gateway: { redis: { url: "rediss://redis.internal.example:6380" } } }), { redisCidrs: ["10.20.0.0/24"] });
+    expect(grants(named.synth, GATEWAY_POD, "Egress").filter((g) => g.port === "TCP/6380").map((g) => g.peer)).toEqual([{ ip_block: { cidr: "10.20.0.0/24" } }]);
+  });
+});
+
+describe("servicePeers: a service URL as NetworkPolicy peers", () => {
+  const plan = planOf(FirewallSpec.fromProps(gatewaySpec()));
+
+  it("reads IP addresses, cluster Service names and other host names", () => {
+    expect(servicePeers("https://10.0.0.5:8200", plan, "ai-agents")).toEqual({ peers: [{ ipBlock: { cidr: "10.0.0.5/32" } }], port: 8200 });
+    expect(servicePeers("http://[fd00::5]", plan, "ai-agents")).toEqual({ peers: [{ ipBlock: { cidr: "fd00::5/128" } }], port: 80 });
+    const inNamespace = (ns: string) => [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } }];
+    expect(servicePeers("https://vault.secrets.svc.cluster.local:8200", plan, "ai-agents")).toEqual({ peers: inNamespace("secrets"), port: 8200 });
+    expect(servicePeers("http://vault:8200", plan, "ai-agents")).toEqual({ peers: inNamespace("ai-agents"), port: 8200 });
+    const publicVault = servicePeers("https://vault.example.com", plan, "ai-agents");
+    expect(publicVault.port).toBe(443);
+    expect(publicVault.peers.map((p) => p.ipBlock?.cidr)).toEqual(["0.0.0.0/0", "::/0"]);
+    expect(publicVault.peers[0].ipBlock?.except).toContain("10.0.0.0/8");
+  });
+});
+
+describe("Kubernetes tool gateway in a RapidClawStack", () => {
+  const stack = new RapidClawStack(new App(), "agent-firewall", gatewaySpec());
+  const doc = JSON.parse(Testing.synth(stack, true));
+
+  it("is the ToolGateway's Kubernetes part, and each agent's gateway URL leads to its role's port of the gateway Service", () => {
+    const gateway = stack.gateway!.kubernetes;
+    const service = Object.values(doc.resource.kubernetes_service_v1).find((sv: any) => sv.metadata.name === "rapidclaw-tool-gateway") as Json;
+    const agents = Object.values(doc.resource.kubernetes_deployment_v1).filter((d: any) => d.spec.template.metadata.labels[LABELS.component] === "agent") as Json[];
+    expect(agents).toHaveLength(2);
+    for (const agent of agents) {
+      const role = stack.spec.props.agents!.find((a) => a.name === agent.metadata.name)!.role;
+      const url = agent.spec.template.spec.container[0].env.find((e: Json) => e.name === "RAPIDCLAW_GATEWAY_URL").value;
+      const port = planOf(stack.spec).gateway!.roles.find((r) => r.role === role)!.port;
+      expect(url).toBe(`http://rapidclaw-tool-gateway.ai-agents.svc:${port}`);
+      expect(service.spec.port.map((p: Json) => p.port)).toContain(port);
+    }
+    expect(gateway.vaultAgentConfig).toBe(stack.gateway!.vaultAgentConfig);
+    expect(gateway.vaultAgentConfig).toContain(`token_path = "${VAULT_TOKEN_PATH}"`);
+  });
+});
