@@ -1,5 +1,5 @@
 // Public surface of @rapidclaw/agent-firewall: re-exports only.
-export { AgentPlatform, AlertSeverity, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
+export { AgentPlatform, AgentRuntime, AlertSeverity, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
 export type {
   AgentIngressProps,
   AgentToolNamesProps,

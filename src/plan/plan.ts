@@ -2,7 +2,7 @@ import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../model/address
 import { DEFAULTS } from "../model/defaults";
 import { assignRoleSubnets, defaultEgressSubnet, roleSubnetLayout } from "../model/docker-subnets";
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../model/hosts";
-import { AgentPlatform, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../model/types";
+import { AgentPlatform, type AgentRuntime, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../model/types";
 import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model/names";
 import { memoryMiB, validateFirewallSpec } from "../model/validate";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
@@ -103,6 +103,8 @@ export interface PlannedAgent {
   readonly processLimit: number;
   /** Sorted by name. */
   readonly env: ReadonlyArray<readonly [string, string]>;
+  /** The agent program whose configuration is mounted, if any. */
+  readonly runtime?: AgentRuntime;
 }
 
 export interface PlannedThreshold {
@@ -360,5 +362,6 @@ function planAgents(spec: FirewallSpecProps, firewallName: string, platform: Age
     user: agent.user ?? DEFAULTS.agentUser,
     processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,
     env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
+    runtime: agent.runtime,
   }));
 }

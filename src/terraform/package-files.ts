@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+/** The package's root: the nearest directory above this file with a package.json (from the sources and from dist/src alike). */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${__dirname}; the package is incomplete, reinstall @rapidclaw/agent-firewall`);
+    dir = parent;
+  }
+  return dir;
+}
+
+const texts = new Map<string, string>();
+
+/**
+ * The text of a file of this package that synthesized resources carry (the OpenClaw plugin, the
+ * single-file CLI), by its path in the package; read once per process.
+ */
+export function readPackageFile(packagePath: string): string {
+  const cached = texts.get(packagePath);
+  if (cached !== undefined) return cached;
+  const file = join(packageRoot(), packagePath);
+  if (!existsSync(file)) {
+    throw new Error(`${packagePath} is missing from the package (${file}); in a checkout of the sources run "npm run build", which writes it`);
+  }
+  const text = readFileSync(file, "utf8");
+  texts.set(packagePath, text);
+  return text;
+}
