@@ -63,10 +63,10 @@ describe.skipIf(SKIP)("the packed library", () => {
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("holds the build, the gateway bundle, the schema and the license, and nothing of the tests", () => {
+  it("holds the build, the gateway and hook bundles, the schema and the license, and nothing of the tests", () => {
     const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
     const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
-    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt"].map(entry)));
+    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/rapidclaw-hook.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt"].map(entry)));
     expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|schema\/|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
   });
 

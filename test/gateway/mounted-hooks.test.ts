@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NODE_BUILTINS } from "../../scripts/bundle-gateway";
+import { bundleHook, NODE_BUILTINS } from "../../scripts/bundle-gateway";
 import { skipLoudly } from "../e2e/support/prerequisites";
 import { AgentRuntime } from "../../src/model/types";
 import { FirewallSpec, planOf } from "../../src/plan/firewall-spec";
@@ -35,6 +35,20 @@ function mountUnder(root: string, mount: AgentRuntimeMount): (agentPath: string)
   }
   return at;
 }
+
+describe("the hook bundle", () => {
+  const dirs = [mkdtempSync(join(tmpdir(), `hnat2-${process.pid}-hook-a-`)), mkdtempSync(join(tmpdir(), `hnat2-${process.pid}-hook-b-`))];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  it("is byte-identical on rebuild in another directory (agents' synthesized files depend on it), and small", async () => {
+    const files = dirs.map((dir) => join(dir, "rapidclaw-hook.cjs"));
+    expect((await Promise.all(files.map((file) => bundleHook(file)))).flatMap((r) => r.warnings)).toEqual([]);
+    const [a, b] = files.map((file) => readFileSync(file));
+    expect(a.equals(b)).toBe(true);
+    console.info(`hook bundle: ${a.length} bytes`);
+    expect(a.length).toBeLessThan(128 * 1024);
+  });
+});
 
 describe.skipIf(skip)("the hooks mounted into agents, run against the real gateway", () => {
   let redis: TestRedis;
