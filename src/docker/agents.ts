@@ -27,7 +27,8 @@ export interface DockerAgentsProps {
 
 /**
  * Docker part of AgentFleet: one hardened container per agent, on its role's internal network
- * only, as a non-root user unless the agent says otherwise, with process and log limits.
+ * only, as a non-root user unless the agent says otherwise, with process and log limits; an agent
+ * with a `runtime` also gets its program's configuration and hook uploaded (`AgentRuntime`).
  */
 export class DockerAgents extends Construct {
   /** Agent containers by agent name. */

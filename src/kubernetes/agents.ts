@@ -62,7 +62,8 @@ interface RoleFileSet {
 /**
  * Kubernetes part of AgentFleet: per role a ServiceAccount (no automounted API token) and the
  * ConfigMap of its files; per agent a hardened Deployment using its role's ServiceAccount,
- * labelled so the role's NetworkPolicies select it, pointed at its role's proxy port.
+ * labelled so the role's NetworkPolicies select it, pointed at its role's proxy port; an agent
+ * with a `runtime` also mounts its program's configuration and hook (`AgentRuntime`).
  */
 export class KubernetesAgents extends Construct {
   /** ServiceAccounts by role name: the subjects Vault's Kubernetes auth binds each role's policy to. */
