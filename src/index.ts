@@ -1,5 +1,5 @@
 // Public surface of @rapidclaw/agent-firewall: re-exports only.
-export { AgentPlatform, AgentRuntime, AlertSeverity, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
+export { AgentPlatform, AgentRuntime, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
 export type {
   AgentIngressProps,
   AgentToolNamesProps,
@@ -12,6 +12,7 @@ export type {
   FirewallSpecProps,
   GatewayListenerProps,
   GatewayOptions,
+  GatewayRedisProps,
   GatewaySourceNetworkProps,
   KeyHeaderProps,
   KubernetesOptions,

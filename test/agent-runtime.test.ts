@@ -45,8 +45,7 @@ function build(props: FirewallSpecProps): { stack: RapidClawStack; synth: Synthe
 const terraformText = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
 /** The role's gateway listener URL, as the plan gives it. */
-// TEMPORARY until the gateway plan is merged: planOf(stack.spec).gateway
-const gatewayUrlOf = (stack: RapidClawStack, role: string) => (planOf(stack.spec) as { gateway?: { roles: { role: string; url: string }[] } }).gateway?.roles.find((r) => r.role === role)?.url as string;
+const gatewayUrlOf = (stack: RapidClawStack, role: string) => planOf(stack.spec).gateway?.roles.find((r) => r.role === role)?.url as string;
 
 /** What an agent sees: its files by path and its environment, from the synthesized resources of either platform. */
 interface AgentView {

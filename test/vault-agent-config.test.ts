@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
 import { KeyStore } from "../src/gateway/key-store";
-import { AgentPlatform, type FirewallSpecProps } from "../src/model/types";
+import { AgentPlatform, KeyDelivery, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
 import { compileFirewall } from "../src/plan/plan";
 import { VaultAgentConfig, type VaultAgentConfigProps } from "../src/render/vault-agent-config";
@@ -59,11 +59,17 @@ function templatesOf(parsed: Parsed, login: "approle" | "kubernetes"): Map<strin
   return templates;
 }
 
+/** The seed with an upstream on every keyed tool, so that the gateway holds each key. */
+function gatewayHeld(spec: FirewallSpecProps): FirewallSpecProps {
+  const tools = Object.fromEntries(Object.entries(spec.tools).map(([name, tool]) => [name, tool.key ? { ...tool, upstream: `https://${name.replace(/_/g, "-")}.example.com` } : tool]));
+  return { ...spec, tools };
+}
+
 const secretTemplate = (path: string) => `{{ with secret "${path}" }}{{ .Data.data.api_key }}{{ end }}`;
 
 describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () => {
-  it("logs in with AppRole, keeps the secret ID file, and renders each keyed tool's api_key to <keyDir>/<tool>", async () => {
-    const spec = firewallScenario(AgentPlatform.DOCKER);
+  it("logs in with AppRole, keeps the secret ID file, and renders each gateway-held key's api_key to <keyDir>/<tool>", async () => {
+    const spec = gatewayHeld(firewallScenario(AgentPlatform.DOCKER));
     const text = VaultAgentConfig.renderForPlan(compileFirewall(spec), { vaultAddress: "https://vault.internal:8200", keyDir: KEY_DIR, appRole: APPROLE });
     const parsed = await parse(text);
     const templates = templatesOf(parsed, "approle");
@@ -79,7 +85,7 @@ describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () 
   });
 
   it("logs in with the ServiceAccount token on Kubernetes, at the firewall's auth path and mount", async () => {
-    const spec = { ...firewallScenario(AgentPlatform.KUBERNETES), vault: { mountPath: "team-a/keys", authPath: "k8s-prod" } };
+    const spec = { ...gatewayHeld(firewallScenario(AgentPlatform.KUBERNETES)), vault: { mountPath: "team-a/keys", authPath: "k8s-prod" } };
     const text = VaultAgentConfig.renderForPlan(compileFirewall(spec), { vaultAddress: "http://vault:8200", keyDir: KEY_DIR, kubernetes: { role: "rapidclaw-gateway" }, staticSecretRenderInterval: "30s" });
     const parsed = await parse(text);
     const templates = templatesOf(parsed, "kubernetes");
@@ -102,7 +108,7 @@ describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () 
         const expected = keyedTools(spec).sort();
         expect([...templates.keys()].sort()).toEqual(expected.map((tool) => `${KEY_DIR}/${tool}`));
         for (const tool of expected) expect(templates.get(`${KEY_DIR}/${tool}`).contents).toBe(secretTemplate(`${mount}/data/tools/${tool.replace(/_/g, "-")}`));
-        const secrets = plan.tools.flatMap((t) => (t.key ? [{ tool: t.name, secretName: t.key.secretName }] : []));
+        const secrets = plan.tools.flatMap((t) => (t.key?.delivery === KeyDelivery.GATEWAY ? [{ tool: t.name, secretName: t.key.secretName }] : []));
         const props: VaultAgentConfigProps = { vaultAddress: "https://vault:8200", keyDir: KEY_DIR, mountPath: plan.vault.mountPath, authPath: plan.vault.authPath, ...login, secrets };
         expect(VaultAgentConfig.render({ ...props, secrets: [...secrets].reverse() })).toBe(text);
       }),
@@ -111,7 +117,7 @@ describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () 
   });
 
   it("writes files the gateway's key store loads, when they arrive as Vault Agent writes them (a temporary file renamed into place, mode 0400)", async () => {
-    const spec = firewallScenario(AgentPlatform.DOCKER);
+    const spec = gatewayHeld(firewallScenario(AgentPlatform.DOCKER));
     const keyDir = mkdtempSync(join(tmpdir(), "hrun-vault-agent-keys-"));
     const store = new KeyStore(keyDir, keyedTools(spec), 50);
     try {

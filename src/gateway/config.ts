@@ -2,7 +2,8 @@ import { DEFAULTS } from "../model/defaults";
 import { accessAllows } from "../model/validate";
 import { KEY_PLACEHOLDER } from "../model/validate-gateway";
 import { byString } from "../model/order";
-import { ToolAccess, type FirewallSpecProps } from "../model/types";
+import { KeyDelivery, ToolAccess, type FirewallSpecProps } from "../model/types";
+import { keyDeliveryOf } from "../plan/gateway-plan";
 
 /** How a tool's key travels upstream: `name: format` with the key in place of `{key}`. */
 export interface KeyHeader {
@@ -27,7 +28,7 @@ export interface GatewayTool {
   readonly name: string;
   /** Base URL calls are forwarded to; undefined when the tool is reachable only through the check endpoint. */
   readonly upstream?: URL;
-  /** Set when the tool has a key: the gateway injects it and the key must be loaded. */
+  /** Set when the gateway holds the tool's key (`KeyDelivery.GATEWAY`): it injects it, and the key must be loaded. */
   readonly keyHeader?: KeyHeader;
   readonly executeOperations: ReadonlyArray<ExecuteOperation>;
   readonly rateLimit?: { readonly maxCalls: number; readonly windowSec: number };
@@ -63,7 +64,7 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
     tools.set(name, {
       name,
       upstream: tool.upstream === undefined ? undefined : new URL(tool.upstream),
-      keyHeader: tool.key === undefined ? undefined : { name: header.name.toLowerCase(), prefix, suffix },
+      keyHeader: keyDeliveryOf(tool) === KeyDelivery.GATEWAY ? { name: header.name.toLowerCase(), prefix, suffix } : undefined,
       executeOperations: (tool.executeOperations ?? []).map((op) => {
         const prefixMatch = op.path.endsWith("/*");
         return { method: op.method, path: prefixMatch ? op.path.slice(0, -1) : op.path, prefix: prefixMatch };

@@ -43,6 +43,8 @@ export const DEFAULTS = {
   agentSubnet: "172.30.0.0/16",
   roleSubnetPrefix: 24,
   egressSubnet: "172.31.0.0/24",
+  /** Docker: the tool gateway's networks (to the proxy, to Redis, to Vault), quarters of this subnet. */
+  gatewaySubnet: "172.31.128.0/24",
   monitoring: {
     rateLimited: { count: 10, windowSec: 300, severity: AlertSeverity.WARNING },
     permissionDenied: { count: 3, windowSec: 60, severity: AlertSeverity.CRITICAL },
@@ -55,5 +57,14 @@ export const DEFAULTS = {
     /** The header value of a `keyHeader` given without `format`: the key alone. */
     keyFormat: "{key}",
     failOpen: false,
+    /** A stock Node image, pinned: the gateway bundle needs Node >= 20.19 and nothing else. */
+    image: "node:22.12.0-bookworm-slim",
+    /** Kubernetes: at least two, so that a PodDisruptionBudget can keep one serving. */
+    replicas: 2,
+    /** The bundled Redis, pinned: the limiter's script needs Redis >= 5. */
+    redisImage: "redis:7.4.1-alpine",
+    redisPort: 6379,
+    /** /metrics, /healthz and /readyz. */
+    adminPort: 9464,
   },
 } as const;

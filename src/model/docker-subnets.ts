@@ -28,6 +28,36 @@ export function defaultEgressSubnet(firewallName: string): string {
   return slotNetwork(EGRESS_POOL, 24, hashSlot(firewallName, 256n)).text;
 }
 
+/**
+ * Default subnet of the tool gateway's networks: `DEFAULTS.gatewaySubnet` under the default name,
+ * else the /24 of 172.31.0.0/16 opposite the name's egress subnet (slot + 128, modulo 256), so
+ * that the two never meet.
+ */
+export function defaultGatewaySubnet(firewallName: string): string {
+  if (firewallName === DEFAULTS.name) return DEFAULTS.gatewaySubnet;
+  return slotNetwork(EGRESS_POOL, 24, (hashSlot(firewallName, 256n) + 128n) % 256n).text;
+}
+
+/** One of the tool gateway's own networks: a quarter of the gateway subnet. */
+export interface GatewayNetworkLayout {
+  readonly subnet: Network;
+  /** First address: reserved by the engine's IPAM, not given to the bridge. */
+  readonly gateway: bigint;
+  /** Second address: the tool gateway (or, on the Vault network, its Vault Agent). */
+  readonly toolGateway: bigint;
+  /** Third address: the peer, the proxy's gateway listener or the bundled Redis. */
+  readonly peer: bigint;
+}
+
+/** The tool gateway's networks: to the proxy, to Redis, to Vault (quarters one to three of `subnet`). */
+export function gatewayNetworksLayout(subnet: Network): { proxy: GatewayNetworkLayout; redis: GatewayNetworkLayout; vault: GatewayNetworkLayout } {
+  const quarter = (i: bigint): GatewayNetworkLayout => {
+    const network = slotNetwork(subnet, subnet.prefix + 2, i);
+    return { subnet: network, gateway: network.base + 1n, toolGateway: network.base + 2n, peer: network.base + 3n };
+  };
+  return { proxy: quarter(0n), redis: quarter(1n), vault: quarter(2n) };
+}
+
 /** Where things sit inside one role's subnet. */
 export interface RoleSubnetLayout {
   readonly subnet: Network;
@@ -35,7 +65,9 @@ export interface RoleSubnetLayout {
   readonly gateway: bigint;
   /** Second address: the proxy's listener for this role. */
   readonly proxy: bigint;
-  /** Pinned agent addresses: the lower half after the proxy. */
+  /** Third address: the tool gateway's listener for this role. */
+  readonly toolGateway: bigint;
+  /** Pinned agent addresses: the lower half after the tool gateway. */
   readonly pinnedFirst: bigint;
   readonly pinnedLast: bigint;
   /** The upper half, from which the engine hands out addresses (`ip_range`). */
@@ -49,7 +81,8 @@ export function roleSubnetLayout(subnet: Network): RoleSubnetLayout {
     subnet,
     gateway: subnet.base + 1n,
     proxy: subnet.base + 2n,
-    pinnedFirst: subnet.base + 3n,
+    toolGateway: subnet.base + 3n,
+    pinnedFirst: subnet.base + 4n,
     pinnedLast: rangeBase - 1n,
     dynamicRange: { version: 4, base: rangeBase, prefix: subnet.prefix + 1, text: `${ipv4ToText(rangeBase)}/${subnet.prefix + 1}` },
   };

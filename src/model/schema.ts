@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AgentPlatform, AgentRuntime, AlertSeverity, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
+import { AgentPlatform, AgentRuntime, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 /** Names of tools, roles and agents: lower case, digits, `_` and `-`, starting with a letter. */
 export const NAME_PATTERN = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
@@ -58,6 +58,7 @@ const rateLimit = object("rateLimit", {
 const toolKey = object("key", {
   rotationHours: int("rotationHours", 1, 8_760).optional(),
   length: int("length", 16, 256).optional(),
+  delivery: enumOf("delivery", KeyDelivery).optional(),
 });
 
 const tool = object("a tool", {
@@ -169,6 +170,7 @@ export const firewallSpecSchema = object("the firewall spec", {
     roleSubnetPrefix: int("roleSubnetPrefix", 16, 28).optional(),
     roleSubnets: map("roleSubnets", str("a subnet")).optional(),
     egressSubnet: str("egressSubnet").optional(),
+    gatewaySubnet: str("gatewaySubnet").optional(),
     dnsServers: list("dnsServers", str("a DNS server")).optional(),
   }).optional(),
   kubernetes: object("kubernetes", {
@@ -186,6 +188,7 @@ export const firewallSpecSchema = object("the firewall spec", {
     existingAuthMount: bool("existingAuthMount").optional(),
     kubernetesHost: str("kubernetesHost").regex(/^https:\/\/[^\s]+$/, { error: "kubernetesHost must be an https:// URL" }).optional(),
     tokenTtlSeconds: int("tokenTtlSeconds", 60, 86_400).optional(),
+    address: str("address").regex(/^https?:\/\/[^/\s"$%{}]+\/?$/, { error: "address must be Vault's URL, such as https://vault.example.com:8200" }).optional(),
   }).optional(),
   gateway: object("gateway", {
     port: int("port", 1, 65_535).optional(),
@@ -196,6 +199,12 @@ export const firewallSpecSchema = object("the firewall spec", {
     })).optional(),
     sourceNetworks: list("sourceNetworks", object("a source network", { cidr: str("cidr"), role: str("role") })).optional(),
     limiterTimeoutMs: int("limiterTimeoutMs", 10, 10_000).optional(),
+    image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as node:22.12.0-bookworm-slim" }).optional(),
+    replicas: int("replicas", 2, 20).optional(),
+    redis: object("redis", {
+      url: str("url"),
+      credentialsSecret: str("credentialsSecret").regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { error: "credentialsSecret must be a secret name in the firewall's mount, such as redis/gateway" }).optional(),
+    }).optional(),
   }).optional(),
   monitoring: object("monitoring", {
     rateLimited: threshold.optional(),

@@ -44,6 +44,21 @@ export enum KeyMode {
   EXTERNAL = "external",
 }
 
+/** Who holds a tool's key at run time. */
+export enum KeyDelivery {
+  /**
+   * Only the tool gateway's Vault identity reads the key; it injects the key into the calls it
+   * forwards, and agents get a base URL, never the key. Needs the tool's `upstream`.
+   */
+  GATEWAY = "gateway",
+  /**
+   * The key goes to the agents of every role that may use the tool (the role's Vault policy and
+   * login): for tools the gateway cannot front, such as a database driver or an SDK that must
+   * hold its own credential.
+   */
+  AGENT = "agent",
+}
+
 /** A sliding-window rate limit: at most `maxCalls` calls in any `windowSec` seconds. */
 export interface RateLimitProps {
   /** Calls allowed per window; an integer from 1 to 1,000,000. */
@@ -64,6 +79,12 @@ export interface ToolKeyProps {
    * @default 48
    */
   readonly length?: number;
+  /**
+   * Who reads the key: the tool gateway alone (`KeyDelivery.GATEWAY`, which needs the tool's
+   * `upstream`), or the agents of the roles that may use the tool (`KeyDelivery.AGENT`).
+   * @default - KeyDelivery.GATEWAY when the tool has an `upstream`, else KeyDelivery.AGENT
+   */
+  readonly delivery?: KeyDelivery;
 }
 
 /** A tool agents may call. */
@@ -206,6 +227,40 @@ export interface GatewayOptions {
    * @default 250
    */
   readonly limiterTimeoutMs?: number;
+  /**
+   * Image the deployed gateway runs in: a stock Node image (Node >= 20.19) that runs the
+   * package's one-file gateway bundle, uploaded next to its configuration; nothing is installed
+   * or downloaded at start.
+   * @default "node:22.12.0-bookworm-slim"
+   */
+  readonly image?: string;
+  /**
+   * Kubernetes only: replicas of the gateway's Deployment, at least 2 (a PodDisruptionBudget
+   * keeps one up); rate limits hold across replicas since they share Redis.
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * An existing Redis for the rate limits instead of the bundled one (a Redis container or
+   * Deployment only the gateway reaches).
+   * @default - a bundled Redis
+   */
+  readonly redis?: GatewayRedisProps;
+}
+
+/** An existing Redis the gateway uses instead of the bundled one. */
+export interface GatewayRedisProps {
+  /**
+   * `redis://host:port` or, with TLS, `rediss://host:port`; an optional database number path
+   * (`/0`); no user name or password (give them in `credentialsSecret`).
+   */
+  readonly url: string;
+  /**
+   * Name of a KV v2 secret in the firewall's Vault mount (`vault.mountPath`) with the fields
+   * `username` and `password`, which the gateway's Vault Agent renders for the gateway alone.
+   * @default - no credentials
+   */
+  readonly credentialsSecret?: string;
 }
 
 /** Per-task limits of a role. */
@@ -303,7 +358,7 @@ export interface AgentProps {
   readonly cpus?: number;
   /**
    * Docker only: a fixed address on the network of the agent's role, in the lower half of the
-   * role's subnet after the proxy (from .3 in a /24: .3 to .127). Identity does not hang on it:
+   * role's subnet after the proxy and the tool gateway (from .4 in a /24: .4 to .127). Identity does not hang on it:
    * the proxy recognises the role by the network the agent is on.
    * @default - an address the engine picks from the upper half of the role's subnet
    */
@@ -411,10 +466,11 @@ export interface EgressProxyOptions {
 
 /**
  * Docker network options. Each role gets its own `internal` network (`rapidclaw-agents-<role>`)
- * holding only the role's agents and the proxy; the proxy listens on its address in that network
- * alone, so the network an agent is on is its role. In a role's subnet the first address is the
- * gateway (reserved, but not given to the bridge: the host is not on agent networks), the second
- * the proxy; pinned agent addresses lie in the lower half, the engine hands out the upper half.
+ * holding only the role's agents, the proxy and the tool gateway; each listens on its address in
+ * that network alone, so the network an agent is on is its role. In a role's subnet the first
+ * address is the network's gateway (reserved, but not given to the bridge: the host is not on
+ * agent networks), the second the proxy, the third the tool gateway (reserved even when none is
+ * deployed); pinned agent addresses lie in the lower half, the engine hands out the upper half.
  */
 export interface DockerNetworkOptions {
   /**
@@ -442,6 +498,14 @@ export interface DockerNetworkOptions {
    * @default "172.31.0.0/24"
    */
   readonly egressSubnet?: string;
+  /**
+   * Subnet of the tool gateway's own networks, IPv4 /16 to /26, split in four: the first quarter
+   * joins the gateway to the proxy's gateway listener, the second to its Redis, the third its
+   * Vault Agent to Vault. Under a firewall `name` other than the default, the /24 of
+   * 172.31.0.0/16 opposite the hashed egress subnet (its third octet plus 128, modulo 256).
+   * @default "172.31.128.0/24"
+   */
+  readonly gatewaySubnet?: string;
   /**
    * DNS resolvers for the proxy container.
    * @default - the engine's resolvers
@@ -513,6 +577,13 @@ export interface VaultOptions {
    * @default 900
    */
   readonly tokenTtlSeconds?: number;
+  /**
+   * Vault's URL as the tool gateway's Vault Agent reaches it (`https://vault.example.com:8200`;
+   * on Docker a container attached to the gateway's Vault network, such as `http://vault:8200`).
+   * Required when some tool's key is delivered to the gateway.
+   * @default - none
+   */
+  readonly address?: string;
 }
 
 /** Severity of an alert, ordered INFO < WARNING < CRITICAL. */

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { parseCidr, type Network } from "./addresses";
 import { parseHostPattern } from "./hosts";
 import { unknownName } from "./suggest";
+import { KeyDelivery } from "./types";
 
 type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
 
@@ -44,6 +45,9 @@ export function checkToolGatewayOptions(name: string, tool: Record<string, unkno
   if (typeof tool.upstream === "string") {
     const problem = upstreamProblem(tool.upstream);
     if (problem) add([...path, "upstream"], problem);
+  }
+  if (isRecord(tool.key) && tool.key.delivery === KeyDelivery.GATEWAY && tool.upstream === undefined) {
+    add([...path, "key", "delivery"], `delivery "gateway" needs the tool's upstream, where the gateway forwards calls with the key; add tools.${name}.upstream (such as https://api.example.com) or write delivery: agent`);
   }
   if (isRecord(tool.keyHeader)) {
     if (tool.key === undefined) add([...path, "keyHeader"], `keyHeader is set but tool "${name}" has no key; add key: {} or remove keyHeader`);
@@ -96,10 +100,31 @@ export function checkGatewayOptions(gateway: unknown, roleNames: string[], add: 
     }
     networks.push([network, String(entry.role), i]);
   });
+  if (isRecord(gateway.redis) && typeof gateway.redis.url === "string") {
+    const problem = redisUrlProblem(gateway.redis.url);
+    if (problem) add(["gateway", "redis", "url"], problem);
+  }
   const listeners = Array.isArray(gateway.listeners) ? gateway.listeners.filter(isRecord) : [];
   if (listeners.some((l) => l.role === undefined) && networks.length === 0) {
     add(["gateway", "sourceNetworks"], "a listener has no role, so callers are told apart by source address, but sourceNetworks is empty; list each role's network or give the listener a role");
   }
+}
+
+/** Why the URL of an existing Redis is refused, if it is. */
+export function redisUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL; write one such as rediss://redis.example.com:6380`;
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") return `"${text}" is not a Redis URL; write redis://host:port, or rediss://host:port for TLS`;
+  if (url.hostname === "") return `"${text}" names no host; write redis://host:port`;
+  if (url.username !== "" || url.password !== "") return `"${text}" carries a user name or password, which would land in the synthesized output; remove them and name a Vault secret in gateway.redis.credentialsSecret`;
+  if (url.search !== "" || url.hash !== "" || /[?#]/.test(text)) return `"${text}" has a query or fragment; write redis://host:port`;
+  if (!/^\/?([0-9]{1,2})?$/.test(url.pathname)) return `"${text}": the path can only be a database number, such as /0`;
+  if (/\$\{|%\{/.test(text)) return `"${text}" holds "\${" or "%{", which Terraform would evaluate; write the URL plainly`;
+  return undefined;
 }
 
 function overlaps(a: Network, b: Network): boolean {

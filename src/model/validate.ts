@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { checkAgentTools } from "./agent-tools";
 import { egressRangeProblem, ipv4InNetwork, ipv4ToText, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
 import { DEFAULTS } from "./defaults";
-import { assignRoleSubnets, defaultEgressSubnet, roleSubnetLayout } from "./docker-subnets";
+import { assignRoleSubnets, defaultEgressSubnet, defaultGatewaySubnet, roleSubnetLayout } from "./docker-subnets";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
 import { labelProblems, NAMESPACE_NAME } from "./kubernetes-names";
@@ -259,6 +259,7 @@ function checkAddressOptions(input: Record<string, unknown>, add: Add): void {
   const docker = isRecord(input.docker) ? input.docker : {};
   range(docker.subnet, ["docker", "subnet"]);
   range(docker.egressSubnet, ["docker", "egressSubnet"]);
+  range(docker.gatewaySubnet, ["docker", "gatewaySubnet"]);
   if (isRecord(docker.roleSubnets)) for (const [role, subnet] of Object.entries(docker.roleSubnets)) range(subnet, ["docker", "roleSubnets", role]);
   const gateway = isRecord(input.gateway) ? input.gateway : {};
   if (Array.isArray(gateway.sourceNetworks)) gateway.sourceNetworks.forEach((entry, i) => isRecord(entry) && range(entry.cidr, ["gateway", "sourceNetworks", i, "cidr"]));
@@ -411,6 +412,7 @@ function checkPlatformOptions(input: Record<string, unknown>, platform: unknown,
       }
     }
     if (isRecord(input.proxy) && input.proxy.replicas !== undefined) add(["proxy", "replicas"], "proxy.replicas is a Kubernetes option; Docker runs one proxy container (remove it)");
+    if (isRecord(input.gateway) && input.gateway.replicas !== undefined) add(["gateway", "replicas"], "gateway.replicas is a Kubernetes option; Docker runs one gateway container (remove it)");
     const agents = Array.isArray(input.agents) ? input.agents : [];
     agents.forEach((a, i) => {
       if (isRecord(a) && a.replicas !== undefined) add(["agents", i, "replicas"], "replicas is a Kubernetes option; on Docker declare one agent per container (remove it)");
@@ -462,9 +464,14 @@ function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
     if (clash) add(path, `${subnet.text} overlaps the subnet of role "${clash[0]}" (${clash[1].text}); give each role its own range`);
     else pinned.set(role, subnet);
   }
+  const gateway = subnetOf(docker.gatewaySubnet, ["docker", "gatewaySubnet"], defaultGatewaySubnet(firewallName), [16, 26], add);
   if (egress && pool && overlapping(egress, pool)) add(["docker", "egressSubnet"], `egress subnet ${egress.text} overlaps the agent pool ${pool.text}; choose disjoint ranges`);
+  for (const [name, other] of [["agent pool", pool], ["egress subnet", egress]] as const) {
+    if (gateway && other && overlapping(gateway, other)) add(["docker", "gatewaySubnet"], `gateway subnet ${gateway.text} overlaps the ${name} ${other.text}; choose disjoint ranges`);
+  }
   for (const [role, subnet] of pinned) {
     if (egress && overlapping(egress, subnet)) add(["docker", "roleSubnets", role], `${subnet.text} overlaps the egress subnet ${egress.text}; choose disjoint ranges`);
+    if (gateway && overlapping(gateway, subnet)) add(["docker", "roleSubnets", role], `${subnet.text} overlaps the gateway subnet ${gateway.text}; choose disjoint ranges`);
   }
   if (!pool || pool.prefix >= prefix) return;
 
@@ -486,8 +493,12 @@ function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
     const path = ["agents", i, "ipv4Address"];
     const address = typeof agent.ipv4Address === "string" ? parseIpv4(agent.ipv4Address) : undefined;
     if (address === undefined) { add(path, `${describe(agent.ipv4Address)} is not an IPv4 address; write one from ${range} (role ${agent.role}), or remove it to let the engine pick one`); return; }
+    if (address === layout.toolGateway) {
+      add(path, `${agent.ipv4Address} is the tool gateway's address on role ${agent.role}'s network (the third of ${subnet.text}, kept for it even when no gateway is deployed); pick one from ${range}`);
+      return;
+    }
     if (address < layout.pinnedFirst || address > layout.pinnedLast) {
-      add(path, `${agent.ipv4Address} is not a pinnable address of role ${agent.role}'s subnet ${subnet.text}; pick one from ${range} (the gateway and proxy take the first two, the engine the upper half)`);
+      add(path, `${agent.ipv4Address} is not a pinnable address of role ${agent.role}'s subnet ${subnet.text}; pick one from ${range} (the network's gateway, the proxy and the tool gateway take the first three, the engine the upper half)`);
       return;
     }
     const other = taken.get(address);

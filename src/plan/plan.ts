@@ -2,11 +2,12 @@ import { ipv4ToText, parseCidr, parseIpv4, type Network } from "../model/address
 import { DEFAULTS } from "../model/defaults";
 import { assignRoleSubnets, defaultEgressSubnet, roleSubnetLayout } from "../model/docker-subnets";
 import { hostPatternText, normaliseHostPatterns, parseHostPattern, type HostPattern } from "../model/hosts";
-import { AgentPlatform, type AgentRuntime, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../model/types";
+import { AgentPlatform, type AgentRuntime, KeyDelivery, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps } from "../model/types";
 import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model/names";
 import { memoryMiB, validateFirewallSpec } from "../model/validate";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
+import { keyDeliveryOf, planGateway, type PlannedGateway } from "./gateway-plan";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {
@@ -32,7 +33,15 @@ export interface PlannedTool {
   /** Every permission scope ends in `:read`. */
   readonly readOnly: boolean;
   readonly rateLimit?: PlannedRateLimit;
-  readonly key?: { readonly rotationHours: number; readonly length: number; readonly secretName: string };
+  readonly key?: {
+    readonly rotationHours: number;
+    readonly length: number;
+    readonly secretName: string;
+    /** Who reads the key: the gateway alone, or the agents of the roles that may use the tool. */
+    readonly delivery: KeyDelivery;
+  };
+  /** Where the gateway forwards the tool's calls, as written. */
+  readonly upstream?: string;
 }
 
 export interface PlannedCidr {
@@ -56,7 +65,7 @@ export interface PlannedRole {
   readonly allowFileSystem: boolean;
   /** Kubernetes: the role's own proxy port. Docker: the proxy port, on the role's own proxy address. */
   readonly proxyPort: number;
-  /** Tools whose key the role may read: access above DENY and a key. */
+  /** Tools whose key the role's agents read: access above DENY and a key delivered to agents (`KeyDelivery.AGENT`). */
   readonly keyGrants: string[];
   /** Docker: the role's own network, by which the proxy recognises the role. */
   readonly docker?: PlannedRoleNetwork;
@@ -175,8 +184,12 @@ export interface FirewallPlan {
     readonly existingAuthMount: boolean;
     readonly kubernetesHost: string;
     readonly tokenTtlSeconds: number;
+    /** Vault's URL for the gateway's Vault Agent. */
+    readonly address?: string;
   };
   readonly monitoring: PlannedMonitoring;
+  /** The deployed tool gateway; undefined when no tool has an upstream and `gateway` is unset. */
+  readonly gateway?: PlannedGateway;
 }
 
 /** Alert thresholds per event kind, and where alerts go (in the order given). */
@@ -225,7 +238,9 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         rotationHours: tool.key.rotationHours ?? DEFAULTS.rotationHours,
         length: tool.key.length ?? DEFAULTS.keyLength,
         secretName: `tools/${rn}`,
+        delivery: keyDeliveryOf(tool) as KeyDelivery,
       },
+      upstream: tool.upstream,
     };
   });
   const toolByName = new Map(tools.map((t) => [t.name, t]));
@@ -257,7 +272,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
       allowFileSystem: role.allowFileSystem ?? DEFAULTS.allowFileSystem,
       proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
-      keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key).map((a) => a.tool),
+      keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key?.delivery === KeyDelivery.AGENT).map((a) => a.tool),
       docker: roleNetworks.get(name),
       policyName: `${firewallName}-${rn}`,
       serviceAccountName: scopedName(firewallName, `${rn}-agent`),
@@ -267,7 +282,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   });
 
   const mon = spec.monitoring ?? {};
-  return {
+  const plan: FirewallPlan = {
     platform,
     names: {
       firewall: firewallName,
@@ -317,6 +332,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       existingAuthMount: spec.vault?.existingAuthMount ?? DEFAULTS.existingAuthMount,
       kubernetesHost: spec.vault?.kubernetesHost ?? DEFAULTS.kubernetesHost,
       tokenTtlSeconds: spec.vault?.tokenTtlSeconds ?? DEFAULTS.tokenTtlSeconds,
+      address: spec.vault?.address,
     },
     monitoring: {
       rateLimited: mon.rateLimited ?? DEFAULTS.monitoring.rateLimited,
@@ -325,6 +341,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       webhooks: mon.webhooks ?? [],
     },
   };
+  return { ...plan, gateway: planGateway(plan, spec) };
 }
 
 /** Docker: each role's network in its own subnet (see `assignRoleSubnets`: stable per role name). */

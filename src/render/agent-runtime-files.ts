@@ -64,8 +64,7 @@ export interface AgentRuntimeMount {
  */
 export function agentRuntimeMount(spec: FirewallSpec, agent: PlannedAgent, read: (packagePath: string) => string): AgentRuntimeMount | undefined {
   if (agent.runtime === undefined) return undefined;
-  // TEMPORARY until the gateway plan is merged: planOf(spec).gateway
-  const gatewayUrl = (planOf(spec) as { gateway?: { roles: { role: string; url: string }[] } }).gateway?.roles.find((r) => r.role === agent.role)?.url;
+  const gatewayUrl = planOf(spec).gateway?.roles.find((r) => r.role === agent.role)?.url;
   // Validation refuses a runtime without a gateway; reaching this means the plan and the spec disagree.
   if (gatewayUrl === undefined) throw new Error(`agent "${agent.name}": runtime ${agent.runtime} needs the tool gateway's listener of role "${agent.role}", and the plan has none`);
   const sharedFiles = PACKAGE_FILES[agent.runtime].map(([packagePath, path]) => ({ path, content: read(packagePath) })).sort((a, b) => byString(a.path, b.path));

@@ -1,4 +1,5 @@
 import { byString } from "../model/order";
+import { KeyDelivery } from "../model/types";
 import type { FirewallPlan } from "../plan/plan";
 import { vaultSecretDataPath, type GrantedSecret } from "./vault-policy";
 
@@ -106,11 +107,11 @@ export class VaultAgentConfig {
   }
 
   /**
-   * The configuration for every keyed tool of a firewall, from its plan's mount and auth path:
-   * exactly the key files the gateway of the same firewall loads.
+   * The configuration for every key a firewall's gateway holds (`KeyDelivery.GATEWAY`), from its
+   * plan's mount and auth path: exactly the key files the gateway of the same firewall loads.
    */
   public static renderForPlan(plan: FirewallPlan, props: Omit<VaultAgentConfigProps, "mountPath" | "authPath" | "secrets">): string {
-    const secrets = plan.tools.flatMap((tool) => (tool.key === undefined ? [] : [{ tool: tool.name, secretName: tool.key.secretName }]));
+    const secrets = plan.tools.flatMap((tool) => (tool.key?.delivery === KeyDelivery.GATEWAY ? [{ tool: tool.name, secretName: tool.key.secretName }] : []));
     return VaultAgentConfig.render({ ...props, mountPath: plan.vault.mountPath, authPath: plan.vault.authPath, secrets });
   }
 

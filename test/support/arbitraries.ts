@@ -205,8 +205,8 @@ function dockerAgentsArb(roles: string[], layout: DockerLayout): fc.Arbitrary<Ag
   return fc
     .tuple(
       uniqueNames(0, 4, isValidAgentName),
-      // Pinnable offsets of a /28: after the network address, the gateway and the proxy, below the engine's upper half.
-      fc.uniqueArray(fc.integer({ min: 3, max: 7 }), { maxLength: 4 }),
+      // Pinnable offsets of a /28: after the network address, the gateway, the proxy and the tool gateway, below the engine's upper half.
+      fc.uniqueArray(fc.integer({ min: 4, max: 7 }), { maxLength: 4 }),
     )
     .chain(([names, offsets]) =>
       fc.tuple(...names.map(() => agentBaseArb(roles)), fc.array(fc.boolean(), { minLength: names.length, maxLength: names.length })).map((parts) => {

@@ -1,0 +1,212 @@
+import { ipv4ToText, parseCidr, type Network } from "../model/addresses";
+import { DEFAULTS } from "../model/defaults";
+import { defaultGatewaySubnet, gatewayNetworksLayout, roleSubnetLayout, type GatewayNetworkLayout } from "../model/docker-subnets";
+import type { SpecProblem } from "../model/errors";
+import { byString } from "../model/order";
+import { AgentPlatform, KeyDelivery, type FirewallSpecProps, type GatewayListenerProps } from "../model/types";
+import { canonicalJson } from "../render/canonical-json";
+import type { FirewallPlan } from "./plan";
+
+/** One role as the deployed gateway serves it. */
+export interface PlannedGatewayRole {
+  readonly role: string;
+  /** `gateway.port` + the role's index in name order (8080, 8081, ...), on every platform. */
+  readonly port: number;
+  /** Docker: the gateway's address on the role's own network, subnet base + 3. */
+  readonly address?: string;
+  /** What the role's agents use: Docker `http://<address>:<port>`; Kubernetes `http://<gateway name>.<namespace>.svc:<port>`. */
+  readonly url: string;
+}
+
+/** The Redis of the gateway's rate limits. */
+export interface PlannedGatewayRedis {
+  /** True when the firewall brings its own Redis (no `gateway.redis`). */
+  readonly bundled: boolean;
+  /** Bundled: `<firewall>-gateway-redis` (container; Deployment and Service). */
+  readonly name: string;
+  /** Bundled: the pinned Redis image. */
+  readonly image: string;
+  /** What the gateway connects to: bundled, the container's address on the Redis network (Docker) or `redis://<name>:6379` (Kubernetes); else `gateway.redis.url`. */
+  readonly url: string;
+  /** Existing Redis: the KV v2 secret (in the firewall's mount) with its `username` and `password`. */
+  readonly credentialsSecret?: string;
+}
+
+/** Docker: one of the gateway's own `internal` networks. */
+export interface PlannedGatewayNetwork {
+  /** Docker network name. */
+  readonly networkName: string;
+  readonly subnet: string;
+  /** Reserved by the engine's IPAM; not assigned to the bridge. */
+  readonly gateway: string;
+  /** The gateway's address (on the Vault network: its Vault Agent's). */
+  readonly toolGatewayAddress: string;
+  /** The other end: the proxy's gateway listener, or the bundled Redis; none on the Vault network. */
+  readonly peerAddress?: string;
+}
+
+/** Docker: where the gateway's own networks are and how it leaves through the proxy. */
+export interface PlannedGatewayDocker {
+  /** `<firewall>-gateway-egress`: the gateway and the proxy's `tool_gateway` listener. */
+  readonly egressNetwork: PlannedGatewayNetwork;
+  /** `<firewall>-gateway-limits`: the gateway and its bundled Redis, nothing else. */
+  readonly redisNetwork: PlannedGatewayNetwork;
+  /** `<firewall>-gateway-vault`: the gateway's Vault Agent, and whatever Vault the operator attaches. */
+  readonly vaultNetwork: PlannedGatewayNetwork;
+  /** The proxy's listener for the gateway, `http://<proxy address on the egress network>:<port>` (RAPIDCLAW_UPSTREAM_PROXY). */
+  readonly upstreamProxyUrl: string;
+  /** Port of that listener. */
+  readonly upstreamProxyPort: number;
+  /** Name of the gateway's Vault Agent container, `<firewall>-tool-gateway-vault-agent`. */
+  readonly vaultAgentName: string;
+}
+
+/** Where the gateway finds its files, in its container. */
+export interface PlannedGatewayPaths {
+  /** The firewall file it loads (`--config`). */
+  readonly config: string;
+  /** The directory Vault Agent renders keys into (`--key-dir`). */
+  readonly keyDir: string;
+  /** The one-file gateway bundle. */
+  readonly bundle: string;
+  /** Vault Agent's configuration. */
+  readonly vaultAgentConfig: string;
+}
+
+/** The tool gateway as the firewall deploys it. */
+export interface PlannedGateway {
+  /** `<firewall>-tool-gateway`: Docker container; Kubernetes Deployment, Service, ServiceAccount, PDB, ConfigMap; Vault policy and login role. */
+  readonly name: string;
+  readonly image: string;
+  /** Kubernetes: replicas of the Deployment. */
+  readonly replicas: number;
+  /** Port of /metrics, /healthz and /readyz. */
+  readonly adminPort: number;
+  /** Every role, in name order. */
+  readonly roles: PlannedGatewayRole[];
+  /** Tools with an upstream, in name order. */
+  readonly frontedTools: string[];
+  /** Tools whose key only the gateway reads (`KeyDelivery.GATEWAY`), in name order. */
+  readonly custodyTools: string[];
+  /** Host names of the upstreams, once each, sorted. */
+  readonly upstreamHosts: string[];
+  readonly redis: PlannedGatewayRedis;
+  readonly paths: PlannedGatewayPaths;
+  /** Docker: the gateway's own networks and its way out. */
+  readonly docker?: PlannedGatewayDocker;
+  /** The firewall file the gateway loads: the description with the deployed `gateway.listeners`, canonical JSON. */
+  readonly configJson: string;
+}
+
+/** Where the gateway's files are, in every container that runs it. */
+export const GATEWAY_PATHS: PlannedGatewayPaths = {
+  config: "/etc/rapidclaw/firewall.json",
+  keyDir: "/run/rapidclaw/keys",
+  bundle: "/opt/rapidclaw/rapidclaw-gateway.cjs",
+  vaultAgentConfig: "/etc/rapidclaw/vault-agent.hcl",
+};
+
+/** Who reads a tool's key: as given, else the gateway when the tool has an upstream. */
+export function keyDeliveryOf(tool: { readonly upstream?: string; readonly key?: { readonly delivery?: KeyDelivery } }): KeyDelivery | undefined {
+  if (tool.key === undefined) return undefined;
+  return tool.key.delivery ?? (tool.upstream === undefined ? KeyDelivery.AGENT : KeyDelivery.GATEWAY);
+}
+
+/**
+ * The deployed gateway of a firewall: undefined when no tool has an upstream and `gateway` is
+ * unset (nothing for a gateway to do, and the firewall synthesizes as it did before gateways).
+ * `plan` is the firewall's plan without its gateway; `spec` the validated description.
+ */
+export function planGateway(plan: FirewallPlan, spec: FirewallSpecProps): PlannedGateway | undefined {
+  const upstreams = plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [[tool.name, tool.upstream] as const]));
+  if (upstreams.length === 0 && spec.gateway === undefined) return undefined;
+  const firewall = plan.names.firewall;
+  const name = `${firewall}-tool-gateway`;
+  const options = spec.gateway ?? {};
+  const firstPort = options.port ?? DEFAULTS.gateway.port;
+  const docker = plan.platform === AgentPlatform.DOCKER ? planGatewayDocker(plan, spec) : undefined;
+  const roles: PlannedGatewayRole[] = plan.roles.map((role, index) => {
+    const port = firstPort + index;
+    if (docker === undefined) return { role: role.name, port, url: `http://${name}.${plan.namespace}.svc:${port}` };
+    const address = ipv4ToText(roleSubnetLayout(parseCidr(role.docker?.subnet as string) as Network).toolGateway);
+    return { role: role.name, port, address, url: `http://${address}:${port}` };
+  });
+  const redisName = `${firewall}-gateway-redis`;
+  const bundledUrl = docker ? `redis://${docker.redisNetwork.peerAddress}:${DEFAULTS.gateway.redisPort}` : `redis://${redisName}:${DEFAULTS.gateway.redisPort}`;
+  const listeners: GatewayListenerProps[] = roles.map((r) => ({ port: r.port, address: r.address, role: r.role }));
+  return {
+    name,
+    image: options.image ?? DEFAULTS.gateway.image,
+    replicas: options.replicas ?? DEFAULTS.gateway.replicas,
+    adminPort: DEFAULTS.gateway.adminPort,
+    roles,
+    frontedTools: upstreams.map(([tool]) => tool),
+    custodyTools: plan.tools.filter((tool) => tool.key?.delivery === KeyDelivery.GATEWAY).map((tool) => tool.name),
+    upstreamHosts: [...new Set(upstreams.map(([, upstream]) => new URL(upstream).hostname))].sort(byString),
+    redis: {
+      bundled: options.redis === undefined,
+      name: redisName,
+      image: DEFAULTS.gateway.redisImage,
+      url: options.redis?.url ?? bundledUrl,
+      credentialsSecret: options.redis?.credentialsSecret,
+    },
+    paths: GATEWAY_PATHS,
+    docker,
+    configJson: canonicalJson({ ...spec, gateway: { ...options, listeners, sourceNetworks: undefined } }),
+  };
+}
+
+function planGatewayDocker(plan: FirewallPlan, spec: FirewallSpecProps): PlannedGatewayDocker {
+  const firewall = plan.names.firewall;
+  const subnet = parseCidr(spec.docker?.gatewaySubnet ?? defaultGatewaySubnet(firewall)) as Network;
+  const layout = gatewayNetworksLayout(subnet);
+  const network = (suffix: string, at: GatewayNetworkLayout, peer: boolean): PlannedGatewayNetwork => ({
+    networkName: `${firewall}-gateway-${suffix}`,
+    subnet: at.subnet.text,
+    gateway: ipv4ToText(at.gateway),
+    toolGatewayAddress: ipv4ToText(at.toolGateway),
+    peerAddress: peer ? ipv4ToText(at.peer) : undefined,
+  });
+  const egressNetwork = network("egress", layout.proxy, true);
+  return {
+    egressNetwork,
+    redisNetwork: network("limits", layout.redis, true),
+    vaultNetwork: network("vault", layout.vault, false),
+    upstreamProxyUrl: `http://${egressNetwork.peerAddress}:${plan.proxy.port}`,
+    upstreamProxyPort: plan.proxy.port,
+    vaultAgentName: `${firewall}-tool-gateway-vault-agent`,
+  };
+}
+
+/**
+ * What a deployed gateway needs beyond a valid description, each problem at its path: Vault's
+ * address when the gateway holds keys, no listeners of its own (the deployment gives each role
+ * its listener), and on Docker upstreams on port 443 (the proxy's gateway listener allows no other).
+ */
+export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpecProps): SpecProblem[] {
+  const gateway = plan.gateway;
+  if (gateway === undefined) return [];
+  const problems: SpecProblem[] = [];
+  if (gateway.custodyTools.length > 0 && plan.vault.address === undefined) {
+    problems.push({ path: "vault.address", message: `the gateway holds the keys of ${gateway.custodyTools.join(", ")} and its Vault Agent needs Vault's URL; set vault.address (such as https://vault.example.com:8200), or write key.delivery: agent on those tools` });
+  }
+  for (const option of ["listeners", "sourceNetworks"] as const) {
+    if (spec.gateway?.[option] !== undefined) {
+      problems.push({ path: `gateway.${option}`, message: `the deployed gateway gives each role its own listener (port ${gateway.roles[0]?.port ?? DEFAULTS.gateway.port} on), so gateway.${option} is for a gateway you run yourself; remove it` });
+    }
+  }
+  const last = gateway.roles[gateway.roles.length - 1];
+  if (last !== undefined && last.port > 65_535) {
+    problems.push({ path: "gateway.port", message: `${gateway.roles.length} roles need gateway ports ${gateway.roles[0].port} to ${last.port}, past 65535; choose gateway.port ${65_536 - gateway.roles.length} or lower` });
+  }
+  if (gateway.roles.some((role) => role.port === gateway.adminPort)) {
+    problems.push({ path: "gateway.port", message: `the role ports from ${gateway.roles[0].port} include ${gateway.adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
+  }
+  if (plan.platform === AgentPlatform.DOCKER) {
+    for (const tool of plan.tools) {
+      const port = tool.upstream === undefined ? "" : new URL(tool.upstream).port;
+      if (port !== "") problems.push({ path: `tools.${tool.name}.upstream`, message: `port ${port}: on Docker the gateway leaves through the proxy, which allows CONNECT to port 443 only; use the upstream's port 443` });
+    }
+  }
+  return problems;
+}

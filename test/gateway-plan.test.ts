@@ -1,0 +1,171 @@
+import { describe, expect, it } from "vitest";
+import { firewallScenario } from "../examples/firewall-scenario";
+import { gatewayConfigFromSpec } from "../src/gateway/config";
+import { AgentPlatform, KeyDelivery, ToolAccess, type FirewallSpecProps } from "../src/model/types";
+import { validateFirewallSpec } from "../src/model/validate";
+import { gatewayDeploymentProblems } from "../src/plan/gateway-plan";
+import { compileFirewall } from "../src/plan/plan";
+
+/** The seed plus two fronted tools: the Anthropic API (its key held by the gateway) and a search API whose key stays with agents. */
+function fronted(platform: AgentPlatform, change: (spec: { -readonly [K in keyof FirewallSpecProps]: FirewallSpecProps[K] }) => void = () => {}): FirewallSpecProps {
+  const seed = firewallScenario(platform);
+  const spec = {
+    ...seed,
+    tools: {
+      ...seed.tools,
+      anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } },
+      web_search: { ...seed.tools.web_search, upstream: "https://search.example.com/v1", key: { delivery: KeyDelivery.AGENT } },
+      news: { upstream: "https://api.anthropic.com/news" },
+    },
+    roles: {
+      ...seed.roles,
+      research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, anthropic: ToolAccess.WRITE } },
+    },
+    vault: { address: "http://vault:8200" },
+  };
+  change(spec);
+  return spec;
+}
+
+describe("planGateway", () => {
+  it("plans no gateway when no tool has an upstream and gateway is unset (the firewall synthesizes as before)", () => {
+    for (const platform of [AgentPlatform.DOCKER, AgentPlatform.KUBERNETES]) {
+      const plan = compileFirewall(firewallScenario(platform));
+      expect(plan.gateway).toBeUndefined();
+      expect(plan.tools.filter((t) => t.key).map((t) => [t.name, t.key?.delivery])).toEqual([
+        ["database", KeyDelivery.AGENT], ["file_upload", KeyDelivery.AGENT], ["send_email", KeyDelivery.AGENT], ["web_search", KeyDelivery.AGENT],
+      ]);
+      expect(plan.roles.map((r) => [r.name, r.keyGrants])).toEqual([["customer_support", ["send_email"]], ["research_agent", ["database", "web_search"]]]);
+    }
+  });
+
+  it("plans a gateway when only gateway options are set, with nothing to front or hold", () => {
+    const gateway = compileFirewall({ ...firewallScenario(AgentPlatform.KUBERNETES), gateway: { port: 9000 } }).gateway;
+    expect(gateway?.frontedTools).toEqual([]);
+    expect(gateway?.custodyTools).toEqual([]);
+    expect(gateway?.roles.map((r) => r.port)).toEqual([9000, 9001]);
+  });
+
+  it("Docker: a listener per role at the third address of the role's subnet, port 8080 + the role's index, and the gateway's own networks", () => {
+    const plan = compileFirewall(fronted(AgentPlatform.DOCKER));
+    const gateway = plan.gateway!;
+    expect(gateway.name).toBe("rapidclaw-tool-gateway");
+    expect(gateway.image).toBe("node:22.12.0-bookworm-slim");
+    expect(gateway.adminPort).toBe(9464);
+    const subnets = Object.fromEntries(plan.roles.map((r) => [r.name, r.docker!.subnet]));
+    expect(subnets).toEqual({ customer_support: "172.30.76.0/24", research_agent: "172.30.16.0/24" });
+    expect(gateway.roles).toEqual([
+      { role: "customer_support", port: 8080, address: "172.30.76.3", url: "http://172.30.76.3:8080" },
+      { role: "research_agent", port: 8081, address: "172.30.16.3", url: "http://172.30.16.3:8081" },
+    ]);
+    expect(gateway.docker).toEqual({
+      egressNetwork: { networkName: "rapidclaw-gateway-egress", subnet: "172.31.128.0/26", gateway: "172.31.128.1", toolGatewayAddress: "172.31.128.2", peerAddress: "172.31.128.3" },
+      redisNetwork: { networkName: "rapidclaw-gateway-limits", subnet: "172.31.128.64/26", gateway: "172.31.128.65", toolGatewayAddress: "172.31.128.66", peerAddress: "172.31.128.67" },
+      vaultNetwork: { networkName: "rapidclaw-gateway-vault", subnet: "172.31.128.128/26", gateway: "172.31.128.129", toolGatewayAddress: "172.31.128.130" },
+      upstreamProxyUrl: "http://172.31.128.3:3128",
+      upstreamProxyPort: 3128,
+      vaultAgentName: "rapidclaw-tool-gateway-vault-agent",
+    });
+    expect(gateway.redis).toEqual({ bundled: true, name: "rapidclaw-gateway-redis", image: "redis:7.4.1-alpine", url: "redis://172.31.128.67:6379" });
+    expect(gateway.paths).toEqual({
+      config: "/etc/rapidclaw/firewall.json",
+      keyDir: "/run/rapidclaw/keys",
+      bundle: "/opt/rapidclaw/rapidclaw-gateway.cjs",
+      vaultAgentConfig: "/etc/rapidclaw/vault-agent.hcl",
+    });
+  });
+
+  it("fronts the tools with an upstream, holds only the keys delivered to it, and lists each upstream host once", () => {
+    const plan = compileFirewall(fronted(AgentPlatform.DOCKER));
+    const gateway = plan.gateway!;
+    expect(gateway.frontedTools).toEqual(["anthropic", "news", "web_search"]);
+    expect(gateway.custodyTools).toEqual(["anthropic"]);
+    expect(gateway.upstreamHosts).toEqual(["api.anthropic.com", "search.example.com"]);
+    expect(plan.tools.find((t) => t.name === "anthropic")?.key?.delivery).toBe(KeyDelivery.GATEWAY);
+  });
+
+  it("gives agent roles no grant of a gateway-held key, and keeps the grants of agent-delivered ones", () => {
+    const plan = compileFirewall(fronted(AgentPlatform.DOCKER));
+    const grants = Object.fromEntries(plan.roles.map((r) => [r.name, r.keyGrants]));
+    // research_agent has WRITE on anthropic, whose key only the gateway reads; web_search's key is delivered to agents.
+    expect(grants).toEqual({ customer_support: ["send_email"], research_agent: ["database", "web_search"] });
+  });
+
+  it("Kubernetes: role URLs name the gateway's Service, the bundled Redis its Service, replicas default to 2", () => {
+    const gateway = compileFirewall(fronted(AgentPlatform.KUBERNETES, (s) => { s.namespace = "agents-prod"; s.name = "team-a"; })).gateway!;
+    expect(gateway.name).toBe("team-a-tool-gateway");
+    expect(gateway.replicas).toBe(2);
+    expect(gateway.docker).toBeUndefined();
+    expect(gateway.roles).toEqual([
+      { role: "customer_support", port: 8080, url: "http://team-a-tool-gateway.agents-prod.svc:8080" },
+      { role: "research_agent", port: 8081, url: "http://team-a-tool-gateway.agents-prod.svc:8081" },
+    ]);
+    expect(gateway.redis.url).toBe("redis://team-a-gateway-redis:6379");
+  });
+
+  it("uses an existing Redis instead of the bundled one, with its credentials secret", () => {
+    const gateway = compileFirewall(fronted(AgentPlatform.KUBERNETES, (s) => { s.gateway = { replicas: 3, image: "node:22.12.0-alpine", redis: { url: "rediss://redis.internal:6380/2", credentialsSecret: "redis/gateway" } }; })).gateway!;
+    expect(gateway.redis).toMatchObject({ bundled: false, url: "rediss://redis.internal:6380/2", credentialsSecret: "redis/gateway" });
+    expect(gateway).toMatchObject({ replicas: 3, image: "node:22.12.0-alpine" });
+  });
+
+  it("Docker: under another firewall name the gateway subnet is the /24 opposite the hashed egress subnet", () => {
+    const plan = compileFirewall(fronted(AgentPlatform.DOCKER, (s) => { s.name = "team-b"; }));
+    const egress = Number(plan.docker.egressSubnet.split(".")[2]);
+    expect(plan.gateway!.docker!.egressNetwork.subnet).toBe(`172.31.${(egress + 128) % 256}.0/26`);
+    expect(plan.gateway!.docker!.egressNetwork.networkName).toBe("team-b-gateway-egress");
+  });
+
+  it("configJson is the description with the deployed listeners, canonical, and loads in the gateway as the role-per-listener config", () => {
+    const spec = fronted(AgentPlatform.DOCKER);
+    const gateway = compileFirewall(spec).gateway!;
+    const loaded = JSON.parse(gateway.configJson);
+    expect(gateway.configJson).toBe(`${JSON.stringify(loaded, null, 2)}\n`);
+    const keysInOrder = (value: unknown): boolean => typeof value !== "object" || value === null
+      || (Array.isArray(value) ? value.every(keysInOrder) : Object.keys(value).join("\u0000") === Object.keys(value).sort().join("\u0000") && Object.values(value).every(keysInOrder));
+    expect(keysInOrder(loaded)).toBe(true);
+    expect(loaded.gateway.listeners).toEqual([
+      { address: "172.30.76.3", port: 8080, role: "customer_support" },
+      { address: "172.30.16.3", port: 8081, role: "research_agent" },
+    ]);
+    const config = gatewayConfigFromSpec(validateFirewallSpec(loaded));
+    expect(config.listeners).toEqual(loaded.gateway.listeners);
+    expect([...config.tools.values()].filter((t) => t.keyHeader).map((t) => t.name)).toEqual(["anthropic"]);
+    expect({ ...loaded, gateway: undefined }).toEqual(JSON.parse(JSON.stringify({ ...spec, gateway: undefined })));
+    // Same input, same bytes, whatever order the description was written in.
+    const reordered = Object.fromEntries(Object.entries(spec).reverse()) as unknown as FirewallSpecProps;
+    expect(compileFirewall(reordered).gateway!.configJson).toBe(gateway.configJson);
+  });
+
+  it("Kubernetes: listeners carry no address (the Service port tells the role)", () => {
+    const loaded = JSON.parse(compileFirewall(fronted(AgentPlatform.KUBERNETES)).gateway!.configJson);
+    expect(loaded.gateway.listeners).toEqual([{ port: 8080, role: "customer_support" }, { port: 8081, role: "research_agent" }]);
+  });
+});
+
+describe("gatewayDeploymentProblems", () => {
+  const problems = (spec: FirewallSpecProps) => gatewayDeploymentProblems(compileFirewall(spec), validateFirewallSpec(spec));
+
+  it("accepts a complete description, and has nothing to say without a gateway", () => {
+    expect(problems(fronted(AgentPlatform.DOCKER))).toEqual([]);
+    expect(problems(firewallScenario(AgentPlatform.DOCKER))).toEqual([]);
+  });
+
+  it("asks for Vault's address when the gateway holds a key, listing the tools", () => {
+    const found = problems(fronted(AgentPlatform.DOCKER, (s) => { s.vault = undefined; }));
+    expect(found).toEqual([{ path: "vault.address", message: expect.stringContaining("holds the keys of anthropic") }]);
+    expect(found[0].message).toContain("key.delivery: agent");
+  });
+
+  it("refuses listeners and source networks of the user's own, and an admin port among the role ports", () => {
+    const found = problems(fronted(AgentPlatform.KUBERNETES, (s) => { s.gateway = { port: 9463, listeners: [{ port: 9000, role: "research_agent" }], sourceNetworks: [{ cidr: "10.0.0.0/24", role: "research_agent" }] }; }));
+    expect(found.map((p) => p.path)).toEqual(["gateway.listeners", "gateway.sourceNetworks", "gateway.port"]);
+    expect(found[2].message).toContain("9464, the gateway's admin port");
+  });
+
+  it("Docker: refuses an upstream on a port other than 443, which the proxy's gateway listener does not allow", () => {
+    const found = problems(fronted(AgentPlatform.DOCKER, (s) => { s.tools = { ...s.tools, news: { upstream: "https://news.example.com:8443" } }; }));
+    expect(found).toEqual([{ path: "tools.news.upstream", message: expect.stringContaining("port 8443") }]);
+    expect(problems(fronted(AgentPlatform.KUBERNETES, (s) => { s.tools = { ...s.tools, news: { upstream: "https://news.example.com:8443" } }; }))).toEqual([]);
+  });
+});
