@@ -6,7 +6,7 @@ export default defineConfig({
     exclude: ["test/e2e/**", "node_modules/**"],
     testTimeout: 60_000,
     setupFiles: ["test/support/fast-check-setup.ts"],
-    globalSetup: ["test/support/build-bundle.ts"],
+    globalSetup: ["test/support/gateway-bundle-setup.ts"],
     reporters: ["default"],
   },
 });

@@ -1,13 +1,12 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
-import { build, type Plugin } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
+import { GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
 import { HOOK_BUNDLE_PACKAGE_PATH } from "../src/render/agent-runtime-files";
 
 const ROOT = join(__dirname, "..");
 
-/** Where `npm run build` writes the bundle, relative to the package root (listed in `files`). */
-export const GATEWAY_BUNDLE = "dist/gateway/rapidclaw-gateway.cjs";
 
 /**
  * zod's classic API re-exports every message locale (about 40 languages, a quarter of the bundle);
@@ -33,10 +32,10 @@ const ZOD_ENGLISH_ONLY: Plugin = {
  * sources and the pinned esbuild: no timestamps, no absolute paths (esbuild writes paths relative
  * to the working directory, which is fixed to the package root here).
  */
-export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE)): Promise<{ warnings: string[] }> {
+export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE_PATH)): Promise<{ warnings: string[] }> {
   const result = await bundleCli("src/cli/main.ts", outfile);
   writeFileSync(join(dirname(outfile), "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses(Object.keys(result.metafile.inputs)));
-  return { warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
+  return result;
 }
 
 /**
@@ -44,13 +43,12 @@ export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE)): Promi
  * twentieth of the whole CLI. Its code is a part of the gateway bundle's, whose license file covers it.
  */
 export async function bundleHook(outfile = join(ROOT, HOOK_BUNDLE_PACKAGE_PATH)): Promise<{ warnings: string[] }> {
-  const result = await bundleCli("src/cli/hook-main.ts", outfile);
-  return { warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
+  return bundleCli("src/cli/hook-main.ts", outfile);
 }
 
-/** One entry of the CLI with every dependency in one CommonJS file, reproducibly. */
-function bundleCli(entry: string, outfile: string) {
-  return build({
+/** One entry of the CLI with every dependency in one CommonJS file, reproducibly; its inputs and warnings. */
+async function bundleCli(entry: string, outfile: string): Promise<{ warnings: string[]; metafile: Metafile }> {
+  const result = await build({
     absWorkingDir: ROOT,
     entryPoints: [entry],
     outfile,
@@ -67,6 +65,7 @@ function bundleCli(entry: string, outfile: string) {
     logLevel: "silent",
     plugins: [ZOD_ENGLISH_ONLY],
   });
+  return { metafile: result.metafile, warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
 }
 
 /** The license text of every package the bundle holds code of, sorted by package, to ship next to it. */

@@ -52,6 +52,10 @@ export { EgressProxy, type EgressProxyProps, type IEgressProxy } from "./constru
 export { AgentFleet, type AgentFleetProps } from "./constructs/agent-fleet";
 export { DockerAgents, type DockerAgentsProps } from "./docker/agents";
 export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-proxy";
+export { ToolGateway, type ToolGatewayProps } from "./constructs/tool-gateway";
+export { GatewayBundle } from "./constructs/gateway-bundle";
+export { DockerToolGateway, type DockerToolGatewayProps } from "./docker/tool-gateway";
+export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";
 export { KubernetesAgentNetwork, type KubernetesAgentNetworkProps } from "./kubernetes/agent-network";
 export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agents";
 export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";

@@ -11,6 +11,8 @@ import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
+import { ToolGateway } from "./constructs/tool-gateway";
+import { gatewayDeploymentProblems } from "./plan/gateway-plan";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, type SpecProblem } from "./model/errors";
 import { loadFirewallSpec } from "./model/load";
@@ -77,6 +79,8 @@ export class RapidClawStack extends TerraformStack {
   public readonly keys: ScopedAgentKeys;
   /** Role profiles by role name. */
   public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
+  /** The tool gateway, when a tool has an `upstream` or `gateway` options are set; undefined otherwise. */
+  public readonly gateway?: ToolGateway;
   /** The alerting rules' `PrometheusRule`, with `prometheusRule` set; undefined without it. */
   public readonly prometheusRule?: PrometheusAlertRules;
 
@@ -97,6 +101,7 @@ export class RapidClawStack extends TerraformStack {
     for (const role of plan.roles) {
       this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
     }
+    if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, "tool-gateway", { network: this.network, proxy: this.proxy, keys: this.keys });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
     if (props.prometheusRule) {
@@ -109,6 +114,12 @@ export class RapidClawStack extends TerraformStack {
       description: "Proxy URL (HTTPS_PROXY) of each role",
       value: this.proxy.proxyUrls,
     });
+    if (this.gateway !== undefined) {
+      new TerraformOutput(this, "gateway_urls", {
+        description: "Tool gateway URL (RAPIDCLAW_GATEWAY_URL) of each role",
+        value: this.gateway.urls,
+      });
+    }
   }
 }
 
@@ -122,6 +133,7 @@ function validatedSpec(props: RapidClawStackProps): FirewallSpec {
     if (error instanceof FirewallSpecError && problems.length > 0) throw new FirewallSpecError([...error.problems, ...problems]);
     throw error;
   }
+  problems.push(...gatewayDeploymentProblems(planOf(spec), spec.props));
   if (problems.length > 0) throw new FirewallSpecError(problems);
   return spec;
 }

@@ -17,7 +17,7 @@ const ROOT = join(__dirname, "..");
 const packageFile = (path: string) => readFileSync(join(ROOT, path), "utf8");
 const PLUGIN_FILES = ["index.js", "openclaw.plugin.json", "package.json"];
 /** Variables a runtime sets. */
-const RUNTIME_VARIABLE = /^(OPENCLAW_|HERMES_|RAPIDCLAW_GATEWAY_URL$)/;
+const RUNTIME_VARIABLE = /^(OPENCLAW_|HERMES_)/;
 
 /** The seed with a page reader mapped to both agents, a gateway, and an agent of each runtime plus one without. */
 export function runtimeFleet(platform: AgentPlatform, agents?: FirewallSpecProps["agents"]): FirewallSpecProps {
@@ -118,7 +118,7 @@ function expectNativeMounts(stack: RapidClawStack, agentOf: (workload: string) =
   for (const workload of ["openclaw-agent", "hermes-agent", "hermes-support"]) {
     const agent = agentOf(workload);
     // The configuration and the variables; the package's own files are compared with the package above.
-    const runtimeText = [...[...agent.files].filter(([path]) => /\.(json|yaml)$/.test(path) && !path.startsWith("/etc/rapidclaw/") && !path.includes("openclaw-plugin")).map(([, text]) => text), ...[...agent.env].filter(([name]) => RUNTIME_VARIABLE.test(name)).map(([, value]) => value)].join("\n");
+    const runtimeText = [...[...agent.files].filter(([path]) => /\.(json|yaml)$/.test(path) && !path.startsWith("/etc/rapidclaw/") && !path.includes("openclaw-plugin")).map(([, text]) => text), ...[...agent.env].filter(([name]) => RUNTIME_VARIABLE.test(name) || name === "RAPIDCLAW_GATEWAY_URL").map(([, value]) => value)].join("\n");
     expect(runtimeText).not.toMatch(/\$\{|random_password|vault|agent-keys|secret/i);
   }
 }

@@ -1,31 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
-import { AgentPlatform, KeyDelivery, ToolAccess, type FirewallSpecProps } from "../src/model/types";
+import { AgentPlatform, KeyDelivery, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
 import { gatewayDeploymentProblems } from "../src/plan/gateway-plan";
 import { compileFirewall } from "../src/plan/plan";
-
-/** The seed plus two fronted tools: the Anthropic API (its key held by the gateway) and a search API whose key stays with agents. */
-function fronted(platform: AgentPlatform, change: (spec: { -readonly [K in keyof FirewallSpecProps]: FirewallSpecProps[K] }) => void = () => {}): FirewallSpecProps {
-  const seed = firewallScenario(platform);
-  const spec = {
-    ...seed,
-    tools: {
-      ...seed.tools,
-      anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } },
-      web_search: { ...seed.tools.web_search, upstream: "https://search.example.com/v1", key: { delivery: KeyDelivery.AGENT } },
-      news: { upstream: "https://api.anthropic.com/news" },
-    },
-    roles: {
-      ...seed.roles,
-      research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, anthropic: ToolAccess.WRITE } },
-    },
-    vault: { address: "http://vault:8200" },
-  };
-  change(spec);
-  return spec;
-}
+import { fronted } from "./support/gateway-spec";
 
 describe("planGateway", () => {
   it("plans no gateway when no tool has an upstream and gateway is unset (the firewall synthesizes as before)", () => {

@@ -1,3 +1,4 @@
+import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -94,7 +95,7 @@ describe("agent environment: validation refuses what the constructs reserve", ()
     for (const name of [...RESERVED_AGENT_ENV, "RAPIDCLAW_ANYTHING", "Https_Proxy"]) {
       expect(isReservedEnvName(name), name).toBe(true);
       const spec = minimal(AgentPlatform.DOCKER, { agents: [{ name: "agent-one", image: "openclaw/agent:latest", role: "web", env: { [name]: "http://203.0.113.9:3128" } }] });
-      expect(problemsOf(spec), name).toEqual([`agents[0].env.${name}: ${name} is set by the firewall (the role's proxy and profile) and cannot be overridden; remove it from env`]);
+      expect(problemsOf(spec), name).toEqual([`agents[0].env.${name}: ${name} is set by the firewall (the role's proxy, profile and gateway) and cannot be overridden; remove it from env`]);
     }
   });
 
@@ -254,5 +255,12 @@ describe("security review findings (issue 11)", () => {
       expect(() => synth(spec)).toThrow(FirewallSpecError);
       expect(problemsOf(spec).map((p) => p.split(":")[0]).sort()).toEqual(["agents[0].name", "roles.constructor", "tools.constructor"]);
     }
+  });
+});
+
+describe("terraformLiteral", () => {
+  // `"$${"` as a replacement string is `${` again (`$$` escapes `$`), so `${` reached Terraform unescaped.
+  it("escapes ${ and %{ so Terraform reads the text back unchanged", () => {
+    expect(terraformLiteral("a ${b} %{c} $${d}")).toBe("a $${b} %%{c} $$${d}");
   });
 });

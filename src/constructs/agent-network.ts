@@ -17,6 +17,8 @@ export interface IAgentNetwork extends IConstruct {
   readonly roleNetworkNames: { [roleName: string]: string };
   /** Docker: name of the network through which only the proxy reaches the outside. */
   readonly egressNetworkName: string;
+  /** Docker, with a tool gateway: name of the network between the gateway and the proxy's gateway listener. */
+  readonly gatewayEgressNetworkName: string;
 }
 
 /** Imports of agent networks made outside this stack. */
@@ -56,5 +58,9 @@ class ImportedAgentNetwork extends Construct implements IAgentNetwork {
   public get egressNetworkName(): string {
     const plan = planOf(this.spec);
     return platformPart(plan.platform === AgentPlatform.DOCKER ? plan.names.egressNetwork : undefined, "egressNetworkName", AgentPlatform.DOCKER);
+  }
+
+  public get gatewayEgressNetworkName(): string {
+    return platformPart(planOf(this.spec).gateway?.docker?.egressNetwork.networkName, "gatewayEgressNetworkName", AgentPlatform.DOCKER);
   }
 }

@@ -11,6 +11,8 @@ import { platformPart } from "./platform-part";
 export interface IEgressProxy extends IConstruct {
   /** `http://host:port` agents use as HTTPS_PROXY, per role name. */
   readonly proxyUrls: { [roleName: string]: string };
+  /** Docker: the `tool_gateway` listener the tool gateway leaves through; undefined without one (no upstreams, or Kubernetes). */
+  readonly gatewayProxyUrl?: string;
 }
 
 /** Properties of `EgressProxy`. */
@@ -38,6 +40,8 @@ export class EgressProxy extends Construct implements IEgressProxy {
   public readonly squidConf: string;
   /** `http://host:port` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
+  /** Docker: the `tool_gateway` listener the tool gateway leaves through; undefined without one. */
+  public readonly gatewayProxyUrl?: string;
   private readonly dockerProxy?: DockerEgressProxy;
   private readonly kubernetesProxy?: KubernetesEgressProxy;
 
@@ -52,6 +56,7 @@ export class EgressProxy extends Construct implements IEgressProxy {
     const part = this.dockerProxy ?? (this.kubernetesProxy as KubernetesEgressProxy);
     this.squidConf = part.squidConf;
     this.proxyUrls = part.proxyUrls;
+    this.gatewayProxyUrl = this.dockerProxy?.gatewayProxyUrl;
   }
 
   /** Docker: the proxy container and image. */

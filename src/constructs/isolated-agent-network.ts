@@ -7,6 +7,7 @@ import { FirewallSpecError, type SpecProblem } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { KubernetesAgentNetwork } from "../kubernetes/agent-network";
+import { gatewayDockerNetwork } from "../docker/gateway-network";
 import type { IAgentNamespace } from "./agent-namespace";
 import type { IAgentNetwork } from "./agent-network";
 import { platformPart } from "./platform-part";
@@ -44,6 +45,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
   public readonly spec: FirewallSpec;
   private readonly dockerRoleNetworks?: { [roleName: string]: DockerNetwork };
   private readonly dockerEgressNetwork?: DockerNetwork;
+  private readonly dockerGatewayEgressNetwork?: DockerNetwork;
   private readonly kubernetesNetwork?: KubernetesAgentNetwork;
 
   constructor(scope: Construct, id: string, props: IsolatedAgentNetworkProps) {
@@ -70,6 +72,9 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
         labels: dockerLabels(workloadLabels("egress-network")),
       });
+      // Here rather than in the gateway: the proxy joins it, and the proxy comes before the gateway.
+      const gateway = plan.gateway?.docker;
+      if (gateway) this.dockerGatewayEgressNetwork = gatewayDockerNetwork(this, "gateway-egress", gateway.egressNetwork, "gateway-egress-network");
     } else {
       this.kubernetesNetwork = new KubernetesAgentNetwork(this, "kubernetes", { spec: props.spec, namespace: props.namespace });
     }
@@ -93,6 +98,16 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
   /** Docker: name of the egress network (a reference). */
   public get egressNetworkName(): string {
     return this.egressNetwork.name;
+  }
+
+  /** Docker, with a tool gateway: the network between the gateway and the proxy's gateway listener. */
+  public get gatewayEgressNetwork(): DockerNetwork {
+    return platformPart(this.dockerGatewayEgressNetwork, "gatewayEgressNetwork", AgentPlatform.DOCKER);
+  }
+
+  /** Docker, with a tool gateway: name of the network between the gateway and the proxy (a reference). */
+  public get gatewayEgressNetworkName(): string {
+    return this.gatewayEgressNetwork.name;
   }
 
   /** Kubernetes: the namespace and policies. */

@@ -5,7 +5,7 @@ import type { IAgentNetwork } from "../constructs/agent-network";
 import type { IEgressProxy } from "../constructs/egress-proxy";
 import { planOf } from "../plan/firewall-spec";
 import { LABELS } from "../plan/plan";
-import { agentEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
+import { agentEnvironment, agentGatewayEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
 import { agentRuntimeMount, withRuntimeEnvironment } from "../render/agent-runtime-files";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { readPackageFile } from "../terraform/package-files";
@@ -61,7 +61,7 @@ export class DockerAgents extends Construct {
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
         user: agent.user,
-        env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath), runtime).map(([k, v]) => `${k}=${v}`),
+        env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)), runtime).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
         ulimit: [processUlimit(agent.processLimit)],

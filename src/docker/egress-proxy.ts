@@ -3,7 +3,7 @@ import { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { planOf } from "../plan/firewall-spec";
-import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
+import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
@@ -27,6 +27,8 @@ export class DockerEgressProxy extends Construct {
   public readonly squidConf: string;
   /** `http://<role's proxy address>:<port>` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
+  /** The `tool_gateway` listener the tool gateway leaves through; undefined without one. */
+  public readonly gatewayProxyUrl?: string;
 
   constructor(scope: Construct, id: string, props: DockerEgressProxyProps) {
     super(scope, id);
@@ -45,6 +47,8 @@ export class DockerEgressProxy extends Construct {
       networksAdvanced: [
         ...plan.roles.map((role) => ({ name: roleNetworks[role.name], ipv4Address: role.docker?.proxyAddress })),
         { name: props.network.egressNetworkName },
+        // The tool gateway's way out: Squid's `tool_gateway` listener binds this address alone.
+        ...(plan.gateway?.docker ? [{ name: props.network.gatewayEgressNetworkName, ipv4Address: plan.gateway.docker.egressNetwork.peerAddress }] : []),
       ],
       memory: plan.proxy.memoryMiB,
       cpus: String(plan.proxy.cpus),
@@ -61,5 +65,7 @@ export class DockerEgressProxy extends Construct {
       labels: dockerLabels(workloadLabels("egress-proxy")),
     });
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${r.docker?.proxyAddress}:${r.proxyPort}`]));
+    const listener = squidGatewayListenerForPlan(plan);
+    this.gatewayProxyUrl = listener && `http://${listener.listenAddress}:${listener.port}`;
   }
 }

@@ -11,7 +11,7 @@ import type { IAgentNetwork } from "../constructs/agent-network";
 import type { IEgressProxy } from "../constructs/egress-proxy";
 import { planOf } from "../plan/firewall-spec";
 import { LABELS, type PlannedRole } from "../plan/plan";
-import { agentEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
+import { agentEnvironment, agentGatewayEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
 import { agentRuntimeMount, withRuntimeEnvironment } from "../render/agent-runtime-files";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { readPackageFile } from "../terraform/package-files";
@@ -140,7 +140,7 @@ export class KubernetesAgents extends Construct {
                 {
                   name: agent.resourceName,
                   image: agent.image,
-                  env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath), runtime).map(([name, value]) => ({ name, value })),
+                  env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)), runtime).map(([name, value]) => ({ name, value })),
                   resources: { requests: quantities, limits: { ...quantities } },
                   securityContext: hardenedContainerSecurityContext(role.allowFileSystem),
                   volumeMount: volumes.mounts.length > 0 ? volumes.mounts : undefined,

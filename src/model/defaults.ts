@@ -66,5 +66,16 @@ export const DEFAULTS = {
     redisPort: 6379,
     /** /metrics, /healthz and /readyz. */
     adminPort: 9464,
+    /** The Vault Agent that renders the gateway's keys, pinned. */
+    vaultAgentImage: "hashicorp/vault:1.18.3",
+    /** Docker: the uid and gid of the gateway and its Vault Agent (one, so the 0400 key files are readable), and of Redis. */
+    user: "10002:10002",
+    redisUser: "10003:10003",
+    /** Docker: limits of the gateway's containers (memory in MiB, cores, processes). */
+    limits: {
+      gateway: { memoryMiB: 512, cpus: 1, processLimit: 256 },
+      redis: { memoryMiB: 256, cpus: 0.5, processLimit: 128 },
+      vaultAgent: { memoryMiB: 128, cpus: 0.25, processLimit: 128 },
+    },
   },
 } as const;

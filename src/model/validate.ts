@@ -313,8 +313,12 @@ function checkMemory(memory: unknown, path: PropertyKey[], add: Add): void {
   else if (mib > 1024 * 1024) add(path, `memory "${memory}" is above 1T; check the unit`);
 }
 
-/** Variables the firewall sets on every agent (constructs/agent-environment.ts), in any case; `RAPIDCLAW_*` is reserved too. */
-const RESERVED_ENV_NAMES = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"];
+/**
+ * Variables the firewall sets on agents (plan/agent-environment.ts), in any case; `RAPIDCLAW_*` is
+ * reserved too. The model SDKs' base URLs point at the gateway when it fronts their API, so
+ * they are the firewall's whether or not it does.
+ */
+const RESERVED_ENV_NAMES = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Whether the firewall reserves an environment variable name, so that `env` may not set it. */
@@ -332,7 +336,7 @@ function templateProblem(what: string, value: string): string | undefined {
 function checkAgentEnv(env: unknown, path: PropertyKey[], add: Add): void {
   for (const [name, value] of entries(env)) {
     if (!ENV_NAME.test(name)) add([...path, name], `environment variable name "${name}" is not valid; use letters, digits and "_", not starting with a digit`);
-    else if (isReservedEnvName(name)) add([...path, name], `${name} is set by the firewall (the role's proxy and profile) and cannot be overridden; remove it from env`);
+    else if (isReservedEnvName(name)) add([...path, name], `${name} is set by the firewall (the role's proxy, profile and gateway) and cannot be overridden; remove it from env`);
     if (typeof value === "string") {
       const problem = templateProblem(`the value of ${name}`, value);
       if (problem) add([...path, name], problem);

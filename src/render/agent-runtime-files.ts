@@ -68,7 +68,8 @@ export function agentRuntimeMount(spec: FirewallSpec, agent: PlannedAgent, read:
   // Validation refuses a runtime without a gateway; reaching this means the plan and the spec disagree.
   if (gatewayUrl === undefined) throw new Error(`agent "${agent.name}": runtime ${agent.runtime} needs the tool gateway's listener of role "${agent.role}", and the plan has none`);
   const sharedFiles = PACKAGE_FILES[agent.runtime].map(([packagePath, path]) => ({ path, content: read(packagePath) })).sort((a, b) => byString(a.path, b.path));
-  const env: [string, string][] = [["RAPIDCLAW_GATEWAY_URL", gatewayUrl]];
+  // RAPIDCLAW_GATEWAY_URL, which the hook reads, is set on every agent of a firewall with a gateway.
+  const env: [string, string][] = [];
   if (agent.runtime === AgentRuntime.OPENCLAW) {
     const config = OpenClawConfig.forRole(spec, agent.role, { gatewayUrl, pluginPath: AGENT_RUNTIME_PATHS.openclawPlugin });
     env.push(["OPENCLAW_CONFIG_PATH", AGENT_RUNTIME_PATHS.openclawConfig], ["OPENCLAW_CONFIG_READONLY", "1"]);

@@ -198,10 +198,22 @@ export interface SquidPlacementOptions {
   readonly cacheLog?: string;
 }
 
+/**
+ * Docker: the tool gateway's listener, on the proxy's address in the gateway's egress network
+ * (which only the gateway shares), allowing its upstreams' hosts; none without upstreams.
+ */
+export function squidGatewayListenerForPlan(plan: FirewallPlan): SquidGatewayListener | undefined {
+  const docker = plan.gateway?.docker;
+  if (docker === undefined || plan.gateway === undefined || plan.gateway.upstreamHosts.length === 0) return undefined;
+  const upstreams = plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [tool.upstream]));
+  return { allowlist: squidGatewayAllowlist(upstreams), port: docker.upstreamProxyPort, listenAddress: docker.egressNetwork.peerAddress };
+}
+
 /** squid.conf for a plan, as the proxy container runs it. */
 export function renderSquidConfForPlan(plan: FirewallPlan, overrides: SquidPlacementOptions = {}): string {
   return renderSquidConf({
     roles: squidRolesForPlan(plan),
+    gateway: squidGatewayListenerForPlan(plan),
     allowPlainHttp: plan.proxy.allowPlainHttp,
     forbiddenDestinations: plan.proxy.forbiddenCidrs,
     maxConnectionsPerClient: plan.proxy.maxConnectionsPerClient,

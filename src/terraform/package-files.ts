@@ -1,15 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** The package's root: the nearest directory above this file with a package.json (from the sources and from dist/src alike). */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}; the package is incomplete, reinstall @rapidclaw/agent-firewall`);
-    dir = parent;
+/** The package's root: the nearest directory above this file holding its package.json (from the sources and from dist/src alike). */
+export function packageRoot(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "@rapidclaw/agent-firewall") return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json of @rapidclaw/agent-firewall above ${__dirname}; reinstall the package`);
   }
-  return dir;
 }
 
 const texts = new Map<string, string>();

@@ -4,5 +4,6 @@
  * shell script) must write them `$${` and `%%{` to reach the resource unchanged.
  */
 export function terraformLiteral(text: string): string {
-  return text.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{");
+  // Replacement functions, not strings: in a replacement string `$$` is itself an escape for `$`.
+  return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }

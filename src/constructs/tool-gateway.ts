@@ -1,0 +1,109 @@
+import { Construct } from "constructs";
+import { DockerToolGateway, GATEWAY_APPROLE_FILES } from "../docker/tool-gateway";
+import { KubernetesToolGateway } from "../kubernetes/tool-gateway";
+import { FirewallSpecError } from "../model/errors";
+import { AgentPlatform } from "../model/types";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import { gatewayDeploymentProblems, type PlannedGateway } from "../plan/gateway-plan";
+import { VaultAgentConfig } from "../render/vault-agent-config";
+import type { IAgentNetwork } from "./agent-network";
+import type { IEgressProxy } from "./egress-proxy";
+import { GatewayBundle } from "./gateway-bundle";
+import type { IKeyGrantee, KeyGrant } from "./key-grantee";
+import { platformPart } from "./platform-part";
+import type { ScopedAgentKeys } from "./scoped-agent-keys";
+
+/** Properties of `ToolGateway`. */
+export interface ToolGatewayProps {
+  /** The agents' network; the gateway serves its firewall's roles. */
+  readonly network: IAgentNetwork;
+  /** The egress proxy: on Docker the gateway's only way out (its `tool_gateway` listener). */
+  readonly proxy: IEgressProxy;
+  /** The tool keys: the gateway is granted `read` on exactly the keys delivered to it (`KeyDelivery.GATEWAY`). */
+  readonly keys: ScopedAgentKeys;
+  /**
+   * The gateway program.
+   * @default GatewayBundle.packaged() - the bundle this package ships
+   */
+  readonly bundle?: GatewayBundle;
+}
+
+/**
+ * The tool gateway as deployed with a firewall: it recognises each role by the listener it reached
+ * (Docker: its address on the role's own network; Kubernetes: the role's Service port), enforces
+ * the role's tool access and rate limits (Redis), and injects the keys it alone holds into the
+ * calls it forwards. Agents get its URL, never a key. It is a key grantee: `keys.grantRead(this,
+ * custodyTools)` makes its policy, which only its own Vault login carries. Invalid props throw
+ * `FirewallSpecError` before anything is added.
+ */
+export class ToolGateway extends Construct implements IKeyGrantee {
+  /** The firewall this gateway belongs to. */
+  public readonly spec: FirewallSpec;
+  /** Name of the gateway's Vault policy and login role, `<firewall>-tool-gateway`. */
+  public readonly keyGranteeName: string;
+  /** The gateway's grant of the keys it holds; undefined when it holds none. */
+  public readonly keyGrant?: KeyGrant;
+  /** The URL each role's agents reach the gateway at, by role name. */
+  public readonly urls: { [roleName: string]: string };
+  /** The firewall file the gateway loads, as deployed (canonical JSON). */
+  public readonly configJson: string;
+  /** The Vault Agent configuration that renders the gateway's keys; undefined when it holds none. */
+  public readonly vaultAgentConfig?: string;
+  private readonly dockerGateway?: DockerToolGateway;
+  private readonly kubernetesGateway?: KubernetesToolGateway;
+
+  constructor(scope: Construct, id: string, props: ToolGatewayProps) {
+    const spec = props.network.spec;
+    const plan = planOf(spec);
+    const gateway = plan.gateway;
+    if (gateway === undefined) {
+      throw new FirewallSpecError([{ path: "gateway", message: "the firewall has no tool gateway: give a tool an upstream, or set gateway options" }], `ToolGateway "${id}"`);
+    }
+    const problems = gatewayDeploymentProblems(plan, spec.props);
+    if (problems.length > 0) throw new FirewallSpecError(problems, `ToolGateway "${id}"`);
+    super(scope, id);
+    this.spec = spec;
+    this.keyGranteeName = gateway.name;
+    this.urls = Object.fromEntries(gateway.roles.map((role) => [role.role, role.url]));
+    this.configJson = gateway.configJson;
+    if (gateway.custodyTools.length > 0) {
+      this.keyGrant = props.keys.grantRead(this, gateway.custodyTools);
+      this.vaultAgentConfig = vaultAgentConfigOf(spec, gateway);
+    }
+    if (plan.platform === AgentPlatform.DOCKER) {
+      this.dockerGateway = new DockerToolGateway(this, "docker", {
+        network: props.network,
+        upstreamProxyUrl: props.proxy.gatewayProxyUrl,
+        bundle: props.bundle ?? GatewayBundle.packaged(),
+        authPath: props.keys.authPath,
+        grant: this.keyGrant,
+        vaultAgentConfig: this.vaultAgentConfig,
+      });
+    } else {
+      this.kubernetesGateway = new KubernetesToolGateway(this, "kubernetes", {
+        spec,
+        namespaceName: props.network.namespaceName,
+        grant: this.keyGrant,
+        authPath: props.keys.authPath,
+        vaultAgentConfig: this.vaultAgentConfig,
+      });
+    }
+  }
+
+  /** Docker: the gateway, Redis and Vault Agent containers, their networks and the key volume. */
+  public get docker(): DockerToolGateway {
+    return platformPart(this.dockerGateway, "docker", AgentPlatform.DOCKER);
+  }
+
+  /** Kubernetes: the gateway's Deployment, Service, policies and Vault login. */
+  public get kubernetes(): KubernetesToolGateway {
+    return platformPart(this.kubernetesGateway, "kubernetes", AgentPlatform.KUBERNETES);
+  }
+}
+
+/** The gateway's Vault Agent configuration: AppRole files on Docker, the gateway's login role on Kubernetes. */
+function vaultAgentConfigOf(spec: FirewallSpec, gateway: PlannedGateway): string {
+  const plan = planOf(spec);
+  const login = plan.platform === AgentPlatform.DOCKER ? { appRole: GATEWAY_APPROLE_FILES } : { kubernetes: { role: gateway.name } };
+  return VaultAgentConfig.renderForPlan(plan, { vaultAddress: plan.vault.address as string, keyDir: gateway.paths.keyDir, ...login });
+}

@@ -1,0 +1,205 @@
+import { posix } from "node:path";
+import { Container, type ContainerUpload } from "@cdktf/provider-docker/lib/container";
+import { Image } from "@cdktf/provider-docker/lib/image";
+import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
+import { Volume } from "@cdktf/provider-docker/lib/volume";
+import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
+import { Construct } from "constructs";
+import type { IAgentNetwork } from "../constructs/agent-network";
+import type { GatewayBundle } from "../constructs/gateway-bundle";
+import type { KeyGrant } from "../constructs/key-grantee";
+import { DEFAULTS } from "../model/defaults";
+import { planOf } from "../plan/firewall-spec";
+import type { PlannedGateway, PlannedGatewayDocker } from "../plan/gateway-plan";
+import { dockerLabels, workloadLabels } from "../terraform/labels";
+import { gatewayDockerNetwork } from "./gateway-network";
+import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
+import { dockerUploads } from "./uploads";
+
+/**
+ * Where the gateway's Vault Agent finds its AppRole credentials: the role ID uploaded with its
+ * config, the SecretID in a volume of its own that the operator fills (outside Terraform, so that
+ * no credential is in the state).
+ */
+export const GATEWAY_APPROLE_FILES = { roleIdFile: "/etc/rapidclaw/role-id", secretIdFile: "/run/rapidclaw/approle/secret-id" } as const;
+
+/** Properties of `DockerToolGateway`. */
+export interface DockerToolGatewayProps {
+  /** The network whose role networks the gateway joins; the gateway is its firewall's. */
+  readonly network: IAgentNetwork;
+  /**
+   * The proxy's listener the gateway reaches its upstreams through (RAPIDCLAW_UPSTREAM_PROXY).
+   * @default - none: the gateway fronts no upstream
+   */
+  readonly upstreamProxyUrl?: string;
+  /** The gateway program the Node image runs. */
+  readonly bundle: GatewayBundle;
+  /** Path of the AppRole backend the gateway's Vault Agent logs in with (a reference when created in the stack). */
+  readonly authPath: string;
+  /**
+   * The gateway's key grant: with it a Vault Agent renders exactly those keys for the gateway.
+   * @default - the gateway holds no key: no Vault Agent, no login
+   */
+  readonly grant?: KeyGrant;
+  /**
+   * The Vault Agent configuration (AppRole auto-auth from `GATEWAY_APPROLE_FILES`), with `grant`.
+   * @default - none
+   */
+  readonly vaultAgentConfig?: string;
+}
+
+/** The hardening every container of the gateway shares with the proxy: no capabilities, no privilege gain, rotated logs, restarts. */
+function hardened(limits: { memoryMiB: number; cpus: number; processLimit: number }) {
+  return {
+    memory: limits.memoryMiB,
+    cpus: String(limits.cpus),
+    ulimit: [processUlimit(limits.processLimit)],
+    ...ROTATED_JSON_LOGS,
+    readOnly: true,
+    removeVolumes: true,
+    capabilities: { drop: ["ALL"] },
+    securityOpts: ["no-new-privileges:true"],
+    restart: "unless-stopped",
+    mustRun: true,
+  };
+}
+
+/**
+ * Docker part of ToolGateway: the gateway container (a stock Node image running the uploaded
+ * bundle) at the third address of every role's network, where each role's listener binds; its
+ * way out only through the proxy's `tool_gateway` listener; a bundled Redis on a network only the
+ * gateway joins; and, when it holds keys, a Vault Agent rendering them into a memory-backed
+ * volume the gateway mounts read-only. Every container runs as a non-root user with no
+ * capabilities, a read-only root, and memory, CPU, process and log limits.
+ */
+export class DockerToolGateway extends Construct {
+  /** The gateway container. */
+  public readonly container: Container;
+  /** The Node image. */
+  public readonly image: Image;
+  /** The network between the gateway and its Redis (the bundled one, or one you attach). */
+  public readonly redisNetwork: DockerNetwork;
+  /** The bundled Redis container; undefined with `gateway.redis`. */
+  public readonly redisContainer?: Container;
+  /** The network between the gateway's Vault Agent and Vault (attach Vault to it), when the gateway holds keys. */
+  public readonly vaultNetwork?: DockerNetwork;
+  /** The Vault Agent container, when the gateway holds keys. */
+  public readonly vaultAgentContainer?: Container;
+  /** The memory-backed volume the keys are rendered into, when the gateway holds keys. */
+  public readonly keyVolume?: Volume;
+  /** The gateway's AppRole login, when it holds keys (bound to the Vault network's subnet). */
+  public readonly appRole?: ApproleAuthBackendRole;
+  /**
+   * The volume holding the SecretID the Vault Agent logs in with, `<gateway>-approle`: write one
+   * (`vault write -f auth/<authPath>/role/<gateway>/secret-id`) into its `secret-id` file.
+   */
+  public readonly secretIdVolume?: Volume;
+
+  constructor(scope: Construct, id: string, props: DockerToolGatewayProps) {
+    super(scope, id);
+    const plan = planOf(props.network.spec);
+    const gateway = plan.gateway as PlannedGateway;
+    const docker = gateway.docker as PlannedGatewayDocker;
+    this.redisNetwork = gatewayDockerNetwork(this, "redis-network", docker.redisNetwork, "gateway-redis-network");
+    if (gateway.redis.bundled) this.redisContainer = this.bundledRedis(gateway, docker);
+    if (props.grant !== undefined) {
+      this.vaultNetwork = gatewayDockerNetwork(this, "vault-network", docker.vaultNetwork, "gateway-vault-network");
+      // tmpfs: the keys live in memory only, never on the host's disk; mode and owner let the gateway's uid alone in.
+      const [uid, gid] = DEFAULTS.gateway.user.split(":");
+      this.keyVolume = new Volume(this, "keys", {
+        name: `${gateway.name}-keys`,
+        driver: "local",
+        driverOpts: { type: "tmpfs", device: "tmpfs", o: `size=1m,mode=0700,uid=${uid},gid=${gid}` },
+        labels: dockerLabels(workloadLabels("tool-gateway-keys")),
+      });
+      this.appRole = new ApproleAuthBackendRole(this, "login", {
+        backend: props.authPath,
+        roleName: gateway.name,
+        tokenPolicies: [props.grant.policy.name],
+        tokenNoDefaultPolicy: true,
+        tokenTtl: plan.vault.tokenTtlSeconds,
+        tokenMaxTtl: plan.vault.tokenTtlSeconds,
+        // Only from the Vault network, which holds the gateway's Vault Agent and Vault alone: no agent can use them.
+        secretIdBoundCidrs: [docker.vaultNetwork.subnet],
+        tokenBoundCidrs: [docker.vaultNetwork.subnet],
+      });
+      // Kept across restarts (a plain local volume): Vault Agent logs in again with it whenever its token expires.
+      this.secretIdVolume = new Volume(this, "approle", { name: `${gateway.name}-approle`, labels: dockerLabels(workloadLabels("tool-gateway-approle")) });
+      this.vaultAgentContainer = this.vaultAgent(gateway, docker, props.vaultAgentConfig as string);
+    }
+    this.image = new Image(this, "image", { name: gateway.image, keepLocally: true });
+    const roleNetworks = props.network.roleNetworkNames;
+    const env = [`RAPIDCLAW_REDIS_URL=${gateway.redis.url}`];
+    if (props.upstreamProxyUrl !== undefined) env.push(`RAPIDCLAW_UPSTREAM_PROXY=${props.upstreamProxyUrl}`);
+    this.container = new Container(this, "container", {
+      name: gateway.name,
+      image: this.image.imageId,
+      user: DEFAULTS.gateway.user,
+      // Admin (/metrics, /healthz, /readyz) on loopback: no agent reads other roles' counters.
+      entrypoint: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, "--admin-host", "127.0.0.1", "--admin-port", String(gateway.adminPort)],
+      env,
+      networksAdvanced: [
+        ...gateway.roles.map((role) => ({ name: roleNetworks[role.role], ipv4Address: role.address })),
+        { name: props.network.gatewayEgressNetworkName, ipv4Address: docker.egressNetwork.toolGatewayAddress },
+        { name: this.redisNetwork.name, ipv4Address: docker.redisNetwork.toolGatewayAddress },
+      ],
+      ...hardened(DEFAULTS.gateway.limits.gateway),
+      ...withKeyVolume(
+        // Uploaded content, like squid.conf: the synthesized JSON says exactly what runs, byte for byte.
+        dockerUploads([{ path: gateway.paths.bundle, content: props.bundle.text }, { path: gateway.paths.config, content: gateway.configJson }], "0444", true),
+        this.keyVolume === undefined ? undefined : { source: this.keyVolume.name, target: gateway.paths.keyDir, type: "volume", readOnly: true },
+      ),
+      tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
+      labels: dockerLabels(workloadLabels("tool-gateway")),
+    });
+  }
+
+  private bundledRedis(gateway: PlannedGateway, docker: PlannedGatewayDocker): Container {
+    const image = new Image(this, "redis-image", { name: gateway.redis.image, keepLocally: true });
+    const address = docker.redisNetwork.peerAddress as string;
+    return new Container(this, "redis", {
+      name: gateway.redis.name,
+      image: image.imageId,
+      user: DEFAULTS.gateway.redisUser,
+      // In memory only (no RDB, no AOF); full memory refuses writes, so the limiter fails closed instead of forgetting windows.
+      entrypoint: [
+        "redis-server", "--bind", address, "--port", String(DEFAULTS.gateway.redisPort), "--protected-mode", "no",
+        "--save", "", "--appendonly", "no", "--maxmemory", `${Math.floor(DEFAULTS.gateway.limits.redis.memoryMiB * 0.75)}mb`, "--maxmemory-policy", "noeviction",
+      ],
+      networksAdvanced: [{ name: this.redisNetwork.name, ipv4Address: address }],
+      ...hardened(DEFAULTS.gateway.limits.redis),
+      tmpfs: { "/data": "rw,noexec,nosuid,size=1m" },
+      labels: dockerLabels(workloadLabels("tool-gateway-redis")),
+    });
+  }
+
+  private vaultAgent(gateway: PlannedGateway, docker: PlannedGatewayDocker, config: string): Container {
+    const image = new Image(this, "vault-agent-image", { name: DEFAULTS.gateway.vaultAgentImage, keepLocally: true });
+    // A Terraform reference, not a value; the role ID alone logs nobody in.
+    const roleId: ContainerUpload = { file: GATEWAY_APPROLE_FILES.roleIdFile, content: (this.appRole as ApproleAuthBackendRole).roleId, permissions: "0444" };
+    const uploads = dockerUploads([{ path: gateway.paths.vaultAgentConfig, content: config }], "0444", true);
+    return new Container(this, "vault-agent", {
+      name: docker.vaultAgentName,
+      image: image.imageId,
+      // The gateway's uid: Vault Agent writes each key 0400, which the gateway must read.
+      user: DEFAULTS.gateway.user,
+      entrypoint: ["vault", "agent", `-config=${gateway.paths.vaultAgentConfig}`],
+      networksAdvanced: [{ name: (this.vaultNetwork as DockerNetwork).name, ipv4Address: docker.vaultNetwork.toolGatewayAddress }],
+      ...hardened(DEFAULTS.gateway.limits.vaultAgent),
+      upload: [...(uploads.upload ?? []), roleId],
+      mounts: [
+        ...(uploads.mounts ?? []),
+        { source: (this.keyVolume as Volume).name, target: gateway.paths.keyDir, type: "volume" },
+        { source: (this.secretIdVolume as Volume).name, target: posix.dirname(GATEWAY_APPROLE_FILES.secretIdFile), type: "volume", readOnly: true },
+      ],
+      tmpfs: { "/tmp": "rw,noexec,nosuid,size=1m" },
+      labels: dockerLabels(workloadLabels("tool-gateway-vault-agent")),
+    });
+  }
+}
+
+/** The uploads' mounts plus, when the gateway holds keys, the key volume. */
+function withKeyVolume(uploads: ReturnType<typeof dockerUploads>, keyMount: { source: string; target: string; type: string; readOnly: boolean } | undefined) {
+  if (keyMount === undefined) return uploads;
+  return { ...uploads, mounts: [...(uploads.mounts ?? []), keyMount] };
+}

@@ -1,0 +1,213 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseHcl } from "@cdktf/hcl2json";
+import { App } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { RapidClawStack } from "../src";
+import { GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
+import { FirewallSpecError } from "../src/model/errors";
+import { AgentPlatform, type FirewallSpecProps } from "../src/model/types";
+import { validateFirewallSpec } from "../src/model/validate";
+import { planOf } from "../src/plan/firewall-spec";
+import { compileFirewall } from "../src/plan/plan";
+import { fronted } from "./support/gateway-spec";
+import { squidBinary, squidParse } from "./support/squid";
+import { synthesize } from "./support/synth";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+/** What Terraform writes for an upload's content: `$${` and `%%{` are its escapes. */
+const terraformText = (content: string) => content.replace(/%%\{/g, "%{").replace(/\$\$\{/g, "${");
+
+function dockerGateway(spec: FirewallSpecProps = fronted(AgentPlatform.DOCKER)) {
+  const stack = new RapidClawStack(new App(), "agent-firewall", spec);
+  const synth = synthesize(stack);
+  const networks: Record<string, Json> = synth.doc.resource.docker_network;
+  const containers = synth.resources("docker_container");
+  const byName = new Map(containers.map((c) => [c.name as string, c]));
+  const networkOf = (reference: string) => networks[/^\$\{docker_network\.([^.]+)\.name\}$/.exec(reference)?.[1] ?? ""]?.name as string;
+  /** Container names on each Docker network, by network name. */
+  const members = new Map<string, string[]>();
+  for (const c of containers) for (const n of c.networks_advanced) members.set(networkOf(n.name), [...(members.get(networkOf(n.name)) ?? []), c.name]);
+  const uploadOf = (container: string, file: string) => terraformText(byName.get(container)?.upload.find((u: Json) => u.file === file)?.content ?? "");
+  return { stack, synth, plan: planOf(stack.spec), byName, members, networks, networkOf, uploadOf };
+}
+
+describe("the tool gateway on Docker", () => {
+  const built = dockerGateway();
+  const { plan, byName, members, uploadOf } = built;
+  const gateway = plan.gateway!;
+  const docker = gateway.docker!;
+
+  it("sits at the third address of every role's network, and on its own egress and Redis networks", () => {
+    const container = byName.get("rapidclaw-tool-gateway")!;
+    const addresses = container.networks_advanced.map((n: Json) => [built.networkOf(n.name), n.ipv4_address]);
+    expect(addresses).toEqual([
+      ["rapidclaw-agents-customer-support", "172.30.76.3"],
+      ["rapidclaw-agents-research-agent", "172.30.16.3"],
+      ["rapidclaw-gateway-egress", "172.31.128.2"],
+      ["rapidclaw-gateway-limits", "172.31.128.66"],
+    ]);
+    expect(built.synth.doc.output.gateway_urls.value).toEqual({ customer_support: "http://172.30.76.3:8080", research_agent: "http://172.30.16.3:8081" });
+  });
+
+  it("keeps roles apart: no network holds agents of two roles, only the gateway and Redis share the Redis network, only the gateway and the proxy the gateway's egress network", () => {
+    const roleOf = new Map(plan.agents.map((a) => [a.workloadName, a.role]));
+    for (const [network, names] of members) {
+      const roles = new Set(names.flatMap((name) => (roleOf.has(name) ? [roleOf.get(name)] : [])));
+      expect(roles.size, network).toBeLessThanOrEqual(1);
+    }
+    expect(members.get("rapidclaw-gateway-limits")?.sort()).toEqual(["rapidclaw-gateway-redis", "rapidclaw-tool-gateway"]);
+    expect(members.get("rapidclaw-gateway-egress")?.sort()).toEqual(["rapidclaw-egress-proxy", "rapidclaw-tool-gateway"]);
+    expect(members.get("rapidclaw-gateway-vault")).toEqual(["rapidclaw-tool-gateway-vault-agent"]);
+    // The gateway has no way out but the proxy: none of its networks routes outside.
+    for (const name of ["rapidclaw-gateway-egress", "rapidclaw-gateway-limits", "rapidclaw-gateway-vault"]) {
+      const network = Object.values(built.networks).find((n) => n.name === name)!;
+      expect(network).toMatchObject({ internal: true, options: { "com.docker.network.bridge.inhibit_ipv4": "true" } });
+    }
+  });
+
+  it("leaves through the proxy's tool_gateway listener, bound to the proxy's address on the gateway's egress network and allowing exactly the upstream hosts", () => {
+    const squidConf = uploadOf("rapidclaw-egress-proxy", "/etc/squid/squid.conf");
+    expect(squidConf).toContain(`http_port ${docker.egressNetwork.peerAddress}:3128 name=tool_gateway`);
+    expect(squidConf).toContain("acl gateway_hosts dstdomain -n api.anthropic.com search.example.com\n");
+    expect(squidConf).toContain("http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed");
+    expect(byName.get("rapidclaw-tool-gateway")?.env).toContain(`RAPIDCLAW_UPSTREAM_PROXY=http://${docker.egressNetwork.peerAddress}:3128`);
+    if (squidBinary) expect(squidParse(squidConf)).toEqual({ status: 0, problems: [] });
+  });
+
+  it("uploads the packaged bundle and the deployed firewall file, which the gateway loads with a listener per role", () => {
+    const container = byName.get("rapidclaw-tool-gateway")!;
+    expect(uploadOf("rapidclaw-tool-gateway", gateway.paths.bundle)).toBe(readFileSync(join(__dirname, "..", GATEWAY_BUNDLE_PATH), "utf8"));
+    const config = JSON.parse(uploadOf("rapidclaw-tool-gateway", gateway.paths.config));
+    expect(config.gateway.listeners).toEqual(gateway.roles.map((r) => ({ address: r.address, port: r.port, role: r.role })));
+    expect(() => validateFirewallSpec(config)).not.toThrow();
+    expect(container.image).toMatch(/^\$\{docker_image\./);
+    expect(built.synth.resources("docker_image").map((i) => i.name)).toEqual(expect.arrayContaining(["node:22.12.0-bookworm-slim", "redis:7.4.1-alpine", "hashicorp/vault:1.18.3"]));
+    expect(container.entrypoint).toEqual(["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, "--admin-host", "127.0.0.1", "--admin-port", "9464"]);
+  });
+
+  it("hardens the gateway, Redis and Vault Agent like the proxy: non-root, no capabilities, no privilege gain, read-only root, limits, rotated logs", () => {
+    for (const name of ["rapidclaw-tool-gateway", "rapidclaw-gateway-redis", "rapidclaw-tool-gateway-vault-agent"]) {
+      const c = byName.get(name)!;
+      expect(c.user, name).toMatch(/^[1-9][0-9]{3,}:[1-9][0-9]{3,}$/);
+      expect(c, name).toMatchObject({ read_only: true, capabilities: { drop: ["ALL"] }, security_opts: ["no-new-privileges:true"], log_driver: "json-file", log_opts: { "max-size": "10m", "max-file": "3" } });
+      expect(c.memory, name).toBeGreaterThan(0);
+      expect(Number(c.cpus), name).toBeGreaterThan(0);
+      expect(c.ulimit, name).toEqual([{ name: "nproc", soft: expect.any(Number), hard: expect.any(Number) }]);
+    }
+    // The gateway and its Vault Agent share a uid, so the 0400 key files Vault Agent writes are the gateway's to read.
+    expect(byName.get("rapidclaw-tool-gateway")?.user).toBe(byName.get("rapidclaw-tool-gateway-vault-agent")?.user);
+  });
+
+  it("bundles a Redis with no published port, no persistence, listening on its Redis-network address only", () => {
+    const redis = byName.get("rapidclaw-gateway-redis")!;
+    expect(redis.ports).toBeUndefined();
+    expect(redis.entrypoint).toEqual(expect.arrayContaining(["--bind", "172.31.128.67", "--save", "", "--appendonly", "no"]));
+    expect(byName.get("rapidclaw-tool-gateway")?.env).toContain("RAPIDCLAW_REDIS_URL=redis://172.31.128.67:6379");
+  });
+
+  it("uses an existing Redis instead of the bundled one", () => {
+    const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => { s.gateway = { redis: { url: "rediss://redis.internal:6380" } }; }));
+    expect(other.byName.has("rapidclaw-gateway-redis")).toBe(false);
+    expect(other.byName.get("rapidclaw-tool-gateway")?.env).toContain("RAPIDCLAW_REDIS_URL=rediss://redis.internal:6380");
+    expect(other.members.get("rapidclaw-gateway-limits")).toEqual(["rapidclaw-tool-gateway"]);
+  });
+
+  it("tells each role's agents their gateway: its URL, the fronted tools they may use, the model API base URL, and the gateway's address in NO_PROXY", () => {
+    const env = (agent: string) => Object.fromEntries((byName.get(agent)?.env as string[]).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
+    const research = env("openclaw-agent");
+    expect(research).toMatchObject({
+      RAPIDCLAW_GATEWAY_URL: "http://172.30.16.3:8081",
+      RAPIDCLAW_TOOL_ANTHROPIC_URL: "http://172.30.16.3:8081/tools/anthropic",
+      RAPIDCLAW_TOOL_WEB_SEARCH_URL: "http://172.30.16.3:8081/tools/web_search",
+      ANTHROPIC_BASE_URL: "http://172.30.16.3:8081/tools/anthropic",
+    });
+    expect(research.NO_PROXY.split(",")).toContain("172.30.16.3");
+    // news is DENY for research_agent, and customer_support may use no fronted tool.
+    expect(research.RAPIDCLAW_TOOL_NEWS_URL).toBeUndefined();
+    const support = env("hermes-agent");
+    expect(Object.keys(support).filter((k) => k.startsWith("RAPIDCLAW_TOOL_") || k.endsWith("_BASE_URL"))).toEqual([]);
+    expect(support.RAPIDCLAW_GATEWAY_URL).toBe("http://172.30.76.3:8080");
+  });
+
+  it("sets OPENAI_BASE_URL with the SDK's /v1 when the upstream has no path, and without it when the upstream carries it", () => {
+    const withOpenAi = (upstream: string) => {
+      const spec = fronted(AgentPlatform.DOCKER, (s) => {
+        s.tools = { ...s.tools, openai: { upstream } };
+        s.roles = { ...s.roles, research_agent: { ...s.roles.research_agent, tools: { ...s.roles.research_agent.tools, openai: "WRITE" as never } } };
+      });
+      return (dockerGateway(spec).byName.get("openclaw-agent")?.env as string[]).find((v) => v.startsWith("OPENAI_BASE_URL="));
+    };
+    expect(withOpenAi("https://api.openai.com")).toBe("OPENAI_BASE_URL=http://172.30.16.3:8081/tools/openai/v1");
+    expect(withOpenAi("https://api.openai.com/v1")).toBe("OPENAI_BASE_URL=http://172.30.16.3:8081/tools/openai");
+  });
+
+  it("puts no key anywhere: agents get URLs, the only Terraform value uploaded is the Vault Agent's role ID, and no SecretID is made in Terraform", () => {
+    for (const [name, container] of byName) {
+      for (const upload of container.upload ?? []) {
+        const references = (upload.content as string).replace(/\$\$\{/g, "").match(/\$\{[^}]*\}/g) ?? [];
+        if (name === "rapidclaw-tool-gateway-vault-agent" && upload.file === "/etc/rapidclaw/role-id") {
+          expect(references).toEqual([expect.stringMatching(/^\$\{vault_approle_auth_backend_role\.tool-gateway_docker_login_[0-9A-F]+\.role_id\}$/)]);
+        } else {
+          expect(references, `${name} ${upload.file}`).toEqual([]);
+        }
+      }
+      for (const variable of container.env ?? []) expect(variable, name).not.toMatch(/KEY|TOKEN|SECRET|PASSWORD|\$\{/i);
+    }
+    expect(built.synth.json).not.toMatch(/"api_key"\s*:\s*"[^$]/);
+  });
+
+  it("gives the keys it holds to the gateway alone: its policy reads exactly them, no agent role's policy reads any, and its login is bound to the Vault network", async () => {
+    const policies = built.synth.resources("vault_policy");
+    const pathsOf = async (policy: string) => Object.keys((await parseHcl("policy.hcl", policy)).path ?? {}).sort();
+    const gatewayPolicy = policies.find((p) => p.name === "rapidclaw-tool-gateway")!;
+    expect(await pathsOf(gatewayPolicy.policy)).toEqual(["agent-keys/data/tools/anthropic"]);
+    for (const policy of policies.filter((p) => p !== gatewayPolicy)) {
+      expect(await pathsOf(policy.policy), policy.name).not.toContain("agent-keys/data/tools/anthropic");
+    }
+    const logins = built.synth.resources("vault_approle_auth_backend_role");
+    const login = logins.find((l) => l.role_name === "rapidclaw-tool-gateway")!;
+    expect(login).toMatchObject({ secret_id_bound_cidrs: [docker.vaultNetwork.subnet], token_bound_cidrs: [docker.vaultNetwork.subnet], token_no_default_policy: true });
+    expect(login.token_policies).toEqual([expect.stringMatching(/^\$\{vault_policy\.tool-gateway_policy_[0-9A-F]+\.name\}$/)]);
+    for (const other of logins.filter((l) => l !== login)) expect(other.token_policies).not.toEqual(login.token_policies);
+    // The SecretID is the operator's to write into the Vault Agent's approle volume: none is in the state.
+    expect(built.synth.resources("vault_approle_auth_backend_role_secret_id")).toEqual([]);
+  });
+
+  it("renders the gateway's keys with a Vault Agent whose uploaded config parses as HCL, into a memory-backed volume the gateway mounts read-only", async () => {
+    const config = await parseHcl("agent.hcl", uploadOf("rapidclaw-tool-gateway-vault-agent", gateway.paths.vaultAgentConfig));
+    expect(config.vault[0].address).toBe("http://vault:8200");
+    expect(config.auto_auth[0].method.approle[0].config).toMatchObject({ role_id_file_path: "/etc/rapidclaw/role-id", secret_id_file_path: "/run/rapidclaw/approle/secret-id" });
+    const secretIdMount = byName.get("rapidclaw-tool-gateway-vault-agent")?.mounts.find((m: Json) => m.target === "/run/rapidclaw/approle");
+    expect(secretIdMount).toMatchObject({ type: "volume", read_only: true, source: expect.stringContaining("docker_volume.") });
+    expect(config.template.map((t: Json) => t.destination)).toEqual([`${gateway.paths.keyDir}/anthropic`]);
+    const volume = built.synth.resources("docker_volume").find((v) => v.name === "rapidclaw-tool-gateway-keys")!;
+    expect(volume.driver_opts).toMatchObject({ type: "tmpfs", device: "tmpfs" });
+    const keyMount = (name: string) => byName.get(name)?.mounts.find((m: Json) => m.target === gateway.paths.keyDir);
+    expect(keyMount("rapidclaw-tool-gateway")).toMatchObject({ type: "volume", read_only: true, source: expect.stringContaining("docker_volume.") });
+    expect(keyMount("rapidclaw-tool-gateway-vault-agent")).toMatchObject({ type: "volume", source: expect.stringContaining("docker_volume.") });
+    expect(keyMount("rapidclaw-tool-gateway-vault-agent")?.read_only).toBeUndefined();
+  });
+
+  it("has no Vault Agent, volume or login when it holds no key", () => {
+    const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => { s.tools = { ...s.tools, anthropic: { upstream: "https://api.anthropic.com" } }; }));
+    expect(other.byName.has("rapidclaw-tool-gateway-vault-agent")).toBe(false);
+    expect(other.synth.resources("docker_volume")).toEqual([]);
+    expect(other.synth.resources("vault_approle_auth_backend_role").map((l) => l.role_name)).not.toContain("rapidclaw-tool-gateway");
+  });
+
+  it("synthesizes byte-identical JSON for the same description", () => {
+    expect(dockerGateway().synth.json).toBe(built.synth.json);
+  });
+
+  it("refuses a deployment it cannot make before adding anything: Vault's address missing", () => {
+    const app = new App();
+    const spec = fronted(AgentPlatform.DOCKER, (s) => { s.vault = undefined; });
+    expect(() => new RapidClawStack(app, "agent-firewall", spec)).toThrow(FirewallSpecError);
+    expect(() => new RapidClawStack(app, "agent-firewall", spec)).toThrow(/vault\.address: the gateway holds the keys of anthropic/);
+    expect(app.node.children).toHaveLength(0);
+    expect(compileFirewall(spec).gateway?.custodyTools).toEqual(["anthropic"]);
+  });
+});
