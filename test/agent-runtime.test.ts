@@ -1,11 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { AgentPlatform, AgentRuntime, ToolAccess, type FirewallSpecProps } from "../src/model/types";
-import { planOf } from "../src/plan/firewall-spec";
+import { AgentFleet } from "../src/constructs/agent-fleet";
+import { EgressProxy } from "../src/constructs/egress-proxy";
+import { IsolatedAgentNetwork } from "../src/constructs/isolated-agent-network";
+import { FirewallSpec, planOf } from "../src/plan/firewall-spec";
 import { OPENCLAW_PLUGIN_ID } from "../src/render/openclaw-config";
 import { RapidClawStack } from "../src/rapid-claw-stack";
 import { hermesFragment, openClawFragment } from "./support/native-agent-schemas";
@@ -41,11 +44,20 @@ function build(props: FirewallSpecProps): { stack: RapidClawStack; synth: Synthe
   return { stack, synth: synthesize(stack) };
 }
 
+/** The agents of a firewall as a user composes them from the parts (network, proxy, fleet), without the stack's gateway. */
+function buildFleet(props: FirewallSpecProps): { spec: FirewallSpec; synth: SynthesizedStack } {
+  const stack = new TerraformStack(new App(), "agents");
+  const spec = FirewallSpec.fromProps(props);
+  const network = new IsolatedAgentNetwork(stack, "network", { spec });
+  new AgentFleet(stack, "agents", { network, proxy: new EgressProxy(stack, "proxy", { network }) });
+  return { spec, synth: synthesize(stack) };
+}
+
 /** What Terraform makes of a literal string in the JSON (`$${` and `%%{` are the escaped `${` and `%{`). */
 const terraformText = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
 /** The role's gateway listener URL, as the plan gives it. */
-const gatewayUrlOf = (stack: RapidClawStack, role: string) => planOf(stack.spec).gateway?.roles.find((r) => r.role === role)?.url as string;
+const gatewayUrlOf = (spec: FirewallSpec, role: string) => planOf(spec).gateway?.roles.find((r) => r.role === role)?.url as string;
 
 /** What an agent sees: its files by path and its environment, from the synthesized resources of either platform. */
 interface AgentView {
@@ -80,7 +92,7 @@ function kubernetesAgent(synth: SynthesizedStack, name: string): AgentView & { p
 }
 
 /** Checks shared by both platforms: each runtime's files where its program reads them, parsed as that program does. */
-function expectNativeMounts(stack: RapidClawStack, agentOf: (workload: string) => AgentView): void {
+function expectNativeMounts(spec: FirewallSpec, agentOf: (workload: string) => AgentView): void {
   const bundle = packageFile("dist/gateway/rapidclaw-hook.cjs");
 
   // OpenClaw: the config at OPENCLAW_CONFIG_PATH, read-only, naming the mounted plugin directory.
@@ -93,15 +105,15 @@ function expectNativeMounts(stack: RapidClawStack, agentOf: (workload: string) =
   const [pluginDir] = config.plugins.load.paths;
   for (const name of PLUGIN_FILES) expect(openclaw.files.get(posix.join(pluginDir, name)), name).toBe(packageFile(`openclaw-plugin/${name}`));
   expect(JSON.parse(openclaw.files.get(posix.join(pluginDir, "openclaw.plugin.json")) as string).id).toBe(OPENCLAW_PLUGIN_ID);
-  expect(config.plugins.entries[OPENCLAW_PLUGIN_ID].config.gatewayUrl).toBe(gatewayUrlOf(stack, "research_agent"));
-  expect(openclaw.env.get("RAPIDCLAW_GATEWAY_URL")).toBe(gatewayUrlOf(stack, "research_agent"));
+  expect(config.plugins.entries[OPENCLAW_PLUGIN_ID].config.gatewayUrl).toBe(gatewayUrlOf(spec, "research_agent"));
+  expect(openclaw.env.get("RAPIDCLAW_GATEWAY_URL")).toBe(gatewayUrlOf(spec, "research_agent"));
   expect([...openclaw.files.keys()].some((path) => path.endsWith(".cjs") || path.endsWith("config.yaml"))).toBe(false);
 
   // Hermes: config.yaml in HERMES_HOME, the hook accepted, its command the mounted bundle under node.
   for (const [workload, role, tools] of [["hermes-agent", "research_agent", ["web_extract=web_fetch:READ", "web_search=web_search:READ"]], ["hermes-support", "customer_support", []]] as const) {
     const hermes = agentOf(workload);
     expect(hermes.env.get("HERMES_ACCEPT_HOOKS")).toBe("1");
-    expect(hermes.env.get("RAPIDCLAW_GATEWAY_URL")).toBe(gatewayUrlOf(stack, role));
+    expect(hermes.env.get("RAPIDCLAW_GATEWAY_URL")).toBe(gatewayUrlOf(spec, role));
     const yaml = parse(hermes.files.get(posix.join(hermes.env.get("HERMES_HOME") as string, "config.yaml")) as string, { version: "1.1" });
     expect(hermesFragment.safeParse(yaml).error).toBeUndefined();
     const [node, bundlePath, ...args] = (yaml.hooks.pre_tool_call[0].command as string).split(" ");
@@ -129,7 +141,7 @@ describe("agent runtimes on Docker", () => {
   beforeAll(() => void ({ stack, synth } = build(runtimeFleet(AgentPlatform.DOCKER))));
 
   it("uploads each runtime's configuration and files where its program reads them", () => {
-    expectNativeMounts(stack, (name) => dockerAgent(synth, name));
+    expectNativeMounts(stack.spec, (name) => dockerAgent(synth, name));
   });
 
   it("keeps a read-only root and puts every upload in a volume, Hermes' home included (it writes its state there)", () => {
@@ -145,7 +157,8 @@ describe("agent runtimes on Docker", () => {
 
   it("is deterministic, and only agents with the Hermes runtime carry the bundle", () => {
     expect(synthesize(new RapidClawStack(new App(), "agent-firewall", runtimeFleet(AgentPlatform.DOCKER))).json).toBe(synth.json);
-    const carriers = synth.resources("docker_container").filter((c) => (c.upload ?? []).some((u: Json) => u.file.endsWith(".cjs"))).map((c) => c.name);
+    const agents = new Set(runtimeFleet(AgentPlatform.DOCKER).agents?.map((a) => a.name));
+    const carriers = synth.resources("docker_container").filter((c) => agents.has(c.name) && (c.upload ?? []).some((u: Json) => u.file.endsWith(".cjs"))).map((c) => c.name);
     expect(carriers.sort()).toEqual(["hermes-agent", "hermes-support"]);
     const without = synthesize(new RapidClawStack(new App(), "agent-firewall", runtimeFleet(AgentPlatform.DOCKER, runtimeFleet(AgentPlatform.DOCKER).agents?.map(({ runtime: _, ...agent }) => agent))));
     console.info(`synthesized Docker JSON: ${without.json.length} bytes without runtimes, ${synth.json.length} with (2 Hermes, 1 OpenClaw agent)`);
@@ -153,12 +166,12 @@ describe("agent runtimes on Docker", () => {
 });
 
 describe("agent runtimes on Kubernetes", () => {
-  let stack: RapidClawStack;
+  let spec: FirewallSpec;
   let synth: SynthesizedStack;
-  beforeAll(() => void ({ stack, synth } = build(runtimeFleet(AgentPlatform.KUBERNETES))));
+  beforeAll(() => void ({ spec, synth } = buildFleet(runtimeFleet(AgentPlatform.KUBERNETES))));
 
   it("mounts each runtime's configuration and files from ConfigMaps where its program reads them", () => {
-    expectNativeMounts(stack, (name) => kubernetesAgent(synth, name));
+    expectNativeMounts(spec, (name) => kubernetesAgent(synth, name));
   });
 
   it("holds the package's files once per runtime and each role's configuration in its own ConfigMap", () => {
@@ -185,7 +198,7 @@ describe("agent runtimes on Kubernetes", () => {
       (s.resources("kubernetes_deployment_v1").find((d) => d.metadata.name === name) as Json).spec.template.metadata.annotations["rapidclaw.dev/runtime-files-sha256"];
     expect(checksum(synth, "hermes-agent")).toMatch(/^[0-9a-f]{64}$/);
     const props = runtimeFleet(AgentPlatform.KUBERNETES);
-    const changed = synthesize(new RapidClawStack(new App(), "agent-firewall", { ...props, roles: { ...props.roles, research_agent: { ...props.roles.research_agent, tools: { ...props.roles.research_agent.tools, web_fetch: ToolAccess.DENY } } } }));
+    const changed = buildFleet({ ...props, roles: { ...props.roles, research_agent: { ...props.roles.research_agent, tools: { ...props.roles.research_agent.tools, web_fetch: ToolAccess.DENY } } } }).synth;
     expect(checksum(changed, "hermes-agent")).not.toBe(checksum(synth, "hermes-agent"));
     expect(checksum(changed, "hermes-support")).toBe(checksum(synth, "hermes-support"));
   });
