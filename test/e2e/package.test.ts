@@ -63,11 +63,13 @@ describe.skipIf(SKIP)("the packed library", () => {
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("holds the build, the gateway and hook bundles, the schema and the license, and nothing of the tests", () => {
+  it("holds the build, the gateway and hook bundles, the OpenClaw plugin, the schema and the license, and nothing of the tests", () => {
     const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
     const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
-    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/rapidclaw-hook.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt"].map(entry)));
-    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|schema\/|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/rapidclaw-hook.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt",
+      // Mounted into OpenClaw agents (`runtime: openclaw`), read from the package at synthesis.
+      "openclaw-plugin/index.js", "openclaw-plugin/openclaw.plugin.json", "openclaw-plugin/package.json"].map(entry)));
+    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|openclaw-plugin\/|schema\/|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
   });
 
   describe.each(CONSUMERS.map((consumer, index) => ({ ...consumer, index })))("in a fresh project on $label", (consumer) => {
