@@ -189,6 +189,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: "an agent at the proxy's address", props: docker((s) => { s.agents[0].ipv4Address = "172.30.16.2"; }), path: "agents[0].ipv4Address", fix: "the proxy and the tool gateway take the first three" },
   { name: "an agent at the tool gateway's address", props: docker((s) => { s.agents[0].ipv4Address = "172.30.16.3"; }), path: "agents[0].ipv4Address", fix: "is the tool gateway's address on role research_agent's network" },
   { name: "a key for the gateway on a tool without upstream", props: docker((s) => { s.tools.database.key = { delivery: "gateway" }; }), path: "tools.database.key.delivery", fix: "add tools.database.upstream" },
+  { name: "a key for agents on a tool the gateway fronts", props: docker((s) => { s.tools.database.upstream = "https://db.example.com"; s.tools.database.key = { delivery: "agent" }; }), path: "tools.database.key.delivery", fix: "strips every credential agents send" },
   { name: "an unknown key delivery", props: docker((s) => { s.tools.database.key = { delivery: "sidecar" }; }), path: "tools.database.key.delivery", fix: "delivery must be one of" },
   { name: "an existing Redis over http", props: docker((s) => { s.gateway = { redis: { url: "http://redis:6379" } }; }), path: "gateway.redis.url", fix: "rediss://host:port for TLS" },
   { name: "an existing Redis with a password in its URL", props: docker((s) => { s.gateway = { redis: { url: "redis://:hunter2@redis:6379" } }; }), path: "gateway.redis.url", fix: "gateway.redis.credentialsSecret" },

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { RapidClawStack } from "../src";
-import { AgentPlatform, KeyMode, ToolAccess, type FirewallSpecProps } from "../src/model/types";
+import { AgentPlatform, KeyDelivery, KeyMode, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { normalisedName, reorderSpec, specWithReorderingArb } from "./support/arbitraries";
 
 /**
@@ -600,7 +600,7 @@ function noSecretsInOutput(spec: Spec, doc: Json): string[] {
 }
 
 /** 6. Determinism: the same spec, with its maps and sets in another order, synthesizes byte-identical JSON. */
-function deterministicOutput(spec: Spec, json: string, reorderSeed: number): string[] {
+function deterministicOutput(spec: Spec, json: string, reorderSeed: number, scanned = json): string[] {
   const wrong: string[] = [];
   const again = synthesize(reorderSpec(spec, reorderSeed));
   if (again !== json) {
@@ -609,8 +609,9 @@ function deterministicOutput(spec: Spec, json: string, reorderSeed: number): str
     const line = a.findIndex((l, i) => l !== b[i]);
     wrong.push(`reordered spec (seed ${reorderSeed}) synthesizes different JSON from line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}`);
   }
+  // `scanned`: the JSON less text that is not output (the gateway bundle's code holds date patterns).
   for (const path of [OUTDIR, process.cwd()]) if (json.includes(path)) wrong.push(`the JSON holds the local path ${path}`);
-  if (/\b20\d\d-\d\d-\d\dT\d\d:\d\d/.test(json)) wrong.push("the JSON holds a timestamp");
+  if (/\b20\d\d-\d\d-\d\dT\d\d:\d\d/.test(scanned)) wrong.push("the JSON holds a timestamp");
   return wrong;
 }
 
@@ -826,4 +827,179 @@ describe("the invariant harness", () => {
     for (const [, policy] of resources(doc, "kubernetes_network_policy_v1")) policy.spec.pod_selector.match_labels["rapidclaw.dev/component"] = "something-else";
     expect(defaultDenyEgress(spec, doc, AgentPlatform.KUBERNETES).join("\n")).toContain("no Egress NetworkPolicy selects the pods of agent");
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The tool gateway (Docker): generated firewalls with fronted tools
+// ---------------------------------------------------------------------------------------------
+
+/** Runs of each gateway invariant: each spec synthesizes a gateway with its 0.8 MiB bundle, so fewer than the 500 above. */
+const GATEWAY_RUNS = Math.min(RUNS, 60);
+const GATEWAY = "rapidclaw-tool-gateway";
+const upstreamOf = (tool: string) => `https://${normalisedName(tool)}.example.com`;
+
+/** A generated Docker firewall with some tools fronted by the gateway (the others' keys stay with agents, some said so explicitly) and Vault's address. */
+const gatewaySpecArb: fc.Arbitrary<{ spec: Spec; reorderSeed: number }> = specWithReorderingArb(AgentPlatform.DOCKER).chain(({ spec, reorderSeed }) =>
+  fc.subarray(Object.keys(spec.tools).sort(byString), { minLength: 1 }).chain((fronted) => fc.boolean().map((explicit) => ({
+    reorderSeed,
+    spec: {
+      ...spec,
+      tools: Object.fromEntries(Object.entries(spec.tools).map(([name, tool]) => {
+        if (fronted.includes(name)) return [name, { ...tool, upstream: upstreamOf(name) }];
+        return [name, explicit && tool.key ? { ...tool, key: { ...tool.key, delivery: KeyDelivery.AGENT } } : tool];
+      })),
+      vault: { ...spec.vault, address: "http://vault:8200" },
+    },
+  }))));
+
+/** Keys only the gateway reads, computed from the spec: keyed tools with an upstream. */
+const custodyTools = (spec: Spec) => Object.keys(spec.tools).filter((t) => spec.tools[t].key !== undefined && spec.tools[t].upstream !== undefined).sort(byString);
+const keyPath = (spec: Spec, tool: string) => `${mountPathOf(spec)}/data/tools/${normalisedName(tool)}`;
+
+interface GatewayDockerView {
+  readonly containers: Map<string, Json>;
+  /** Container names on each network, by network name. */
+  readonly members: Map<string, string[]>;
+  /** Network name of a `${docker_network.<id>.name}` reference. */
+  readonly networkName: (reference: string) => string;
+  readonly subnetOf: (network: string) => string;
+}
+
+function gatewayDockerView(doc: Json): GatewayDockerView {
+  const networks = new Map(resources(doc, "docker_network").map(([id, n]) => [`\${docker_network.${id}.name}`, n]));
+  const networkName = (reference: string) => networks.get(reference)?.name ?? `unknown ${reference}`;
+  const containers = new Map(resources(doc, "docker_container").map(([, c]) => [c.name as string, c]));
+  const members = new Map<string, string[]>();
+  for (const [name, c] of containers) for (const n of c.networks_advanced ?? []) members.set(networkName(n.name), [...(members.get(networkName(n.name)) ?? []), name].sort(byString));
+  const subnetOf = (network: string) => [...networks.values()].find((n) => n.name === network)?.ipam_config?.[0]?.subnet;
+  return { containers, members, networkName, subnetOf };
+}
+
+/** The third address of an IPv4 subnet: where the gateway listens for the role on that network. */
+const thirdAddress = (cidr: string) => {
+  const value = ipv4ToNumber(cidr.split("/")[0]) + 3;
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
+};
+
+/** G1. Key custody: the gateway's policy reads exactly the keys it holds; no agent role's policy reads any of them. */
+function gatewayKeyCustody(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const custody = custodyTools(spec).map((t) => keyPath(spec, t));
+  const policies = resources(doc, "vault_policy").map(([, p]) => p);
+  const gatewayPolicies = policies.filter((p) => p.name === GATEWAY);
+  if (custody.length === 0 && gatewayPolicies.length > 0) wrong.push("the gateway holds no key but has a policy");
+  if (custody.length > 0 && (gatewayPolicies.length !== 1 || JSON.stringify(grantsOf(gatewayPolicies[0].policy, wrong)) !== JSON.stringify(custody))) {
+    wrong.push(`the gateway's policy grants ${JSON.stringify(gatewayPolicies.map((p) => grantsOf(p.policy, [])))}, expected exactly ${JSON.stringify(custody)}`);
+  }
+  for (const policy of policies.filter((p) => p.name !== GATEWAY)) {
+    const held = grantsOf(policy.policy, wrong).filter((path) => custody.includes(path));
+    if (held.length > 0) wrong.push(`agent policy ${policy.name} reads gateway-held keys ${JSON.stringify(held)}`);
+  }
+  for (const role of roleNamesOf(spec)) {
+    const expected = expectedVaultGrants(spec, role).filter((path) => !custody.includes(path));
+    const own = policies.find((p) => p.name === `rapidclaw-${normalisedName(role)}`);
+    const granted = own ? grantsOf(own.policy, []) : [];
+    if (JSON.stringify(granted) !== JSON.stringify(expected)) wrong.push(`role ${role}: policy grants ${JSON.stringify(granted)}, expected its agent-held keys ${JSON.stringify(expected)}`);
+  }
+  const view = gatewayDockerView(doc);
+  const login = resources(doc, "vault_approle_auth_backend_role").map(([, l]) => l).find((l) => l.role_name === GATEWAY);
+  if ((login !== undefined) !== (custody.length > 0)) wrong.push(`the gateway ${login ? "has" : "lacks"} an AppRole login while holding ${custody.length} keys`);
+  if (login) {
+    const vaultSubnet = view.subnetOf("rapidclaw-gateway-vault");
+    if (JSON.stringify(login.secret_id_bound_cidrs) !== JSON.stringify([vaultSubnet]) || JSON.stringify(login.token_bound_cidrs) !== JSON.stringify([vaultSubnet])) wrong.push(`the gateway's login is bound to ${JSON.stringify(login.secret_id_bound_cidrs)}, not its Vault network ${vaultSubnet}`);
+    if (JSON.stringify(view.members.get("rapidclaw-gateway-vault")) !== JSON.stringify([`${GATEWAY}-vault-agent`])) wrong.push(`the Vault network holds ${JSON.stringify(view.members.get("rapidclaw-gateway-vault"))}`);
+  }
+  return wrong;
+}
+
+/** G2. Networks: only the gateway reaches Redis; the gateway's way out is the proxy alone; each role reaches the gateway at its own address, on its own network. */
+function gatewayNetworks(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const view = gatewayDockerView(doc);
+  const expectMembers = (network: string, names: string[]) => {
+    if (JSON.stringify(view.members.get(network)) !== JSON.stringify(names.sort(byString))) wrong.push(`${network} holds ${JSON.stringify(view.members.get(network))}, expected ${JSON.stringify(names)}`);
+  };
+  expectMembers("rapidclaw-gateway-limits", [GATEWAY, "rapidclaw-gateway-redis"]);
+  expectMembers("rapidclaw-gateway-egress", [GATEWAY, "rapidclaw-egress-proxy"]);
+  const gateway = view.containers.get(GATEWAY);
+  const roleNetworks = roleNamesOf(spec).map((r) => `rapidclaw-agents-${normalisedName(r)}`);
+  const joined = (gateway?.networks_advanced ?? []).map((n: Json) => [view.networkName(n.name), n.ipv4_address]);
+  const own = joined.slice(roleNetworks.length).map(([network]: string[]) => network);
+  if (JSON.stringify(own) !== JSON.stringify(["rapidclaw-gateway-egress", "rapidclaw-gateway-limits"]) || !roleNetworks.every((n, i) => joined[i][0] === n && joined[i][1] === thirdAddress(view.subnetOf(n)))) wrong.push(`the gateway joins ${JSON.stringify(joined)}, not each role's network at its third address plus its own two`);
+  for (const [network, names] of view.members) {
+    const roles = new Set(agentsOf(spec).filter((a) => names.includes(normalisedName(a.name))).map((a) => a.role));
+    if (roles.size > 1) wrong.push(`network ${network} holds agents of roles ${JSON.stringify([...roles])}`);
+  }
+  for (const name of ["rapidclaw-gateway-egress", "rapidclaw-gateway-limits", "rapidclaw-gateway-vault"]) {
+    const network = resources(doc, "docker_network").map(([, n]) => n).find((n) => n.name === name);
+    if (network && network.internal !== true) wrong.push(`${name} is not internal: the gateway would have a way out besides the proxy`);
+  }
+  return wrong;
+}
+
+/** G3. Agents: their gateway URL is the gateway's address on their own role's network, for exactly the fronted tools they may use; that address bypasses the proxy. */
+function gatewayAgentEnvironment(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const view = gatewayDockerView(doc);
+  for (const agent of agentsOf(spec)) {
+    const env = envOf(view.containers.get(normalisedName(agent.name)), AgentPlatform.DOCKER);
+    const address = thirdAddress(view.subnetOf(`rapidclaw-agents-${normalisedName(agent.role)}`));
+    const url = env.get("RAPIDCLAW_GATEWAY_URL")?.[0] ?? "";
+    if (new URL(url || "http://none").hostname !== address) wrong.push(`agent "${agent.name}": RAPIDCLAW_GATEWAY_URL ${url} is not the gateway's address ${address} on its role's network`);
+    if (!(env.get("NO_PROXY")?.[0] ?? "").split(",").includes(address)) wrong.push(`agent "${agent.name}": NO_PROXY lacks the gateway ${address}`);
+    const tools = [...env.keys()].filter((k) => /^RAPIDCLAW_TOOL_.*_URL$/.test(k)).sort(byString);
+    const usable = Object.keys(spec.tools).filter((t) => spec.tools[t].upstream !== undefined && (spec.roles[agent.role].tools?.[t] ?? ToolAccess.DENY) !== ToolAccess.DENY);
+    const expected = usable.map((t) => `RAPIDCLAW_TOOL_${normalisedName(t).toUpperCase().replace(/-/g, "_")}_URL`).sort(byString);
+    if (JSON.stringify(tools) !== JSON.stringify(expected)) wrong.push(`agent "${agent.name}": tool URLs ${JSON.stringify(tools)}, expected ${JSON.stringify(expected)}`);
+  }
+  return wrong;
+}
+
+/** G4. The proxy's gateway listener is bound to its address on the gateway's egress network and allows exactly the upstream hosts. */
+function gatewayProxyListener(spec: Spec, doc: Json): string[] {
+  const wrong: string[] = [];
+  const conf = parseSquidConf(deployedSquidConf(doc, AgentPlatform.DOCKER));
+  const view = gatewayDockerView(doc);
+  const proxyAddress = view.containers.get("rapidclaw-egress-proxy")?.networks_advanced.find((n: Json) => view.networkName(n.name) === "rapidclaw-gateway-egress")?.ipv4_address;
+  const listeners = [...conf.ports].filter(([, name]) => name === "tool_gateway").map(([listener]) => listener);
+  if (JSON.stringify(listeners) !== JSON.stringify([`${proxyAddress}:${proxyPortOf(spec)}`])) wrong.push(`the tool_gateway listener is ${JSON.stringify(listeners)}, not the proxy's gateway-network address ${proxyAddress}`);
+  const hosts = [...new Set(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])))].sort(byString);
+  const allowed = [...(conf.acls.get("gateway_hosts")?.values ?? [])].sort(byString);
+  if (JSON.stringify(allowed) !== JSON.stringify(hosts)) wrong.push(`the gateway listener allows ${JSON.stringify(allowed)}, expected the upstream hosts ${JSON.stringify(hosts)}`);
+  for (const host of sampleHosts(spec)) {
+    if (!hosts.includes(host) && squidAllows(conf, { localAddress: proxyAddress, localPort: proxyPortOf(spec), method: "CONNECT", host, port: 443 })) wrong.push(`the gateway listener lets the gateway reach ${host}, which no upstream is on`);
+  }
+  return wrong;
+}
+
+/** The JSON without the gateway bundle's text: package code (checked byte for byte elsewhere), not output made from the spec. */
+function withoutBundle(doc: Json): Json {
+  const copy = JSON.parse(JSON.stringify(doc));
+  for (const container of Object.values<Json>(copy.resource.docker_container)) {
+    for (const upload of container.upload ?? []) if (upload.file.endsWith("rapidclaw-gateway.cjs")) upload.content = "";
+  }
+  return copy;
+}
+
+const GATEWAY_INVARIANTS: Invariant[] = [
+  { title: "G1. only the gateway reads the keys it holds; agent roles keep exactly their agent-held keys", check: (spec, json) => gatewayKeyCustody(spec, JSON.parse(json)) },
+  { title: "G2. only the gateway reaches Redis and the proxy's gateway listener; it joins each role's network at the role's own address", check: (spec, json) => gatewayNetworks(spec, JSON.parse(json)) },
+  { title: "G3. agents are pointed at the gateway on their own role's network, for exactly the fronted tools they may use", check: (spec, json) => gatewayAgentEnvironment(spec, JSON.parse(json)) },
+  { title: "G4. the gateway leaves only through its proxy listener, to its upstreams' hosts alone", check: (spec, json) => gatewayProxyListener(spec, JSON.parse(json)) },
+  { title: "5. no key value, password or token appears in the synthesized JSON", check: (spec, json) => noSecretsInOutput(spec, withoutBundle(JSON.parse(json))) },
+  { title: "6. the same spec, in any key order, synthesizes byte-identical JSON", check: (spec, json, _platform, reorderSeed) => deterministicOutput(spec, json, reorderSeed, JSON.stringify(withoutBundle(JSON.parse(json)))) },
+];
+
+describe("tool gateway invariants on docker", () => {
+  for (const invariant of GATEWAY_INVARIANTS) {
+    it(`invariant ${invariant.title} (${GATEWAY_RUNS} generated specs)`, () => {
+      fc.assert(
+        fc.property(gatewaySpecArb, ({ spec, reorderSeed }) => {
+          const violations = invariant.check(spec, synthesized(spec), AgentPlatform.DOCKER, reorderSeed);
+          if (violations.length > 0) throw new Error(`invariant ${invariant.title} violated:\n  - ${violations.slice(0, 12).join("\n  - ")}`);
+        }),
+        { numRuns: GATEWAY_RUNS, seed: SEED },
+      );
+    });
+  }
 });

@@ -4,7 +4,7 @@ import { parse as parseHcl } from "@cdktf/hcl2json";
 import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { RapidClawStack } from "../src";
-import { GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
+import { GatewayBundle, GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
 import { FirewallSpecError } from "../src/model/errors";
 import { AgentPlatform, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
@@ -71,7 +71,7 @@ describe("the tool gateway on Docker", () => {
   it("leaves through the proxy's tool_gateway listener, bound to the proxy's address on the gateway's egress network and allowing exactly the upstream hosts", () => {
     const squidConf = uploadOf("rapidclaw-egress-proxy", "/etc/squid/squid.conf");
     expect(squidConf).toContain(`http_port ${docker.egressNetwork.peerAddress}:3128 name=tool_gateway`);
-    expect(squidConf).toContain("acl gateway_hosts dstdomain -n api.anthropic.com search.example.com\n");
+    expect(squidConf).toContain("acl gateway_hosts dstdomain -n api.anthropic.com\n");
     expect(squidConf).toContain("http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed");
     expect(byName.get("rapidclaw-tool-gateway")?.env).toContain(`RAPIDCLAW_UPSTREAM_PROXY=http://${docker.egressNetwork.peerAddress}:3128`);
     if (squidBinary) expect(squidParse(squidConf)).toEqual({ status: 0, problems: [] });
@@ -81,7 +81,8 @@ describe("the tool gateway on Docker", () => {
     const container = byName.get("rapidclaw-tool-gateway")!;
     expect(uploadOf("rapidclaw-tool-gateway", gateway.paths.bundle)).toBe(readFileSync(join(__dirname, "..", GATEWAY_BUNDLE_PATH), "utf8"));
     const config = JSON.parse(uploadOf("rapidclaw-tool-gateway", gateway.paths.config));
-    expect(config.gateway.listeners).toEqual(gateway.roles.map((r) => ({ address: r.address, port: r.port, role: r.role })));
+    const byAddress = (a: Json, b: Json) => (a.address < b.address ? -1 : 1);
+    expect(config.gateway.listeners).toEqual(gateway.roles.map((r) => ({ address: r.address, port: r.port, role: r.role })).sort(byAddress));
     expect(() => validateFirewallSpec(config)).not.toThrow();
     expect(container.image).toMatch(/^\$\{docker_image\./);
     expect(built.synth.resources("docker_image").map((i) => i.name)).toEqual(expect.arrayContaining(["node:22.12.0-bookworm-slim", "redis:7.4.1-alpine", "hashicorp/vault:1.18.3"]));
@@ -97,6 +98,8 @@ describe("the tool gateway on Docker", () => {
       expect(Number(c.cpus), name).toBeGreaterThan(0);
       expect(c.ulimit, name).toEqual([{ name: "nproc", soft: expect.any(Number), hard: expect.any(Number) }]);
     }
+    expect(byName.get("rapidclaw-tool-gateway")).toMatchObject({ user: "10002:10002", memory: 512, cpus: "1", ulimit: [{ name: "nproc", soft: 256, hard: 256 }], tmpfs: { "/tmp": expect.any(String) } });
+    expect(byName.get("rapidclaw-gateway-redis")?.user).toBe("10003:10003");
     // The gateway and its Vault Agent share a uid, so the 0400 key files Vault Agent writes are the gateway's to read.
     expect(byName.get("rapidclaw-tool-gateway")?.user).toBe(byName.get("rapidclaw-tool-gateway-vault-agent")?.user);
   });
@@ -104,7 +107,7 @@ describe("the tool gateway on Docker", () => {
   it("bundles a Redis with no published port, no persistence, listening on its Redis-network address only", () => {
     const redis = byName.get("rapidclaw-gateway-redis")!;
     expect(redis.ports).toBeUndefined();
-    expect(redis.entrypoint).toEqual(expect.arrayContaining(["--bind", "172.31.128.67", "--save", "", "--appendonly", "no"]));
+    expect(redis.entrypoint).toEqual(expect.arrayContaining(["--bind", "172.31.128.67", "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"]));
     expect(byName.get("rapidclaw-tool-gateway")?.env).toContain("RAPIDCLAW_REDIS_URL=redis://172.31.128.67:6379");
   });
 
@@ -121,12 +124,12 @@ describe("the tool gateway on Docker", () => {
     expect(research).toMatchObject({
       RAPIDCLAW_GATEWAY_URL: "http://172.30.16.3:8081",
       RAPIDCLAW_TOOL_ANTHROPIC_URL: "http://172.30.16.3:8081/tools/anthropic",
-      RAPIDCLAW_TOOL_WEB_SEARCH_URL: "http://172.30.16.3:8081/tools/web_search",
       ANTHROPIC_BASE_URL: "http://172.30.16.3:8081/tools/anthropic",
     });
     expect(research.NO_PROXY.split(",")).toContain("172.30.16.3");
-    // news is DENY for research_agent, and customer_support may use no fronted tool.
+    // news is DENY for research_agent, web_search has no upstream, and customer_support may use no fronted tool.
     expect(research.RAPIDCLAW_TOOL_NEWS_URL).toBeUndefined();
+    expect(research.RAPIDCLAW_TOOL_WEB_SEARCH_URL).toBeUndefined();
     const support = env("hermes-agent");
     expect(Object.keys(support).filter((k) => k.startsWith("RAPIDCLAW_TOOL_") || k.endsWith("_BASE_URL"))).toEqual([]);
     expect(support.RAPIDCLAW_GATEWAY_URL).toBe("http://172.30.76.3:8080");
@@ -191,11 +194,24 @@ describe("the tool gateway on Docker", () => {
     expect(keyMount("rapidclaw-tool-gateway-vault-agent")?.read_only).toBeUndefined();
   });
 
+  it("gives a role whose keys all go through the gateway no policy and no login", () => {
+    // Every key of the seed the roles use goes to the gateway: each such tool gets an upstream.
+    const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => {
+      s.tools = Object.fromEntries(Object.entries(s.tools).map(([name, tool]) => [name, tool.key ? { ...tool, key: { ...tool.key, delivery: undefined }, upstream: tool.upstream ?? `https://${name.replace(/_/g, "-")}.example.com` } : tool]));
+    }));
+    expect(other.synth.resources("vault_policy").map((p) => p.name)).toEqual(["rapidclaw-tool-gateway"]);
+    expect(other.synth.resources("vault_approle_auth_backend_role").map((l) => l.role_name)).toEqual(["rapidclaw-tool-gateway"]);
+  });
+
   it("has no Vault Agent, volume or login when it holds no key", () => {
     const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => { s.tools = { ...s.tools, anthropic: { upstream: "https://api.anthropic.com" } }; }));
     expect(other.byName.has("rapidclaw-tool-gateway-vault-agent")).toBe(false);
     expect(other.synth.resources("docker_volume")).toEqual([]);
     expect(other.synth.resources("vault_approle_auth_backend_role").map((l) => l.role_name)).not.toContain("rapidclaw-tool-gateway");
+  });
+
+  it("names the build command when the bundle is missing", () => {
+    expect(() => GatewayBundle.fromFile(join(__dirname, "no-such-bundle.cjs"))).toThrow(/npm run build/);
   });
 
   it("synthesizes byte-identical JSON for the same description", () => {

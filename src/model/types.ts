@@ -81,7 +81,8 @@ export interface ToolKeyProps {
   readonly length?: number;
   /**
    * Who reads the key: the tool gateway alone (`KeyDelivery.GATEWAY`, which needs the tool's
-   * `upstream`), or the agents of the roles that may use the tool (`KeyDelivery.AGENT`).
+   * `upstream`), or the agents of the roles that may use the tool (`KeyDelivery.AGENT`, only
+   * without `upstream`: the gateway strips the credentials agents send).
    * @default - KeyDelivery.GATEWAY when the tool has an `upstream`, else KeyDelivery.AGENT
    */
   readonly delivery?: KeyDelivery;

@@ -49,6 +49,9 @@ export function checkToolGatewayOptions(name: string, tool: Record<string, unkno
   if (isRecord(tool.key) && tool.key.delivery === KeyDelivery.GATEWAY && tool.upstream === undefined) {
     add([...path, "key", "delivery"], `delivery "gateway" needs the tool's upstream, where the gateway forwards calls with the key; add tools.${name}.upstream (such as https://api.example.com) or write delivery: agent`);
   }
+  if (isRecord(tool.key) && tool.key.delivery === KeyDelivery.AGENT && tool.upstream !== undefined) {
+    add([...path, "key", "delivery"], `delivery "agent" with an upstream: the gateway fronts the tool and strips every credential agents send, so the key must be the gateway's; remove delivery (or remove upstream to give the key to agents)`);
+  }
   if (isRecord(tool.keyHeader)) {
     if (tool.key === undefined) add([...path, "keyHeader"], `keyHeader is set but tool "${name}" has no key; add key: {} or remove keyHeader`);
     const format = tool.keyHeader.format;

@@ -94,7 +94,7 @@ export interface PlannedGateway {
   readonly paths: PlannedGatewayPaths;
   /** Docker: the gateway's own networks and its way out. */
   readonly docker?: PlannedGatewayDocker;
-  /** The firewall file the gateway loads: the description with the deployed `gateway.listeners`, canonical JSON. */
+  /** The firewall file the gateway loads: the description with the deployed `gateway.listeners`, canonical JSON (keys and set-like lists sorted). */
   readonly configJson: string;
 }
 
@@ -105,6 +105,12 @@ export const GATEWAY_PATHS: PlannedGatewayPaths = {
   bundle: "/opt/rapidclaw/rapidclaw-gateway.cjs",
   vaultAgentConfig: "/etc/rapidclaw/vault-agent.hcl",
 };
+
+/**
+ * Lists of the description whose order means something (resolvers are tried in turn); every other
+ * list is a set, sorted in the gateway's file so that the same firewall gives the same bytes.
+ */
+const ORDERED_LISTS: ReadonlySet<string> = new Set(["dnsServers"]);
 
 /** Who reads a tool's key: as given, else the gateway when the tool has an upstream. */
 export function keyDeliveryOf(tool: { readonly upstream?: string; readonly key?: { readonly delivery?: KeyDelivery } }): KeyDelivery | undefined {
@@ -152,7 +158,7 @@ export function planGateway(plan: FirewallPlan, spec: FirewallSpecProps): Planne
     },
     paths: GATEWAY_PATHS,
     docker,
-    configJson: canonicalJson({ ...spec, gateway: { ...options, listeners, sourceNetworks: undefined } }),
+    configJson: canonicalJson({ ...spec, gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
   };
 }
 
@@ -201,6 +207,9 @@ export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpec
   }
   if (gateway.roles.some((role) => role.port === gateway.adminPort)) {
     problems.push({ path: "gateway.port", message: `the role ports from ${gateway.roles[0].port} include ${gateway.adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
+  }
+  if (plan.platform === AgentPlatform.DOCKER && gateway.redis.credentialsSecret !== undefined) {
+    problems.push({ path: "gateway.redis.credentialsSecret", message: "the Docker gateway does not read Redis credentials from Vault yet; attach a Redis that needs none to the gateway's network " + `${gateway.docker?.redisNetwork.networkName}, or remove gateway.redis to use the bundled one` });
   }
   if (plan.platform === AgentPlatform.DOCKER) {
     for (const tool of plan.tools) {

@@ -4,7 +4,7 @@ import { AgentPlatform, KeyDelivery, ToolAccess, type FirewallSpecProps } from "
 /** A firewall description whose members can be changed before use. */
 export type MutableSpec = { -readonly [K in keyof FirewallSpecProps]: FirewallSpecProps[K] };
 
-/** The seed plus two fronted tools: the Anthropic API (its key held by the gateway) and a search API whose key stays with agents. */
+/** The seed plus fronted tools: the Anthropic API (its key held by the gateway) and a news API without a key; web_search's key stays with agents. */
 export function fronted(platform: AgentPlatform, change: (spec: MutableSpec) => void = () => {}): FirewallSpecProps {
   const seed = firewallScenario(platform);
   const spec = {
@@ -12,7 +12,7 @@ export function fronted(platform: AgentPlatform, change: (spec: MutableSpec) => 
     tools: {
       ...seed.tools,
       anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } },
-      web_search: { ...seed.tools.web_search, upstream: "https://search.example.com/v1", key: { delivery: KeyDelivery.AGENT } },
+      web_search: { ...seed.tools.web_search, key: { delivery: KeyDelivery.AGENT } },
       news: { upstream: "https://api.anthropic.com/news" },
     },
     roles: {
