@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
-import { build, type Plugin } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
 import { GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
+import { HOOK_BUNDLE_PACKAGE_PATH } from "../src/render/agent-runtime-files";
 
 const ROOT = join(__dirname, "..");
 
@@ -32,9 +33,24 @@ const ZOD_ENGLISH_ONLY: Plugin = {
  * to the working directory, which is fixed to the package root here).
  */
 export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE_PATH)): Promise<{ warnings: string[] }> {
+  const result = await bundleCli("src/cli/main.ts", outfile);
+  writeFileSync(join(dirname(outfile), "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses(Object.keys(result.metafile.inputs)));
+  return result;
+}
+
+/**
+ * Bundles the agent hooks alone (`hook hermes`), the file agents with `runtime: hermes` carry: a
+ * twentieth of the whole CLI. Its code is a part of the gateway bundle's, whose license file covers it.
+ */
+export async function bundleHook(outfile = join(ROOT, HOOK_BUNDLE_PACKAGE_PATH)): Promise<{ warnings: string[] }> {
+  return bundleCli("src/cli/hook-main.ts", outfile);
+}
+
+/** One entry of the CLI with every dependency in one CommonJS file, reproducibly; its inputs and warnings. */
+async function bundleCli(entry: string, outfile: string): Promise<{ warnings: string[]; metafile: Metafile }> {
   const result = await build({
     absWorkingDir: ROOT,
-    entryPoints: ["src/cli/main.ts"],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",
@@ -49,8 +65,7 @@ export async function bundleGateway(outfile = join(ROOT, GATEWAY_BUNDLE_PATH)): 
     logLevel: "silent",
     plugins: [ZOD_ENGLISH_ONLY],
   });
-  writeFileSync(join(dirname(outfile), "THIRD-PARTY-LICENSES.txt"), thirdPartyLicenses(Object.keys(result.metafile.inputs)));
-  return { warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
+  return { metafile: result.metafile, warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
 }
 
 /** The license text of every package the bundle holds code of, sorted by package, to ship next to it. */
@@ -74,8 +89,8 @@ function thirdPartyLicenses(inputs: ReadonlyArray<string>): string {
 export const NODE_BUILTINS: ReadonlySet<string> = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 if (require.main === module) {
-  bundleGateway().then(({ warnings }) => {
-    for (const warning of warnings) process.stderr.write(`bundle-gateway: warning: ${warning}\n`);
+  Promise.all([bundleGateway(), bundleHook()]).then((results) => {
+    for (const warning of results.flatMap((r) => r.warnings)) process.stderr.write(`bundle-gateway: warning: ${warning}\n`);
   }, (error: unknown) => {
     process.stderr.write(`bundle-gateway: ${(error as Error).message}\n`);
     process.exitCode = 1;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildAgentRuntimeExample } from "../examples/agent-runtime-stack";
 import { buildDockerExample } from "../examples/docker-stack";
 import { buildFileExample } from "../examples/file-stack";
 import { buildKubernetesExample } from "../examples/kubernetes-stack";
@@ -40,6 +41,16 @@ describe("examples", () => {
     const fromFile = withoutBackend(synthExample(buildFileExample)["agent-firewall"]);
     const typed = withoutBackend(synthExample(buildDockerExample)["agent-firewall"]);
     expect(fromFile).toEqual(typed);
+  });
+
+  it("the agent runtime example mounts the README's files into the OpenClaw and the Hermes agent", () => {
+    const doc = JSON.parse(synthExample(buildAgentRuntimeExample)["agent-firewall"]);
+    const uploads = (name: string) => (Object.values<any>(doc.resource.docker_container).find((c) => c.name === name).upload as { file: string }[]).map((u) => u.file).sort();
+    expect(uploads("openclaw-agent")).toEqual([
+      "/etc/rapidclaw/profile.json", "/etc/rapidclaw/profile.yaml", "/opt/rapidclaw/openclaw-plugin/index.js", "/opt/rapidclaw/openclaw-plugin/openclaw.plugin.json",
+      "/opt/rapidclaw/openclaw-plugin/package.json", "/opt/rapidclaw/openclaw.json",
+    ]);
+    expect(uploads("hermes-agent")).toEqual(["/etc/rapidclaw/profile.json", "/etc/rapidclaw/profile.yaml", "/opt/data/config.yaml", "/opt/rapidclaw/rapidclaw-hook.cjs"]);
   });
 
   it("the native agent config example writes the README's OpenClaw and Hermes Agent fragments", () => {

@@ -6,7 +6,7 @@ import { processIo, type CliIo } from "./cli-io";
  * Hermes blocks a call on exit code 2 (with or without JSON); every other failure of a hook with
  * empty stdout lets the call through even under `fail_closed: true`, so every failure here is 2.
  */
-const BLOCK = 2;
+export const BLOCK = 2;
 
 /** Largest hook input read; Hermes sends the call's arguments, a file's content included. */
 const MAX_INPUT_BYTES = 8 * 1024 * 1024;

@@ -1,17 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { packageRoot } from "../terraform/package-files";
 
 /** Where `npm run build` writes the gateway bundle, relative to the package root (listed in `files`). */
 export const GATEWAY_BUNDLE_PATH = "dist/gateway/rapidclaw-gateway.cjs";
-
-/** The package's root: the nearest directory above this file holding its package.json. */
-function packageRoot(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "@rapidclaw/agent-firewall") return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json of @rapidclaw/agent-firewall above ${__dirname}`);
-  }
-}
 
 /**
  * The one-file tool gateway (`rapidclaw gateway`), as a stock Node image runs it. Its text is

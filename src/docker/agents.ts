@@ -6,7 +6,9 @@ import type { IEgressProxy } from "../constructs/egress-proxy";
 import { planOf } from "../plan/firewall-spec";
 import { LABELS } from "../plan/plan";
 import { agentEnvironment, agentGatewayEnvironment, announcedProfilePath, type AgentFiles } from "../plan/agent-environment";
+import { agentRuntimeMount, withRuntimeEnvironment } from "../render/agent-runtime-files";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
+import { readPackageFile } from "../terraform/package-files";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 
@@ -25,7 +27,8 @@ export interface DockerAgentsProps {
 
 /**
  * Docker part of AgentFleet: one hardened container per agent, on its role's internal network
- * only, as a non-root user unless the agent says otherwise, with process and log limits.
+ * only, as a non-root user unless the agent says otherwise, with process and log limits; an agent
+ * with a `runtime` also gets its program's configuration and hook uploaded (`AgentRuntime`).
  */
 export class DockerAgents extends Construct {
   /** Agent containers by agent name. */
@@ -51,12 +54,14 @@ export class DockerAgents extends Construct {
     for (const agent of plan.agents) {
       const role = roles.get(agent.role);
       const readOnly = !role?.allowFileSystem;
+      // Uploaded to each agent of the runtime: the engine has no shared read-only file source but the host's own paths.
+      const runtime = agentRuntimeMount(props.network.spec, agent, readPackageFile);
       this.containers[agent.name] = new Container(containerScope, agent.resourceName, {
         name: agent.workloadName,
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
         user: agent.user,
-        env: agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)).map(([k, v]) => `${k}=${v}`),
+        env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)), runtime).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),
         ulimit: [processUlimit(agent.processLimit)],
@@ -64,7 +69,7 @@ export class DockerAgents extends Construct {
         readOnly,
         removeVolumes: true,
         tmpfs: readOnly ? { "/tmp": "rw,noexec,nosuid,size=64m" } : undefined,
-        ...dockerUploads(files[agent.role] ?? [], "0444", readOnly),
+        ...dockerUploads([...(files[agent.role] ?? []), ...(runtime?.sharedFiles ?? []), ...(runtime?.roleFiles ?? [])], "0444", readOnly),
         capabilities: { drop: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         restart: "unless-stopped",

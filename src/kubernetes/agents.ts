@@ -12,7 +12,10 @@ import type { IEgressProxy } from "../constructs/egress-proxy";
 import { planOf } from "../plan/firewall-spec";
 import { LABELS, type PlannedRole } from "../plan/plan";
 import { agentEnvironment, agentGatewayEnvironment, announcedProfilePath, type AgentFile, type AgentFiles } from "../plan/agent-environment";
+import { agentRuntimeMount, withRuntimeEnvironment } from "../render/agent-runtime-files";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
+import { readPackageFile } from "../terraform/package-files";
+import { AgentRuntimeConfigMaps, RUNTIME_FILES_CHECKSUM_ANNOTATION } from "./agent-runtime-volumes";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
 import { byString } from "../model/order";
@@ -73,7 +76,8 @@ interface RoleFileSet {
 /**
  * Kubernetes part of AgentFleet: per role a ServiceAccount (no automounted API token) and the
  * ConfigMap of its files; per agent a hardened Deployment using its role's ServiceAccount,
- * labelled so the role's NetworkPolicies select it, pointed at its role's proxy port.
+ * labelled so the role's NetworkPolicies select it, pointed at its role's proxy port; an agent
+ * with a `runtime` also mounts its program's configuration and hook (`AgentRuntime`).
  */
 export class KubernetesAgents extends Construct {
   /** ServiceAccounts by role name: the subjects Vault's Kubernetes auth binds each role's policy to. */
@@ -82,6 +86,8 @@ export class KubernetesAgents extends Construct {
   public readonly fileConfigMaps: { [roleName: string]: ConfigMapV1 } = {};
   /** Agent Deployments by agent name. */
   public readonly deployments: { [agentName: string]: DeploymentV1 } = {};
+  /** ConfigMaps of the agents' runtimes (`AgentProps.runtime`) by name: the package's files per runtime, each role's configuration. */
+  public readonly runtimeConfigMaps: { [name: string]: ConfigMapV1 };
 
   constructor(scope: Construct, id: string, props: KubernetesAgentsProps) {
     super(scope, id);
@@ -94,6 +100,8 @@ export class KubernetesAgents extends Construct {
     const accountScope = new Construct(this, "service-accounts");
     const filesScope = new Construct(this, "role-files");
     const deploymentScope = new Construct(this, "deployments");
+    const runtimeFiles = new AgentRuntimeConfigMaps(this, "runtime-files", namespace, plan.names.firewall);
+    this.runtimeConfigMaps = runtimeFiles.configMaps;
     for (const role of plan.roles) {
       const roleLabels = workloadLabels(COMPONENTS.agent, { [LABELS.role]: role.resourceName });
       this.serviceAccounts[role.name] = new ServiceAccountV1(accountScope, role.resourceName, {
@@ -117,6 +125,10 @@ export class KubernetesAgents extends Construct {
       const podLabels = workloadLabels(COMPONENTS.agent, { [LABELS.agent]: agent.resourceName, [LABELS.role]: role.resourceName });
       const fileSet = fileSets.get(role.name);
       const volumes = this.agentVolumes(role, fileSet);
+      const runtime = agentRuntimeMount(props.network.spec, agent, readPackageFile);
+      const runtimeVolumes = runtime && runtimeFiles.volumesOf(role, runtime);
+      volumes.volumes.push(...(runtimeVolumes?.volumes ?? []));
+      volumes.mounts.push(...(runtimeVolumes?.mounts ?? []));
       const proxyUrl = props.proxy.proxyUrls[agent.role];
       if (proxyUrl === undefined) throw new Error(`agent "${agent.name}": the proxy serves no role "${agent.role}"; build the proxy and the agents from the same firewall spec`);
       const quantities = { cpu: `${Math.round(agent.cpus * 1000)}m`, memory: `${agent.memoryMiB}Mi` };
@@ -129,7 +141,10 @@ export class KubernetesAgents extends Construct {
           template: {
             metadata: {
               labels: podLabels,
-              annotations: fileSet ? { [CHECKSUM_ANNOTATIONS.agentFiles]: fileSet.checksum } : undefined,
+              annotations: fileSet || runtimeVolumes ? {
+                ...(fileSet && { [CHECKSUM_ANNOTATIONS.agentFiles]: fileSet.checksum }),
+                ...(runtimeVolumes && { [RUNTIME_FILES_CHECKSUM_ANNOTATION]: runtimeVolumes.checksum }),
+              } : undefined,
             },
             spec: {
               serviceAccountName: this.serviceAccounts[role.name].metadata.name,
@@ -139,7 +154,7 @@ export class KubernetesAgents extends Construct {
                 {
                   name: agent.resourceName,
                   image: agent.image,
-                  env: agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)).map(([name, value]) => ({ name, value })),
+                  env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)), runtime).map(([name, value]) => ({ name, value })),
                   resources: { requests: quantities, limits: { ...quantities } },
                   securityContext: hardenedContainerSecurityContext(role.allowFileSystem),
                   volumeMount: volumes.mounts.length > 0 ? volumes.mounts : undefined,

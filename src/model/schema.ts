@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AgentPlatform, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
+import { AgentPlatform, AgentRuntime, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 /** Names of tools, roles and agents: lower case, digits, `_` and `-`, starting with a letter. */
 export const NAME_PATTERN = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
@@ -118,6 +118,7 @@ const agent = object("an agent", {
   processLimit: int("processLimit", 16, 65_536).optional(),
   replicas: int("replicas", 0, 100).optional(),
   env: map("env", str("an environment value")).optional(),
+  runtime: enumOf("runtime", AgentRuntime).optional(),
 });
 
 const severity = z.enum(AlertSeverity, { error: (i) => `severity must be "info", "warning" or "critical", got ${describe(i.input)}` });

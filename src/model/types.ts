@@ -20,6 +20,17 @@ export enum ToolAccess {
   EXECUTE = "EXECUTE",
 }
 
+/**
+ * The agent program an agent's image runs, whose own configuration the firewall mounts into it
+ * (the role's tool policy and the hook that asks the tool gateway before every tool call).
+ */
+export enum AgentRuntime {
+  /** OpenClaw (2026.9.x): `openclaw.json` at `OPENCLAW_CONFIG_PATH`, read-only, and the gateway-check plugin. */
+  OPENCLAW = "openclaw",
+  /** Hermes Agent: `config.yaml` in `HERMES_HOME` and the `pre_tool_call` hook run by Node from the package's bundle. */
+  HERMES = "hermes",
+}
+
 /** How tool keys reach Vault, and therefore where their values are stored. */
 export enum KeyMode {
   /**
@@ -376,6 +387,13 @@ export interface AgentProps {
    * @default {}
    */
   readonly env?: { [name: string]: string };
+  /**
+   * The agent program the image runs: its own configuration for the agent's role is mounted
+   * read-only where that program reads it, with the hook that asks the role's tool gateway
+   * before every tool call (so the firewall needs a gateway: a tool with an `upstream`, or `gateway: {}`).
+   * @default - none: nothing is mounted for the agent program
+   */
+  readonly runtime?: AgentRuntime;
 }
 
 /** Options of the egress proxy. */

@@ -11,6 +11,7 @@ import { agentWorkloadName, proxyName, resourceName } from "./names";
 import { describe, FIREWALL_NAME_PATTERN, firewallSpecSchema, knownKeysAt, MAX_FIREWALL_NAME_LENGTH, MAX_NAME_LENGTH, NAME_PATTERN } from "./schema";
 import { closest, unknownName } from "./suggest";
 import { checkGatewayOptions, checkToolGatewayOptions } from "./validate-gateway";
+import { checkAgentRuntimes } from "./validate-agent-runtime";
 import { AgentPlatform, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 /** Parses a memory size (`512M`, `2G`, `1.5Gi`) to MiB, or undefined when malformed. */
@@ -58,6 +59,7 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   checkAgentTools(input.tools, add);
   for (const [name, tool] of entries(input.tools)) if (isRecord(tool)) checkToolGatewayOptions(name, tool, add);
   checkGatewayOptions(input.gateway, Object.keys(isRecord(input.roles) ? input.roles : {}), add);
+  checkAgentRuntimes(input, add);
   if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);
 
   if (!parsed.success || problems.length > 0) throw new FirewallSpecError(dedupe(problems), source);

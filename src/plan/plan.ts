@@ -3,7 +3,7 @@ import { DEFAULTS } from "../model/defaults";
 import { assignRoleSubnets, roleSubnetLayout } from "../model/docker-subnets";
 import { parseFirewallSpec, type FirewallModel } from "../model/firewall-model";
 import { hostPatternText, normaliseHostPatterns, type HostPattern } from "../model/hosts";
-import { AgentPlatform, KeyDelivery, KeyMode, ToolAccess, type AlertWebhookProps } from "../model/types";
+import { AgentPlatform, type AgentRuntime, KeyDelivery, KeyMode, ToolAccess, type AlertWebhookProps } from "../model/types";
 import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model/names";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
@@ -112,6 +112,8 @@ export interface PlannedAgent {
   readonly processLimit: number;
   /** Sorted by name. */
   readonly env: ReadonlyArray<readonly [string, string]>;
+  /** The agent program whose configuration is mounted, if any. */
+  readonly runtime?: AgentRuntime;
 }
 
 export interface PlannedThreshold {
@@ -370,5 +372,6 @@ function planAgents(model: FirewallModel): PlannedAgent[] {
     user: agent.user ?? DEFAULTS.agentUser,
     processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,
     env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
+    runtime: agent.runtime,
   }));
 }

@@ -1,11 +1,12 @@
-import { bundleGateway } from "../../scripts/bundle-gateway";
+import { bundleGateway, bundleHook } from "../../scripts/bundle-gateway";
 
 /**
- * Builds the gateway bundle where the package ships it (dist/gateway/), once per test run: a
- * firewall with a tool gateway uploads it, so synthesizing one needs it, as `npm run build` makes
- * it for a published package. Rebuilt every run, so it always matches the sources under test.
+ * Builds the gateway and hook bundles where the package ships them (dist/gateway/), once per test
+ * run: a firewall with a tool gateway uploads the one, agents with `runtime: hermes` carry the
+ * other, so synthesizing them needs them, as `npm run build` makes them for a published package.
+ * Rebuilt every run, so they always match the sources under test.
  */
 export default async function setup(): Promise<void> {
-  const { warnings } = await bundleGateway();
-  if (warnings.length > 0) throw new Error(`gateway bundle: ${warnings.join("; ")}`);
+  const warnings = (await Promise.all([bundleGateway(), bundleHook()])).flatMap((r) => r.warnings);
+  if (warnings.length > 0) throw new Error(`bundles: ${warnings.join("; ")}`);
 }
