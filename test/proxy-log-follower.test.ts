@@ -51,6 +51,8 @@ describe.skipIf(SKIP)("followProxyLog", () => {
       server = await RedisServer.start(server.port);
       // The restarted server has no persistence: the window holds the three lines written while it was down.
       await until("the waiting lines in Redis", async () => (await client.zcard(`h5follow:${process.pid}:{network_blocked|research_agent|}:w`).catch(() => 0)) === 3);
+      // The counter moves after the window write, so wait for it too rather than race it.
+      await until("every line counted", async () => (await counted()) >= 4);
       expect(await counted()).toBe(4);
       expect(lines.filter((l) => l.includes('"alert_firing"'))).toHaveLength(1);
       expect(lines.filter((l) => l.startsWith("MALFORMED"))).toEqual([]);
