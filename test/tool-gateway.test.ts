@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
-import { App } from "cdktf";
+import { App, TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { RapidClawStack } from "../src";
+import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
+import { EgressProxy, FirewallSpec, IsolatedAgentNetwork, RapidClawStack, ScopedAgentKeys, ToolGateway } from "../src";
 import { GatewayBundle, GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
 import { FirewallSpecError } from "../src/model/errors";
 import { AgentPlatform, type FirewallSpecProps } from "../src/model/types";
@@ -208,6 +212,22 @@ describe("the tool gateway on Docker", () => {
     expect(other.byName.has("rapidclaw-tool-gateway-vault-agent")).toBe(false);
     expect(other.synth.resources("docker_volume")).toEqual([]);
     expect(other.synth.resources("vault_approle_auth_backend_role").map((l) => l.role_name)).not.toContain("rapidclaw-tool-gateway");
+  });
+
+  it("stands alone in a user's stack: network, proxy, keys and gateway, the same containers as the whole stack's", () => {
+    const stack = new TerraformStack(new App(), "user-stack");
+    new DockerProvider(stack, "docker", {});
+    new VaultProvider(stack, "vault", {});
+    new RandomProvider(stack, "random", {});
+    new TimeProvider(stack, "time", {});
+    const spec = FirewallSpec.fromProps(fronted(AgentPlatform.DOCKER));
+    const network = new IsolatedAgentNetwork(stack, "network", { spec });
+    const gateway = new ToolGateway(stack, "gateway", { network, proxy: new EgressProxy(stack, "proxy", { network }), keys: new ScopedAgentKeys(stack, "keys", { spec }) });
+    const names = synthesize(stack).resources("docker_container").map((c) => c.name).sort();
+    expect(names).toEqual(["rapidclaw-egress-proxy", "rapidclaw-gateway-redis", "rapidclaw-tool-gateway", "rapidclaw-tool-gateway-vault-agent"]);
+    expect(gateway.urls).toEqual(built.synth.doc.output.gateway_urls.value);
+    expect(gateway.keyGrant?.tools).toEqual(["anthropic"]);
+    expect(() => gateway.kubernetes).toThrow(/platform "kubernetes"/);
   });
 
   it("names the build command when the bundle is missing", () => {

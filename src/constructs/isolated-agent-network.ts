@@ -102,6 +102,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
 
   /** Docker, with a tool gateway: the network between the gateway and the proxy's gateway listener. */
   public get gatewayEgressNetwork(): DockerNetwork {
+    if (this.dockerRoleNetworks !== undefined && this.dockerGatewayEgressNetwork === undefined) throw new Error("gatewayEgressNetwork exists only when the firewall has a tool gateway (a tool with an upstream, or gateway options)");
     return platformPart(this.dockerGatewayEgressNetwork, "gatewayEgressNetwork", AgentPlatform.DOCKER);
   }
 
