@@ -9,7 +9,7 @@ import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { App, TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
-import { AgentFleet, AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork, KeyDelivery, KeyGrantee, RapidClawStack, ScopedAgentKeys, type FirewallSpecProps } from "../src";
+import { AgentFleet, AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork, KeyGrantee, RapidClawStack, ScopedAgentKeys, type FirewallSpecProps } from "../src";
 import { KubernetesToolGateway, type KubernetesToolGatewayProps } from "../src/kubernetes/tool-gateway";
 import { servicePeers } from "../src/kubernetes/network-policy";
 import { CHECKSUM_ANNOTATIONS, rolePortName } from "../src/kubernetes/pod";
@@ -252,7 +252,9 @@ describe("Kubernetes tool gateway: Vault", () => {
 
   it("has no login role and no sidecar when the gateway holds no key", () => {
     const base = gatewaySpec();
-    const agentKeys = gatewayStack({ ...base, tools: { ...base.tools, web_search: { ...base.tools.web_search, key: { delivery: KeyDelivery.AGENT } }, send_email: { ...base.tools.send_email, key: { delivery: KeyDelivery.AGENT } } } });
+    const { key: _searchKey, ...search } = base.tools.web_search;
+    const { key: _emailKey, ...email } = base.tools.send_email;
+    const agentKeys = gatewayStack({ ...base, tools: { ...base.tools, web_search: search, send_email: email } });
     expect(agentKeys.gateway.vaultLoginRole).toBeUndefined();
     const pod = byName(agentKeys.synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.template.spec;
     expect(pod.container.map((c: Json) => c.name)).toEqual(["gateway"]);
