@@ -2,7 +2,7 @@ import { App, Testing, type TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
 import { ipv4InNetwork, parseCidr, type Network } from "../src/model/addresses";
-import { compileFirewall } from "../src/plan/plan";
+import { compileFirewall, LABELS } from "../src/plan/plan";
 import { firewallScenario } from "../examples/firewall-scenario";
 
 type Doc = Record<string, any>;
@@ -55,6 +55,84 @@ function twoFirewalls(platform: AgentPlatform, first: Partial<RapidClawStackProp
   return { a, b };
 }
 
+type Labels = Record<string, string>;
+
+/** A label selector of the stack, by where it is: `<resource type>.<resource id> <place>`. */
+interface Selector { readonly where: string; readonly matchLabels: Labels }
+
+/**
+ * Every pod selector of a Kubernetes stack that selects in its own namespace: Deployment, Service
+ * and PodDisruptionBudget selectors, NetworkPolicy `podSelector`s and the pod selectors of their
+ * ingress and egress peers (peers with a `namespaceSelector` select in other namespaces: left out).
+ */
+function podSelectors(doc: Doc): Selector[] {
+  const selectors: Selector[] = [];
+  const each = (type: string, visit: (id: string, spec: Doc) => void) => {
+    for (const [id, resource] of Object.entries<Doc>(doc.resource[type] ?? {})) visit(`${type}.${id}`, resource.spec);
+  };
+  each("kubernetes_deployment_v1", (where, spec) => selectors.push({ where: `${where} selector`, matchLabels: spec.selector.match_labels }));
+  each("kubernetes_pod_disruption_budget_v1", (where, spec) => selectors.push({ where: `${where} selector`, matchLabels: spec.selector.match_labels }));
+  each("kubernetes_service_v1", (where, spec) => selectors.push({ where: `${where} selector`, matchLabels: spec.selector }));
+  each("kubernetes_network_policy_v1", (where, spec) => {
+    selectors.push({ where: `${where} podSelector`, matchLabels: spec.pod_selector.match_labels });
+    const peers = [...(spec.ingress ?? []).flatMap((rule: Doc) => rule.from ?? []), ...(spec.egress ?? []).flatMap((rule: Doc) => rule.to ?? [])];
+    for (const peer of peers) {
+      if (peer.pod_selector !== undefined && peer.namespace_selector === undefined) selectors.push({ where: `${where} peer`, matchLabels: peer.pod_selector.match_labels });
+    }
+  });
+  return selectors;
+}
+
+/** Labels of every pod template of a Kubernetes stack, by Deployment. */
+function podTemplates(doc: Doc): { readonly deployment: string; readonly labels: Labels }[] {
+  return Object.entries<Doc>(doc.resource.kubernetes_deployment_v1).map(([id, d]) => ({ deployment: id, labels: d.spec.template.metadata.labels }));
+}
+
+/** Kubernetes `matchLabels` semantics: every label of the selector, with its value, on the pod. */
+const matches = (selector: Labels, pod: Labels) => Object.entries(selector).every(([key, value]) => pod[key] === value);
+
+/** Each selector of `a` that selects a pod of `b`, with the pod's Deployment. */
+function crossSelections(a: TerraformStack, b: TerraformStack): string[] {
+  const pods = podTemplates(JSON.parse(Testing.synth(b)));
+  return podSelectors(JSON.parse(Testing.synth(a))).flatMap((s) => pods.filter((pod) => matches(s.matchLabels, pod.labels)).map((pod) => `${s.where} -> ${pod.deployment}`));
+}
+
+/**
+ * Resources the stack labels as the firewall's (`app.kubernetes.io/managed-by: rapidclaw`: Docker
+ * containers and networks, Kubernetes objects and pod templates) that lack the firewall's name
+ * label, a namespace the firewall creates aside. Fails on a stack that labels nothing.
+ */
+function unlabelled(stack: TerraformStack, firewall: string): string[] {
+  const doc: Doc = JSON.parse(Testing.synth(stack));
+  const missing: string[] = [];
+  let labelled = 0;
+  const check = (where: string, labels: Labels | undefined) => {
+    if (labels?.[LABELS.managedBy] !== "rapidclaw") return;
+    labelled += 1;
+    if (labels[LABELS.firewallName] !== firewall) missing.push(where);
+  };
+  for (const [type, resources] of Object.entries<Doc>(doc.resource)) {
+    if (type === "kubernetes_namespace_v1") continue;
+    for (const [id, resource] of Object.entries<Doc>(resources)) {
+      if (Array.isArray(resource.labels)) check(`${type}.${id}`, Object.fromEntries(resource.labels.map((l: Doc) => [l.label, l.value])));
+      check(`${type}.${id} metadata`, resource.metadata?.labels);
+      check(`${type}.${id} template`, resource.spec?.template?.metadata?.labels);
+    }
+  }
+  expect(labelled).toBeGreaterThan(0);
+  return missing;
+}
+
+/** The example firewall on Kubernetes with two tools behind the tool gateway, so its pods and policies are there too. */
+function withGateway(props: Partial<RapidClawStackProps>): Partial<RapidClawStackProps> {
+  const base = firewallScenario(AgentPlatform.KUBERNETES);
+  return {
+    ...props,
+    tools: { ...base.tools, web_search: { ...base.tools.web_search, upstream: "https://api.search.example.com" }, send_email: { ...base.tools.send_email, upstream: "https://mail.example.com:8443" } },
+    vault: { address: "https://vault.vault.svc:8200" },
+  };
+}
+
 const shared = (a: TerraformStack, b: TerraformStack) => {
   const theirs = new Set(externalNames(b));
   return externalNames(a).filter((name) => theirs.has(name));
@@ -69,6 +147,7 @@ describe("two firewalls side by side", () => {
       "vault path team-a-agent-keys", "vault path team-a-approle", "vault role team-a-research-agent", "vault_policy.name team-a-research-agent",
     ]));
     expect(shared(a, b)).toEqual([]);
+    expect(unlabelled(a, "team-a")).toEqual([]);
     const subnetsB = dockerSubnets(b);
     for (const subnet of dockerSubnets(a)) expect(subnetsB.filter((other) => overlapping(subnet, other)).map((n) => n.text), subnet.text).toEqual([]);
   });
@@ -81,6 +160,25 @@ describe("two firewalls side by side", () => {
       "kubernetes_network_policy_v1.metadata.name team-a-agents-default-deny", "vault path team-a-kubernetes",
     ]));
     expect(shared(a, b)).toEqual([]);
+  });
+
+  it("select none of each other's pods in one Kubernetes namespace", () => {
+    const { a, b } = twoFirewalls(AgentPlatform.KUBERNETES, withGateway({ name: "team-a" }), withGateway({ name: "team-b", kubernetes: { existingNamespace: true } }));
+    const docA: Doc = JSON.parse(Testing.synth(a));
+    // Every kind of selector is looked at, and each selects its own firewall's pods.
+    expect(new Set(podSelectors(docA).map((s) => s.where.replace(/^\S+\.[^ ]+ /, "")))).toEqual(new Set(["selector", "podSelector", "peer"]));
+    expect(Object.keys(docA.resource.kubernetes_deployment_v1)).toEqual(expect.arrayContaining([expect.stringMatching(/tool-gateway/), expect.stringMatching(/redis/)]));
+    expect(podSelectors(docA).filter((s) => !podTemplates(docA).some((pod) => matches(s.matchLabels, pod.labels))).map((s) => s.where)).toEqual([]);
+    expect(unlabelled(a, "team-a")).toEqual([]);
+    expect(crossSelections(a, b)).toEqual([]);
+    expect(crossSelections(b, a)).toEqual([]);
+  });
+
+  // The check above can fail: under the default name, selectors carry no firewall label.
+  it("do select each other's pods when both keep the default name", () => {
+    const { a, b } = twoFirewalls(AgentPlatform.KUBERNETES, withGateway({}), withGateway({ kubernetes: { existingNamespace: true } }));
+    expect(crossSelections(a, b)).toEqual(expect.arrayContaining([expect.stringMatching(/^kubernetes_service_v1\.\S+ selector -> /), expect.stringMatching(/^kubernetes_network_policy_v1\.\S+ peer -> /)]));
+    expect(crossSelections(b, a).length).toBeGreaterThan(0);
   });
 
   // The check above can fail: under one name the same two firewalls collide everywhere.

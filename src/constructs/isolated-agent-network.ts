@@ -64,17 +64,17 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
           internal: true,
           ipamConfig: [{ subnet: net.subnet, gateway: net.gateway, ipRange: net.ipRange }],
           options: roleNetworkOptions(net.bridgeName),
-          labels: dockerLabels(workloadLabels("agent-network", { [LABELS.role]: role.resourceName })),
+          labels: dockerLabels(workloadLabels(plan.names.firewall, "agent-network", { [LABELS.role]: role.resourceName })),
         });
       }
       this.dockerEgressNetwork = new DockerNetwork(this, "egress", {
         name: plan.names.egressNetwork,
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
-        labels: dockerLabels(workloadLabels("egress-network")),
+        labels: dockerLabels(workloadLabels(plan.names.firewall, "egress-network")),
       });
       // Here rather than in the gateway: the proxy joins it, and the proxy comes before the gateway.
       const gateway = plan.gateway?.docker;
-      if (gateway) this.dockerGatewayEgressNetwork = gatewayDockerNetwork(this, "gateway-egress", gateway.egressNetwork, "gateway-egress-network");
+      if (gateway) this.dockerGatewayEgressNetwork = gatewayDockerNetwork(this, "gateway-egress", gateway.egressNetwork, plan.names.firewall, "gateway-egress-network");
     } else {
       this.kubernetesNetwork = new KubernetesAgentNetwork(this, "kubernetes", { spec: props.spec, namespace: props.namespace });
     }

@@ -85,7 +85,7 @@ export class PrometheusAlertRules extends Construct {
           // Named after the firewall's namespace: two firewalls' rules can share a namespace.
           name: plan.names.alertRules,
           namespace: props.namespace ?? plan.namespace,
-          labels: workloadLabels("alert-rules", props.labels),
+          labels: workloadLabels(plan.names.firewall, "alert-rules", props.labels),
         },
         spec: { groups: this.groups },
       },

@@ -74,7 +74,7 @@ export class DockerAgents extends Construct {
         securityOpts: ["no-new-privileges:true"],
         restart: "unless-stopped",
         mustRun: true,
-        labels: dockerLabels(workloadLabels("agent", { [LABELS.agent]: agent.resourceName, [LABELS.role]: role?.resourceName ?? agent.role })),
+        labels: dockerLabels(workloadLabels(plan.names.firewall, "agent", { [LABELS.agent]: agent.resourceName, [LABELS.role]: role?.resourceName ?? agent.role })),
       });
     }
   }

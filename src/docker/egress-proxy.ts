@@ -62,7 +62,7 @@ export class DockerEgressProxy extends Construct {
       securityOpts: ["no-new-privileges:true"],
       restart: "unless-stopped",
       mustRun: true,
-      labels: dockerLabels(workloadLabels("egress-proxy")),
+      labels: dockerLabels(workloadLabels(plan.names.firewall, "egress-proxy")),
     });
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${r.docker?.proxyAddress}:${r.proxyPort}`]));
     const listener = squidGatewayListenerForPlan(plan);

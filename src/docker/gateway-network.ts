@@ -8,12 +8,12 @@ import { dockerLabels, workloadLabels } from "../terraform/labels";
  * with `inhibit_ipv4`, so that the host holds no address on it either; only the containers put
  * on it reach each other.
  */
-export function gatewayDockerNetwork(scope: Construct, id: string, network: PlannedGatewayNetwork, component: string): DockerNetwork {
+export function gatewayDockerNetwork(scope: Construct, id: string, network: PlannedGatewayNetwork, firewall: string, component: string): DockerNetwork {
   return new DockerNetwork(scope, id, {
     name: network.networkName,
     internal: true,
     ipamConfig: [{ subnet: network.subnet, gateway: network.gateway }],
     options: { "com.docker.network.bridge.inhibit_ipv4": "true" },
-    labels: dockerLabels(workloadLabels(component)),
+    labels: dockerLabels(workloadLabels(firewall, component)),
   });
 }

@@ -94,23 +94,26 @@ export class DockerToolGateway extends Construct {
    * (`vault write -f auth/<authPath>/role/<gateway>/secret-id`) into its `secret-id` file.
    */
   public readonly secretIdVolume?: Volume;
+  /** The firewall's name, for the containers' labels. */
+  private readonly firewallName: string;
 
   constructor(scope: Construct, id: string, props: DockerToolGatewayProps) {
     super(scope, id);
     const plan = planOf(props.network.spec);
+    this.firewallName = plan.names.firewall;
     const gateway = plan.gateway as PlannedGateway;
     const docker = gateway.docker as PlannedGatewayDocker;
-    this.redisNetwork = gatewayDockerNetwork(this, "redis-network", docker.redisNetwork, "gateway-redis-network");
+    this.redisNetwork = gatewayDockerNetwork(this, "redis-network", docker.redisNetwork, plan.names.firewall, "gateway-redis-network");
     if (gateway.redis.bundled) this.redisContainer = this.bundledRedis(gateway, docker);
     if (props.grant !== undefined) {
-      this.vaultNetwork = gatewayDockerNetwork(this, "vault-network", docker.vaultNetwork, "gateway-vault-network");
+      this.vaultNetwork = gatewayDockerNetwork(this, "vault-network", docker.vaultNetwork, plan.names.firewall, "gateway-vault-network");
       // tmpfs: the keys live in memory only, never on the host's disk; mode and owner let the gateway's uid alone in.
       const [uid, gid] = DEFAULTS.gateway.user.split(":");
       this.keyVolume = new Volume(this, "keys", {
         name: `${gateway.name}-keys`,
         driver: "local",
         driverOpts: { type: "tmpfs", device: "tmpfs", o: `size=1m,mode=0700,uid=${uid},gid=${gid}` },
-        labels: dockerLabels(workloadLabels("tool-gateway-keys")),
+        labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway-keys")),
       });
       this.appRole = new ApproleAuthBackendRole(this, "login", {
         backend: props.authPath,
@@ -124,7 +127,7 @@ export class DockerToolGateway extends Construct {
         tokenBoundCidrs: [docker.vaultNetwork.subnet],
       });
       // Kept across restarts (a plain local volume): Vault Agent logs in again with it whenever its token expires.
-      this.secretIdVolume = new Volume(this, "approle", { name: `${gateway.name}-approle`, labels: dockerLabels(workloadLabels("tool-gateway-approle")) });
+      this.secretIdVolume = new Volume(this, "approle", { name: `${gateway.name}-approle`, labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway-approle")) });
       this.vaultAgentContainer = this.vaultAgent(gateway, docker, props.vaultAgentConfig as string);
     }
     this.image = new Image(this, "image", { name: gateway.image, keepLocally: true });
@@ -150,7 +153,7 @@ export class DockerToolGateway extends Construct {
         this.keyVolume === undefined ? undefined : { source: this.keyVolume.name, target: gateway.paths.keyDir, type: "volume", readOnly: true },
       ),
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
-      labels: dockerLabels(workloadLabels("tool-gateway")),
+      labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway")),
     });
   }
 
@@ -169,7 +172,7 @@ export class DockerToolGateway extends Construct {
       networksAdvanced: [{ name: this.redisNetwork.name, ipv4Address: address }],
       ...hardened(DEFAULTS.gateway.limits.redis),
       tmpfs: { "/data": "rw,noexec,nosuid,size=1m" },
-      labels: dockerLabels(workloadLabels("tool-gateway-redis")),
+      labels: dockerLabels(workloadLabels(this.firewallName, "tool-gateway-redis")),
     });
   }
 
@@ -193,7 +196,7 @@ export class DockerToolGateway extends Construct {
         { source: (this.secretIdVolume as Volume).name, target: posix.dirname(GATEWAY_APPROLE_FILES.secretIdFile), type: "volume", readOnly: true },
       ],
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=1m" },
-      labels: dockerLabels(workloadLabels("tool-gateway-vault-agent")),
+      labels: dockerLabels(workloadLabels(this.firewallName, "tool-gateway-vault-agent")),
     });
   }
 }

@@ -48,6 +48,7 @@ export class KubernetesAgentNetwork extends Construct {
   constructor(scope: Construct, id: string, props: KubernetesAgentNetworkProps) {
     super(scope, id);
     const plan = planOf(props.spec);
+    const firewall = plan.names.firewall;
     if (props.namespace === undefined && !plan.kubernetes.existingNamespace) {
       this.namespace = new NamespaceV1(this, "namespace", {
         metadata: {
@@ -65,15 +66,17 @@ export class KubernetesAgentNetwork extends Construct {
       this.namespaceName = props.namespace?.namespaceName ?? plan.namespace;
     }
     const namespace = this.namespaceName;
-    const allAgents = agentPodSelector();
+    const allAgents = agentPodSelector(firewall);
 
     this.defaultDenyPolicy = firewallPolicy(this, "default-deny", {
+      firewall,
       namespace,
       name: plan.names.agentsDefaultDenyPolicy,
       podSelector: allAgents,
       policyTypes: ["Ingress", "Egress"],
     });
     this.dnsPolicy = firewallPolicy(this, "dns", {
+      firewall,
       namespace,
       name: plan.names.agentsDnsPolicy,
       podSelector: allAgents,
@@ -83,6 +86,7 @@ export class KubernetesAgentNetwork extends Construct {
     const ingress = plan.kubernetes.ingress;
     if (ingress) {
       this.ingressPolicy = firewallPolicy(this, "ingress", {
+        firewall,
         namespace,
         name: plan.names.agentsIngressPolicy,
         podSelector: allAgents,
@@ -92,13 +96,14 @@ export class KubernetesAgentNetwork extends Construct {
     }
     for (const role of plan.roles) {
       const egress: NetworkPolicyV1SpecEgress[] = [
-        { to: [{ podSelector: componentSelector(COMPONENTS.egressProxy) }], ports: tcpPorts([role.proxyPort]) },
+        { to: [{ podSelector: componentSelector(firewall, COMPONENTS.egressProxy) }], ports: tcpPorts([role.proxyPort]) },
         ...role.egressCidrs.map((c) => ({ to: [{ ipBlock: { cidr: c.cidr } }], ports: tcpPorts(c.ports) })),
       ];
       this.roleEgressPolicies[role.name] = firewallPolicy(this, `role-${role.resourceName}-egress`, {
+        firewall,
         namespace,
         name: role.egressPolicyName,
-        podSelector: agentPodSelector(role),
+        podSelector: agentPodSelector(firewall, role),
         policyTypes: ["Egress"],
         egress,
       });

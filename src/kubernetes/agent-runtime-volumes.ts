@@ -61,7 +61,7 @@ export class AgentRuntimeConfigMaps extends Construct {
 
   private configMap(name: string, files: AgentRuntimeMount["sharedFiles"], labels: { [key: string]: string }): ConfigMapV1 {
     this.configMaps[name] ??= new ConfigMapV1(this, name, {
-      metadata: { name, namespace: this.namespace, labels: workloadLabels(COMPONENTS.agent, labels) },
+      metadata: { name, namespace: this.namespace, labels: workloadLabels(this.firewallName, COMPONENTS.agent, labels) },
       data: Object.fromEntries(files.map((f) => [posix.basename(f.path), terraformLiteral(f.content)])),
     });
     return this.configMaps[name];

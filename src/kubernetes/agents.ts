@@ -13,7 +13,7 @@ import { planOf } from "../plan/firewall-spec";
 import { LABELS, type PlannedRole } from "../plan/plan";
 import { agentEnvironment, agentGatewayEnvironment, announcedProfilePath, type AgentFile, type AgentFiles } from "../plan/agent-environment";
 import { agentRuntimeMount, withRuntimeEnvironment } from "../render/agent-runtime-files";
-import { COMPONENTS, workloadLabels } from "../terraform/labels";
+import { COMPONENTS, firewallLabels, workloadLabels } from "../terraform/labels";
 import { readPackageFile } from "../terraform/package-files";
 import { AgentRuntimeConfigMaps, RUNTIME_FILES_CHECKSUM_ANNOTATION } from "./agent-runtime-volumes";
 import { terraformLiteral } from "../terraform/terraform-literal";
@@ -103,7 +103,7 @@ export class KubernetesAgents extends Construct {
     const runtimeFiles = new AgentRuntimeConfigMaps(this, "runtime-files", namespace, plan.names.firewall);
     this.runtimeConfigMaps = runtimeFiles.configMaps;
     for (const role of plan.roles) {
-      const roleLabels = workloadLabels(COMPONENTS.agent, { [LABELS.role]: role.resourceName });
+      const roleLabels = workloadLabels(plan.names.firewall, COMPONENTS.agent, { [LABELS.role]: role.resourceName });
       this.serviceAccounts[role.name] = new ServiceAccountV1(accountScope, role.resourceName, {
         metadata: { name: role.serviceAccountName, namespace, labels: roleLabels },
         automountServiceAccountToken: false,
@@ -121,8 +121,8 @@ export class KubernetesAgents extends Construct {
     const roles = new Map(plan.roles.map((r) => [r.name, r]));
     for (const agent of plan.agents) {
       const role = roles.get(agent.role) as PlannedRole;
-      const selectorLabels = { [LABELS.component]: COMPONENTS.agent, [LABELS.agent]: agent.resourceName };
-      const podLabels = workloadLabels(COMPONENTS.agent, { [LABELS.agent]: agent.resourceName, [LABELS.role]: role.resourceName });
+      const selectorLabels = { [LABELS.component]: COMPONENTS.agent, [LABELS.agent]: agent.resourceName, ...firewallLabels(plan.names.firewall) };
+      const podLabels = workloadLabels(plan.names.firewall, COMPONENTS.agent, { [LABELS.agent]: agent.resourceName, [LABELS.role]: role.resourceName });
       const fileSet = fileSets.get(role.name);
       const volumes = this.agentVolumes(role, fileSet);
       const runtime = agentRuntimeMount(props.network.spec, agent, readPackageFile);

@@ -62,10 +62,11 @@ export class KubernetesEgressProxy extends Construct {
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
     super(scope, id);
     const plan = planOf(props.network.spec);
+    const firewall = plan.names.firewall;
     const namespaceName = props.network.namespaceName;
     const squidConf = renderSquidConfForPlan(plan);
     this.squidConf = squidConf;
-    const labels = workloadLabels(COMPONENTS.egressProxy);
+    const labels = workloadLabels(firewall, COMPONENTS.egressProxy);
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
     this.serviceHost = `${plan.names.proxy}.${namespaceName}.svc`;
     const ports = plan.roles.map((role, index) => ({ name: rolePortName(index), port: role.proxyPort }));
@@ -124,11 +125,12 @@ export class KubernetesEgressProxy extends Construct {
     const webPorts = plan.proxy.allowPlainHttp ? [443, 80] : [443];
     const egress: NetworkPolicyV1SpecEgress[] = [dnsEgressRule(plan), { to: publicInternetPeers(plan), ports: tcpPorts(webPorts) }];
     this.networkPolicy = firewallPolicy(this, "network-policy", {
+      firewall,
       namespace: namespaceName,
       name: plan.names.proxy,
-      podSelector: componentSelector(COMPONENTS.egressProxy),
+      podSelector: componentSelector(firewall, COMPONENTS.egressProxy),
       policyTypes: ["Ingress", "Egress"],
-      ingress: plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(role) }], ports: tcpPorts([role.proxyPort]) })),
+      ingress: plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(firewall, role) }], ports: tcpPorts([role.proxyPort]) })),
       egress,
     });
   }

@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { NetworkPolicyV1, type NetworkPolicyV1SpecEgress, type NetworkPolicyV1SpecIngress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { Construct } from "constructs";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
-import { COMPONENTS, workloadLabels } from "../terraform/labels";
+import { COMPONENTS, firewallLabels, workloadLabels } from "../terraform/labels";
 
 /**
  * Shared pieces of the firewall's NetworkPolicies: pod selectors, peers and rules. Peers have the
@@ -36,14 +36,14 @@ export interface PolicyPort {
   readonly port: string;
 }
 
-/** Pods of one component of the firewall (`agent`, `egress-proxy`). */
-export function componentSelector(component: string): LabelSelector {
-  return { matchLabels: { [LABELS.component]: component } };
+/** Pods of one component (`agent`, `egress-proxy`) of the firewall named `firewall`. */
+export function componentSelector(firewall: string, component: string): LabelSelector {
+  return { matchLabels: { [LABELS.component]: component, ...firewallLabels(firewall) } };
 }
 
-/** Agent pods: all of them, or those of one role. */
-export function agentPodSelector(role?: PlannedRole): LabelSelector {
-  const labels: { [key: string]: string } = { [LABELS.component]: COMPONENTS.agent };
+/** Agent pods of the firewall named `firewall`: all of them, or those of one role. */
+export function agentPodSelector(firewall: string, role?: PlannedRole): LabelSelector {
+  const labels: { [key: string]: string } = componentSelector(firewall, COMPONENTS.agent).matchLabels;
   if (role) labels[LABELS.role] = role.resourceName;
   return { matchLabels: labels };
 }
@@ -119,6 +119,8 @@ export function servicePeers(url: string, plan: FirewallPlan, namespace: string)
 
 /** What one firewall NetworkPolicy selects and allows. */
 export interface FirewallPolicyProps {
+  /** Name of the firewall whose policy this is (labels the policy). */
+  readonly firewall: string;
   /** Namespace of the policy and of the pods it selects. */
   readonly namespace: string;
   /** Policy name. */
@@ -136,7 +138,7 @@ export interface FirewallPolicyProps {
 /** A NetworkPolicy of the firewall, labelled as such. Rule lists are left out when empty, never sent as `{}` (allow all). */
 export function firewallPolicy(scope: Construct, id: string, props: FirewallPolicyProps): NetworkPolicyV1 {
   return new NetworkPolicyV1(scope, id, {
-    metadata: { name: props.name, namespace: props.namespace, labels: workloadLabels("network-policy") },
+    metadata: { name: props.name, namespace: props.namespace, labels: workloadLabels(props.firewall, "network-policy") },
     spec: {
       podSelector: props.podSelector,
       policyTypes: [...props.policyTypes],

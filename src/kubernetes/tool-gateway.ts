@@ -130,6 +130,7 @@ export class KubernetesToolGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: KubernetesToolGatewayProps) {
     const plan = planOf(props.spec);
+    const firewall = plan.names.firewall;
     const gateway = plan.gateway;
     if (gateway === undefined) throw new Error(`KubernetesToolGateway "${id}": the firewall has no gateway (no tool has an upstream and gateway is unset); give a tool an upstream, or set gateway`);
     const holdsKeys = gateway.custodyTools.length > 0;
@@ -145,7 +146,7 @@ export class KubernetesToolGateway extends Construct {
     this.gateway = gateway;
     this.files = fileNames(gateway);
     const namespace = props.namespaceName;
-    const labels = workloadLabels(COMPONENTS.toolGateway);
+    const labels = workloadLabels(firewall, COMPONENTS.toolGateway);
     this.serviceHost = `${gateway.name}.${namespace}.svc`;
     this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceHost}:${r.port}`]));
 
@@ -201,7 +202,7 @@ export class KubernetesToolGateway extends Construct {
     }
 
     if (gateway.redis.bundled) {
-      const redis = this.bundledRedis(gateway, namespace);
+      const redis = this.bundledRedis(firewall, gateway, namespace);
       this.redisDeployment = redis.deployment;
       this.redisService = redis.service;
       this.redisNetworkPolicy = redis.networkPolicy;
@@ -212,11 +213,12 @@ export class KubernetesToolGateway extends Construct {
     for (const entry of gateway.roles) {
       const role = roles.get(entry.role) as PlannedRole;
       this.roleEgressPolicies[role.name] = firewallPolicy(policyScope, role.resourceName, {
+        firewall,
         namespace,
         name: `${plan.names.firewall}-role-${role.resourceName}-gateway`,
-        podSelector: agentPodSelector(role),
+        podSelector: agentPodSelector(firewall, role),
         policyTypes: ["Egress"],
-        egress: [{ to: [{ podSelector: componentSelector(COMPONENTS.toolGateway) }], ports: tcpPorts([entry.port]) }],
+        egress: [{ to: [{ podSelector: componentSelector(firewall, COMPONENTS.toolGateway) }], ports: tcpPorts([entry.port]) }],
       });
     }
   }
@@ -292,11 +294,12 @@ export class KubernetesToolGateway extends Construct {
 
   /** The gateway's policy: each role's pods on their own port in; DNS, Redis, Vault and upstreams out. */
   private gatewayPolicy(plan: FirewallPlan, namespace: string, props: KubernetesToolGatewayProps): NetworkPolicyV1 {
+    const firewall = plan.names.firewall;
     const gateway = this.gateway;
     const roles = new Map(plan.roles.map((r) => [r.name, r]));
     const egress: NetworkPolicyV1SpecEgress[] = [dnsEgressRule(plan)];
     const redis = gateway.redis.bundled
-      ? { peers: [{ podSelector: componentSelector(COMPONENTS.gatewayRedis) }], port: redisPort(gateway.redis.url) }
+      ? { peers: [{ podSelector: componentSelector(firewall, COMPONENTS.gatewayRedis) }], port: redisPort(gateway.redis.url) }
       : explicitPeers(servicePeers(gateway.redis.url, plan, namespace), props.redisCidrs);
     egress.push({ to: redis.peers, ports: tcpPorts([redis.port]) });
     if (this.vaultAgentConfig !== undefined) {
@@ -306,19 +309,20 @@ export class KubernetesToolGateway extends Construct {
     const upstreamPorts = [...new Set(plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [Number(new URL(tool.upstream).port || 443)])))].sort((a, b) => a - b);
     if (upstreamPorts.length > 0) egress.push({ to: publicInternetPeers(plan), ports: tcpPorts(upstreamPorts) });
     return firewallPolicy(this, "network-policy", {
+      firewall,
       namespace,
       name: gateway.name,
-      podSelector: componentSelector(COMPONENTS.toolGateway),
+      podSelector: componentSelector(firewall, COMPONENTS.toolGateway),
       policyTypes: ["Ingress", "Egress"],
-      ingress: gateway.roles.map((r) => ({ from: [{ podSelector: agentPodSelector(roles.get(r.role) as PlannedRole) }], ports: tcpPorts([r.port]) })),
+      ingress: gateway.roles.map((r) => ({ from: [{ podSelector: agentPodSelector(firewall, roles.get(r.role) as PlannedRole) }], ports: tcpPorts([r.port]) })),
       egress,
     });
   }
 
   /** Redis as a Deployment of one replica without persistence, its Service, and a policy admitting only the gateway. */
-  private bundledRedis(gateway: PlannedGateway, namespace: string) {
+  private bundledRedis(firewall: string, gateway: PlannedGateway, namespace: string) {
     const scope = new Construct(this, "redis");
-    const labels = workloadLabels(COMPONENTS.gatewayRedis);
+    const labels = workloadLabels(firewall, COMPONENTS.gatewayRedis);
     const port = redisPort(gateway.redis.url);
     // The image's entrypoint is bypassed, so protected mode (which refuses non-loopback clients without a password) is turned off here; the policy is the guard.
     const command = ["redis-server", "--port", String(port), "--save", "", "--appendonly", "no", "--protected-mode", "no", "--maxmemory", REDIS_MAX_MEMORY, "--maxmemory-policy", "noeviction"];
@@ -356,11 +360,12 @@ export class KubernetesToolGateway extends Construct {
       spec: { type: "ClusterIP", selector: labels, port: [{ name: "redis", port, targetPort: "redis", protocol: "TCP" }] },
     });
     const networkPolicy = firewallPolicy(scope, "network-policy", {
+      firewall,
       namespace,
       name: gateway.redis.name,
-      podSelector: componentSelector(COMPONENTS.gatewayRedis),
+      podSelector: componentSelector(firewall, COMPONENTS.gatewayRedis),
       policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: [{ podSelector: componentSelector(COMPONENTS.toolGateway) }], ports: tcpPorts([port]) }],
+      ingress: [{ from: [{ podSelector: componentSelector(firewall, COMPONENTS.toolGateway) }], ports: tcpPorts([port]) }],
     });
     return { deployment, service, networkPolicy };
   }

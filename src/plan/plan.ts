@@ -15,8 +15,10 @@ export const LABELS = {
   role: "rapidclaw.dev/role",
   agent: "rapidclaw.dev/agent",
   managedBy: "app.kubernetes.io/managed-by",
-  /** Marks a Kubernetes namespace the firewall created. */
+  /** Marks a Kubernetes namespace the firewall created (value `"true"`). */
   firewall: "rapidclaw.dev/firewall",
+  /** The firewall's name, on its workloads and in its selectors, under any name but the default. */
+  firewallName: "rapidclaw.dev/firewall-name",
 } as const;
 
 export interface PlannedRateLimit {
