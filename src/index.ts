@@ -61,7 +61,7 @@ export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agent
 export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";
 export type { AgentFile, AgentFiles } from "./plan/agent-environment";
 export { AgentRoleProfile, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
-export { KeyGrantee, type IKeyGrantee, type KeyGrant } from "./constructs/key-grantee";
+export { KeyGrantee, type IKeyGrantee, type KeyGrant, type KeyGrantOptions } from "./constructs/key-grantee";
 export { KeyMount, type IKeyMount } from "./constructs/key-mount";
 export { VaultAuthMount, type IVaultAuthMount } from "./constructs/vault-auth-mount";
 export { RapidClawStack, type RapidClawStackOptions, type RapidClawStackProps, type RapidClawStackProviders } from "./rapid-claw-stack";

@@ -84,6 +84,17 @@ describe("ScopedAgentKeys.grantRead", () => {
     expect(stack.keys.node.findAll().length).toBe(before);
   });
 
+  it("grants further secrets of the mount by name, alone or with tools, and refuses a name that is no plain path", async () => {
+    const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.DOCKER));
+    const grant = stack.keys.grantRead(KeyGrantee.fromName("redis-reader"), [], { secrets: ["redis/gateway"] });
+    expect(await policyGrants(grant.policyDocument)).toEqual({ "agent-keys/data/redis/gateway": ["read"] });
+    const both = stack.keys.grantRead(KeyGrantee.fromName("billing"), ["send_email"], { secrets: ["redis/gateway", "tools/send-email"] });
+    expect(await policyGrants(both.policyDocument)).toEqual({ "agent-keys/data/redis/gateway": ["read"], "agent-keys/data/tools/send-email": ["read"] });
+    expect(failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("other"), [], { secrets: ["redis/*", "ok"] })).problems).toEqual([
+      { path: "options.secrets[0]", message: expect.stringContaining('"redis/*" is not a secret name in the mount') },
+    ]);
+  });
+
   it("refuses a second grant to the same grantee, naming the fix", () => {
     const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.DOCKER));
     expect(failureOf(() => stack.keys.grantRead(stack.profiles.research_agent, ["send_email"])).problems).toEqual([

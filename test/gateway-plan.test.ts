@@ -3,9 +3,9 @@ import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
 import { AgentPlatform, KeyDelivery, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
-import { gatewayDeploymentProblems } from "../src/plan/gateway-plan";
+import { gatewayDeploymentProblems, redisCredentialsArgs } from "../src/plan/gateway-plan";
 import { compileFirewall } from "../src/plan/plan";
-import { fronted } from "./support/gateway-spec";
+import { fronted, type MutableSpec } from "./support/gateway-spec";
 
 describe("planGateway", () => {
   it("plans no gateway when no tool has an upstream and gateway is unset (the firewall synthesizes as before)", () => {
@@ -52,6 +52,7 @@ describe("planGateway", () => {
       keyDir: "/run/rapidclaw/keys",
       bundle: "/opt/rapidclaw/rapidclaw-gateway.cjs",
       vaultAgentConfig: "/etc/rapidclaw/vault-agent.hcl",
+      redisCredentials: "/run/rapidclaw/keys/redis-credentials.json",
     });
   });
 
@@ -148,9 +149,18 @@ describe("gatewayDeploymentProblems", () => {
     expect(found[2].message).toContain("9464, the gateway's admin port");
   });
 
-  it("Docker: refuses Redis credentials from Vault, which the Docker gateway does not read yet", () => {
-    const found = problems(fronted(AgentPlatform.DOCKER, (s) => { s.gateway = { redis: { url: "rediss://redis.internal:6380", credentialsSecret: "redis/gateway" } }; }));
-    expect(found).toEqual([{ path: "gateway.redis.credentialsSecret", message: expect.stringContaining("rapidclaw-gateway-limits") }]);
+  it("reads Vault for the Redis login even when it holds no key, and then needs Vault's address", () => {
+    const keyless = (change: (s: MutableSpec) => void) => fronted(AgentPlatform.DOCKER, (s) => { s.tools = { ...s.tools, anthropic: { upstream: "https://api.anthropic.com" } }; change(s); });
+    const withLogin = (s: MutableSpec) => { s.gateway = { redis: { url: "rediss://redis.internal:6380", credentialsSecret: "redis/gateway" } }; };
+    const gateway = compileFirewall(keyless(withLogin)).gateway!;
+    expect(gateway).toMatchObject({ custodyTools: [], readsVault: true });
+    expect(redisCredentialsArgs(gateway)).toEqual(["--redis-credentials-file", "/run/rapidclaw/keys/redis-credentials.json"]);
+    expect(problems(keyless(withLogin))).toEqual([]);
+    const found = problems(keyless((s) => { withLogin(s); s.vault = undefined; }));
+    expect(found).toEqual([{ path: "vault.address", message: expect.stringContaining("reads its Redis credentials (gateway.redis.credentialsSecret) from Vault") }]);
+    const none = compileFirewall(keyless(() => {})).gateway!;
+    expect(none).toMatchObject({ readsVault: false });
+    expect(redisCredentialsArgs(none)).toEqual([]);
   });
 
   it("Docker: refuses an upstream on a port other than 443, which the proxy's gateway listener does not allow", () => {

@@ -55,7 +55,8 @@ function gatewayStack(props: FirewallSpecProps = gatewaySpec(), options: Partial
   const keys = new ScopedAgentKeys(stack, "keys", { spec });
   new AgentFleet(stack, "agents", { network, proxy });
   const custody = plan.gateway?.custodyTools ?? [];
-  const keyGrant = custody.length > 0 ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody) : undefined;
+  const credentials = plan.gateway?.redis.credentialsSecret;
+  const keyGrant = plan.gateway?.readsVault ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody, { secrets: credentials === undefined ? [] : [credentials] }) : undefined;
   const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, ...options });
   return { stack, spec, plan, gateway, keyGrant, synth: synthesize(stack) };
 }
@@ -319,8 +320,20 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     expect(others.every((g) => g.port.endsWith("/53"))).toBe(true);
   });
 
-  it("refuses Redis credentials from Vault, naming their path", () => {
-    expect(() => gatewayStack(gatewaySpec({ gateway: { redis: { url: "rediss://10.20.0.7:6380", credentialsSecret: "redis-login" } } }))).toThrow(/gateway\.redis\.credentialsSecret: Redis credentials from Vault are not supported on Kubernetes yet/);
+  it("reads Redis credentials from Vault: the gateway's Vault Agent renders them to the file the gateway is given, and its policy reads exactly that secret besides its keys", async () => {
+    const built = gatewayStack(gatewaySpec({ gateway: { redis: { url: "rediss://10.20.0.7:6380", credentialsSecret: "redis-login" } } }));
+    const planned = built.plan.gateway!;
+    const deployment = byName(built.synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway");
+    const command: string[] = deployment.spec.template.spec.container.find((c: Json) => c.name === "gateway").command;
+    expect(command.slice(command.indexOf("--redis"), command.indexOf("--redis") + 4)).toEqual(["--redis", "rediss://10.20.0.7:6380", "--redis-credentials-file", "/run/rapidclaw/keys/redis-credentials.json"]);
+    const parsed = (await parseHcl("vault-agent.hcl", built.gateway.vaultAgentConfig!)) as Json;
+    const template = parsed.template.find((t: Json) => t.destination === planned.paths.redisCredentials);
+    expect(template).toMatchObject({ perms: "0400", error_on_missing_key: true, contents: expect.stringContaining(`{{ with secret "${built.plan.vault.mountPath}/data/redis-login" }}`) });
+    const policy = built.synth.resources("vault_policy").find((p) => p.name === "rapidclaw-tool-gateway")!;
+    const paths = (await parseHcl("policy.hcl", policy.policy)) as Json;
+    const mount = built.plan.vault.mountPath;
+    expect(paths.path).toEqual(Object.fromEntries([`${mount}/data/redis-login`, `${mount}/data/tools/send-email`, `${mount}/data/tools/web-search`].map((path) => [path, [{ capabilities: ["read"] }]])));
+    expect(built.synth.resources("vault_kubernetes_auth_backend_role").find((r) => r.role_name === "rapidclaw-tool-gateway")?.token_policies).toEqual([expect.stringContaining("vault_policy.")]);
   });
 
   it("with an existing Redis: no bundled Redis, egress to that Redis alone (its CIDRs when given)", () => {

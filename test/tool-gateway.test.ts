@@ -122,6 +122,17 @@ describe("the tool gateway on Docker", () => {
     expect(other.members.get("rapidclaw-gateway-limits")).toEqual(["rapidclaw-tool-gateway"]);
   });
 
+  it("with Redis credentials from Vault: the gateway reads the file its Vault Agent renders, and its policy reads that secret besides its keys", async () => {
+    const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => { s.gateway = { redis: { url: "rediss://redis.internal:6380", credentialsSecret: "redis/gateway" } }; }));
+    const planned = other.plan.gateway!;
+    const entrypoint: string[] = other.byName.get("rapidclaw-tool-gateway")?.entrypoint;
+    expect(entrypoint.slice(entrypoint.indexOf("--redis-credentials-file"), entrypoint.indexOf("--redis-credentials-file") + 2)).toEqual(["--redis-credentials-file", planned.paths.redisCredentials]);
+    const config = await parseHcl("agent.hcl", other.uploadOf("rapidclaw-tool-gateway-vault-agent", planned.paths.vaultAgentConfig));
+    expect(config.template.map((t: Json) => t.destination)).toEqual([`${planned.paths.keyDir}/anthropic`, planned.paths.redisCredentials]);
+    const policy = other.synth.resources("vault_policy").find((p) => p.name === "rapidclaw-tool-gateway")!;
+    expect(Object.keys((await parseHcl("policy.hcl", policy.policy)).path).sort()).toEqual(["agent-keys/data/redis/gateway", "agent-keys/data/tools/anthropic"]);
+  });
+
   it("tells each role's agents their gateway: its URL, the fronted tools they may use, the model API base URL, and the gateway's address in NO_PROXY", () => {
     const env = (agent: string) => Object.fromEntries((byName.get(agent)?.env as string[]).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
     const research = env("openclaw-agent");

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
 import { KeyStore } from "../src/gateway/key-store";
+import { readRedisCredentials } from "../src/gateway/redis-credentials";
 import { AgentPlatform, KeyDelivery, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
 import { compileFirewall } from "../src/plan/plan";
@@ -68,6 +69,24 @@ function gatewayHeld(spec: FirewallSpecProps): FirewallSpecProps {
 const secretTemplate = (path: string) => `{{ with secret "${path}" }}{{ .Data.data.api_key }}{{ end }}`;
 
 describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () => {
+  it("renders the gateway's Redis login from <mount>/data/<credentialsSecret> as JSON the gateway reads, 0400, failing on a missing field", async () => {
+    const spec = gatewayHeld({ ...firewallScenario(AgentPlatform.KUBERNETES), gateway: { redis: { url: "rediss://redis.internal:6380", credentialsSecret: "redis/gateway" } } });
+    const plan = compileFirewall(spec);
+    const file = plan.gateway!.paths.redisCredentials;
+    const templates = templatesOf(await parse(VaultAgentConfig.renderForPlan(plan, { vaultAddress: "https://vault:8200", keyDir: KEY_DIR, kubernetes: { role: "rapidclaw-tool-gateway" } })), "kubernetes");
+    const contents = templates.get(file).contents as string;
+    expect(contents).toBe(`{{ with secret "${plan.vault.mountPath}/data/redis/gateway" }}{"username":{{ .Data.data.username | toJSON }},"password":{{ .Data.data.password | toJSON }}}{{ end }}`);
+    expect([...templates.keys()].filter((destination) => !destination.startsWith(`${KEY_DIR}/`))).toEqual([]);
+    // Vault Agent cannot run here; toJSON of a string is its JSON string, so this is the file it writes for a hostile password.
+    const written = contents.replace(/^\{\{ with secret "[^"]+" \}\}|\{\{ end \}\}$/g, "").replace(/\{\{ \.Data\.data\.(\w+) \| toJSON \}\}/g, (_, field) => JSON.stringify(field === "username" ? "gw" : 'p"w\\{{x}}\n'));
+    const path = join(mkdtempSync(join(tmpdir(), "hrc-credentials-")), "redis-credentials.json");
+    writeFileSync(path, written);
+    expect(readRedisCredentials(path)).toEqual({ username: "gw", password: 'p"w\\{{x}}\n' });
+    rmSync(dirname(path), { recursive: true });
+    const without = await parse(VaultAgentConfig.renderForPlan(compileFirewall(gatewayHeld(firewallScenario(AgentPlatform.KUBERNETES))), { vaultAddress: "https://vault:8200", keyDir: KEY_DIR, kubernetes: { role: "rapidclaw-tool-gateway" } }));
+    expect(without.template.map((t: Parsed) => t.destination)).not.toContain(file);
+  });
+
   it("logs in with AppRole, keeps the secret ID file, and renders each gateway-held key's api_key to <keyDir>/<tool>", async () => {
     const spec = gatewayHeld(firewallScenario(AgentPlatform.DOCKER));
     const text = VaultAgentConfig.renderForPlan(compileFirewall(spec), { vaultAddress: "https://vault.internal:8200", keyDir: KEY_DIR, appRole: APPROLE });

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { gatewayConfigFromSpec } from "../gateway/config";
 import { startGateway } from "../gateway/gateway";
+import { readRedisCredentials } from "../gateway/redis-credentials";
 import type { UpstreamAddress } from "../gateway/server";
 import { parseUpstreamProxy, type UpstreamProxy } from "../gateway/upstream-proxy";
 import { compileFirewall } from "../plan/plan";
@@ -30,6 +31,7 @@ export function gatewayCommand(): Command {
     .requiredOption("-k, --key-dir <dir>", "directory with one key file per tool, named after the tool (as Vault Agent renders them)")
     // From the environment too, so a URL with credentials can stay off the command line, which every local user can read.
     .addOption(new Option("-r, --redis <url>", "Redis URL of the rate limiter and of the shared alert windows").env("RAPIDCLAW_REDIS_URL").default("redis://127.0.0.1:6379"))
+    .addOption(new Option("--redis-credentials-file <file>", 'JSON {"username": ..., "password": ...} the gateway logs in to Redis with (as its Vault Agent renders it), read once at start').env("RAPIDCLAW_REDIS_CREDENTIALS_FILE"))
     .option("--listen-host <address>", "address of the listeners that name none", "0.0.0.0")
     .option("--admin-port <port>", "port of /metrics, /healthz and /readyz", integer("--admin-port", 0), 9464)
     .option("--admin-host <address>", "address of the admin port", "0.0.0.0")
@@ -45,6 +47,7 @@ export function gatewayCommand(): Command {
     .action(async (options) => {
       const spec = exitOnConfigError(() => loadFirewallSpec(options.config));
       const config = gatewayConfigFromSpec(spec);
+      const redisCredentials = options.redisCredentialsFile === undefined ? undefined : exitOnConfigError(() => readRedisCredentials(options.redisCredentialsFile));
       const gateway = await exitOnConfigError(() => startGateway({
         config,
         plan: compileFirewall(spec),
@@ -52,6 +55,7 @@ export function gatewayCommand(): Command {
         monitoring: { onStoreChange: reportAlertWindows },
         keyDir: options.keyDir,
         redisUrl: options.redis,
+        redisCredentials,
         listenHost: options.listenHost,
         adminPort: options.adminPort,
         adminHost: options.adminHost,

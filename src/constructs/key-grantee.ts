@@ -30,6 +30,17 @@ export class KeyGrantee implements IKeyGrantee {
   }
 }
 
+/** Options of `ScopedAgentKeys.grantRead`. */
+export interface KeyGrantOptions {
+  /**
+   * Further secrets in the mount the grantee reads besides tool keys, by name, such as the tool
+   * gateway's Redis login (`gateway.redis.credentialsSecret`); each gets `read` on exactly
+   * `<mount>/data/<name>`.
+   * @default - tool keys only
+   */
+  readonly secrets?: string[];
+}
+
 /** What `ScopedAgentKeys.grantRead` made: the policy and exactly what it grants. */
 export interface KeyGrant {
   /** The grantee the policy was made for. */
@@ -38,7 +49,7 @@ export interface KeyGrant {
   readonly policy: Policy;
   /** Name of the policy: the grantee's `keyGranteeName`. */
   readonly policyName: string;
-  /** The policy HCL: `read` on exactly `<mount>/data/<secret>` of each granted tool. */
+  /** The policy HCL: `read` on exactly `<mount>/data/<secret>` of each granted tool and further secret. */
   readonly policyDocument: string;
   /** The granted tools, sorted. */
   readonly tools: string[];

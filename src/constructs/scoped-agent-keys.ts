@@ -22,7 +22,7 @@ import { byString } from "../model/order";
 import { resourceName } from "../model/names";
 import { missingProviders } from "../terraform/required-providers";
 import { keyGrantProblems } from "./key-grant-problems";
-import type { IKeyGrantee, KeyGrant } from "./key-grantee";
+import type { IKeyGrantee, KeyGrant, KeyGrantOptions } from "./key-grantee";
 import type { IKeyMount } from "./key-mount";
 import type { IVaultAuthMount } from "./vault-auth-mount";
 
@@ -159,17 +159,19 @@ export class ScopedAgentKeys extends Construct implements IKeyMount, IVaultAuthM
    * Gives `grantee` `read` on exactly the keys of `tools` (`<mount>/data/<secret>` of each, no
    * wildcard, no other capability): a Vault policy named after the grantee. The policy goes into
    * the grantee's scope when it is a construct (one grant per such grantee: list every tool in
-   * one call), else into this construct's. Throws `FirewallSpecError` naming each unknown tool
-   * or tool without a key.
+   * one call), else into this construct's. `options.secrets` adds further secrets of the mount
+   * by name. Throws `FirewallSpecError` naming each unknown tool, tool without a key, or bad
+   * secret name.
    */
-  public grantRead(grantee: IKeyGrantee, tools: string[]): KeyGrant {
-    const problems = keyGrantProblems(this.plan, grantee.keyGranteeName, tools);
+  public grantRead(grantee: IKeyGrantee, tools: string[], options: KeyGrantOptions = {}): KeyGrant {
+    const extra = options.secrets ?? [];
+    const problems = keyGrantProblems(this.plan, grantee.keyGranteeName, tools, extra);
     if (this.granteeNames.has(grantee.keyGranteeName)) {
       problems.push({ path: "grantee.keyGranteeName", message: `"${grantee.keyGranteeName}" already holds a grant of these keys; grant all its tools in one grantRead call` });
     }
     if (problems.length > 0) throw new FirewallSpecError(problems, `ScopedAgentKeys "${this.node.id}".grantRead`);
     const secrets = toolSecrets(this.plan, [...new Set(tools)].sort(byString));
-    const policyDocument = renderVaultPolicy(this.mountPath, secrets.map((secret) => secret.secretName));
+    const policyDocument = renderVaultPolicy(this.mountPath, [...secrets.map((secret) => secret.secretName), ...extra]);
     const policy = new Policy(...this.grantPlace(grantee), { name: grantee.keyGranteeName, policy: policyDocument });
     this.granteeNames.add(grantee.keyGranteeName);
     return {

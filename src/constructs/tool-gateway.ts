@@ -42,13 +42,13 @@ export class ToolGateway extends Construct implements IKeyGrantee {
   public readonly spec: FirewallSpec;
   /** Name of the gateway's Vault policy and login role, `<firewall>-tool-gateway`. */
   public readonly keyGranteeName: string;
-  /** The gateway's grant of the keys it holds; undefined when it holds none. */
+  /** The gateway's grant of the keys it holds and of its Redis login (`gateway.redis.credentialsSecret`); undefined when it reads neither. */
   public readonly keyGrant?: KeyGrant;
   /** The URL each role's agents reach the gateway at, by role name. */
   public readonly urls: { [roleName: string]: string };
   /** The firewall file the gateway loads, as deployed (canonical JSON). */
   public readonly configJson: string;
-  /** The Vault Agent configuration that renders the gateway's keys; undefined when it holds none. */
+  /** The Vault Agent configuration that renders the gateway's keys and Redis login; undefined when it reads neither. */
   public readonly vaultAgentConfig?: string;
   private readonly dockerGateway?: DockerToolGateway;
   private readonly kubernetesGateway?: KubernetesToolGateway;
@@ -67,8 +67,9 @@ export class ToolGateway extends Construct implements IKeyGrantee {
     this.keyGranteeName = gateway.name;
     this.urls = Object.fromEntries(gateway.roles.map((role) => [role.role, role.url]));
     this.configJson = gateway.configJson;
-    if (gateway.custodyTools.length > 0) {
-      this.keyGrant = props.keys.grantRead(this, gateway.custodyTools);
+    if (gateway.readsVault) {
+      const secrets = gateway.redis.credentialsSecret === undefined ? [] : [gateway.redis.credentialsSecret];
+      this.keyGrant = props.keys.grantRead(this, gateway.custodyTools, { secrets });
       this.vaultAgentConfig = vaultAgentConfigOf(spec, gateway);
     }
     if (plan.platform === AgentPlatform.DOCKER) {

@@ -10,7 +10,7 @@ import type { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
 import { DEFAULTS } from "../model/defaults";
 import { planOf } from "../plan/firewall-spec";
-import type { PlannedGateway, PlannedGatewayDocker } from "../plan/gateway-plan";
+import { missingGrant, redisCredentialsArgs, type PlannedGateway, type PlannedGatewayDocker } from "../plan/gateway-plan";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { gatewayDockerNetwork } from "./gateway-network";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
@@ -37,8 +37,9 @@ export interface DockerToolGatewayProps {
   /** Path of the AppRole backend the gateway's Vault Agent logs in with (a reference when created in the stack). */
   readonly authPath: string;
   /**
-   * The gateway's key grant: with it a Vault Agent renders exactly those keys for the gateway.
-   * @default - the gateway holds no key: no Vault Agent, no login
+   * The gateway's key grant: with it a Vault Agent renders exactly those keys (and the Redis login
+   * of `gateway.redis.credentialsSecret`) for the gateway. Needed when the gateway reads either.
+   * @default - the gateway reads nothing from Vault: no Vault Agent, no login
    */
   readonly grant?: KeyGrant;
   /**
@@ -98,10 +99,11 @@ export class DockerToolGateway extends Construct {
   private readonly firewallName: string;
 
   constructor(scope: Construct, id: string, props: DockerToolGatewayProps) {
-    super(scope, id);
     const plan = planOf(props.network.spec);
     this.firewallName = plan.names.firewall;
     const gateway = plan.gateway as PlannedGateway;
+    if (gateway.readsVault && props.grant === undefined) throw new Error(`DockerToolGateway "${id}": ${missingGrant(gateway)}`);
+    super(scope, id);
     const docker = gateway.docker as PlannedGatewayDocker;
     this.redisNetwork = gatewayDockerNetwork(this, "redis-network", docker.redisNetwork, plan.names.firewall, "gateway-redis-network");
     if (gateway.redis.bundled) this.redisContainer = this.bundledRedis(gateway, docker);
@@ -139,7 +141,7 @@ export class DockerToolGateway extends Construct {
       image: this.image.imageId,
       user: DEFAULTS.gateway.user,
       // Admin (/metrics, /healthz, /readyz) on loopback: no agent reads other roles' counters.
-      entrypoint: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, "--admin-host", "127.0.0.1", "--admin-port", String(gateway.adminPort)],
+      entrypoint: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, ...redisCredentialsArgs(gateway), "--admin-host", "127.0.0.1", "--admin-port", String(gateway.adminPort)],
       env,
       networksAdvanced: [
         ...gateway.roles.map((role) => ({ name: roleNetworks[role.role], ipv4Address: role.address })),

@@ -10,6 +10,7 @@ import { EventSink } from "./events";
 import { CallerIdentity } from "./identity";
 import { KeyStore } from "./key-store";
 import { GatewayMetrics } from "./metrics";
+import type { RedisCredentials } from "./redis-credentials";
 import { RedisLimiter } from "./redis-limiter";
 import { ToolCallHandler, type UpstreamAddress } from "./server";
 import type { UpstreamProxy } from "./upstream-proxy";
@@ -27,6 +28,8 @@ export interface StartGatewayOptions {
   readonly keyDir: string;
   /** Redis URL of the limiter and of the alert windows. */
   readonly redisUrl: string;
+  /** ACL user and password of that Redis, for both connections. @default - none (a Redis without AUTH) */
+  readonly redisCredentials?: RedisCredentials;
   /** Address of listeners that name none. */
   readonly listenHost: string;
   /** Port of `/metrics`, `/healthz` and `/readyz` (0 for any free port). */
@@ -69,6 +72,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const monitoring = connectSharedMonitoring({
     plan: options.plan,
     redisUrl: options.redisUrl,
+    redisCredentials: options.redisCredentials,
     emit: options.writeLine,
     env: options.monitoring?.env,
     delivery: options.monitoring?.delivery,
@@ -78,7 +82,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const monitor = new GatewayEventMonitor(monitoring, options.monitoring);
   events.onEvent((event) => options.writeLine(JSON.stringify(event)));
   events.onEvent((event) => monitor.accept(event));
-  const limiter = new RedisLimiter({ url: options.redisUrl, timeoutMs: config.limiterTimeoutMs });
+  const limiter = new RedisLimiter({ url: options.redisUrl, credentials: options.redisCredentials, timeoutMs: config.limiterTimeoutMs });
   const keyed = [...config.tools.values()].filter((tool) => tool.keyHeader !== undefined).map((tool) => tool.name);
   const keys = new KeyStore(options.keyDir, keyed);
   await keys.start();

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import Redis, { type RedisOptions } from "ioredis";
+import type { RedisCredentials } from "./redis-credentials";
 
 /**
  * An exact sliding window in one round trip: trims the caller's sorted set to the window by Redis
@@ -53,6 +54,8 @@ export interface RedisLimiterOptions {
   readonly url: string;
   /** Longest wait for a decision, in ms; past it the decision fails. */
   readonly timeoutMs: number;
+  /** ACL user and password. @default - none (a Redis without AUTH) */
+  readonly credentials?: RedisCredentials;
 }
 
 /**
@@ -73,6 +76,7 @@ export class RedisLimiter {
       maxRetriesPerRequest: 0,
       retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
       lazyConnect: false,
+      ...options.credentials,
     };
     this.client = new Redis(options.url, redisOptions) as SlidingWindowClient;
     // Without a listener ioredis prints every connection error; the gateway reports them as events.

@@ -10,10 +10,10 @@ import { Construct } from "constructs";
 import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
 import { DEFAULTS } from "../model/defaults";
-import { FirewallSpecError } from "../model/errors";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedGateway } from "../plan/gateway-plan";
 import type { FirewallPlan, PlannedRole } from "../plan/plan";
+import { missingGrant, redisCredentialsArgs } from "../plan/gateway-plan";
 import { VaultAgentConfig } from "../render/vault-agent-config";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
@@ -44,9 +44,10 @@ export interface KubernetesToolGatewayProps {
   /** The agents' namespace (created or adopted): the gateway runs beside the agents. */
   readonly namespaceName: string;
   /**
-   * The gateway's key grant (`keys.grantRead(gateway, <custody tools>)`): its policy goes on the
-   * gateway's Vault login role. Needed when the gateway holds keys.
-   * @default - no login role; refused when some tool's key is delivered to the gateway
+   * The gateway's key grant (`keys.grantRead(gateway, <custody tools>, { secrets: [<credentialsSecret>] })`):
+   * its policy goes on the gateway's Vault login role. Needed when the gateway holds keys or reads
+   * its Redis login from Vault (`gateway.redis.credentialsSecret`).
+   * @default - no login role; refused when the gateway holds keys or reads its Redis login
    */
   readonly grant?: KeyGrant;
   /**
@@ -56,7 +57,7 @@ export interface KubernetesToolGatewayProps {
    */
   readonly authPath?: string;
   /**
-   * The Vault Agent configuration, when the gateway holds keys; it must log in with the token at
+   * The Vault Agent configuration, when the gateway holds keys or reads its Redis login; it must log in with the token at
    * `VAULT_TOKEN_PATH` (the pod's projected token for Vault).
    * @default - `VaultAgentConfig.renderForPlan` with Kubernetes auth as the gateway's login role
    */
@@ -133,14 +134,8 @@ export class KubernetesToolGateway extends Construct {
     const firewall = plan.names.firewall;
     const gateway = plan.gateway;
     if (gateway === undefined) throw new Error(`KubernetesToolGateway "${id}": the firewall has no gateway (no tool has an upstream and gateway is unset); give a tool an upstream, or set gateway`);
-    const holdsKeys = gateway.custodyTools.length > 0;
-    if (holdsKeys && props.grant === undefined) {
-      throw new Error(`KubernetesToolGateway "${id}": the gateway holds the keys of ${gateway.custodyTools.join(", ")}; give grant: keys.grantRead(gateway, [${gateway.custodyTools.map((t) => `"${t}"`).join(", ")}])`);
-    }
-    if (gateway.redis.credentialsSecret !== undefined) {
-      const message = "Redis credentials from Vault are not supported on Kubernetes yet; remove credentialsSecret and use a Redis that the gateway's NetworkPolicy alone guards (redisCidrs), or the bundled one";
-      throw new FirewallSpecError([{ path: "gateway.redis.credentialsSecret", message }], `KubernetesToolGateway "${id}"`);
-    }
+    const holdsKeys = gateway.readsVault;
+    if (holdsKeys && props.grant === undefined) throw new Error(`KubernetesToolGateway "${id}": ${missingGrant(gateway)}`);
     const bundle = props.bundle ?? GatewayBundle.packaged();
     super(scope, id);
     this.gateway = gateway;
@@ -236,7 +231,7 @@ export class KubernetesToolGateway extends Construct {
       {
         name: "gateway",
         image: gateway.image,
-        command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, "--admin-port", String(gateway.adminPort)],
+        command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, ...redisCredentialsArgs(gateway), "--admin-port", String(gateway.adminPort)],
         port: [
           ...gateway.roles.map((r, index) => ({ name: rolePortName(index), containerPort: r.port, protocol: "TCP" })),
           { name: "admin", containerPort: gateway.adminPort, protocol: "TCP" },

@@ -257,8 +257,12 @@ export interface GatewayRedisProps {
    */
   readonly url: string;
   /**
-   * Name of a KV v2 secret in the firewall's Vault mount (`vault.mountPath`) with the fields
-   * `username` and `password`, which the gateway's Vault Agent renders for the gateway alone.
+   * Name of a KV v2 secret in the firewall's Vault mount (`vault.mountPath`), such as
+   * `redis/gateway`, with the fields `username` and `password` (`default` and the `requirepass`
+   * for a Redis without ACL users). The gateway's Vault Agent renders them (mode 0400) to
+   * `/run/rapidclaw/keys/redis-credentials.json`, the gateway's policy reads exactly this secret
+   * besides its keys, and the gateway logs both its Redis connections in with them
+   * (`--redis-credentials-file`, read once at start). Needs `vault.address`.
    * @default - no credentials
    */
   readonly credentialsSecret?: string;

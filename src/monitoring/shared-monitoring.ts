@@ -1,4 +1,5 @@
 import Redis from "ioredis";
+import type { RedisCredentials } from "../gateway/redis-credentials";
 import { createMonitoring, type MonitoringRuntime, type MonitoringRuntimeProps } from "./monitoring-runtime";
 import { RedisAlertWindowStore } from "./redis-alert-window-store";
 
@@ -6,6 +7,8 @@ import { RedisAlertWindowStore } from "./redis-alert-window-store";
 export interface SharedMonitoringProps extends Omit<MonitoringRuntimeProps, "store"> {
   /** Redis of the alert windows: the limiter's URL, so every replica and the proxy log reader share them. */
   readonly redisUrl: string;
+  /** ACL user and password of that Redis. @default - none (a Redis without AUTH) */
+  readonly redisCredentials?: RedisCredentials;
   /** Prefix of the window keys, to keep firewalls sharing one Redis apart. @default "rapidclaw:alert:" */
   readonly keyPrefix?: string;
 }
@@ -32,11 +35,12 @@ export function connectSharedMonitoring(props: SharedMonitoringProps): SharedMon
     maxRetriesPerRequest: 0,
     connectTimeout: 1_000,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+    ...props.redisCredentials,
   });
   // Failures reach the callers as rejected commands; without a listener ioredis prints each one.
   redis.on("error", () => undefined);
   const store = new RedisAlertWindowStore(redis, props.keyPrefix);
-  const { redisUrl: _redisUrl, keyPrefix: _keyPrefix, ...runtimeProps } = props;
+  const { redisUrl: _redisUrl, redisCredentials: _redisCredentials, keyPrefix: _keyPrefix, ...runtimeProps } = props;
   const runtime = createMonitoring({ ...runtimeProps, store });
   // Reconnects by itself after a failed first attempt (retryStrategy).
   redis.connect().catch(() => undefined);

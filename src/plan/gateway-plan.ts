@@ -71,6 +71,11 @@ export interface PlannedGatewayPaths {
   readonly bundle: string;
   /** Vault Agent's configuration. */
   readonly vaultAgentConfig: string;
+  /**
+   * The Redis login Vault Agent renders from `gateway.redis.credentialsSecret` (`--redis-credentials-file`):
+   * in the key directory, whose volume both share; the dot keeps it apart from every key file (tool names have none).
+   */
+  readonly redisCredentials: string;
 }
 
 /** The tool gateway as the firewall deploys it. */
@@ -88,6 +93,8 @@ export interface PlannedGateway {
   readonly frontedTools: string[];
   /** Tools whose key only the gateway reads (`KeyDelivery.GATEWAY`), in name order. */
   readonly custodyTools: string[];
+  /** True when the gateway logs in to Vault (its own Vault Agent): it holds keys, or reads Redis credentials. */
+  readonly readsVault: boolean;
   /** Host names of the upstreams, once each, sorted. */
   readonly upstreamHosts: string[];
   readonly redis: PlannedGatewayRedis;
@@ -104,6 +111,7 @@ export const GATEWAY_PATHS: PlannedGatewayPaths = {
   keyDir: "/run/rapidclaw/keys",
   bundle: "/opt/rapidclaw/rapidclaw-gateway.cjs",
   vaultAgentConfig: "/etc/rapidclaw/vault-agent.hcl",
+  redisCredentials: "/run/rapidclaw/keys/redis-credentials.json",
 };
 
 /**
@@ -140,6 +148,8 @@ export function planGateway(plan: FirewallPlan, spec: FirewallSpecProps): Planne
   const redisName = `${firewall}-gateway-redis`;
   const bundledUrl = docker ? `redis://${docker.redisNetwork.peerAddress}:${DEFAULTS.gateway.redisPort}` : `redis://${redisName}:${DEFAULTS.gateway.redisPort}`;
   const listeners: GatewayListenerProps[] = roles.map((r) => ({ port: r.port, address: r.address, role: r.role }));
+  const custodyTools = plan.tools.filter((tool) => tool.key?.delivery === KeyDelivery.GATEWAY).map((tool) => tool.name);
+  const credentialsSecret = options.redis?.credentialsSecret;
   return {
     name,
     image: options.image ?? DEFAULTS.gateway.image,
@@ -147,14 +157,15 @@ export function planGateway(plan: FirewallPlan, spec: FirewallSpecProps): Planne
     adminPort: DEFAULTS.gateway.adminPort,
     roles,
     frontedTools: upstreams.map(([tool]) => tool),
-    custodyTools: plan.tools.filter((tool) => tool.key?.delivery === KeyDelivery.GATEWAY).map((tool) => tool.name),
+    custodyTools,
+    readsVault: custodyTools.length > 0 || credentialsSecret !== undefined,
     upstreamHosts: [...new Set(upstreams.map(([, upstream]) => new URL(upstream).hostname))].sort(byString),
     redis: {
       bundled: options.redis === undefined,
       name: redisName,
       image: DEFAULTS.gateway.redisImage,
       url: options.redis?.url ?? bundledUrl,
-      credentialsSecret: options.redis?.credentialsSecret,
+      credentialsSecret,
     },
     paths: GATEWAY_PATHS,
     docker,
@@ -193,8 +204,10 @@ export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpec
   const gateway = plan.gateway;
   if (gateway === undefined) return [];
   const problems: SpecProblem[] = [];
-  if (gateway.custodyTools.length > 0 && plan.vault.address === undefined) {
-    problems.push({ path: "vault.address", message: `the gateway holds the keys of ${gateway.custodyTools.join(", ")} and its Vault Agent needs Vault's URL; set vault.address (such as https://vault.example.com:8200), or write key.delivery: agent on those tools` });
+  if (gateway.readsVault && plan.vault.address === undefined) {
+    const reads = gateway.custodyTools.length > 0 ? `holds the keys of ${gateway.custodyTools.join(", ")}` : "reads its Redis credentials (gateway.redis.credentialsSecret) from Vault";
+    const or = gateway.custodyTools.length > 0 ? "or write key.delivery: agent on those tools" : "or remove credentialsSecret";
+    problems.push({ path: "vault.address", message: `the gateway ${reads} and its Vault Agent needs Vault's URL; set vault.address (such as https://vault.example.com:8200), ${or}` });
   }
   for (const option of ["listeners", "sourceNetworks"] as const) {
     if (spec.gateway?.[option] !== undefined) {
@@ -208,9 +221,6 @@ export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpec
   if (gateway.roles.some((role) => role.port === gateway.adminPort)) {
     problems.push({ path: "gateway.port", message: `the role ports from ${gateway.roles[0].port} include ${gateway.adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
   }
-  if (plan.platform === AgentPlatform.DOCKER && gateway.redis.credentialsSecret !== undefined) {
-    problems.push({ path: "gateway.redis.credentialsSecret", message: "the Docker gateway does not read Redis credentials from Vault yet; attach a Redis that needs none to the gateway's network " + `${gateway.docker?.redisNetwork.networkName}, or remove gateway.redis to use the bundled one` });
-  }
   if (plan.platform === AgentPlatform.DOCKER) {
     for (const tool of plan.tools) {
       const port = tool.upstream === undefined ? "" : new URL(tool.upstream).port;
@@ -218,4 +228,17 @@ export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpec
     }
   }
   return problems;
+}
+
+/** The gateway's arguments for its Redis login file, when it reads one. */
+export function redisCredentialsArgs(gateway: PlannedGateway): string[] {
+  return gateway.redis.credentialsSecret === undefined ? [] : ["--redis-credentials-file", gateway.paths.redisCredentials];
+}
+
+/** Why a platform part of a gateway that reads Vault needs a grant, and the call that makes it. */
+export function missingGrant(gateway: PlannedGateway): string {
+  const tools = `[${gateway.custodyTools.map((t) => `"${t}"`).join(", ")}]`;
+  const secrets = gateway.redis.credentialsSecret === undefined ? "" : `, { secrets: ["${gateway.redis.credentialsSecret}"] }`;
+  const reads = [gateway.custodyTools.length > 0 ? `the keys of ${gateway.custodyTools.join(", ")}` : "", secrets === "" ? "" : "its Redis login"].filter(Boolean).join(" and ");
+  return `the gateway reads ${reads} from Vault; give grant: keys.grantRead(gateway, ${tools}${secrets})`;
 }

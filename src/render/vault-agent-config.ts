@@ -25,6 +25,14 @@ export interface VaultAgentKubernetesLogin {
   readonly tokenPath?: string;
 }
 
+/** The gateway's Redis login: a KV v2 secret with the fields `username` and `password`. */
+export interface VaultAgentRedisCredentials {
+  /** Secret name inside the mount (`gateway.redis.credentialsSecret`), e.g. `redis/gateway`. */
+  readonly secretName: string;
+  /** File the gateway reads them from (its `--redis-credentials-file`). */
+  readonly file: string;
+}
+
 /** Properties of `VaultAgentConfig.render`. Exactly one of `appRole` and `kubernetes`. */
 export interface VaultAgentConfigProps {
   /** Vault's address, e.g. `https://vault.example.com:8200`. */
@@ -39,6 +47,8 @@ export interface VaultAgentConfigProps {
   readonly secrets: ReadonlyArray<GrantedSecret>;
   /** Directory the gateway reads keys from (its `--key-dir`): each key goes to `<keyDir>/<tool>`. */
   readonly keyDir: string;
+  /** Render the Redis login as `{"username": ..., "password": ...}` to a file of its own. @default - none */
+  readonly redisCredentials?: VaultAgentRedisCredentials;
   /**
    * How often KV v2 secrets are read again (they have no lease, so this is the only refresh): the
    * longest a rotated key takes to reach the gateway. @default VaultAgentConfig.DEFAULT_RENDER_INTERVAL
@@ -58,6 +68,7 @@ const DURATION = /^[1-9][0-9]*(s|m|h)$/;
  * `<mount>/data/<secret>` to `<keyDir>/<tool>` (mode 0400, the key alone, no newline), and
  * `template_config` with the static-secret refresh and exit on failure. Vault Agent writes each
  * file to a temporary name and renames it into place, which the gateway's key store follows.
+ * With `redisCredentials`, one more template renders the gateway's Redis login as JSON (0400).
  * No token sink: templates use the agent's token in memory, so no token reaches the disk.
  */
 export class VaultAgentConfig {
@@ -103,16 +114,34 @@ export class VaultAgentConfig {
         "}",
       );
     }
+    if (props.redisCredentials !== undefined) {
+      const path = vaultSecretDataPath(props.mountPath, props.redisCredentials.secretName);
+      // toJSON quotes and escapes each value, so any password gives valid JSON.
+      const json = '{"username":{{ .Data.data.username | toJSON }},"password":{{ .Data.data.password | toJSON }}}';
+      out.push(
+        "",
+        "template {",
+        `  destination = ${hclString(props.redisCredentials.file)}`,
+        `  contents = ${hclString(`{{ with secret "${path}" }}${json}{{ end }}`)}`,
+        `  perms = "0400"`,
+        // A secret without either field fails the render instead of giving the gateway a login that cannot work.
+        "  error_on_missing_key = true",
+        "}",
+      );
+    }
     return `${out.join("\n")}\n`;
   }
 
   /**
-   * The configuration for every key a firewall's gateway holds (`KeyDelivery.GATEWAY`), from its
-   * plan's mount and auth path: exactly the key files the gateway of the same firewall loads.
+   * The configuration for every key a firewall's gateway holds (`KeyDelivery.GATEWAY`), and its
+   * Redis login when `gateway.redis.credentialsSecret` is set, from its plan's mount and auth path:
+   * exactly the files the gateway of the same firewall loads.
    */
-  public static renderForPlan(plan: FirewallPlan, props: Omit<VaultAgentConfigProps, "mountPath" | "authPath" | "secrets">): string {
+  public static renderForPlan(plan: FirewallPlan, props: Omit<VaultAgentConfigProps, "mountPath" | "authPath" | "secrets" | "redisCredentials">): string {
     const secrets = plan.tools.flatMap((tool) => (tool.key?.delivery === KeyDelivery.GATEWAY ? [{ tool: tool.name, secretName: tool.key.secretName }] : []));
-    return VaultAgentConfig.render({ ...props, mountPath: plan.vault.mountPath, authPath: plan.vault.authPath, secrets });
+    const secretName = plan.gateway?.redis.credentialsSecret;
+    const redisCredentials = secretName === undefined ? undefined : { secretName, file: plan.gateway?.paths.redisCredentials as string };
+    return VaultAgentConfig.render({ ...props, mountPath: plan.vault.mountPath, authPath: plan.vault.authPath, secrets, redisCredentials });
   }
 
   private constructor() {}
@@ -123,8 +152,10 @@ function configProblems(props: VaultAgentConfigProps): string[] {
   if (!/^https?:\/\/[^/\s]+\/?$/.test(props.vaultAddress)) problems.push(`vaultAddress "${props.vaultAddress}" is not a Vault address; write e.g. https://vault.example.com:8200`);
   if ((props.appRole === undefined) === (props.kubernetes === undefined)) problems.push("give exactly one of appRole and kubernetes (how Vault Agent logs in)");
   if (!props.keyDir.startsWith("/") || props.keyDir.endsWith("/") || props.keyDir.includes("\n")) problems.push(`keyDir "${props.keyDir}" must be an absolute directory path without a trailing "/"`);
+  const file = props.redisCredentials?.file;
+  if (file !== undefined && (!file.startsWith("/") || file.endsWith("/"))) problems.push(`redisCredentials.file "${file}" must be an absolute file path`);
   if (!/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/.test(props.authPath) || props.authPath.startsWith("auth/")) problems.push(`authPath "${props.authPath}" is not a plain mount path (e.g. approle or kubernetes, without auth/)`);
-  const texts = { vaultAddress: props.vaultAddress, keyDir: props.keyDir, "appRole.roleIdFile": props.appRole?.roleIdFile, "appRole.secretIdFile": props.appRole?.secretIdFile, "kubernetes.role": props.kubernetes?.role, "kubernetes.tokenPath": props.kubernetes?.tokenPath };
+  const texts = { vaultAddress: props.vaultAddress, keyDir: props.keyDir, "appRole.roleIdFile": props.appRole?.roleIdFile, "appRole.secretIdFile": props.appRole?.secretIdFile, "kubernetes.role": props.kubernetes?.role, "kubernetes.tokenPath": props.kubernetes?.tokenPath, "redisCredentials.file": props.redisCredentials?.file };
   for (const [name, text] of Object.entries(texts)) {
     // eslint-disable-next-line no-control-regex
     if (text !== undefined && /\$\{|%\{|[\u0000-\u001f]/.test(text)) problems.push(`${name} "${text}" holds "\${", "%{" or a control character, which HCL parsers read differently; rename the path`);

@@ -4,7 +4,7 @@ import type { FirewallPlan, PlannedRole } from "../plan/plan";
  * A mount path or secret name safe to place in a policy path: lower-case segments of letters,
  * digits, `_` and `-`. This keeps out `*` and `+` (Vault globs), quotes and `${` (HCL syntax).
  */
-const POLICY_PATH_SEGMENTS = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/;
+export const POLICY_PATH_SEGMENTS = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/;
 
 /** A tool key a role may read: the tool and its secret's name inside the KV v2 mount. */
 export interface GrantedSecret {

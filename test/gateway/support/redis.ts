@@ -13,10 +13,11 @@ export function missingRedis(): string | undefined {
 export class TestRedis {
   private process: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number, private readonly extraArgs: ReadonlyArray<string>, private readonly cliAuth: ReadonlyArray<string>) {}
 
-  static async start(): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort());
+  /** `extraArgs` go to redis-server (e.g. `--requirepass`); `cliAuth` to every `cli` call (e.g. `--user`, `--pass`). */
+  static async start(extraArgs: ReadonlyArray<string> = [], cliAuth: ReadonlyArray<string> = []): Promise<TestRedis> {
+    const redis = new TestRedis(await freePort(), extraArgs, cliAuth);
     await redis.restart();
     return redis;
   }
@@ -31,7 +32,7 @@ export class TestRedis {
 
   /** Starts (again) on the same port and waits until it answers. */
   async restart(): Promise<void> {
-    this.process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: "ignore" });
+    this.process = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", ...this.extraArgs], { stdio: "ignore" });
     for (let i = 0; i < 100; i++) {
       if (await answers(this.port)) return;
       await new Promise((r) => setTimeout(r, 50));
@@ -52,7 +53,7 @@ export class TestRedis {
 
   /** Runs one command with redis-cli and returns its output. */
   async cli(...args: string[]): Promise<string> {
-    const child = spawn("redis-cli", ["-p", String(this.port), ...args]);
+    const child = spawn("redis-cli", ["-p", String(this.port), ...this.cliAuth, ...args]);
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     await new Promise((resolve) => child.once("exit", resolve));
@@ -64,7 +65,7 @@ function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port });
     socket.once("connect", () => socket.write("PING\r\n"));
-    socket.once("data", (d) => { socket.destroy(); resolve(d.toString().startsWith("+PONG")); });
+    socket.once("data", (d) => { socket.destroy(); resolve(/^(\+PONG|-NOAUTH)/.test(d.toString())); }); // NOAUTH: up, with a password
     socket.once("error", () => resolve(false));
   });
 }
