@@ -100,10 +100,10 @@ export class DockerToolGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: DockerToolGatewayProps) {
     const plan = planOf(props.network.spec);
-    this.firewallName = plan.names.firewall;
     const gateway = plan.gateway as PlannedGateway;
     if (gateway.readsVault && props.grant === undefined) throw new Error(`DockerToolGateway "${id}": ${missingGrant(gateway)}`);
     super(scope, id);
+    this.firewallName = plan.names.firewall;
     const docker = gateway.docker as PlannedGatewayDocker;
     this.redisNetwork = gatewayDockerNetwork(this, "redis-network", docker.redisNetwork, plan.names.firewall, "gateway-redis-network");
     if (gateway.redis.bundled) this.redisContainer = this.bundledRedis(gateway, docker);
