@@ -11,10 +11,10 @@ import { FirewallSpec } from "../../src/plan/firewall-spec";
 import { HermesConfig } from "../../src/render/hermes-config";
 import { OPENCLAW_PLUGIN_ID, OpenClawConfig } from "../../src/render/openclaw-config";
 import { gatewayScenario } from "./fixture";
-import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "./support/harness";
+import { ROLE_ADDRESSES, startGatewayEnvironment, stopGatewayEnvironment, type TestGateway } from "./support/harness";
 import { freePort } from "./support/net";
 import { missingRedis, TestRedis } from "./support/redis";
-import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./support/upstream";
+import type { TestUpstream } from "./support/upstream";
 
 const ROOT = join(__dirname, "..", "..");
 const skip = skipLoudly("agent hooks against a real gateway and Redis", missingRedis());
@@ -52,7 +52,6 @@ async function pluginHandler(config: Record<string, unknown>): Promise<BeforeToo
 
 describe.skipIf(skip)("agent hooks against the real gateway", () => {
   let redis: TestRedis;
-  let certificate: TestCertificate;
   let upstream: TestUpstream;
   let gw: TestGateway;
   /** A server that accepts connections and never answers. */
@@ -73,10 +72,7 @@ describe.skipIf(skip)("agent hooks against the real gateway", () => {
   });
 
   beforeAll(async () => {
-    redis = await TestRedis.start();
-    certificate = selfSignedCertificate(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])));
-    upstream = await TestUpstream.start(certificate);
-    gw = await startTestGateway(spec, redis.url, upstream, certificate);
+    ({ redis, upstream, gw } = await startGatewayEnvironment(spec));
     silent = createServer((socket) => void held.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     silentPort = (silent.address() as { port: number }).port;
@@ -86,9 +82,7 @@ describe.skipIf(skip)("agent hooks against the real gateway", () => {
   afterAll(async () => {
     held.forEach((s) => s.destroy());
     await new Promise((resolve) => silent?.close(resolve));
-    await gw?.gateway.stop();
-    await upstream?.stop();
-    await redis?.kill();
+    await stopGatewayEnvironment({ gw, upstream, redis });
   });
 
   it("renders the research role's hook with its one Hermes tool", () => {

@@ -7,10 +7,10 @@ import { skipLoudly } from "../e2e/support/prerequisites";
 import { accessAllows } from "../../src/model/validate";
 import { ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { gatewayScenario } from "./fixture";
-import { ROLE_ADDRESSES, rotateKey, startTestGateway, type TestGateway } from "./support/harness";
+import { ROLE_ADDRESSES, rotateKey, startGatewayEnvironment, startTestGateway, stopGatewayEnvironment, type TestGateway } from "./support/harness";
 import { answerText, call, type Answer } from "./support/net";
 import { missingRedis, TestRedis } from "./support/redis";
-import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./support/upstream";
+import { TestUpstream, type TestCertificate } from "./support/upstream";
 
 const skip = skipLoudly("tool gateway against real Redis and HTTPS upstreams", missingRedis());
 
@@ -44,16 +44,11 @@ describe.skipIf(skip)("tool gateway", () => {
   const check = (role: string, tool: string, access: string) => asRole(role, "/v1/check", { method: "POST", body: JSON.stringify({ tool, access }) });
 
   beforeAll(async () => {
-    redis = await TestRedis.start();
-    certificate = selfSignedCertificate(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])));
-    upstream = await TestUpstream.start(certificate);
-    gw = await startTestGateway(spec, redis.url, upstream, certificate);
+    ({ redis, certificate, upstream, gw } = await startGatewayEnvironment(spec));
   });
 
   afterAll(async () => {
-    await gw?.gateway.stop();
-    await upstream?.stop();
-    await redis?.kill();
+    await stopGatewayEnvironment({ gw, upstream, redis });
   });
 
   it("decides the whole role x tool x access matrix the same through the proxy and the check endpoint", async () => {

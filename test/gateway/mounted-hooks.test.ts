@@ -13,9 +13,9 @@ import { agentRuntimeMount, type AgentRuntimeMount } from "../../src/render/agen
 import { OPENCLAW_PLUGIN_ID } from "../../src/render/openclaw-config";
 import { readPackageFile } from "../../src/terraform/package-files";
 import { gatewayScenario } from "./fixture";
-import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "./support/harness";
+import { ROLE_ADDRESSES, startGatewayEnvironment, stopGatewayEnvironment, type TestGateway } from "./support/harness";
 import { missingRedis, TestRedis } from "./support/redis";
-import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./support/upstream";
+import type { TestUpstream } from "./support/upstream";
 
 const skip = skipLoudly("mounted agent hooks against a real gateway and Redis", missingRedis());
 
@@ -52,7 +52,6 @@ describe("the hook bundle", () => {
 
 describe.skipIf(skip)("the hooks mounted into agents, run against the real gateway", () => {
   let redis: TestRedis;
-  let certificate: TestCertificate;
   let upstream: TestUpstream;
   let gw: TestGateway;
   const root = mkdtempSync(join(tmpdir(), `hnat2-${process.pid}-agent-root-`));
@@ -67,16 +66,11 @@ describe.skipIf(skip)("the hooks mounted into agents, run against the real gatew
   const listener = (role: string) => `http://${ROLE_ADDRESSES[role].listener}:${gw.rolePort}`;
 
   beforeAll(async () => {
-    redis = await TestRedis.start();
-    certificate = selfSignedCertificate(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])));
-    upstream = await TestUpstream.start(certificate);
-    gw = await startTestGateway(spec, redis.url, upstream, certificate);
+    ({ redis, upstream, gw } = await startGatewayEnvironment(spec));
   });
 
   afterAll(async () => {
-    await gw?.gateway.stop();
-    await upstream?.stop();
-    await redis?.kill();
+    await stopGatewayEnvironment({ gw, upstream, redis });
     rmSync(root, { recursive: true, force: true });
   });
 

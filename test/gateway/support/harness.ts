@@ -9,7 +9,8 @@ import { compileFirewall } from "../../../src/plan/plan";
 import type { FirewallSpecProps } from "../../../src/model/types";
 import { validateFirewallSpec } from "../../../src/model/validate";
 import { freePort } from "./net";
-import type { TestCertificate, TestUpstream } from "./upstream";
+import { TestRedis } from "./redis";
+import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./upstream";
 
 /** Where test agents of each role connect from and to. */
 export interface RoleEndpoint {
@@ -119,4 +120,28 @@ export async function startTestGateway(
   const events: GatewayEvent[] = [];
   gateway.events.onEvent((e) => events.push(e));
   return { gateway, events, lines, keyDir: dir, keys, rolePort, sharedPort };
+}
+
+/** A gateway for a firewall with what it needs: its own Redis, and an HTTPS upstream for every tool's host. */
+export interface GatewayEnvironment {
+  readonly redis: TestRedis;
+  readonly certificate: TestCertificate;
+  readonly upstream: TestUpstream;
+  readonly gw: TestGateway;
+}
+
+/** Starts Redis, the upstream (its certificate names every upstream host of `spec`) and the gateway. */
+export async function startGatewayEnvironment(spec: FirewallSpecProps): Promise<GatewayEnvironment> {
+  const redis = await TestRedis.start();
+  const certificate = selfSignedCertificate(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])));
+  const upstream = await TestUpstream.start(certificate);
+  const gw = await startTestGateway(spec, redis.url, upstream, certificate);
+  return { redis, certificate, upstream, gw };
+}
+
+/** Stops what `startGatewayEnvironment` started, whatever part of it got started. */
+export async function stopGatewayEnvironment(env: Partial<GatewayEnvironment>): Promise<void> {
+  await env.gw?.gateway.stop();
+  await env.upstream?.stop();
+  await env.redis?.kill();
 }
