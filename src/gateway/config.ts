@@ -64,7 +64,7 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
     tools.set(name, {
       name,
       upstream: tool.upstream === undefined ? undefined : new URL(tool.upstream),
-      keyHeader: keyDeliveryOf(tool) === KeyDelivery.GATEWAY ? { name: header.name.toLowerCase(), prefix, suffix } : undefined,
+      keyHeader: tool.key !== undefined && keyDeliveryOf(tool.key, tool.upstream) === KeyDelivery.GATEWAY ? { name: header.name.toLowerCase(), prefix, suffix } : undefined,
       executeOperations: (tool.executeOperations ?? []).map((op) => {
         const prefixMatch = op.path.endsWith("/*");
         return { method: op.method, path: prefixMatch ? op.path.slice(0, -1) : op.path, prefix: prefixMatch };

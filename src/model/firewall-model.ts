@@ -1,6 +1,6 @@
 import { ipv4ToText, parseCidr, parseIpv4, type Network } from "./addresses";
 import { DEFAULTS } from "./defaults";
-import { defaultEgressSubnet } from "./docker-subnets";
+import { defaultEgressSubnet, defaultGatewaySubnet } from "./docker-subnets";
 import { parseHostPattern, type HostPattern } from "./hosts";
 import type { AgentProps, FirewallSpecProps } from "./types";
 import { memoryMiB, validateFirewallSpec } from "./validate";
@@ -46,6 +46,8 @@ export interface FirewallModel {
   readonly docker: {
     readonly pool: Network;
     readonly egressSubnet: Network;
+    /** The tool gateway's own networks are carved from it. */
+    readonly gatewaySubnet: Network;
     readonly roleSubnetPrefix: number;
     readonly roleSubnets: ReadonlyMap<string, Network>;
   };
@@ -87,6 +89,7 @@ export function parseFirewallSpec(input: unknown, source?: string): FirewallMode
     docker: {
       pool: network(props.docker?.subnet ?? DEFAULTS.agentSubnet),
       egressSubnet: network(props.docker?.egressSubnet ?? defaultEgressSubnet(name)),
+      gatewaySubnet: network(props.docker?.gatewaySubnet ?? defaultGatewaySubnet(name)),
       roleSubnetPrefix: props.docker?.roleSubnetPrefix ?? DEFAULTS.roleSubnetPrefix,
       roleSubnets: new Map(Object.entries(props.docker?.roleSubnets ?? {}).map(([role, text]) => [role, network(text)])),
     },

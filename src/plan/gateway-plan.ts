@@ -1,8 +1,9 @@
-import { ipv4ToText, parseCidr, type Network } from "../model/addresses";
+import { ipv4ToText } from "../model/addresses";
 import { DEFAULTS } from "../model/defaults";
-import { defaultGatewaySubnet, gatewayNetworksLayout, roleSubnetLayout, type GatewayNetworkLayout } from "../model/docker-subnets";
+import { gatewayNetworksLayout, type GatewayNetworkLayout } from "../model/docker-subnets";
 import type { SpecProblem } from "../model/errors";
 import { byString } from "../model/order";
+import type { FirewallModel } from "../model/firewall-model";
 import { AgentPlatform, KeyDelivery, type FirewallSpecProps, type GatewayListenerProps } from "../model/types";
 import { canonicalJson } from "../render/canonical-json";
 import type { FirewallPlan } from "./plan";
@@ -121,28 +122,28 @@ export const GATEWAY_PATHS: PlannedGatewayPaths = {
 const ORDERED_LISTS: ReadonlySet<string> = new Set(["dnsServers"]);
 
 /** Who reads a tool's key: as given, else the gateway when the tool has an upstream. */
-export function keyDeliveryOf(tool: { readonly upstream?: string; readonly key?: { readonly delivery?: KeyDelivery } }): KeyDelivery | undefined {
-  if (tool.key === undefined) return undefined;
-  return tool.key.delivery ?? (tool.upstream === undefined ? KeyDelivery.AGENT : KeyDelivery.GATEWAY);
+export function keyDeliveryOf(key: { readonly delivery?: KeyDelivery }, upstream: string | undefined): KeyDelivery {
+  return key.delivery ?? (upstream === undefined ? KeyDelivery.AGENT : KeyDelivery.GATEWAY);
 }
 
 /**
  * The deployed gateway of a firewall: undefined when no tool has an upstream and `gateway` is
  * unset (nothing for a gateway to do, and the firewall synthesizes as it did before gateways).
- * `plan` is the firewall's plan without its gateway; `spec` the validated description.
+ * `plan` is the firewall's plan without its gateway; `model` the parsed description.
  */
-export function planGateway(plan: FirewallPlan, spec: FirewallSpecProps): PlannedGateway | undefined {
+export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGateway | undefined {
+  const spec = model.props;
   const upstreams = plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [[tool.name, tool.upstream] as const]));
   if (upstreams.length === 0 && spec.gateway === undefined) return undefined;
   const firewall = plan.names.firewall;
   const name = `${firewall}-tool-gateway`;
   const options = spec.gateway ?? {};
   const firstPort = options.port ?? DEFAULTS.gateway.port;
-  const docker = plan.platform === AgentPlatform.DOCKER ? planGatewayDocker(plan, spec) : undefined;
+  const docker = plan.platform === AgentPlatform.DOCKER ? planGatewayDocker(plan, model) : undefined;
   const roles: PlannedGatewayRole[] = plan.roles.map((role, index) => {
     const port = firstPort + index;
-    if (docker === undefined) return { role: role.name, port, url: `http://${name}.${plan.namespace}.svc:${port}` };
-    const address = ipv4ToText(roleSubnetLayout(parseCidr(role.docker?.subnet as string) as Network).toolGateway);
+    if (docker === undefined || role.docker === undefined) return { role: role.name, port, url: `http://${name}.${plan.namespace}.svc:${port}` };
+    const address = role.docker.toolGatewayAddress;
     return { role: role.name, port, address, url: `http://${address}:${port}` };
   });
   const redisName = `${firewall}-gateway-redis`;
@@ -173,10 +174,9 @@ export function planGateway(plan: FirewallPlan, spec: FirewallSpecProps): Planne
   };
 }
 
-function planGatewayDocker(plan: FirewallPlan, spec: FirewallSpecProps): PlannedGatewayDocker {
+function planGatewayDocker(plan: FirewallPlan, model: FirewallModel): PlannedGatewayDocker {
   const firewall = plan.names.firewall;
-  const subnet = parseCidr(spec.docker?.gatewaySubnet ?? defaultGatewaySubnet(firewall)) as Network;
-  const layout = gatewayNetworksLayout(subnet);
+  const layout = gatewayNetworksLayout(model.docker.gatewaySubnet);
   const network = (suffix: string, at: GatewayNetworkLayout, peer: boolean): PlannedGatewayNetwork => ({
     networkName: `${firewall}-gateway-${suffix}`,
     subnet: at.subnet.text,

@@ -92,6 +92,8 @@ export interface PlannedRoleNetwork {
   readonly gateway: string;
   /** Where the proxy listens for this role and nowhere else. */
   readonly proxyAddress: string;
+  /** Where the tool gateway listens for this role, when one is deployed (reserved either way). */
+  readonly toolGatewayAddress: string;
   /** The upper half of the subnet, from which the engine addresses agents. */
   readonly ipRange: string;
 }
@@ -236,7 +238,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         rotationHours: tool.key.rotationHours ?? DEFAULTS.rotationHours,
         length: tool.key.length ?? DEFAULTS.keyLength,
         secretName: `tools/${rn}`,
-        delivery: keyDeliveryOf(tool) as KeyDelivery,
+        delivery: keyDeliveryOf(tool.key, tool.upstream),
       },
       upstream: tool.upstream,
     };
@@ -336,7 +338,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       webhooks: mon.webhooks ?? [],
     },
   };
-  return { ...plan, gateway: planGateway(plan, spec) };
+  return { ...plan, gateway: planGateway(plan, model) };
 }
 
 /** Docker: each role's network in its own subnet (see `assignRoleSubnets`: stable per role name). */
@@ -352,6 +354,7 @@ function planRoleNetworks(model: FirewallModel, roleNames: string[]): Map<string
         subnet: subnet.text,
         gateway: ipv4ToText(layout.gateway),
         proxyAddress: ipv4ToText(layout.proxy),
+        toolGatewayAddress: ipv4ToText(layout.toolGateway),
         ipRange: layout.dynamicRange.text,
       }];
     }),
