@@ -1,8 +1,9 @@
-/** Writes schema/firewall.schema.json from the zod schema (`npm run schema`). */
+/** Writes schema/firewall.schema.json and the typed props' schema module from the zod schemas (`npm run schema`). */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIREWALL_SCHEMA_PATH, renderFirewallJsonSchema } from "../src/model/json-schema";
+import { FIREWALL_PROPS_SCHEMA_MODULE, FIREWALL_SCHEMA_PATH, renderFirewallJsonSchema, renderFirewallPropsSchemaModule } from "../src/model/json-schema";
 
-const target = join(__dirname, "..", FIREWALL_SCHEMA_PATH);
-writeFileSync(target, renderFirewallJsonSchema());
-console.log(`wrote ${FIREWALL_SCHEMA_PATH}`);
+for (const [path, text] of [[FIREWALL_SCHEMA_PATH, renderFirewallJsonSchema()], [FIREWALL_PROPS_SCHEMA_MODULE, renderFirewallPropsSchemaModule()]]) {
+  writeFileSync(join(__dirname, "..", path), text);
+  console.log(`wrote ${path}`);
+}

@@ -15,7 +15,6 @@ import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-plan";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, type SpecProblem } from "./model/errors";
-import { loadFirewallSpec } from "./model/load";
 import { AgentPlatform, type FirewallSpecProps } from "./model/types";
 
 /** Provider settings of a firewall stack. */
@@ -60,11 +59,11 @@ const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvid
  */
 export class RapidClawStack extends TerraformStack {
   /**
-   * A stack from a YAML or JSON firewall file (see `loadFirewallSpec`); errors name the file,
+   * A stack from a YAML or JSON firewall file (see `FirewallSpec.loadProps`); errors name the file,
    * line and column, and nothing is added to the app.
    */
   public static fromFile(scope: Construct, id: string, path: string, options: RapidClawStackOptions = {}): RapidClawStack {
-    return new RapidClawStack(scope, id, { ...loadFirewallSpec(path), ...options });
+    return new RapidClawStack(scope, id, { ...FirewallSpec.loadProps(path), ...options });
   }
 
   /** The validated, compiled firewall. */

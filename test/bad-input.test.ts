@@ -5,7 +5,12 @@ import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
+import { FIREWALL_PROPS_JSON_SCHEMA } from "../src/model/firewall-props-json-schema";
+import { conformsTo } from "../src/model/json-schema-check";
 import { loadFirewallSpec } from "../src/model/load";
+import { zodSchemas } from "../src/model/schema";
+
+const { firewallSpecSchema } = zodSchemas();
 
 /**
  * Bad input is refused before anything is synthesized: building a RapidClawStack in a fresh App
@@ -276,6 +281,14 @@ describe("bad input is refused before anything is synthesized", () => {
     expect(atPath.map((problem) => problem.path), `problems: ${error.message}`).toContain(path);
     expect(atPath.some((problem) => problem.message.includes(fix)), `expected a problem at ${path} saying "${fix}"; got:\n${error.message}`).toBe(true);
     expect(error.message).toContain(fix);
+  });
+
+  it("gives every row the same structural verdict without zod as with it", () => {
+    const differing = BAD_INPUTS.filter(({ props }) => {
+      const input = props();
+      return conformsTo(FIREWALL_PROPS_JSON_SCHEMA, input) !== firewallSpecSchema.safeParse(input).success;
+    });
+    expect(differing.map((row) => row.name)).toEqual([]);
   });
 
   it("accepts the seed scenarios the rows start from", () => {

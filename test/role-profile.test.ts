@@ -5,13 +5,12 @@ import { firewallScenario } from "../examples/firewall-scenario";
 import { compileFirewall } from "../src/plan/plan";
 import {
   buildRoleProfiles,
-  parseRoleProfileYaml,
-  parseRoleProfileJson,
   renderRoleProfileYaml,
   renderRoleProfileJson,
   roleProfileDocument,
   type RoleProfile,
 } from "../src/render/role-profile";
+import { parseRoleProfileJson, parseRoleProfileYaml } from "../src/render/role-profile-parse";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { anyFirewallSpecArb } from "./support/arbitraries";
 

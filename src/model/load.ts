@@ -23,19 +23,19 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { Document, LineCounter } from "yaml";
-import { z } from "zod";
+import type { z } from "zod";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
-import { describe, firewallSpecSchema, snakeCaseOption } from "./schema";
+import { describe } from "./name-rules";
+import { snakeCaseOption, zod, zodSchemas } from "./schema";
 import { ToolAccess, type FirewallSpecProps } from "./types";
-import { schemaProblems, validateFirewallSpec } from "./validate";
+import { schemaProblems } from "./schema-problems";
+import { validateFirewallSpec } from "./validate";
 
 /**
  * The yaml package, loaded on first use: only reading a firewall file needs it, and a stack built
  * from props would otherwise pay its load time (about 35 ms) at every cold start.
  */
 const yaml = (): typeof import("yaml") => require("yaml");
-
-const roleSchema = firewallSpecSchema.shape.roles.valueType;
 
 /** A role option as a profile spells it. */
 interface ProfileOption {
@@ -48,6 +48,14 @@ interface ProfileOption {
   /** Options inside, when the value is an object. Keys inside lists (`{ cidr, ports }`) stay as they are. */
   readonly nested?: ReadonlyArray<ProfileOption>;
 }
+
+// The file schemas are built on first use (zod with them): a stack built from typed props never
+// reads a file, so it never pays for them. The body keeps the indentation it had at top level.
+function buildFileSchemas() {
+const z = zod();
+const { firewallSpecSchema } = zodSchemas();
+const roleSchema = firewallSpecSchema.shape.roles.valueType;
+
 
 function profileOptionsOf(shape: Record<string, z.ZodType>): ProfileOption[] {
   return Object.entries(shape).map(([option, schema]) => {
@@ -115,7 +123,7 @@ const profilesSchema = profilesMap(profileEntrySchema(allowedToolObjectSchema));
  * The whole file: `FirewallSpecProps` with `roles` optional, the role `profiles`, and an
  * optional `$schema` for editors. Source of `schema/firewall.schema.json`.
  */
-export const firewallFileSchema = firewallSpecSchema
+const firewallFileSchema = firewallSpecSchema
   .extend({
     $schema: z.string().optional().meta({ description: "JSON Schema of this file, for editors; ignored by the loader." }),
     roles: firewallSpecSchema.shape.roles.optional(),
@@ -138,9 +146,27 @@ const SNAKE_SPELLINGS: ReadonlyArray<ProfileOption> = (() => {
   return all(PROFILE_OPTIONS).filter((o) => o.key !== o.option);
 })();
 
+return { PROFILE_OPTIONS, SNAKE_SPELLINGS, profilesSchema, firewallFileSchema };
+}
+
+let fileSchemasBuilt: ReturnType<typeof buildFileSchemas> | undefined;
+
+/** The file schemas, built on first use. */
+function fileSchemas(): ReturnType<typeof buildFileSchemas> {
+  fileSchemasBuilt ??= buildFileSchemas();
+  return fileSchemasBuilt;
+}
+
+/**
+ * The whole file: `FirewallSpecProps` with `roles` optional, the role `profiles`, and an
+ * optional `$schema` for editors. Source of `schema/firewall.schema.json`.
+ */
+export const firewallFileSchema = () => fileSchemas().firewallFileSchema;
+
+
 /** A message about a role, in the words of a profile: `allowEgress` becomes `allow_egress`. */
 function inProfileWords(message: string): string {
-  return SNAKE_SPELLINGS.reduce((text, { option, key }) => text.replace(new RegExp(`\\b${option}\\b`, "g"), key), message);
+  return fileSchemas().SNAKE_SPELLINGS.reduce((text, { option, key }) => text.replace(new RegExp(`\\b${option}\\b`, "g"), key), message);
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -210,6 +236,7 @@ function convertProfiles(profiles: unknown, declaredRoles: ReadonlySet<string>):
         }),
       )
     : profiles;
+  const { profilesSchema, PROFILE_OPTIONS } = fileSchemas();
   const parsed = profilesSchema.safeParse(normalised);
   if (!parsed.success) {
     problems.push(...schemaProblems(parsed.error.issues, profilesSchema, ["profiles"]).map((p) => ({ ...p, message: inProfileWords(p.message) })));

@@ -1,21 +1,16 @@
-import { z } from "zod";
+import type { z } from "zod";
+import { describe, FIREWALL_NAME_PATTERN, MAX_FIREWALL_NAME_LENGTH, MAX_NAME_LENGTH, NAME_PATTERN } from "./name-rules";
 import { AgentPlatform, AgentRuntime, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
-/** Names of tools, roles and agents: lower case, digits, `_` and `-`, starting with a letter. */
-export const NAME_PATTERN = /^[a-z]([a-z0-9_-]*[a-z0-9])?$/;
+export { describe, FIREWALL_NAME_PATTERN, MAX_FIREWALL_NAME_LENGTH, MAX_NAME_LENGTH, NAME_PATTERN };
 
-/** Longest name; leaves room for the suffixes generated Kubernetes and Vault names carry. */
-export const MAX_NAME_LENGTH = 48;
+/** zod, loaded on first use: typed props that are valid never need it (see validate.ts). */
+export const zod = (): typeof import("zod") => require("zod");
 
-/** The firewall's own name: a DNS-1123 label, since it starts Kubernetes object names. */
-export const FIREWALL_NAME_PATTERN = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
-
-/**
- * Longest firewall name: `<name>-egress-proxy` must stay a Kubernetes Service name (a DNS label
- * of at most 63), with room for the role and agent names it prefixes.
- */
-export const MAX_FIREWALL_NAME_LENGTH = 24;
-
+// The schemas are built on first use, so that importing this module loads no zod. The body keeps
+// the indentation of top-level code, as it was before it moved into the builder.
+function buildSchemas() {
+const z = zod();
 const int = (what: string, min: number, max: number) =>
   z
     .number({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a number, got ${describe(issue.input)}`) })
@@ -39,16 +34,6 @@ const object = <T extends z.ZodRawShape>(what: string, shape: T) =>
 
 const enumOf = <T extends Record<string, string>>(what: string, values: T) =>
   z.enum(values, { error: (issue) => `${what} must be one of ${Object.values(values).map((v) => `"${v}"`).join(", ")}, got ${describe(issue.input)}` });
-
-/** A value described for an error message: `"abc"`, `null`, a list, an object, `12`. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "nothing";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "string") return `"${value}"`;
-  if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
-}
 
 const rateLimit = object("rateLimit", {
   maxCalls: int("maxCalls", 1, 1_000_000),
@@ -143,7 +128,7 @@ const webhook = object("a webhook", {
 });
 
 /** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */
-export const firewallSpecSchema = object("the firewall spec", {
+const firewallSpecSchema = object("the firewall spec", {
   platform: enumOf("platform", AgentPlatform),
   name: str("name").optional(),
   namespace: str("namespace").optional(),
@@ -214,6 +199,20 @@ export const firewallSpecSchema = object("the firewall spec", {
   }).optional(),
 });
 
+return { firewallSpecSchema };
+}
+
+let built: ReturnType<typeof buildSchemas> | undefined;
+
+/** The zod schemas, built (and zod loaded) on first use. */
+export function zodSchemas(): ReturnType<typeof buildSchemas> {
+  built ??= buildSchemas();
+  return built;
+}
+
+/** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */
+export type FirewallSpecSchema = ReturnType<typeof buildSchemas>["firewallSpecSchema"];
+
 /**
  * T with every property required, all the way down: optional properties are assignable both
  * ways, so without this an option only one side has would go unnoticed.
@@ -227,10 +226,11 @@ type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : fals
  * Compile-time check that the schema accepts exactly the public prop types, option for option
  * and type for type: when one of them changes without the other, `tsc` fails here.
  */
-export const SCHEMA_MATCHES_PROPS: MutuallyAssignable<EveryOption<z.input<typeof firewallSpecSchema>>, EveryOption<FirewallSpecProps>> = true;
+export const SCHEMA_MATCHES_PROPS: MutuallyAssignable<EveryOption<z.input<FirewallSpecSchema>>, EveryOption<FirewallSpecProps>> = true;
 
 /** Option names that exist at `path` of `root` (for "did you mean" on unknown keys). */
-export function knownKeysAt(path: ReadonlyArray<PropertyKey>, root: z.ZodType = firewallSpecSchema): string[] {
+export function knownKeysAt(path: ReadonlyArray<PropertyKey>, root: z.ZodType = zodSchemas().firewallSpecSchema): string[] {
+  const z = zod();
   let schema: z.ZodType = root;
   for (const key of path) {
     schema = unwrap(schema);
@@ -244,6 +244,7 @@ export function knownKeysAt(path: ReadonlyArray<PropertyKey>, root: z.ZodType = 
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
+  const z = zod();
   let current = schema;
   while (current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
   return current;
