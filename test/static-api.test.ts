@@ -33,6 +33,7 @@ import { OPENCLAW_PLUGIN_ID, OPENCLAW_PLUGIN_PATH } from "../src/render/openclaw
 import { renderSquidConf, squidRolesForPlan } from "../src/render/squid-conf";
 import { planOf } from "../src/plan/firewall-spec";
 import { firewallScenario } from "../examples/firewall-scenario";
+import { documentationFiles } from "./support/markdown-docs";
 
 const REPO = join(__dirname, "..");
 const manifest = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
@@ -119,9 +120,9 @@ describe("API.md", () => {
     expect(TYPESCRIPT_ONLY.filter((name) => documented.has(name) || !(name in library))).toEqual([]);
   });
 
-  it("has every anchor the README links to", () => {
-    const readme = readFileSync(join(REPO, "README.md"), "utf8");
-    const links = [...readme.matchAll(/\]\(API\.md#([^)\s]+)\)/g)].map((m) => decodeURIComponent(m[1]));
+  it("has every anchor the documentation links to", () => {
+    const docs = documentationFiles(REPO).map((file) => readFileSync(join(REPO, file), "utf8")).join("\n");
+    const links = [...docs.matchAll(/\]\((?:\.\.\/)?API\.md#([^)\s]+)\)/g)].map((m) => decodeURIComponent(m[1]));
     expect(links.length).toBeGreaterThan(20);
     expect(links.filter((anchor) => !anchors.has(anchor))).toEqual([]);
   });
