@@ -86,7 +86,7 @@ export class ToolCallHandler {
       return;
     }
     const method = req.method ?? "";
-    const route = routeRequest(method, req.url ?? "");
+    const route = routeRequest(method, req.url ?? "", req.headers);
     if (route.kind === "bad") {
       this.refuse(res, 400, "bad_request", null, role, { reason: route.reason, method }, { error: "bad_request", message: route.reason });
       return;
@@ -101,7 +101,7 @@ export class ToolCallHandler {
       this.refuse(res, 404, "unknown_tool", route.tool, role, { method }, { error: "unknown_tool", tool: route.tool, message });
       return;
     }
-    const required = requiredAccess(tool, method, route.path);
+    const required = requiredAccess(tool, method, route.effectiveSegments);
     if (!this.permitted(role, tool.name, required, res, { method, path: route.path })) return;
     let body: Buffer;
     try {
