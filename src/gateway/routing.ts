@@ -21,17 +21,19 @@ export type Route =
 export const TOOLS_PREFIX = "/tools/";
 
 /**
- * Routes a request target as sent on the wire, without decoding it first. A path below the tool
- * that servers could read in more than one way (see `effectivePath`) is refused, so no spelling of
- * `../other_tool` can leave the tool it names and none can hide an EXECUTE operation; so is a
- * request whose effective method is not its own (see `methodProblem`). What is forwarded is the
- * target as received.
+ * Routes a request target as sent on the wire, without decoding it first. A request whose
+ * method or path an upstream could take from elsewhere than its request line (see
+ * `methodProblem`) is refused, and so is a path below the tool that servers could read in more
+ * than one way (see `effectivePath`): no spelling of `../other_tool` can leave the tool it names,
+ * and none can hide an EXECUTE operation. What is forwarded is the target as received.
  */
 export function routeRequest(method: string, target: string, headers: IncomingHttpHeaders = {}): Route {
-  if (!target.startsWith("/")) return { kind: "bad", reason: "request target must be a path" };
   const queryAt = target.indexOf("?");
   const path = queryAt < 0 ? target : target.slice(0, queryAt);
   const query = queryAt < 0 ? "" : target.slice(queryAt);
+  const refusedMethod = methodProblem(method, query, headers);
+  if (refusedMethod !== undefined) return { kind: "bad", reason: refusedMethod };
+  if (!target.startsWith("/")) return { kind: "bad", reason: "request target must be a path" };
   if (path === "/v1/check") return method === "POST" ? { kind: "check" } : { kind: "bad", reason: "the check endpoint takes POST" };
   if (!path.startsWith(TOOLS_PREFIX)) return { kind: "bad", reason: `unknown path; call tools under ${TOOLS_PREFIX}<tool>/ or POST /v1/check` };
   const toolAt = path.indexOf("/", TOOLS_PREFIX.length);
@@ -40,7 +42,5 @@ export function routeRequest(method: string, target: string, headers: IncomingHt
   const below = toolAt < 0 ? "/" : path.slice(toolAt);
   const effective = effectivePath(below);
   if ("problem" in effective) return { kind: "bad", reason: effective.problem };
-  const refusedMethod = methodProblem(method, query, headers);
-  if (refusedMethod !== undefined) return { kind: "bad", reason: refusedMethod };
   return { kind: "tool", tool, path: below, query, effectiveSegments: effective.segments };
 }

@@ -41,10 +41,15 @@ export interface ToolCallHandlerOptions {
 /** Largest body of a check request. */
 const MAX_CHECK_BODY_BYTES = 4_096;
 
-/** Headers never forwarded upstream: hop-by-hop ones, and every credential an agent might send. */
+/**
+ * Headers never forwarded upstream: hop-by-hop ones, every credential an agent might send, and
+ * forwarding headers, with which an agent would tell the upstream a client address, host or
+ * scheme of its choosing.
+ */
 const DROPPED_REQUEST_HEADERS = new Set([
   "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
   "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie",
+  "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-real-ip", "via",
 ]);
 /** Hop-by-hop headers not passed back to the agent. */
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
