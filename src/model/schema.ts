@@ -72,7 +72,7 @@ const tool = object("a tool", {
   }).optional(),
   executeOperations: list("executeOperations", object("an operation", {
     method: str("method").regex(/^[A-Z]+$/, { error: "method must be an HTTP method in upper case, such as POST" }),
-    path: str("path"),
+    path: str("path").meta({ description: "Path below the tool: exact (/v3/mail/send), a template whose {name} segments match any one segment (/repos/{owner}/{repo}/pulls/{number}/merge), or ending in /* for that path and everything below it (/v1/admin/*)." }),
   })).optional(),
   failOpen: bool("failOpen").optional(),
   agentTools: object("agentTools", {

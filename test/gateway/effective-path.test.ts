@@ -6,12 +6,15 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { gatewayConfigFromSpec } from "../../src/gateway/config";
 import { effectivePath } from "../../src/gateway/effective-path";
 import { methodProblem } from "../../src/gateway/effective-method";
 import { decidePermission, requiredAccess } from "../../src/gateway/permissions";
 import { routeRequest } from "../../src/gateway/routing";
 import { FirewallSpecError } from "../../src/model/errors";
+import { firewallFileJsonSchema } from "../../src/model/json-schema";
+import { parseFirewallFile } from "../../src/model/load";
 import { ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { validateFirewallSpec } from "../../src/model/validate";
 import { gatewayScenario } from "./fixture";
@@ -123,8 +126,19 @@ describe("operation paths in the model", () => {
     }
   };
 
-  it("accepts exact paths, templates and /* (the JSON schema and the loader too)", () => {
+  it("accepts exact paths, templates and /*", () => {
     expect(problems(["/v3/mail/send", "/v3/mail/send/", "/repos/{owner}/{repo}/pulls/{number}/merge", "/v1/admin/*", "/{org}/*", "/*", "/", "/v1/users/me:activate", "/a/b~c_d.e-f"])).toEqual([]);
+  });
+
+  it("a firewall file with templates loads, and the gateway compiles them (folded literals, one wildcard per {name})", () => {
+    const file = stringify(withOperations([{ method: "PUT", path: "/Repos/{owner}/{repo}/pulls/{number}/merge" }, { method: "POST", path: "/v1/admin/*" }]));
+    const tool = gatewayConfigFromSpec(validateFirewallSpec(parseFirewallFile(file, "firewall.yaml"))).tools.get("ticket_system")!;
+    expect(tool.executeOperations).toEqual([
+      { method: "PUT", segments: ["repos", undefined, undefined, "pulls", undefined, "merge"], below: false },
+      { method: "POST", segments: ["v1", "admin"], below: true },
+    ]);
+    // Editors learn the forms from the shipped JSON Schema.
+    expect(JSON.stringify(firewallFileJsonSchema())).toContain("a template whose {name} segments match any one segment (/repos/{owner}/{repo}/pulls/{number}/merge)");
   });
 
   it.each([
