@@ -30,3 +30,29 @@ function parameterName(pair: string): string {
   const name = pair.split("=")[0].replace(/\+/g, " ").replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   return name.trim().toLowerCase();
 }
+
+/**
+ * Why a POST body could name another method, if it could: a `_method` field, which Rails (Rack's
+ * MethodOverride: form bodies) and Laravel (form and JSON bodies) honour on POST. Only the field
+ * names are read, so a body that merely mentions `_method` in a value passes.
+ */
+export function bodyMethodProblem(method: string, contentType: string | undefined, body: Buffer): string | undefined {
+  if (method !== "POST" || body.length === 0) return undefined;
+  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  const text = body.toString("latin1");
+  const named = type === "application/x-www-form-urlencoded" ? text.split(/[&;]/).some((pair) => parameterName(pair).startsWith("_method"))
+    : type === "multipart/form-data" ? /^content-disposition:[^\r\n]*;\s*name\s*=\s*"?\s*_method/im.test(text)
+      : type === "application/json" || type.endsWith("+json") ? jsonFieldNames(body).some((name) => name.toLowerCase().startsWith("_method"))
+        : false;
+  return named ? "a _method field in the body is refused: the method of the request line is the one decided on" : undefined;
+}
+
+/** Top-level field names of a JSON object body; none for anything else. */
+function jsonFieldNames(body: Buffer): string[] {
+  try {
+    const value: unknown = JSON.parse(body.toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+  } catch {
+    return [];
+  }
+}

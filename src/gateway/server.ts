@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { createSecureContext, rootCertificates } from "node:tls";
 import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
+import { bodyMethodProblem } from "./effective-method";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";
 import type { KeyStore } from "./key-store";
@@ -115,6 +116,11 @@ export class ToolCallHandler {
       if (error instanceof BodyTooLarge) {
         this.refuse(res, 413, "bad_request", tool.name, role, { reason: "body too large" }, { error: "bad_request", message: `body larger than ${this.options.maxBodyBytes} bytes` }, true);
       } else res.destroy();
+      return;
+    }
+    const bodyProblem = bodyMethodProblem(method, req.headers["content-type"], body);
+    if (bodyProblem !== undefined) {
+      this.refuse(res, 400, "bad_request", tool.name, role, { reason: bodyProblem, method }, { error: "bad_request", message: bodyProblem });
       return;
     }
     if (!(await this.withinLimit(role, tool, res))) return;

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { gatewayConfigFromSpec } from "../../src/gateway/config";
 import { effectivePath } from "../../src/gateway/effective-path";
-import { methodProblem } from "../../src/gateway/effective-method";
+import { bodyMethodProblem, methodProblem } from "../../src/gateway/effective-method";
 import { decidePermission, requiredAccess } from "../../src/gateway/permissions";
 import { routeRequest } from "../../src/gateway/routing";
 import { FirewallSpecError } from "../../src/model/errors";
@@ -173,6 +173,19 @@ describe("effective method", () => {
 
   it.each(["?_method=DELETE", "?a=1&_METHOD=post", "?%5Fmethod=PUT", "?a=1;_method=PUT", "?_method[]=PUT", "?+_method=PUT", "?_method"])("refuses the query %s", (query) => {
     expect(methodProblem("GET", query, {})).toContain("_method query parameter is refused");
+  });
+
+  it("refuses a _method field in a POST body (form, multipart, JSON), and only its name", () => {
+    const refused = (contentType: string, body: string, method = "POST") => bodyMethodProblem(method, contentType, Buffer.from(body)) !== undefined;
+    expect(refused("application/x-www-form-urlencoded", "a=1&_method=DELETE")).toBe(true);
+    expect(refused("application/x-www-form-urlencoded; charset=utf-8", "%5Fmethod=PUT")).toBe(true);
+    expect(refused("multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n')).toBe(true);
+    expect(refused("application/json", '{"_method":"DELETE","id":1}')).toBe(true);
+    expect(refused("application/vnd.api+json", '{"_METHOD":"DELETE"}')).toBe(true);
+    expect(refused("application/json", '{"prompt":"explain _method=DELETE in Rails"}')).toBe(false);
+    expect(refused("application/x-www-form-urlencoded", "q=_method")).toBe(false);
+    expect(refused("text/plain", "_method=DELETE")).toBe(false);
+    expect(refused("application/json", '{"_method":"DELETE"}', "PUT")).toBe(false);
   });
 
   it("lets the ordinary through: other methods, headers and parameters named otherwise", () => {

@@ -111,6 +111,20 @@ describe.skipIf(skip)("tool gateway: what the upstream reads", () => {
     }
   });
 
+  it("refuses a POST whose body names another method, and forwards one that only mentions it", async () => {
+    const before = upstream.received.length;
+    for (const [type, body] of [["application/x-www-form-urlencoded", "id=7&_method=DELETE"], ["application/json", '{"_method":"DELETE"}']]) {
+      const answer = await asRole("customer_support", "/tools/ticket_system/v1/items/7", { method: "POST", headers: { "content-type": type }, body });
+      expect(answer.status, type).toBe(400);
+      expect(JSON.parse(answer.body).message).toContain("_method field in the body is refused");
+      expect(gw.events.at(-1)).toMatchObject({ event_type: "bad_request", tool: "ticket_system", agent_role: "customer_support" });
+    }
+    expect(upstream.received.length).toBe(before);
+    const mention = await asRole("customer_support", "/tools/ticket_system/v1/items", { method: "POST", body: '{"text":"_method=DELETE"}' });
+    expect(mention.status).toBe(200);
+    expect(upstream.received.at(-1)?.body).toBe('{"text":"_method=DELETE"}');
+  });
+
   it("refuses TRACE to every role, even on a tool it may WRITE and EXECUTE", async () => {
     for (const role of Object.keys(ROLE_ADDRESSES)) {
       const before = upstream.received.length;
