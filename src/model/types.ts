@@ -174,10 +174,11 @@ export interface ToolOperationProps {
   /** HTTP method in upper case, such as `POST`. */
   readonly method: string;
   /**
-   * Path below the tool (what follows `/tools/<tool>`), starting with `/`: exact (`/v3/mail/send`);
-   * a template whose `{name}` segments each match any one segment
-   * (`/repos/{owner}/{repo}/pulls/{number}/merge`); or ending in `/*` for that path and every path
-   * below it (`/v1/admin/*`). Literal segments are plain ASCII (letters, digits, `-._~!$&'()+,=:@`),
+   * Path below the tool (what follows `/tools/<tool>`), starting with `/`: exact, a template, or a prefix.
+   *
+   * Exact: `/v3/mail/send`. Template: each `{name}` segment matches any one segment
+   * (`/repos/{owner}/{repo}/pulls/{number}/merge`). Prefix: ending in `/*`, that path and every
+   * path below it (`/v1/admin/*`). Literal segments are plain ASCII (letters, digits, `-._~!$&'()+,=:@`),
    * without `%`, `;` or empty segments. Requests match on their effective path: percent-decoded,
    * without case, `;params`, repeated or trailing slashes, and with or without a `.format` suffix
    * on the last segment (see the README's tool gateway section).
