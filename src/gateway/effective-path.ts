@@ -33,8 +33,8 @@ export function effectivePath(path: string): EffectivePath {
 
 /**
  * Text as a case-insensitive, Unicode-normalising server compares it: NFKC (full-width and other
- * compatibility forms to their plain letters), then upper and lower case, so that letters only
- * one of the two mappings joins (`ſ` and `s`, `K` (Kelvin) and `k`) fold together.
+ * compatibility forms to their plain letters: `ｒ`, `ſ`), then upper and lower case, so that
+ * letters only one of the two mappings joins fold together (dotless `ı` and `i`, `ß` and `ss`).
  */
 export function foldText(text: string): string {
   return text.normalize("NFKC").toUpperCase().toLowerCase();

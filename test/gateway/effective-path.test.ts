@@ -51,7 +51,9 @@ describe("effective path", () => {
     ["/v1;v=2/run;jsessionid=1", ["v1", "run"]],
     ["/v1/;x/run", ["v1", "run"]],
     ["/v1/run%20", ["v1", "run"]],
-    ["/v1/%C5%BFend", ["v1", "send"]], // ſ: upper case is S
+    ["/v1/%C5%BFend", ["v1", "send"]], // long s
+    ["/v1/l%C4%B1st", ["v1", "list"]], // dotless i: upper case is I
+    ["/v1/cla%C3%9F", ["v1", "class"]], // sharp s: upper case is SS
     ["/v1/%EF%BD%92un", ["v1", "run"]], // full-width r
     ["/v1/%EF%BC%8Frun", ["v1", "run"]], // full-width solidus splits as a slash would
     ["/", []],
