@@ -1,3 +1,4 @@
+import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
@@ -5,7 +6,9 @@ import { AgentPlatform, KeyDelivery, type FirewallSpecProps } from "../src/model
 import { validateFirewallSpec } from "../src/model/validate";
 import { gatewayDeploymentProblems, redisCredentialsArgs } from "../src/plan/gateway-plan";
 import { compileFirewall } from "../src/plan/plan";
+import { RapidClawStack } from "../src/rapid-claw-stack";
 import { fronted, type MutableSpec } from "./support/gateway-spec";
+import { synthesize } from "./support/synth";
 
 describe("planGateway", () => {
   it("plans no gateway when no tool has an upstream and gateway is unset (the firewall synthesizes as before)", () => {
@@ -140,7 +143,24 @@ describe("gatewayDeploymentProblems", () => {
   it("asks for Vault's address when the gateway holds a key, listing the tools", () => {
     const found = problems(fronted(AgentPlatform.DOCKER, (s) => { s.vault = undefined; }));
     expect(found).toEqual([{ path: "vault.address", message: expect.stringContaining("holds the keys of anthropic") }]);
-    expect(found[0].message).toContain("key.delivery: agent");
+    expect(found[0].message).not.toContain("key.delivery: agent");
+  });
+
+  it("suggests fixes for a missing Vault address that work, and not key.delivery: agent, which a fronted tool refuses", () => {
+    const noVault = (s: MutableSpec) => { s.vault = undefined; };
+    const { message } = problems(fronted(AgentPlatform.DOCKER, noVault))[0];
+    expect(message).toContain("set vault.address (such as https://vault.example.com:8200)");
+    expect(message).toContain("or remove upstream (and keyHeader) from those tools");
+    // The old hint: refused by validation.
+    expect(() => validateFirewallSpec(fronted(AgentPlatform.DOCKER, (s) => { noVault(s); s.tools = { ...s.tools, anthropic: { ...s.tools.anthropic, key: { delivery: KeyDelivery.AGENT } } }; })))
+      .toThrow(/tools\.anthropic\.key\.delivery: delivery "agent" with an upstream/);
+    // Each suggested fix leaves nothing to report, and the stack synthesizes.
+    const withAddress = fronted(AgentPlatform.DOCKER, (s) => { s.vault = { address: "https://vault.example.com:8200" }; });
+    const withoutUpstream = fronted(AgentPlatform.DOCKER, (s) => { noVault(s); s.tools = { ...s.tools, anthropic: { key: {} } }; });
+    for (const fixed of [withAddress, withoutUpstream]) {
+      expect(problems(fixed)).toEqual([]);
+      expect(synthesize(new RapidClawStack(new App(), "agent-firewall", { ...fixed, platform: AgentPlatform.DOCKER })).resources("docker_container").length).toBeGreaterThan(0);
+    }
   });
 
   it("refuses listeners and source networks of the user's own, and an admin port among the role ports", () => {

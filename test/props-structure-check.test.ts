@@ -51,7 +51,24 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.tuple(fc.constantFrom("extra", "maxCalls", "tools", "role", "constructor", "rateLimit"), oddValueArb).map(([key, value]) => ({ kind: "add" as const, key, value })),
 );
 
+/** Every regular expression the schema checks strings with. */
+function patternsOf(schema: any, seen = new Set<unknown>()): RegExp[] {
+  if (schema === undefined || seen.has(schema)) return [];
+  seen.add(schema);
+  const def = schema._zod?.def ?? {};
+  const own: RegExp[] = (def.checks ?? []).map((check: any) => check._zod?.def?.pattern).filter((p: unknown) => p instanceof RegExp);
+  const inner = [def.innerType, def.element, def.valueType, ...Object.values(def.shape ?? {})];
+  return [...own, ...inner.flatMap((s) => patternsOf(s, seen))];
+}
+
 describe("the structure check without zod", () => {
+  it("reads the schema's patterns as zod does: JSON Schema carries no regex flags, so none may have one", () => {
+    const patterns = patternsOf(firewallSpecSchema);
+    expect(patterns.length).toBeGreaterThan(5);
+    expect(patterns.filter((p) => p.flags !== "").map(String)).toEqual([]);
+  });
+
+
   it("accepts every generated firewall, as zod does", () => {
     fc.assert(fc.property(anyFirewallSpecArb, (spec) => {
       expect(firewallSpecSchema.safeParse(spec).success).toBe(true);

@@ -6,6 +6,7 @@ import { gatewayCommand } from "./gateway-command";
 import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { proxyEventsCommand } from "./proxy-events-command";
+import { unknownCommandMessage } from "./unknown-command";
 
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
@@ -23,14 +24,20 @@ export function rapidclawProgram(): Command {
 }
 
 if (require.main === module) {
-  rapidclawProgram()
-    .parseAsync(process.argv)
-    .catch((error: unknown) => {
-      if (error instanceof CommanderError) {
-        process.exitCode = error.exitCode; // commander has printed the message
-        return;
-      }
-      process.stderr.write(`rapidclaw: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 70;
-    });
+  const unknown = unknownCommandMessage(rapidclawProgram(), process.argv.slice(2));
+  if (unknown !== undefined) {
+    process.stderr.write(`${unknown}\n`);
+    process.exitCode = EXIT.USAGE;
+  } else {
+    rapidclawProgram()
+      .parseAsync(process.argv)
+      .catch((error: unknown) => {
+        if (error instanceof CommanderError) {
+          process.exitCode = error.exitCode; // commander has printed the message
+          return;
+        }
+        process.stderr.write(`rapidclaw: ${(error as Error).stack ?? String(error)}\n`);
+        process.exitCode = 70;
+      });
+  }
 }

@@ -2,8 +2,10 @@ import { DEFAULTS } from "../model/defaults";
 import { accessAllows } from "../model/validate";
 import { KEY_PLACEHOLDER } from "../model/validate-gateway";
 import { byString } from "../model/order";
-import { KeyDelivery, ToolAccess, type FirewallSpecProps } from "../model/types";
+import { parseOperationPath } from "../model/operation-path";
+import { KeyDelivery, ToolAccess, type FirewallSpecProps, type ToolOperationProps } from "../model/types";
 import { keyDeliveryOf } from "../plan/gateway-plan";
+import { foldText } from "./effective-path";
 
 /** How a tool's key travels upstream: `name: format` with the key in place of `{key}`. */
 export interface KeyHeader {
@@ -18,9 +20,10 @@ export interface KeyHeader {
 /** A call pattern that needs EXECUTE. */
 export interface ExecuteOperation {
   readonly method: string;
-  /** Exact path, or the prefix (ending in `/`) when `prefix` is true. */
-  readonly path: string;
-  readonly prefix: boolean;
+  /** The path's segments folded as `effectivePath` folds a request's; undefined for a `{name}`, which matches any one segment. */
+  readonly segments: ReadonlyArray<string | undefined>;
+  /** Also every path below the segments (written `/*`). */
+  readonly below: boolean;
 }
 
 /** A tool as the gateway enforces it. */
@@ -54,6 +57,13 @@ export interface GatewayConfig {
   readonly limiterTimeoutMs: number;
 }
 
+/** An operation compiled for matching; validation has refused every path for which this throws. */
+function executeOperation(op: ToolOperationProps, where: string): ExecuteOperation {
+  const path = parseOperationPath(op.path);
+  if (typeof path === "string") throw new Error(`internal error: ${where}.executeOperations: ${path}`);
+  return { method: op.method, segments: path.segments.map((s) => (s.literal === undefined ? undefined : foldText(s.literal))), below: path.below };
+}
+
 /** Compiles the gateway's view of a firewall description that `validateFirewallSpec` accepted. */
 export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
   const tools = new Map<string, GatewayTool>();
@@ -65,10 +75,7 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
       name,
       upstream: tool.upstream === undefined ? undefined : new URL(tool.upstream),
       keyHeader: tool.key !== undefined && keyDeliveryOf(tool.key, tool.upstream) === KeyDelivery.GATEWAY ? { name: header.name.toLowerCase(), prefix, suffix } : undefined,
-      executeOperations: (tool.executeOperations ?? []).map((op) => {
-        const prefixMatch = op.path.endsWith("/*");
-        return { method: op.method, path: prefixMatch ? op.path.slice(0, -1) : op.path, prefix: prefixMatch };
-      }),
+      executeOperations: (tool.executeOperations ?? []).map((op) => executeOperation(op, `tools.${name}`)),
       rateLimit: tool.rateLimit,
       failOpen: tool.failOpen ?? DEFAULTS.gateway.failOpen,
     });

@@ -1,5 +1,6 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { DeliveryOptions } from "../monitoring/alert-delivery";
 import { connectSharedMonitoring, type SharedMonitoring } from "../monitoring/shared-monitoring";
 import type { FirewallPlan } from "../plan/plan";
@@ -12,6 +13,7 @@ import { KeyStore } from "./key-store";
 import { GatewayMetrics } from "./metrics";
 import type { RedisCredentials } from "./redis-credentials";
 import { RedisLimiter } from "./redis-limiter";
+import { routeRequest } from "./routing";
 import { ToolCallHandler, type UpstreamAddress } from "./server";
 import type { UpstreamProxy } from "./upstream-proxy";
 
@@ -170,6 +172,14 @@ function agentServer(listener: GatewayListener, handler: ToolCallHandler, option
     const status = code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
+  });
+  // CONNECT skips the request handler; the core refuses its method, so it is answered here.
+  server.on("connect", (req: IncomingMessage, socket: Duplex) => {
+    const route = routeRequest(req.method ?? "", req.url ?? "", req.headers);
+    const reason = route.kind === "bad" ? route.reason : "CONNECT is not routed";
+    handler.raise("bad_request", null, handler.roleOf(listener, req.socket.remoteAddress) ?? null, { reason, method: req.method ?? null });
+    const body = JSON.stringify({ error: "bad_request", message: reason });
+    socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
   return server;
 }

@@ -1,14 +1,31 @@
 import { accessAllows } from "../model/validate";
 import { ToolAccess } from "../model/types";
-import type { GatewayConfig, GatewayTool } from "./config";
+import type { ExecuteOperation, GatewayConfig, GatewayTool } from "./config";
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** Access a proxied call needs: EXECUTE for the tool's listed operations, READ for safe methods, WRITE otherwise. */
-export function requiredAccess(tool: GatewayTool, method: string, path: string): ToolAccess {
-  const execute = tool.executeOperations.some((op) => op.method === method && (op.prefix ? path.startsWith(op.path) : path === op.path));
+/**
+ * Access a proxied call needs: EXECUTE when one of the tool's operations matches the method (a
+ * GET operation also HEAD, which servers answer with the GET handler) and the effective path, or
+ * that path without a format suffix on its last segment (`/run.json`, which Rails and Spring
+ * route as `/run`); else READ for safe methods, WRITE for others.
+ */
+export function requiredAccess(tool: GatewayTool, method: string, effectiveSegments: ReadonlyArray<string>): ToolAccess {
+  const readings = [effectiveSegments, withoutFormatSuffix(effectiveSegments)];
+  const execute = tool.executeOperations.some((op) => (op.method === method || (op.method === "GET" && method === "HEAD")) && readings.some((segments) => operationMatches(op, segments)));
   if (execute) return ToolAccess.EXECUTE;
   return READ_METHODS.has(method) ? ToolAccess.READ : ToolAccess.WRITE;
+}
+
+function operationMatches(op: ExecuteOperation, segments: ReadonlyArray<string>): boolean {
+  if (op.below ? segments.length < op.segments.length : segments.length !== op.segments.length) return false;
+  return op.segments.every((literal, i) => literal === undefined || literal === segments[i]);
+}
+
+function withoutFormatSuffix(segments: ReadonlyArray<string>): ReadonlyArray<string> {
+  const last = segments[segments.length - 1] ?? "";
+  const dot = last.indexOf(".");
+  return dot > 0 ? [...segments.slice(0, -1), last.slice(0, dot)] : segments;
 }
 
 /** The permission decision for a caller of `role` wanting `required` on `tool`. */

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { createSecureContext, rootCertificates } from "node:tls";
 import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
+import { bodyMethodProblem } from "./effective-method";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";
 import type { KeyStore } from "./key-store";
@@ -41,10 +42,15 @@ export interface ToolCallHandlerOptions {
 /** Largest body of a check request. */
 const MAX_CHECK_BODY_BYTES = 4_096;
 
-/** Headers never forwarded upstream: hop-by-hop ones, and every credential an agent might send. */
+/**
+ * Headers never forwarded upstream: hop-by-hop ones, every credential an agent might send, and
+ * forwarding headers, with which an agent would tell the upstream a client address, host or
+ * scheme of its choosing.
+ */
 const DROPPED_REQUEST_HEADERS = new Set([
   "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
   "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie",
+  "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-real-ip", "via",
 ]);
 /** Hop-by-hop headers not passed back to the agent. */
 const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
@@ -86,7 +92,7 @@ export class ToolCallHandler {
       return;
     }
     const method = req.method ?? "";
-    const route = routeRequest(method, req.url ?? "");
+    const route = routeRequest(method, req.url ?? "", req.headers);
     if (route.kind === "bad") {
       this.refuse(res, 400, "bad_request", null, role, { reason: route.reason, method }, { error: "bad_request", message: route.reason });
       return;
@@ -101,7 +107,7 @@ export class ToolCallHandler {
       this.refuse(res, 404, "unknown_tool", route.tool, role, { method }, { error: "unknown_tool", tool: route.tool, message });
       return;
     }
-    const required = requiredAccess(tool, method, route.path);
+    const required = requiredAccess(tool, method, route.effectiveSegments);
     if (!this.permitted(role, tool.name, required, res, { method, path: route.path })) return;
     let body: Buffer;
     try {
@@ -110,6 +116,11 @@ export class ToolCallHandler {
       if (error instanceof BodyTooLarge) {
         this.refuse(res, 413, "bad_request", tool.name, role, { reason: "body too large" }, { error: "bad_request", message: `body larger than ${this.options.maxBodyBytes} bytes` }, true);
       } else res.destroy();
+      return;
+    }
+    const bodyProblem = bodyMethodProblem(method, req.headers["content-type"], body);
+    if (bodyProblem !== undefined) {
+      this.refuse(res, 400, "bad_request", tool.name, role, { reason: bodyProblem, method }, { error: "bad_request", message: bodyProblem });
       return;
     }
     if (!(await this.withinLimit(role, tool, res))) return;

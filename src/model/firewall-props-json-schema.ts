@@ -119,7 +119,8 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
                   "pattern": "^[A-Z]+$"
                 },
                 "path": {
-                  "type": "string"
+                  "type": "string",
+                  "description": "Path below the tool: exact (/v3/mail/send), a template whose {name} segments match any one segment (/repos/{owner}/{repo}/pulls/{number}/merge), or ending in /* for that path and everything below it (/v1/admin/*)."
                 }
               },
               "required": [
@@ -267,7 +268,7 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           },
           "image": {
             "type": "string",
-            "pattern": "^[a-z0-9][a-z0-9._\\/:@-]*$"
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\/:@-]*$"
           },
           "role": {
             "type": "string"
@@ -285,7 +286,7 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           },
           "user": {
             "type": "string",
-            "pattern": "^[a-z0-9_][a-z0-9_.-]*(:[a-z0-9_][a-z0-9_.-]*)?$"
+            "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$"
           },
           "processLimit": {
             "type": "integer",
@@ -327,7 +328,7 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
       "properties": {
         "image": {
           "type": "string",
-          "pattern": "^[a-z0-9][a-z0-9._\\/:@-]*$"
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\/:@-]*$"
         },
         "port": {
           "type": "integer",
@@ -546,7 +547,7 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
         },
         "image": {
           "type": "string",
-          "pattern": "^[a-z0-9][a-z0-9._\\/:@-]*$"
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\/:@-]*$"
         },
         "replicas": {
           "type": "integer",

@@ -8,7 +8,7 @@
  */
 export type JsonSchema = { readonly [keyword: string]: unknown };
 
-const KNOWN = new Set(["$schema", "type", "properties", "required", "additionalProperties", "propertyNames", "items", "minItems", "pattern", "minimum", "maximum", "enum"]);
+const KNOWN = new Set(["$schema", "title", "description", "type", "properties", "required", "additionalProperties", "propertyNames", "items", "minItems", "pattern", "minimum", "maximum", "enum"]);
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 

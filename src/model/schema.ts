@@ -57,7 +57,7 @@ const tool = object("a tool", {
   }).optional(),
   executeOperations: list("executeOperations", object("an operation", {
     method: str("method").regex(/^[A-Z]+$/, { error: "method must be an HTTP method in upper case, such as POST" }),
-    path: str("path"),
+    path: str("path").meta({ description: "Path below the tool: exact (/v3/mail/send), a template whose {name} segments match any one segment (/repos/{owner}/{repo}/pulls/{number}/merge), or ending in /* for that path and everything below it (/v1/admin/*)." }),
   })).optional(),
   failOpen: bool("failOpen").optional(),
   agentTools: object("agentTools", {
@@ -90,7 +90,7 @@ const role = object("a role", {
 });
 
 /** A container image reference: registry, repository, tag or digest; no spaces, quotes or `${`. */
-const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\/:@-]*$/i;
+const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/;
 
 const agent = object("an agent", {
   name: str("name"),
@@ -99,7 +99,7 @@ const agent = object("an agent", {
   memory: str("memory").optional(),
   cpus: z.number({ error: (i) => `cpus must be a number, got ${describe(i.input)}` }).min(0.01, { error: "cpus must be at least 0.01" }).max(64, { error: "cpus must be at most 64" }).optional(),
   ipv4Address: str("ipv4Address").optional(),
-  user: str("user").regex(/^[a-z0-9_][a-z0-9_.-]*(:[a-z0-9_][a-z0-9_.-]*)?$/i, { error: "user must be uid, uid:gid or a user name, such as 10001:10001" }).optional(),
+  user: str("user").regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/, { error: "user must be uid, uid:gid or a user name, such as 10001:10001" }).optional(),
   processLimit: int("processLimit", 16, 65_536).optional(),
   replicas: int("replicas", 0, 100).optional(),
   env: map("env", str("an environment value")).optional(),

@@ -121,8 +121,9 @@ export interface ToolProps {
    */
   readonly keyHeader?: KeyHeaderProps;
   /**
-   * Calls through the gateway that need EXECUTE access (for example `POST /v3/mail/send`);
-   * others need READ (GET, HEAD, OPTIONS) or WRITE (any other method).
+   * Calls through the gateway that need EXECUTE access (for example `POST /v3/mail/send`, or
+   * `PUT /repos/{owner}/{repo}/pulls/{number}/merge`); others need READ (GET, HEAD, OPTIONS) or
+   * WRITE (any other method).
    * @default []
    */
   readonly executeOperations?: ToolOperationProps[];
@@ -173,8 +174,14 @@ export interface ToolOperationProps {
   /** HTTP method in upper case, such as `POST`. */
   readonly method: string;
   /**
-   * Path below the tool (what follows `/tools/<tool>`), starting with `/`: exact (`/v3/mail/send`),
-   * or a prefix ending in `/*` (`/v1/admin/*` matches every path under `/v1/admin/`).
+   * Path below the tool (what follows `/tools/<tool>`), starting with `/`: exact, a template, or a prefix.
+   *
+   * Exact: `/v3/mail/send`. Template: each `{name}` segment matches any one segment
+   * (`/repos/{owner}/{repo}/pulls/{number}/merge`). Prefix: ending in `/*`, that path and every
+   * path below it (`/v1/admin/*`). Literal segments are plain ASCII (letters, digits, `-._~!$&'()+,=:@`),
+   * without `%`, `;` or empty segments. Requests match on their effective path: percent-decoded,
+   * without case, `;params`, repeated or trailing slashes, and with or without a `.format` suffix
+   * on the last segment (see the README's tool gateway section).
    */
   readonly path: string;
 }

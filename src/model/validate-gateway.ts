@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { parseCidr, type Network } from "./addresses";
 import { parseHostPattern } from "./hosts";
+import { parseOperationPath } from "./operation-path";
 import { unknownName } from "./suggest";
 import { KeyDelivery } from "./types";
 
@@ -29,16 +30,6 @@ export function upstreamProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** Why a path of an EXECUTE operation is refused, if it is. */
-function operationPathProblem(path: string): string | undefined {
-  if (!path.startsWith("/")) return `"${path}" must start with "/" (the path below the tool, e.g. /v3/mail/send)`;
-  const body = path.endsWith("/*") ? path.slice(0, -2) : path;
-  if (body.includes("*")) return `"${path}": "*" is allowed only as the last segment ("/v1/admin/*")`;
-  if (/[?#%\\\s]/.test(body)) return `"${path}" holds a query, "%", "\\" or white space; write a plain path`;
-  if (body.split("/").some((segment) => segment === "." || segment === "..")) return `"${path}" holds "." or ".." segments; write the path in normal form`;
-  return undefined;
-}
-
 /** Tool options of the gateway: upstream, key header, EXECUTE operations. */
 export function checkToolGatewayOptions(name: string, tool: Record<string, unknown>, add: Add): void {
   const path = ["tools", name];
@@ -64,8 +55,8 @@ export function checkToolGatewayOptions(name: string, tool: Record<string, unkno
   if (Array.isArray(tool.executeOperations)) {
     tool.executeOperations.forEach((operation, i) => {
       if (!isRecord(operation) || typeof operation.path !== "string") return;
-      const problem = operationPathProblem(operation.path);
-      if (problem) add([...path, "executeOperations", i, "path"], problem);
+      const parsed = parseOperationPath(operation.path);
+      if (typeof parsed === "string") add([...path, "executeOperations", i, "path"], parsed);
     });
   }
 }

@@ -206,7 +206,8 @@ export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpec
   const problems: SpecProblem[] = [];
   if (gateway.readsVault && plan.vault.address === undefined) {
     const reads = gateway.custodyTools.length > 0 ? `holds the keys of ${gateway.custodyTools.join(", ")}` : "reads its Redis credentials (gateway.redis.credentialsSecret) from Vault";
-    const or = gateway.custodyTools.length > 0 ? "or write key.delivery: agent on those tools" : "or remove credentialsSecret";
+    // Not "key.delivery: agent": a tool the gateway fronts (it has an upstream) never takes it.
+    const or = gateway.custodyTools.length > 0 ? "or remove upstream (and keyHeader) from those tools so that agents hold their keys and call them directly" : "or remove credentialsSecret";
     problems.push({ path: "vault.address", message: `the gateway ${reads} and its Vault Agent needs Vault's URL; set vault.address (such as https://vault.example.com:8200), ${or}` });
   }
   for (const option of ["listeners", "sourceNetworks"] as const) {

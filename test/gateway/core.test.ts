@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gatewayConfigFromSpec } from "../../src/gateway/config";
+import { effectivePath } from "../../src/gateway/effective-path";
 import { CallerIdentity } from "../../src/gateway/identity";
 import { decidePermission, requiredAccess } from "../../src/gateway/permissions";
 import { limiterKey } from "../../src/gateway/redis-limiter";
@@ -11,10 +12,17 @@ import { gatewayScenario } from "./fixture";
 
 const config = gatewayConfigFromSpec(validateFirewallSpec(gatewayScenario()));
 
+/** The effective segments of a path below a tool, which must have some. */
+function segmentsOf(path: string): ReadonlyArray<string> {
+  const effective = effectivePath(path);
+  if ("problem" in effective) throw new Error(`${path}: ${effective.problem}`);
+  return effective.segments;
+}
+
 describe("routing", () => {
   it("routes a tool call to the tool and the path below it, query kept", () => {
-    expect(routeRequest("GET", "/tools/web_search/v1/search?q=a%2Fb")).toEqual({ kind: "tool", tool: "web_search", path: "/v1/search", query: "?q=a%2Fb" });
-    expect(routeRequest("GET", "/tools/web_search")).toEqual({ kind: "tool", tool: "web_search", path: "/", query: "" });
+    expect(routeRequest("GET", "/tools/web_search/v1/search?q=a%2Fb")).toEqual({ kind: "tool", tool: "web_search", path: "/v1/search", query: "?q=a%2Fb", effectiveSegments: ["v1", "search"] });
+    expect(routeRequest("GET", "/tools/web_search")).toEqual({ kind: "tool", tool: "web_search", path: "/", query: "", effectiveSegments: [] });
     expect(routeRequest("POST", "/v1/check")).toEqual({ kind: "check" });
   });
 
@@ -45,20 +53,20 @@ describe("routing", () => {
 describe("required access", () => {
   const mail = config.tools.get("send_email")!;
   it("maps safe methods to READ, others to WRITE, listed operations to EXECUTE", () => {
-    expect(requiredAccess(mail, "GET", "/v3/mail/send")).toBe(ToolAccess.READ);
-    expect(requiredAccess(mail, "HEAD", "/")).toBe(ToolAccess.READ);
-    expect(requiredAccess(mail, "OPTIONS", "/")).toBe(ToolAccess.READ);
-    expect(requiredAccess(mail, "POST", "/v3/mail/send")).toBe(ToolAccess.EXECUTE);
-    expect(requiredAccess(mail, "POST", "/v3/mail/send/x")).toBe(ToolAccess.WRITE);
-    expect(requiredAccess(mail, "DELETE", "/v3/mail")).toBe(ToolAccess.WRITE);
+    expect(requiredAccess(mail, "GET", segmentsOf("/v3/mail/send"))).toBe(ToolAccess.READ);
+    expect(requiredAccess(mail, "HEAD", segmentsOf("/"))).toBe(ToolAccess.READ);
+    expect(requiredAccess(mail, "OPTIONS", segmentsOf("/"))).toBe(ToolAccess.READ);
+    expect(requiredAccess(mail, "POST", segmentsOf("/v3/mail/send"))).toBe(ToolAccess.EXECUTE);
+    expect(requiredAccess(mail, "POST", segmentsOf("/v3/mail/send/x"))).toBe(ToolAccess.WRITE);
+    expect(requiredAccess(mail, "DELETE", segmentsOf("/v3/mail"))).toBe(ToolAccess.WRITE);
   });
 
   it("matches a prefix operation below its path only", () => {
     const spec = gatewayScenario();
     spec.tools.ticket_system = { upstream: "https://tickets.tools.test", executeOperations: [{ method: "POST", path: "/admin/*" }] };
     const tickets = gatewayConfigFromSpec(validateFirewallSpec(spec)).tools.get("ticket_system")!;
-    expect(requiredAccess(tickets, "POST", "/admin/reset")).toBe(ToolAccess.EXECUTE);
-    expect(requiredAccess(tickets, "POST", "/administrator")).toBe(ToolAccess.WRITE);
+    expect(requiredAccess(tickets, "POST", segmentsOf("/admin/reset"))).toBe(ToolAccess.EXECUTE);
+    expect(requiredAccess(tickets, "POST", segmentsOf("/administrator"))).toBe(ToolAccess.WRITE);
   });
 });
 
