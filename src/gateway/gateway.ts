@@ -82,7 +82,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const monitor = new GatewayEventMonitor(monitoring, options.monitoring);
   events.onEvent((event) => options.writeLine(JSON.stringify(event)));
   events.onEvent((event) => monitor.accept(event));
-  const limiter = new RedisLimiter({ url: options.redisUrl, credentials: options.redisCredentials, timeoutMs: config.limiterTimeoutMs });
+  const limiter = new RedisLimiter({ firewall: options.plan.names.firewall, url: options.redisUrl, credentials: options.redisCredentials, timeoutMs: config.limiterTimeoutMs });
   const keyed = [...config.tools.values()].filter((tool) => tool.keyHeader !== undefined).map((tool) => tool.name);
   const keys = new KeyStore(options.keyDir, keyed);
   await keys.start();
