@@ -256,6 +256,33 @@ describe.skipIf(skip)("gateway monitoring", () => {
     }
   });
 
+  it("while Redis is gone, shares the waiting buffer fairly: one role's flood pushes out its own events, not another role's", async () => {
+    const own = await TestRedis.start();
+    const prefix = `h7:${process.pid}:fair:`;
+    const gw = await startTestGateway(spec, own.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/fair` }, keyPrefix: prefix, maxWaiting: 50, sweepIntervalMs: 100 });
+    try {
+      await until("the limiter", async () => (await check(gw.rolePort, "web_search")).status === 200);
+      await own.kill();
+      // customer_support has no access to web_search: three refusals, the first to wait.
+      const denied = () => call({ host: ROLE_ADDRESSES.customer_support.listener, port: gw.rolePort, path: "/v1/check", method: "POST", body: JSON.stringify({ tool: "web_search", access: "READ" }) });
+      for (let i = 0; i < 3; i++) expect((await denied()).status).toBe(403);
+      // Then research_agent floods four times the buffer's size.
+      for (let i = 0; i < 200; i++) expect((await refuse(gw.rolePort)).status).toBe(403);
+      const waiting = await scrape(gw.gateway.admin.port);
+      expect(waiting).toContain("rapidclaw_monitoring_events_waiting 50");
+      expect(waiting).toContain('rapidclaw_monitoring_events_dropped_total{reason="buffer_full"} 153');
+
+      await own.restart();
+      await until("customer_support's refusals in its window", async () => Number(await own.cli("ZCARD", `${prefix}{permission_denied|customer_support|}:w`)) === 3);
+      await until("both roles' alerts", () => gw.lines.filter((l) => l.includes('"alert_firing"')).length === 2);
+      const roles = gw.lines.map((l) => JSON.parse(l)).filter((e) => e.event_type === "alert_firing").map((e) => e.agent_role).sort();
+      expect(roles).toEqual(["customer_support", "research_agent"]);
+    } finally {
+      await gw.gateway.stop();
+      await own.kill();
+    }
+  });
+
   it("refuses to start, with exit code 2 and every missing webhook secret listed, in both commands; proxy-events also on a bad firewall file", async () => {
     const { file, keyDir } = await firewallFile("no-webhook-env");
     const gateway = new CliProcess(["gateway", "--config", file, "--key-dir", keyDir, "--redis", redis.url, "--listen-host", "127.0.0.1", "--admin-port", "0"]);
