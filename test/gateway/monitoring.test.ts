@@ -259,10 +259,11 @@ describe.skipIf(skip)("gateway monitoring", () => {
   it("while Redis is gone, shares the waiting buffer fairly: one role's flood pushes out its own events, not another role's", async () => {
     const own = await TestRedis.start();
     const prefix = `h7:${process.pid}:fair:`;
-    const gw = await startTestGateway(spec, own.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/fair` }, keyPrefix: prefix, maxWaiting: 50, sweepIntervalMs: 100 });
+    const gw = await startTestGateway(spec, own.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/fair` }, keyPrefix: prefix, maxWaiting: 50, sweepIntervalMs: 3_000 });
     try {
       await until("the limiter", async () => (await check(gw.rolePort, "web_search")).status === 200);
       await own.kill();
+      // Retries come every 3 s: none between the refusals below, which all wait.
       // customer_support has no access to web_search: three refusals, the first to wait.
       const denied = () => call({ host: ROLE_ADDRESSES.customer_support.listener, port: gw.rolePort, path: "/v1/check", method: "POST", body: JSON.stringify({ tool: "web_search", access: "READ" }) });
       for (let i = 0; i < 3; i++) expect((await denied()).status).toBe(403);
