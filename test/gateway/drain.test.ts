@@ -26,6 +26,15 @@ const skip = skipLoudly("graceful drain of the bundled gateway", missingRedis())
 const BUNDLE = join(__dirname, "..", "..", GATEWAY_BUNDLE_PATH);
 const CHUNKS = 6;
 
+/** Stops what a test started, whatever part of it got started. */
+async function stopAll(program: CliProcess | undefined, server: Server | import("node:http").Server | undefined, redis: TestRedis | undefined, dir: string): Promise<void> {
+  await program?.stop();
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r));
+  await redis?.kill();
+  if (dir !== "") rmSync(dir, { recursive: true, force: true });
+}
+
 describe.skipIf(skip)("the gateway on SIGTERM", () => {
   let redis: TestRedis;
   let upstream: Server;
@@ -70,11 +79,7 @@ describe.skipIf(skip)("the gateway on SIGTERM", () => {
 
   afterAll(async () => {
     openGate();
-    await gateway?.stop();
-    upstream?.closeAllConnections();
-    await new Promise((r) => upstream?.close(r));
-    await redis?.kill();
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll(gateway, upstream, redis, dir);
   });
 
   it("lets the stream in flight finish whole, answers /readyz 503 and refuses new connections meanwhile, then exits 0", async () => {
@@ -147,11 +152,7 @@ describe.skipIf(skip)("proxy-events on SIGTERM", () => {
 
   afterAll(async () => {
     if (held !== undefined && !held.headersSent) held.writeHead(503).end();
-    await reader?.stop();
-    receiver?.closeAllConnections();
-    await new Promise((r) => receiver?.close(r));
-    await redis?.kill();
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll(reader, receiver, redis, dir);
   });
 
   it("answers /readyz 503, retries the alert delivery still queued until it is delivered, then exits 0", async () => {
