@@ -64,6 +64,15 @@ export class GatewayEventMonitor {
     this.timer = undefined;
   }
 
+  /**
+   * For shutdown: one more tick, then waits until no event is in flight, so the alerts they fire
+   * are queued for delivery before the caller waits for the deliveries.
+   */
+  async flush(): Promise<void> {
+    await this.tick();
+    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
+  }
+
   /** Retries waiting events, then sweeps; one tick at a time (a stalled Redis must not pile them up). */
   async tick(): Promise<void> {
     if (this.ticking) return;

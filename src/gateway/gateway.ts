@@ -170,8 +170,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const deadline = Date.now() + timeoutMs;
       const callsFinished = (await Promise.all(agentServers.map((server) => drainServer(server, deadline)))).every(Boolean);
       const flushDeadline = Math.max(deadline, Date.now() + SHUTDOWN.flushSec * 1000);
-      // Events still waiting (Redis was slow or away) get one more try, so their alerts are sent too.
-      const deliveriesFlushed = await until(monitor.tick().then(() => monitoring.delivery.idle()), flushDeadline);
+      // Events in flight or still waiting (Redis slow or away) reach the windows first, so their alerts are sent too.
+      const deliveriesFlushed = await until(monitor.flush().then(() => monitoring.delivery.idle()), flushDeadline);
       await stop();
       return { callsFinished, deliveriesFlushed };
     },
