@@ -30,13 +30,13 @@ import { fronted } from "../support/gateway-spec";
 import { missingAgentPrograms } from "./support/agent-programs";
 import { NetworkNamespace } from "./support/netns";
 import { OpenBaoServer } from "./support/openbao";
-import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
+import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
 import { replayVault, type VaultReplay } from "./support/vault-replay";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
-const SKIP = skipLoudly(
+const SKIP = skipLoudlyOrFailInCi(
   "Vault replay against OpenBao",
   [missingPrerequisites(["ip", "unshare", "curl", "openssl"], { namespaces: true }), missingAgentPrograms(["bao"])].filter(Boolean).join("; ") || undefined,
 );
