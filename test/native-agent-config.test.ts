@@ -92,6 +92,22 @@ describe("OpenClaw fragment", () => {
     expect(JSON.parse(readFileSync(join(ROOT, "openclaw-plugin", "package.json"), "utf8")).openclaw.extensions).toEqual(["./index.js"]);
   });
 
+  it("derives the model providers from the fronted model tools the role may POST to", () => {
+    // anthropic (WRITE) fronts OpenClaw's anthropic provider; openai is only READ: no model calls through it.
+    expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent").models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic` } } });
+    expect(openClaw(mappedFleet(ToolAccess.READ), "customer_support").models).toBeUndefined();
+    expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent", { modelProviders: {} }).models).toBeUndefined();
+    // An upstream above the provider's base keeps the rest of the path; one below it (or another API) fronts no provider.
+    const seed = firewallScenario(AgentPlatform.DOCKER);
+    const spec = FirewallSpec.fromProps({
+      ...seed,
+      tools: { ...seed.tools, a_openai: { upstream: "https://api.openai.com/" }, b_openai: { upstream: "https://api.openai.com/v1" }, news: { upstream: "https://api.anthropic.com/news" }, other: { upstream: "https://api.openai.community/v1" } },
+      roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, a_openai: ToolAccess.WRITE, b_openai: ToolAccess.EXECUTE, news: ToolAccess.WRITE, other: ToolAccess.WRITE } } },
+    });
+    expect(openClaw(spec, "research_agent").models).toEqual({ providers: { openai: { baseUrl: `${GATEWAY}/tools/a_openai/v1` } } });
+    expect(OpenClawConfig.PROVIDER_BASE_URLS).toEqual({ anthropic: "https://api.anthropic.com", openai: "https://api.openai.com/v1" });
+  });
+
   it("reports every bad option at once, each with its path and fix", () => {
     const spec = mappedFleet(ToolAccess.READ);
     const error = failureOf(() => OpenClawConfig.forRole(spec, "research_agent", {

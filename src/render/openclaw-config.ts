@@ -20,8 +20,10 @@
  */
 import { FirewallSpecError } from "../model/errors";
 import { byString } from "../model/order";
-import type { ToolAccess } from "../model/types";
+import { ToolAccess } from "../model/types";
+import { accessAllows } from "../model/validate";
 import type { FirewallSpec } from "../plan/firewall-spec";
+import type { PlannedRole } from "../plan/plan";
 import { agentToolGrants, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
 
 /** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
@@ -50,7 +52,10 @@ export interface OpenClawConfigOptions {
   /**
    * OpenClaw model providers pointed at the gateway: provider id (`anthropic`, `openai`) to the
    * tool whose upstream is that model API; its `baseUrl` becomes `<gatewayUrl>/tools/<tool>`.
-   * @default {}
+   * Give `{}` to leave the model providers to you.
+   * @default - derived: each of OpenClaw's bundled providers (`OpenClawConfig.PROVIDER_BASE_URLS`)
+   * whose API a tool the role holds at WRITE fronts (the tool's upstream is the provider's base URL
+   * or a prefix of it; the first such tool by name), its `baseUrl` the same API through the gateway
    */
   readonly modelProviders?: { [providerId: string]: string };
 }
@@ -81,8 +86,38 @@ export interface OpenClawConfigDocument {
   readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string } } };
 }
 
+/**
+ * OpenClaw's bundled model providers and the base URL each calls by default (2026.9.6): the
+ * Anthropic SDK appends `/v1/messages` to its base, the OpenAI one `/chat/completions` or
+ * `/responses` to a base ending in `/v1`.
+ */
+const OPENCLAW_PROVIDER_BASE_URLS: { readonly [providerId: string]: string } = {
+  anthropic: "https://api.anthropic.com",
+  openai: "https://api.openai.com/v1",
+};
+
+/**
+ * The bundled providers whose API a tool the role may POST to fronts, each with its base URL
+ * through the gateway: `<gatewayUrl>/tools/<tool>` plus what the provider's base URL has beyond
+ * the tool's upstream (`/v1` for an upstream of `https://api.openai.com`). Sorted by provider.
+ */
+function frontedModelProviders(spec: FirewallSpec, role: PlannedRole, gatewayUrl: string): (readonly [string, string])[] {
+  const tools = role.access
+    .filter((a) => accessAllows(a.access, ToolAccess.WRITE) && spec.props.tools[a.tool]?.upstream !== undefined)
+    .map((a) => [a.tool, (spec.props.tools[a.tool].upstream as string).replace(/\/+$/, "")] as const)
+    .sort(([a], [b]) => byString(a, b));
+  return Object.entries(OPENCLAW_PROVIDER_BASE_URLS)
+    .sort(([a], [b]) => byString(a, b))
+    .flatMap(([provider, base]) => {
+      const fronting = tools.find(([, upstream]) => base === upstream || base.startsWith(`${upstream}/`));
+      return fronting === undefined ? [] : [[provider, `${gatewayToolUrl(gatewayUrl, fronting[0])}${base.slice(fronting[1].length)}`] as const];
+    });
+}
+
 /** OpenClaw's native configuration of one role. */
 export class OpenClawConfig {
+  /** OpenClaw's bundled model providers and their default base URLs, which tools fronting them are matched against. */
+  public static readonly PROVIDER_BASE_URLS: { readonly [providerId: string]: string } = OPENCLAW_PROVIDER_BASE_URLS;
   /** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
   public static readonly PLUGIN_ID = OPENCLAW_PLUGIN_ID;
   /** Where the agent containers find the plugin directory, unless `pluginPath` says otherwise. */
@@ -95,15 +130,18 @@ export class OpenClawConfig {
   public static forRole(spec: FirewallSpec, role: string, options: OpenClawConfigOptions): OpenClawConfig {
     const planned = roleOf(spec, role);
     const agentId = options.agentId ?? role;
-    const providers = Object.entries(options.modelProviders ?? {}).sort(([a], [b]) => byString(a, b));
+    const explicit = Object.entries(options.modelProviders ?? {}).sort(([a], [b]) => byString(a, b));
     const problems = [
       ...gatewayUrlProblems(options.gatewayUrl),
       ...(OPENCLAW_AGENT_ID.test(agentId) ? [] : [{ path: "agentId", message: `"${agentId}" is not an OpenClaw agent id; use letters, digits, _ and - (at most 64), such as research_agent` }]),
       ...(options.pluginPath === undefined || options.pluginPath.startsWith("/") ? [] : [{ path: "pluginPath", message: `pluginPath must be absolute, such as ${OPENCLAW_PLUGIN_PATH}` }]),
-      ...providers.flatMap(([provider, tool]) => modelToolProblems(spec, planned, tool, `modelProviders.${provider}`)),
+      ...explicit.flatMap(([provider, tool]) => modelToolProblems(spec, planned, tool, `modelProviders.${provider}`)),
     ];
     if (problems.length > 0) throw new FirewallSpecError(problems);
 
+    const providers = options.modelProviders === undefined
+      ? frontedModelProviders(spec, planned, options.gatewayUrl)
+      : explicit.map(([provider, tool]) => [provider, gatewayToolUrl(options.gatewayUrl, tool)] as const);
     const grants = agentToolGrants(spec, planned, "openclaw");
     const allow = grants.filter((g) => g.allowed).map((g) => g.agentTool);
     const deny = grants.filter((g) => !g.allowed).map((g) => g.agentTool);
@@ -123,9 +161,7 @@ export class OpenClawConfig {
           },
         },
       },
-      ...(providers.length > 0 && {
-        models: { providers: Object.fromEntries(providers.map(([provider, tool]) => [provider, { baseUrl: gatewayToolUrl(options.gatewayUrl, tool) }])) },
-      }),
+      ...(providers.length > 0 && { models: { providers: Object.fromEntries(providers.map(([provider, baseUrl]) => [provider, { baseUrl }])) } }),
     });
   }
 
