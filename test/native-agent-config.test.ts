@@ -86,7 +86,7 @@ describe("OpenClaw fragment", () => {
 
   it("points model providers at the role's gateway, and ships the plugin in the package", () => {
     const fragment = openClaw(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: `${GATEWAY}/`, modelProviders: { anthropic: "anthropic" } });
-    expect(fragment.models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic` } } });
+    expect(fragment.models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic`, api: "anthropic-messages" } } });
     const packageJson = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
     expect(packageJson.files).toContain("openclaw-plugin");
     expect(JSON.parse(readFileSync(join(ROOT, "openclaw-plugin", "package.json"), "utf8")).openclaw.extensions).toEqual(["./index.js"]);
@@ -94,7 +94,7 @@ describe("OpenClaw fragment", () => {
 
   it("derives the model providers from the fronted model tools the role may POST to", () => {
     // anthropic (WRITE) fronts OpenClaw's anthropic provider; openai is only READ: no model calls through it.
-    expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent").models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic` } } });
+    expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent").models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic`, api: "anthropic-messages" } } });
     expect(openClaw(mappedFleet(ToolAccess.READ), "customer_support").models).toBeUndefined();
     expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent", { modelProviders: {} }).models).toBeUndefined();
     // An upstream above the provider's base keeps the rest of the path; one below it (or another API) fronts no provider.
@@ -104,7 +104,10 @@ describe("OpenClaw fragment", () => {
       tools: { ...seed.tools, a_openai: { upstream: "https://api.openai.com/" }, b_openai: { upstream: "https://api.openai.com/v1" }, news: { upstream: "https://api.anthropic.com/news" }, other: { upstream: "https://api.openai.community/v1" } },
       roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, a_openai: ToolAccess.WRITE, b_openai: ToolAccess.EXECUTE, news: ToolAccess.WRITE, other: ToolAccess.WRITE } } },
     });
-    expect(openClaw(spec, "research_agent").models).toEqual({ providers: { openai: { baseUrl: `${GATEWAY}/tools/a_openai/v1` } } });
+    expect(openClaw(spec, "research_agent").models).toEqual({ providers: { openai: { baseUrl: `${GATEWAY}/tools/a_openai/v1`, api: "openai-responses" } } });
+    // A key the gateway holds: OpenClaw gets a stand-in, which the gateway replaces (it calls no model without a key).
+    const held = FirewallSpec.fromProps({ ...seed, tools: { ...seed.tools, anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } } }, roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, anthropic: ToolAccess.WRITE } } } });
+    expect(openClaw(held, "research_agent").models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic`, api: "anthropic-messages", apiKey: OpenClawConfig.GATEWAY_KEY_PLACEHOLDER } } });
     expect(OpenClawConfig.PROVIDER_BASE_URLS).toEqual({ anthropic: "https://api.anthropic.com", openai: "https://api.openai.com/v1" });
   });
 

@@ -9,7 +9,8 @@
  *     "entries": { "rapidclaw-gateway-check": { "enabled": true,
  *       "config": { "gatewayUrl": "http://…:8080", "tools": { "web_search": { "tool": "web_search", "access": "READ" } } } } }
  *   },
- *   "models": { "providers": { "anthropic": { "baseUrl": "http://…:8080/tools/anthropic" } } }
+ *   "models": { "providers": { "anthropic": { "baseUrl": "http://…:8080/tools/anthropic", "api": "anthropic-messages",
+ *     "apiKey": "held-by-the-rapidclaw-gateway" } } }
  * }
  * ```
  *
@@ -20,9 +21,9 @@
  */
 import { FirewallSpecError } from "../model/errors";
 import { byString } from "../model/order";
-import { ToolAccess } from "../model/types";
+import { KeyDelivery, ToolAccess } from "../model/types";
 import { accessAllows } from "../model/validate";
-import type { FirewallSpec } from "../plan/firewall-spec";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedRole } from "../plan/plan";
 import { agentToolGrants, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
 
@@ -53,6 +54,8 @@ export interface OpenClawConfigOptions {
    * OpenClaw model providers pointed at the gateway: provider id (`anthropic`, `openai`) to the
    * tool whose upstream is that model API; its `baseUrl` becomes `<gatewayUrl>/tools/<tool>`.
    * Give `{}` to leave the model providers to you.
+   * A bundled provider gets its `api`, and a tool whose key the gateway holds gets
+   * `apiKey: OpenClawConfig.GATEWAY_KEY_PLACEHOLDER` (OpenClaw calls no model without a key).
    * @default - derived: each of OpenClaw's bundled providers (`OpenClawConfig.PROVIDER_BASE_URLS`)
    * whose API a tool the role holds at WRITE fronts (the tool's upstream is the provider's base URL
    * or a prefix of it; the first such tool by name), its `baseUrl` the same API through the gateway
@@ -83,41 +86,65 @@ export interface OpenClawConfigDocument {
       readonly [pluginId: string]: { readonly enabled: boolean; readonly config: { readonly gatewayUrl: string; readonly tools: { readonly [agentTool: string]: OpenClawPluginTool } } };
     };
   };
-  readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string } } };
+  readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string; readonly api?: string; readonly apiKey?: string } } };
 }
 
 /**
- * OpenClaw's bundled model providers and the base URL each calls by default (2026.9.6): the
- * Anthropic SDK appends `/v1/messages` to its base, the OpenAI one `/chat/completions` or
- * `/responses` to a base ending in `/v1`.
+ * OpenClaw's bundled model providers (2026.9.6): the base URL each calls by default and the API it
+ * speaks. An overlay that sets `baseUrl` must name the API too: without it OpenClaw speaks OpenAI
+ * chat completions to any base URL, Anthropic's included.
  */
-const OPENCLAW_PROVIDER_BASE_URLS: { readonly [providerId: string]: string } = {
-  anthropic: "https://api.anthropic.com",
-  openai: "https://api.openai.com/v1",
+const OPENCLAW_PROVIDERS: { readonly [providerId: string]: { readonly baseUrl: string; readonly api: string } } = {
+  anthropic: { baseUrl: "https://api.anthropic.com", api: "anthropic-messages" },
+  openai: { baseUrl: "https://api.openai.com/v1", api: "openai-responses" },
 };
 
 /**
- * The bundled providers whose API a tool the role may POST to fronts, each with its base URL
- * through the gateway: `<gatewayUrl>/tools/<tool>` plus what the provider's base URL has beyond
- * the tool's upstream (`/v1` for an upstream of `https://api.openai.com`). Sorted by provider.
+ * What OpenClaw sends as the provider's key when the gateway holds the real one: OpenClaw makes no
+ * model call without a key, and the gateway replaces this one with the tool's own.
  */
-function frontedModelProviders(spec: FirewallSpec, role: PlannedRole, gatewayUrl: string): (readonly [string, string])[] {
+export const OPENCLAW_GATEWAY_KEY_PLACEHOLDER = "held-by-the-rapidclaw-gateway";
+
+/** One provider overlay: the API through the gateway. */
+interface OpenClawModelProvider {
+  readonly baseUrl: string;
+  readonly api?: string;
+  readonly apiKey?: string;
+}
+
+/** The provider overlay for `tool` (the API's own `path` beyond the tool's upstream appended). */
+function providerThroughGateway(spec: FirewallSpec, provider: string, tool: string, gatewayUrl: string, path = ""): OpenClawModelProvider {
+  const gatewayHoldsKey = planOf(spec).tools.find((t) => t.name === tool)?.key?.delivery === KeyDelivery.GATEWAY;
+  return {
+    baseUrl: `${gatewayToolUrl(gatewayUrl, tool)}${path}`,
+    ...(OPENCLAW_PROVIDERS[provider] !== undefined && { api: OPENCLAW_PROVIDERS[provider].api }),
+    ...(gatewayHoldsKey && { apiKey: OPENCLAW_GATEWAY_KEY_PLACEHOLDER }),
+  };
+}
+
+/**
+ * The bundled providers whose API a tool the role may POST to fronts (the tool's upstream is the
+ * provider's base URL or a prefix of it; the first such tool by name), sorted by provider.
+ */
+function frontedModelProviders(spec: FirewallSpec, role: PlannedRole, gatewayUrl: string): [string, OpenClawModelProvider][] {
   const tools = role.access
     .filter((a) => accessAllows(a.access, ToolAccess.WRITE) && spec.props.tools[a.tool]?.upstream !== undefined)
     .map((a) => [a.tool, (spec.props.tools[a.tool].upstream as string).replace(/\/+$/, "")] as const)
     .sort(([a], [b]) => byString(a, b));
-  return Object.entries(OPENCLAW_PROVIDER_BASE_URLS)
+  return Object.entries(OPENCLAW_PROVIDERS)
     .sort(([a], [b]) => byString(a, b))
-    .flatMap(([provider, base]) => {
-      const fronting = tools.find(([, upstream]) => base === upstream || base.startsWith(`${upstream}/`));
-      return fronting === undefined ? [] : [[provider, `${gatewayToolUrl(gatewayUrl, fronting[0])}${base.slice(fronting[1].length)}`] as const];
+    .flatMap(([provider, { baseUrl }]) => {
+      const fronting = tools.find(([, upstream]) => baseUrl === upstream || baseUrl.startsWith(`${upstream}/`));
+      return fronting === undefined ? [] : [[provider, providerThroughGateway(spec, provider, fronting[0], gatewayUrl, baseUrl.slice(fronting[1].length))]];
     });
 }
 
 /** OpenClaw's native configuration of one role. */
 export class OpenClawConfig {
   /** OpenClaw's bundled model providers and their default base URLs, which tools fronting them are matched against. */
-  public static readonly PROVIDER_BASE_URLS: { readonly [providerId: string]: string } = OPENCLAW_PROVIDER_BASE_URLS;
+  public static readonly PROVIDER_BASE_URLS: { readonly [providerId: string]: string } = Object.fromEntries(Object.entries(OPENCLAW_PROVIDERS).map(([id, p]) => [id, p.baseUrl]));
+  /** What OpenClaw sends as a provider's key when the gateway holds the real one (the gateway replaces it). */
+  public static readonly GATEWAY_KEY_PLACEHOLDER = OPENCLAW_GATEWAY_KEY_PLACEHOLDER;
   /** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
   public static readonly PLUGIN_ID = OPENCLAW_PLUGIN_ID;
   /** Where the agent containers find the plugin directory, unless `pluginPath` says otherwise. */
@@ -141,7 +168,7 @@ export class OpenClawConfig {
 
     const providers = options.modelProviders === undefined
       ? frontedModelProviders(spec, planned, options.gatewayUrl)
-      : explicit.map(([provider, tool]) => [provider, gatewayToolUrl(options.gatewayUrl, tool)] as const);
+      : explicit.map(([provider, tool]): [string, OpenClawModelProvider] => [provider, providerThroughGateway(spec, provider, tool, options.gatewayUrl)]);
     const grants = agentToolGrants(spec, planned, "openclaw");
     const allow = grants.filter((g) => g.allowed).map((g) => g.agentTool);
     const deny = grants.filter((g) => !g.allowed).map((g) => g.agentTool);
@@ -161,7 +188,7 @@ export class OpenClawConfig {
           },
         },
       },
-      ...(providers.length > 0 && { models: { providers: Object.fromEntries(providers.map(([provider, baseUrl]) => [provider, { baseUrl }])) } }),
+      ...(providers.length > 0 && { models: { providers: Object.fromEntries(providers) } }),
     });
   }
 

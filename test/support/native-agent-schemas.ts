@@ -19,7 +19,7 @@ export const openClawFragment = z.strictObject({
     load: z.strictObject({ paths: z.array(z.string().startsWith("/")) }),
     entries: z.record(z.string(), z.strictObject({ enabled: z.literal(true), config: z.record(z.string(), z.unknown()) })),
   }),
-  models: z.strictObject({ providers: z.record(z.string(), z.strictObject({ baseUrl: z.url() })) }).optional(),
+  models: z.strictObject({ providers: z.record(z.string(), z.strictObject({ baseUrl: z.url(), api: z.enum(["anthropic-messages", "openai-responses"]).optional(), apiKey: z.string().optional() })) }).optional(),
 });
 
 const HERMES_CORE_TOOLSETS = [
