@@ -147,10 +147,26 @@ describe("Hermes Agent fragment", () => {
 
   it("points the model at the gateway, takes a mounted hook path, and never claims proxy.extra_allowed_hosts", () => {
     const fragment = hermes(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: GATEWAY, modelTool: "anthropic", hookCommand: "/opt/rapidclaw/bin/rapidclaw hook hermes", hookTimeoutSec: 30 });
-    expect(fragment.model).toEqual({ base_url: `${GATEWAY}/tools/anthropic` });
+    expect(fragment.model).toEqual({ provider: "custom", base_url: `${GATEWAY}/tools/anthropic` });
     expect(fragment.hooks.pre_tool_call[0].command.startsWith("/opt/rapidclaw/bin/rapidclaw hook hermes --tool ")).toBe(true);
     expect(fragment.hooks.pre_tool_call[0].timeout).toBe(30);
     expect(HermesConfig.forRole(mappedFleet(ToolAccess.READ), "research_agent").toYaml()).not.toMatch(/proxy|extra_allowed_hosts/);
+  });
+
+  it("derives the model base URL from a fronted OpenAI-compatible tool the role may POST to", () => {
+    // mappedFleet's openai tool is only READ: no model section.
+    expect(hermes(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: GATEWAY }).model).toBeUndefined();
+    const seed = firewallScenario(AgentPlatform.DOCKER);
+    const spec = (upstream: string) => FirewallSpec.fromProps({
+      ...seed,
+      tools: { ...seed.tools, llm: { upstream }, other: { upstream: "https://api.anthropic.com" } },
+      roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, llm: ToolAccess.WRITE, other: ToolAccess.WRITE } } },
+    });
+    expect(hermes(spec("https://api.openai.com"), "research_agent", { gatewayUrl: GATEWAY }).model).toEqual({ provider: "custom", base_url: `${GATEWAY}/tools/llm/v1` });
+    expect(hermes(spec("https://api.openai.com/v1/"), "research_agent", { gatewayUrl: GATEWAY }).model).toEqual({ provider: "custom", base_url: `${GATEWAY}/tools/llm` });
+    expect(hermes(spec("https://api.openai.com/v1/"), "research_agent").model).toBeUndefined();
+    expect(hermes(spec("https://api.openai.com/v2"), "research_agent", { gatewayUrl: GATEWAY }).model).toBeUndefined();
+    expect(HermesConfig.MODEL_API_BASE_URL).toBe("https://api.openai.com/v1");
   });
 
   it("gives a role with no mapped tool no toolset, and a hook that blocks whatever Hermes still calls", () => {

@@ -21,11 +21,10 @@
  */
 import { FirewallSpecError } from "../model/errors";
 import { byString } from "../model/order";
-import { KeyDelivery, ToolAccess } from "../model/types";
-import { accessAllows } from "../model/validate";
+import { KeyDelivery, type ToolAccess } from "../model/types";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedRole } from "../plan/plan";
-import { agentToolGrants, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
+import { agentToolGrants, frontedModelApi, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
 
 /** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
 export const OPENCLAW_PLUGIN_ID = "rapidclaw-gateway-check";
@@ -122,20 +121,13 @@ function providerThroughGateway(spec: FirewallSpec, provider: string, tool: stri
   };
 }
 
-/**
- * The bundled providers whose API a tool the role may POST to fronts (the tool's upstream is the
- * provider's base URL or a prefix of it; the first such tool by name), sorted by provider.
- */
+/** The bundled providers whose API a tool the role may POST to fronts (`frontedModelApi`), sorted by provider. */
 function frontedModelProviders(spec: FirewallSpec, role: PlannedRole, gatewayUrl: string): [string, OpenClawModelProvider][] {
-  const tools = role.access
-    .filter((a) => accessAllows(a.access, ToolAccess.WRITE) && spec.props.tools[a.tool]?.upstream !== undefined)
-    .map((a) => [a.tool, (spec.props.tools[a.tool].upstream as string).replace(/\/+$/, "")] as const)
-    .sort(([a], [b]) => byString(a, b));
   return Object.entries(OPENCLAW_PROVIDERS)
     .sort(([a], [b]) => byString(a, b))
     .flatMap(([provider, { baseUrl }]) => {
-      const fronting = tools.find(([, upstream]) => baseUrl === upstream || baseUrl.startsWith(`${upstream}/`));
-      return fronting === undefined ? [] : [[provider, providerThroughGateway(spec, provider, fronting[0], gatewayUrl, baseUrl.slice(fronting[1].length))]];
+      const fronting = frontedModelApi(spec, role, baseUrl);
+      return fronting === undefined ? [] : [[provider, providerThroughGateway(spec, provider, fronting.tool, gatewayUrl, fronting.path)]];
     });
 }
 

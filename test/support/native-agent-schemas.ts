@@ -33,5 +33,5 @@ export const hermesFragment = z.strictObject({
   hooks: z.strictObject({
     pre_tool_call: z.array(z.strictObject({ matcher: z.string(), command: z.string().min(1), timeout: z.number().int().min(1).max(300), fail_closed: z.literal(true) })).length(1),
   }),
-  model: z.strictObject({ base_url: z.url() }).optional(),
+  model: z.strictObject({ provider: z.literal("custom"), base_url: z.url() }).optional(),
 });
