@@ -9,10 +9,9 @@
  * What the test changes in the mounted config: the gateway's address (the stack's Docker address,
  * replaced by the test listener of a role), and, for one run, the plugin's gateway address alone.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentPlatform, AgentRuntime, ToolAccess } from "../../src/model/types";
 import { FirewallSpec, planOf } from "../../src/plan/firewall-spec";
@@ -25,6 +24,7 @@ import { selfSignedCertificate, TestUpstream } from "../gateway/support/upstream
 import { fronted } from "../support/gateway-spec";
 import { agentProgram, missingAgentPrograms } from "./support/agent-programs";
 import { ModelStub, type ModelRequest } from "./support/model-stub";
+import { runWithMounts, type AgentRun } from "./support/mounted-agent";
 import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
 
 const SKIP = skipLoudlyOrFailInCi(
@@ -81,26 +81,13 @@ describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () =
 
   const listener = (role: keyof typeof ROLE_ADDRESSES) => `http://${ROLE_ADDRESSES[role].listener}:${gw.rolePort}`;
 
-  /**
-   * Runs `openclaw <args>` as the agent's container would: the mounted files at their paths (an
-   * overlay on /opt in a mount namespace of its own), its variables, no provider key anywhere.
-   */
-  function openclaw(run: string, config: string, args: string[]): Promise<{ code: number | null; output: string }> {
-    const upper = join(work, run, "upper");
-    for (const file of [...mount.sharedFiles, { path: mount.roleFiles[0].path, content: config }]) {
-      const path = join(upper, file.path.replace(/^\/opt\//, ""));
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, file.content);
-    }
-    mkdirSync(join(work, run, "overlay-work"));
-    mkdirSync(join(work, run, "home"));
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: join(work, run, "home"), ...Object.fromEntries(mount.env), NO_COLOR: "1" };
-    const script = 'mount -t overlay overlay -o "lowerdir=/opt,upperdir=$0/upper,workdir=$0/overlay-work" /opt && exec "$@"';
-    const child = spawn("unshare", ["--mount", "sh", "-c", script, join(work, run), agentProgram("node24") as string, agentProgram("openclaw") as string, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    return new Promise((resolve) => child.once("exit", (code) => resolve({ code, output })));
+  /** Runs `openclaw <args>` as the agent's container would: the mounted files at their paths, its variables, no provider key anywhere. */
+  function openclaw(run: string, config: string, args: string[]): Promise<AgentRun> {
+    const dir = join(work, run);
+    mkdirSync(join(dir, "home"), { recursive: true });
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: join(dir, "home"), ...Object.fromEntries(mount.env), NO_COLOR: "1" };
+    const files = [...mount.sharedFiles, { path: mount.roleFiles[0].path, content: config }];
+    return runWithMounts(dir, files, [agentProgram("node24") as string, agentProgram("openclaw") as string, ...args], env);
   }
 
   // The model is the user's choice (the mounted config names none): one the gateway fronts.

@@ -1,0 +1,37 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+/** A file the stack mounts into an agent: its path there and its content. */
+export interface MountedFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+/** How a run ended: exit code and everything it wrote. */
+export interface AgentRun {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+/**
+ * Runs `command` as an agent's container would see its mounts: every file at its path under /opt
+ * (an overlay on /opt in a mount namespace of its own, so nothing reaches the machine's /opt),
+ * with `env` alone as its environment. `dir` is the run's own scratch directory.
+ */
+export function runWithMounts(dir: string, files: ReadonlyArray<MountedFile>, command: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Promise<AgentRun> {
+  const upper = join(dir, "upper");
+  for (const file of files) {
+    if (!file.path.startsWith("/opt/")) throw new Error(`${file.path}: only mounts under /opt are laid out here`);
+    const path = join(upper, file.path.slice("/opt/".length));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, file.content);
+  }
+  mkdirSync(join(dir, "overlay-work"), { recursive: true });
+  const script = 'mount -t overlay overlay -o "lowerdir=/opt,upperdir=$0/upper,workdir=$0/overlay-work" /opt && exec "$@"';
+  const child = spawn("unshare", ["--mount", "sh", "-c", script, dir, ...command], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  return new Promise((resolve) => child.once("exit", (code) => resolve({ code, output })));
+}
