@@ -28,7 +28,7 @@ import { selfSignedCertificate, TestUpstream } from "../gateway/support/upstream
 import { fronted } from "../support/gateway-spec";
 import { agentProgram, missingAgentPrograms } from "./support/agent-programs";
 import { NetworkNamespace } from "./support/netns";
-import { OpenBaoServer } from "./support/openbao";
+import { addressInside, OpenBaoServer } from "./support/openbao";
 import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
 import { replayVault, type VaultReplay } from "./support/vault-replay";
 
@@ -95,7 +95,7 @@ describe.skipIf(SKIP)("tool keys from Vault to the upstream through bao agent an
     // The gateway's login: its address inside the bound CIDR, its RoleID and a SecretID where the stack mounts them.
     const login = Object.values<Json>(doc.resource.vault_approle_auth_backend_role).find((r) => r.role_name === PLAN.gateway?.name) as Json;
     const [cidr] = login.token_bound_cidrs as string[];
-    const source = cidr.split("/")[0].replace(/\d+$/, (last) => String(Number(last) + 10));
+    const source = addressInside(cidr);
     ns.addAddress(source);
     const etc = join(work, "etc-upper", "rapidclaw");
     mkdirSync(etc, { recursive: true });

@@ -29,7 +29,7 @@ import { firewallSpecArb } from "../support/arbitraries";
 import { fronted } from "../support/gateway-spec";
 import { missingAgentPrograms } from "./support/agent-programs";
 import { NetworkNamespace } from "./support/netns";
-import { OpenBaoServer } from "./support/openbao";
+import { addressInside, OpenBaoServer } from "./support/openbao";
 import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
 import { replayVault, type VaultReplay } from "./support/vault-replay";
 
@@ -101,13 +101,6 @@ function agentReadable(plan: FirewallPlan, role: FirewallPlan["roles"][number]):
 /** The data paths the gateway's Vault identity may read: the keys held by the gateway. */
 const custodyPaths = (plan: FirewallPlan) => plan.tools.flatMap((t) => (t.key?.delivery === KeyDelivery.GATEWAY ? [`${plan.vault.mountPath}/data/${t.key.secretName}`] : [])).sort();
 
-/** An address inside a CIDR (its tenth host). */
-function inside(cidr: string): string {
-  const [address] = cidr.split("/");
-  const parts = address.split(".").map(Number);
-  parts[3] += 10;
-  return parts.join(".");
-}
 
 describe.skipIf(SKIP)("the synthesized Vault resources on a real OpenBao server", () => {
   let ns: NetworkNamespace;
@@ -126,7 +119,7 @@ describe.skipIf(SKIP)("the synthesized Vault resources on a real OpenBao server"
       const existing = plan.vault.existingAuthMount ? { [plan.vault.authPath]: plan.platform === AgentPlatform.KUBERNETES ? "kubernetes" : "approle" } : {};
       applied[name] = { props, plan, doc, replay: replayVault(server, doc, { existingAuthMounts: existing, outsideValues: kubernetesNames(doc) }) };
       for (const role of Object.values<Json>(doc.resource.vault_approle_auth_backend_role ?? {})) {
-        for (const cidr of role.token_bound_cidrs) sources.add(inside(cidr));
+        for (const cidr of role.token_bound_cidrs) sources.add(addressInside(cidr));
       }
     }
     for (const source of sources) ns.addAddress(source);
@@ -187,7 +180,7 @@ describe.skipIf(SKIP)("the synthesized Vault resources on a real OpenBao server"
         const refused = login(backend, role.role_name, OUTSIDE);
         expect(refused.status, `${role.role_name} from ${OUTSIDE}`).toBeGreaterThanOrEqual(400);
         expect(JSON.stringify(refused.body)).toMatch(/unauthorized by CIDR restrictions/);
-        const from = inside(cidr);
+        const from = addressInside(cidr);
         const answer = login(backend, role.role_name, from);
         expect(answer.status, `${role.role_name} from ${from}: ${JSON.stringify(answer.body)}`).toBe(200);
         const token = answer.body.auth.client_token as string;
@@ -217,7 +210,7 @@ describe.skipIf(SKIP)("the synthesized Vault resources on a real OpenBao server"
           expect(server.request("GET", `auth/${plan.vault.authPath}/role/${role.policyName}`).status).toBe(404);
           continue;
         }
-        const from = inside(login_?.token_bound_cidrs[0]);
+        const from = addressInside(login_?.token_bound_cidrs[0]);
         const token = login(plan.vault.authPath, role.policyName, from).body.auth.client_token;
         expect(readable(token, from, everything), role.name).toEqual(expected);
         const value = server.request("GET", expected[0], { token, from }).body.data.data;
@@ -233,7 +226,7 @@ describe.skipIf(SKIP)("the synthesized Vault resources on a real OpenBao server"
     expect(gateway).toBeDefined();
     const custody = custodyPaths(plan);
     expect(custody).toEqual([`${plan.vault.mountPath}/data/tools/anthropic`]);
-    const from = inside(gateway?.token_bound_cidrs[0]);
+    const from = addressInside(gateway?.token_bound_cidrs[0]);
     const answer = login(plan.vault.authPath, gateway?.role_name, from);
     expect(answer.status).toBe(200);
     expect(readable(answer.body.auth.client_token, from, allKeyPaths(Object.values(applied)))).toEqual(custody);

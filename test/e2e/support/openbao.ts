@@ -104,3 +104,10 @@ export class OpenBaoServer {
     });
   }
 }
+
+/** The tenth host address of an IPv4 CIDR: a source address inside a bound CIDR for the tests. */
+export function addressInside(cidr: string): string {
+  const parts = cidr.split("/")[0].split(".").map(Number);
+  parts[3] += 10;
+  return parts.join(".");
+}
