@@ -9,22 +9,18 @@
  * `RAPIDCLAW_GATEWAY_URL` (the stack's Docker address, replaced by a test listener), and for one
  * run the variable alone (the check endpoint down while the model is reachable).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentPlatform, AgentRuntime, ToolAccess } from "../../src/model/types";
-import { FirewallSpec, planOf } from "../../src/plan/firewall-spec";
-import { agentRuntimeMount, type AgentRuntimeMount } from "../../src/render/agent-runtime-files";
-import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "../gateway/support/harness";
 import { freePort } from "../gateway/support/net";
-import { missingRedis, TestRedis } from "../gateway/support/redis";
-import { selfSignedCertificate, TestUpstream } from "../gateway/support/upstream";
+import { missingRedis } from "../gateway/support/redis";
 import { fronted } from "../support/gateway-spec";
 import { agentProgram, missingAgentPrograms } from "./support/agent-programs";
-import { ModelStub, type ModelRequest, type ModelTurn } from "./support/model-stub";
-import { runWithMounts } from "./support/mounted-agent";
+import { startModelGateway, type ModelGateway, type ModelRequest, type ModelTurn } from "./support/model-stub";
+import { runtimeMountOf, runWithMounts } from "./support/mounted-agent";
 import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
 
 const SKIP = skipLoudlyOrFailInCi(
@@ -32,7 +28,6 @@ const SKIP = skipLoudlyOrFailInCi(
   [missingPrerequisites(["unshare", "mount", "node"]), missingAgentPrograms(["hermes"]), missingRedis()].filter(Boolean).join("; ") || undefined,
 );
 
-const ROOT = join(__dirname, "..", "..");
 /** The pinned Hermes Agent (.ci/run). */
 const HERMES_VERSION = "0.19.0";
 
@@ -51,28 +46,16 @@ const SPEC = fronted(AgentPlatform.DOCKER, (spec) => {
   spec.agents = [{ name: "hermes-agent", image: `nousresearch/hermes-agent:${HERMES_VERSION}`, role: "research_agent", runtime: AgentRuntime.HERMES }];
 });
 
-function researchMount(): AgentRuntimeMount {
-  const spec = FirewallSpec.fromProps(SPEC);
-  const agent = planOf(spec).agents.find((a) => a.name === "hermes-agent");
-  const mount = agent && agentRuntimeMount(spec, agent, (path) => readFileSync(join(ROOT, path), "utf8"));
-  if (mount === undefined) throw new Error("the Hermes agent has no runtime mount");
-  return mount;
-}
-
 const marker = (run: string) => `rapidclaw-run-${run}`;
 
 describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.yaml and pre_tool_call hook`, () => {
-  const mount = researchMount();
-  const mountedGatewayUrl = planOf(FirewallSpec.fromProps(SPEC)).gateway?.roles.find((r) => r.role === "research_agent")?.url as string;
+  const { mount, gatewayUrl: mountedGatewayUrl } = runtimeMountOf(SPEC, "hermes-agent");
   const work = mkdtempSync(join(tmpdir(), "rchermes-"));
   /** A file the allowed read returns, and one the refused write would create. */
   const readable = join(work, "notes.txt");
   const notWritten = join(work, "written-by-agent.txt");
   const secretLine = `workspace note ${Date.now()}`;
-  let redis: TestRedis;
-  let upstream: TestUpstream;
-  let stub: ModelStub;
-  let gw: TestGateway;
+  let env: ModelGateway;
 
   /** Each run's one tool call, picked by the run's marker in the prompt. */
   const calls: Record<string, ModelTurn> = {
@@ -84,27 +67,18 @@ describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.ya
 
   beforeAll(async () => {
     writeFileSync(readable, secretLine);
-    const certificate = selfSignedCertificate(["api.openai.com", "api.anthropic.com"]);
-    redis = await TestRedis.start();
-    upstream = await TestUpstream.start(certificate);
-    stub = await ModelStub.start(certificate, (request: ModelRequest) => {
+    env = await startModelGateway(SPEC, ["api.openai.com", "api.anthropic.com"], "llm", (request: ModelRequest) => {
       const messages: { role: string }[] = request.body.messages ?? [];
       if (messages.some((m) => m.role === "tool")) return { text: "done" };
       const run = Object.keys(calls).find((name) => request.text.includes(marker(name)));
       return run === undefined ? { text: "no run marker" } : calls[run];
     });
-    gw = await startTestGateway(SPEC, redis.url, upstream, certificate, {}, new Map([["llm", stub.port]]));
   });
 
   afterAll(async () => {
-    await gw?.gateway.stop();
-    await stub?.stop();
-    await upstream?.stop();
-    await redis?.kill();
+    await env?.stop();
     rmSync(work, { recursive: true, force: true });
   });
-
-  const listener = (role: keyof typeof ROLE_ADDRESSES) => `http://${ROLE_ADDRESSES[role].listener}:${gw.rolePort}`;
 
   /** One prompt, as the agent's container runs Hermes: mounted files, its variables with the gateway's test address. */
   function hermes(run: string, modelAt: string, checkAt: string) {
@@ -118,7 +92,7 @@ describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.ya
 
   /** What Hermes sent back to the model as the tool's result in a run (a block comes as `{"error": …}`). */
   const toolResultOf = (run: string) =>
-    stub.requests
+    env.stub.requests
       .filter((r) => r.text.includes(marker(run)))
       .flatMap((r) => (r.body.messages as { role: string; content: string }[]).filter((m) => m.role === "tool").map((m) => errorOf(m.content) ?? m.content))
       .join("\n");
@@ -134,25 +108,25 @@ describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.ya
   it("runs one prompt per run: the hook allows the role's tool, blocks a refused one, another network's call and any call when the gateway is down", async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const runs = await Promise.all([
-      hermes("allowed", listener("research_agent"), listener("research_agent")),
-      hermes("refused", listener("research_agent"), listener("research_agent")),
-      hermes("other-network", listener("customer_support"), listener("customer_support")),
-      hermes("down", listener("research_agent"), closed),
+      hermes("allowed", env.listener("research_agent"), env.listener("research_agent")),
+      hermes("refused", env.listener("research_agent"), env.listener("research_agent")),
+      hermes("other-network", env.listener("customer_support"), env.listener("customer_support")),
+      hermes("down", env.listener("research_agent"), closed),
     ]);
     const [allowed, refused, otherNetwork, down] = runs;
     for (const [run, result] of Object.entries({ allowed, refused, otherNetwork, down })) expect(result.code, `${run}:\n${result.output.slice(-3000)}`).toBe(0);
 
     // The model calls went through the gateway, which put its key in; Hermes had none.
-    const chats = stub.requests.filter((r) => r.path.endsWith("/chat/completions"));
+    const chats = env.stub.requests.filter((r) => r.path.endsWith("/chat/completions"));
     expect(chats.length).toBeGreaterThanOrEqual(8);
-    expect(new Set(chats.map((r) => r.headers.authorization))).toEqual(new Set([`Bearer ${gw.keys.llm}`]));
+    expect(new Set(chats.map((r) => r.headers.authorization))).toEqual(new Set([`Bearer ${env.gw.keys.llm}`]));
 
     expect(toolResultOf("allowed")).toContain(secretLine);
     expect(toolResultOf("refused")).toMatch(/Rapid Claw: "write_file" is not a tool of this role/);
     expect(existsSync(notWritten)).toBe(false);
     expect(toolResultOf("other-network")).toContain("Rapid Claw: the tool gateway refused READ on workspace");
     expect(toolResultOf("other-network")).not.toContain(secretLine);
-    expect(gw.events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "workspace", agent_role: "customer_support" })]));
+    expect(env.gw.events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "workspace", agent_role: "customer_support" })]));
     expect(toolResultOf("down")).toContain("Rapid Claw: the tool gateway could not be asked about workspace");
     expect(toolResultOf("down")).not.toContain(secretLine);
   }, 300_000);

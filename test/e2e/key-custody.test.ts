@@ -152,7 +152,7 @@ describe.skipIf(SKIP)("tool keys from Vault to the upstream through bao agent an
   });
 
   const secretOf = (tool: string) => replay.secrets.get(`${PLAN.vault.mountPath}/${PLAN.tools.find((t) => t.name === tool)?.key?.secretName}`) as Json;
-  const callModel = () => call({ host: ROLE_ADDRESSES.research_agent.listener, port: rolePort, path: "/tools/anthropic/v1/messages", method: "POST", body: "{}" });
+  const callModel = (query = "") => call({ host: ROLE_ADDRESSES.research_agent.listener, port: rolePort, path: `/tools/anthropic/v1/messages${query}`, method: "POST", body: "{}" });
 
   it("renders exactly the custody keys into the key directory, mode 0400, and the gateway injects them", async () => {
     expect(CUSTODY_TOOLS).toEqual(["anthropic"]);
@@ -166,19 +166,26 @@ describe.skipIf(SKIP)("tool keys from Vault to the upstream through bao agent an
     expect(upstream.received.at(-1)?.headers["x-api-key"]).toBe(secretOf("anthropic").api_key);
   });
 
-  it("rotates under load: the new version reaches the upstream, no call fails, the old key never follows the new", async () => {
+  it("rotates under load: the new version reaches the upstream, no call fails, no call started after the new key was seen carries the old", async () => {
     const old = secretOf("anthropic").api_key as string;
     const rotated = randomBytes(24).toString("hex");
     const first = upstream.received.length;
+    const newKeySeen = () => upstream.received.slice(first).some((r) => r.headers["x-api-key"] === rotated);
     const statuses: number[] = [];
+    /** Calls by number, and whether the upstream had already received the new key when each started. */
+    const startedAfterSeen = new Map<string, boolean>();
     let running = true;
     const callers = Array.from({ length: CALLERS }, async () => {
-      while (running) statuses.push(await callModel().then((a) => a.status, () => 0));
+      while (running) {
+        const seq = String(startedAfterSeen.size);
+        startedAfterSeen.set(seq, newKeySeen());
+        statuses.push(await callModel(`?seq=${seq}`).then((a) => a.status, () => 0));
+      }
     });
     await until(() => statuses.length >= 20, 20_000, () => "no calls went through");
     // As the stack's rotation writes it: a new version of the whole secret with a new api_key.
     server.write("POST", `${PLAN.vault.mountPath}/data/tools/anthropic`, { data: { ...secretOf("anthropic"), api_key: rotated } });
-    await until(() => upstream.received.slice(first).some((r) => r.headers["x-api-key"] === rotated), 10 * RENDER_INTERVAL_SEC * 1000, () => `the rotated key never reached the upstream:\n${agentLog}`);
+    await until(newKeySeen, 10 * RENDER_INTERVAL_SEC * 1000, () => `the rotated key never reached the upstream:\n${agentLog}`);
     // Keep calling past two more renders and the gateway's poll.
     const seen = statuses.length;
     await until(() => statuses.length >= seen + 50, 20_000, () => "calls stopped after the rotation");
@@ -186,15 +193,18 @@ describe.skipIf(SKIP)("tool keys from Vault to the upstream through bao agent an
     running = false;
     await Promise.all(callers);
 
-    const sent = upstream.received.slice(first).map((r) => r.headers["x-api-key"]);
-    const firstNew = sent.indexOf(rotated);
-    expect(firstNew).toBeGreaterThan(0);
-    expect(new Set(sent.slice(0, firstNew))).toEqual(new Set([old]));
-    expect(sent.slice(firstNew).filter((key) => key !== rotated)).toEqual([]);
+    const received = upstream.received.slice(first).map((r) => ({ key: r.headers["x-api-key"], seq: new URL(r.url, "https://upstream").searchParams.get("seq") as string }));
+    expect(received).toHaveLength(statuses.length);
+    expect(new Set(received.map((r) => r.key))).toEqual(new Set([old, rotated]));
+    // Calls in flight at the change may arrive in any order; a call started once the new key was seen must carry it.
+    expect(received.filter((r) => startedAfterSeen.get(r.seq) && r.key !== rotated)).toEqual([]);
+    expect(received.filter((r) => startedAfterSeen.get(r.seq)).length).toBeGreaterThan(50);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(readFileSync(join(keyDir, "anthropic"), "utf8")).toBe(rotated);
     expect(statSync(join(keyDir, "anthropic")).mode & 0o777).toBe(0o400);
-    console.info(`rotation under load: ${statuses.length} calls by ${CALLERS} callers, ${firstNew} with the old key, ${sent.length - firstNew} with the new`);
+    const firstNew = received.findIndex((r) => r.key === rotated);
+    const reordered = received.slice(firstNew).filter((r) => r.key !== rotated).length;
+    console.info(`rotation under load: ${statuses.length} calls by ${CALLERS} callers; the new key first arrived as call ${firstNew + 1}; ${reordered} calls in flight at the change arrived after it with the old key`);
   });
 });
 

@@ -9,22 +9,19 @@
  * What the test changes in the mounted config: the gateway's address (the stack's Docker address,
  * replaced by the test listener of a role), and, for one run, the plugin's gateway address alone.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentPlatform, AgentRuntime, ToolAccess } from "../../src/model/types";
-import { FirewallSpec, planOf } from "../../src/plan/firewall-spec";
-import { agentRuntimeMount, type AgentRuntimeMount } from "../../src/render/agent-runtime-files";
 import { OPENCLAW_PLUGIN_ID, OpenClawConfig } from "../../src/render/openclaw-config";
-import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "../gateway/support/harness";
+import type { ROLE_ADDRESSES } from "../gateway/support/harness";
 import { freePort } from "../gateway/support/net";
-import { missingRedis, TestRedis } from "../gateway/support/redis";
-import { selfSignedCertificate, TestUpstream } from "../gateway/support/upstream";
+import { missingRedis } from "../gateway/support/redis";
 import { fronted } from "../support/gateway-spec";
 import { agentProgram, missingAgentPrograms } from "./support/agent-programs";
-import { ModelStub, type ModelRequest } from "./support/model-stub";
-import { runWithMounts, type AgentRun } from "./support/mounted-agent";
+import { startModelGateway, type ModelGateway, type ModelRequest } from "./support/model-stub";
+import { runtimeMountOf, runWithMounts, type AgentRun } from "./support/mounted-agent";
 import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
 
 const SKIP = skipLoudlyOrFailInCi(
@@ -32,54 +29,31 @@ const SKIP = skipLoudlyOrFailInCi(
   [missingPrerequisites(["unshare", "mount"]), missingAgentPrograms(["node24", "openclaw"]), missingRedis()].filter(Boolean).join("; ") || undefined,
 );
 
-const ROOT = join(__dirname, "..", "..");
 /** Both roles may call the model (so an agent in either network gets as far as a tool call); only research holds web_search. */
 const SPEC = fronted(AgentPlatform.DOCKER, (spec) => {
   spec.roles = { ...spec.roles, customer_support: { ...spec.roles.customer_support, tools: { ...spec.roles.customer_support.tools, anthropic: ToolAccess.WRITE } } };
   spec.agents = [{ name: "openclaw-agent", image: "openclaw/agent:2026.9.6", role: "research_agent", runtime: AgentRuntime.OPENCLAW }];
 });
 
-/** The research agent's mount: its openclaw.json, the plugin files and its variables. */
-function researchMount(): AgentRuntimeMount {
-  const spec = FirewallSpec.fromProps(SPEC);
-  const agent = planOf(spec).agents.find((a) => a.name === "openclaw-agent");
-  const mount = agent && agentRuntimeMount(spec, agent, (path) => readFileSync(join(ROOT, path), "utf8"));
-  if (mount === undefined) throw new Error("the OpenClaw agent has no runtime mount");
-  return mount;
-}
-
 /** A run's prompt carries its marker, so the stub and the test tell the runs apart. */
 const marker = (run: string) => `rapidclaw-run-${run}`;
 
 describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () => {
-  const mount = researchMount();
-  const mountedGatewayUrl = planOf(FirewallSpec.fromProps(SPEC)).gateway?.roles.find((r) => r.role === "research_agent")?.url as string;
+  const { mount, gatewayUrl: mountedGatewayUrl } = runtimeMountOf(SPEC, "openclaw-agent");
   const work = mkdtempSync(join(tmpdir(), "rcopenclaw-"));
-  let redis: TestRedis;
-  let upstream: TestUpstream;
-  let stub: ModelStub;
-  let gw: TestGateway;
+  let env: ModelGateway;
 
   beforeAll(async () => {
-    const certificate = selfSignedCertificate(["api.anthropic.com"]);
-    redis = await TestRedis.start();
-    upstream = await TestUpstream.start(certificate);
     // First request of a run: call web_search (through OpenClaw's tool_call, as its tool search shows tools); after the tool's result: done.
-    stub = await ModelStub.start(certificate, (request: ModelRequest) =>
+    env = await startModelGateway(SPEC, ["api.anthropic.com"], "anthropic", (request: ModelRequest) =>
       request.text.includes('"tool_result"') ? { text: "done" } : { tool: "tool_call", args: { id: "web_search", args: { query: "rapid claw" } } },
     );
-    gw = await startTestGateway(SPEC, redis.url, upstream, certificate, {}, new Map([["anthropic", stub.port]]));
   });
 
   afterAll(async () => {
-    await gw?.gateway.stop();
-    await stub?.stop();
-    await upstream?.stop();
-    await redis?.kill();
+    await env?.stop();
     rmSync(work, { recursive: true, force: true });
   });
-
-  const listener = (role: keyof typeof ROLE_ADDRESSES) => `http://${ROLE_ADDRESSES[role].listener}:${gw.rolePort}`;
 
   /** Runs `openclaw <args>` as the agent's container would: the mounted files at their paths, its variables, no provider key anywhere. */
   function openclaw(run: string, config: string, args: string[]): Promise<AgentRun> {
@@ -93,7 +67,7 @@ describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () =
   // The model is the user's choice (the mounted config names none): one the gateway fronts.
   const agentTurn = (run: string, config: string) => openclaw(run, config, ["agent", "--local", "--agent", "research_agent", "--model", "anthropic/claude-sonnet-4-5", "--message", `${marker(run)}: search the web`, "--json", "--timeout", "120"]);
   /** The tool result OpenClaw sent back to the model in a run. */
-  const toolResultOf = (run: string) => stub.requests.filter((r) => r.text.includes(marker(run)) && r.text.includes('"tool_result"')).map((r) => JSON.stringify(r.body.messages.at(-1).content)).join("\n");
+  const toolResultOf = (run: string) => env.stub.requests.filter((r) => r.text.includes(marker(run)) && r.text.includes('"tool_result"')).map((r) => JSON.stringify(r.body.messages.at(-1).content)).join("\n");
 
   it("validates the mounted config, plugin included, with OpenClaw's own loader", async () => {
     const mounted = mount.roleFiles[0].content;
@@ -111,7 +85,7 @@ describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () =
 
   it("calls the model through the gateway with the gateway's key, and before_tool_call allows, refuses by network, and fails closed", async () => {
     const mounted = mount.roleFiles[0].content;
-    const at = (role: keyof typeof ROLE_ADDRESSES) => mounted.split(mountedGatewayUrl).join(listener(role));
+    const at = (role: keyof typeof ROLE_ADDRESSES) => mounted.split(mountedGatewayUrl).join(env.listener(role));
     const checkDown = JSON.parse(at("research_agent"));
     checkDown.plugins.entries[OPENCLAW_PLUGIN_ID].config.gatewayUrl = `http://127.0.0.1:${await freePort()}`;
     // Three agent turns at once: its own network, the support role's network, a check endpoint that is down.
@@ -123,16 +97,16 @@ describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () =
     for (const [run, result] of Object.entries({ allowed, otherNetwork, down })) expect(result.code, `${run}:\n${result.output.slice(-3000)}`).toBe(0);
 
     // Every model call went through the gateway, which put its key in place of OpenClaw's stand-in.
-    expect(stub.requests.length).toBeGreaterThanOrEqual(6);
-    expect(new Set(stub.requests.map((r) => r.headers["x-api-key"]))).toEqual(new Set([gw.keys.anthropic]));
-    expect(new Set(stub.requests.map((r) => r.path))).toEqual(new Set(["/v1/messages"]));
-    expect(mounted).not.toContain(gw.keys.anthropic);
+    expect(env.stub.requests.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(env.stub.requests.map((r) => r.headers["x-api-key"]))).toEqual(new Set([env.gw.keys.anthropic]));
+    expect(new Set(env.stub.requests.map((r) => r.path))).toEqual(new Set(["/v1/messages"]));
+    expect(mounted).not.toContain(env.gw.keys.anthropic);
 
     expect(toolResultOf("allowed")).not.toContain("Rapid Claw");
     expect(toolResultOf("allowed")).toContain("web_search");
     expect(toolResultOf("other-network")).toContain("Rapid Claw: the tool gateway refused READ on web_search");
-    expect(gw.events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "web_search", agent_role: "customer_support" })]));
-    expect(gw.events.filter((e) => e.agent_role === "research_agent")).toEqual([]);
+    expect(env.gw.events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "web_search", agent_role: "customer_support" })]));
+    expect(env.gw.events.filter((e) => e.agent_role === "research_agent")).toEqual([]);
     expect(toolResultOf("down")).toContain("Rapid Claw: the tool gateway could not be asked about web_search");
   }, 300_000);
 });

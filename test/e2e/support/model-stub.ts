@@ -1,6 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { createServer, type Server } from "node:https";
-import type { TestCertificate } from "../../gateway/support/upstream";
+import type { FirewallSpecProps } from "../../../src/model/types";
+import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "../../gateway/support/harness";
+import { TestRedis } from "../../gateway/support/redis";
+import { selfSignedCertificate, TestUpstream, type TestCertificate } from "../../gateway/support/upstream";
 
 /** What the scripted model answers: a tool call, or a final text. */
 export type ModelTurn = { readonly tool: string; readonly args: Record<string, unknown> } | { readonly text: string };
@@ -96,5 +99,37 @@ function openAiEvents(turn: ModelTurn, model: string): Events {
       [undefined, "[DONE]"],
     ],
     whole: { ...base, object: "chat.completion", choices: [{ index: 0, message, finish_reason: finish }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } },
+  };
+}
+
+/** The real gateway (with its own Redis) in front of a scripted model: what the agent suites run against. */
+export interface ModelGateway {
+  readonly stub: ModelStub;
+  readonly gw: TestGateway;
+  /** The test listener of a role, `http://<address>:<port>`. */
+  listener(role: keyof typeof ROLE_ADDRESSES): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Redis, an HTTPS upstream for the spec's other tools, the model stub (its certificate
+ * names `hosts`) as the upstream of `modelTool`, and the gateway in process.
+ */
+export async function startModelGateway(spec: FirewallSpecProps, hosts: string[], modelTool: string, script: (request: ModelRequest) => ModelTurn): Promise<ModelGateway> {
+  const certificate = selfSignedCertificate(hosts);
+  const redis = await TestRedis.start();
+  const upstream = await TestUpstream.start(certificate);
+  const stub = await ModelStub.start(certificate, script);
+  const gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map([[modelTool, stub.port]]));
+  return {
+    stub,
+    gw,
+    listener: (role) => `http://${ROLE_ADDRESSES[role].listener}:${gw.rolePort}`,
+    stop: async () => {
+      await gw.gateway.stop();
+      await stub.stop();
+      await upstream.stop();
+      await redis.kill();
+    },
   };
 }

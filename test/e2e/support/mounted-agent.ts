@@ -1,6 +1,21 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { FirewallSpecProps } from "../../../src/model/types";
+import { FirewallSpec, planOf } from "../../../src/plan/firewall-spec";
+import { agentRuntimeMount, type AgentRuntimeMount } from "../../../src/render/agent-runtime-files";
+
+const ROOT = join(__dirname, "..", "..", "..");
+
+/** What the stack mounts into `agentName` for its runtime, and the gateway URL of its role as mounted. */
+export function runtimeMountOf(props: FirewallSpecProps, agentName: string): { mount: AgentRuntimeMount; gatewayUrl: string } {
+  const spec = FirewallSpec.fromProps(props);
+  const agent = planOf(spec).agents.find((a) => a.name === agentName);
+  const mount = agent && agentRuntimeMount(spec, agent, (path) => readFileSync(join(ROOT, path), "utf8"));
+  const gatewayUrl = planOf(spec).gateway?.roles.find((r) => r.role === agent?.role)?.url;
+  if (mount === undefined || gatewayUrl === undefined) throw new Error(`agent ${agentName} has no runtime mount or no gateway`);
+  return { mount, gatewayUrl };
+}
 
 /** A file the stack mounts into an agent: its path there and its content. */
 export interface MountedFile {
