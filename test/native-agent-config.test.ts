@@ -35,6 +35,7 @@ function mappedFleet(browseAccess: ToolAccess): FirewallSpec {
   const seed = firewallScenario(AgentPlatform.DOCKER);
   return FirewallSpec.fromProps({
     ...seed,
+    modelHosts: ["api.mistral.ai"], // both model APIs are fronted by the gateway, so neither is a model host
     tools: {
       ...seed.tools,
       anthropic: { upstream: "https://api.anthropic.com" },
