@@ -6,6 +6,7 @@ import { gatewayCommand } from "./gateway-command";
 import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { proxyEventsCommand } from "./proxy-events-command";
+import { registerVerifyCommand } from "./verify-command";
 
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
@@ -19,6 +20,7 @@ export function rapidclawProgram(): Command {
   program.addCommand(hookCommand());
   registerLogsCommand(program);
   registerAlertsCommand(program);
+  registerVerifyCommand(program);
   return program;
 }
 

@@ -25,6 +25,9 @@ export interface ShippedFile {
 
 const REFERENCE = /^\$\{([a-z0-9_]+)\.([^.\s}]+)\.([^}]+)\}$/i;
 
+/** A Terraform string as the value it stands for: `$${` and `%%{` are its escapes of `${` and `%{`. */
+const unescapeTerraform = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+
 const asList = (value: unknown): any[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]);
 
 export class TerraformDocument {
@@ -65,12 +68,12 @@ export class TerraformDocument {
   public files(): ShippedFile[] {
     const uploads = this.resources("docker_container").flatMap((resource) =>
       asList(resource.body.upload).filter((u) => typeof u?.file === "string" && typeof u.content === "string").map((u): ShippedFile => ({
-        path: u.file, content: u.content, where: `${resource.address} upload ${u.file}`, resource,
+        path: u.file, content: unescapeTerraform(u.content), where: `${resource.address} upload ${u.file}`, resource,
       })),
     );
     const configMaps = this.resources("kubernetes_config_map_v1").flatMap((resource) =>
       Object.entries((resource.body.data ?? {}) as Record<string, unknown>).filter(([, content]) => typeof content === "string").map(([key, content]): ShippedFile => ({
-        path: key, content: content as string, where: `${resource.address} data["${key}"]`, resource,
+        path: key, content: unescapeTerraform(content as string), where: `${resource.address} data["${key}"]`, resource,
       })),
     );
     return [...uploads, ...configMaps];
