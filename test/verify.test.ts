@@ -34,6 +34,13 @@ function stackOf(props: FirewallSpecProps, change: (stack: RapidClawStack) => vo
 
 const synthJson = (stack: TerraformStack): Json => JSON.parse(Testing.synth(stack));
 
+/** An escape hatch on the construct at `path` (a suffix of its construct path), as users write it. */
+function override(stack: TerraformStack, path: string, property: string, value: unknown): void {
+  const construct = stack.node.findAll().find((c) => c.node.path.endsWith(path));
+  if (construct === undefined) throw new Error(`no construct at ${path}`);
+  (construct as unknown as { addOverride(path: string, value: unknown): void }).addOverride(property, value);
+}
+
 const verify = (json: Json, props: FirewallSpecProps): VerifyReport => verifyArtifacts(json, { props, source: "test" });
 
 const widerChecks = (report: VerifyReport): LayerCheck[] => report.checks.filter((c) => c.status === LayerStatus.WIDER);
@@ -72,7 +79,7 @@ describe("rapidclaw verify on what the library synthesizes", () => {
         expect(widerChecks(report)).toEqual([]);
         for (const role of ["customer_support", "research_agent"]) {
           const aspects = report.checks.filter((c) => c.principal === role).map((c) => `${c.layer} ${c.aspect}`);
-          expect(aspects).toEqual(expect.arrayContaining(["network proxy hosts", "network proxy ports", "network direct egress", "network peers", "network gateway identity", "gateway tools", "keys key paths", "keys login binding"]));
+          expect(aspects).toEqual(expect.arrayContaining([...(platform === AgentPlatform.KUBERNETES ? ["network ingress"] : []), "network proxy hosts", "network proxy ports", "network direct egress", "network peers", "network gateway identity", "gateway tools", "keys key paths", "keys login binding"]));
         }
         expect(report.checks.filter((c) => c.layer === "hooks").map((c) => `${c.principal} ${c.aspect}`).sort()).toEqual(["customer_support hermes hook", "research_agent openclaw hook"]);
       }
@@ -162,6 +169,16 @@ describe("each kind of widening is caught and named", () => {
     expect(hosts.wider[0].rule).toMatch(/listener research-agent, reached kubernetes_network_policy_v1\.network_kubernetes_role-customer-support-egress\w* egress\[1\]/);
   });
 
+  it("a NetworkPolicy ingress peer into agent pods, against kubernetes.ingress", () => {
+    const props = { ...fleet(AgentPlatform.KUBERNETES), kubernetes: { ingress: { namespaceLabels: { team: "web" }, port: 8443 } } };
+    const json = synthJson(stackOf(props));
+    expect(widerChecks(verify(json, props))).toEqual([]);
+    resourceNamed(json, "kubernetes_network_policy_v1", /^network_kubernetes_default-deny/).spec.ingress = [{ from: [{ namespace_selector: { match_labels: {} } }] }];
+    const checks = widerChecks(verify(json, props));
+    expect(checks.map((c) => `${c.principal} ${c.aspect}`)).toEqual(["customer_support ingress", "research_agent ingress"]);
+    expect(checks[0].wider).toEqual([expect.objectContaining({ item: "from namespaces {} :any port", artifact: expect.stringMatching(/^kubernetes_network_policy_v1\.network_kubernetes_default-deny/), rule: "ingress[0]" })]);
+  });
+
   it("a hook mapping: Hermes' --tool and OpenClaw's plugin tool map", () => {
     for (const { props, json } of [docker(), kubernetes()]) {
       editFile(json, /config\.yaml$/, (text) => text.replace("--tool web_extract=web_fetch:READ", "--tool web_extract=web_fetch:READ --tool terminal=web_fetch:READ"));
@@ -205,13 +222,10 @@ describe("each kind of widening is caught and named", () => {
 
   it("an addOverride on an agent container's networks, named by the container", () => {
     const props = fleet(AgentPlatform.DOCKER);
-    const stack = stackOf(props, (s) => {
-      const container = s.node.findAll().find((c) => c.node.path.endsWith("agents/docker/containers/hermes-agent"));
-      (container as unknown as { addOverride(path: string, value: unknown): void }).addOverride("networks_advanced", [
-        { name: "${docker_network.network_roles_customer-support_FC4252BF.name}" },
-        { name: "${docker_network.network_egress_687ACCE0.name}" },
-      ]);
-    });
+    const stack = stackOf(props, (s) => override(s, "agents/docker/containers/hermes-agent", "networks_advanced", [
+      { name: "${docker_network.network_roles_customer-support_FC4252BF.name}" },
+      { name: "${docker_network.network_egress_687ACCE0.name}" },
+    ]));
     // The proxy is on that network too, but listens on none of its addresses there: not a way to more hosts.
     const check = onlyWider(verify(synthJson(stack), props), "customer_support", "network", "direct egress");
     expect(check.wider).toEqual([expect.objectContaining({ item: "the internet (network rapidclaw-egress is not internal)", artifact: expect.stringMatching(/^docker_container\.agents_docker_containers_hermes-agent/) })]);
@@ -221,13 +235,10 @@ describe("each kind of widening is caught and named", () => {
 describe("peers on Docker", () => {
   it("another role's agent put on a role's network is a peer of that role", () => {
     const props = fleet(AgentPlatform.DOCKER);
-    const stack = stackOf(props, (s) => {
-      const container = s.node.findAll().find((c) => c.node.path.endsWith("agents/docker/containers/openclaw-agent"));
-      (container as unknown as { addOverride(path: string, value: unknown): void }).addOverride("networks_advanced", [
-        { name: "${docker_network.network_roles_research-agent_25D4416D.name}" },
-        { name: "${docker_network.network_roles_customer-support_FC4252BF.name}" },
-      ]);
-    });
+    const stack = stackOf(props, (s) => override(s, "agents/docker/containers/openclaw-agent", "networks_advanced", [
+      { name: "${docker_network.network_roles_research-agent_25D4416D.name}" },
+      { name: "${docker_network.network_roles_customer-support_FC4252BF.name}" },
+    ]));
     const wider = widerChecks(verify(synthJson(stack), props));
     // research_agent reaches customer_support's gateway listener (its tools) and agent; customer_support's hosts are a subset of its own.
     expect(wider.map((c) => `${c.principal} ${c.layer} ${c.aspect}`).sort()).toEqual(["customer_support network peers", "research_agent gateway tools", "research_agent network gateway identity", "research_agent network peers"]);
@@ -241,12 +252,10 @@ describe("RapidClawStack runs the check as a cdktf validation", () => {
     const clean = new RapidClawStack(new App(), "agent-firewall", props);
     expect(() => Testing.synth(clean, true)).not.toThrow();
     const widened = new RapidClawStack(new App(), "agent-firewall", props);
-    const policy = widened.node.findAll().find((c) => c.node.path.endsWith("role-customer-support/policy"));
-    (policy as unknown as { addOverride(path: string, value: unknown): void }).addOverride("policy", 'path "agent-keys/data/*" {\n  capabilities = ["read"]\n}\n');
+    override(widened, "role-customer-support/policy", "policy", 'path "agent-keys/data/*" {\n  capabilities = ["read"]\n}\n');
     expect(() => Testing.synth(widened, true)).toThrow(/customer_support keys key paths is wider than the firewall description: read agent-keys\/data\/\*, by vault_policy\.role-customer-support_policy_\w+: path "agent-keys\/data\/\*"/);
     const optedOut = new RapidClawStack(new App(), "agent-firewall", { ...props, verifyLayers: false });
-    const again = optedOut.node.findAll().find((c) => c.node.path.endsWith("role-customer-support/policy"));
-    (again as unknown as { addOverride(path: string, value: unknown): void }).addOverride("policy", 'path "agent-keys/data/*" {\n  capabilities = ["read"]\n}\n');
+    override(optedOut, "role-customer-support/policy", "policy", 'path "agent-keys/data/*" {\n  capabilities = ["read"]\n}\n');
     expect(() => Testing.synth(optedOut, true)).not.toThrow();
   });
 

@@ -89,7 +89,7 @@ export function readDockerReach(doc: TerraformDocument, roleResourceNames: Reado
               for (const listener of listenersAt(squidListeners, attachment.address)) result.proxyListeners.push({ listener, via: `${on} → ${attachment.address ?? "any address"}:${listener.port}` });
             } else if (other.component === "tool-gateway" && gateway !== undefined) {
               for (const listener of listenersAt(gateway.listeners, attachment.address)) {
-                result.gatewayListeners.push({ identity: gateway.identity(listener, network.subnet), via: `${on} → ${attachment.address ?? "any address"}:${listener.port}`, rule: `${gateway.where} ${listener.rule}` });
+                result.gatewayListeners.push({ identity: gateway.identity(listener, network.subnet), via: `${on} → ${attachment.address ?? "any address"}:${listener.port}`, artifact: gateway.where, rule: listener.rule });
               }
             } else if (!(other.component === "agent" && other.role === role)) {
               result.peers.push({ item: `container ${other.name}${other.component ? ` (${other.component}${other.role ? ` ${other.role}` : ""})` : ""}`, artifact: client.artifact, rule: `shares network ${network.name} (${network.address})` });

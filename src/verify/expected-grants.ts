@@ -12,6 +12,7 @@ import type { FirewallPlan, PlannedRole } from "../plan/plan";
 import { agentToolGrants } from "../render/agent-tool-grants";
 import { vaultSecretDataPath } from "../render/vault-policy";
 import { mappingText } from "./agent-hooks-reader";
+import { labelsText } from "./kubernetes-reader";
 
 /** Hosts through the proxy: model hosts plus the role's allowed hosts. */
 export const expectedProxyHosts = (role: PlannedRole): string[] => role.proxyAllowlist.map(hostPatternText);
@@ -31,6 +32,13 @@ export function expectedDirectEgress(plan: FirewallPlan, role: PlannedRole): str
  * the library generates it today; adjust here if agents lose DNS).
  */
 export const expectedPeers = (plan: FirewallPlan): string[] => (plan.platform === AgentPlatform.KUBERNETES ? ["cluster DNS (kube-system/kube-dns) 53/UDP,53/TCP"] : []);
+
+/** Kubernetes: who may connect to agent pods, from `kubernetes.ingress`. */
+export function expectedIngress(plan: FirewallPlan): string[] {
+  const ingress = plan.kubernetes.ingress;
+  if (ingress === undefined) return [];
+  return [`from namespaces {${labelsText(Object.fromEntries(ingress.namespaceLabels))}} :${ingress.port}/TCP`];
+}
 
 /** The role the gateway takes the role's agents for: their own. */
 export const expectedGatewayIdentities = (plan: FirewallPlan, role: PlannedRole): string[] => (plan.gateway === undefined ? [] : [`role ${role.name}`]);

@@ -6,6 +6,7 @@
  */
 import { LABELS } from "../plan/plan";
 import type { GatewayFile } from "./gateway-file-reader";
+import type { Grant } from "./findings";
 import type { RoleReach } from "./role-reach";
 import type { SquidListener } from "./squid-conf-reader";
 import { blocks, type TerraformDocument, type TerraformResource } from "./terraform-document";
@@ -99,6 +100,29 @@ const isKubeDns = (peer: any) => {
   return ns["kubernetes.io/metadata.name"] === "kube-system" && pods["k8s-app"] === "kube-dns";
 };
 
+/** `k=v,k2=v2`, sorted: a label selector's `match_labels` as text that compares. */
+export const labelsText = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).sort().join(",");
+
+function peerText(peer: any): string {
+  if (peer.ip_block !== undefined) return `addresses ${blocks(peer.ip_block)[0]?.cidr}`;
+  const namespaces = peer.namespace_selector === undefined ? undefined : blocks(peer.namespace_selector)[0]?.match_labels ?? {};
+  const podLabels = peer.pod_selector === undefined ? undefined : blocks(peer.pod_selector)[0]?.match_labels ?? {};
+  const expressions = [peer.namespace_selector, peer.pod_selector].some((s) => blocks(s)[0]?.match_expressions !== undefined) ? " (with match expressions)" : "";
+  if (namespaces !== undefined) return `namespaces {${labelsText(namespaces)}}${podLabels ? ` pods {${labelsText(podLabels)}}` : ""}${expressions}`;
+  return `pods of the namespace {${labelsText(podLabels ?? {})}}${expressions}`;
+}
+
+/** Who may connect to pods with `labels`: one grant per peer and port of every ingress rule of the policies isolating them. */
+function ingressOf(policies: Policy[], labels: Labels, artifact: string): Grant[] {
+  const isolating = policies.filter((p) => p.types.includes("Ingress") && selects(p.selector, labels));
+  if (isolating.length === 0) return [{ item: "from anywhere (no NetworkPolicy isolates the pods' ingress)", artifact, rule: "no policy with policyTypes Ingress selects them" }];
+  return isolating.flatMap((policy) => policy.ingress.flatMap((rule: any, i: number) => {
+    const peers = blocks(rule.from);
+    const ports = rulePorts(rule, undefined)?.map((p) => `:${p.port ?? "any"}/${p.protocol}`) ?? [":any port"];
+    return (peers.length === 0 ? ["anywhere"] : peers.map(peerText)).flatMap((from) => ports.map((port) => ({ item: `from ${from} ${port}`, artifact: policy.resource.address, rule: `ingress[${i}]` })));
+  }));
+}
+
 /** What the agent pods of each role (by resource name) reach. */
 export function readKubernetesReach(doc: TerraformDocument, roleResourceNames: ReadonlyArray<string>, squidListeners: ReadonlyArray<SquidListener>, gateway: GatewayFile | undefined): Map<string, RoleReach> {
   const pods = podsOf(doc);
@@ -108,7 +132,7 @@ export function readKubernetesReach(doc: TerraformDocument, roleResourceNames: R
     const agentPods = pods.filter((p) => p.labels[LABELS.component] === "agent" && p.labels[LABELS.role] === role);
     const labels = agentPods[0]?.labels ?? { [LABELS.component]: "agent", [LABELS.role]: role };
     const artifact = agentPods[0]?.resource.address ?? `pods labelled ${LABELS.role}=${role}`;
-    const result: RoleReach = { proxyListeners: [], gatewayListeners: [], direct: [], peers: [] };
+    const result: RoleReach = { proxyListeners: [], gatewayListeners: [], direct: [], peers: [], ingress: ingressOf(policies, labels, artifact) };
     const egressPolicies = policies.filter((p) => p.types.includes("Egress") && selects(p.selector, labels));
     if (egressPolicies.length === 0) result.direct.push({ item: "every destination (no NetworkPolicy isolates the pods' egress)", artifact, rule: "no policy with policyTypes Egress selects them" });
     for (const policy of egressPolicies) {
@@ -137,7 +161,7 @@ export function readKubernetesReach(doc: TerraformDocument, roleResourceNames: R
                 for (const port of admitted) for (const listener of squidListeners.filter((l) => l.port === port)) result.proxyListeners.push({ listener, via: `${where} → ${pod.resource.address}:${port}` });
               } else if (component === "tool-gateway" && gateway !== undefined) {
                 for (const port of admitted) for (const listener of gateway.listeners.filter((l) => l.port === port)) {
-                  result.gatewayListeners.push({ identity: gateway.identity(listener, undefined), via: `${where} → ${pod.resource.address}:${port}`, rule: `${gateway.where} ${listener.rule}` });
+                  result.gatewayListeners.push({ identity: gateway.identity(listener, undefined), via: `${where} → ${pod.resource.address}:${port}`, artifact: gateway.where, rule: listener.rule });
                 }
               } else if (admitted.length > 0 || (ports === undefined && pod.namedPorts.size === 0)) {
                 result.peers.push({ item: `${pod.resource.address} (${component ?? "unlabelled"}${pod.labels[LABELS.role] ? ` ${pod.labels[LABELS.role]}` : ""}) ${admitted.join(",") || "any port"}`, artifact: policy.resource.address, rule: where });

@@ -14,6 +14,9 @@ export interface ReachedGatewayListener {
   /** The role the gateway gives callers arriving there; undefined when it can tell none (it refuses them). */
   readonly identity?: string;
   readonly via: string;
+  /** The gateway's firewall file. */
+  readonly artifact: string;
+  /** The listener in it. */
   readonly rule: string;
 }
 
@@ -26,4 +29,6 @@ export interface RoleReach {
   readonly direct: Grant[];
   /** Other workloads reached (another role's agents, Redis, a Vault Agent, DNS …). */
   readonly peers: Grant[];
+  /** Kubernetes: who may connect to the role's pods (on Docker, the peers of its networks are symmetric). */
+  readonly ingress?: Grant[];
 }

@@ -5,13 +5,13 @@
 import { hostPatternText } from "../model/hosts";
 import { AgentPlatform, type FirewallSpecProps } from "../model/types";
 import { FirewallSpec, planOf } from "../plan/firewall-spec";
-import type { PlannedRole } from "../plan/plan";
+import type { FirewallPlan, PlannedRole } from "../plan/plan";
 import { SQUID_GATEWAY_PORT_NAME } from "../render/squid-conf";
 import { readAgentHooks, type AgentHooks } from "./agent-hooks-reader";
 import { cannotExpress } from "./cannot-express";
 import { readDockerReach } from "./docker-reader";
 import {
-  expectedDirectEgress, expectedGatewayIdentities, expectedGatewayKeyPaths, expectedGatewayTools, expectedHookMappings, expectedLoginBindings,
+  expectedDirectEgress, expectedGatewayIdentities, expectedIngress, expectedGatewayKeyPaths, expectedGatewayTools, expectedHookMappings, expectedLoginBindings,
   expectedPeers, expectedProxyHosts, expectedProxyPorts, expectedRoleKeyPaths, hookMappingCovers, hostCovers, rangeCovers, toolAccessCovers,
 } from "./expected-grants";
 import { compareGrants, LayerStatus, type Grant, type LayerCheck } from "./findings";
@@ -81,7 +81,7 @@ export function verifyArtifacts(json: Record<string, any>, description?: { reado
   }
   const known = new Set([...plan.roles.map((r) => r.policyName), ...(plan.gateway ? [plan.gateway.name] : [])]);
   for (const login of logins.filter((l) => !known.has(l.roleName))) notes.push(`Vault login ${login.roleName} (${login.resource.address}) belongs to no role of the description: not checked`);
-  if (plan.platform === AgentPlatform.KUBERNETES) notes.push("ingress to agent pods and the gateway's own egress (direct on Kubernetes) are not checked");
+  if (plan.platform === AgentPlatform.KUBERNETES) notes.push("the gateway's own egress (direct on Kubernetes, by NetworkPolicy) is not checked");
   return { platform: plan.platform, description: wanted.source, checks, cannotExpress: cannotExpress(plan, wanted.props), notes };
 }
 
@@ -100,7 +100,7 @@ function proxyGrants(squid: SquidConfig | undefined, where: string, reached: Rea
   return { hosts, ports };
 }
 
-function networkChecks(plan: ReturnType<typeof planOf>, role: PlannedRole, reach: RoleReach, squid: SquidConfig | undefined, where: string): LayerCheck[] {
+function networkChecks(plan: FirewallPlan, role: PlannedRole, reach: RoleReach, squid: SquidConfig | undefined, where: string): LayerCheck[] {
   const { hosts, ports } = proxyGrants(squid, where, reach.proxyListeners);
   return [
     compareGrants(role.name, "network", "proxy hosts", expectedProxyHosts(role), hosts, hostCovers),
@@ -109,7 +109,8 @@ function networkChecks(plan: ReturnType<typeof planOf>, role: PlannedRole, reach
     compareGrants(role.name, "network", "peers", expectedPeers(plan), reach.peers),
     compareGrants(role.name, "network", "gateway identity", expectedGatewayIdentities(plan, role), reach.gatewayListeners
       .filter((l) => l.identity !== undefined)
-      .map((l) => ({ item: `role ${l.identity}`, artifact: l.rule.split(" ")[0], rule: `${l.rule} (reached ${l.via})` }))),
+      .map((l) => ({ item: `role ${l.identity}`, artifact: l.artifact, rule: `${l.rule} (reached ${l.via})` }))),
+    ...(reach.ingress === undefined ? [] : [compareGrants(role.name, "network", "ingress", expectedIngress(plan), reach.ingress)]),
   ];
 }
 
@@ -117,12 +118,12 @@ function gatewayToolsCheck(role: PlannedRole, reach: RoleReach, file: GatewayFil
   const grants = reach.gatewayListeners.flatMap((l): Grant[] => {
     if (l.identity === undefined) return [];
     const tools = file.props.roles?.[l.identity]?.tools ?? {};
-    return Object.entries(tools).filter(([, access]) => access !== "DENY").map(([tool, access]) => ({ item: `${tool}:${access}`, artifact: file.where, rule: `roles.${l.identity}.tools.${tool} (listener reached ${l.via})` }));
+    return Object.entries(tools).filter(([, access]) => access !== "DENY").map(([tool, access]) => ({ item: `${tool}:${access}`, artifact: l.artifact, rule: `roles.${l.identity}.tools.${tool} (listener reached ${l.via})` }));
   });
   return compareGrants(role.name, "gateway", "tools", expectedGatewayTools(role), grants, toolAccessCovers);
 }
 
-function keyChecks(plan: ReturnType<typeof planOf>, role: PlannedRole, login: VaultLogin | undefined): LayerCheck[] {
+function keyChecks(plan: FirewallPlan, role: PlannedRole, login: VaultLogin | undefined): LayerCheck[] {
   return [
     compareGrants(role.name, "keys", "key paths", expectedRoleKeyPaths(plan, role), login?.grants ?? []),
     ...(login === undefined ? [] : [compareGrants(role.name, "keys", "login binding", expectedLoginBindings(plan, role), login.bindings, rangeCovers)]),
@@ -138,7 +139,7 @@ function hookChecks(spec: FirewallSpec, role: PlannedRole, hooks: ReadonlyArray<
   });
 }
 
-function gatewayPrincipalChecks(plan: ReturnType<typeof planOf>, squid: SquidConfig | undefined, where: string, logins: VaultLogin[]): LayerCheck[] {
+function gatewayPrincipalChecks(plan: FirewallPlan, squid: SquidConfig | undefined, where: string, logins: VaultLogin[]): LayerCheck[] {
   const gateway = plan.gateway;
   if (gateway === undefined) return [];
   const checks: LayerCheck[] = [];
