@@ -45,7 +45,7 @@ describe("verify finds nothing wider on what the library synthesizes", () => {
           }),
           { numRuns: RUNS },
         );
-      });
+      }, 300_000);
     }
   }
 });
