@@ -1,7 +1,7 @@
 import { App, Testing, type TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { RapidClawStack } from "../src";
+import { HostEgressFirewall, RapidClawStack } from "../src";
 import { AgentPlatform, AgentRuntime, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { LayerStatus, type LayerCheck } from "../src/verify/findings";
 import { verifyArtifacts, widerCount, type VerifyReport } from "../src/verify/verify-artifacts";
@@ -243,6 +243,21 @@ describe("peers on Docker", () => {
     // research_agent reaches customer_support's gateway listener (its tools) and agent; customer_support's hosts are a subset of its own.
     expect(wider.map((c) => `${c.principal} ${c.layer} ${c.aspect}`).sort()).toEqual(["customer_support network peers", "research_agent gateway tools", "research_agent network gateway identity", "research_agent network peers"]);
     expect(wider.find((c) => c.principal === "customer_support")?.wider.map((g) => g.item)).toEqual(["container openclaw-agent (agent research-agent)"]);
+  });
+});
+
+describe("what verify does not compare, it says", () => {
+  it("a host firewall script in the stack's outputs, the Kubernetes gateway's open port 443, and what a layer cannot express", () => {
+    const props = fleet(AgentPlatform.KUBERNETES);
+    const stack = stackOf(props, (s) => new HostEgressFirewall(s, "vm", { users: ["agent"], proxyEndpoints: [{ address: "10.0.0.2", port: 3128 }] }));
+    const report = verify(synthJson(stack), props);
+    expect(widerChecks(report)).toEqual([]);
+    expect(report.notes).toContain("host firewall script in output vm_apply_script: its rules name VM users, not roles of the description, so it is not compared");
+    expect(report.cannotExpress).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^network: a NetworkPolicy cannot name hosts, so the gateway's egress is port 443 to every public address, beyond its upstreams \(api\.anthropic\.com\)/),
+      "network, keys, hooks: the rate limit of tool web_search (20 per 60s) is counted by the gateway alone",
+      expect.stringMatching(/^network: role research_agent holds WRITE on anthropic; the gateway's egress allows every method/),
+    ]));
   });
 });
 

@@ -16,6 +16,9 @@ export function cannotExpress(plan: FirewallPlan, props: FirewallSpecProps): str
     if (tool.rateLimit) out.push(`network, keys, hooks: the rate limit of tool ${name} (${tool.rateLimit.maxCalls} per ${tool.rateLimit.windowSec}s) is counted by the gateway alone`);
     if ((tool.permissions ?? []).length > 0) out.push(`every layer: the permission scopes of tool ${name} (${tool.permissions?.join(", ")}) describe its key; no synthesized layer checks them`);
   }
+  if (plan.platform === AgentPlatform.KUBERNETES && plan.gateway !== undefined && plan.gateway.upstreamHosts.length > 0) {
+    out.push(`network: a NetworkPolicy cannot name hosts, so the gateway's egress is port 443 to every public address, beyond its upstreams (${plan.gateway.upstreamHosts.join(", ")}); the gateway itself forwards only to them`);
+  }
   for (const role of plan.roles) {
     const reads = role.access.filter((a) => a.access !== ToolAccess.DENY && a.access !== ToolAccess.EXECUTE && plan.gateway?.frontedTools.includes(a.tool));
     if (reads.length > 0) out.push(`network: role ${role.name} holds ${reads.map((a) => `${a.access} on ${a.tool}`).join(", ")}; the gateway's egress allows every method to the upstream host, so only the gateway tells the access levels apart`);

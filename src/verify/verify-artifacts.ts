@@ -81,6 +81,9 @@ export function verifyArtifacts(json: Record<string, any>, description?: { reado
   }
   const known = new Set([...plan.roles.map((r) => r.policyName), ...(plan.gateway ? [plan.gateway.name] : [])]);
   for (const login of logins.filter((l) => !known.has(l.roleName))) notes.push(`Vault login ${login.roleName} (${login.resource.address}) belongs to no role of the description: not checked`);
+  for (const [name, output] of Object.entries((json.output ?? {}) as Record<string, { value?: unknown }>)) {
+    if (name.endsWith("_apply_script") && typeof output.value === "string") notes.push(`host firewall script in output ${name}: its rules name VM users, not roles of the description, so it is not compared`);
+  }
   if (plan.platform === AgentPlatform.KUBERNETES) notes.push("the gateway's own egress (direct on Kubernetes, by NetworkPolicy) is not checked");
   return { platform: plan.platform, description: wanted.source, checks, cannotExpress: cannotExpress(plan, wanted.props), notes };
 }
