@@ -274,6 +274,11 @@ describe("RapidClawStack runs the check as a cdktf validation", () => {
     expect(() => Testing.synth(optedOut, true)).not.toThrow();
   });
 
+  it("refuses a description of the other platform instead of finding everything narrower", () => {
+    const json = synthJson(stackOf(fleet(AgentPlatform.DOCKER)));
+    expect(() => verify(json, fleet(AgentPlatform.KUBERNETES))).toThrow(/the description is for platform kubernetes but the stack has no kubernetes provider \(it has docker, random, time, vault\)/);
+  });
+
   it("counts widenings for the CLI's exit code", () => {
     const props = fleet(AgentPlatform.KUBERNETES);
     const json = synthJson(stackOf(props));

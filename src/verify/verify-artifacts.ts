@@ -58,6 +58,8 @@ export function verifyArtifacts(json: Record<string, any>, description?: { reado
   if (wanted === undefined) throw new VerifyError("the stack ships no gateway firewall file to take the description from; pass the firewall description with --config");
   const spec = FirewallSpec.fromProps(wanted.props);
   const plan = planOf(spec);
+  const providers = Object.keys(json.provider ?? {});
+  if (!providers.includes(plan.platform)) throw new VerifyError(`the description is for platform ${plan.platform} but the stack has no ${plan.platform} provider (it has ${providers.join(", ") || "none"}); pass the description this stack was synthesized from`);
   const squidFile = doc.files().find((f) => /(^|\/)squid\.conf$/.test(f.path));
   const squid = squidFile ? parseSquidConf(squidFile.content) : undefined;
   if (!squid) notes.push("no squid.conf in the stack: proxy hosts are not checked");
