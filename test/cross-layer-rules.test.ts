@@ -79,6 +79,26 @@ describe("a host the gateway fronts is not reachable directly", () => {
     ]);
   });
 
+  it("refuses a way through the proxy to the gateway's Redis, where the rate-limit windows are", () => {
+    const problems = problemsOf(searchFronted((s) => {
+      s.vault = { address: "http://vault:8200" };
+      s.gateway = { redis: { url: "rediss://limits.example.com:443" } };
+      s.roles.research_agent.network.allowedHosts.push("*.example.com");
+      s.proxy = { noProxy: ["limits.example.com"] };
+    }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^proxy\.noProxy\[0\]: "limits\.example\.com" lets agents reach limits\.example\.com, the gateway's Redis/),
+      expect.stringMatching(/^roles\.research_agent\.network\.allowedHosts\[4\]: "\*\.example\.com" covers api\.search\.example\.com/),
+      expect.stringMatching(/^roles\.research_agent\.network\.allowedHosts\[4\]: "\*\.example\.com" lets agents reach limits\.example\.com, the gateway's Redis .*narrow the wildcard/),
+    ]);
+    // On a port the proxy never opens, the host is out of the agents' reach anyway.
+    expect(() => compileFirewall(searchFronted((s) => {
+      s.vault = { address: "http://vault:8200" };
+      s.gateway = { redis: { url: "rediss://limits.example.com:6380" } };
+      s.roles.research_agent.network.allowedHosts.push("*.limits.example.com", "limits.example.com");
+    }))).not.toThrow();
+  });
+
   it("leaves hosts that merely share a domain alone (the apex of a wildcard, a sibling host)", () => {
     const spec = searchFronted((s) => {
       s.roles.research_agent.network.allowedHosts.push("*.search.example.com.cdn.net", "search.example.com", "other.example.com");

@@ -1,6 +1,6 @@
 import { covers, hostPatternText, parseHostPattern, type HostPattern } from "./hosts";
 import { closest } from "./suggest";
-import { upstreamProblem } from "./validate-gateway";
+import { redisUrlProblem, upstreamProblem } from "./validate-gateway";
 
 type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
 
@@ -35,7 +35,8 @@ const toolsText = (tools: string[]) => `${tools.length === 1 ? "tool" : "tools"}
  * A model host or a role's allowed host that covers it would let agents call the tool's host
  * through the proxy, past the gateway's permission check, rate limit and key custody; refused
  * unless the role acknowledges that host in `network.directToolHosts` with a reason. A `noProxy`
- * entry naming such a host (agents bypass the proxy too) is refused outright.
+ * entry naming such a host (agents bypass the proxy too) is refused outright, and so is any way
+ * through the proxy to the gateway's own Redis.
  */
 export function checkGatewayFrontedHosts(input: Record<string, unknown>, add: Add): void {
   const fronted = gatewayFrontedHosts(input.tools);
@@ -80,11 +81,41 @@ export function checkGatewayFrontedHosts(input: Record<string, unknown>, add: Ad
       }
     });
   }
+  checkGatewayRedisHost(input, add);
   const noProxy = isRecord(input.proxy) ? input.proxy.noProxy : undefined;
   list(noProxy).forEach((entry, i) => {
     if (typeof entry !== "string") return;
     const host = entry.toLowerCase().replace(/\.$/, "");
     const tools = fronted.get(host);
     if (tools) add(["proxy", "noProxy", i], `"${entry}" is the upstream host of ${toolsText(tools)}, fronted by the tool gateway: agents would connect to it directly, past the proxy and the gateway; remove it (agents reach the tool at the gateway, which is in NO_PROXY already)`);
+  });
+}
+
+/**
+ * The host of an existing Redis the gateway keeps its rate-limit windows in, when the proxy would
+ * let agents connect to it (its port is 443, or 80 with plain HTTP allowed).
+ */
+function proxyReachableRedisHost(input: Record<string, unknown>): string | undefined {
+  const redis = isRecord(input.gateway) && isRecord(input.gateway.redis) ? input.gateway.redis : undefined;
+  if (typeof redis?.url !== "string" || redisUrlProblem(redis.url) !== undefined) return undefined;
+  const url = new URL(redis.url);
+  const plainHttp = isRecord(input.proxy) && input.proxy.allowPlainHttp === true;
+  return url.port === "443" || (url.port === "80" && plainHttp) ? url.hostname.toLowerCase().replace(/\.$/, "") : undefined;
+}
+
+/** No host pattern or NO_PROXY entry may let agents reach the gateway's Redis: its windows are the rate limits. */
+function checkGatewayRedisHost(input: Record<string, unknown>, add: Add): void {
+  const host = proxyReachableRedisHost(input);
+  if (host === undefined) return;
+  const refuse = (path: PropertyKey[], text: string) => add(path, `"${text}" lets agents reach ${host}, the gateway's Redis (gateway.redis.url), where the rate-limit windows are: an agent could fill or clear them; remove it${text.startsWith("*.") ? " or narrow the wildcard" : ""}, or move Redis off the proxy's ports`);
+  const check = (value: unknown, path: PropertyKey[]) => {
+    for (const [pattern, i] of patterns(value)) if (covers(pattern, { wildcard: false, domain: host })) refuse([...path, i], hostPatternText(pattern));
+  };
+  check(input.modelHosts, ["modelHosts"]);
+  for (const [name, role] of Object.entries(isRecord(input.roles) ? input.roles : {})) {
+    if (isRecord(role) && isRecord(role.network) && role.network.allowEgress === true) check(role.network.allowedHosts, ["roles", name, "network", "allowedHosts"]);
+  }
+  list(isRecord(input.proxy) ? input.proxy.noProxy : undefined).forEach((entry, i) => {
+    if (typeof entry === "string" && entry.toLowerCase().replace(/\.$/, "") === host) refuse(["proxy", "noProxy", i], entry);
   });
 }
