@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { App, Testing, type TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -218,6 +221,11 @@ describe("each kind of widening is caught and named", () => {
       return JSON.stringify(file);
     });
     expect(onlyWider(verify(json, props), "(all roles)", "gateway", "tool rules").wider.map((g) => g.item)).toEqual(["send_email without its rate limit", "send_email POST /v3/mail/send needs only WRITE"]);
+    // What only the gateway can enforce is listed as such.
+    expect(verify(json, props).cannotExpress).toEqual(expect.arrayContaining([
+      'network, keys: "POST /v3/mail/send" of tool send_email needs EXECUTE; the proxy sees a host and Vault a key, not a method or path: the gateway alone decides it',
+      "every layer: the task limits of role customer_support (tokens, tool calls, concurrency per task) are carried in its profile for the agent runtime; no synthesized layer enforces them",
+    ]));
   });
 
   it("an addOverride on an agent container's networks, named by the container", () => {
@@ -269,6 +277,16 @@ describe("RapidClawStack runs the check as a cdktf validation", () => {
     const widened = new RapidClawStack(new App(), "agent-firewall", props);
     override(widened, "role-customer-support/policy", "policy", 'path "agent-keys/data/*" {\n  capabilities = ["read"]\n}\n');
     expect(() => Testing.synth(widened, true)).toThrow(/customer_support keys key paths is wider than the firewall description: read agent-keys\/data\/\*, by vault_policy\.role-customer-support_policy_\w+: path "agent-keys\/data\/\*"/);
+    // app.synth(), as `cdktf synth` runs it, fails the same way and writes no stack.
+    const outdir = mkdtempSync(join(tmpdir(), "rapidclaw-verify-synth-"));
+    try {
+      const app = new App({ outdir });
+      override(new RapidClawStack(app, "agent-firewall", props), "role-customer-support/policy", "policy", 'path "agent-keys/data/*" {\n  capabilities = ["read"]\n}\n');
+      expect(() => app.synth()).toThrow(/customer_support keys key paths is wider than the firewall description/);
+      expect(existsSync(join(outdir, "stacks", "agent-firewall", "cdk.tf.json"))).toBe(false);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
     const optedOut = new RapidClawStack(new App(), "agent-firewall", { ...props, verifyLayers: false });
     override(optedOut, "role-customer-support/policy", "policy", 'path "agent-keys/data/*" {\n  capabilities = ["read"]\n}\n');
     expect(() => Testing.synth(optedOut, true)).not.toThrow();
