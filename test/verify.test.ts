@@ -292,6 +292,14 @@ describe("RapidClawStack runs the check as a cdktf validation", () => {
     expect(() => Testing.synth(optedOut, true)).not.toThrow();
   });
 
+  it("fails synthesis, with the reason, when an override leaves an artifact the check cannot read", () => {
+    const stack = new RapidClawStack(new App(), "agent-firewall", fleet(AgentPlatform.DOCKER));
+    const gateway = stack.node.findAll().find((c) => c.node.path.endsWith("tool-gateway/docker/container")) as unknown as { addOverride(path: string, value: unknown): void };
+    // The second upload is the gateway's firewall file (the first its bundle).
+    gateway.addOverride("upload.1.content", "{ not json");
+    expect(() => Testing.synth(stack, true)).toThrow(/the stack's layers could not be verified against the firewall description: .*JSON/);
+  });
+
   it("refuses a description of the other platform instead of finding everything narrower", () => {
     const json = synthJson(stackOf(fleet(AgentPlatform.DOCKER)));
     expect(() => verify(json, fleet(AgentPlatform.KUBERNETES))).toThrow(/the description is for platform kubernetes but the stack has no kubernetes provider \(it has docker, random, time, vault\)/);
