@@ -21,6 +21,7 @@ export type {
   RateLimitProps,
   RoleLimitsProps,
   RoleNetworkProps,
+  DirectToolHostProps,
   RoleProps,
   ToolKeyProps,
   ToolOperationProps,

@@ -35,6 +35,7 @@ function mappedFleet(browseAccess: ToolAccess): FirewallSpec {
   const seed = firewallScenario(AgentPlatform.DOCKER);
   return FirewallSpec.fromProps({
     ...seed,
+    modelHosts: ["api.mistral.ai"], // both model APIs are fronted by the gateway, so neither is a model host
     tools: {
       ...seed.tools,
       anthropic: { upstream: "https://api.anthropic.com" },
@@ -99,14 +100,16 @@ describe("OpenClaw fragment", () => {
     expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent", { modelProviders: {} }).models).toBeUndefined();
     // An upstream above the provider's base keeps the rest of the path; one below it (or another API) fronts no provider.
     const seed = firewallScenario(AgentPlatform.DOCKER);
+    // The fronted APIs are no model hosts: a host the gateway fronts is refused there.
     const spec = FirewallSpec.fromProps({
       ...seed,
+      modelHosts: ["model.example.com"],
       tools: { ...seed.tools, a_openai: { upstream: "https://api.openai.com/" }, b_openai: { upstream: "https://api.openai.com/v1" }, news: { upstream: "https://api.anthropic.com/news" }, other: { upstream: "https://api.openai.community/v1" } },
       roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, a_openai: ToolAccess.WRITE, b_openai: ToolAccess.EXECUTE, news: ToolAccess.WRITE, other: ToolAccess.WRITE } } },
     });
     expect(openClaw(spec, "research_agent").models).toEqual({ providers: { openai: { baseUrl: `${GATEWAY}/tools/a_openai/v1`, api: "openai-responses" } } });
     // A key the gateway holds: OpenClaw gets a stand-in, which the gateway replaces (it calls no model without a key).
-    const held = FirewallSpec.fromProps({ ...seed, tools: { ...seed.tools, anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } } }, roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, anthropic: ToolAccess.WRITE } } } });
+    const held = FirewallSpec.fromProps({ ...seed, modelHosts: ["model.example.com"], tools: { ...seed.tools, anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } } }, roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, anthropic: ToolAccess.WRITE } } } });
     expect(openClaw(held, "research_agent").models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic`, api: "anthropic-messages", apiKey: OpenClawConfig.GATEWAY_KEY_PLACEHOLDER } } });
     expect(OpenClawConfig.PROVIDER_BASE_URLS).toEqual({ anthropic: "https://api.anthropic.com", openai: "https://api.openai.com/v1" });
   });
@@ -159,6 +162,7 @@ describe("Hermes Agent fragment", () => {
     const seed = firewallScenario(AgentPlatform.DOCKER);
     const spec = (upstream: string) => FirewallSpec.fromProps({
       ...seed,
+      modelHosts: ["model.example.com"],
       tools: { ...seed.tools, llm: { upstream }, other: { upstream: "https://api.anthropic.com" } },
       roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, llm: ToolAccess.WRITE, other: ToolAccess.WRITE } } },
     });

@@ -37,6 +37,7 @@ const HERMES_VERSION = "0.19.0";
  * needs WRITE, it may not); the support role holds no workspace access.
  */
 const SPEC = fronted(AgentPlatform.DOCKER, (spec) => {
+  spec.modelHosts = spec.modelHosts.filter((host) => host !== "api.openai.com"); // fronted by llm below
   spec.tools = { ...spec.tools, llm: { upstream: "https://api.openai.com/v1", key: {} }, workspace: { agentTools: { hermes: ["read_file", "write_file"] } } };
   spec.roles = {
     ...spec.roles,
