@@ -85,7 +85,8 @@ export interface TestGateway {
 export async function startTestGateway(
   base: FirewallSpecProps,
   redisUrl: string,
-  upstream: TestUpstream,
+  /** The upstream every tool's calls go to (by `upstreamAddresses`). */
+  upstream: { readonly port: number },
   certificate: TestCertificate,
   limits: { maxBodyBytes?: number; maxHeaderBytes?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {},
   /** Upstream ports by tool, instead of `upstream`'s. */
