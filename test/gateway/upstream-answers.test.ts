@@ -37,10 +37,11 @@ function leaks(text: string): string | undefined {
   return undefined;
 }
 
-const chunked = (...parts: string[]) => [
-  "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n",
+/** A chunked answer with the key in its reason phrase and in a trailer too. */
+const chunked = (key: string, ...parts: string[]) => [
+  `HTTP/1.1 200 ${key}\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\ntrailer: x-trail\r\n\r\n`,
   ...parts.map((part) => `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`),
-  "0\r\n\r\n",
+  `0\r\nx-trail: ${key}\r\n\r\n`,
 ];
 
 /** The raw upstream's answers, by path below the tool's upstream (`/api`). */
@@ -49,7 +50,7 @@ function answer(request: RawRequest): RawAnswer {
   switch (request.target.replace(/^\/api/, "").split("?")[0]) {
     case "/echo": return { chunks: [httpAnswer(200, JSON.stringify({ headers: request.headers }), { "content-type": "application/json" })], then: "keep" };
     case "/401": return { chunks: [httpAnswer(401, `{"error":{"message":"Incorrect API key provided: ${sent}"}}`)], then: "keep" };
-    case "/split": return { chunks: chunked(`{"key":"${sent.slice(0, 11)}`, `${sent.slice(11, 30)}`, `${sent.slice(30)}"}`), gapMs: 30, then: "keep" };
+    case "/split": return { chunks: chunked(sent, `{"key":"${sent.slice(0, 11)}`, `${sent.slice(11, 30)}`, `${sent.slice(30)}"}`), gapMs: 30, then: "keep" };
     case "/header": return { chunks: [httpAnswer(200, "ok", { "x-echo": sent, "www-authenticate": `Bearer error="${encodeURIComponent(sent)}"`, "set-cookie": "session=abc; HttpOnly" })], then: "keep" };
     case "/encoded": return { chunks: [httpAnswer(200, `u=${encodeURIComponent(sent)}&l=${ECHOED.uriLower}&f=${new URLSearchParams({ k: sent }).toString().slice(2)}&b0=${ECHOED.base64At0}&b1=${ECHOED.base64At1}&b2=${ECHOED.base64At2}&bu=${ECHOED.base64url}`)], then: "keep" };
     case "/gzip": return { chunks: [httpAnswer(200, gzipSync(`{"echo":"${sent}"}`), { "content-encoding": "gzip" })], then: "keep" };
@@ -114,6 +115,8 @@ describe.skipIf(skip)("what the gateway relays from an upstream", () => {
     // Same length: Content-Length still matches, and the JSON still parses with the key's place kept.
     expect(Number(answer.headers["content-length"])).toBe(Buffer.byteLength(answer.body));
     expect(JSON.parse(answer.body).headers["x-api-key"]).toBe("*".repeat(KEY.length));
+    const metrics = await call({ host: "127.0.0.1", port: gw.gateway.admin.port, path: "/metrics" });
+    expect(metrics.body).toMatch(/rapidclaw_firewall_events_total\{event_type="key_reflected",role="research_agent",tool="web_search"\} [1-9]/);
   });
 
   it("writes over the key a 401 body quotes, and a key split across chunks", async () => {
@@ -177,7 +180,7 @@ describe.skipIf(skip)("what the gateway relays from an upstream", () => {
     }
   });
 
-  it("never lets the key out in anything the agent received, even through a raw socket", async () => {
+  it("never lets the key out in anything the agent received, reason phrase and trailers included, read off a raw socket", async () => {
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = connect({ host: ROLE_ADDRESSES.research_agent.listener, port: gw.rolePort });
       let text = "";
@@ -186,7 +189,7 @@ describe.skipIf(skip)("what the gateway relays from an upstream", () => {
       socket.on("error", reject);
       socket.write("GET /tools/web_search/split HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
     });
-    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(leaks(raw)).toBeUndefined();
   });
 });
