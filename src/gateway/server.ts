@@ -10,13 +10,13 @@ import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
 import { routeRequest } from "./routing";
 import { KeyScrubber, keySpellings } from "./key-scrubber";
 import { UpstreamCall } from "./upstream-call";
-import { UpstreamPools, type UpstreamAddress } from "./upstream-pool";
-import { ProxyRefusedError, type UpstreamProxy } from "./upstream-proxy";
+import { UpstreamPools, type UpstreamPoolOptions } from "./upstream-pool";
+import { ProxyRefusedError } from "./upstream-proxy";
 
 export type { UpstreamAddress } from "./upstream-pool";
 
-/** What the request handler works with. */
-export interface ToolCallHandlerOptions {
+/** What the request handler works with, and how it reaches upstreams. */
+export interface ToolCallHandlerOptions extends UpstreamPoolOptions {
   readonly config: GatewayConfig;
   readonly identity: CallerIdentity;
   readonly limiter: RedisLimiter;
@@ -25,20 +25,8 @@ export interface ToolCallHandlerOptions {
   readonly metrics: GatewayMetrics;
   /** Largest request body forwarded, in bytes. */
   readonly maxBodyBytes: number;
-  /** Longest wait to connect to an upstream, for its response headers, and between two pieces of its body, in ms. */
-  readonly upstreamTimeoutMs: number;
-  /** Largest response body relayed from an upstream, in bytes (decoded, if it came compressed); a larger one is cut off. */
-  readonly maxResponseBytes: number;
-  /** Connections one role may hold to one tool's upstream. */
-  readonly upstreamConnectionsPerRole: number;
   /** Calls of one role forwarded and not yet answered, at most; more are refused with 503 `role_busy`. */
   readonly maxCallsInFlightPerRole: number;
-  /** Connect-to overrides by tool name. */
-  readonly upstreamAddresses: ReadonlyMap<string, UpstreamAddress>;
-  /** Extra CA certificates (PEM) trusted for upstreams, besides the system's. */
-  readonly upstreamCa?: string;
-  /** HTTP proxy every upstream is reached through (CONNECT), e.g. the egress proxy's gateway listener. @default - direct */
-  readonly upstreamProxy?: UpstreamProxy;
 }
 
 /** Largest body of a check request. */
@@ -73,14 +61,7 @@ export class ToolCallHandler {
   private readonly spellingsByTool = new Map<string, { readonly key: string; readonly spellings: ReadonlyArray<Buffer> }>();
 
   constructor(private readonly options: ToolCallHandlerOptions) {
-    this.pools = new UpstreamPools({
-      connectionsPerRole: options.upstreamConnectionsPerRole,
-      timeoutMs: options.upstreamTimeoutMs,
-      maxResponseBytes: options.maxResponseBytes,
-      upstreamAddresses: options.upstreamAddresses,
-      upstreamCa: options.upstreamCa,
-      upstreamProxy: options.upstreamProxy,
-    });
+    this.pools = new UpstreamPools(options);
   }
 
   /** The role of a connection, or undefined for an unknown caller. */

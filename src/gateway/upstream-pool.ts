@@ -13,10 +13,10 @@ export interface UpstreamAddress {
 /** How the gateway reaches upstreams. */
 export interface UpstreamPoolOptions {
   /** Connections one role may hold to one tool's upstream. */
-  readonly connectionsPerRole: number;
-  /** Longest wait to connect, for response headers, and between two pieces of a response body, in ms. */
-  readonly timeoutMs: number;
-  /** Largest response body read from an upstream, in bytes; a larger one is cut off. */
+  readonly upstreamConnectionsPerRole: number;
+  /** Longest wait to connect to an upstream, for its response headers, and between two pieces of its body, in ms. */
+  readonly upstreamTimeoutMs: number;
+  /** Largest response body relayed from an upstream, in bytes (decoded, if it came compressed); a larger one is cut off. */
   readonly maxResponseBytes: number;
   /** Connect-to overrides by tool name. */
   readonly upstreamAddresses: ReadonlyMap<string, UpstreamAddress>;
@@ -67,9 +67,9 @@ export class UpstreamPools {
     const host = override?.host ?? upstream.hostname.replace(/^\[|\]$/g, "");
     const port = override?.port ?? (upstream.port === "" ? 443 : Number(upstream.port));
     const servername = upstream.hostname;
-    const { timeoutMs, upstreamProxy } = this.options;
+    const { upstreamTimeoutMs: timeoutMs, upstreamProxy } = this.options;
     return new Pool(upstream.origin, {
-      connections: this.options.connectionsPerRole,
+      connections: this.options.upstreamConnectionsPerRole,
       pipelining: 1,
       keepAliveTimeout: KEEP_ALIVE_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_MS,
