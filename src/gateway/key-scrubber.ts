@@ -9,21 +9,29 @@ const MIN_ENCODED_LENGTH = 8;
  * form encoding do, with upper- and lower-case hex, space as `%20` and as `+`), and base64 and
  * base64url. Base64 encodes 3 bytes at a time, so the key's characters depend on where it starts
  * in the encoded text: each of the three offsets gives the characters made of the key's bits alone.
+ * Computed once per key value, shared by every call that carries it.
  */
-export function keySpellings(key: string): Buffer[] {
-  const raw = Buffer.from(key, "utf8");
-  const uri = encodeURIComponent(key);
-  const form = new URLSearchParams({ k: key }).toString().slice(2);
-  const encoded = [uri, uri.replace(/%20/g, "+"), form, form.replace(/\+/g, "%20")].flatMap((text) => [text, text.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())]);
-  for (let offset = 0; offset < 3; offset++) {
-    const text = Buffer.concat([Buffer.alloc(offset), raw]).toString("base64").replace(/=+$/, "");
-    // Characters wholly inside the key's bits: from ceil(8·offset/6) to floor(8·(offset+length)/6).
-    const own = text.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + raw.length)) / 6));
-    encoded.push(own, own.replace(/\+/g, "-").replace(/\//g, "_"));
+export class KeySpellings {
+  readonly bytes: ReadonlyArray<Buffer>;
+  /** The same, as latin1 strings, for header values. */
+  readonly texts: ReadonlyArray<string>;
+
+  constructor(key: string) {
+    const raw = Buffer.from(key, "utf8");
+    const uri = encodeURIComponent(key);
+    const form = new URLSearchParams({ k: key }).toString().slice(2);
+    const encoded = [uri, uri.replace(/%20/g, "+"), form, form.replace(/\+/g, "%20")].flatMap((text) => [text, text.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())]);
+    for (let offset = 0; offset < 3; offset++) {
+      const text = Buffer.concat([Buffer.alloc(offset), raw]).toString("base64").replace(/=+$/, "");
+      // Characters wholly inside the key's bits: from ceil(8·offset/6) to floor(8·(offset+length)/6).
+      const own = text.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + raw.length)) / 6));
+      encoded.push(own, own.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+    const spellings = new Map<string, Buffer>([[raw.toString("latin1"), raw]]);
+    for (const text of encoded) if (text.length >= MIN_ENCODED_LENGTH) spellings.set(text, Buffer.from(text, "latin1"));
+    this.texts = [...spellings.keys()];
+    this.bytes = [...spellings.values()];
   }
-  const spellings = new Map<string, Buffer>([[raw.toString("latin1"), raw]]);
-  for (const text of encoded) if (text.length >= MIN_ENCODED_LENGTH) spellings.set(text, Buffer.from(text, "latin1"));
-  return [...spellings.values()];
 }
 
 /**
@@ -36,11 +44,8 @@ export class KeyScrubber {
   /** Spellings found and written over so far. */
   scrubbed = 0;
   private held: Buffer | undefined;
-  private readonly texts: ReadonlyArray<string>;
 
-  constructor(private readonly spellings: ReadonlyArray<Buffer>) {
-    this.texts = spellings.map((spelling) => spelling.toString("latin1"));
-  }
+  constructor(private readonly spellings: KeySpellings) {}
 
   /** The scrubbed bytes that can be let out now (`chunk` itself when it held nothing to change). */
   push(chunk: Buffer): Buffer {
@@ -60,7 +65,7 @@ export class KeyScrubber {
   /** A whole value (a header), scrubbed; the same string when it held no key. */
   scrubText(value: string): string {
     let result = value;
-    for (const text of this.texts) {
+    for (const text of this.spellings.texts) {
       if (!result.includes(text)) continue;
       const parts = result.split(text);
       this.scrubbed += parts.length - 1;
@@ -72,7 +77,7 @@ export class KeyScrubber {
   /** `buffer` with every spelling written over: a copy when it is not `owned` and holds one. */
   private scrub(buffer: Buffer, owned: boolean): Buffer {
     let result = buffer;
-    for (const spelling of this.spellings) {
+    for (const spelling of this.spellings.bytes) {
       for (let at = result.indexOf(spelling); at >= 0; at = result.indexOf(spelling, at + spelling.length)) {
         if (!owned) { result = Buffer.from(result); owned = true; }
         result.fill(FILL.charCodeAt(0), at, at + spelling.length);
@@ -85,7 +90,7 @@ export class KeyScrubber {
   /** Where the longest tail of `buffer` that begins some spelling starts (`buffer.length` when none does). */
   private possibleStart(buffer: Buffer): number {
     let start = buffer.length;
-    for (const spelling of this.spellings) {
+    for (const spelling of this.spellings.bytes) {
       const first = spelling[0];
       for (let at = Math.max(0, buffer.length - spelling.length + 1); at < start; at++) {
         if (buffer[at] === first && buffer.compare(spelling, 0, buffer.length - at, at) === 0) { start = at; break; }

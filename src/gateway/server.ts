@@ -8,8 +8,8 @@ import type { GatewayMetrics } from "./metrics";
 import { decidePermission, requiredAccess } from "./permissions";
 import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
 import { routeRequest } from "./routing";
-import { KeyScrubber, keySpellings } from "./key-scrubber";
-import { UpstreamCall } from "./upstream-call";
+import { KeyScrubber, KeySpellings } from "./key-scrubber";
+import { UpstreamCall, type UpstreamCallOutcome } from "./upstream-call";
 import { UpstreamPools, type UpstreamPoolOptions } from "./upstream-pool";
 import { ProxyRefusedError } from "./upstream-proxy";
 
@@ -58,7 +58,24 @@ export class ToolCallHandler {
   /** Forwarded calls not yet answered, by role. */
   private readonly inFlight = new Map<string, number>();
   /** The spellings of each tool's key, computed once per key value (keys rotate rarely). */
-  private readonly spellingsByTool = new Map<string, { readonly key: string; readonly spellings: ReadonlyArray<Buffer> }>();
+  private readonly spellingsByTool = new Map<string, { readonly key: string; readonly spellings: KeySpellings }>();
+
+  /** What becomes of forwarded calls: one object, so a call allocates no callbacks of its own. */
+  private readonly outcome: UpstreamCallOutcome = {
+    onResponse: (call) => this.options.metrics.upstreamDuration.observe({ tool: call.tool }, Number(process.hrtime.bigint() - call.started) / 1e9),
+    onFailure: (call, error: NodeJS.ErrnoException) => {
+      // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
+      // The call was already counted as an allowed decision, so this is an event only.
+      const proxyStatus: Record<string, number> = error instanceof ProxyRefusedError ? { proxy_status: error.proxyStatus } : {};
+      this.options.events.emit(firewallEvent("upstream_error", call.tool, call.role, { code: error.code ?? "error", ...proxyStatus }));
+      // A refused upstream header may have been set before Node refused it.
+      for (const name of call.res.getHeaderNames()) call.res.removeHeader(name);
+      sendJson(call.res, 502, { error: "upstream_error", tool: call.tool, message: "the tool's upstream could not be reached or gave an answer the gateway does not pass on" });
+    },
+    onEnd: (call, scrubbed) => {
+      if (scrubbed > 0) this.options.events.emit(firewallEvent("key_reflected", call.tool, call.role, { scrubbed }));
+    },
+  };
 
   constructor(private readonly options: ToolCallHandlerOptions) {
     this.pools = new UpstreamPools(options);
@@ -201,22 +218,7 @@ export class ToolCallHandler {
     headers.host = upstream.host;
     headers["accept-encoding"] = "identity";
     if (tool.keyHeader !== undefined && key !== undefined) headers[tool.keyHeader.name] = `${tool.keyHeader.prefix}${key}${tool.keyHeader.suffix}`;
-    const started = process.hrtime.bigint();
-    const call = new UpstreamCall(res, key === undefined ? undefined : new KeyScrubber(this.spellingsOf(tool.name, key)), this.options.maxResponseBytes, {
-      onResponse: () => this.options.metrics.upstreamDuration.observe({ tool: tool.name }, Number(process.hrtime.bigint() - started) / 1e9),
-      onFailure: (error: NodeJS.ErrnoException) => {
-        // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
-        // The call was already counted as an allowed decision, so this is an event only.
-        const proxyStatus: Record<string, number> = error instanceof ProxyRefusedError ? { proxy_status: error.proxyStatus } : {};
-        this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: error.code ?? "error", ...proxyStatus }));
-        // A refused upstream header may have been set before Node refused it.
-        for (const name of res.getHeaderNames()) res.removeHeader(name);
-        sendJson(res, 502, { error: "upstream_error", tool: tool.name, message: "the tool's upstream could not be reached or gave an answer the gateway does not pass on" });
-      },
-      onEnd: (scrubbed) => {
-        if (scrubbed > 0) this.options.events.emit(firewallEvent("key_reflected", tool.name, role, { scrubbed }));
-      },
-    });
+    const call = new UpstreamCall(res, tool.name, role, key === undefined ? undefined : new KeyScrubber(this.spellingsOf(tool.name, key)), this.options.maxResponseBytes, this.outcome);
     this.pools.pool(tool, role).dispatch({
       path: `${upstream.pathname.replace(/\/$/, "")}${pathAndQuery}`,
       method,
@@ -227,10 +229,10 @@ export class ToolCallHandler {
   }
 
   /** The spellings of `tool`'s current key. */
-  private spellingsOf(tool: string, key: string): ReadonlyArray<Buffer> {
+  private spellingsOf(tool: string, key: string): KeySpellings {
     let known = this.spellingsByTool.get(tool);
     if (known?.key !== key) {
-      known = { key, spellings: keySpellings(key) };
+      known = { key, spellings: new KeySpellings(key) };
       this.spellingsByTool.set(tool, known);
     }
     return known.spellings;

@@ -11,14 +11,14 @@ export class UpstreamAnswerError extends Error {
   }
 }
 
-/** What becomes of a call: how many key spellings were written over, or why it failed. */
+/** What becomes of calls (one object for all of them): how many key spellings were written over, or why a call failed. */
 export interface UpstreamCallOutcome {
   /** The upstream's response headers arrived (for the duration metric). */
-  onResponse(): void;
+  onResponse(call: UpstreamCall): void;
   /** The call failed before the agent got a status: answer 502. */
-  onFailure(error: Error): void;
+  onFailure(call: UpstreamCall, error: Error): void;
   /** The answer reached the agent (whole, or cut off); `scrubbed` spellings of the key were written over. */
-  onEnd(scrubbed: number): void;
+  onEnd(call: UpstreamCall, scrubbed: number): void;
 }
 
 /** Hop-by-hop headers, and cookies an upstream sets: not passed to the agent. */
@@ -39,9 +39,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private decoder: Transform | undefined;
   private decodedBytes = 0;
   private finished = false;
+  /** When the call was forwarded (`process.hrtime.bigint()`). */
+  readonly started = process.hrtime.bigint();
 
   constructor(
-    private readonly res: ServerResponse,
+    readonly res: ServerResponse,
+    readonly tool: string,
+    readonly role: string,
     private readonly scrubber: KeyScrubber | undefined,
     private readonly maxResponseBytes: number,
     private readonly outcome: UpstreamCallOutcome,
@@ -64,7 +68,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode >= 100 && statusCode < 200) return true; // informational: the final answer follows
     if (statusCode < 100 || statusCode > 599) throw new UpstreamAnswerError("ERR_UPSTREAM_STATUS", `the upstream answered status ${statusCode}`);
-    this.outcome.onResponse();
+    this.outcome.onResponse(this);
     this.resumeUpstream = resume;
     const headers: string[] = [];
     let decoder: (() => Transform) | undefined;
@@ -112,8 +116,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.abortUpstream?.(error);
     if (this.res.headersSent) {
       this.res.destroy();
-      this.outcome.onEnd(this.scrubber?.scrubbed ?? 0);
-    } else this.outcome.onFailure(error);
+      this.outcome.onEnd(this, this.scrubber?.scrubbed ?? 0);
+    } else this.outcome.onFailure(this, error);
   }
 
   /** Writes scrubbed bytes; false, with `resume` called once the agent drained, when the agent is slow. */
@@ -130,7 +134,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     const rest = this.scrubber?.end();
     if (rest === undefined) this.res.end();
     else this.res.end(rest);
-    this.outcome.onEnd(this.scrubber?.scrubbed ?? 0);
+    this.outcome.onEnd(this, this.scrubber?.scrubbed ?? 0);
   }
 
   /** Decodes a compressed body into `send`, bounded by `maxResponseBytes` decoded. */

@@ -36,7 +36,8 @@ const KEEP_ALIVE_MS = 30_000;
  * or through a CONNECT tunnel of the egress proxy.
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  /** Pools by tool, then by role. */
+  private readonly pools = new Map<GatewayTool, Map<string, Pool>>();
   /** One context for every connection: building one from the system roots costs about 50 ms of CPU. */
   private readonly secureContext: SecureContext | undefined;
 
@@ -46,17 +47,15 @@ export class UpstreamPools {
 
   /** The pool of `role`'s calls to `tool`'s upstream. */
   pool(tool: GatewayTool, role: string): Pool {
-    const name = `${tool.name}\n${role}`;
-    let pool = this.pools.get(name);
-    if (pool === undefined) {
-      pool = this.open(tool);
-      this.pools.set(name, pool);
-    }
+    let byRole = this.pools.get(tool);
+    if (byRole === undefined) this.pools.set(tool, (byRole = new Map()));
+    let pool = byRole.get(role);
+    if (pool === undefined) byRole.set(role, (pool = this.open(tool)));
     return pool;
   }
 
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
+    const pools = [...this.pools.values()].flatMap((byRole) => [...byRole.values()]);
     this.pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
   }

@@ -53,8 +53,8 @@ function exchange(host: string, port: number, bytes: Uint8Array): Promise<string
     let text = "";
     let quiet: NodeJS.Timeout | undefined;
     const done = () => { clearTimeout(quiet); clearTimeout(deadline); socket.destroy(); resolve(text); };
-    const deadline = setTimeout(done, 4_000);
-    socket.on("data", (d) => { text += d.toString("latin1"); clearTimeout(quiet); quiet = setTimeout(done, 300); });
+    const deadline = setTimeout(done, 6_000);
+    socket.on("data", (d) => { text += d.toString("latin1"); clearTimeout(quiet); quiet = setTimeout(done, 1_000); });
     socket.on("close", done);
     socket.on("error", () => undefined);
     socket.write(bytes);

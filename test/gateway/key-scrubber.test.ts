@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { KeyScrubber, keySpellings } from "../../src/gateway/key-scrubber";
+import { KeyScrubber, KeySpellings } from "../../src/gateway/key-scrubber";
 
 const KEY = "sk-live/AbC+dE=fG&hI jK~lM!nO*pQ'(rS)tU_vW-xY.z0123456789";
 
@@ -37,7 +37,7 @@ describe("key scrubber", () => {
   it("writes over every echoed encoding at the same length, and leaves the text around it", () => {
     for (const [name, echo] of Object.entries(echoes(KEY))) {
       const input = Buffer.from(`{"error":"Incorrect API key provided: ${echo}","n":1}`);
-      const scrubber = new KeyScrubber(keySpellings(KEY));
+      const scrubber = new KeyScrubber(new KeySpellings(KEY));
       const output = scrubbed(scrubber, [input]).toString("latin1");
       expect(output.length, name).toBe(input.length);
       expect(output.startsWith('{"error":"Incorrect API key provided: '), name).toBe(true);
@@ -50,22 +50,22 @@ describe("key scrubber", () => {
   it("catches a key split at every byte across two chunks, and across many small ones", () => {
     const input = Buffer.from(`before ${KEY} after`);
     for (let split = 1; split < input.length; split++) {
-      const output = scrubbed(new KeyScrubber(keySpellings(KEY)), [input.subarray(0, split), input.subarray(split)]).toString();
+      const output = scrubbed(new KeyScrubber(new KeySpellings(KEY)), [input.subarray(0, split), input.subarray(split)]).toString();
       expect(output).toBe(`before ${"*".repeat(KEY.length)} after`);
     }
     const bytes = [...input].map((b) => Buffer.from([b]));
-    expect(scrubbed(new KeyScrubber(keySpellings(KEY)), bytes).toString()).toBe(`before ${"*".repeat(KEY.length)} after`);
+    expect(scrubbed(new KeyScrubber(new KeySpellings(KEY)), bytes).toString()).toBe(`before ${"*".repeat(KEY.length)} after`);
   });
 
   it("holds back only a tail that could begin the key, so streamed events are not delayed", () => {
-    const scrubber = new KeyScrubber(keySpellings(KEY));
+    const scrubber = new KeyScrubber(new KeySpellings(KEY));
     expect(scrubber.push(Buffer.from("data: {\"delta\":\"hello\"}\n\n")).toString()).toBe("data: {\"delta\":\"hello\"}\n\n");
     expect(scrubber.push(Buffer.from("data: sk-li")).toString()).toBe("data: ");
     expect(scrubber.push(Buffer.from("ke\n\n")).toString()).toBe("sk-like\n\n");
   });
 
   it("scrubs header values and counts each spelling it wrote over", () => {
-    const scrubber = new KeyScrubber(keySpellings(KEY));
+    const scrubber = new KeyScrubber(new KeySpellings(KEY));
     expect(scrubber.scrubText("no key here")).toBe("no key here");
     expect(scrubber.scrubText(`Bearer realm="api", error="${KEY}" ${encodeURIComponent(KEY)}`)).not.toContain(KEY.slice(0, 12));
     expect(scrubber.scrubbed).toBe(2);
@@ -78,7 +78,7 @@ describe("key scrubber", () => {
       const input = Buffer.from(`${before}${encoded}${after}`, "utf8");
       const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
       const chunks = [0, ...points, input.length].slice(1).map((end, i, ends) => input.subarray(i === 0 ? 0 : ends[i - 1], end));
-      const output = scrubbed(new KeyScrubber(keySpellings(key)), chunks).toString("latin1");
+      const output = scrubbed(new KeyScrubber(new KeySpellings(key)), chunks).toString("latin1");
       expect(output.length).toBe(input.length);
       for (const form of Object.values(echoes(key))) expect(holdsPartOf(output, form)).toBe(false);
     }), { numRuns: 500 });
