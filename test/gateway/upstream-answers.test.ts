@@ -180,6 +180,15 @@ describe.skipIf(skip)("what the gateway relays from an upstream", () => {
     }
   });
 
+  it("checks the upstream's certificate against the upstream's own name, not the address connected to", async () => {
+    // The test certificate names search, db and kb only; tickets.tools.test is reached at the same address.
+    const before = upstream.received.length;
+    const answer = await call({ host: ROLE_ADDRESSES.customer_support.listener, port: gw.rolePort, path: "/tools/ticket_system/x" });
+    expect(answer.status).toBe(502);
+    expect(gw.events.at(-1)).toMatchObject({ event_type: "upstream_error", tool: "ticket_system", details: { code: "ERR_TLS_CERT_ALTNAME_INVALID" } });
+    expect(upstream.received.length).toBe(before);
+  });
+
   it("never lets the key out in anything the agent received, reason phrase and trailers included, read off a raw socket", async () => {
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = connect({ host: ROLE_ADDRESSES.research_agent.listener, port: gw.rolePort });
