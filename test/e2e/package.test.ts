@@ -126,7 +126,7 @@ describe.skipIf(SKIP)("the packed library", () => {
 
     it("runs the rapidclaw command from the bundle, without the CLI's dependencies installed", () => {
       expect(readFileSync(join(project, "node_modules", ".bin", "rapidclaw"), "utf8")).toBe(readFileSync(join(REPO, library.bin.rapidclaw), "utf8"));
-      for (const name of ["commander", "ioredis", "prom-client"]) expect(existsSync(join(project, "node_modules", name))).toBe(false);
+      for (const name of ["commander", "ioredis", "prom-client", "undici"]) expect(existsSync(join(project, "node_modules", name))).toBe(false);
       expect(run(join(project, "node_modules", ".bin", "rapidclaw"), ["--help"], project)).toMatch(/gateway/);
     });
 
