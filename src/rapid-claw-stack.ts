@@ -1,5 +1,5 @@
-import { DockerProvider, type DockerProviderConfig } from "@cdktf/provider-docker/lib/provider";
-import { KubernetesProvider, type KubernetesProviderConfig } from "@cdktf/provider-kubernetes/lib/provider";
+import type { DockerProviderConfig } from "@cdktf/provider-docker/lib/provider";
+import type { KubernetesProviderConfig } from "@cdktf/provider-kubernetes/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { VaultProvider, type VaultProviderConfig } from "@cdktf/provider-vault/lib/provider";
@@ -17,6 +17,8 @@ import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, type SpecProblem } from "./model/errors";
 import { loadFirewallSpec } from "./model/load";
 import { AgentPlatform, type FirewallSpecProps } from "./model/types";
+import { dockerClasses } from "./docker/provider-classes";
+import { kubernetesClasses } from "./kubernetes/provider-classes";
 
 /** Provider settings of a firewall stack. */
 export interface RapidClawStackProviders {
@@ -89,8 +91,8 @@ export class RapidClawStack extends TerraformStack {
     super(scope, id);
     this.spec = spec;
     const plan = planOf(spec);
-    if (plan.platform === AgentPlatform.DOCKER) new DockerProvider(this, "docker", props.dockerProvider ?? {});
-    else new KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
+    if (plan.platform === AgentPlatform.DOCKER) new dockerClasses.DockerProvider(this, "docker", props.dockerProvider ?? {});
+    else new kubernetesClasses.KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
     new VaultProvider(this, "vault", props.vaultProvider ?? {});
     new RandomProvider(this, "random", {});
     new TimeProvider(this, "time", {});

@@ -1,4 +1,4 @@
-import { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
+import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
@@ -11,6 +11,7 @@ import { gatewayDockerNetwork } from "../docker/gateway-network";
 import type { IAgentNamespace } from "./agent-namespace";
 import type { IAgentNetwork } from "./agent-network";
 import { platformPart } from "./platform-part";
+import { dockerClasses } from "../docker/provider-classes";
 
 /** Properties of `IsolatedAgentNetwork`. */
 export interface IsolatedAgentNetworkProps {
@@ -59,7 +60,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
       this.dockerRoleNetworks = {};
       for (const role of plan.roles) {
         const net = role.docker as PlannedRoleNetwork;
-        this.dockerRoleNetworks[role.name] = new DockerNetwork(roleScope, role.resourceName, {
+        this.dockerRoleNetworks[role.name] = new dockerClasses.Network(roleScope, role.resourceName, {
           name: net.networkName,
           internal: true,
           ipamConfig: [{ subnet: net.subnet, gateway: net.gateway, ipRange: net.ipRange }],
@@ -67,7 +68,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
           labels: dockerLabels(workloadLabels(plan.names.firewall, "agent-network", { [LABELS.role]: role.resourceName })),
         });
       }
-      this.dockerEgressNetwork = new DockerNetwork(this, "egress", {
+      this.dockerEgressNetwork = new dockerClasses.Network(this, "egress", {
         name: plan.names.egressNetwork,
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
         labels: dockerLabels(workloadLabels(plan.names.firewall, "egress-network")),

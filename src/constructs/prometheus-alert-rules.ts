@@ -1,5 +1,4 @@
-import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
-import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import type { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
@@ -9,6 +8,7 @@ import { labelProblems, NAMESPACE_NAME } from "../model/kubernetes-names";
 import { AgentPlatform } from "../model/types";
 import { workloadLabels } from "../terraform/labels";
 import { missingProviders } from "../terraform/required-providers";
+import { kubernetesClasses } from "../kubernetes/provider-classes";
 
 /** Where the Kubernetes `PrometheusRule` goes and how the Prometheus Operator finds it. */
 export interface PrometheusRuleOptions {
@@ -77,7 +77,7 @@ export class PrometheusAlertRules extends Construct {
     this.rulesYaml = renderPrometheusRules(plan);
     if (plan.platform !== AgentPlatform.KUBERNETES) return;
 
-    this.resource = new Manifest(this, "prometheus-rule", {
+    this.resource = new kubernetesClasses.Manifest(this, "prometheus-rule", {
       manifest: {
         apiVersion: PROMETHEUS_RULE_API_VERSION,
         kind: "PrometheusRule",
@@ -91,7 +91,7 @@ export class PrometheusAlertRules extends Construct {
       },
     });
     const stack = TerraformStack.of(this);
-    this.node.addValidation({ validate: () => missingProviders("PrometheusAlertRules", stack, [KubernetesProvider]) });
+    this.node.addValidation({ validate: () => missingProviders("PrometheusAlertRules", stack, [kubernetesClasses.KubernetesProvider]) });
   }
 }
 
