@@ -3,7 +3,7 @@ import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { LABELS, type FirewallPlan, type PlannedRoleNetwork } from "../plan/plan";
-import { FirewallSpecError, type SpecProblem } from "../model/errors";
+import { FirewallSpecError, raisedBy, type SpecProblem } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { KubernetesAgentNetwork } from "../kubernetes/agent-network";
@@ -12,6 +12,7 @@ import type { IAgentNamespace } from "./agent-namespace";
 import type { IAgentNetwork } from "./agent-network";
 import { platformPart } from "./platform-part";
 import { dockerClasses } from "../docker/provider-classes";
+import { pathOfChild } from "./construct-path";
 
 /** Properties of `IsolatedAgentNetwork`. */
 export interface IsolatedAgentNetworkProps {
@@ -52,7 +53,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
   constructor(scope: Construct, id: string, props: IsolatedAgentNetworkProps) {
     const plan = planOf(props.spec);
     const problems = namespaceProblems(plan, props.namespace);
-    if (problems.length > 0) throw new FirewallSpecError(problems, `IsolatedAgentNetwork "${id}"`);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
     super(scope, id);
     this.spec = props.spec;
     if (plan.platform === AgentPlatform.DOCKER) {
