@@ -7,9 +7,14 @@ import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { proxyEventsCommand } from "./proxy-events-command";
 
+/** The package's version, built into the bundle (which runs without the package beside it). */
+const { version } = require("../../package.json") as { version: string };
+
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
-  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts");
+  const program = new Command("rapidclaw")
+    .description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts")
+    .version(version, "-V, --version", "print the version of @rapidclaw/agent-firewall");
   // Set before the commands are added, so that they inherit it.
   program.exitOverride((error: CommanderError) => {
     throw error.exitCode === 0 ? error : new CommanderError(EXIT.USAGE, error.code, error.message);
