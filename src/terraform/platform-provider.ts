@@ -10,15 +10,24 @@ export const PLATFORM_PROVIDER_PACKAGES: Readonly<Record<AgentPlatform, string>>
 };
 
 /**
- * A module of a platform's provider (`lib/<module>` of its package), loaded when a part of that
- * platform is built rather than with the library: a Docker-only project has no Kubernetes
- * provider installed, and need not. A missing package is named with the command that installs it.
+ * Classes of a platform's provider, each read from its module (`lib/<module>` of the package)
+ * when first used, not with the library: a Docker-only project has no Kubernetes provider
+ * installed, and need not. `modules` names each class's module; a missing package is named with
+ * the command that installs it.
  */
-export function platformProviderModule<T>(platform: AgentPlatform, module: string): T {
+export function platformProviderClasses<T extends object>(platform: AgentPlatform, modules: { readonly [K in keyof T]: string }): T {
+  const classes = {};
+  for (const [name, module] of Object.entries<string>(modules)) {
+    Object.defineProperty(classes, name, { enumerable: true, get: () => platformProviderModule(platform, module)[name] });
+  }
+  return classes as T;
+}
+
+function platformProviderModule(platform: AgentPlatform, module: string): Record<string, unknown> {
   const packageName = PLATFORM_PROVIDER_PACKAGES[platform];
   const path = `${packageName}/lib/${module}`;
   try {
-    return require(path) as T;
+    return require(path) as Record<string, unknown>;
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && (error as Error).message.includes(`'${path}'`);
     if (!missing) throw error;
