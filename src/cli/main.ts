@@ -7,8 +7,9 @@ import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { proxyEventsCommand } from "./proxy-events-command";
 
-/** The package's version, built into the bundle (which runs without the package beside it). */
-const { version } = require("../../package.json") as { version: string };
+/** The package's version: written into the bundle when it is built (see scripts/bundle-gateway.ts); from package.json when run from the sources. */
+declare const RAPIDCLAW_VERSION: string | undefined;
+const version = typeof RAPIDCLAW_VERSION === "string" ? RAPIDCLAW_VERSION : (require("../../package.json") as { version: string }).version;
 
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {

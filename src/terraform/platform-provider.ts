@@ -18,7 +18,8 @@ export const PLATFORM_PROVIDER_PACKAGES: Readonly<Record<AgentPlatform, string>>
 export function platformProviderClasses<T extends object>(platform: AgentPlatform, modules: { readonly [K in keyof T]: string }): T {
   const classes = {};
   for (const [name, module] of Object.entries<string>(modules)) {
-    Object.defineProperty(classes, name, { enumerable: true, get: () => platformProviderModule(platform, module)[name] });
+    let loaded: unknown;
+    Object.defineProperty(classes, name, { enumerable: true, get: () => (loaded ??= platformProviderModule(platform, module)[name]) });
   }
   return classes as T;
 }
