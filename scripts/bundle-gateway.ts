@@ -96,6 +96,8 @@ async function bundleCli(entry: string, outfile: string): Promise<{ warnings: st
     metafile: true,
     logLevel: "silent",
     plugins: [ZOD_ENGLISH_ONLY, UNDICI_TRIMMED],
+    // `rapidclaw --version`: the bundle runs without the package's package.json beside it.
+    define: { RAPIDCLAW_VERSION: JSON.stringify((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version) },
   });
   return { metafile: result.metafile, warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
 }

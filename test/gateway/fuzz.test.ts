@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipLoudly } from "../e2e/support/prerequisites";
 import { gatewayConfigFromSpec, type GatewayConfig } from "../../src/gateway/config";
+import { effectivePath } from "../../src/gateway/effective-path";
 import { decidePermission, requiredAccess } from "../../src/gateway/permissions";
 import { ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { validateFirewallSpec } from "../../src/model/validate";
@@ -213,7 +214,10 @@ describe.skipIf(skip)("the gateway under random and damaged HTTP", () => {
       const sent = toolOf(config, request);
       expect(sent, `${request.method} ${request.target} for ${request.headers.host}`).toBeDefined();
       const tool = config.tools.get(sent!.tool)!;
-      const decision = decidePermission(config, ROLE, tool.name, requiredAccess(tool, request.method, sent!.path));
+      // The effective path as the core derives it (the upstream got the path as sent, which the core accepted).
+      const effective = effectivePath(sent!.path);
+      if ("problem" in effective) throw new Error(`${request.method} ${request.target}: a path the core refuses (${effective.problem}) reached the upstream`);
+      const decision = decidePermission(config, ROLE, tool.name, requiredAccess(tool, request.method, effective.segments));
       expect(decision.allowed, `${request.method} ${request.target} reached ${tool.name}`).toBe(true);
     }
     await stillServing();
