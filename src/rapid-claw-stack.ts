@@ -16,6 +16,7 @@ import { gatewayDeploymentProblems } from "./plan/gateway-plan";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, type SpecProblem } from "./model/errors";
 import { loadFirewallSpec } from "./model/load";
+import { readAllocationFile, writeAllocationFile } from "./terraform/allocation-file";
 import { AgentPlatform, type FirewallSpecProps } from "./model/types";
 
 /** Provider settings of a firewall stack. */
@@ -47,12 +48,25 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
    * @default - no PrometheusRule
    */
   readonly prometheusRule?: PrometheusRuleOptions;
+  /**
+   * Path of the allocation record, a small JSON file to commit beside the stack (in the manner of
+   * `cdk.context.json`): what each role was handed out (Kubernetes: its port slot; Docker: its
+   * subnet). It is read before planning, so recorded roles keep their ports and subnets whatever
+   * roles are added, removed or renamed, and rewritten (sorted, one role a line) when a new role
+   * gets something. Entries of removed roles stay, reserving their ports or subnet (a role added
+   * back gets them again); delete an entry to free it. A rename is a removal and an addition: the
+   * new name gets new ports or a new subnet. Synthesis fails, naming the entry, when the record
+   * and the description disagree (a subnet outside `docker.subnet`, two roles on one slot, …).
+   * Excludes `allocations`.
+   * @default - no record: each synthesis hands out in role-name order (adding a role may move the roles after it)
+   */
+  readonly allocationFile?: string;
 }
 
 /** Props of a whole firewall stack: the firewall description plus the stack's options. */
 export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOptions {}
 
-const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule"] as const;
+const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "allocationFile"] as const;
 
 /**
  * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
@@ -89,6 +103,7 @@ export class RapidClawStack extends TerraformStack {
     super(scope, id);
     this.spec = spec;
     const plan = planOf(spec);
+    if (props.allocationFile !== undefined) writeAllocationFile(props.allocationFile, plan.allocations);
     if (plan.platform === AgentPlatform.DOCKER) new DockerProvider(this, "docker", props.dockerProvider ?? {});
     else new KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
     new VaultProvider(this, "vault", props.vaultProvider ?? {});
@@ -126,9 +141,13 @@ export class RapidClawStack extends TerraformStack {
 /** The validated firewall, or `FirewallSpecError` listing the description's and the stack options' problems together. */
 function validatedSpec(props: RapidClawStackProps): FirewallSpec {
   const problems = props.prometheusRule ? prometheusRuleProblems(props.platform, props.prometheusRule) : [];
+  if (props.allocationFile !== undefined && props.allocations !== undefined) {
+    problems.push({ path: "allocations", message: `allocationFile (${props.allocationFile}) holds the allocations; remove allocations, or allocationFile to keep them in the description` });
+  }
+  const allocations = props.allocationFile === undefined ? props.allocations : readAllocationFile(props.allocationFile);
   let spec: FirewallSpec;
   try {
-    spec = FirewallSpec.fromProps(specProps(props));
+    spec = FirewallSpec.fromProps(allocations === undefined ? specProps(props) : { ...specProps(props), allocations });
   } catch (error) {
     if (error instanceof FirewallSpecError && problems.length > 0) throw new FirewallSpecError([...error.problems, ...problems]);
     throw error;

@@ -173,7 +173,7 @@ export class KubernetesToolGateway extends Construct {
       spec: {
         type: "ClusterIP",
         selector: labels,
-        port: gateway.roles.map((r, index) => ({ name: rolePortName(index), port: r.port, targetPort: rolePortName(index), protocol: "TCP" })),
+        port: gateway.roles.map((r) => ({ name: rolePortName(r.slot), port: r.port, targetPort: rolePortName(r.slot), protocol: "TCP" })),
       },
     });
     this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
@@ -233,7 +233,7 @@ export class KubernetesToolGateway extends Construct {
         image: gateway.image,
         command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, ...redisCredentialsArgs(gateway), "--admin-port", String(gateway.adminPort)],
         port: [
-          ...gateway.roles.map((r, index) => ({ name: rolePortName(index), containerPort: r.port, protocol: "TCP" })),
+          ...gateway.roles.map((r) => ({ name: rolePortName(r.slot), containerPort: r.port, protocol: "TCP" })),
           { name: "admin", containerPort: gateway.adminPort, protocol: "TCP" },
         ],
         // Ready once Redis answers and every key is loaded.

@@ -212,6 +212,10 @@ export const firewallSpecSchema = object("the firewall spec", {
     networkBlocked: threshold.optional(),
     webhooks: list("webhooks", webhook).optional(),
   }).optional(),
+  allocations: map("allocations", object("a role allocation", {
+    slot: int("slot", 0, 64_000).optional(),
+    subnet: str("subnet").optional(),
+  })).optional(),
 });
 
 /**

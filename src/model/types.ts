@@ -699,4 +699,30 @@ export interface FirewallSpecProps {
   readonly monitoring?: MonitoringOptions;
   /** @default - see GatewayOptions */
   readonly gateway?: GatewayOptions;
+  /**
+   * What earlier syntheses handed out to each role, by role name (`RapidClawStack` keeps it in
+   * its `allocationFile`): a recorded role keeps its ports (Kubernetes) or subnet (Docker)
+   * whatever roles are added or removed. Entries of roles no longer in `roles` stay reserved,
+   * so nobody else gets their ports or subnet; delete an entry to free it.
+   * @default {} - roles are allocated in name order, each new one the first free slot
+   */
+  readonly allocations?: { [roleName: string]: RoleAllocation };
+}
+
+/**
+ * What a firewall handed out to one role, as recorded in `FirewallSpecProps.allocations`: one
+ * field per platform, the other left out.
+ */
+export interface RoleAllocation {
+  /**
+   * Kubernetes: the role's port offset; its proxy port is `proxy.port + slot`, its gateway port
+   * `gateway.port + slot`. A whole number, at least 0.
+   * @default - none (a Docker allocation)
+   */
+  readonly slot?: number;
+  /**
+   * Docker: the role's subnet, of `docker.roleSubnetPrefix`, inside `docker.subnet`.
+   * @default - none (a Kubernetes allocation)
+   */
+  readonly subnet?: string;
 }

@@ -11,8 +11,10 @@ import type { FirewallPlan } from "./plan";
 /** One role as the deployed gateway serves it. */
 export interface PlannedGatewayRole {
   readonly role: string;
-  /** `gateway.port` + the role's index in name order (8080, 8081, ...), on every platform. */
+  /** Kubernetes: `gateway.port + slot` (the role's own Service port); Docker: `gateway.port`, on the role's own address. */
   readonly port: number;
+  /** The role's slot (its port offset on Kubernetes, see `PlannedRole.slot`). */
+  readonly slot: number;
   /** Docker: the gateway's address on the role's own network, subnet base + 3. */
   readonly address?: string;
   /** What the role's agents use: Docker `http://<address>:<port>`; Kubernetes `http://<gateway name>.<namespace>.svc:<port>`. */
@@ -140,11 +142,11 @@ export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGa
   const options = spec.gateway ?? {};
   const firstPort = options.port ?? DEFAULTS.gateway.port;
   const docker = plan.platform === AgentPlatform.DOCKER ? planGatewayDocker(plan, model) : undefined;
-  const roles: PlannedGatewayRole[] = plan.roles.map((role, index) => {
-    const port = firstPort + index;
-    if (docker === undefined || role.docker === undefined) return { role: role.name, port, url: `http://${name}.${plan.namespace}.svc:${port}` };
+  const roles: PlannedGatewayRole[] = plan.roles.map((role) => {
+    const port = firstPort + role.slot;
+    if (docker === undefined || role.docker === undefined) return { role: role.name, port, slot: role.slot, url: `http://${name}.${plan.namespace}.svc:${port}` };
     const address = role.docker.toolGatewayAddress;
-    return { role: role.name, port, address, url: `http://${address}:${port}` };
+    return { role: role.name, port, slot: role.slot, address, url: `http://${address}:${port}` };
   });
   const redisName = `${firewall}-gateway-redis`;
   const bundledUrl = docker ? `redis://${docker.redisNetwork.peerAddress}:${DEFAULTS.gateway.redisPort}` : `redis://${redisName}:${DEFAULTS.gateway.redisPort}`;
@@ -170,7 +172,8 @@ export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGa
     },
     paths: GATEWAY_PATHS,
     docker,
-    configJson: canonicalJson({ ...spec, gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
+    // Without the allocation record: the listeners say what the gateway needs of it.
+    configJson: canonicalJson({ ...spec, allocations: undefined, gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
   };
 }
 
@@ -214,12 +217,13 @@ export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpec
       problems.push({ path: `gateway.${option}`, message: `the deployed gateway gives each role its own listener (port ${gateway.roles[0]?.port ?? DEFAULTS.gateway.port} on), so gateway.${option} is for a gateway you run yourself; remove it` });
     }
   }
-  const last = gateway.roles[gateway.roles.length - 1];
-  if (last !== undefined && last.port > 65_535) {
-    problems.push({ path: "gateway.port", message: `${gateway.roles.length} roles need gateway ports ${gateway.roles[0].port} to ${last.port}, past 65535; choose gateway.port ${65_536 - gateway.roles.length} or lower` });
+  const firstPort = spec.gateway?.port ?? DEFAULTS.gateway.port;
+  const highest = Math.max(firstPort, ...gateway.roles.map((role) => role.port));
+  if (highest > 65_535) {
+    problems.push({ path: "gateway.port", message: `role slots up to ${highest - firstPort} need gateway ports ${firstPort} to ${highest}, past 65535; choose gateway.port ${firstPort - (highest - 65_535)} or lower` });
   }
   if (gateway.roles.some((role) => role.port === gateway.adminPort)) {
-    problems.push({ path: "gateway.port", message: `the role ports from ${gateway.roles[0].port} include ${gateway.adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
+    problems.push({ path: "gateway.port", message: `the role ports ${firstPort} to ${highest} include ${gateway.adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
   }
   if (plan.platform === AgentPlatform.DOCKER) {
     for (const tool of plan.tools) {
