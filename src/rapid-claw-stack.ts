@@ -10,6 +10,7 @@ import { AgentRoleProfile } from "./constructs/agent-role-profile";
 import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
+import { ProxyEvents } from "./constructs/proxy-events";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-plan";
@@ -95,6 +96,8 @@ export class RapidClawStack extends TerraformStack {
   public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
   /** The tool gateway, when a tool has an `upstream` or `gateway` options are set; undefined otherwise. */
   public readonly gateway?: ToolGateway;
+  /** `rapidclaw proxy-events` beside the proxy (Docker); undefined on Kubernetes, where it is not deployed yet. */
+  public readonly proxyEvents?: ProxyEvents;
   /** The alerting rules' `PrometheusRule`, with `prometheusRule` set; undefined without it. */
   public readonly prometheusRule?: PrometheusAlertRules;
 
@@ -117,6 +120,7 @@ export class RapidClawStack extends TerraformStack {
       this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
     }
     if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, "tool-gateway", { network: this.network, proxy: this.proxy, keys: this.keys });
+    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
     if (props.prometheusRule) {

@@ -49,13 +49,16 @@ export interface GatewayNetworkLayout {
   readonly peer: bigint;
 }
 
-/** The tool gateway's networks: to the proxy, to Redis, to Vault (quarters one to three of `subnet`). */
-export function gatewayNetworksLayout(subnet: Network): { proxy: GatewayNetworkLayout; redis: GatewayNetworkLayout; vault: GatewayNetworkLayout } {
+/**
+ * The tool gateway's networks: to the proxy, to Redis, to Vault (quarters one to three of
+ * `subnet`); the fourth is proxy-events' own network to its bundled Redis, when it has one.
+ */
+export function gatewayNetworksLayout(subnet: Network): { proxy: GatewayNetworkLayout; redis: GatewayNetworkLayout; vault: GatewayNetworkLayout; events: GatewayNetworkLayout } {
   const quarter = (i: bigint): GatewayNetworkLayout => {
     const network = slotNetwork(subnet, subnet.prefix + 2, i);
     return { subnet: network, gateway: network.base + 1n, toolGateway: network.base + 2n, peer: network.base + 3n };
   };
-  return { proxy: quarter(0n), redis: quarter(1n), vault: quarter(2n) };
+  return { proxy: quarter(0n), redis: quarter(1n), vault: quarter(2n), events: quarter(3n) };
 }
 
 /** Where things sit inside one role's subnet. */

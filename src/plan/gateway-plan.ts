@@ -121,7 +121,7 @@ export const GATEWAY_PATHS: PlannedGatewayPaths = {
  * Lists of the description whose order means something (resolvers are tried in turn); every other
  * list is a set, sorted in the gateway's file so that the same firewall gives the same bytes.
  */
-const ORDERED_LISTS: ReadonlySet<string> = new Set(["dnsServers"]);
+export const ORDERED_LISTS: ReadonlySet<string> = new Set(["dnsServers"]);
 
 /** Who reads a tool's key: as given, else the gateway when the tool has an upstream. */
 export function keyDeliveryOf(key: { readonly delivery?: KeyDelivery }, upstream: string | undefined): KeyDelivery {
@@ -133,7 +133,7 @@ export function keyDeliveryOf(key: { readonly delivery?: KeyDelivery }, upstream
  * unset (nothing for a gateway to do, and the firewall synthesizes as it did before gateways).
  * `plan` is the firewall's plan without its gateway; `model` the parsed description.
  */
-export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGateway | undefined {
+export function planGateway(plan: Omit<FirewallPlan, "proxyEvents">, model: FirewallModel): PlannedGateway | undefined {
   const spec = model.props;
   const upstreams = plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [[tool.name, tool.upstream] as const]));
   if (upstreams.length === 0 && spec.gateway === undefined) return undefined;
@@ -177,7 +177,7 @@ export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGa
   };
 }
 
-function planGatewayDocker(plan: FirewallPlan, model: FirewallModel): PlannedGatewayDocker {
+function planGatewayDocker(plan: Omit<FirewallPlan, "proxyEvents">, model: FirewallModel): PlannedGatewayDocker {
   const firewall = plan.names.firewall;
   const layout = gatewayNetworksLayout(model.docker.gatewaySubnet);
   const network = (suffix: string, at: GatewayNetworkLayout, peer: boolean): PlannedGatewayNetwork => ({

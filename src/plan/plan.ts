@@ -10,6 +10,7 @@ import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
 import { keyDeliveryOf, planGateway, type PlannedGateway } from "./gateway-plan";
+import { planProxyEvents, type PlannedProxyEvents } from "./proxy-events-plan";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {
@@ -198,6 +199,8 @@ export interface FirewallPlan {
   readonly monitoring: PlannedMonitoring;
   /** The deployed tool gateway; undefined when no tool has an upstream and `gateway` is unset. */
   readonly gateway?: PlannedGateway;
+  /** Docker: `rapidclaw proxy-events` beside the proxy, feeding `network_blocked` into the alert windows (not yet deployed on Kubernetes). */
+  readonly proxyEvents?: PlannedProxyEvents;
   /** What is handed out to each role (Kubernetes slots, Docker subnets), with the recorded entries of removed roles: the record to keep for the next synthesis. */
   readonly allocations: { readonly [roleName: string]: RoleAllocation };
 }
@@ -289,7 +292,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   });
 
   const mon = spec.monitoring ?? {};
-  const plan: FirewallPlan = {
+  const plan: Omit<FirewallPlan, "proxyEvents"> = {
     platform,
     names: {
       firewall: firewallName,
@@ -349,7 +352,8 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
     },
     allocations: allocationRecord(spec.allocations, roles),
   };
-  return { ...plan, gateway: planGateway(plan, model) };
+  const gateway = planGateway(plan, model);
+  return { ...plan, gateway, proxyEvents: platform === AgentPlatform.DOCKER ? planProxyEvents(plan, model, gateway) : undefined };
 }
 
 /** The record after this synthesis: every recorded entry (removed roles' too), each role's allocation in its place, sorted by role. */
