@@ -14,6 +14,7 @@ import { ProxyEvents } from "./constructs/proxy-events";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-plan";
+import { webhookDeliveryProblems } from "./plan/webhook-delivery";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, type SpecProblem } from "./model/errors";
 import { loadFirewallSpec } from "./model/load";
@@ -156,7 +157,7 @@ function validatedSpec(props: RapidClawStackProps): FirewallSpec {
     if (error instanceof FirewallSpecError && problems.length > 0) throw new FirewallSpecError([...error.problems, ...problems]);
     throw error;
   }
-  problems.push(...gatewayDeploymentProblems(planOf(spec), spec.props));
+  problems.push(...gatewayDeploymentProblems(planOf(spec), spec.props), ...webhookDeliveryProblems(planOf(spec)));
   if (problems.length > 0) throw new FirewallSpecError(problems);
   return spec;
 }

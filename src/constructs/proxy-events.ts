@@ -3,6 +3,7 @@ import { DockerProxyEvents } from "../docker/proxy-events";
 import { FirewallSpecError } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { planOf } from "../plan/firewall-spec";
+import { webhookDeliveryProblems } from "../plan/webhook-delivery";
 import type { EgressProxy } from "./egress-proxy";
 import { GatewayBundle } from "./gateway-bundle";
 import { platformPart } from "./platform-part";
@@ -38,6 +39,8 @@ export class ProxyEvents extends Construct {
     if (plan.proxyEvents === undefined) {
       throw new FirewallSpecError([{ path: "platform", message: `proxy-events is deployed on Docker only so far, and platform is ${plan.platform}; run rapidclaw proxy-events yourself on the proxy's access log` }], `ProxyEvents "${id}"`);
     }
+    const problems = webhookDeliveryProblems(plan);
+    if (problems.length > 0) throw new FirewallSpecError(problems, `ProxyEvents "${id}"`);
     super(scope, id);
     this.dockerEvents = new DockerProxyEvents(this, "docker", {
       spec,

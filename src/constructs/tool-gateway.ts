@@ -6,6 +6,7 @@ import { FirewallSpecError } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { gatewayDeploymentProblems, type PlannedGateway } from "../plan/gateway-plan";
+import { webhookDeliveryProblems } from "../plan/webhook-delivery";
 import { VaultAgentConfig } from "../render/vault-agent-config";
 import type { IAgentNetwork } from "./agent-network";
 import type { IEgressProxy } from "./egress-proxy";
@@ -60,7 +61,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
     if (gateway === undefined) {
       throw new FirewallSpecError([{ path: "gateway", message: "the firewall has no tool gateway: give a tool an upstream, or set gateway options" }], `ToolGateway "${id}"`);
     }
-    const problems = gatewayDeploymentProblems(plan, spec.props);
+    const problems = [...gatewayDeploymentProblems(plan, spec.props), ...webhookDeliveryProblems(plan)];
     if (problems.length > 0) throw new FirewallSpecError(problems, `ToolGateway "${id}"`);
     super(scope, id);
     this.spec = spec;

@@ -140,6 +140,7 @@ const webhook = object("a webhook", {
   urlFile: absoluteFile("urlFile").optional(),
   routingKeyEnv: envName("routingKeyEnv").optional(),
   routingKeyFile: absoluteFile("routingKeyFile").optional(),
+  kubernetesSecret: str("kubernetesSecret").regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { error: "kubernetesSecret must be a Secret name such as alert-webhooks" }).optional(),
 });
 
 /** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */

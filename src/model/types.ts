@@ -637,6 +637,13 @@ export interface AlertWebhookProps {
   readonly routingKeyEnv?: string;
   /** PagerDuty only: absolute path of a file that holds the integration (routing) key. @default - routingKeyEnv */
   readonly routingKeyFile?: string;
+  /**
+   * Kubernetes: name of an existing Secret in the firewall's namespace whose key `url` holds the
+   * webhook URL (PagerDuty: `routingKey` the integration key). The deployed evaluators mount it
+   * and read it as files; give it instead of `urlEnv`/`urlFile` and `routingKeyEnv`/`routingKeyFile`.
+   * @default - none
+   */
+  readonly kubernetesSecret?: string;
 }
 
 /** Monitoring thresholds per firewall event kind. */

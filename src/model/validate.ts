@@ -353,9 +353,16 @@ function checkWebhooks(input: Record<string, unknown>, add: Add): void {
     if (!isRecord(hook)) return;
     const path = ["monitoring", "webhooks", i];
     const pagerDuty = hook.format === WebhookFormat.PAGERDUTY;
+    if (hook.kubernetesSecret !== undefined) {
+      if (input.platform !== AgentPlatform.KUBERNETES) add([...path, "kubernetesSecret"], `a Kubernetes Secret and platform is ${String(input.platform)}; remove kubernetesSecret`);
+      for (const key of ["urlEnv", "urlFile", "routingKeyEnv", "routingKeyFile"]) {
+        if (hook[key] !== undefined) add([...path, key], `the Secret ${String(hook.kubernetesSecret)} holds the webhook's secrets (keys url${pagerDuty ? " and routingKey" : ""}); remove ${key}`);
+      }
+      return;
+    }
     if (hook.urlEnv !== undefined && hook.urlFile !== undefined) add(path, "give urlEnv or urlFile, not both");
     else if (hook.urlEnv === undefined && hook.urlFile === undefined && !pagerDuty) {
-      add(path, "name where the webhook URL comes from: urlEnv (an environment variable) or urlFile (e.g. a file Vault Agent renders)");
+      add(path, "name where the webhook URL comes from: urlEnv (an environment variable), urlFile (e.g. a file Vault Agent renders) or, on Kubernetes, kubernetesSecret");
     }
     if (pagerDuty) {
       if (hook.routingKeyEnv !== undefined && hook.routingKeyFile !== undefined) add(path, "give routingKeyEnv or routingKeyFile, not both");

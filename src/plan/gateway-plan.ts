@@ -6,6 +6,7 @@ import { byString } from "../model/order";
 import type { FirewallModel } from "../model/firewall-model";
 import { AgentPlatform, KeyDelivery, type FirewallSpecProps, type GatewayListenerProps } from "../model/types";
 import { canonicalJson } from "../render/canonical-json";
+import { deployedDescription } from "./deployed-description";
 import type { FirewallPlan } from "./plan";
 
 /** One role as the deployed gateway serves it. */
@@ -172,8 +173,7 @@ export function planGateway(plan: Omit<FirewallPlan, "proxyEvents">, model: Fire
     },
     paths: GATEWAY_PATHS,
     docker,
-    // Without the allocation record: the listeners say what the gateway needs of it.
-    configJson: canonicalJson({ ...spec, allocations: undefined, gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
+    configJson: canonicalJson({ ...deployedDescription(spec), gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
   };
 }
 

@@ -4,6 +4,7 @@ import { gatewayNetworksLayout } from "../model/docker-subnets";
 import type { FirewallModel } from "../model/firewall-model";
 import { AgentPlatform } from "../model/types";
 import { canonicalJson } from "../render/canonical-json";
+import { deployedDescription } from "./deployed-description";
 import { GATEWAY_PATHS, ORDERED_LISTS, type PlannedGateway } from "./gateway-plan";
 import type { FirewallPlan } from "./plan";
 
@@ -80,7 +81,7 @@ export function planProxyEvents(plan: Omit<FirewallPlan, "proxyEvents">, model: 
     logFile: `${LOG_DIR}/events.log`,
     configPath: GATEWAY_PATHS.config,
     bundlePath: GATEWAY_PATHS.bundle,
-    configJson: gateway?.configJson ?? canonicalJson({ ...model.props, allocations: undefined }, ORDERED_LISTS),
+    configJson: gateway?.configJson ?? canonicalJson(deployedDescription(model.props), ORDERED_LISTS),
     redis: shared ? { bundled: false, name: shared.redis.name, url: shared.redis.url } : { bundled: true, name, url: bundledUrl },
     docker,
   };
