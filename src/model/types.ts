@@ -480,9 +480,9 @@ export interface EgressProxyOptions {
 export interface DockerNetworkOptions {
   /**
    * Pool the role subnets are carved from, IPv4 CIDR from /8 to /27 and shorter than
-   * `roleSubnetPrefix`. A role's subnet is picked by a hash of its name, so adding, removing or
-   * renaming other roles never moves it; when two roles hash to the same subnet validation asks
-   * to pin one in `roleSubnets`.
+   * `roleSubnetPrefix`. A new role gets the subnet its name hashes to, or the next free one
+   * after it; with the allocation record (`allocations`, `RapidClawStack.allocationFile`) no
+   * role ever moves when others are added, removed or renamed.
    * @default "172.30.0.0/16"
    */
   readonly subnet?: string;
@@ -492,8 +492,8 @@ export interface DockerNetworkOptions {
    */
   readonly roleSubnetPrefix?: number;
   /**
-   * Fixed subnets by role name (IPv4 CIDR, /16 to /28), instead of the hashed one: to settle a
-   * collision or to keep a role where it was.
+   * Fixed subnets by role name (IPv4 CIDR, /16 to /28), instead of the hashed one: to place a
+   * role yourself or to keep it where it was.
    * @default {}
    */
   readonly roleSubnets?: { [roleName: string]: string };
