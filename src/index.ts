@@ -19,6 +19,7 @@ export type {
   KubernetesOptions,
   MonitoringOptions,
   RateLimitProps,
+  RoleAllocation,
   RoleLimitsProps,
   RoleNetworkProps,
   DirectToolHostProps,
@@ -54,6 +55,8 @@ export { AgentFleet, type AgentFleetProps } from "./constructs/agent-fleet";
 export { DockerAgents, type DockerAgentsProps } from "./docker/agents";
 export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-proxy";
 export { ToolGateway, type ToolGatewayProps } from "./constructs/tool-gateway";
+export { ProxyEvents, type ProxyEventsProps } from "./constructs/proxy-events";
+export { DockerProxyEvents, type DockerProxyEventsProps } from "./docker/proxy-events";
 export { GatewayBundle } from "./constructs/gateway-bundle";
 export { DockerToolGateway, type DockerToolGatewayProps } from "./docker/tool-gateway";
 export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";

@@ -10,11 +10,14 @@ import { AgentRoleProfile } from "./constructs/agent-role-profile";
 import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
+import { ProxyEvents } from "./constructs/proxy-events";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-deployment";
+import { webhookDeliveryProblems } from "./plan/webhook-delivery";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, raisedBy, type SpecProblem } from "./model/errors";
+import { readAllocationFile, writeAllocationFile } from "./terraform/allocation-file";
 import { AgentPlatform, type FirewallSpecProps } from "./model/types";
 import { dockerClasses } from "./docker/provider-classes";
 import { kubernetesClasses } from "./kubernetes/provider-classes";
@@ -59,12 +62,25 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
    * @default true
    */
   readonly verifyLayers?: boolean;
+  /**
+   * Path of the allocation record, a small JSON file to commit beside the stack (in the manner of
+   * `cdk.context.json`): what each role was handed out (Kubernetes: its port slot; Docker: its
+   * subnet). It is read before planning, so recorded roles keep their ports and subnets whatever
+   * roles are added, removed or renamed, and rewritten (sorted, one role a line) when a new role
+   * gets something. Entries of removed roles stay, reserving their ports or subnet (a role added
+   * back gets them again); delete an entry to free it. A rename is a removal and an addition: the
+   * new name gets new ports or a new subnet. Synthesis fails, naming the entry, when the record
+   * and the description disagree (a subnet outside `docker.subnet`, two roles on one slot, …).
+   * Excludes `allocations`.
+   * @default - no record: each synthesis hands out in role-name order (adding a role may move the roles after it)
+   */
+  readonly allocationFile?: string;
 }
 
 /** Props of a whole firewall stack: the firewall description plus the stack's options. */
 export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOptions {}
 
-const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "verifyLayers"] as const;
+const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "verifyLayers", "allocationFile"] as const;
 
 /** Ids of the stack's parts that check props of their own, which name them in errors. */
 const PART_IDS = { gateway: "tool-gateway", prometheusRule: "prometheus-rule" } as const;
@@ -96,6 +112,8 @@ export class RapidClawStack extends TerraformStack {
   public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
   /** The tool gateway, when a tool has an `upstream` or `gateway` options are set; undefined otherwise. */
   public readonly gateway?: ToolGateway;
+  /** `rapidclaw proxy-events` beside the proxy (Docker); undefined on Kubernetes, where it is not deployed yet. */
+  public readonly proxyEvents?: ProxyEvents;
   /** The alerting rules' `PrometheusRule`, with `prometheusRule` set; undefined without it. */
   public readonly prometheusRule?: PrometheusAlertRules;
 
@@ -104,6 +122,7 @@ export class RapidClawStack extends TerraformStack {
     super(scope, id);
     this.spec = spec;
     const plan = planOf(spec);
+    if (props.allocationFile !== undefined) writeAllocationFile(props.allocationFile, plan.allocations);
     if (plan.platform === AgentPlatform.DOCKER) new dockerClasses.DockerProvider(this, "docker", props.dockerProvider ?? {});
     else new kubernetesClasses.KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
     new VaultProvider(this, "vault", props.vaultProvider ?? {});
@@ -117,6 +136,7 @@ export class RapidClawStack extends TerraformStack {
       this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
     }
     if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys });
+    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
     if (props.prometheusRule) {
@@ -142,15 +162,17 @@ export class RapidClawStack extends TerraformStack {
 
 /**
  * The validated firewall, or one `FirewallSpecError` listing every problem at once: the
- * description's, the stack options' and those of a deployed gateway, each under the path of the
- * construct that would raise it (the stack, its gateway or its PrometheusRule).
+ * description's, the stack options' and those of a deployed gateway and of webhook delivery, each
+ * under the path of the construct that would raise it (the stack, its gateway or its PrometheusRule).
  */
 function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallSpec {
-  const description = specProps(props);
-  const problems = [
-    ...raisedBy(`${stackPath}/${PART_IDS.prometheusRule}`, props.prometheusRule ? prometheusRuleProblems(props.platform, props.prometheusRule) : []),
-    ...raisedBy(`${stackPath}/${PART_IDS.gateway}`, gatewayDeploymentProblems(description)),
-  ];
+  const problems = props.prometheusRule ? raisedBy(`${stackPath}/${PART_IDS.prometheusRule}`, prometheusRuleProblems(props.platform, props.prometheusRule)) : [];
+  if (props.allocationFile !== undefined && props.allocations !== undefined) {
+    problems.push(...raisedBy(stackPath, [{ path: "allocations", message: `allocationFile (${props.allocationFile}) holds the allocations; remove allocations, or allocationFile to keep them in the description` }]));
+  }
+  const allocations = props.allocationFile === undefined ? props.allocations : readAllocationFile(props.allocationFile);
+  const description = allocations === undefined ? specProps(props) : { ...specProps(props), allocations };
+  problems.push(...raisedBy(`${stackPath}/${PART_IDS.gateway}`, gatewayDeploymentProblems(description)));
   let spec: FirewallSpec | undefined;
   try {
     spec = FirewallSpec.fromProps(description);
@@ -158,6 +180,7 @@ function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallS
     if (!(error instanceof FirewallSpecError)) throw error;
     problems.unshift(...raisedBy(stackPath, error.problems));
   }
+  if (spec !== undefined) problems.push(...raisedBy(stackPath, webhookDeliveryProblems(planOf(spec))));
   if (problems.length > 0 || spec === undefined) throw new FirewallSpecError(problems);
   return spec;
 }

@@ -30,7 +30,7 @@ describe("planGateway", () => {
     expect(gateway?.roles.map((r) => r.port)).toEqual([9000, 9001]);
   });
 
-  it("Docker: a listener per role at the third address of the role's subnet, port 8080 + the role's index, and the gateway's own networks", () => {
+  it("Docker: a listener per role at the third address of the role's subnet, all on port 8080 (the address tells the role, so no role's port depends on the others), and the gateway's own networks", () => {
     const plan = compileFirewall(fronted(AgentPlatform.DOCKER));
     const gateway = plan.gateway!;
     expect(gateway.name).toBe("rapidclaw-tool-gateway");
@@ -39,8 +39,8 @@ describe("planGateway", () => {
     const subnets = Object.fromEntries(plan.roles.map((r) => [r.name, r.docker!.subnet]));
     expect(subnets).toEqual({ customer_support: "172.30.76.0/24", research_agent: "172.30.16.0/24" });
     expect(gateway.roles).toEqual([
-      { role: "customer_support", port: 8080, address: "172.30.76.3", url: "http://172.30.76.3:8080" },
-      { role: "research_agent", port: 8081, address: "172.30.16.3", url: "http://172.30.16.3:8081" },
+      { role: "customer_support", port: 8080, slot: 0, address: "172.30.76.3", url: "http://172.30.76.3:8080" },
+      { role: "research_agent", port: 8080, slot: 0, address: "172.30.16.3", url: "http://172.30.16.3:8080" },
     ]);
     expect(gateway.docker).toEqual({
       egressNetwork: { networkName: "rapidclaw-gateway-egress", subnet: "172.31.128.0/26", gateway: "172.31.128.1", toolGatewayAddress: "172.31.128.2", peerAddress: "172.31.128.3" },
@@ -82,8 +82,8 @@ describe("planGateway", () => {
     expect(gateway.replicas).toBe(2);
     expect(gateway.docker).toBeUndefined();
     expect(gateway.roles).toEqual([
-      { role: "customer_support", port: 8080, url: "http://team-a-tool-gateway.agents-prod.svc:8080" },
-      { role: "research_agent", port: 8081, url: "http://team-a-tool-gateway.agents-prod.svc:8081" },
+      { role: "customer_support", port: 8080, slot: 0, url: "http://team-a-tool-gateway.agents-prod.svc:8080" },
+      { role: "research_agent", port: 8081, slot: 1, url: "http://team-a-tool-gateway.agents-prod.svc:8081" },
     ]);
     expect(gateway.redis.url).toBe("redis://team-a-gateway-redis:6379");
   });
@@ -111,7 +111,7 @@ describe("planGateway", () => {
     expect(keysInOrder(loaded)).toBe(true);
     // A set, sorted like every set of the file.
     expect(loaded.gateway.listeners).toEqual([
-      { address: "172.30.16.3", port: 8081, role: "research_agent" },
+      { address: "172.30.16.3", port: 8080, role: "research_agent" },
       { address: "172.30.76.3", port: 8080, role: "customer_support" },
     ]);
     const config = gatewayConfigFromSpec(validateFirewallSpec(loaded));

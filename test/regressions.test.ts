@@ -74,7 +74,7 @@ describe("invariant 7 (valid names): a one-character agent name", () => {
   it("a two-character agent gets a valid Docker container name", () => {
     const doc = JSON.parse(synth(minimal(AgentPlatform.DOCKER, { agents: [{ name: "ab", image: "openclaw/agent:latest", role: "web" }] })));
     const names = Object.values<any>(doc.resource.docker_container).map((c) => c.name);
-    expect(names.sort()).toEqual(["ab", "rapidclaw-egress-proxy"]);
+    expect(names.sort()).toEqual(["ab", "rapidclaw-egress-proxy", "rapidclaw-events-redis", "rapidclaw-proxy-events"]);
     for (const name of names) expect(name).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
   });
 });
@@ -148,7 +148,7 @@ describe("names that once collided as construct ids", () => {
   // to the images `image-0`, `image-1`, ... ("There is already a Construct with name 'image-0'").
   it("Docker: an agent named image-0 synthesizes", () => {
     const doc = JSON.parse(synth(docker));
-    expect(Object.values<any>(doc.resource.docker_container).map((c) => c.name).sort()).toEqual(["image-0", "rapidclaw-egress-proxy"]);
+    expect(Object.values<any>(doc.resource.docker_container).map((c) => c.name).sort()).toEqual(["image-0", "rapidclaw-egress-proxy", "rapidclaw-events-redis", "rapidclaw-proxy-events"]);
   });
 
   // src/kubernetes/agents.ts: Deployments use the agent's name as construct id, next

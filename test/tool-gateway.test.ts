@@ -53,16 +53,16 @@ describe("the tool gateway on Docker", () => {
       ["rapidclaw-gateway-egress", "172.31.128.2"],
       ["rapidclaw-gateway-limits", "172.31.128.66"],
     ]);
-    expect(built.synth.doc.output.gateway_urls.value).toEqual({ customer_support: "http://172.30.76.3:8080", research_agent: "http://172.30.16.3:8081" });
+    expect(built.synth.doc.output.gateway_urls.value).toEqual({ customer_support: "http://172.30.76.3:8080", research_agent: "http://172.30.16.3:8080" });
   });
 
-  it("keeps roles apart: no network holds agents of two roles, only the gateway and Redis share the Redis network, only the gateway and the proxy the gateway's egress network", () => {
+  it("keeps roles apart: no network holds agents of two roles, only the gateway, Redis and proxy-events (which counts in that Redis) share the Redis network, only the gateway and the proxy the gateway's egress network", () => {
     const roleOf = new Map(plan.agents.map((a) => [a.workloadName, a.role]));
     for (const [network, names] of members) {
       const roles = new Set(names.flatMap((name) => (roleOf.has(name) ? [roleOf.get(name)] : [])));
       expect(roles.size, network).toBeLessThanOrEqual(1);
     }
-    expect(members.get("rapidclaw-gateway-limits")?.sort()).toEqual(["rapidclaw-gateway-redis", "rapidclaw-tool-gateway"]);
+    expect(members.get("rapidclaw-gateway-limits")?.sort()).toEqual(["rapidclaw-gateway-redis", "rapidclaw-proxy-events", "rapidclaw-tool-gateway"]);
     expect(members.get("rapidclaw-gateway-egress")?.sort()).toEqual(["rapidclaw-egress-proxy", "rapidclaw-tool-gateway"]);
     expect(members.get("rapidclaw-gateway-vault")).toEqual(["rapidclaw-tool-gateway-vault-agent"]);
     // The gateway has no way out but the proxy: none of its networks routes outside.
@@ -124,7 +124,7 @@ describe("the tool gateway on Docker", () => {
     const other = dockerGateway(fronted(AgentPlatform.DOCKER, (s) => { s.gateway = { redis: { url: "rediss://redis.internal:6380" } }; }));
     expect(other.byName.has("rapidclaw-gateway-redis")).toBe(false);
     expect(other.byName.get("rapidclaw-tool-gateway")?.env).toContain("RAPIDCLAW_REDIS_URL=rediss://redis.internal:6380");
-    expect(other.members.get("rapidclaw-gateway-limits")).toEqual(["rapidclaw-tool-gateway"]);
+    expect(other.members.get("rapidclaw-gateway-limits")?.sort()).toEqual(["rapidclaw-proxy-events", "rapidclaw-tool-gateway"]);
   });
 
   it("with Redis credentials from Vault: the gateway reads the file its Vault Agent renders, and its policy reads that secret besides its keys", async () => {
@@ -142,9 +142,9 @@ describe("the tool gateway on Docker", () => {
     const env = (agent: string) => Object.fromEntries((byName.get(agent)?.env as string[]).map((v) => [v.slice(0, v.indexOf("=")), v.slice(v.indexOf("=") + 1)]));
     const research = env("openclaw-agent");
     expect(research).toMatchObject({
-      RAPIDCLAW_GATEWAY_URL: "http://172.30.16.3:8081",
-      RAPIDCLAW_TOOL_ANTHROPIC_URL: "http://172.30.16.3:8081/tools/anthropic",
-      ANTHROPIC_BASE_URL: "http://172.30.16.3:8081/tools/anthropic",
+      RAPIDCLAW_GATEWAY_URL: "http://172.30.16.3:8080",
+      RAPIDCLAW_TOOL_ANTHROPIC_URL: "http://172.30.16.3:8080/tools/anthropic",
+      ANTHROPIC_BASE_URL: "http://172.30.16.3:8080/tools/anthropic",
     });
     expect(research.NO_PROXY.split(",")).toContain("172.30.16.3");
     // news is DENY for research_agent, web_search has no upstream, and customer_support may use no fronted tool.
@@ -164,8 +164,8 @@ describe("the tool gateway on Docker", () => {
       });
       return (dockerGateway(spec).byName.get("openclaw-agent")?.env as string[]).find((v) => v.startsWith("OPENAI_BASE_URL="));
     };
-    expect(withOpenAi("https://api.openai.com")).toBe("OPENAI_BASE_URL=http://172.30.16.3:8081/tools/openai/v1");
-    expect(withOpenAi("https://api.openai.com/v1")).toBe("OPENAI_BASE_URL=http://172.30.16.3:8081/tools/openai");
+    expect(withOpenAi("https://api.openai.com")).toBe("OPENAI_BASE_URL=http://172.30.16.3:8080/tools/openai/v1");
+    expect(withOpenAi("https://api.openai.com/v1")).toBe("OPENAI_BASE_URL=http://172.30.16.3:8080/tools/openai");
   });
 
   it("puts no key anywhere: agents get URLs, the only Terraform value uploaded is the Vault Agent's role ID, and no SecretID is made in Terraform", () => {

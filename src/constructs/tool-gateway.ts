@@ -7,6 +7,7 @@ import { AgentPlatform } from "../model/types";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedGateway } from "../plan/gateway-plan";
 import { gatewayDeploymentProblems } from "../plan/gateway-deployment";
+import { webhookDeliveryProblems } from "../plan/webhook-delivery";
 import { VaultAgentConfig } from "../render/vault-agent-config";
 import type { IAgentNetwork } from "./agent-network";
 import type { IEgressProxy } from "./egress-proxy";
@@ -62,7 +63,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
     if (gateway === undefined) {
       throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), [{ path: "gateway", message: "the firewall has no tool gateway: give a tool an upstream, or set gateway options" }]));
     }
-    const problems = gatewayDeploymentProblems(spec.props);
+    const problems = [...gatewayDeploymentProblems(spec.props), ...webhookDeliveryProblems(plan)];
     if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
     super(scope, id);
     this.spec = spec;

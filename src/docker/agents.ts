@@ -47,10 +47,10 @@ export class DockerAgents extends Construct {
     // Images and containers in scopes of their own: agent names can never collide with image ids.
     const imageScope = new Construct(this, "images");
     const containerScope = new Construct(this, "containers");
-    const imageNames = [...new Set(plan.agents.map((a) => a.image))].sort();
-    imageNames.forEach((name, index) => {
-      this.images[name] = new dockerClasses.Image(imageScope, String(index), { name, keepLocally: true });
-    });
+    // Named after the image, not its place in a list: adding an agent with a new image moves no other agent's reference.
+    for (const name of [...new Set(plan.agents.map((a) => a.image))].sort()) {
+      this.images[name] = new dockerClasses.Image(imageScope, name, { name, keepLocally: true });
+    }
     const roles = new Map(plan.roles.map((r) => [r.name, r]));
     for (const agent of plan.agents) {
       const role = roles.get(agent.role);

@@ -44,7 +44,7 @@ export class DockerEgressProxy extends Construct {
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (Squid drops privileges before it opens its logs).
       user: "proxy",
       entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
-      ...dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true),
+      ...withEventLogVolume(dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true), plan.proxyEvents?.logDir),
       networksAdvanced: [
         ...plan.roles.map((role) => ({ name: roleNetworks[role.name], ipv4Address: role.docker?.proxyAddress })),
         { name: props.network.egressNetworkName },
@@ -69,4 +69,14 @@ export class DockerEgressProxy extends Construct {
     const listener = squidGatewayListenerForPlan(plan);
     this.gatewayProxyUrl = listener && `http://${listener.listenAddress}:${listener.port}`;
   }
+}
+
+/**
+ * The uploads plus an anonymous volume on the event log's directory: created from the image's
+ * directory (owned by Squid's user), shared read-only with proxy-events, removed with the
+ * container.
+ */
+function withEventLogVolume(uploads: ReturnType<typeof dockerUploads>, logDir: string | undefined) {
+  if (logDir === undefined) return uploads;
+  return { ...uploads, mounts: [...(uploads.mounts ?? []), { target: logDir, type: "volume" }] };
 }

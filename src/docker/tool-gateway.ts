@@ -14,7 +14,8 @@ import { missingGrant, redisCredentialsArgs, type PlannedGateway, type PlannedGa
 import { SHUTDOWN, STOP_TIMEOUT_SEC } from "../plan/shutdown";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { gatewayDockerNetwork } from "./gateway-network";
-import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
+import { bundledRedisContainer } from "./bundled-redis";
+import { hardened } from "./hardening";
 import { dockerUploads } from "./uploads";
 import { dockerClasses } from "./provider-classes";
 
@@ -49,22 +50,6 @@ export interface DockerToolGatewayProps {
    * @default - none
    */
   readonly vaultAgentConfig?: string;
-}
-
-/** The hardening every container of the gateway shares with the proxy: no capabilities, no privilege gain, rotated logs, restarts. */
-function hardened(limits: { memoryMiB: number; cpus: number; processLimit: number }) {
-  return {
-    memory: limits.memoryMiB,
-    cpus: String(limits.cpus),
-    ulimit: [processUlimit(limits.processLimit)],
-    ...ROTATED_JSON_LOGS,
-    readOnly: true,
-    removeVolumes: true,
-    capabilities: { drop: ["ALL"] },
-    securityOpts: ["no-new-privileges:true"],
-    restart: "unless-stopped",
-    mustRun: true,
-  };
 }
 
 /**
@@ -108,7 +93,15 @@ export class DockerToolGateway extends Construct {
     this.firewallName = plan.names.firewall;
     const docker = gateway.docker as PlannedGatewayDocker;
     this.redisNetwork = gatewayDockerNetwork(this, "redis-network", docker.redisNetwork, plan.names.firewall, "gateway-redis-network");
-    if (gateway.redis.bundled) this.redisContainer = this.bundledRedis(gateway, docker);
+    if (gateway.redis.bundled) {
+      this.redisContainer = bundledRedisContainer(this, "redis", {
+        name: gateway.redis.name,
+        address: docker.redisNetwork.peerAddress as string,
+        network: this.redisNetwork.name,
+        firewall: plan.names.firewall,
+        component: "tool-gateway-redis",
+      });
+    }
     if (props.grant !== undefined) {
       this.vaultNetwork = gatewayDockerNetwork(this, "vault-network", docker.vaultNetwork, plan.names.firewall, "gateway-vault-network");
       // tmpfs: the keys live in memory only, never on the host's disk; mode and owner let the gateway's uid alone in.
@@ -162,25 +155,6 @@ export class DockerToolGateway extends Construct {
       ),
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
       labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway")),
-    });
-  }
-
-  private bundledRedis(gateway: PlannedGateway, docker: PlannedGatewayDocker): Container {
-    const image = new dockerClasses.Image(this, "redis-image", { name: gateway.redis.image, keepLocally: true });
-    const address = docker.redisNetwork.peerAddress as string;
-    return new dockerClasses.Container(this, "redis", {
-      name: gateway.redis.name,
-      image: image.imageId,
-      user: DEFAULTS.gateway.redisUser,
-      // In memory only (no RDB, no AOF); full memory refuses writes, so the limiter fails closed instead of forgetting windows.
-      entrypoint: [
-        "redis-server", "--bind", address, "--port", String(DEFAULTS.gateway.redisPort), "--protected-mode", "no",
-        "--save", "", "--appendonly", "no", "--maxmemory", `${Math.floor(DEFAULTS.gateway.limits.redis.memoryMiB * 0.75)}mb`, "--maxmemory-policy", "noeviction",
-      ],
-      networksAdvanced: [{ name: this.redisNetwork.name, ipv4Address: address }],
-      ...hardened(DEFAULTS.gateway.limits.redis),
-      tmpfs: { "/data": "rw,noexec,nosuid,size=1m" },
-      labels: dockerLabels(workloadLabels(this.firewallName, "tool-gateway-redis")),
     });
   }
 

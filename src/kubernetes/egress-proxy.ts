@@ -70,7 +70,7 @@ export class KubernetesEgressProxy extends Construct {
     const labels = workloadLabels(firewall, COMPONENTS.egressProxy);
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
     this.serviceHost = `${plan.names.proxy}.${namespaceName}.svc`;
-    const ports = plan.roles.map((role, index) => ({ name: rolePortName(index), port: role.proxyPort }));
+    const ports = plan.roles.map((role) => ({ name: rolePortName(role.slot), port: role.proxyPort }));
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceHost}:${r.proxyPort}`]));
 
     this.configMap = new kubernetesClasses.ConfigMapV1(this, "squid-conf", {

@@ -15,13 +15,13 @@ export const CHECKSUM_ANNOTATIONS = {
 } as const;
 
 /**
- * Name of the port of role number `index` (in role-name order) on a container and its Service
- * (the proxy's, the gateway's). Port names are IANA service names (at most 15 characters, lower
- * case, digits and single `-`, at least one letter), too short for role names; the index matches
- * the port offset (`proxy.port + index`, `gateway.port + index`).
+ * Name of the port of the role in `slot` on a container and its Service (the proxy's, the
+ * gateway's). Port names are IANA service names (at most 15 characters, lower case, digits and
+ * single `-`, at least one letter), too short for role names; the slot is the port offset
+ * (`proxy.port + slot`, `gateway.port + slot`), so a role's port name never changes either.
  */
-export function rolePortName(index: number): string {
-  return `role-${index}`;
+export function rolePortName(slot: number): string {
+  return `role-${slot}`;
 }
 
 /** Hex sha256 of a text. */

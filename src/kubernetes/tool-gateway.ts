@@ -20,6 +20,8 @@ import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
+import { webhookSecretDir } from "../plan/webhook-delivery";
+import type { AlertWebhookProps } from "../model/types";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
 import { kubernetesClasses } from "./provider-classes";
 
@@ -130,6 +132,8 @@ export class KubernetesToolGateway extends Construct {
   public readonly redisNetworkPolicy?: NetworkPolicyV1;
   private readonly gateway: PlannedGateway;
   private readonly files: GatewayFileNames;
+  /** The firewall's webhooks, whose Secrets the gateway mounts. */
+  private readonly webhooks: ReadonlyArray<AlertWebhookProps>;
 
   constructor(scope: Construct, id: string, props: KubernetesToolGatewayProps) {
     const plan = planOf(props.spec);
@@ -142,6 +146,7 @@ export class KubernetesToolGateway extends Construct {
     super(scope, id);
     this.gateway = gateway;
     this.files = fileNames(gateway);
+    this.webhooks = plan.monitoring.webhooks;
     const namespace = props.namespaceName;
     const labels = workloadLabels(firewall, COMPONENTS.toolGateway);
     this.serviceHost = `${gateway.name}.${namespace}.svc`;
@@ -175,7 +180,7 @@ export class KubernetesToolGateway extends Construct {
       spec: {
         type: "ClusterIP",
         selector: labels,
-        port: gateway.roles.map((r, index) => ({ name: rolePortName(index), port: r.port, targetPort: rolePortName(index), protocol: "TCP" })),
+        port: gateway.roles.map((r) => ({ name: rolePortName(r.slot), port: r.port, targetPort: rolePortName(r.slot), protocol: "TCP" })),
       },
     });
     this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {
@@ -229,6 +234,11 @@ export class KubernetesToolGateway extends Construct {
       // In memory: keys never reach a node's disk.
       { name: "keys", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
     ];
+    // Each webhook's Secret, read as files where the deployed firewall file says (deployedWebhooks).
+    const webhookSecrets = this.webhooks.flatMap((hook, i) => (hook.kubernetesSecret === undefined ? [] : [{
+      volume: { name: `webhook-${i}`, secret: { secretName: hook.kubernetesSecret, defaultMode: "0444" } },
+      mount: { name: `webhook-${i}`, mountPath: webhookSecretDir(i), readOnly: true },
+    }]));
     const containers: DeploymentV1SpecTemplateSpecContainer[] = [
       {
         name: "gateway",
@@ -237,7 +247,7 @@ export class KubernetesToolGateway extends Construct {
         // Endpoints drop a terminating pod while SIGTERM is on its way: a pause first, so no new call lands on a gateway that stopped accepting.
         lifecycle: { preStop: [{ exec: { command: ["node", "-e", `setTimeout(() => {}, ${SHUTDOWN.preStopSleepSec * 1000})`] } }] },
         port: [
-          ...gateway.roles.map((r, index) => ({ name: rolePortName(index), containerPort: r.port, protocol: "TCP" })),
+          ...gateway.roles.map((r) => ({ name: rolePortName(r.slot), containerPort: r.port, protocol: "TCP" })),
           { name: "admin", containerPort: gateway.adminPort, protocol: "TCP" },
         ],
         // Ready once Redis answers and every key is loaded.
@@ -249,9 +259,11 @@ export class KubernetesToolGateway extends Construct {
           { name: "config", mountPath: posix.dirname(gateway.paths.config), readOnly: true },
           { name: "bundle", mountPath: posix.dirname(gateway.paths.bundle), readOnly: true },
           { name: "keys", mountPath: keyDir, readOnly: true },
+          ...webhookSecrets.map((w) => w.mount),
         ],
       },
     ];
+    volumes.push(...webhookSecrets.map((w) => w.volume));
     if (this.vaultAgentConfig !== undefined) {
       const token = vaultTokenVolume();
       volumes.push(

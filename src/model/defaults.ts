@@ -50,6 +50,10 @@ export const DEFAULTS = {
     permissionDenied: { count: 3, windowSec: 60, severity: AlertSeverity.CRITICAL },
     networkBlocked: { count: 5, windowSec: 300, severity: AlertSeverity.CRITICAL },
   },
+  /** /metrics, /healthz and /readyz of `rapidclaw proxy-events` (the CLI's default too). */
+  proxyEventsAdminPort: 9465,
+  /** Docker: the uid of proxy-events; its group is the proxy's (13 in Debian-based images), whose 0640 log it reads. */
+  proxyEventsUser: "10004:13",
   gateway: {
     port: 8080,
     limiterTimeoutMs: 250,
@@ -76,6 +80,7 @@ export const DEFAULTS = {
       gateway: { memoryMiB: 512, cpus: 1, processLimit: 256 },
       redis: { memoryMiB: 256, cpus: 0.5, processLimit: 128 },
       vaultAgent: { memoryMiB: 128, cpus: 0.25, processLimit: 128 },
+      proxyEvents: { memoryMiB: 192, cpus: 0.25, processLimit: 128 },
     },
   },
 } as const;

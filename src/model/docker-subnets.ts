@@ -49,13 +49,16 @@ export interface GatewayNetworkLayout {
   readonly peer: bigint;
 }
 
-/** The tool gateway's networks: to the proxy, to Redis, to Vault (quarters one to three of `subnet`). */
-export function gatewayNetworksLayout(subnet: Network): { proxy: GatewayNetworkLayout; redis: GatewayNetworkLayout; vault: GatewayNetworkLayout } {
+/**
+ * The tool gateway's networks: to the proxy, to Redis, to Vault (quarters one to three of
+ * `subnet`); the fourth is proxy-events' own network to its bundled Redis, when it has one.
+ */
+export function gatewayNetworksLayout(subnet: Network): { proxy: GatewayNetworkLayout; redis: GatewayNetworkLayout; vault: GatewayNetworkLayout; events: GatewayNetworkLayout } {
   const quarter = (i: bigint): GatewayNetworkLayout => {
     const network = slotNetwork(subnet, subnet.prefix + 2, i);
     return { subnet: network, gateway: network.base + 1n, toolGateway: network.base + 2n, peer: network.base + 3n };
   };
-  return { proxy: quarter(0n), redis: quarter(1n), vault: quarter(2n) };
+  return { proxy: quarter(0n), redis: quarter(1n), vault: quarter(2n), events: quarter(3n) };
 }
 
 /** Where things sit inside one role's subnet. */
@@ -88,14 +91,6 @@ export function roleSubnetLayout(subnet: Network): RoleSubnetLayout {
   };
 }
 
-/** Two roles whose hashed subnets coincide, and a free subnet the later one could be pinned to. */
-export interface RoleSubnetCollision {
-  readonly role: string;
-  readonly other: string;
-  readonly subnet: string;
-  readonly suggestion?: string;
-}
-
 function overlaps(a: Network, b: Network): boolean {
   return ipv4InNetwork(a.base, b) || ipv4InNetwork(b.base, a);
 }
@@ -105,11 +100,20 @@ function slotNetwork(pool: Network, prefix: number, slot: bigint): Network {
   return { version: 4, base, prefix, text: `${ipv4ToText(base)}/${prefix}` };
 }
 
+/** Why a recorded or pinned role subnet cannot be used, at its path. */
+export interface RoleSubnetProblem {
+  readonly path: ReadonlyArray<string>;
+  readonly message: string;
+}
+
 /**
- * Each role's subnet: the pinned one, or slot `sha256(name) mod slots` of the pool (the name
- * salted by the firewall's own name, see `slotKey`). A role's slot depends on its own name only, so adding, removing or renaming other roles never moves it (and
- * with it the role's network, proxy address and Vault bindings). A collision is reported, not
- * resolved by probing: probing would let a newly added role push an existing one elsewhere.
+ * Each role's subnet. Pinned ones (`docker.roleSubnets`) first, then recorded ones
+ * (`allocations`, including roles no longer in the fleet, whose subnets stay reserved); then each
+ * new role, in name order, at slot `sha256(name) mod slots` of the pool (the name salted by the
+ * firewall's own name, see `slotKey`) or, when that slot is held, the next free slot after it.
+ * With a record of every earlier allocation no role ever moves: a new role only takes a free slot.
+ * Without one, a role moves only when a role taking its slot is added before it in name order;
+ * the record is what makes this impossible.
  */
 export function assignRoleSubnets(
   roleNames: ReadonlyArray<string>,
@@ -117,27 +121,46 @@ export function assignRoleSubnets(
   prefix: number,
   pinned: ReadonlyMap<string, Network>,
   firewallName: string = DEFAULTS.name,
-): { subnets: Map<string, Network>; collisions: RoleSubnetCollision[] } {
+  recorded: ReadonlyMap<string, Network> = new Map(),
+): { subnets: Map<string, Network>; problems: RoleSubnetProblem[] } {
   const slots = 1n << BigInt(prefix - pool.prefix);
-  const subnets = new Map([...pinned].filter(([name]) => roleNames.includes(name)));
-  const holder = (candidate: Network) => [...subnets].find(([, n]) => overlaps(candidate, n))?.[0];
-  const clashes: Array<{ role: string; other: string; subnet: Network }> = [];
+  const problems: RoleSubnetProblem[] = [];
+  const held = new Map<string, Network>();
+  const holder = (candidate: Network) => [...held].find(([, n]) => overlaps(candidate, n))?.[0];
+  for (const [name, subnet] of pinned) if (roleNames.includes(name)) held.set(name, subnet);
+  for (const [name, subnet] of [...recorded].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const path = ["allocations", name, "subnet"];
+    const pin = pinned.get(name);
+    if (pin !== undefined && roleNames.includes(name)) {
+      if (pin.text !== subnet.text) problems.push({ path, message: `the record gives role ${name} ${subnet.text}, but docker.roleSubnets pins it to ${pin.text}; delete this entry to move the role to its pin (its network is replaced), or remove the pin` });
+      continue;
+    }
+    if (subnet.prefix !== prefix || !ipv4InNetwork(subnet.base, pool)) {
+      problems.push({ path, message: `${subnet.text} is not a /${prefix} of the pool ${pool.text} (docker.subnet and docker.roleSubnetPrefix changed since it was recorded); restore them, or delete the allocations to hand out new subnets (every role network is replaced)` });
+      continue;
+    }
+    const other = holder(subnet);
+    if (other !== undefined) {
+      problems.push({ path, message: `${subnet.text} overlaps the subnet of role "${other}" (${held.get(other)?.text}); each role needs its own, so delete one of the two entries (that role gets a new subnet)` });
+      continue;
+    }
+    held.set(name, subnet);
+  }
+  const subnets = new Map([...held].filter(([name]) => roleNames.includes(name)));
   for (const name of roleNames) {
     if (subnets.has(name)) continue;
-    const slot = hashSlot(slotKey(firewallName, name), slots);
-    const candidate = slotNetwork(pool, prefix, slot);
-    const other = holder(candidate);
-    if (other === undefined) subnets.set(name, candidate);
-    else clashes.push({ role: name, other, subnet: candidate });
-  }
-  // Suggestions once every hashed role is placed, so none points at another role's subnet.
-  const collisions = clashes.map(({ role, other, subnet }) => {
-    let suggestion: string | undefined;
-    for (let free = 0n; free < slots && suggestion === undefined; free++) {
-      const alternative = slotNetwork(pool, prefix, free);
-      if (holder(alternative) === undefined) suggestion = alternative.text;
+    const first = hashSlot(slotKey(firewallName, name), slots);
+    let placed: Network | undefined;
+    for (let step = 0n; step < slots && placed === undefined; step++) {
+      const candidate = slotNetwork(pool, prefix, (first + step) % slots);
+      if (holder(candidate) === undefined) placed = candidate;
     }
-    return { role, other, subnet: subnet.text, suggestion };
-  });
-  return { subnets, collisions };
+    if (placed === undefined) {
+      problems.push({ path: ["roles", name], message: `the pool ${pool.text} has no free /${prefix} left for role ${name}; give a larger docker.subnet or a longer docker.roleSubnetPrefix, or delete allocations of removed roles` });
+      continue;
+    }
+    held.set(name, placed);
+    subnets.set(name, placed);
+  }
+  return { subnets, problems };
 }

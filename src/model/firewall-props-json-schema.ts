@@ -247,6 +247,25 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
                 "items": {
                   "type": "string"
                 }
+              },
+              "directToolHosts": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "properties": {
+                    "host": {
+                      "type": "string"
+                    },
+                    "reason": {
+                      "type": "string"
+                    }
+                  },
+                  "required": [
+                    "host",
+                    "reason"
+                  ],
+                  "additionalProperties": false
+                }
               }
             },
             "additionalProperties": false
@@ -699,6 +718,10 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
               "routingKeyFile": {
                 "type": "string",
                 "pattern": "^\\/[^\\0]*$"
+              },
+              "kubernetesSecret": {
+                "type": "string",
+                "pattern": "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
               }
             },
             "required": [
@@ -710,6 +733,26 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
         }
       },
       "additionalProperties": false
+    },
+    "allocations": {
+      "type": "object",
+      "propertyNames": {
+        "type": "string"
+      },
+      "additionalProperties": {
+        "type": "object",
+        "properties": {
+          "slot": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 64000
+          },
+          "subnet": {
+            "type": "string"
+          }
+        },
+        "additionalProperties": false
+      }
     }
   },
   "required": [

@@ -126,6 +126,7 @@ const webhook = object("a webhook", {
   urlFile: absoluteFile("urlFile").optional(),
   routingKeyEnv: envName("routingKeyEnv").optional(),
   routingKeyFile: absoluteFile("routingKeyFile").optional(),
+  kubernetesSecret: str("kubernetesSecret").regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { error: "kubernetesSecret must be a Secret name such as alert-webhooks" }).optional(),
 });
 
 /** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */
@@ -198,6 +199,10 @@ const firewallSpecSchema = object("the firewall spec", {
     networkBlocked: threshold.optional(),
     webhooks: list("webhooks", webhook).optional(),
   }).optional(),
+  allocations: map("allocations", object("a role allocation", {
+    slot: int("slot", 0, 64_000).optional(),
+    subnet: str("subnet").optional(),
+  })).optional(),
 });
 
 return { firewallSpecSchema };

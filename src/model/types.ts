@@ -503,9 +503,9 @@ export interface EgressProxyOptions {
 export interface DockerNetworkOptions {
   /**
    * Pool the role subnets are carved from, IPv4 CIDR from /8 to /27 and shorter than
-   * `roleSubnetPrefix`. A role's subnet is picked by a hash of its name, so adding, removing or
-   * renaming other roles never moves it; when two roles hash to the same subnet validation asks
-   * to pin one in `roleSubnets`.
+   * `roleSubnetPrefix`. A new role gets the subnet its name hashes to, or the next free one
+   * after it; with the allocation record (`allocations`, `RapidClawStack.allocationFile`) no
+   * role ever moves when others are added, removed or renamed.
    * @default "172.30.0.0/16"
    */
   readonly subnet?: string;
@@ -515,8 +515,8 @@ export interface DockerNetworkOptions {
    */
   readonly roleSubnetPrefix?: number;
   /**
-   * Fixed subnets by role name (IPv4 CIDR, /16 to /28), instead of the hashed one: to settle a
-   * collision or to keep a role where it was.
+   * Fixed subnets by role name (IPv4 CIDR, /16 to /28), instead of the hashed one: to place a
+   * role yourself or to keep it where it was.
    * @default {}
    */
   readonly roleSubnets?: { [roleName: string]: string };
@@ -660,6 +660,13 @@ export interface AlertWebhookProps {
   readonly routingKeyEnv?: string;
   /** PagerDuty only: absolute path of a file that holds the integration (routing) key. @default - routingKeyEnv */
   readonly routingKeyFile?: string;
+  /**
+   * Kubernetes: name of an existing Secret in the firewall's namespace whose key `url` holds the
+   * webhook URL (PagerDuty: `routingKey` the integration key). The deployed evaluators mount it
+   * and read it as files; give it instead of `urlEnv`/`urlFile` and `routingKeyEnv`/`routingKeyFile`.
+   * @default - none
+   */
+  readonly kubernetesSecret?: string;
 }
 
 /** Monitoring thresholds per firewall event kind. */
@@ -722,4 +729,30 @@ export interface FirewallSpecProps {
   readonly monitoring?: MonitoringOptions;
   /** @default - see GatewayOptions */
   readonly gateway?: GatewayOptions;
+  /**
+   * What earlier syntheses handed out to each role, by role name (`RapidClawStack` keeps it in
+   * its `allocationFile`): a recorded role keeps its ports (Kubernetes) or subnet (Docker)
+   * whatever roles are added or removed. Entries of roles no longer in `roles` stay reserved,
+   * so nobody else gets their ports or subnet; delete an entry to free it.
+   * @default {} - roles are allocated in name order, each new one the first free slot
+   */
+  readonly allocations?: { [roleName: string]: RoleAllocation };
+}
+
+/**
+ * What a firewall handed out to one role, as recorded in `FirewallSpecProps.allocations`: one
+ * field per platform, the other left out.
+ */
+export interface RoleAllocation {
+  /**
+   * Kubernetes: the role's port offset; its proxy port is `proxy.port + slot`, its gateway port
+   * `gateway.port + slot`. A whole number, at least 0.
+   * @default - none (a Docker allocation)
+   */
+  readonly slot?: number;
+  /**
+   * Docker: the role's subnet, of `docker.roleSubnetPrefix`, inside `docker.subnet`.
+   * @default - none (a Kubernetes allocation)
+   */
+  readonly subnet?: string;
 }

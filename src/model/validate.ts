@@ -2,6 +2,7 @@ import { isIP, isIPv4 } from "node:net";
 import { checkAgentTools } from "./agent-tools";
 import { egressRangeProblem, ipv4InNetwork, ipv4ToText, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
 import { DEFAULTS } from "./defaults";
+import { checkAllocations, recordedAllocations } from "./validate-allocations";
 import { assignRoleSubnets, defaultEgressSubnet, defaultGatewaySubnet, roleSubnetLayout } from "./docker-subnets";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
@@ -57,6 +58,7 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   checkAddressOptions(input, add);
   checkReferences(input, add);
   checkPlatformOptions(input, platform, add);
+  checkAllocations(input, add);
   checkWebhooks(input, add);
   checkAgentTools(input.tools, add);
   for (const [name, tool] of entries(input.tools)) if (isRecord(tool)) checkToolGatewayOptions(name, tool, add);
@@ -342,9 +344,16 @@ function checkWebhooks(input: Record<string, unknown>, add: Add): void {
     if (!isRecord(hook)) return;
     const path = ["monitoring", "webhooks", i];
     const pagerDuty = hook.format === WebhookFormat.PAGERDUTY;
+    if (hook.kubernetesSecret !== undefined) {
+      if (input.platform !== AgentPlatform.KUBERNETES) add([...path, "kubernetesSecret"], `a Kubernetes Secret and platform is ${String(input.platform)}; remove kubernetesSecret`);
+      for (const key of ["urlEnv", "urlFile", "routingKeyEnv", "routingKeyFile"]) {
+        if (hook[key] !== undefined) add([...path, key], `the Secret ${String(hook.kubernetesSecret)} holds the webhook's secrets (keys url${pagerDuty ? " and routingKey" : ""}); remove ${key}`);
+      }
+      return;
+    }
     if (hook.urlEnv !== undefined && hook.urlFile !== undefined) add(path, "give urlEnv or urlFile, not both");
     else if (hook.urlEnv === undefined && hook.urlFile === undefined && !pagerDuty) {
-      add(path, "name where the webhook URL comes from: urlEnv (an environment variable) or urlFile (e.g. a file Vault Agent renders)");
+      add(path, "name where the webhook URL comes from: urlEnv (an environment variable), urlFile (e.g. a file Vault Agent renders) or, on Kubernetes, kubernetesSecret");
     }
     if (pagerDuty) {
       if (hook.routingKeyEnv !== undefined && hook.routingKeyFile !== undefined) add(path, "give routingKeyEnv or routingKeyFile, not both");
@@ -360,12 +369,6 @@ function checkWebhooks(input: Record<string, unknown>, add: Add): void {
 function checkPlatformOptions(input: Record<string, unknown>, platform: unknown, add: Add): void {
   if (platform === AgentPlatform.KUBERNETES) {
     if (input.docker !== undefined) add(["docker"], "docker options are set but platform is kubernetes; remove them or set platform: docker");
-    // Role number i listens on proxy.port + i: the last role's port must exist.
-    const firstPort = isRecord(input.proxy) && typeof input.proxy.port === "number" ? input.proxy.port : DEFAULTS.proxyPort;
-    const roleCount = isRecord(input.roles) ? Object.keys(input.roles).length : 0;
-    if (firstPort + roleCount - 1 > 65_535) {
-      add(["proxy", "port"], `${roleCount} roles need proxy ports ${firstPort} to ${firstPort + roleCount - 1}, past 65535; choose proxy.port ${65_536 - roleCount} or lower`);
-    }
     const agents = Array.isArray(input.agents) ? input.agents : [];
     agents.forEach((a, i) => {
       if (isRecord(a) && a.ipv4Address !== undefined) add(["agents", i, "ipv4Address"], "ipv4Address is for Docker; Kubernetes assigns pod addresses (remove it)");
@@ -470,11 +473,8 @@ function checkDockerAddresses(input: Record<string, unknown>, add: Add): void {
   }
   if (!pool || pool.prefix >= prefix) return;
 
-  const { subnets, collisions } = assignRoleSubnets(roleNames, pool, prefix, pinned, firewallName);
-  for (const c of collisions) {
-    const pins = c.suggestion ? `, e.g. docker.roleSubnets.${c.other}: "${c.suggestion}" or docker.roleSubnets.${c.role}: "${c.suggestion}"` : ` outside ${pool.text} (the pool is full)`;
-    add(["roles", c.role], `roles "${c.other}" and "${c.role}" both hash to ${c.subnet}; pin the one you added last to a free subnet${pins}, so the other keeps its addresses`);
-  }
+  const { subnets, problems } = assignRoleSubnets(roleNames, pool, prefix, pinned, firewallName, recordedAllocations(input.allocations).subnets);
+  for (const problem of problems) add(problem.path, problem.message);
   const taken = new Map<bigint, string>();
   const dynamic = new Map<string, number>();
   const agents = Array.isArray(input.agents) ? input.agents : [];

@@ -38,14 +38,25 @@ export function gatewayDeploymentProblems(input: unknown): SpecProblem[] {
       problems.push({ path: `gateway.${option}`, message: `the deployed gateway gives each role its own listener (port ${firstPort} on), so gateway.${option} is for a gateway you run yourself; remove it` });
     }
   }
-  const roleCount = Object.keys(record(input.roles)).length;
-  const lastPort = firstPort + roleCount - 1;
+  // Each role's port is gateway.port + its slot: recorded roles keep their slots (the allocation
+  // record), the others take the lowest free ones.
+  const roles = Object.keys(record(input.roles));
+  const roleCount = roles.length;
+  const recorded = new Map(Object.entries(record(input.allocations)).map(([role, entry]) => [role, record(entry).slot]).filter((e): e is [string, number] => typeof e[1] === "number"));
+  const taken = new Set(recorded.values());
+  let highestSlot = Math.max(-1, ...roles.filter((role) => recorded.has(role)).map((role) => recorded.get(role) as number));
+  for (let slot = 0, unrecorded = roles.filter((role) => !recorded.has(role)).length; unrecorded > 0; slot++) {
+    if (taken.has(slot)) continue;
+    highestSlot = Math.max(highestSlot, slot);
+    unrecorded--;
+  }
+  const lastPort = firstPort + highestSlot;
   if (roleCount > 0 && lastPort > 65_535) {
-    problems.push({ path: "gateway.port", message: `${roleCount} roles need gateway ports ${firstPort} to ${lastPort}, past 65535; choose gateway.port ${65_536 - roleCount} or lower` });
+    problems.push({ path: "gateway.port", message: `role slots up to ${lastPort - firstPort} need gateway ports ${firstPort} to ${lastPort}, past 65535; choose gateway.port ${firstPort - (lastPort - 65_535)} or lower` });
   }
   const adminPort = DEFAULTS.gateway.adminPort;
   if (roleCount > 0 && firstPort <= adminPort && adminPort <= lastPort) {
-    problems.push({ path: "gateway.port", message: `the role ports from ${firstPort} include ${adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
+    problems.push({ path: "gateway.port", message: `the role ports ${firstPort} to ${lastPort} include ${adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
   }
   if (input.platform === AgentPlatform.DOCKER) {
     for (const [name, tool] of tools) {

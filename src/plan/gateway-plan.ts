@@ -5,13 +5,16 @@ import { byString } from "../model/order";
 import type { FirewallModel } from "../model/firewall-model";
 import { AgentPlatform, KeyDelivery, type GatewayListenerProps } from "../model/types";
 import { canonicalJson } from "../render/canonical-json";
+import { deployedDescription } from "./deployed-description";
 import type { FirewallPlan } from "./plan";
 
 /** One role as the deployed gateway serves it. */
 export interface PlannedGatewayRole {
   readonly role: string;
-  /** `gateway.port` + the role's index in name order (8080, 8081, ...), on every platform. */
+  /** Kubernetes: `gateway.port + slot` (the role's own Service port); Docker: `gateway.port`, on the role's own address. */
   readonly port: number;
+  /** The role's slot (its port offset on Kubernetes, see `PlannedRole.slot`). */
+  readonly slot: number;
   /** Docker: the gateway's address on the role's own network, subnet base + 3. */
   readonly address?: string;
   /** What the role's agents use: Docker `http://<address>:<port>`; Kubernetes `http://<gateway name>.<namespace>.svc:<port>`. */
@@ -118,7 +121,7 @@ export const GATEWAY_PATHS: PlannedGatewayPaths = {
  * Lists of the description whose order means something (resolvers are tried in turn); every other
  * list is a set, sorted in the gateway's file so that the same firewall gives the same bytes.
  */
-const ORDERED_LISTS: ReadonlySet<string> = new Set(["dnsServers"]);
+export const ORDERED_LISTS: ReadonlySet<string> = new Set(["dnsServers"]);
 
 /** Who reads a tool's key: as given, else the gateway when the tool has an upstream. */
 export function keyDeliveryOf(key: { readonly delivery?: KeyDelivery }, upstream: string | undefined): KeyDelivery {
@@ -130,7 +133,7 @@ export function keyDeliveryOf(key: { readonly delivery?: KeyDelivery }, upstream
  * unset (nothing for a gateway to do, and the firewall synthesizes as it did before gateways).
  * `plan` is the firewall's plan without its gateway; `model` the parsed description.
  */
-export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGateway | undefined {
+export function planGateway(plan: Omit<FirewallPlan, "proxyEvents">, model: FirewallModel): PlannedGateway | undefined {
   const spec = model.props;
   const upstreams = plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [[tool.name, tool.upstream] as const]));
   if (upstreams.length === 0 && spec.gateway === undefined) return undefined;
@@ -139,11 +142,11 @@ export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGa
   const options = spec.gateway ?? {};
   const firstPort = options.port ?? DEFAULTS.gateway.port;
   const docker = plan.platform === AgentPlatform.DOCKER ? planGatewayDocker(plan, model) : undefined;
-  const roles: PlannedGatewayRole[] = plan.roles.map((role, index) => {
-    const port = firstPort + index;
-    if (docker === undefined || role.docker === undefined) return { role: role.name, port, url: `http://${name}.${plan.namespace}.svc:${port}` };
+  const roles: PlannedGatewayRole[] = plan.roles.map((role) => {
+    const port = firstPort + role.slot;
+    if (docker === undefined || role.docker === undefined) return { role: role.name, port, slot: role.slot, url: `http://${name}.${plan.namespace}.svc:${port}` };
     const address = role.docker.toolGatewayAddress;
-    return { role: role.name, port, address, url: `http://${address}:${port}` };
+    return { role: role.name, port, slot: role.slot, address, url: `http://${address}:${port}` };
   });
   const redisName = `${firewall}-gateway-redis`;
   const bundledUrl = docker ? `redis://${docker.redisNetwork.peerAddress}:${DEFAULTS.gateway.redisPort}` : `redis://${redisName}:${DEFAULTS.gateway.redisPort}`;
@@ -169,11 +172,11 @@ export function planGateway(plan: FirewallPlan, model: FirewallModel): PlannedGa
     },
     paths: GATEWAY_PATHS,
     docker,
-    configJson: canonicalJson({ ...spec, gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
+    configJson: canonicalJson({ ...deployedDescription(spec), gateway: { ...options, listeners, sourceNetworks: undefined } }, ORDERED_LISTS),
   };
 }
 
-function planGatewayDocker(plan: FirewallPlan, model: FirewallModel): PlannedGatewayDocker {
+function planGatewayDocker(plan: Omit<FirewallPlan, "proxyEvents">, model: FirewallModel): PlannedGatewayDocker {
   const firewall = plan.names.firewall;
   const layout = gatewayNetworksLayout(model.docker.gatewaySubnet);
   const network = (suffix: string, at: GatewayNetworkLayout, peer: boolean): PlannedGatewayNetwork => ({

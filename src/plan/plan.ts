@@ -1,13 +1,16 @@
-import { ipv4ToText } from "../model/addresses";
+import { ipv4ToText, type Network } from "../model/addresses";
+import { assignRoleSlots } from "../model/role-slots";
+import { recordedAllocations } from "../model/validate-allocations";
 import { DEFAULTS } from "../model/defaults";
 import { assignRoleSubnets, roleSubnetLayout } from "../model/docker-subnets";
 import { parseFirewallSpec, type FirewallModel } from "../model/firewall-model";
 import { hostPatternText, normaliseHostPatterns, type HostPattern } from "../model/hosts";
-import { AgentPlatform, type AgentRuntime, KeyDelivery, KeyMode, ToolAccess, type AlertWebhookProps } from "../model/types";
+import { AgentPlatform, type AgentRuntime, KeyDelivery, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps, type RoleAllocation } from "../model/types";
 import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model/names";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
 import { keyDeliveryOf, planGateway, type PlannedGateway } from "./gateway-plan";
+import { planProxyEvents, type PlannedProxyEvents } from "./proxy-events-plan";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {
@@ -65,8 +68,10 @@ export interface PlannedRole {
   readonly proxyAllowlist: HostPattern[];
   readonly egressCidrs: PlannedCidr[];
   readonly allowFileSystem: boolean;
-  /** Kubernetes: the role's own proxy port. Docker: the proxy port, on the role's own proxy address. */
+  /** Kubernetes: the role's own proxy port, `proxy.port + slot`. Docker: the proxy port, on the role's own proxy address. */
   readonly proxyPort: number;
+  /** Kubernetes: the role's port offset (recorded in `allocations`, else the lowest free one); 0 on Docker. */
+  readonly slot: number;
   /** Tools whose key the role's agents read: access above DENY and a key delivered to agents (`KeyDelivery.AGENT`). */
   readonly keyGrants: string[];
   /** Docker: the role's own network, by which the proxy recognises the role. */
@@ -194,6 +199,10 @@ export interface FirewallPlan {
   readonly monitoring: PlannedMonitoring;
   /** The deployed tool gateway; undefined when no tool has an upstream and `gateway` is unset. */
   readonly gateway?: PlannedGateway;
+  /** Docker: `rapidclaw proxy-events` beside the proxy, feeding `network_blocked` into the alert windows (not yet deployed on Kubernetes). */
+  readonly proxyEvents?: PlannedProxyEvents;
+  /** What is handed out to each role (Kubernetes slots, Docker subnets), with the recorded entries of removed roles: the record to keep for the next synthesis. */
+  readonly allocations: { readonly [roleName: string]: RoleAllocation };
 }
 
 /** Alert thresholds per event kind, and where alerts go (in the order given). */
@@ -245,10 +254,13 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   });
   const toolByName = new Map(tools.map((t) => [t.name, t]));
 
-  const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(model, roleNames) : new Map<string, PlannedRoleNetwork>();
+  const recorded = recordedAllocations(spec.allocations);
+  const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(model, roleNames, recorded.subnets) : new Map<string, PlannedRoleNetwork>();
+  const slots = platform === AgentPlatform.KUBERNETES ? assignRoleSlots(roleNames, recorded.slots).slots : new Map<string, number>();
   const agents = planAgents(model);
 
-  const roles: PlannedRole[] = roleNames.map((name, index) => {
+  const roles: PlannedRole[] = roleNames.map((name) => {
+    const slot = slots.get(name) ?? 0;
     const role = spec.roles[name];
     const allowEgress = role.network?.allowEgress ?? DEFAULTS.allowEgress;
     const parsedNetwork = model.roleNetworks.get(name);
@@ -268,7 +280,8 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         // By CIDR, then by ports: two entries for one CIDR must not keep the order they were written in.
         .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
       allowFileSystem: role.allowFileSystem ?? DEFAULTS.allowFileSystem,
-      proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
+      proxyPort: proxyPort + slot,
+      slot,
       keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key?.delivery === KeyDelivery.AGENT).map((a) => a.tool),
       docker: roleNetworks.get(name),
       policyName: `${firewallName}-${rn}`,
@@ -279,7 +292,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   });
 
   const mon = spec.monitoring ?? {};
-  const plan: FirewallPlan = {
+  const plan: Omit<FirewallPlan, "proxyEvents"> = {
     platform,
     names: {
       firewall: firewallName,
@@ -337,14 +350,23 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       networkBlocked: mon.networkBlocked ?? DEFAULTS.monitoring.networkBlocked,
       webhooks: mon.webhooks ?? [],
     },
+    allocations: allocationRecord(spec.allocations, roles),
   };
-  return { ...plan, gateway: planGateway(plan, model) };
+  const gateway = planGateway(plan, model);
+  return { ...plan, gateway, proxyEvents: platform === AgentPlatform.DOCKER ? planProxyEvents(plan, model, gateway) : undefined };
 }
 
-/** Docker: each role's network in its own subnet (see `assignRoleSubnets`: stable per role name). */
-function planRoleNetworks(model: FirewallModel, roleNames: string[]): Map<string, PlannedRoleNetwork> {
+/** The record after this synthesis: every recorded entry (removed roles' too), each role's allocation in its place, sorted by role. */
+function allocationRecord(recorded: FirewallSpecProps["allocations"], roles: ReadonlyArray<PlannedRole>): { [roleName: string]: RoleAllocation } {
+  const record: { [roleName: string]: RoleAllocation } = { ...recorded };
+  for (const role of roles) record[role.name] = role.docker === undefined ? { slot: role.slot } : { subnet: role.docker.subnet };
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => byString(a, b)));
+}
+
+/** Docker: each role's network in its own subnet (see `assignRoleSubnets`: recorded, pinned, or hashed and probed). */
+function planRoleNetworks(model: FirewallModel, roleNames: string[], recorded: ReadonlyMap<string, Network>): Map<string, PlannedRoleNetwork> {
   const firewallName = model.name;
-  const { subnets } = assignRoleSubnets(roleNames, model.docker.pool, model.docker.roleSubnetPrefix, model.docker.roleSubnets, firewallName);
+  const { subnets } = assignRoleSubnets(roleNames, model.docker.pool, model.docker.roleSubnetPrefix, model.docker.roleSubnets, firewallName, recorded);
   return new Map(
     [...subnets].map(([role, subnet]) => {
       const layout = roleSubnetLayout(subnet);

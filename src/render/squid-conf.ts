@@ -70,6 +70,8 @@ export interface SquidConfInput {
   readonly accessLog?: string;
   /** Where the cache log goes. @default "stdio:/dev/stderr" */
   readonly cacheLog?: string;
+  /** A file every access log line is also written to, for `rapidclaw proxy-events`. @default - none */
+  readonly eventLog?: string;
   /**
    * Ranges refused on the resolved address, so that an allowed name pointing inside (DNS
    * rebinding, metadata endpoint) is still refused. @default FORBIDDEN_DESTINATIONS
@@ -146,6 +148,8 @@ export function renderSquidConf(input: SquidConfInput): string {
     `cache_log ${input.cacheLog ?? "stdio:/dev/stderr"}`,
     `logformat rapidclaw ${SQUID_LOG_FORMAT}`,
     `access_log ${input.accessLog ?? "stdio:/dev/stdout"} rapidclaw`,
+    // The same lines again, into the file proxy-events follows beside the proxy.
+    ...(input.eventLog === undefined ? [] : [`access_log stdio:${input.eventLog} rapidclaw`]),
     "",
     "acl CONNECT method CONNECT",
     "acl tls_port port 443",
@@ -197,6 +201,8 @@ export interface SquidPlacementOptions {
   readonly accessLog?: string;
   /** Where the cache log goes. @default "stdio:/dev/stderr" */
   readonly cacheLog?: string;
+  /** A file every access log line is also written to, for `rapidclaw proxy-events`. @default - none */
+  readonly eventLog?: string;
 }
 
 /**
@@ -219,6 +225,7 @@ export function renderSquidConfForPlan(plan: FirewallPlan, overrides: SquidPlace
     forbiddenDestinations: plan.proxy.forbiddenCidrs,
     maxConnectionsPerClient: plan.proxy.maxConnectionsPerClient,
     requestStartTimeoutSec: plan.proxy.requestStartTimeoutSec,
+    eventLog: plan.proxyEvents?.logFile,
     ...overrides,
   });
 }

@@ -1,8 +1,6 @@
 import fc from "fast-check";
 import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/model/addresses";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/model/schema";
-import { DEFAULTS } from "../../src/model/defaults";
-import { assignRoleSubnets } from "../../src/model/docker-subnets";
 import {
   AgentPlatform,
   AlertSeverity,
@@ -180,21 +178,6 @@ const ipv4 = (value: number) => [24, 16, 8, 0].map((shift) => Math.floor(value /
 /** Role number i's pinned /28 in the "pinned" layout. */
 const pinnedRoleBase = (i: number) => (192 * 2 ** 24) + (168 * 2 ** 16) + (40 * 2 ** 8) + 16 * i;
 
-function roleSubnetsCollide(roleNames: string[], docker: FirewallSpecProps["docker"]): boolean {
-  const pool = parseCidr(docker?.subnet ?? DEFAULTS.agentSubnet) as Network;
-  const pinned = new Map(Object.entries(docker?.roleSubnets ?? {}).map(([role, text]) => [role, parseCidr(text) as Network]));
-  return assignRoleSubnets([...roleNames].sort(), pool, docker?.roleSubnetPrefix ?? DEFAULTS.roleSubnetPrefix, pinned).collisions.length > 0;
-}
-
-/**
- * Two roles hashing to one subnet is a documented validation error (pin one), so such fleets get
- * the pinned layout. Chosen here, not by filtering generated specs: the role names are fixed by
- * then, and a filter would retry forever.
- */
-function collisionFreeLayout(layout: DockerLayout, roleNames: string[]): DockerLayout {
-  return layout !== "pinned" && roleSubnetsCollide(roleNames, dockerOptions(layout, roleNames)) ? "pinned" : layout;
-}
-
 function dockerOptions(layout: DockerLayout, roles: string[]): FirewallSpecProps["docker"] | undefined {
   if (layout === "pool") return { subnet: "10.77.0.0/16", roleSubnetPrefix: 26 };
   if (layout === "pinned") return { roleSubnets: Object.fromEntries(roles.map((role, i) => [role, `${ipv4(pinnedRoleBase(i))}/28`])) };
@@ -265,9 +248,8 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
       modelHosts: fc.array(hostPatternArb, { minLength: 1, maxLength: 3 }),
       layout: fc.constantFrom(...DOCKER_LAYOUTS),
     })
-    .chain(({ toolNames, roleNames, modelHosts, layout: drawnLayout }) =>
+    .chain(({ toolNames, roleNames, modelHosts, layout }) =>
       fc.tuple(...toolNames.map(() => toolArb)).chain((toolList) => {
-        const layout = collisionFreeLayout(drawnLayout, roleNames);
         const tools = Object.fromEntries(toolNames.map((name, i) => [name, toolList[i]]));
         const common = {
           roles: fc.tuple(...roleNames.map(() => roleArb(tools, platform))).map((roleList) => Object.fromEntries(roleNames.map((name, i) => [name, roleList[i]]))),

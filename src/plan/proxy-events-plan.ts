@@ -1,0 +1,104 @@
+import { ipv4ToText } from "../model/addresses";
+import { DEFAULTS } from "../model/defaults";
+import { gatewayNetworksLayout } from "../model/docker-subnets";
+import type { FirewallModel } from "../model/firewall-model";
+import { AgentPlatform } from "../model/types";
+import { canonicalJson } from "../render/canonical-json";
+import { deployedDescription } from "./deployed-description";
+import { GATEWAY_PATHS, ORDERED_LISTS, type PlannedGateway } from "./gateway-plan";
+import type { FirewallPlan } from "./plan";
+
+/** The Redis the alert windows of proxy-events live in. */
+export interface PlannedProxyEventsRedis {
+  /** True when the firewall bundles one for proxy-events alone (no gateway, or a gateway Redis that needs a login). */
+  readonly bundled: boolean;
+  /** Bundled: `<firewall>-events-redis` (container; Deployment and Service). */
+  readonly name: string;
+  /** What proxy-events connects to. */
+  readonly url: string;
+}
+
+/**
+ * Docker: the network proxy-events reaches its Redis on: the gateway's Redis network (proxy-events
+ * at its fourth address), or with a bundled Redis `<firewall>-events`, the last quarter of the
+ * gateway subnet (proxy-events second, Redis third).
+ */
+export interface PlannedProxyEventsDocker {
+  /** Docker network name. */
+  readonly networkName: string;
+  readonly subnet: string;
+  /** Reserved by the engine's IPAM; not assigned to the bridge. */
+  readonly gateway: string;
+  /** proxy-events' address. */
+  readonly proxyEventsAddress: string;
+  /** The bundled Redis' address; none on the gateway's network (the gateway plans its Redis). */
+  readonly redisAddress?: string;
+  /** True when this is the gateway's Redis network rather than a network of its own. */
+  readonly sharesGatewayNetwork: boolean;
+}
+
+/** `rapidclaw proxy-events` beside each proxy replica, following its access log into the alert windows. */
+export interface PlannedProxyEvents {
+  /** `<firewall>-proxy-events`: Docker container; Kubernetes sidecar and ConfigMap. */
+  readonly name: string;
+  /** The Node image that runs the bundle (the gateway's). */
+  readonly image: string;
+  /** Port of /metrics, /healthz and /readyz. */
+  readonly adminPort: number;
+  /** The directory the proxy writes its event log into, shared with proxy-events. */
+  readonly logDir: string;
+  /** The log file proxy-events follows. */
+  readonly logFile: string;
+  /** The firewall file proxy-events loads. */
+  readonly configPath: string;
+  /** The one-file bundle (the gateway's). */
+  readonly bundlePath: string;
+  /** The firewall file as deployed: the gateway's when there is one, else the description without its allocation record. */
+  readonly configJson: string;
+  readonly redis: PlannedProxyEventsRedis;
+  readonly docker?: PlannedProxyEventsDocker;
+}
+
+/** Where Squid writes the event log: its own log directory, owned by its user in the image. */
+const LOG_DIR = "/var/log/squid";
+
+/**
+ * proxy-events of a firewall: planned whenever it is deployed, since thresholds always exist (they have defaults).
+ * Its windows go to the gateway's Redis when the firewall has a gateway whose Redis needs no
+ * login, else to a bundled Redis of its own, made like the gateway's.
+ */
+export function planProxyEvents(plan: Omit<FirewallPlan, "proxyEvents">, model: FirewallModel, gateway: PlannedGateway | undefined): PlannedProxyEvents {
+  const firewall = plan.names.firewall;
+  const shared = gateway !== undefined && gateway.redis.credentialsSecret === undefined ? gateway : undefined;
+  const name = `${firewall}-events-redis`;
+  const docker = plan.platform === AgentPlatform.DOCKER ? planDocker(model, firewall, shared) : undefined;
+  const bundledUrl = `redis://${docker?.redisAddress ?? name}:${DEFAULTS.gateway.redisPort}`;
+  return {
+    name: `${firewall}-proxy-events`,
+    image: gateway?.image ?? DEFAULTS.gateway.image,
+    adminPort: DEFAULTS.proxyEventsAdminPort,
+    logDir: LOG_DIR,
+    logFile: `${LOG_DIR}/events.log`,
+    configPath: GATEWAY_PATHS.config,
+    bundlePath: GATEWAY_PATHS.bundle,
+    configJson: gateway?.configJson ?? canonicalJson(deployedDescription(model.props), ORDERED_LISTS),
+    redis: shared ? { bundled: false, name: shared.redis.name, url: shared.redis.url } : { bundled: true, name, url: bundledUrl },
+    docker,
+  };
+}
+
+function planDocker(model: FirewallModel, firewall: string, shared: PlannedGateway | undefined): PlannedProxyEventsDocker {
+  const layout = gatewayNetworksLayout(model.docker.gatewaySubnet);
+  if (shared?.docker !== undefined) {
+    const { networkName, subnet, gateway } = shared.docker.redisNetwork;
+    return { networkName, subnet, gateway, proxyEventsAddress: ipv4ToText(layout.redis.peer + 1n), sharesGatewayNetwork: true };
+  }
+  return {
+    networkName: `${firewall}-events`,
+    subnet: layout.events.subnet.text,
+    gateway: ipv4ToText(layout.events.gateway),
+    proxyEventsAddress: ipv4ToText(layout.events.toolGateway),
+    redisAddress: ipv4ToText(layout.events.peer),
+    sharesGatewayNetwork: false,
+  };
+}
