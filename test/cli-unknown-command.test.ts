@@ -6,11 +6,13 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EXIT } from "../src/cli/exit-codes";
+import { rapidclawProgram } from "../src/cli/main";
 import { GATEWAY_BUNDLE_PATH } from "../src/constructs/gateway-bundle";
 
 const BUNDLE = join(__dirname, "..", GATEWAY_BUNDLE_PATH);
 const rapidclaw = (...args: string[]) => spawnSync(process.execPath, [BUNDLE, ...args], { encoding: "utf8", timeout: 30_000 });
-const COMMANDS = "the commands are gateway, proxy-events, hook, logs, alerts, help";
+// Every command the program registers, in its order, then help: the message lists them all.
+const COMMANDS = `the commands are ${[...rapidclawProgram().commands.map((c) => c.name()), "help"].join(", ")}`;
 
 describe("rapidclaw: unknown commands", () => {
   it.each([["nosuch"], ["nosuch", "--help"], ["nosuch", "-h"], ["help", "nosuch"], ["nosuch", "--config", "x.yaml"], ["--help", "nosuch"]].map((args) => ({ args })))("rapidclaw $args exits 2 naming the command and listing the commands", ({ args }) => {
