@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
@@ -208,13 +209,41 @@ describe("Kubernetes tool gateway: configuration", () => {
     expect(planned.custodyTools).toEqual(["send_email", "web_search"]);
   });
 
-  it("ships the package's bundle, byte for byte, in a ConfigMap of its own under 1 MiB", () => {
-    const bundle = byName(synth, "kubernetes_config_map_v1", "rapidclaw-tool-gateway-bundle");
+  /** `<gateway>-bundle` is part 0, `<gateway>-bundle-<i>` part i. */
+  const partIndex = (name: string) => Number(/-bundle-(\d+)$/.exec(name)?.[1] ?? 0);
+
+  it("ships the package's bundle in ConfigMap parts under 1 MiB each, which the init container joins back byte for byte", () => {
     const text = GatewayBundle.packaged().text;
-    expect(bundle.data["rapidclaw-gateway.cjs"]).toBe(terraformLiteral(text));
     expect(text).toContain("${");
-    expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024);
-    expect(pod.volume.find((v: Json) => v.name === "bundle").config_map.name).toMatch(/^\$\{kubernetes_config_map_v1\..+\.metadata\[0\]\.name\}$/);
+    const parts = Object.values<Json>(synth.doc.resource.kubernetes_config_map_v1)
+      .filter((c) => /^rapidclaw-tool-gateway-bundle(-\d+)?$/.test(c.metadata.name))
+      .sort((a, b) => partIndex(a.metadata.name) - partIndex(b.metadata.name));
+    // The bundle is over 1 MiB now (undici): one part would be refused by the API server.
+    expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThan(1024 * 1024);
+    const init = pod.init_container.find((c: Json) => c.name === "join-bundle");
+    const [, , program, out, ...partFiles] = init.command as string[];
+    expect(out).toBe(planOf(FirewallSpec.fromProps(gatewaySpec())).gateway?.paths.bundle);
+    // Run the init container's own program on the parts as mounted (Terraform's literal escapes undone).
+    const dir = mkdtempSync(join(tmpdir(), "rapidclaw-bundle-parts-"));
+    try {
+      const written = partFiles.map((file, i) => {
+        const local = join(dir, `${i}.part`);
+        writeFileSync(local, (Object.values(parts[i].data)[0] as string).replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{"));
+        return local;
+      });
+      expect(partFiles.map((f) => f.split("/").pop())).toEqual(partFiles.map(() => "rapidclaw-gateway.cjs.part"));
+      const joined = join(dir, "joined.cjs");
+      const run = spawnSync(process.execPath, ["-e", program, joined, ...written], { encoding: "utf8" });
+      expect(run.stderr).toBe("");
+      expect(readFileSync(joined, "utf8")).toBe(text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const gatewayContainer = pod.container.find((c: Json) => c.name === "gateway");
+    expect(gatewayContainer.volume_mount.find((m: Json) => m.name === "bundle")).toMatchObject({ mount_path: "/opt/rapidclaw", read_only: true });
+    expect(pod.volume.find((v: Json) => v.name === "bundle-0").config_map.name).toMatch(/^\$\{kubernetes_config_map_v1\..+\.metadata\[0\]\.name\}$/);
   });
 
   it("rolls the pods when the firewall file or the bundle changes, and synthesizes byte-identical JSON otherwise", () => {

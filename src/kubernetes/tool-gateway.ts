@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { KubernetesAuthBackendRole } from "@cdktf/provider-vault/lib/kubernetes-auth-backend-role";
 import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import type { DeploymentV1, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { DeploymentV1, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import type { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
@@ -23,6 +23,7 @@ import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, pub
 import { webhookSecretDir } from "../plan/webhook-delivery";
 import type { AlertWebhookProps } from "../model/types";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
+import { configMapParts, JOIN_PARTS_PROGRAM } from "./config-map-parts";
 import { kubernetesClasses } from "./provider-classes";
 
 /** User and group of the gateway pod (the gateway and its Vault Agent share it: keys are 0400). */
@@ -40,6 +41,9 @@ export const GATEWAY_RESOURCES = {
 
 /** Memory the bundled Redis may use before it refuses writes (the limiter then fails closed), below its container limit. */
 const REDIS_MAX_MEMORY = "192mb";
+
+/** Where the init container reads the bundle's parts, one directory each. */
+const BUNDLE_PARTS_DIR = "/opt/rapidclaw-bundle-parts";
 
 /** Properties of `KubernetesToolGateway` (what `ToolGateway` passes it). */
 export interface KubernetesToolGatewayProps {
@@ -106,8 +110,13 @@ export class KubernetesToolGateway extends Construct {
   public readonly serviceAccount: ServiceAccountV1;
   /** The firewall file (`firewall.json`) and the Vault Agent config (`vault-agent.hcl`). */
   public readonly configMap: ConfigMapV1;
-  /** The gateway bundle, `<gateway>-bundle` (about 0.8 MiB, under a ConfigMap's 1 MiB). */
+  /** The first part of the gateway bundle, `<gateway>-bundle` (see `bundleConfigMaps`). */
   public readonly bundleConfigMap: ConfigMapV1;
+  /**
+   * The gateway bundle in parts, `<gateway>-bundle`, `<gateway>-bundle-1`, …, each under a
+   * ConfigMap's 1 MiB (the bundle is about 1.1 MiB); an init container joins them.
+   */
+  public readonly bundleConfigMaps: ConfigMapV1[];
   /** The rendered Vault Agent config, as in the ConfigMap; undefined when the gateway holds no key. */
   public readonly vaultAgentConfig?: string;
   /** sha256 over the firewall file, the Vault Agent config and the bundle: the pod annotation that rolls the gateway. */
@@ -166,11 +175,13 @@ export class KubernetesToolGateway extends Construct {
       metadata: { name: gateway.name, namespace, labels },
       data: Object.fromEntries(Object.entries(configData).map(([file, text]) => [file, terraformLiteral(text)])),
     });
-    // A ConfigMap of its own: the bundle takes most of the 1 MiB a ConfigMap may hold.
-    this.bundleConfigMap = new kubernetesClasses.ConfigMapV1(this, "bundle", {
-      metadata: { name: `${gateway.name}-bundle`, namespace, labels },
-      data: { [this.files.bundle]: terraformLiteral(bundle.text) },
-    });
+    // ConfigMaps of their own, in parts: the bundle is larger than the 1 MiB a ConfigMap may hold.
+    // An init container joins them into the file the gateway runs.
+    this.bundleConfigMaps = configMapParts(bundle.text).map((part, i) => new kubernetesClasses.ConfigMapV1(this, i === 0 ? "bundle" : `bundle-${i}`, {
+      metadata: { name: i === 0 ? `${gateway.name}-bundle` : `${gateway.name}-bundle-${i}`, namespace, labels },
+      data: { [`${this.files.bundle}.part`]: terraformLiteral(part) },
+    }));
+    this.bundleConfigMap = this.bundleConfigMaps[0];
     this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", sha256(bundle.text)].join("\n"));
 
     this.deployment = this.gatewayDeployment(namespace, labels);
@@ -230,7 +241,9 @@ export class KubernetesToolGateway extends Construct {
     const keyDir = gateway.paths.keyDir;
     const volumes: DeploymentV1SpecTemplateSpecVolume[] = [
       { name: "config", configMap: { name: this.configMap.metadata.name, defaultMode: "0444", items: [{ key: this.files.config, path: this.files.config }] } },
-      { name: "bundle", configMap: { name: this.bundleConfigMap.metadata.name, defaultMode: "0444" } },
+      ...this.bundleConfigMaps.map((part, i) => ({ name: `bundle-${i}`, configMap: { name: part.metadata.name, defaultMode: "0444" } })),
+      // The joined bundle, written by the init container, read-only to the gateway.
+      { name: "bundle", emptyDir: { sizeLimit: "16Mi" } },
       // In memory: keys never reach a node's disk.
       { name: "keys", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
     ];
@@ -264,6 +277,18 @@ export class KubernetesToolGateway extends Construct {
       },
     ];
     volumes.push(...webhookSecrets.map((w) => w.volume));
+    const partDir = (i: number) => `${BUNDLE_PARTS_DIR}/${i}`;
+    const initContainers: DeploymentV1SpecTemplateSpecInitContainer[] = [{
+      name: "join-bundle",
+      image: gateway.image,
+      command: ["node", "-e", JOIN_PARTS_PROGRAM, gateway.paths.bundle, ...this.bundleConfigMaps.map((_, i) => `${partDir(i)}/${this.files.bundle}.part`)],
+      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+      securityContext: hardenedContainerSecurityContext(),
+      volumeMount: [
+        ...this.bundleConfigMaps.map((_, i) => ({ name: `bundle-${i}`, mountPath: partDir(i), readOnly: true })),
+        { name: "bundle", mountPath: posix.dirname(gateway.paths.bundle) },
+      ],
+    }];
     if (this.vaultAgentConfig !== undefined) {
       const token = vaultTokenVolume();
       volumes.push(
@@ -297,6 +322,7 @@ export class KubernetesToolGateway extends Construct {
             securityContext: hardenedPodSecurityContext(GATEWAY_UID),
             // Above the pause and the drain: calls in flight finish before the kubelet kills.
             terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SEC,
+            initContainer: initContainers,
             container: containers,
             volume: volumes,
           },

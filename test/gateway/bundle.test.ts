@@ -12,8 +12,11 @@ import { call, untilReady } from "./support/net";
 import { missingRedis, TestRedis } from "./support/redis";
 import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./support/upstream";
 
-/** Kubernetes keeps a ConfigMap under 1 MiB; the bundle is meant to be mounted from one. */
-const CONFIG_MAP_LIMIT_BYTES = 1024 * 1024;
+/**
+ * Kubernetes keeps a ConfigMap under 1 MiB, so the bundle travels in parts (config-map-parts.ts);
+ * a bound on the whole keeps it to a few parts and notices a dependency that balloons it.
+ */
+const BUNDLE_LIMIT_BYTES = 2 * 1024 * 1024;
 
 describe("the gateway as one bundled file", () => {
   const dirs = [mkdtempSync(join(tmpdir(), "hrun-bundle-a-")), mkdtempSync(join(tmpdir(), "hrun-bundle-b-"))];
@@ -27,13 +30,13 @@ describe("the gateway as one bundled file", () => {
 
   afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-  it("is byte-identical on rebuild, without warnings, and fits a ConfigMap", () => {
+  it("is byte-identical on rebuild, without warnings, and under 2 MiB (it travels in ConfigMap parts)", () => {
     expect(warnings).toEqual([[], []]);
     const [a, b] = bundles.map((file) => readFileSync(file));
     expect(a.equals(b)).toBe(true);
     expect(readFileSync(join(dirs[0], "THIRD-PARTY-LICENSES.txt")).equals(readFileSync(join(dirs[1], "THIRD-PARTY-LICENSES.txt")))).toBe(true);
     console.info(`gateway bundle: ${a.length} bytes, ${gzipSync(a, { level: 9 }).length} gzipped`);
-    expect(a.length).toBeLessThan(CONFIG_MAP_LIMIT_BYTES);
+    expect(a.length).toBeLessThan(BUNDLE_LIMIT_BYTES);
     expect(a.toString("utf8")).not.toContain(dirname(dirname(__dirname)));
   });
 
