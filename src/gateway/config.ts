@@ -35,6 +35,10 @@ export interface GatewayTool {
   readonly keyHeader?: KeyHeader;
   readonly executeOperations: ReadonlyArray<ExecuteOperation>;
   readonly rateLimit?: { readonly maxCalls: number; readonly windowSec: number };
+  /** Token budget per role, counted from the usage the upstream reports. */
+  readonly tokenLimit?: { readonly maxTokens: number; readonly windowSec: number };
+  /** Set when the upstream is an MCP server: the access each listed MCP tool needs. */
+  readonly mcpTools?: Readonly<Record<string, ToolAccess>>;
   readonly failOpen: boolean;
 }
 
@@ -49,6 +53,8 @@ export interface GatewayListener {
 
 /** Everything the gateway enforces, compiled from a validated firewall description. */
 export interface GatewayConfig {
+  /** The firewall's name, which namespaces its keys in a shared Redis. */
+  readonly name: string;
   readonly tools: ReadonlyMap<string, GatewayTool>;
   /** Access of each role to each tool; absent means DENY. */
   readonly roles: ReadonlyMap<string, ReadonlyMap<string, ToolAccess>>;
@@ -77,6 +83,8 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
       keyHeader: tool.key !== undefined && keyDeliveryOf(tool.key, tool.upstream) === KeyDelivery.GATEWAY ? { name: header.name.toLowerCase(), prefix, suffix } : undefined,
       executeOperations: (tool.executeOperations ?? []).map((op) => executeOperation(op, `tools.${name}`)),
       rateLimit: tool.rateLimit,
+      tokenLimit: tool.tokenLimit,
+      mcpTools: tool.mcp === undefined ? undefined : { ...tool.mcp.tools },
       failOpen: tool.failOpen ?? DEFAULTS.gateway.failOpen,
     });
   }
@@ -86,6 +94,7 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
   const firstPort = options.port ?? DEFAULTS.gateway.port;
   const listeners = options.listeners ?? roleNames.map((role, i) => ({ port: firstPort + i, role }));
   return {
+    name: spec.name ?? DEFAULTS.name,
     tools,
     roles,
     listeners,

@@ -99,6 +99,11 @@ export class RedisLimiter {
     return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(reply[1] / 1_000_000)) };
   }
 
+  /** The connection, for other scripts that share its fail-fast settings (the token budgets). */
+  get connection(): Redis {
+    return this.client;
+  }
+
   /** Whether Redis answers a PING within the timeout. */
   async ready(): Promise<boolean> {
     if (this.client.status !== "ready") return false;

@@ -1,5 +1,6 @@
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { pipeline, type Transform } from "node:stream";
 import { createSecureContext, rootCertificates } from "node:tls";
 import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
@@ -7,10 +8,14 @@ import { bodyMethodProblem } from "./effective-method";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";
 import type { KeyStore } from "./key-store";
+import { decideMcpRequest, visibleMcpTools } from "./mcp-guard";
+import { toolsListFilter, UnreadableToolsList } from "./mcp-tools-list";
 import type { GatewayMetrics } from "./metrics";
 import { decidePermission, requiredAccess } from "./permissions";
 import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
+import { RedisTokenBudget } from "./redis-token-budget";
 import { routeRequest } from "./routing";
+import { tokenMeter } from "./token-meter";
 import { ProxyRefusedError, ProxyTunnelAgent, type UpstreamProxy } from "./upstream-proxy";
 
 /** Where to connect instead of an upstream's own host (tests and development only; TLS still checks the upstream's name). */
@@ -39,6 +44,12 @@ export interface ToolCallHandlerOptions {
   readonly upstreamProxy?: UpstreamProxy;
 }
 
+/** Largest answer held to filter a `tools/list` or read a model's usage (JSON whole, SSE per event). */
+const MAX_INSPECTED_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/** Rewrites an upstream's answer on its way to the agent (given its status and headers), or leaves it as it is. */
+type AnswerShaper = (status: number, headers: IncomingHttpHeaders) => Transform | undefined;
+
 /** Largest body of a check request. */
 const MAX_CHECK_BODY_BYTES = 4_096;
 
@@ -66,8 +77,10 @@ class BodyTooLarge extends Error {}
  */
 export class ToolCallHandler {
   private readonly agent: HttpsAgent;
+  private readonly tokenBudget: RedisTokenBudget;
 
   constructor(private readonly options: ToolCallHandlerOptions) {
+    this.tokenBudget = new RedisTokenBudget(options.limiter.connection, options.config.name);
     const agentOptions = {
       keepAlive: true,
       maxSockets: 256,
@@ -107,8 +120,11 @@ export class ToolCallHandler {
       this.refuse(res, 404, "unknown_tool", route.tool, role, { method }, { error: "unknown_tool", tool: route.tool, message });
       return;
     }
-    const required = requiredAccess(tool, method, route.effectiveSegments);
-    if (!this.permitted(role, tool.name, required, res, { method, path: route.path })) return;
+    if (tool.mcpTools !== undefined && route.path !== "/") {
+      this.refuse(res, 404, "bad_request", tool.name, role, { reason: "path below an MCP endpoint", method }, { error: "bad_request", message: `an MCP server is called at /tools/${tool.name}/ only` });
+      return;
+    }
+    if (tool.mcpTools === undefined && !this.permitted(role, tool.name, requiredAccess(tool, method, route.effectiveSegments), res, { method, path: route.path })) return;
     let body: Buffer;
     try {
       body = await readBody(req, this.options.maxBodyBytes);
@@ -123,14 +139,68 @@ export class ToolCallHandler {
       this.refuse(res, 400, "bad_request", tool.name, role, { reason: bodyProblem, method }, { error: "bad_request", message: bodyProblem });
       return;
     }
-    if (!(await this.withinLimit(role, tool, res))) return;
+    const shaper = tool.mcpTools === undefined ? undefined : this.mcpShaper(role, tool, method, body, res);
+    if (shaper === null) return;
+    if (!(await this.withinLimit(role, tool, res)) || !(await this.withinTokenBudget(role, tool, res))) return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
       this.refuse(res, 503, "key_unavailable", tool.name, role, {}, { error: "key_unavailable", tool: tool.name, message: "the tool's key is not loaded; try again later" });
       return;
     }
     this.options.metrics.countDecision("allowed", role, tool.name);
-    this.forward(role, tool, method, `${route.path}${route.query}`, req.headers, body, key, res);
+    // Answers that are read must come unencoded.
+    const headers = shaper !== undefined || tool.tokenLimit !== undefined ? { ...req.headers, "accept-encoding": "identity" } : req.headers;
+    const meter = tool.tokenLimit === undefined ? undefined : tokenMeter(MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage));
+    this.forward(role, tool, method, tool.mcpTools === undefined ? `${route.path}${route.query}` : route.query, headers, body, key, res, shaper ?? meter);
+  }
+
+  /**
+   * Decides an MCP request (see `decideMcpRequest`): null when it was refused (answered here),
+   * else what filters its answer (a `tools/list`) or undefined.
+   */
+  private mcpShaper(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): AnswerShaper | undefined | null {
+    const mcpTools = tool.mcpTools ?? {};
+    const granted = this.options.config.roles.get(role)?.get(tool.name) ?? ToolAccess.DENY;
+    const decision = decideMcpRequest(mcpTools, granted, method, body);
+    if (!decision.allowed) {
+      this.raise(decision.event, tool.name, role, { method, ...decision.details });
+      sendJson(res, decision.status, decision.body);
+      return null;
+    }
+    const { toolsListId } = decision;
+    if (toolsListId === undefined) return undefined;
+    const visible = visibleMcpTools(mcpTools, granted);
+    return (status, headers) => (status === 200 ? toolsListFilter(headers["content-type"], headers["content-encoding"], toolsListId, visible, MAX_INSPECTED_ANSWER_BYTES) : undefined);
+  }
+
+  /** Refuses a call once the role's token window on the tool has reached its budget. */
+  private async withinTokenBudget(role: string, tool: GatewayTool, res: ServerResponse): Promise<boolean> {
+    if (tool.tokenLimit === undefined) return true;
+    try {
+      const decision = await this.tokenBudget.check(role, tool.name, tool.tokenLimit);
+      if (decision.allowed) return true;
+      const { maxTokens, windowSec } = tool.tokenLimit;
+      this.refuse(res, 429, "token_budget_exceeded", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_tokens: maxTokens, window_sec: windowSec }, {
+        error: "token_budget_exceeded",
+        tool: tool.name,
+        retry_after_sec: decision.retryAfterSec,
+        message: `role ${role} has used its ${maxTokens} tokens of ${tool.name} in ${windowSec} s; retry after ${decision.retryAfterSec} s`,
+      }, false, { "retry-after": String(decision.retryAfterSec) });
+      return false;
+    } catch (error) {
+      return this.limiterFailed(error, role, tool, res);
+    }
+  }
+
+  /** Counts the tokens an answer reported, in the metrics and in the role's window. */
+  private recordTokens(role: string, tool: GatewayTool, usage: { readonly input: number; readonly output: number }): void {
+    this.options.metrics.countTokens(role, tool.name, usage);
+    if (tool.tokenLimit === undefined) return;
+    this.tokenBudget.record(role, tool.name, tool.tokenLimit, usage.input + usage.output).catch((error: unknown) => {
+      const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
+      this.options.metrics.limiterErrors.inc({ reason });
+      this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, lost_tokens: usage.input + usage.output }));
+    });
   }
 
   /** `POST /v1/check` with `{"tool","access"}`: the same decision, without a call. */
@@ -181,18 +251,23 @@ export class ToolCallHandler {
       }, false, { "retry-after": String(decision.retryAfterSec) });
       return false;
     } catch (error) {
-      const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
-      this.options.metrics.limiterErrors.inc({ reason });
-      if (tool.failOpen) {
-        this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
-        return true;
-      }
-      this.refuse(res, 503, "limiter_unavailable", tool.name, role, { reason, failed_open: false }, { error: "limiter_unavailable", tool: tool.name, message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
-      return false;
+      return this.limiterFailed(error, role, tool, res);
     }
   }
 
-  private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse): void {
+  /** A limiter or token-budget decision Redis could not make: let through (failOpen) or refuse with 503. */
+  private limiterFailed(error: unknown, role: string, tool: GatewayTool, res: ServerResponse): boolean {
+    const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
+    this.options.metrics.limiterErrors.inc({ reason });
+    if (tool.failOpen) {
+      this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
+      return true;
+    }
+    this.refuse(res, 503, "limiter_unavailable", tool.name, role, { reason, failed_open: false }, { error: "limiter_unavailable", tool: tool.name, message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
+    return false;
+  }
+
+  private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse, shaper?: AnswerShaper): void {
     const upstream = tool.upstream as URL;
     const headers: OutgoingHttpHeaders = {};
     const connectionTokens = new Set(String(incoming.connection ?? "").toLowerCase().split(",").map((t) => t.trim()));
@@ -211,7 +286,7 @@ export class ToolCallHandler {
       port: override?.port ?? (upstream.port === "" ? 443 : Number(upstream.port)),
       servername: upstream.hostname,
       method,
-      path: `${upstream.pathname.replace(/\/$/, "")}${pathAndQuery}`,
+      path: pathAndQuery.startsWith("/") ? `${upstream.pathname.replace(/\/$/, "")}${pathAndQuery}` : `${upstream.pathname}${pathAndQuery}`,
       headers,
       timeout: this.options.upstreamTimeoutMs,
     });
@@ -219,9 +294,18 @@ export class ToolCallHandler {
       this.options.metrics.upstreamDuration.observe({ tool: tool.name }, Number(process.hrtime.bigint() - started) / 1e9);
       const responseHeaders: OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(upstreamRes.headers)) if (!DROPPED_RESPONSE_HEADERS.has(name)) responseHeaders[name] = value;
+      const shape = shaper?.(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      if (shape !== undefined) delete responseHeaders["content-length"];
       res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);
-      upstreamRes.pipe(res);
-      upstreamRes.on("error", () => res.destroy());
+      if (shape === undefined) {
+        upstreamRes.pipe(res);
+        upstreamRes.on("error", () => res.destroy());
+        return;
+      }
+      // An answer the filter cannot read is cut off, not passed on unfiltered; other errors are a side closing.
+      pipeline(upstreamRes, shape, res, (error) => {
+        if (error instanceof UnreadableToolsList) this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: "mcp_answer_unreadable", reason: error.message }));
+      });
     });
     outgoing.on("timeout", () => outgoing.destroy(Object.assign(new Error("upstream timed out"), { code: "ETIMEDOUT" })));
     outgoing.on("error", (error: NodeJS.ErrnoException) => {
