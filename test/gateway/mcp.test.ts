@@ -6,7 +6,7 @@ import { ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { gatewayScenario } from "./fixture";
 import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "./support/harness";
 import { TestMcpServer } from "./support/mcp-server";
-import { call } from "./support/net";
+import { call, untilReady } from "./support/net";
 import { missingRedis, TestRedis } from "./support/redis";
 import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./support/upstream";
 
@@ -56,6 +56,7 @@ describe.skipIf(skip)("MCP servers as tools", () => {
     upstream = await TestUpstream.start(certificate);
     for (const [tool, answer] of Object.entries(MCP_TOOLS)) servers.set(tool, await TestMcpServer.start(certificate, answer));
     gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map([...servers].map(([tool, server]) => [tool, server.port])));
+    await untilReady(gw.gateway.admin.port);
   });
 
   afterAll(async () => {
