@@ -202,6 +202,7 @@ const firewallSpecSchema = object("the firewall spec", {
     rateLimited: threshold.optional(),
     permissionDenied: threshold.optional(),
     networkBlocked: threshold.optional(),
+    tokenBudgetExceeded: threshold.optional(),
     webhooks: list("webhooks", webhook).optional(),
   }).optional(),
 });

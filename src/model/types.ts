@@ -689,6 +689,12 @@ export interface MonitoringOptions {
   readonly permissionDenied?: AlertThresholdProps;
   /** @default { count: 5, windowSec: 300, severity: "critical" } */
   readonly networkBlocked?: AlertThresholdProps;
+  /**
+   * Refusals of a role's calls to one tool because its token budget is spent (see `tokenLimit`);
+   * the rule exists only when some tool has a `tokenLimit`.
+   * @default { count: 1, windowSec: 300, severity: "warning" }
+   */
+  readonly tokenBudgetExceeded?: AlertThresholdProps;
   /** Webhooks alerts are delivered to. @default [] */
   readonly webhooks?: AlertWebhookProps[];
 }

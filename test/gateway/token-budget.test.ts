@@ -137,6 +137,11 @@ describe.skipIf(skip)("token budgets of model APIs", () => {
     expect(JSON.parse(refused.body)).toMatchObject({ error: "token_budget_exceeded", tool: "anthropic" });
     expect(gw.events.at(-1)).toMatchObject({ event_type: "token_budget_exceeded", tool: "anthropic", agent_role: ROLE, details: { max_tokens: BUDGET, window_sec: 3_600 } });
     expect(model.paths.length).toBe(reached);
+    // The default alert rule for budgets fires at the first refusal.
+    for (let i = 0; i < 100 && !gw.lines.some((l) => l.includes('"alert_firing"')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(gw.lines.map((l) => JSON.parse(l) as { event_type: string; agent_role: string; details: { rule?: string } }).filter((e) => e.event_type === "alert_firing")).toEqual([
+      expect.objectContaining({ agent_role: ROLE, details: expect.objectContaining({ rule: "token_budget_exceeded" }) }),
+    ]);
 
     replica = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map([["anthropic", model.port], ["openai", model.port]]));
     await untilReady(replica.gateway.admin.port);
