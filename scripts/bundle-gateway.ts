@@ -18,6 +18,10 @@ const ZOD_ENGLISH_ONLY: Plugin = {
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
       /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(args.resolveDir, "..", "locales", "index.js"), namespace: "zod-locales" } : undefined);
+    // The library loads zod lazily with require() (valid typed props never need it); in the bundle
+    // that must be the same ES module the imports get, not zod's CommonJS build beside it.
+    build.onResolve({ filter: /^zod$/ }, (args) =>
+      args.kind === "require-call" ? build.resolve("zod", { kind: "import-statement", resolveDir: args.resolveDir }) : undefined);
     build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
       contents: 'export { default as en } from "./en.js";',
       resolveDir: join(args.path, ".."),

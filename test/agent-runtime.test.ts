@@ -119,7 +119,7 @@ function expectNativeMounts(spec: FirewallSpec, agentOf: (workload: string) => A
     const [node, bundlePath, ...args] = (yaml.hooks.pre_tool_call[0].command as string).split(" ");
     expect(node).toBe("node");
     expect(hermes.files.get(bundlePath) === bundle, `${workload}: ${bundlePath} is the package's bundle`).toBe(true);
-    expect(args).toEqual(["hook", "hermes", ...tools.flatMap((t) => ["--tool", t])]);
+    expect(args).toEqual(["hook", "hermes", "--timeout-ms", "9500", ...tools.flatMap((t) => ["--tool", t])]);
     expect([...hermes.files.keys()].some((path) => path.startsWith(pluginDir) || path === configPath)).toBe(false);
   }
 

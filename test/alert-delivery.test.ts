@@ -19,7 +19,7 @@ import { FirewallSpecError } from "../src/model/errors";
 import { AgentPlatform, AlertSeverity, WebhookFormat, type AlertWebhookProps } from "../src/model/types";
 import { freePort } from "./support/redis-server";
 
-const rule: AlertRule = { eventType: "network_blocked", count: 5, windowSec: 300, severity: "critical", grouping: "role" };
+const rule: AlertRule = { eventType: "network_blocked", countedEventTypes: ["network_blocked"], count: 5, windowSec: 300, severity: "critical", grouping: "role" };
 const firing: AlertTransition = { status: "firing", rule, group: { role: "research_agent", tool: "" }, count: 5, atMs: Date.parse("2026-11-29T10:41:29.475Z"), firedAtMs: Date.parse("2026-11-29T10:41:29.475Z"), subjects: ["a.example", "b.example"] };
 const resolved: AlertTransition = { ...firing, status: "resolved", count: 4, atMs: Date.parse("2026-11-29T10:46:29.415Z"), subjects: [] };
 

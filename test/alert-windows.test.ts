@@ -14,7 +14,7 @@ import { RedisServer } from "./support/redis-server";
 
 const SKIP_REDIS = skipLoudly("alert windows in Redis", onPath("redis-server") ? undefined : "redis-server is not installed (apt-get install redis-server)");
 
-const rule = (count: number, windowSec: number): AlertRule => ({ eventType: "network_blocked", count, windowSec, severity: "critical", grouping: "role" });
+const rule = (count: number, windowSec: number): AlertRule => ({ eventType: "network_blocked", countedEventTypes: ["network_blocked"], count, windowSec, severity: "critical", grouping: "role" });
 
 /** An event: which role, and how many ms after the previous one. */
 const eventArb = fc.record({ role: fc.constantFrom("a", "b"), gapMs: fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.constant(0), fc.constant(1000)), host: fc.constantFrom("x.example", "y.example", "z.example") });

@@ -117,7 +117,7 @@ describe("Kubernetes tool gateway: workload", () => {
     expect(gw.image).toMatch(/^node:\d+\.\d+\.\d+-/);
     expect(gw.command).toEqual([
       "node", planned.paths.bundle, "gateway", "--config", planned.paths.config, "--key-dir", planned.paths.keyDir,
-      "--redis", "redis://rapidclaw-gateway-redis:6379", "--admin-port", String(planned.adminPort),
+      "--redis", "redis://rapidclaw-gateway-redis:6379", "--admin-port", String(planned.adminPort), "--drain-timeout-sec", "30",
     ]);
     expect(gw.readiness_probe.http_get).toEqual({ path: "/readyz", port: "admin" });
     expect(gw.liveness_probe.http_get).toEqual({ path: "/healthz", port: "admin" });
@@ -127,6 +127,15 @@ describe("Kubernetes tool gateway: workload", () => {
       { name: "bundle", mount_path: "/opt/rapidclaw", read_only: true },
       { name: "keys", mount_path: planned.paths.keyDir, read_only: true },
     ]);
+  });
+
+  it("drains on rollout: a preStop pause, then SIGTERM, and a grace period above the pause, the drain and the flush", () => {
+    const gw = container("gateway");
+    // The pause needs nothing but the Node the image has for the gateway itself.
+    expect(gw.lifecycle).toEqual({ pre_stop: [{ exec: { command: ["node", "-e", "setTimeout(() => {}, 5000)"] } }] });
+    const grace = deployment.spec.template.spec.termination_grace_period_seconds;
+    expect(grace).toBe(45);
+    expect(grace).toBeGreaterThan(5 + 30 + 5);
   });
 
   it("hardens the pod and every container, and mounts no API token", () => {

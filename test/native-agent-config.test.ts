@@ -115,7 +115,7 @@ describe("Hermes Agent fragment", () => {
     expect(read.toolsets).toEqual(["web"]);
     expect(read.platform_toolsets.cli).toEqual(["web"]);
     const [hook] = read.hooks.pre_tool_call;
-    expect(hook).toEqual({ matcher: ".*", command: "rapidclaw hook hermes --tool web_extract=browse:READ --tool web_search=web_search:READ", timeout: 10, fail_closed: true });
+    expect(hook).toEqual({ matcher: ".*", command: "rapidclaw hook hermes --timeout-ms 9500 --tool web_extract=browse:READ --tool web_search=web_search:READ", timeout: 10, fail_closed: true });
     expect(hermes(mappedFleet(ToolAccess.EXECUTE), "research_agent").toolsets).toEqual(["terminal", "web"]);
     expect(hermes(firewallScenarioSpec(), "research_agent").toolsets).toEqual(["search"]);
   });
@@ -129,7 +129,7 @@ describe("Hermes Agent fragment", () => {
   it("points the model at the gateway, takes a mounted hook path, and never claims proxy.extra_allowed_hosts", () => {
     const fragment = hermes(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: GATEWAY, modelTool: "anthropic", hookCommand: "/opt/rapidclaw/bin/rapidclaw hook hermes", hookTimeoutSec: 30 });
     expect(fragment.model).toEqual({ base_url: `${GATEWAY}/tools/anthropic` });
-    expect(fragment.hooks.pre_tool_call[0].command.startsWith("/opt/rapidclaw/bin/rapidclaw hook hermes --tool ")).toBe(true);
+    expect(fragment.hooks.pre_tool_call[0].command.startsWith("/opt/rapidclaw/bin/rapidclaw hook hermes --timeout-ms 29500 --tool ")).toBe(true);
     expect(fragment.hooks.pre_tool_call[0].timeout).toBe(30);
     expect(HermesConfig.forRole(mappedFleet(ToolAccess.READ), "research_agent").toYaml()).not.toMatch(/proxy|extra_allowed_hosts/);
   });
@@ -137,7 +137,16 @@ describe("Hermes Agent fragment", () => {
   it("gives a role with no mapped tool no toolset, and a hook that blocks whatever Hermes still calls", () => {
     const fragment = hermes(mappedFleet(ToolAccess.READ), "customer_support");
     expect(fragment.toolsets).toEqual([]);
-    expect(fragment.hooks.pre_tool_call[0].command).toBe("rapidclaw hook hermes");
+    expect(fragment.hooks.pre_tool_call[0].command).toBe("rapidclaw hook hermes --timeout-ms 9500");
+  });
+
+  it("gives the hook a timeout below Hermes' own, so the hook blocks before Hermes would kill it (and let the call through)", () => {
+    for (const hookTimeoutSec of [1, 2, 3, 4, 10, 300]) {
+      const [hook] = hermes(mappedFleet(ToolAccess.READ), "research_agent", { hookTimeoutSec }).hooks.pre_tool_call;
+      const hookMs = Number(/ --timeout-ms (\d+) /.exec(hook.command)?.[1]);
+      expect(hook.timeout).toBe(hookTimeoutSec);
+      expect(hookMs).toBe(hookTimeoutSec * 1000 - 500);
+    }
   });
 
   it("reports every bad option at once", () => {

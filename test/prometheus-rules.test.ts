@@ -142,6 +142,14 @@ describe.skipIf(SKIP).each(plans.map((plan) => ({ plan, platform: plan.platform 
     add("permission_denied", "customer_support", "web_search", [10]);
     add("permission_denied", "customer_support", "send_email", [10]);
     add("permission_denied", "research_agent", "send_email", [10, 11, 12]);
+    // Probing counts as denied permissions: one refusal, one unknown tool and one bad request in a minute fire it.
+    add("permission_denied", "research_agent", "send_email", [13]);
+    add("unknown_tool", "research_agent", "_other", [13]);
+    add("bad_request", "research_agent", "", [13]);
+    // Probing alone fires it too; other refusals never do.
+    add("unknown_tool", "customer_support", "_other", [13, 13]);
+    add("bad_request", "customer_support", "", [13]);
+    add("limiter_unavailable", "customer_support", "send_email", [13, 13, 13]);
     // network_blocked 5 in 180 s per role: 5 within 3 minutes; and 4, 4, 4 spaced so the window never holds 5.
     add("network_blocked", "research_agent", "", [2, 3, 3, 4, 4]);
     add("network_blocked", "customer_support", "", [1, 1, 1, 1, 4, 4, 4, 4, 7, 7, 7, 7]);
@@ -150,6 +158,8 @@ describe.skipIf(SKIP).each(plans.map((plan) => ({ plan, platform: plan.platform 
     expect(ranges.map((r) => `${r.rule} ${r.labels.role} ${r.labels.tool ?? ""}`.trim()).sort()).toEqual([
       "network_blocked research_agent",
       "permission_denied customer_support",
+      "permission_denied customer_support",
+      "permission_denied research_agent",
       "rate_limited research_agent web_search",
     ]);
     await runPromtoolTest(plan, events, 14, "thresholds");
@@ -160,6 +170,8 @@ describe.skipIf(SKIP).each(plans.map((plan) => ({ plan, platform: plan.platform 
       { eventType: "rate_limited", tools: ["web_search", "database"] },
       { eventType: "permission_denied", tools: ["web_search", "send_email", "database"] },
       { eventType: "network_blocked", tools: [""] },
+      { eventType: "unknown_tool", tools: ["_other"] },
+      { eventType: "bad_request", tools: ["", "web_search"] },
     );
     const event = fc.record({ kind: rule, role: fc.constantFrom("research_agent", "customer_support"), toolIndex: fc.nat(2), minute: fc.integer({ min: 1, max: 9 }), replica: fc.nat(1) });
     let run = 0;

@@ -90,7 +90,12 @@ describe("the tool gateway on Docker", () => {
     expect(() => validateFirewallSpec(config)).not.toThrow();
     expect(container.image).toMatch(/^\$\{docker_image\./);
     expect(built.synth.resources("docker_image").map((i) => i.name)).toEqual(expect.arrayContaining(["node:22.12.0-bookworm-slim", "redis:7.4.1-alpine", "hashicorp/vault:1.18.3"]));
-    expect(container.entrypoint).toEqual(["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, "--admin-host", "127.0.0.1", "--admin-port", "9464"]);
+    expect(container.entrypoint).toEqual(["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, "--admin-host", "127.0.0.1", "--admin-port", "9464", "--drain-timeout-sec", "30"]);
+  });
+
+  it("is stopped with SIGTERM and killed only after the drain (30 s) and the flush, on docker stop and on replacement alike", () => {
+    const container = byName.get("rapidclaw-tool-gateway")!;
+    expect([container.stop_signal, container.stop_timeout, container.destroy_grace_seconds]).toEqual(["SIGTERM", 40, 40]);
   });
 
   it("hardens the gateway, Redis and Vault Agent like the proxy: non-root, no capabilities, no privilege gain, read-only root, limits, rotated logs", () => {

@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const benchmarkRuns: number[] = [];
   const sha = (await redis.cli("SCRIPT", "LOAD", SLIDING_WINDOW_SCRIPT)).trim();
   for (let round = 0; round < ROUNDS; round++) {
-    const limiter = new RedisLimiter({ url: redis.url, timeoutMs: 1_000 });
+    const limiter = new RedisLimiter({ firewall: "rapidclaw", url: redis.url, timeoutMs: 1_000 });
     while (!(await limiter.ready())) await new Promise((r) => setTimeout(r, 20));
     let decisions = 0;
     const until = Date.now() + 3_000;

@@ -7,7 +7,8 @@ import type { UpstreamAddress } from "../gateway/server";
 import { parseUpstreamProxy, type UpstreamProxy } from "../gateway/upstream-proxy";
 import { compileFirewall } from "../plan/plan";
 import { loadFirewallSpec } from "../model/load";
-import { exitOnConfigError, integer, reportAlertWindows, writeStdoutLine } from "./service-io";
+import { SHUTDOWN } from "../plan/shutdown";
+import { drainOnSignals, exitOnConfigError, integer, reportAlertWindows, writeStdoutLine } from "./service-io";
 
 /** Parses `tool=host:port` into the map of connect-to overrides. */
 function upstreamAddress(text: string, previous: Map<string, UpstreamAddress>): Map<string, UpstreamAddress> {
@@ -43,6 +44,7 @@ export function gatewayCommand(): Command {
     .option("--upstream-address <tool=host:port>", "TESTS AND DEVELOPMENT ONLY: connect to host:port for the tool's upstream (TLS still checks the upstream's host name); repeatable", upstreamAddress, new Map<string, UpstreamAddress>())
     .option("--upstream-ca <file>", "extra CA certificate (PEM) trusted for upstreams, e.g. a test CA")
     // Its own variable, not HTTPS_PROXY: a proxy set for other programs must not silently reroute the gateway.
+    .option("--drain-timeout-sec <seconds>", "on SIGTERM or SIGINT: how long calls in flight (streams included) may still take before they are cut; /readyz answers 503 and no new connection is accepted meanwhile", integer("--drain-timeout-sec", 0), SHUTDOWN.drainTimeoutSec)
     .addOption(new Option("--upstream-proxy <url>", "reach every upstream through this HTTP proxy (CONNECT; TLS to the upstream inside), e.g. http://egress-proxy:3130").env("RAPIDCLAW_UPSTREAM_PROXY").argParser(upstreamProxy))
     .action(async (options) => {
       const spec = exitOnConfigError(() => loadFirewallSpec(options.config));
@@ -70,8 +72,6 @@ export function gatewayCommand(): Command {
       }));
       const where = gateway.listeners.map((a, i) => `${a.address}:${a.port}${config.listeners[i].role ? ` (${config.listeners[i].role})` : " (by source network)"}`);
       process.stderr.write(`rapidclaw gateway listening on ${where.join(", ")}; admin on ${gateway.admin.address}:${gateway.admin.port}\n`);
-      const stop = () => void gateway.stop().then(() => process.exit(0));
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      drainOnSignals("rapidclaw gateway", options.drainTimeoutSec, (timeoutMs) => gateway.drain(timeoutMs));
     });
 }

@@ -39,3 +39,24 @@ export const integer = (name: string, min: number) => (text: string): number => 
   if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be a whole number from ${min}`);
   return value;
 };
+
+/**
+ * On the first SIGTERM or SIGINT: drains (`drain` is given the timeout in ms), says on stderr
+ * what the drain managed, and exits 0. A second signal meanwhile exits at once (1).
+ */
+export function drainOnSignals(program: string, drainTimeoutSec: number, drain: (timeoutMs: number) => Promise<{ callsFinished: boolean; deliveriesFlushed: boolean }>): void {
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) process.exit(1);
+    draining = true;
+    process.stderr.write(`${program}: ${signal}: draining for up to ${drainTimeoutSec} s (no new connections, /readyz 503)\n`);
+    void drain(drainTimeoutSec * 1000).then((outcome) => {
+      const cut = outcome.callsFinished ? "all work in flight finished" : "work still in flight at the drain timeout was cut";
+      const flushed = outcome.deliveriesFlushed ? "alert deliveries flushed" : "alert deliveries still queued were dropped";
+      process.stderr.write(`${program}: drained (${cut}; ${flushed}); exiting\n`);
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}

@@ -11,6 +11,7 @@ import type { KeyGrant } from "../constructs/key-grantee";
 import { DEFAULTS } from "../model/defaults";
 import { planOf } from "../plan/firewall-spec";
 import { missingGrant, redisCredentialsArgs, type PlannedGateway, type PlannedGatewayDocker } from "../plan/gateway-plan";
+import { SHUTDOWN, STOP_TIMEOUT_SEC } from "../plan/shutdown";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { gatewayDockerNetwork } from "./gateway-network";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
@@ -141,8 +142,12 @@ export class DockerToolGateway extends Construct {
       image: this.image.imageId,
       user: DEFAULTS.gateway.user,
       // Admin (/metrics, /healthz, /readyz) on loopback: no agent reads other roles' counters.
-      entrypoint: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, ...redisCredentialsArgs(gateway), "--admin-host", "127.0.0.1", "--admin-port", String(gateway.adminPort)],
+      entrypoint: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, ...redisCredentialsArgs(gateway), "--admin-host", "127.0.0.1", "--admin-port", String(gateway.adminPort), "--drain-timeout-sec", String(SHUTDOWN.drainTimeoutSec)],
       env,
+      // Stopped with SIGTERM, and killed only after the drain: calls in flight finish, on `docker stop` and on replacement alike.
+      stopSignal: "SIGTERM",
+      stopTimeout: STOP_TIMEOUT_SEC,
+      destroyGraceSeconds: STOP_TIMEOUT_SEC,
       networksAdvanced: [
         ...gateway.roles.map((role) => ({ name: roleNetworks[role.role], ipv4Address: role.address })),
         { name: props.network.gatewayEgressNetworkName, ipv4Address: docker.egressNetwork.toolGatewayAddress },

@@ -1,12 +1,16 @@
 import { eventFromGatewayLine, type FirewallEvent } from "../monitoring/events";
 import type { SharedMonitoring } from "../monitoring/shared-monitoring";
 import type { GatewayEvent } from "./events";
+import { FairBuffer } from "./fair-buffer";
 
 /** Bounds of the gateway's hand-over of events to the alert windows. */
 export interface EventMonitorOptions {
   /** Events evaluated at once (Redis commands in flight). @default 64 */
   readonly maxInFlight?: number;
-  /** Events waiting while Redis is away or slow; when full, the oldest is dropped and counted. @default 1000 */
+  /**
+   * Events waiting while Redis is away or slow, shared fairly by the roles: when full, the oldest
+   * event of the role holding the most is dropped and counted. @default 1000
+   */
   readonly maxWaiting?: number;
   /** Sweep (resolve alerts whose events aged out) and retry of waiting events, every this many ms. @default 1000 */
   readonly sweepIntervalMs?: number;
@@ -18,11 +22,12 @@ export interface EventMonitorOptions {
  * Hands the gateway's events to the alert evaluator without ever making a request wait on it:
  * each event is counted in the metrics at once (exactly once), then added to the shared windows
  * in the background (`evaluate`, which does not count again). While Redis is away, events wait
- * in a bounded buffer and are retried on the next sweep tick; past the bound the oldest are
- * dropped and counted in `rapidclaw_monitoring_events_dropped_total`.
+ * in a bounded buffer and are retried on the next sweep tick; past the bound the role holding
+ * the most loses its oldest (so one role's flood cannot push out the others' events), counted in
+ * `rapidclaw_monitoring_events_dropped_total`.
  */
 export class GatewayEventMonitor {
-  private readonly waiting: FirewallEvent[] = [];
+  private readonly waiting: FairBuffer<FirewallEvent>;
   private inFlight = 0;
   /** Set after a store failure: nothing is sent until the next tick tries again. */
   private paused = false;
@@ -30,11 +35,10 @@ export class GatewayEventMonitor {
   private ticking = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly maxInFlight: number;
-  private readonly maxWaiting: number;
 
   constructor(private readonly monitoring: SharedMonitoring, private readonly options: EventMonitorOptions = {}) {
     this.maxInFlight = options.maxInFlight ?? 64;
-    this.maxWaiting = options.maxWaiting ?? 1000;
+    this.waiting = new FairBuffer(options.maxWaiting ?? 1000, (event) => event.role ?? "");
   }
 
   /** Takes one event; never throws, never waits. */
@@ -45,11 +49,7 @@ export class GatewayEventMonitor {
     this.monitoring.metrics.countEvent(parsed.event);
     // Only what a rule counts waits: a flood of other events (limiter_unavailable while Redis is away) must not push it out.
     if (!this.monitoring.evaluator.counts(parsed.event)) return;
-    if (this.waiting.length >= this.maxWaiting) {
-      this.waiting.shift();
-      this.monitoring.metrics.countDropped("buffer_full");
-    }
-    this.waiting.push(parsed.event);
+    if (this.waiting.push(parsed.event) !== undefined) this.monitoring.metrics.countDropped("buffer_full");
     this.pump();
   }
 
@@ -62,6 +62,15 @@ export class GatewayEventMonitor {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * For shutdown: one more tick, then waits until no event is in flight, so the alerts they fire
+   * are queued for delivery before the caller waits for the deliveries.
+   */
+  async flush(): Promise<void> {
+    await this.tick();
+    while (this.inFlight > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
   /** Retries waiting events, then sweeps; one tick at a time (a stalled Redis must not pile them up). */
@@ -81,24 +90,23 @@ export class GatewayEventMonitor {
   }
 
   private pump(): void {
-    while (!this.paused && this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+    while (!this.paused && this.inFlight < this.maxInFlight && this.waiting.size > 0) {
       const event = this.waiting.shift() as FirewallEvent;
       this.inFlight++;
       this.monitoring.evaluator.evaluate(event).then(
         () => this.storeAnswered(),
         (error: Error) => {
           // Back to the front, tried again on the next tick; its metric is already counted.
-          if (this.waiting.length >= this.maxWaiting) this.monitoring.metrics.countDropped("buffer_full");
-          else this.waiting.unshift(event);
+          if (!this.waiting.unshift(event)) this.monitoring.metrics.countDropped("buffer_full");
           this.storeFailed(error);
         },
       ).finally(() => {
         this.inFlight--;
-        this.monitoring.metrics.setWaiting(this.waiting.length + this.inFlight);
+        this.monitoring.metrics.setWaiting(this.waiting.size + this.inFlight);
         this.pump();
       });
     }
-    this.monitoring.metrics.setWaiting(this.waiting.length + this.inFlight);
+    this.monitoring.metrics.setWaiting(this.waiting.size + this.inFlight);
   }
 
   private storeAnswered(): void {

@@ -4,8 +4,10 @@ import type { Duplex } from "node:stream";
 import type { DeliveryOptions } from "../monitoring/alert-delivery";
 import { connectSharedMonitoring, type SharedMonitoring } from "../monitoring/shared-monitoring";
 import type { FirewallPlan } from "../plan/plan";
+import { SHUTDOWN } from "../plan/shutdown";
 import { adminServer } from "./admin-server";
 import type { GatewayConfig, GatewayListener } from "./config";
+import { drainServer, until } from "./drain";
 import { GatewayEventMonitor, type EventMonitorOptions } from "./event-monitor";
 import { EventSink } from "./events";
 import { CallerIdentity } from "./identity";
@@ -59,7 +61,23 @@ export interface RunningGateway {
   /** Bound address of each listener, in the order of `config.listeners`. */
   readonly listeners: ReadonlyArray<AddressInfo>;
   readonly admin: AddressInfo;
+  /**
+   * Stops gracefully: `/readyz` answers 503 from now on, the agents' listeners accept no new
+   * connection, calls in flight (streams included) finish for up to `timeoutMs`, waiting events
+   * reach the windows and queued webhook deliveries are flushed (at least `SHUTDOWN.flushSec`
+   * more), then everything stops.
+   */
+  drain(timeoutMs: number): Promise<DrainOutcome>;
+  /** Stops at once: connections in flight are cut. */
   stop(): Promise<void>;
+}
+
+/** What a drain managed before it stopped the gateway. */
+export interface DrainOutcome {
+  /** Every call in flight finished before the drain timeout. */
+  readonly callsFinished: boolean;
+  /** Every queued webhook delivery was sent (or given up) before the flush deadline. */
+  readonly deliveriesFlushed: boolean;
 }
 
 /**
@@ -84,7 +102,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const monitor = new GatewayEventMonitor(monitoring, options.monitoring);
   events.onEvent((event) => options.writeLine(JSON.stringify(event)));
   events.onEvent((event) => monitor.accept(event));
-  const limiter = new RedisLimiter({ url: options.redisUrl, credentials: options.redisCredentials, timeoutMs: config.limiterTimeoutMs });
+  const limiter = new RedisLimiter({ firewall: options.plan.names.firewall, url: options.redisUrl, credentials: options.redisCredentials, timeoutMs: config.limiterTimeoutMs });
   const keyed = [...config.tools.values()].filter((tool) => tool.keyHeader !== undefined).map((tool) => tool.name);
   const keys = new KeyStore(options.keyDir, keyed);
   await keys.start();
@@ -124,28 +142,42 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     throw error;
   }
 
+  let draining = false;
   const admin = adminServer(monitoring.metrics.registry, async () => {
+    if (draining) return ["draining"];
     const missing = keys.missing();
     return [(await limiter.ready()) ? "" : "redis unavailable", missing.length === 0 ? "" : `keys not loaded: ${missing.join(", ")}`].filter(Boolean);
   });
+  const agentServers = [...servers];
   servers.push(admin);
   const adminAddress = await listen(admin, options.adminPort, options.adminHost);
   monitor.start();
 
+  const stop = async () => {
+    await Promise.all(servers.map((s) => new Promise((resolve) => { s.close(resolve); s.closeAllConnections(); })));
+    handler.close();
+    keys.stop();
+    monitor.stop();
+    monitoring.close();
+    await limiter.close();
+  };
   return {
     events,
     metrics,
     monitoring,
     listeners: bound,
     admin: adminAddress,
-    async stop() {
-      await Promise.all(servers.map((s) => new Promise((resolve) => { s.close(resolve); s.closeAllConnections(); })));
-      handler.close();
-      keys.stop();
-      monitor.stop();
-      monitoring.close();
-      await limiter.close();
+    async drain(timeoutMs) {
+      draining = true;
+      const deadline = Date.now() + timeoutMs;
+      const callsFinished = (await Promise.all(agentServers.map((server) => drainServer(server, deadline)))).every(Boolean);
+      const flushDeadline = Math.max(deadline, Date.now() + SHUTDOWN.flushSec * 1000);
+      // Events in flight or still waiting (Redis slow or away) reach the windows first, so their alerts are sent too.
+      const deliveriesFlushed = await until(monitor.flush().then(() => monitoring.delivery.idle()), flushDeadline);
+      await stop();
+      return { callsFinished, deliveriesFlushed };
     },
+    stop,
   };
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import Redis, { type RedisOptions } from "ioredis";
+import { limiterKey } from "../plan/redis-keys";
 import type { RedisCredentials } from "./redis-credentials";
 
 /**
@@ -10,8 +11,12 @@ import type { RedisCredentials } from "./redis-credentials";
  *
  * KEYS[1] sorted set; ARGV[1] max calls; ARGV[2] window in ms; ARGV[3] unique member.
  * Returns {1, count after} or {0, retry after in µs}.
+ *
+ * The `#!lua` line (Redis >= 7.0) declares the script's flags: none, so it may write and is
+ * refused with OOM before it runs while Redis is over `maxmemory`. Without it Redis checks memory
+ * only up to the first write, and the ZREMRANGEBYSCORE below would let every ZADD past the cap.
  */
-export const SLIDING_WINDOW_SCRIPT = `
+export const SLIDING_WINDOW_SCRIPT = `#!lua
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
 local window = tonumber(ARGV[2]) * 1000
@@ -26,11 +31,6 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, tonumber(oldest[2]) + window - now}
 `;
 
-/** The sorted set of one principal: the role and the tool, hash-tagged so Redis Cluster keeps it in one slot. */
-export function limiterKey(role: string, tool: string): string {
-  return `rl:{${role}:${tool}}`;
-}
-
 /** Outcome of one limiter decision. */
 export type LimitDecision =
   | { readonly allowed: true }
@@ -38,7 +38,7 @@ export type LimitDecision =
 
 /** Why the limiter could not decide. */
 export class LimiterUnavailableError extends Error {
-  constructor(readonly reason: "timeout" | "disconnected" | "error", cause: unknown) {
+  constructor(readonly reason: "timeout" | "disconnected" | "out_of_memory" | "error", cause: unknown) {
     super(`rate limiter unavailable (${reason})`, { cause });
     this.name = "LimiterUnavailableError";
   }
@@ -52,6 +52,8 @@ interface SlidingWindowClient extends Redis {
 export interface RedisLimiterOptions {
   /** `redis://host:port/db` or `rediss://…`. */
   readonly url: string;
+  /** Name of the firewall (`FirewallSpecProps.name`): its keys are apart from other firewalls' on one Redis. */
+  readonly firewall: string;
   /** Longest wait for a decision, in ms; past it the decision fails. */
   readonly timeoutMs: number;
   /** ACL user and password. @default - none (a Redis without AUTH) */
@@ -68,7 +70,7 @@ export class RedisLimiter {
   private readonly memberPrefix = randomBytes(6).toString("hex");
   private sequence = 0;
 
-  constructor(options: RedisLimiterOptions) {
+  constructor(private readonly options: RedisLimiterOptions) {
     const redisOptions: RedisOptions = {
       commandTimeout: options.timeoutMs,
       connectTimeout: Math.max(options.timeoutMs, 1_000),
@@ -90,9 +92,9 @@ export class RedisLimiter {
     const member = `${this.memberPrefix}:${(this.sequence++).toString(36)}`;
     let reply: [number, number];
     try {
-      reply = await this.client.slidingWindow(limiterKey(role, tool), limit.maxCalls, limit.windowSec * 1000, member);
+      reply = await this.client.slidingWindow(limiterKey(this.options.firewall, role, tool), limit.maxCalls, limit.windowSec * 1000, member);
     } catch (error) {
-      const reason = /timed out/i.test(String(error)) ? "timeout" : this.client.status === "ready" ? "error" : "disconnected";
+      const reason = /timed out/i.test(String(error)) ? "timeout" : /^(ReplyError: )?OOM\b/.test(String(error)) ? "out_of_memory" : this.client.status === "ready" ? "error" : "disconnected";
       throw new LimiterUnavailableError(reason, error);
     }
     if (reply[0] === 1) return { allowed: true };

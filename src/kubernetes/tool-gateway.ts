@@ -14,6 +14,7 @@ import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedGateway } from "../plan/gateway-plan";
 import type { FirewallPlan, PlannedRole } from "../plan/plan";
 import { missingGrant, redisCredentialsArgs } from "../plan/gateway-plan";
+import { SHUTDOWN, TERMINATION_GRACE_PERIOD_SEC } from "../plan/shutdown";
 import { VaultAgentConfig } from "../render/vault-agent-config";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
@@ -231,7 +232,9 @@ export class KubernetesToolGateway extends Construct {
       {
         name: "gateway",
         image: gateway.image,
-        command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, ...redisCredentialsArgs(gateway), "--admin-port", String(gateway.adminPort)],
+        command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, ...redisCredentialsArgs(gateway), "--admin-port", String(gateway.adminPort), "--drain-timeout-sec", String(SHUTDOWN.drainTimeoutSec)],
+        // Endpoints drop a terminating pod while SIGTERM is on its way: a pause first, so no new call lands on a gateway that stopped accepting.
+        lifecycle: { preStop: [{ exec: { command: ["node", "-e", `setTimeout(() => {}, ${SHUTDOWN.preStopSleepSec * 1000})`] } }] },
         port: [
           ...gateway.roles.map((r, index) => ({ name: rolePortName(index), containerPort: r.port, protocol: "TCP" })),
           { name: "admin", containerPort: gateway.adminPort, protocol: "TCP" },
@@ -279,6 +282,8 @@ export class KubernetesToolGateway extends Construct {
             serviceAccountName: this.serviceAccount.metadata.name,
             automountServiceAccountToken: false,
             securityContext: hardenedPodSecurityContext(GATEWAY_UID),
+            // Above the pause and the drain: calls in flight finish before the kubelet kills.
+            terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SEC,
             container: containers,
             volume: volumes,
           },

@@ -62,7 +62,7 @@ export const DEFAULTS = {
     image: "node:22.12.0-bookworm-slim",
     /** Kubernetes: at least two, so that a PodDisruptionBudget can keep one serving. */
     replicas: 2,
-    /** The bundled Redis, pinned: the limiter's script needs Redis >= 5. */
+    /** The bundled Redis, pinned: the scripts declare their flags (`#!lua`), which needs Redis >= 7.0. */
     redisImage: "redis:7.4.1-alpine",
     redisPort: 6379,
     /** /metrics, /healthz and /readyz. */

@@ -11,10 +11,12 @@ export type Severity = (typeof SEVERITIES)[number];
  */
 export type AlertGrouping = "role" | "role_tool";
 
-/** One alert rule: `count` events of `eventType` for one group within `windowSec`. */
+/** One alert rule: `count` events of `countedEventTypes` for one group within `windowSec`. */
 export interface AlertRule {
-  /** The event type it counts, also the rule's name. */
+  /** The rule's name: the event type it is about. */
   readonly eventType: string;
+  /** Every event type it counts: `eventType` first, then the kinds that count as the same behaviour. */
+  readonly countedEventTypes: ReadonlyArray<string>;
   readonly count: number;
   readonly windowSec: number;
   readonly severity: Severity;
@@ -27,8 +29,9 @@ export interface AlertGroup {
   readonly tool: string;
 }
 
-const rule = (eventType: string, threshold: PlannedThreshold, grouping: AlertGrouping): AlertRule => ({
+const rule = (eventType: string, threshold: PlannedThreshold, grouping: AlertGrouping, alsoCounted: ReadonlyArray<string> = []): AlertRule => ({
   eventType,
+  countedEventTypes: [eventType, ...alsoCounted],
   count: threshold.count,
   windowSec: threshold.windowSec,
   severity: threshold.severity as Severity,
@@ -40,12 +43,14 @@ const rule = (eventType: string, threshold: PlannedThreshold, grouping: AlertGro
  * and a flood on one tool is that tool's alert. Denied permissions and blocked destinations are
  * counted per role: they are what an injected agent produces while probing, and a probe that
  * tries a different tool or host each time must still trip the alert (per tool or per host it
- * never would); the alert lists the tools or hosts it saw.
+ * never would); the alert lists the tools or hosts it saw. Probing counts as denied permissions:
+ * asking for tools that do not exist (`unknown_tool`) and sending what the gateway refuses to
+ * route (`bad_request`) are what such an agent tries besides the tools it may not use.
  */
 export function alertRules(monitoring: PlannedMonitoring): AlertRule[] {
   return [
     rule("rate_limited", monitoring.rateLimited, "role_tool"),
-    rule("permission_denied", monitoring.permissionDenied, "role"),
+    rule("permission_denied", monitoring.permissionDenied, "role", ["unknown_tool", "bad_request"]),
     rule("network_blocked", monitoring.networkBlocked, "role"),
     // Each tool has its own budget, as its own rate limit.
     ...(monitoring.tokenBudgetExceeded === undefined ? [] : [rule("token_budget_exceeded", monitoring.tokenBudgetExceeded, "role_tool")]),
@@ -54,7 +59,7 @@ export function alertRules(monitoring: PlannedMonitoring): AlertRule[] {
 
 /** The group an event counts in under a rule, or undefined when the rule does not count it. */
 export function alertGroupOf(rule: AlertRule, event: FirewallEvent): AlertGroup | undefined {
-  if (event.eventType !== rule.eventType) return undefined;
+  if (!rule.countedEventTypes.includes(event.eventType)) return undefined;
   return { role: event.role ?? "", tool: rule.grouping === "role_tool" ? (event.tool ?? "") : "" };
 }
 

@@ -77,6 +77,8 @@ export class MemoryAlertWindowStore implements AlertWindowStore {
     }
     const transitions = resolveAndTrim(window, now);
     insertSorted(window.entries, { atMs: now, subject });
+    // The newest `count` entries decide firing and resolving alike: a flood holds a window at that.
+    window.entries.splice(0, Math.max(0, window.entries.length - rule.count));
     if (window.firedAtMs === undefined && window.entries.length >= rule.count) {
       window.firedAtMs = now;
       transitions.push({

@@ -35,7 +35,7 @@ export function createMonitoring(props: MonitoringRuntimeProps): MonitoringRunti
   const webhooks = resolveWebhooks(plan.monitoring.webhooks, props.env);
   const metrics = new FirewallMetrics({ roles: plan.roles.map((r) => r.name), tools: plan.tools.map((t) => t.name), eventTypes: FIREWALL_EVENT_TYPES });
   const rules = alertRules(plan.monitoring);
-  metrics.initialise(rules.map((r) => r.eventType));
+  metrics.initialise(rules.flatMap((r) => r.countedEventTypes));
   // The evaluator reports failed deliveries, and the delivery needs it to: tie the knot late.
   let evaluator: AlertEvaluator | undefined;
   const delivery = new AlertDelivery(webhooks, (failure) => evaluator?.deliveryFailed(failure), props.delivery);

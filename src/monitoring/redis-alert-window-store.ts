@@ -34,16 +34,22 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
 `;
 
-/** Reply: { resolvedAt, resolvedFiredAt, firedAt, count, members… } with false for "none". */
-const OBSERVE = `${RESOLVE_AND_TRIM}
+/**
+ * Reply: { resolvedAt, resolvedFiredAt, firedAt, count, members… } with false for "none".
+ * Keeps only the newest k entries: whether the count reaches k, when it falls below k (entry
+ * n - k) and the firing's list need no more, so a flood of events holds a window at k entries.
+ * Its flags (none) make Redis refuse it before it runs while over `maxmemory`.
+ */
+const OBSERVE = `#!lua${RESOLVE_AND_TRIM}
 redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(k + 1))
 local count = redis.call('ZCARD', KEYS[1])
 local fired = false
 local members = {}
 if not firedAt and count >= k then
   redis.call('HSET', KEYS[2], 'firedAt', now)
   fired = now
-  members = redis.call('ZRANGE', KEYS[1], -tonumber(ARGV[5]), -1)
+  members = redis.call('ZRANGE', KEYS[1], 0, -1)
 end
 -- A firing window must outlive the sweep that resolves it: expiry only collects idle groups.
 redis.call('PEXPIRE', KEYS[1], w + 3600000)
@@ -51,7 +57,8 @@ redis.call('PEXPIRE', KEYS[2], w + 3600000)
 return { resolved, resolvedFiredAt, fired, count, unpack(members) }
 `;
 
-const SWEEP = `${RESOLVE_AND_TRIM}
+/** Only removes: allowed over `maxmemory`, so alerts still resolve while Redis is full. */
+const SWEEP = `#!lua flags=allow-oom${RESOLVE_AND_TRIM}
 return { resolved, resolvedFiredAt, firedAt ~= false }
 `;
 
@@ -59,18 +66,15 @@ return { resolved, resolvedFiredAt, firedAt ~= false }
  * Removes a group from the firing index only if its score is still the breach the sweep saw: a
  * breach that fired again meanwhile (a new score) stays indexed. One key, so Cluster-safe.
  */
-const UNINDEX = `
+const UNINDEX = `#!lua flags=allow-oom
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0
 `;
 
-/** Members the firing reply carries (the subjects come from them). */
-const MEMBERS_ON_FIRING = 1000;
-
 type ScriptReply = Array<number | string | null>;
 
 interface AlertScripts {
-  rapidclawAlertObserve(window: string, state: string, k: number, windowMs: number, at: string, member: string, members: number): Promise<ScriptReply>;
+  rapidclawAlertObserve(window: string, state: string, k: number, windowMs: number, at: string, member: string): Promise<ScriptReply>;
   rapidclawAlertSweep(window: string, state: string, k: number, windowMs: number, at: string): Promise<ScriptReply>;
   rapidclawAlertUnindex(index: string, member: string, score: string): Promise<number>;
 }
@@ -88,8 +92,8 @@ export class RedisAlertWindowStore implements AlertWindowStore {
   private sequence = 0;
   private readonly redis: Redis & AlertScripts;
 
-  /** `prefix` separates firewalls (and tests) sharing one Redis. */
-  constructor(redis: Redis, private readonly prefix = "rapidclaw:alert:") {
+  /** `prefix` (`alertKeyPrefix` of the firewall's name) separates firewalls, and tests, sharing one Redis. */
+  constructor(redis: Redis, private readonly prefix: string) {
     if (!("rapidclawAlertObserve" in redis)) {
       redis.defineCommand("rapidclawAlertObserve", { numberOfKeys: 2, lua: OBSERVE });
       redis.defineCommand("rapidclawAlertSweep", { numberOfKeys: 2, lua: SWEEP });
@@ -112,7 +116,7 @@ export class RedisAlertWindowStore implements AlertWindowStore {
     const { window, state } = this.keys(rule, group);
     // Unique per observation; the subject rides along for the alert's list.
     const member = `${this.instance}:${this.sequence++}\n${subject}`;
-    const reply = await this.redis.rapidclawAlertObserve(window, state, rule.count, rule.windowSec * 1000, atMs === undefined ? "" : String(atMs), member, MEMBERS_ON_FIRING);
+    const reply = await this.redis.rapidclawAlertObserve(window, state, rule.count, rule.windowSec * 1000, atMs === undefined ? "" : String(atMs), member);
     const transitions = this.resolution(rule, group, reply);
     const [, , fired, count, ...members] = reply;
     if (typeof fired === "number") {

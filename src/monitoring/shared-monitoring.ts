@@ -1,5 +1,6 @@
 import Redis from "ioredis";
 import type { RedisCredentials } from "../gateway/redis-credentials";
+import { alertKeyPrefix } from "../plan/redis-keys";
 import { createMonitoring, type MonitoringRuntime, type MonitoringRuntimeProps } from "./monitoring-runtime";
 import { RedisAlertWindowStore } from "./redis-alert-window-store";
 
@@ -9,7 +10,7 @@ export interface SharedMonitoringProps extends Omit<MonitoringRuntimeProps, "sto
   readonly redisUrl: string;
   /** ACL user and password of that Redis. @default - none (a Redis without AUTH) */
   readonly redisCredentials?: RedisCredentials;
-  /** Prefix of the window keys, to keep firewalls sharing one Redis apart. @default "rapidclaw:alert:" */
+  /** Prefix of the window keys, to keep firewalls sharing one Redis apart. @default - `alertKeyPrefix` of the plan's firewall name ("rapidclaw:alert:" for the default name) */
   readonly keyPrefix?: string;
 }
 
@@ -39,7 +40,7 @@ export function connectSharedMonitoring(props: SharedMonitoringProps): SharedMon
   });
   // Failures reach the callers as rejected commands; without a listener ioredis prints each one.
   redis.on("error", () => undefined);
-  const store = new RedisAlertWindowStore(redis, props.keyPrefix);
+  const store = new RedisAlertWindowStore(redis, props.keyPrefix ?? alertKeyPrefix(props.plan.names.firewall));
   const { redisUrl: _redisUrl, redisCredentials: _redisCredentials, keyPrefix: _keyPrefix, ...runtimeProps } = props;
   const runtime = createMonitoring({ ...runtimeProps, store });
   // Reconnects by itself after a failed first attempt (retryStrategy).

@@ -9,7 +9,7 @@
  * hooks:
  *   pre_tool_call:
  *     - matcher: ".*"               # every tool: what is not the role's is blocked by the hook
- *       command: rapidclaw hook hermes --tool web_search=web_search:READ
+ *       command: rapidclaw hook hermes --timeout-ms 9500 --tool web_search=web_search:READ
  *       timeout: 10
  *       fail_closed: true
  * model:
@@ -28,6 +28,12 @@ import { agentToolGrants, gatewayToolUrl, gatewayUrlProblems, modelToolProblems,
 
 /** The hook command as the package installs it (`rapidclaw` on the agent's PATH). */
 export const HERMES_HOOK_COMMAND = "rapidclaw hook hermes";
+
+/**
+ * What the hook leaves of Hermes' timeout for starting Node and answering: it stops waiting for
+ * the gateway this much earlier and blocks. A hook Hermes has to kill lets the call through.
+ */
+const HOOK_START_MARGIN_MS = 500;
 
 /** Options of `HermesConfig.forRole`. */
 export interface HermesConfigOptions {
@@ -49,7 +55,8 @@ export interface HermesConfigOptions {
    */
   readonly hookCommand?: string;
   /**
-   * Seconds Hermes waits for the hook, 1 to 300; the hook gives up on the gateway before that and blocks.
+   * Seconds Hermes waits for the hook, 1 to 300. The hook is given `--timeout-ms` half a second
+   * shorter: it gives up on the gateway before Hermes gives up on it, and blocks.
    * @default 10
    */
   readonly hookTimeoutSec?: number;
@@ -103,11 +110,12 @@ export class HermesConfig {
     const allowed = agentToolGrants(spec, planned, "hermes").filter((g) => g.allowed);
     const toolsets = fewestToolsets(allowed.map((g) => g.agentTool));
     const toolArgs = allowed.map((g) => ` --tool ${g.agentTool}=${g.tool}:${g.access}`).join("");
+    const hookTimeout = ` --timeout-ms ${timeout * 1000 - HOOK_START_MARGIN_MS}`;
     return new HermesConfig({
       toolsets,
       platform_toolsets: { cli: [...toolsets] },
       hooks_auto_accept: true,
-      hooks: { pre_tool_call: [{ matcher: ".*", command: `${command}${toolArgs}`, timeout, fail_closed: true }] },
+      hooks: { pre_tool_call: [{ matcher: ".*", command: `${command}${hookTimeout}${toolArgs}`, timeout, fail_closed: true }] },
       ...(options.modelTool !== undefined && options.gatewayUrl !== undefined && { model: { base_url: gatewayToolUrl(options.gatewayUrl, options.modelTool) } }),
     });
   }

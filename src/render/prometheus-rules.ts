@@ -25,7 +25,8 @@ export function prometheusGroupLabels(rule: AlertRule, platform: AgentPlatform):
 
 /** The PromQL expression of one rule. */
 export function prometheusExpression(rule: AlertRule, plan: Pick<FirewallPlan, "platform" | "namespace">): string {
-  const selector = [`event_type="${rule.eventType}"`, ...(plan.platform === AgentPlatform.KUBERNETES ? [`namespace="${plan.namespace}"`] : [])].join(",");
+  const eventTypes = rule.countedEventTypes.length === 1 ? `event_type="${rule.eventType}"` : `event_type=~"${rule.countedEventTypes.join("|")}"`;
+  const selector = [eventTypes, ...(plan.platform === AgentPlatform.KUBERNETES ? [`namespace="${plan.namespace}"`] : [])].join(",");
   const by = prometheusGroupLabels(rule, plan.platform).join(", ");
   return `sum by (${by}) (increase(rapidclaw_firewall_events_total{${selector}}[${rule.windowSec}s])) >= ${rule.count}`;
 }
@@ -35,7 +36,7 @@ export function prometheusAnnotations(rule: AlertRule): { summary: string; descr
   const tool = rule.grouping === "role_tool" ? ", tool {{ $labels.tool }}" : "";
   return {
     summary: `Rapid Claw: ${rule.eventType} for role {{ $labels.role }}${tool}`,
-    description: `At least ${rule.count} ${rule.eventType} events within ${rule.windowSec} s (all gateway replicas together).`,
+    description: `At least ${rule.count} ${rule.countedEventTypes.join(" or ")} events within ${rule.windowSec} s (all gateway replicas together).`,
   };
 }
 

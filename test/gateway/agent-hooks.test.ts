@@ -86,7 +86,14 @@ describe.skipIf(skip)("agent hooks against the real gateway", () => {
   });
 
   it("renders the research role's hook with its one Hermes tool", () => {
-    expect(hookCommand()).toBe("rapidclaw hook hermes --tool web_search=web_search:READ");
+    expect(hookCommand()).toBe("rapidclaw hook hermes --timeout-ms 9500 --tool web_search=web_search:READ");
+  });
+
+  it("Hermes hook as rendered for a 1 s hook timeout: gives up on a silent gateway within it and blocks", async () => {
+    const command = parse(HermesConfig.forRole(firewall, "research_agent", { hookTimeoutSec: 1 }).toYaml()).hooks.pre_tool_call[0].command as string;
+    const run = await runHook(command, hermesCall("web_search"), `http://127.0.0.1:${silentPort}`);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ action: "block", message: expect.stringContaining("no answer in 500 ms") });
   });
 
   it("Hermes hook: allowed when the gateway allows, exit 2 with a block message when it refuses", async () => {

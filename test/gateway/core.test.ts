@@ -3,7 +3,7 @@ import { gatewayConfigFromSpec } from "../../src/gateway/config";
 import { effectivePath } from "../../src/gateway/effective-path";
 import { CallerIdentity } from "../../src/gateway/identity";
 import { decidePermission, requiredAccess } from "../../src/gateway/permissions";
-import { limiterKey } from "../../src/gateway/redis-limiter";
+import { alertKeyPrefix, limiterKey } from "../../src/plan/redis-keys";
 import { routeRequest } from "../../src/gateway/routing";
 import { FirewallSpecError } from "../../src/model/errors";
 import { ToolAccess } from "../../src/model/types";
@@ -99,7 +99,14 @@ describe("gateway config", () => {
     expect(config.tools.get("web_search")!.keyHeader).toEqual({ name: "x-api-key", prefix: "", suffix: "" });
     expect(config.tools.get("send_email")!.keyHeader).toEqual({ name: "authorization", prefix: "Bearer ", suffix: "" });
     expect(config.tools.get("knowledge_base")!.keyHeader).toBeUndefined();
-    expect(limiterKey("research_agent", "web_search")).toBe("rl:{research_agent:web_search}");
+  });
+
+  it("names Redis keys after the firewall, keeping the default name's layout and every hash tag", () => {
+    // The default name keeps the keys of releases before namespacing: an upgrade resets nothing.
+    expect(limiterKey("rapidclaw", "research_agent", "web_search")).toBe("rl:{research_agent:web_search}");
+    expect(alertKeyPrefix("rapidclaw")).toBe("rapidclaw:alert:");
+    expect(limiterKey("team-a", "research_agent", "web_search")).toBe("team-a:rl:{research_agent:web_search}");
+    expect(alertKeyPrefix("team-a")).toBe("team-a:alert:");
   });
 
   it("reports every bad gateway option by its path", () => {

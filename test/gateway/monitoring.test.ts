@@ -164,6 +164,21 @@ describe.skipIf(skip)("gateway monitoring", () => {
     }
   });
 
+  it("counts probing (unknown tools, requests it cannot route) toward the permission_denied alert", async () => {
+    const gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/probing` }, keyPrefix: `h7:${process.pid}:probing:` });
+    try {
+      const { listener } = ROLE_ADDRESSES.research_agent;
+      expect((await call({ host: listener, port: gw.rolePort, path: "/tools/no_such_tool/x" })).status).toBe(404);
+      expect((await call({ host: listener, port: gw.rolePort, path: "/tools/web_search/a/../b" })).status).toBe(400);
+      expect((await call({ host: listener, port: gw.rolePort, path: "/v1/check", method: "POST", body: "not json" })).status).toBe(400);
+      await until("the alert line", () => gw.lines.some((l) => l.includes('"alert_firing"')));
+      const firing = gw.lines.map((l) => JSON.parse(l)).filter((e) => e.event_type === "alert_firing");
+      expect(firing).toEqual([expect.objectContaining({ agent_role: "research_agent", details: expect.objectContaining({ rule: "permission_denied", count: 3, subjects: ["no_such_tool"] }) })]);
+    } finally {
+      await gw.gateway.stop();
+    }
+  });
+
   it("serves one registry on /metrics, where an agent calling made-up tools adds no series", async () => {
     const gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/labels` }, keyPrefix: `h7:${process.pid}:labels:` });
     try {
@@ -175,14 +190,17 @@ describe.skipIf(skip)("gateway monitoring", () => {
         return name;
       };
       const series = (text: string) => text.split("\n").filter((l) => /^rapidclaw_(firewall_events_total|gateway_decisions_total|alerts_firing)\{/.test(l)).map((l) => l.replace(/ [^ ]+$/, "")).sort();
+      // Made-up tools are probing: they fire the permission_denied alert, whose series exists from then on.
       await madeUp();
+      await madeUp();
+      await until("the probing alert", async () => (await scrape(gw.gateway.admin.port)).includes('rapidclaw_alerts_firing{rule="permission_denied",severity="critical",role="research_agent",tool=""} 1'));
       const before = series(await scrape(gw.gateway.admin.port));
       const names = await Promise.all(Array.from({ length: 40 }, madeUp));
       const text = await scrape(gw.gateway.admin.port);
       expect(series(text)).toEqual(before);
       for (const name of names) expect(text).not.toContain(name);
-      expect(text).toContain('rapidclaw_firewall_events_total{event_type="unknown_tool",role="research_agent",tool="_other"} 41');
-      expect(text).toContain('rapidclaw_gateway_decisions_total{outcome="unknown_tool",role="research_agent",tool="_other"} 41');
+      expect(text).toContain('rapidclaw_firewall_events_total{event_type="unknown_tool",role="research_agent",tool="_other"} 42');
+      expect(text).toContain('rapidclaw_gateway_decisions_total{outcome="unknown_tool",role="research_agent",tool="_other"} 42');
       // One definition of the events counter; the gateway's and the monitoring's metrics side by side.
       expect(text.match(/^# TYPE rapidclaw_firewall_events_total counter$/gm)).toHaveLength(1);
       for (const name of ["rapidclaw_gateway_decisions_total", "rapidclaw_gateway_limiter_errors_total", "rapidclaw_gateway_upstream_duration_seconds", "rapidclaw_alerts_firing", "rapidclaw_alert_transitions_total", "rapidclaw_monitoring_events_dropped_total", "rapidclaw_monitoring_events_waiting"]) {
@@ -232,6 +250,34 @@ describe.skipIf(skip)("gateway monitoring", () => {
       expect(after).toContain('rapidclaw_firewall_events_total{event_type="permission_denied",role="research_agent",tool="send_email"} 5');
       expect(after).toContain("rapidclaw_monitoring_events_waiting 0");
       expect(after).not.toMatch(/rapidclaw_monitoring_events_dropped_total\{/);
+    } finally {
+      await gw.gateway.stop();
+      await own.kill();
+    }
+  });
+
+  it("while Redis is gone, shares the waiting buffer fairly: one role's flood pushes out its own events, not another role's", async () => {
+    const own = await TestRedis.start();
+    const prefix = `h7:${process.pid}:fair:`;
+    const gw = await startTestGateway(spec, own.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/fair` }, keyPrefix: prefix, maxWaiting: 50, sweepIntervalMs: 3_000 });
+    try {
+      await until("the limiter", async () => (await check(gw.rolePort, "web_search")).status === 200);
+      await own.kill();
+      // Retries come every 3 s: none between the refusals below, which all wait.
+      // customer_support has no access to web_search: three refusals, the first to wait.
+      const denied = () => call({ host: ROLE_ADDRESSES.customer_support.listener, port: gw.rolePort, path: "/v1/check", method: "POST", body: JSON.stringify({ tool: "web_search", access: "READ" }) });
+      for (let i = 0; i < 3; i++) expect((await denied()).status).toBe(403);
+      // Then research_agent floods four times the buffer's size.
+      for (let i = 0; i < 200; i++) expect((await refuse(gw.rolePort)).status).toBe(403);
+      const waiting = await scrape(gw.gateway.admin.port);
+      expect(waiting).toContain("rapidclaw_monitoring_events_waiting 50");
+      expect(waiting).toContain('rapidclaw_monitoring_events_dropped_total{reason="buffer_full"} 153');
+
+      await own.restart();
+      await until("customer_support's refusals in its window", async () => Number(await own.cli("ZCARD", `${prefix}{permission_denied|customer_support|}:w`)) === 3);
+      await until("both roles' alerts", () => gw.lines.filter((l) => l.includes('"alert_firing"')).length === 2);
+      const roles = gw.lines.map((l) => JSON.parse(l)).filter((e) => e.event_type === "alert_firing").map((e) => e.agent_role).sort();
+      expect(roles).toEqual(["customer_support", "research_agent"]);
     } finally {
       await gw.gateway.stop();
       await own.kill();

@@ -16,7 +16,9 @@ const VOLUME_KEYS = new Set(["name", "labels", "driver", "driver_opts"]);
 const CONTAINER_KEYS = new Set([
   "name", "image", "networks_advanced", "env", "memory", "cpus", "read_only", "remove_volumes", "tmpfs", "mounts", "volumes", "upload",
   "capabilities", "security_opts", "restart", "must_run", "labels", "user", "ulimit", "log_driver", "log_opts", "entrypoint", "command",
-  "working_dir", "dns",
+  "working_dir", "dns", "stop_signal", "stop_timeout",
+  // How the provider removes the container (stop first, then remove): Terraform's, not the engine's.
+  "destroy_grace_seconds",
 ]);
 const NETWORK_ATTACHMENT_KEYS = new Set(["name", "ipv4_address", "aliases"]);
 const MOUNT_KEYS = new Set(["target", "type", "source", "read_only"]);
@@ -117,6 +119,8 @@ export function replayContainer(engine: DockerEngine, doc: Json, container: Json
   for (const [key, value] of Object.entries<string>(container.log_opts ?? {})) args.push("--log-opt", `${key}=${value}`);
   for (const server of container.dns ?? []) args.push("--dns", server);
   if (container.working_dir) args.push("--workdir", container.working_dir);
+  if (container.stop_signal) args.push("--stop-signal", container.stop_signal);
+  if (container.stop_timeout !== undefined) args.push("--stop-timeout", String(container.stop_timeout));
   const entrypoint: string[] | undefined = container.entrypoint;
   if (entrypoint && entrypoint.length > 0) args.push("--entrypoint", entrypoint[0]);
   // As Docker runs them: the entrypoint's arguments, then the command (the image's own when unset).

@@ -1,0 +1,19 @@
+import { DEFAULTS } from "../model/defaults";
+
+/**
+ * Names of everything a firewall keeps in Redis, so that firewalls with different names share a
+ * Redis without sharing limits, windows or firing state. Every key of one script keeps its hash
+ * tag (`{…}`) for Redis Cluster. A firewall with the default name keeps the layout of releases
+ * before namespacing (`rl:{role:tool}`, `rapidclaw:alert:…`): an upgrade resets no limit and no
+ * window.
+ */
+
+/** The sorted set of one role's calls to one tool: `rl:{role:tool}` by default, `<firewall>:rl:{role:tool}` otherwise. */
+export function limiterKey(firewall: string, role: string, tool: string): string {
+  return `${firewall === DEFAULTS.name ? "" : `${firewall}:`}rl:{${role}:${tool}}`;
+}
+
+/** Prefix of a firewall's alert windows, firing state and firing index: `<firewall>:alert:` (`rapidclaw:alert:` by default). */
+export function alertKeyPrefix(firewall: string): string {
+  return `${firewall}:alert:`;
+}
