@@ -51,9 +51,9 @@ async function main(): Promise<void> {
   });
 
   const redis = await TestRedis.start();
-  const limiter = new RedisLimiter({ url: redis.url, timeoutMs: 1_000 });
+  const limiter = new RedisLimiter({ firewall: "bench", url: redis.url, timeoutMs: 1_000 });
   while (!(await limiter.ready())) await new Promise((r) => setTimeout(r, 20));
-  const budget = new RedisTokenBudget(limiter.connection, "bench");
+  const budget = new RedisTokenBudget(limiter);
   await perCall("rate-limit decision (Redis round trip, for comparison)", () => limiter.take("r", "t", { maxCalls: 1_000_000_000, windowSec: 60 }));
   await perCall("token-budget check (Redis round trip)", () => budget.check("r", "t", { maxTokens: 1_000_000_000, windowSec: 60 }));
   await perCall("token-budget record (Redis round trip, after the answer)", () => budget.record("r", "t", { maxTokens: 1_000_000_000, windowSec: 60 }, 1_600));

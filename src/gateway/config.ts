@@ -53,8 +53,6 @@ export interface GatewayListener {
 
 /** Everything the gateway enforces, compiled from a validated firewall description. */
 export interface GatewayConfig {
-  /** The firewall's name, which namespaces its keys in a shared Redis. */
-  readonly name: string;
   readonly tools: ReadonlyMap<string, GatewayTool>;
   /** Access of each role to each tool; absent means DENY. */
   readonly roles: ReadonlyMap<string, ReadonlyMap<string, ToolAccess>>;
@@ -94,7 +92,6 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
   const firstPort = options.port ?? DEFAULTS.gateway.port;
   const listeners = options.listeners ?? roleNames.map((role, i) => ({ port: firstPort + i, role }));
   return {
-    name: spec.name ?? DEFAULTS.name,
     tools,
     roles,
     listeners,

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
-import { LimiterUnavailableError, type LimitDecision } from "./redis-limiter";
+import { tokenWindowKeys } from "../plan/redis-keys";
+import { LimiterUnavailableError, limiterUnavailable, type LimitDecision, type RedisLimiter } from "./redis-limiter";
 
 /**
  * A sliding window of token counts in one round trip. The sorted set holds one member per
@@ -52,12 +53,6 @@ end
 return {0, window}
 `;
 
-/** The keys of one role's window on one tool: hash-tagged (one Redis Cluster slot) and namespaced by the firewall's name. */
-export function tokenWindowKeys(firewall: string, role: string, tool: string): [string, string] {
-  const tag = `{${firewall}:${role}:${tool}}`;
-  return [`tb:${tag}:calls`, `tb:${tag}:sum`];
-}
-
 /** A token budget: at most `maxTokens` in any `windowSec` seconds. */
 export interface TokenLimit {
   readonly maxTokens: number;
@@ -69,16 +64,18 @@ interface TokenWindowClient extends Redis {
 }
 
 /**
- * Token budgets of roles on model tools, on the limiter's Redis connection: `check` before a
+ * Token budgets of roles on model tools, on the limiter's Redis connection and firewall: `check` before a
  * call, `record` with the usage its answer reported.
  */
 export class RedisTokenBudget {
   private readonly client: TokenWindowClient;
+  private readonly firewall: string;
   private readonly memberPrefix = randomBytes(6).toString("hex");
   private sequence = 0;
 
-  constructor(client: Redis, private readonly firewall: string) {
-    this.client = client as TokenWindowClient;
+  constructor(limiter: RedisLimiter) {
+    this.client = limiter.connection as TokenWindowClient;
+    this.firewall = limiter.firewall;
     this.client.defineCommand("tokenWindow", { numberOfKeys: 2, lua: TOKEN_WINDOW_SCRIPT });
   }
 
@@ -99,7 +96,7 @@ export class RedisTokenBudget {
       const [calls, sum] = tokenWindowKeys(this.firewall, role, tool);
       reply = await this.client.tokenWindow(calls, sum, limit.maxTokens, limit.windowSec * 1000, tokens, `${this.memberPrefix}.${(this.sequence++).toString(36)}`);
     } catch (error) {
-      throw new LimiterUnavailableError(/timed out/i.test(String(error)) ? "timeout" : this.client.status === "ready" ? "error" : "disconnected", error);
+      throw limiterUnavailable(error, this.client.status);
     }
     if (reply[0] === 1) return { allowed: true };
     return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(reply[1] / 1_000_000)) };

@@ -80,7 +80,7 @@ export class ToolCallHandler {
   private readonly tokenBudget: RedisTokenBudget;
 
   constructor(private readonly options: ToolCallHandlerOptions) {
-    this.tokenBudget = new RedisTokenBudget(options.limiter.connection, options.config.name);
+    this.tokenBudget = new RedisTokenBudget(options.limiter);
     const agentOptions = {
       keepAlive: true,
       maxSockets: 256,

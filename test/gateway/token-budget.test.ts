@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipLoudly } from "../e2e/support/prerequisites";
-import { tokenWindowKeys } from "../../src/gateway/redis-token-budget";
+import { tokenWindowKeys } from "../../src/plan/redis-keys";
 import { ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { gatewayScenario } from "./fixture";
 import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "./support/harness";
@@ -151,10 +151,10 @@ describe.skipIf(skip)("token budgets of model APIs", () => {
     expect(model.paths.length).toBe(reached + 2);
   });
 
-  it("keeps its keys under the firewall's name, in one hash slot, with the window as expiry", async () => {
+  it("keeps its keys in one hash slot, under the firewall's name but for the default one, with the window as expiry", async () => {
     const [calls, sum] = tokenWindowKeys("rapidclaw", ROLE, "anthropic");
-    expect(calls).toBe(`tb:{rapidclaw:${ROLE}:anthropic}:calls`);
-    expect(sum.match(/\{(.*)\}/)?.[1]).toBe(`rapidclaw:${ROLE}:anthropic`);
+    expect([calls, sum]).toEqual([`tb:{${ROLE}:anthropic}:calls`, `tb:{${ROLE}:anthropic}:sum`]);
+    expect(tokenWindowKeys("acme", ROLE, "anthropic")).toEqual([`acme:tb:{${ROLE}:anthropic}:calls`, `acme:tb:{${ROLE}:anthropic}:sum`]);
     const ttl = Number(await redis.cli("PTTL", sum));
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
