@@ -151,6 +151,21 @@ describe.skipIf(skip)("token budgets of model APIs", () => {
     expect(model.paths.length).toBe(reached + 2);
   });
 
+  it("fails closed while Redis is over its memory cap: the budget's script is refused before it writes", async () => {
+    const used = Number(/^used_memory:(\d+)/m.exec(await redis.cli("INFO", "memory"))?.[1]);
+    await redis.cli("CONFIG", "SET", "maxmemory", String(used - 100_000 > 0 ? used - 100_000 : 1));
+    try {
+      const before = model.paths.length;
+      const answer = await ask(gw, OTHER, "anthropic", "/v1/messages", { input: 1, output: 1 });
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: "limiter_unavailable", tool: "anthropic" });
+      expect(gw.events.at(-1)).toMatchObject({ event_type: "limiter_unavailable", details: { reason: "out_of_memory", failed_open: false } });
+      expect(model.paths.length).toBe(before);
+    } finally {
+      await redis.cli("CONFIG", "SET", "maxmemory", "0");
+    }
+  });
+
   it("keeps its keys in one hash slot, under the firewall's name but for the default one, with the window as expiry", async () => {
     const [calls, sum] = tokenWindowKeys("rapidclaw", ROLE, "anthropic");
     expect([calls, sum]).toEqual([`tb:{${ROLE}:anthropic}:calls`, `tb:{${ROLE}:anthropic}:sum`]);
