@@ -57,7 +57,8 @@ export class TokenUsageMeter {
     if (this.unreadable) return;
     if (this.sse !== undefined) {
       try {
-        for (const event of this.sse.push(chunk)) this.take(parseJson(event.data));
+        // Most events are text deltas: only those that mention usage are parsed.
+        for (const event of this.sse.push(chunk)) if (event.data.includes('"usage"')) this.take(parseJson(event.data));
       } catch {
         this.unreadable = true;
       }
