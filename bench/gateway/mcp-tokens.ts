@@ -4,6 +4,7 @@
 // decision, on a real redis-server. Components in-process, not end to end through the gateway.
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { stageStream } from "../../src/gateway/answer-stage";
 import { decideMcpRequest } from "../../src/gateway/mcp-guard";
 import { toolsListFilter } from "../../src/gateway/mcp-tools-list";
 import { RedisLimiter } from "../../src/gateway/redis-limiter";
@@ -36,8 +37,8 @@ async function main(): Promise<void> {
   const list = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { tools: Object.keys(mcpTools).map((name) => ({ name, description: "d".repeat(200), inputSchema: { type: "object", properties: { q: { type: "string" } } } })) } });
   const visible = new Set(Object.keys(mcpTools).filter((_, i) => i % 2 === 0));
   const sse = Buffer.from(`event: message\ndata: ${list}\n\n`);
-  await perCall(`tools/list filter, JSON (${(list.length / 1024).toFixed(0)} KiB, 50 tools)`, () => pipeline(Readable.from([Buffer.from(list)]), toolsListFilter("application/json", undefined, 1, visible, 4 << 20), sink()));
-  await perCall(`tools/list filter, SSE (${(sse.length / 1024).toFixed(0)} KiB, 50 tools)`, () => pipeline(Readable.from([sse]), toolsListFilter("text/event-stream", undefined, 1, visible, 4 << 20), sink()));
+  await perCall(`tools/list filter, JSON (${(list.length / 1024).toFixed(0)} KiB, 50 tools)`, () => pipeline(Readable.from([Buffer.from(list)]), stageStream(toolsListFilter("application/json", undefined, 1, visible, 4 << 20)), sink()));
+  await perCall(`tools/list filter, SSE (${(sse.length / 1024).toFixed(0)} KiB, 50 tools)`, () => pipeline(Readable.from([sse]), stageStream(toolsListFilter("text/event-stream", undefined, 1, visible, 4 << 20)), sink()));
 
   const deltas = Array.from({ length: 200 }, () => Buffer.from(`event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hello there"}}\n\n`));
   const start = Buffer.from(`event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":1200,"output_tokens":1}}}\n\n`);

@@ -1,21 +1,25 @@
-import { Transform, type TransformCallback } from "node:stream";
+import type { AnswerStage } from "./answer-stage";
 import { formatSseEvent, SseParser } from "./sse";
 
 /** An answer the filter cannot read, so it is not passed on. */
-export class UnreadableToolsList extends Error {}
+export class UnreadableToolsList extends Error {
+  override readonly name = "UnreadableToolsList";
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Filters the answer to one `tools/list` request, JSON or SSE, so it lists only `visible` tools.
  * JSON is held whole (at most `maxBytes`) and rewritten; in SSE, the event that answers
  * `requestId` is rewritten and every other event passes unchanged. Anything it cannot read
- * (an encoded or unknown body, an oversize one, JSON that does not parse) ends the answer with an
- * error instead of passing tools through unfiltered.
+ * (an encoded or unknown body, an oversize one, JSON that does not parse) throws
+ * UnreadableToolsList, which cuts the answer off instead of passing tools through unfiltered.
  */
-export function toolsListFilter(contentType: string | undefined, contentEncoding: string | undefined, requestId: string | number, visible: ReadonlySet<string>, maxBytes: number): Transform {
+export function toolsListFilter(contentType: string | undefined, contentEncoding: string | undefined, requestId: string | number, visible: ReadonlySet<string>, maxBytes: number): AnswerStage {
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (contentEncoding !== undefined && contentEncoding !== "identity") return failing(`a tools/list answer in content-encoding ${contentEncoding}`);
-  if (type === "application/json") return new JsonToolsListFilter(requestId, visible, maxBytes);
-  if (type === "text/event-stream") return new SseToolsListFilter(requestId, visible, maxBytes);
+  if (type === "application/json") return jsonFilter(requestId, visible, maxBytes);
+  if (type === "text/event-stream") return sseFilter(requestId, visible, maxBytes);
   return failing(`a tools/list answer of type ${type || "none"}`);
 }
 
@@ -28,69 +32,63 @@ export function filterToolsListMessage(message: unknown, requestId: string | num
   return { ...message, result: { ...result, tools } };
 }
 
-class JsonToolsListFilter extends Transform {
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-
-  constructor(private readonly requestId: string | number, private readonly visible: ReadonlySet<string>, private readonly maxBytes: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) { callback(new UnreadableToolsList(`a tools/list answer larger than ${this.maxBytes} bytes`)); return; }
-    this.chunks.push(chunk);
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    let message: unknown;
-    try {
-      message = JSON.parse(Buffer.concat(this.chunks).toString("utf8"));
-    } catch {
-      callback(new UnreadableToolsList("a tools/list answer that is not JSON"));
-      return;
-    }
-    // An error answer (or anything without a list) passes as it came.
-    const rewritten = filterToolsListMessage(message, this.requestId, this.visible) ?? message;
-    callback(null, JSON.stringify(rewritten));
-  }
+function jsonFilter(requestId: string | number, visible: ReadonlySet<string>, maxBytes: number): AnswerStage {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    push(chunk) {
+      size += chunk.length;
+      if (size > maxBytes) throw new UnreadableToolsList(`a tools/list answer larger than ${maxBytes} bytes`);
+      chunks.push(chunk);
+      return EMPTY;
+    },
+    end() {
+      let message: unknown;
+      try {
+        message = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        throw new UnreadableToolsList("a tools/list answer that is not JSON");
+      }
+      // An error answer (or anything without a list) passes as it came.
+      return Buffer.from(JSON.stringify(filterToolsListMessage(message, requestId, visible) ?? message));
+    },
+    close: () => undefined,
+  };
 }
 
-class SseToolsListFilter extends Transform {
-  private readonly parser: SseParser;
-
-  constructor(private readonly requestId: string | number, private readonly visible: ReadonlySet<string>, maxBytes: number) {
-    super();
-    this.parser = new SseParser(maxBytes);
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let out = "";
-    try {
-      for (const event of this.parser.push(chunk)) {
+function sseFilter(requestId: string | number, visible: ReadonlySet<string>, maxBytes: number): AnswerStage {
+  const parser = new SseParser(maxBytes);
+  return {
+    push(chunk) {
+      let out = "";
+      let events;
+      try {
+        events = parser.push(chunk);
+      } catch (error) {
+        throw new UnreadableToolsList(String(error));
+      }
+      for (const event of events) {
         let message: unknown;
         try {
           message = event.event === "message" && event.data !== "" ? JSON.parse(event.data) : undefined;
         } catch {
           message = undefined;
         }
-        const rewritten = filterToolsListMessage(message, this.requestId, this.visible);
+        const rewritten = filterToolsListMessage(message, requestId, visible);
         out += rewritten === undefined ? event.raw : formatSseEvent(event.event, JSON.stringify(rewritten), event.id);
       }
-    } catch (error) {
-      callback(new UnreadableToolsList(String(error)));
-      return;
-    }
-    callback(null, out);
-  }
-
-  override _flush(callback: TransformCallback): void {
+      return Buffer.from(out);
+    },
     // An event the stream ended inside of is never dispatched by a client; dropping it keeps it unread.
-    callback();
-  }
+    end: () => EMPTY,
+    close: () => undefined,
+  };
 }
 
-function failing(reason: string): Transform {
-  return new Transform({ transform: (_chunk, _encoding, callback) => callback(new UnreadableToolsList(reason)), flush: (callback) => callback(new UnreadableToolsList(reason)) });
+function failing(reason: string): AnswerStage {
+  return {
+    push() { throw new UnreadableToolsList(reason); },
+    end() { throw new UnreadableToolsList(reason); },
+    close: () => undefined,
+  };
 }

@@ -1,12 +1,13 @@
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { pipeline, type Transform } from "node:stream";
+import { pipeline } from "node:stream";
 import { createSecureContext, rootCertificates } from "node:tls";
 import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
 import { bodyMethodProblem } from "./effective-method";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";
+import { stageStream, type AnswerStage } from "./answer-stage";
 import type { KeyStore } from "./key-store";
 import { decideMcpRequest, visibleMcpTools } from "./mcp-guard";
 import { toolsListFilter, UnreadableToolsList } from "./mcp-tools-list";
@@ -47,8 +48,8 @@ export interface ToolCallHandlerOptions {
 /** Largest answer held to filter a `tools/list` or read a model's usage (JSON whole, SSE per event). */
 const MAX_INSPECTED_ANSWER_BYTES = 4 * 1024 * 1024;
 
-/** Rewrites an upstream's answer on its way to the agent (given its status and headers), or leaves it as it is. */
-type AnswerShaper = (status: number, headers: IncomingHttpHeaders) => Transform | undefined;
+/** The stage an upstream's answer passes through on its way to the agent (given its status and headers), if any. */
+type AnswerShaper = (status: number, headers: IncomingHttpHeaders) => AnswerStage | undefined;
 
 /** Largest body of a check request. */
 const MAX_CHECK_BODY_BYTES = 4_096;
@@ -150,7 +151,7 @@ export class ToolCallHandler {
     this.options.metrics.countDecision("allowed", role, tool.name);
     // Answers that are read must come unencoded.
     const headers = shaper !== undefined || tool.tokenLimit !== undefined ? { ...req.headers, "accept-encoding": "identity" } : req.headers;
-    const meter = tool.tokenLimit === undefined ? undefined : tokenMeter(MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage));
+    const meter: AnswerShaper | undefined = tool.tokenLimit === undefined ? undefined : (_status, answer) => tokenMeter(answer["content-type"], MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage));
     this.forward(role, tool, method, tool.mcpTools === undefined ? `${route.path}${route.query}` : route.query, headers, body, key, res, shaper ?? meter);
   }
 
@@ -303,7 +304,7 @@ export class ToolCallHandler {
         return;
       }
       // An answer the filter cannot read is cut off, not passed on unfiltered; other errors are a side closing.
-      pipeline(upstreamRes, shape, res, (error) => {
+      pipeline(upstreamRes, stageStream(shape), res, (error) => {
         if (error instanceof UnreadableToolsList) this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: "mcp_answer_unreadable", reason: error.message }));
       });
     });

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { stageStream } from "../../src/gateway/answer-stage";
 import { describe, expect, it } from "vitest";
 import { decideMcpRequest, visibleMcpTools } from "../../src/gateway/mcp-guard";
 import { toolsListFilter } from "../../src/gateway/mcp-tools-list";
@@ -41,12 +42,12 @@ const list = (id: number) => ({ jsonrpc: "2.0", id, result: { tools: [{ name: "s
 describe("tools/list filter", () => {
   it("rewrites the answer to the request in JSON, and in SSE across chunk boundaries, leaving other events as they came", async () => {
     const visible = new Set(["search"]);
-    const json = await drain(Readable.from([JSON.stringify(list(4)).slice(0, 10), JSON.stringify(list(4)).slice(10)]).pipe(toolsListFilter("application/json", undefined, 4, visible, 1_000)));
+    const json = await drain(Readable.from([JSON.stringify(list(4)).slice(0, 10), JSON.stringify(list(4)).slice(10)]).pipe(stageStream(toolsListFilter("application/json", undefined, 4, visible, 1_000))));
     expect(JSON.parse(json).result.tools).toEqual([{ name: "search" }]);
     const progress = `event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progress: 1 } })}\n\n`;
     const sse = `${progress}id: 9\r\ndata: ${JSON.stringify(list(4))}\r\n\r\n`;
     const chunks = [...sse].reduce<string[]>((acc, ch, i) => (i % 7 === 0 ? [...acc, ch] : [...acc.slice(0, -1), acc[acc.length - 1] + ch]), []);
-    const out = await drain(Readable.from(chunks.map((c) => Buffer.from(c))).pipe(toolsListFilter("text/event-stream", undefined, 4, visible, 1_000)));
+    const out = await drain(Readable.from(chunks.map((c) => Buffer.from(c))).pipe(stageStream(toolsListFilter("text/event-stream", undefined, 4, visible, 1_000))));
     expect(out.startsWith(progress)).toBe(true);
     expect(out).not.toContain("secret");
     expect(out).toContain('"tools":[{"name":"search"}]');
@@ -54,7 +55,7 @@ describe("tools/list filter", () => {
 
   it("ends an answer it cannot read instead of passing it unfiltered", async () => {
     for (const filter of [toolsListFilter("application/json", "gzip", 1, new Set(), 1_000), toolsListFilter("text/plain", undefined, 1, new Set(), 1_000), toolsListFilter("application/json", undefined, 1, new Set(), 10)]) {
-      await expect(drain(Readable.from([Buffer.from(JSON.stringify(list(1)))]).pipe(filter))).rejects.toThrow();
+      await expect(drain(Readable.from([Buffer.from(JSON.stringify(list(1)))]).pipe(stageStream(filter)))).rejects.toThrow();
     }
   });
 });
