@@ -12,6 +12,7 @@ export function nativeAgentFirewall(): FirewallSpec {
   const gatewayTools = { anthropic: ToolAccess.WRITE, web_fetch: ToolAccess.READ }; // model calls are POSTs: WRITE
   return FirewallSpec.fromProps({
     ...seed,
+    modelHosts: ["api.openai.com"], // the Anthropic API is reached through the gateway, never directly
     tools: {
       ...seed.tools,
       anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } },

@@ -4,6 +4,12 @@
 
 const DEFAULT_TIMEOUT_MS = 5000;
 
+// OpenClaw's tool search (on by default since 2026.9): the model finds tools with tool_search and
+// tool_describe and runs one with tool_call, and OpenClaw asks before_tool_call again for the tool
+// tool_call runs, under that tool's own name. The controls run nothing themselves, so they pass,
+// and the tool they run is checked like any other.
+const TOOL_SEARCH_CONTROLS = new Set(["tool_search", "tool_describe", "tool_call"]);
+
 /** Why the call is refused, or undefined when the gateway allows it. */
 async function refusal(config, toolName, abortSignal) {
   const entry = Object.hasOwn(config.tools ?? {}, toolName) ? config.tools[toolName] : undefined;
@@ -34,6 +40,7 @@ export default {
   register(api) {
     const config = api.pluginConfig ?? {};
     api.on("before_tool_call", async (event, ctx) => {
+      if (TOOL_SEARCH_CONTROLS.has(event.toolName)) return undefined;
       const reason = await refusal(config, event.toolName, ctx?.abortSignal);
       return reason === undefined ? undefined : { block: true, blockReason: `Rapid Claw: ${reason}` };
     });

@@ -22,6 +22,7 @@ export type {
   RateLimitProps,
   RoleLimitsProps,
   RoleNetworkProps,
+  DirectToolHostProps,
   RoleProps,
   TokenLimitProps,
   ToolKeyProps,

@@ -16,6 +16,7 @@ import { gatewayDeploymentProblems } from "./plan/gateway-plan";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, type SpecProblem } from "./model/errors";
 import { AgentPlatform, type FirewallSpecProps } from "./model/types";
+import { widerLayerProblems } from "./verify/stack-validation";
 
 /** Provider settings of a firewall stack. */
 export interface RapidClawStackProviders {
@@ -46,12 +47,21 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
    * @default - no PrometheusRule
    */
   readonly prometheusRule?: PrometheusRuleOptions;
+  /**
+   * Check the synthesized stack against the firewall description at synthesis (a cdktf
+   * validation, as `rapidclaw verify` does on the output): `cdktf synth` fails when an escape
+   * hatch or a construct added to the stack makes a layer wider than the description (another
+   * host in squid.conf, a Vault policy path, a NetworkPolicy peer, a listener, a hook mapping, a
+   * container's network). Turn off only to synthesize a stack you will verify otherwise.
+   * @default true
+   */
+  readonly verifyLayers?: boolean;
 }
 
 /** Props of a whole firewall stack: the firewall description plus the stack's options. */
 export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOptions {}
 
-const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule"] as const;
+const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "verifyLayers"] as const;
 
 /**
  * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
@@ -108,6 +118,8 @@ export class RapidClawStack extends TerraformStack {
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
       this.prometheusRule = new PrometheusAlertRules(this, "prometheus-rule", { spec, labels: props.prometheusRule.labels, namespace });
     }
+
+    if (props.verifyLayers !== false) this.node.addValidation({ validate: () => widerLayerProblems(this, spec.props) });
 
     new TerraformOutput(this, "proxy_urls", {
       description: "Proxy URL (HTTPS_PROXY) of each role",

@@ -66,6 +66,6 @@ describe("examples", () => {
     // customer_support holds web_search at DENY: the web toolset brings it, and the hook blocks it.
     expect(hermes.hooks.pre_tool_call).toEqual([{ matcher: ".*", command: "rapidclaw hook hermes --timeout-ms 9500 --tool web_extract=web_fetch:READ", timeout: 10, fail_closed: true }]);
     expect(hermes.hooks_auto_accept).toBe(true);
-    expect(hermes.model).toEqual({ base_url: "http://172.30.76.3:8080/tools/anthropic" });
+    expect(hermes.model).toEqual({ provider: "custom", base_url: "http://172.30.76.3:8080/tools/anthropic" });
   });
 });

@@ -838,7 +838,8 @@ describe("the invariant harness", () => {
 /** Runs of each gateway invariant: each spec synthesizes a gateway with its 0.8 MiB bundle, so fewer than the 500 above. */
 const GATEWAY_RUNS = Math.min(RUNS, 60);
 const GATEWAY = "rapidclaw-tool-gateway";
-const upstreamOf = (tool: string) => `https://${normalisedName(tool)}.example.com`;
+/** Upstream hosts under a domain no generated host pattern covers: a host the gateway fronts is never a role's direct host. */
+const upstreamOf = (tool: string) => `https://${normalisedName(tool)}.upstream.example`;
 
 /** A generated Docker firewall with some tools fronted by the gateway (the others' keys stay with agents, some said so explicitly) and Vault's address. */
 const gatewaySpecArb: fc.Arbitrary<{ spec: Spec; reorderSeed: number }> = specWithReorderingArb(AgentPlatform.DOCKER).chain(({ spec, reorderSeed }) =>

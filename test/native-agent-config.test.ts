@@ -35,6 +35,7 @@ function mappedFleet(browseAccess: ToolAccess): FirewallSpec {
   const seed = firewallScenario(AgentPlatform.DOCKER);
   return FirewallSpec.fromProps({
     ...seed,
+    modelHosts: ["api.mistral.ai"], // both model APIs are fronted by the gateway, so neither is a model host
     tools: {
       ...seed.tools,
       anthropic: { upstream: "https://api.anthropic.com" },
@@ -86,10 +87,31 @@ describe("OpenClaw fragment", () => {
 
   it("points model providers at the role's gateway, and ships the plugin in the package", () => {
     const fragment = openClaw(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: `${GATEWAY}/`, modelProviders: { anthropic: "anthropic" } });
-    expect(fragment.models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic` } } });
+    expect(fragment.models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic`, api: "anthropic-messages" } } });
     const packageJson = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
     expect(packageJson.files).toContain("openclaw-plugin");
     expect(JSON.parse(readFileSync(join(ROOT, "openclaw-plugin", "package.json"), "utf8")).openclaw.extensions).toEqual(["./index.js"]);
+  });
+
+  it("derives the model providers from the fronted model tools the role may POST to", () => {
+    // anthropic (WRITE) fronts OpenClaw's anthropic provider; openai is only READ: no model calls through it.
+    expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent").models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic`, api: "anthropic-messages" } } });
+    expect(openClaw(mappedFleet(ToolAccess.READ), "customer_support").models).toBeUndefined();
+    expect(openClaw(mappedFleet(ToolAccess.READ), "research_agent", { modelProviders: {} }).models).toBeUndefined();
+    // An upstream above the provider's base keeps the rest of the path; one below it (or another API) fronts no provider.
+    const seed = firewallScenario(AgentPlatform.DOCKER);
+    // The fronted APIs are no model hosts: a host the gateway fronts is refused there.
+    const spec = FirewallSpec.fromProps({
+      ...seed,
+      modelHosts: ["model.example.com"],
+      tools: { ...seed.tools, a_openai: { upstream: "https://api.openai.com/" }, b_openai: { upstream: "https://api.openai.com/v1" }, news: { upstream: "https://api.anthropic.com/news" }, other: { upstream: "https://api.openai.community/v1" } },
+      roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, a_openai: ToolAccess.WRITE, b_openai: ToolAccess.EXECUTE, news: ToolAccess.WRITE, other: ToolAccess.WRITE } } },
+    });
+    expect(openClaw(spec, "research_agent").models).toEqual({ providers: { openai: { baseUrl: `${GATEWAY}/tools/a_openai/v1`, api: "openai-responses" } } });
+    // A key the gateway holds: OpenClaw gets a stand-in, which the gateway replaces (it calls no model without a key).
+    const held = FirewallSpec.fromProps({ ...seed, modelHosts: ["model.example.com"], tools: { ...seed.tools, anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } } }, roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, anthropic: ToolAccess.WRITE } } } });
+    expect(openClaw(held, "research_agent").models).toEqual({ providers: { anthropic: { baseUrl: `${GATEWAY}/tools/anthropic`, api: "anthropic-messages", apiKey: OpenClawConfig.GATEWAY_KEY_PLACEHOLDER } } });
+    expect(OpenClawConfig.PROVIDER_BASE_URLS).toEqual({ anthropic: "https://api.anthropic.com", openai: "https://api.openai.com/v1" });
   });
 
   it("reports every bad option at once, each with its path and fix", () => {
@@ -128,10 +150,27 @@ describe("Hermes Agent fragment", () => {
 
   it("points the model at the gateway, takes a mounted hook path, and never claims proxy.extra_allowed_hosts", () => {
     const fragment = hermes(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: GATEWAY, modelTool: "anthropic", hookCommand: "/opt/rapidclaw/bin/rapidclaw hook hermes", hookTimeoutSec: 30 });
-    expect(fragment.model).toEqual({ base_url: `${GATEWAY}/tools/anthropic` });
+    expect(fragment.model).toEqual({ provider: "custom", base_url: `${GATEWAY}/tools/anthropic` });
     expect(fragment.hooks.pre_tool_call[0].command.startsWith("/opt/rapidclaw/bin/rapidclaw hook hermes --timeout-ms 29500 --tool ")).toBe(true);
     expect(fragment.hooks.pre_tool_call[0].timeout).toBe(30);
     expect(HermesConfig.forRole(mappedFleet(ToolAccess.READ), "research_agent").toYaml()).not.toMatch(/proxy|extra_allowed_hosts/);
+  });
+
+  it("derives the model base URL from a fronted OpenAI-compatible tool the role may POST to", () => {
+    // mappedFleet's openai tool is only READ: no model section.
+    expect(hermes(mappedFleet(ToolAccess.READ), "research_agent", { gatewayUrl: GATEWAY }).model).toBeUndefined();
+    const seed = firewallScenario(AgentPlatform.DOCKER);
+    const spec = (upstream: string) => FirewallSpec.fromProps({
+      ...seed,
+      modelHosts: ["model.example.com"],
+      tools: { ...seed.tools, llm: { upstream }, other: { upstream: "https://api.anthropic.com" } },
+      roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, tools: { ...seed.roles.research_agent.tools, llm: ToolAccess.WRITE, other: ToolAccess.WRITE } } },
+    });
+    expect(hermes(spec("https://api.openai.com"), "research_agent", { gatewayUrl: GATEWAY }).model).toEqual({ provider: "custom", base_url: `${GATEWAY}/tools/llm/v1` });
+    expect(hermes(spec("https://api.openai.com/v1/"), "research_agent", { gatewayUrl: GATEWAY }).model).toEqual({ provider: "custom", base_url: `${GATEWAY}/tools/llm` });
+    expect(hermes(spec("https://api.openai.com/v1/"), "research_agent").model).toBeUndefined();
+    expect(hermes(spec("https://api.openai.com/v2"), "research_agent", { gatewayUrl: GATEWAY }).model).toBeUndefined();
+    expect(HermesConfig.MODEL_API_BASE_URL).toBe("https://api.openai.com/v1");
   });
 
   it("gives a role with no mapped tool no toolset, and a hook that blocks whatever Hermes still calls", () => {

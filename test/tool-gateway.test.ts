@@ -159,6 +159,7 @@ describe("the tool gateway on Docker", () => {
     const withOpenAi = (upstream: string) => {
       const spec = fronted(AgentPlatform.DOCKER, (s) => {
         s.tools = { ...s.tools, openai: { upstream } };
+        s.modelHosts = ["api.mistral.ai"];
         s.roles = { ...s.roles, research_agent: { ...s.roles.research_agent, tools: { ...s.roles.research_agent.tools, openai: "WRITE" as never } } };
       });
       return (dockerGateway(spec).byName.get("openclaw-agent")?.env as string[]).find((v) => v.startsWith("OPENAI_BASE_URL="));

@@ -1,9 +1,11 @@
-/** Exit codes of `rapidclaw logs` and `rapidclaw alerts`, for scripts. */
+/** Exit codes of `rapidclaw logs`, `rapidclaw alerts` and `rapidclaw verify`, for scripts. */
 export const EXIT = {
   /** Every line read; for `alerts`, no alert would have fired. */
   OK: 0,
   /** `alerts`: at least one alert would have fired. */
   ALERTS_FIRED: 1,
+  /** `verify`: some layer of the stack grants more than the firewall description. */
+  LAYER_WIDER: 1,
   /** Bad arguments, or a file that cannot be read. */
   USAGE: 2,
   /** Some lines looked like events (`{…}`) but were not valid ones: reported on stderr and skipped. */

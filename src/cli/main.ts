@@ -7,6 +7,7 @@ import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { proxyEventsCommand } from "./proxy-events-command";
 import { unknownCommandMessage } from "./unknown-command";
+import { registerVerifyCommand } from "./verify-command";
 
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
@@ -20,6 +21,7 @@ export function rapidclawProgram(): Command {
   program.addCommand(hookCommand());
   registerLogsCommand(program);
   registerAlertsCommand(program);
+  registerVerifyCommand(program);
   return program;
 }
 

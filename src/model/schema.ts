@@ -92,6 +92,7 @@ const role = object("a role", {
     allowedHosts: list("allowedHosts", str("a host pattern")).optional(),
     egressCidrs: list("egressCidrs", egressCidr).optional(),
     multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),
+    directToolHosts: list("directToolHosts", object("a direct tool host", { host: str("host"), reason: str("reason") })).optional(),
   }).optional(),
   allowFileSystem: bool("allowFileSystem").optional(),
 });

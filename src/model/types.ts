@@ -365,6 +365,22 @@ export interface RoleNetworkProps {
    * @default []
    */
   readonly multiTenantWildcards?: string[];
+  /**
+   * Hosts the tool gateway fronts (a tool's `upstream` host) that this role may still reach
+   * directly through the proxy, past the gateway's permission check, rate limit and key custody,
+   * each with the reason. Without an entry here, a model host or an allowed host (exact, or a
+   * wildcard covering it) that reaches such a host is refused.
+   * @default []
+   */
+  readonly directToolHosts?: DirectToolHostProps[];
+}
+
+/** A gateway-fronted host one role reaches directly on purpose (`RoleNetworkProps.directToolHosts`). */
+export interface DirectToolHostProps {
+  /** The host, as in the tool's `upstream` (`api.search.example.com`). */
+  readonly host: string;
+  /** Why the role must reach it past the gateway; `rapidclaw verify` lists it. */
+  readonly reason: string;
 }
 
 /** A role: the permission boundary shared by the agents that hold it. */

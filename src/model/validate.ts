@@ -14,6 +14,7 @@ import { describe, FIREWALL_NAME_PATTERN, MAX_FIREWALL_NAME_LENGTH, MAX_NAME_LEN
 import { unknownName } from "./suggest";
 import { checkGatewayOptions, checkToolGatewayOptions } from "./validate-gateway";
 import { checkAgentRuntimes } from "./validate-agent-runtime";
+import { checkGatewayFrontedHosts } from "./validate-tool-hosts";
 import { AgentPlatform, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 /** Parses a memory size (`512M`, `2G`, `1.5Gi`) to MiB, or undefined when malformed. */
@@ -61,6 +62,7 @@ export function validateFirewallSpec(input: unknown, source?: string): FirewallS
   for (const [name, tool] of entries(input.tools)) if (isRecord(tool)) checkToolGatewayOptions(name, tool, add);
   checkGatewayOptions(input.gateway, Object.keys(isRecord(input.roles) ? input.roles : {}), add);
   checkAgentRuntimes(input, add);
+  checkGatewayFrontedHosts(input, add);
   if (platform === AgentPlatform.DOCKER) checkDockerAddresses(input, add);
 
   if (problems.length > 0) throw new FirewallSpecError(dedupe(problems), source);

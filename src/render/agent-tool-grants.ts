@@ -67,3 +67,23 @@ export function modelToolProblems(spec: FirewallSpec, role: PlannedRole, tool: s
   }
   return [];
 }
+
+/** A tool that fronts a model API for a role: the tool, and the API's path beyond the tool's upstream. */
+export interface FrontedModelApi {
+  readonly tool: string;
+  /** What the API's base URL has beyond the tool's upstream, such as `/v1`; empty when they are equal. */
+  readonly path: string;
+}
+
+/**
+ * The first tool by name that the role may POST to (WRITE or above) whose upstream is the model
+ * API's base URL `apiBaseUrl` or a prefix of it on a path boundary, or undefined.
+ */
+export function frontedModelApi(spec: FirewallSpec, role: PlannedRole, apiBaseUrl: string): FrontedModelApi | undefined {
+  return role.access
+    .filter((a) => accessAllows(a.access, ToolAccess.WRITE) && spec.props.tools[a.tool]?.upstream !== undefined)
+    .map((a) => ({ tool: a.tool, upstream: (spec.props.tools[a.tool].upstream as string).replace(/\/+$/, "") }))
+    .sort((a, b) => byString(a.tool, b.tool))
+    .filter(({ upstream }) => apiBaseUrl === upstream || apiBaseUrl.startsWith(`${upstream}/`))
+    .map(({ tool, upstream }) => ({ tool, path: apiBaseUrl.slice(upstream.length) }))[0];
+}

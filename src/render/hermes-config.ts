@@ -13,7 +13,8 @@
  *       timeout: 10
  *       fail_closed: true
  * model:
- *   base_url: http://…:8080/tools/anthropic
+ *   provider: custom                # Hermes reads base_url for its custom provider only
+ *   base_url: http://…:8080/tools/openai
  * ```
  *
  * No `proxy.extra_allowed_hosts`: that key belongs to Hermes' credential proxy for its Docker
@@ -24,7 +25,7 @@ import { FirewallSpecError } from "../model/errors";
 import { HERMES_TOOLSETS, hermesToolsetOf } from "../model/agent-tools";
 import { byString } from "../model/order";
 import type { FirewallSpec } from "../plan/firewall-spec";
-import { agentToolGrants, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
+import { agentToolGrants, frontedModelApi, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
 
 /** The hook command as the package installs it (`rapidclaw` on the agent's PATH). */
 export const HERMES_HOOK_COMMAND = "rapidclaw hook hermes";
@@ -44,8 +45,12 @@ export interface HermesConfigOptions {
    */
   readonly gatewayUrl?: string;
   /**
-   * The tool whose upstream is the agent's model API: `model.base_url` becomes `<gatewayUrl>/tools/<tool>`.
-   * @default - the model section is left to you
+   * The tool whose upstream is the agent's model API (OpenAI-compatible: Hermes' `custom` provider
+   * speaks chat completions): `model.base_url` becomes `<gatewayUrl>/tools/<tool>`, with
+   * `model.provider: custom`. The model's name stays yours (`model.default`, or `hermes -m`).
+   * @default - with `gatewayUrl`, the first tool by name the role may POST to whose upstream is
+   * OpenAI's API (`HermesConfig.MODEL_API_BASE_URL`, or a prefix of it: the rest of its path is
+   * appended); without such a tool the model section is left to you
    */
   readonly modelTool?: string;
   /**
@@ -72,7 +77,7 @@ export interface HermesConfigDocument {
   readonly platform_toolsets: { readonly cli: string[] };
   readonly hooks_auto_accept: boolean;
   readonly hooks: { readonly pre_tool_call: { readonly matcher: string; readonly command: string; readonly timeout: number; readonly fail_closed: boolean }[] };
-  readonly model?: { readonly base_url: string };
+  readonly model?: { readonly provider: string; readonly base_url: string };
 }
 
 /**
@@ -88,8 +93,13 @@ function fewestToolsets(tools: ReadonlyArray<string>): string[] {
   return [...chosen].sort(byString);
 }
 
+/** The model API a fronted tool's upstream is matched against: Hermes' custom provider speaks OpenAI's chat completions. */
+const HERMES_MODEL_API_BASE_URL = "https://api.openai.com/v1";
+
 /** Hermes Agent's native configuration of one role. */
 export class HermesConfig {
+  /** The model API a tool must front for Hermes' model calls to go through it (`modelTool`'s default). */
+  public static readonly MODEL_API_BASE_URL = HERMES_MODEL_API_BASE_URL;
   /** The hook command as the package installs it (`rapidclaw` on the agent's PATH). */
   public static readonly HOOK_COMMAND = HERMES_HOOK_COMMAND;
 
@@ -107,6 +117,8 @@ export class HermesConfig {
     ];
     if (problems.length > 0) throw new FirewallSpecError(problems);
 
+    const gatewayUrl = options.gatewayUrl;
+    const fronting = options.modelTool !== undefined ? { tool: options.modelTool, path: "" } : gatewayUrl === undefined ? undefined : frontedModelApi(spec, planned, HERMES_MODEL_API_BASE_URL);
     const allowed = agentToolGrants(spec, planned, "hermes").filter((g) => g.allowed);
     const toolsets = fewestToolsets(allowed.map((g) => g.agentTool));
     const toolArgs = allowed.map((g) => ` --tool ${g.agentTool}=${g.tool}:${g.access}`).join("");
@@ -116,7 +128,8 @@ export class HermesConfig {
       platform_toolsets: { cli: [...toolsets] },
       hooks_auto_accept: true,
       hooks: { pre_tool_call: [{ matcher: ".*", command: `${command}${hookTimeout}${toolArgs}`, timeout, fail_closed: true }] },
-      ...(options.modelTool !== undefined && options.gatewayUrl !== undefined && { model: { base_url: gatewayToolUrl(options.gatewayUrl, options.modelTool) } }),
+      // Hermes uses base_url only for its custom provider, and refuses to start without a provider.
+      ...(fronting !== undefined && gatewayUrl !== undefined && { model: { provider: "custom", base_url: `${gatewayToolUrl(gatewayUrl, fronting.tool)}${fronting.path}` } }),
     });
   }
 

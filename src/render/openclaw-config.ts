@@ -9,7 +9,8 @@
  *     "entries": { "rapidclaw-gateway-check": { "enabled": true,
  *       "config": { "gatewayUrl": "http://…:8080", "tools": { "web_search": { "tool": "web_search", "access": "READ" } } } } }
  *   },
- *   "models": { "providers": { "anthropic": { "baseUrl": "http://…:8080/tools/anthropic" } } }
+ *   "models": { "providers": { "anthropic": { "baseUrl": "http://…:8080/tools/anthropic", "api": "anthropic-messages",
+ *     "apiKey": "held-by-the-rapidclaw-gateway" } } }
  * }
  * ```
  *
@@ -20,9 +21,10 @@
  */
 import { FirewallSpecError } from "../model/errors";
 import { byString } from "../model/order";
-import type { ToolAccess } from "../model/types";
-import type { FirewallSpec } from "../plan/firewall-spec";
-import { agentToolGrants, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
+import { KeyDelivery, type ToolAccess } from "../model/types";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
+import type { PlannedRole } from "../plan/plan";
+import { agentToolGrants, frontedModelApi, gatewayToolUrl, gatewayUrlProblems, modelToolProblems, roleOf } from "./agent-tool-grants";
 
 /** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
 export const OPENCLAW_PLUGIN_ID = "rapidclaw-gateway-check";
@@ -50,7 +52,12 @@ export interface OpenClawConfigOptions {
   /**
    * OpenClaw model providers pointed at the gateway: provider id (`anthropic`, `openai`) to the
    * tool whose upstream is that model API; its `baseUrl` becomes `<gatewayUrl>/tools/<tool>`.
-   * @default {}
+   * Give `{}` to leave the model providers to you.
+   * A bundled provider gets its `api`, and a tool whose key the gateway holds gets
+   * `apiKey: OpenClawConfig.GATEWAY_KEY_PLACEHOLDER` (OpenClaw calls no model without a key).
+   * @default - derived: each of OpenClaw's bundled providers (`OpenClawConfig.PROVIDER_BASE_URLS`)
+   * whose API a tool the role holds at WRITE fronts (the tool's upstream is the provider's base URL
+   * or a prefix of it; the first such tool by name), its `baseUrl` the same API through the gateway
    */
   readonly modelProviders?: { [providerId: string]: string };
 }
@@ -78,11 +85,58 @@ export interface OpenClawConfigDocument {
       readonly [pluginId: string]: { readonly enabled: boolean; readonly config: { readonly gatewayUrl: string; readonly tools: { readonly [agentTool: string]: OpenClawPluginTool } } };
     };
   };
-  readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string } } };
+  readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string; readonly api?: string; readonly apiKey?: string } } };
+}
+
+/**
+ * OpenClaw's bundled model providers (2026.9.6): the base URL each calls by default and the API it
+ * speaks. An overlay that sets `baseUrl` must name the API too: without it OpenClaw speaks OpenAI
+ * chat completions to any base URL, Anthropic's included.
+ */
+const OPENCLAW_PROVIDERS: { readonly [providerId: string]: { readonly baseUrl: string; readonly api: string } } = {
+  anthropic: { baseUrl: "https://api.anthropic.com", api: "anthropic-messages" },
+  openai: { baseUrl: "https://api.openai.com/v1", api: "openai-responses" },
+};
+
+/**
+ * What OpenClaw sends as the provider's key when the gateway holds the real one: OpenClaw makes no
+ * model call without a key, and the gateway replaces this one with the tool's own.
+ */
+export const OPENCLAW_GATEWAY_KEY_PLACEHOLDER = "held-by-the-rapidclaw-gateway";
+
+/** One provider overlay: the API through the gateway. */
+interface OpenClawModelProvider {
+  readonly baseUrl: string;
+  readonly api?: string;
+  readonly apiKey?: string;
+}
+
+/** The provider overlay for `tool` (the API's own `path` beyond the tool's upstream appended). */
+function providerThroughGateway(spec: FirewallSpec, provider: string, tool: string, gatewayUrl: string, path = ""): OpenClawModelProvider {
+  const gatewayHoldsKey = planOf(spec).tools.find((t) => t.name === tool)?.key?.delivery === KeyDelivery.GATEWAY;
+  return {
+    baseUrl: `${gatewayToolUrl(gatewayUrl, tool)}${path}`,
+    ...(OPENCLAW_PROVIDERS[provider] !== undefined && { api: OPENCLAW_PROVIDERS[provider].api }),
+    ...(gatewayHoldsKey && { apiKey: OPENCLAW_GATEWAY_KEY_PLACEHOLDER }),
+  };
+}
+
+/** The bundled providers whose API a tool the role may POST to fronts (`frontedModelApi`), sorted by provider. */
+function frontedModelProviders(spec: FirewallSpec, role: PlannedRole, gatewayUrl: string): [string, OpenClawModelProvider][] {
+  return Object.entries(OPENCLAW_PROVIDERS)
+    .sort(([a], [b]) => byString(a, b))
+    .flatMap(([provider, { baseUrl }]) => {
+      const fronting = frontedModelApi(spec, role, baseUrl);
+      return fronting === undefined ? [] : [[provider, providerThroughGateway(spec, provider, fronting.tool, gatewayUrl, fronting.path)]];
+    });
 }
 
 /** OpenClaw's native configuration of one role. */
 export class OpenClawConfig {
+  /** OpenClaw's bundled model providers and their default base URLs, which tools fronting them are matched against. */
+  public static readonly PROVIDER_BASE_URLS: { readonly [providerId: string]: string } = Object.fromEntries(Object.entries(OPENCLAW_PROVIDERS).map(([id, p]) => [id, p.baseUrl]));
+  /** What OpenClaw sends as a provider's key when the gateway holds the real one (the gateway replaces it). */
+  public static readonly GATEWAY_KEY_PLACEHOLDER = OPENCLAW_GATEWAY_KEY_PLACEHOLDER;
   /** Id of the plugin shipped in the package (`openclaw-plugin/`), as `openclaw.plugin.json` declares it. */
   public static readonly PLUGIN_ID = OPENCLAW_PLUGIN_ID;
   /** Where the agent containers find the plugin directory, unless `pluginPath` says otherwise. */
@@ -95,15 +149,18 @@ export class OpenClawConfig {
   public static forRole(spec: FirewallSpec, role: string, options: OpenClawConfigOptions): OpenClawConfig {
     const planned = roleOf(spec, role);
     const agentId = options.agentId ?? role;
-    const providers = Object.entries(options.modelProviders ?? {}).sort(([a], [b]) => byString(a, b));
+    const explicit = Object.entries(options.modelProviders ?? {}).sort(([a], [b]) => byString(a, b));
     const problems = [
       ...gatewayUrlProblems(options.gatewayUrl),
       ...(OPENCLAW_AGENT_ID.test(agentId) ? [] : [{ path: "agentId", message: `"${agentId}" is not an OpenClaw agent id; use letters, digits, _ and - (at most 64), such as research_agent` }]),
       ...(options.pluginPath === undefined || options.pluginPath.startsWith("/") ? [] : [{ path: "pluginPath", message: `pluginPath must be absolute, such as ${OPENCLAW_PLUGIN_PATH}` }]),
-      ...providers.flatMap(([provider, tool]) => modelToolProblems(spec, planned, tool, `modelProviders.${provider}`)),
+      ...explicit.flatMap(([provider, tool]) => modelToolProblems(spec, planned, tool, `modelProviders.${provider}`)),
     ];
     if (problems.length > 0) throw new FirewallSpecError(problems);
 
+    const providers = options.modelProviders === undefined
+      ? frontedModelProviders(spec, planned, options.gatewayUrl)
+      : explicit.map(([provider, tool]): [string, OpenClawModelProvider] => [provider, providerThroughGateway(spec, provider, tool, options.gatewayUrl)]);
     const grants = agentToolGrants(spec, planned, "openclaw");
     const allow = grants.filter((g) => g.allowed).map((g) => g.agentTool);
     const deny = grants.filter((g) => !g.allowed).map((g) => g.agentTool);
@@ -123,9 +180,7 @@ export class OpenClawConfig {
           },
         },
       },
-      ...(providers.length > 0 && {
-        models: { providers: Object.fromEntries(providers.map(([provider, tool]) => [provider, { baseUrl: gatewayToolUrl(options.gatewayUrl, tool) }])) },
-      }),
+      ...(providers.length > 0 && { models: { providers: Object.fromEntries(providers) } }),
     });
   }
 

@@ -178,4 +178,14 @@ describe.skipIf(skip)("agent hooks against the real gateway", () => {
     const inherited = await (await pluginHandler(pluginConfig(research())))({ toolName: "constructor", params: {} }, { agentId: "a" });
     expect(inherited?.block).toBe(true);
   });
+
+  it("OpenClaw plugin: passes OpenClaw's tool-search controls and checks the tool a tool_call runs, under its own name", async () => {
+    // OpenClaw asks before_tool_call for the tool_call wrapper, then again for the tool it runs.
+    const handler = await pluginHandler(pluginConfig(`http://127.0.0.1:${closedPort}`));
+    for (const control of ["tool_search", "tool_describe", "tool_call"]) {
+      expect(await handler({ toolName: control, params: { id: "exec", args: {} } }, { agentId: "a" }), control).toBeUndefined();
+    }
+    expect((await handler({ toolName: "exec", params: {} }, { agentId: "a" }))?.block).toBe(true);
+    expect((await (await pluginHandler(pluginConfig(support())))({ toolName: "web_search", params: {} }, { agentId: "a" }))?.block).toBe(true);
+  });
 });

@@ -4,11 +4,15 @@ import { AgentPlatform, KeyDelivery, ToolAccess, type FirewallSpecProps } from "
 /** A firewall description whose members can be changed before use. */
 export type MutableSpec = { -readonly [K in keyof FirewallSpecProps]: FirewallSpecProps[K] };
 
-/** The seed plus fronted tools: the Anthropic API (its key held by the gateway) and a news API without a key; web_search's key stays with agents. */
+/**
+ * The seed plus fronted tools: the Anthropic API (its key held by the gateway) and a news API without a key; web_search's key stays with agents.
+ * The Anthropic API is no model host: agents reach it through the gateway only.
+ */
 export function fronted(platform: AgentPlatform, change: (spec: MutableSpec) => void = () => {}): FirewallSpecProps {
   const seed = firewallScenario(platform);
   const spec = {
     ...seed,
+    modelHosts: seed.modelHosts.filter((host) => host !== "api.anthropic.com"),
     tools: {
       ...seed.tools,
       anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key" } },

@@ -19,7 +19,7 @@ export const openClawFragment = z.strictObject({
     load: z.strictObject({ paths: z.array(z.string().startsWith("/")) }),
     entries: z.record(z.string(), z.strictObject({ enabled: z.literal(true), config: z.record(z.string(), z.unknown()) })),
   }),
-  models: z.strictObject({ providers: z.record(z.string(), z.strictObject({ baseUrl: z.url() })) }).optional(),
+  models: z.strictObject({ providers: z.record(z.string(), z.strictObject({ baseUrl: z.url(), api: z.enum(["anthropic-messages", "openai-responses"]).optional(), apiKey: z.string().optional() })) }).optional(),
 });
 
 const HERMES_CORE_TOOLSETS = [
@@ -33,5 +33,5 @@ export const hermesFragment = z.strictObject({
   hooks: z.strictObject({
     pre_tool_call: z.array(z.strictObject({ matcher: z.string(), command: z.string().min(1), timeout: z.number().int().min(1).max(300), fail_closed: z.literal(true) })).length(1),
   }),
-  model: z.strictObject({ base_url: z.url() }).optional(),
+  model: z.strictObject({ provider: z.literal("custom"), base_url: z.url() }).optional(),
 });

@@ -43,3 +43,12 @@ export function skipLoudly(suite: string, reason: string | undefined): boolean {
   if (reason !== undefined) console.warn(`SKIPPED ${suite}: ${reason}`);
   return reason !== undefined;
 }
+
+/**
+ * As `skipLoudly`, but under `CI=true` a missing prerequisite fails the run instead: CI installs
+ * everything (.ci/run), so a suite that would skip there is a broken install, never a pass.
+ */
+export function skipLoudlyOrFailInCi(suite: string, reason: string | undefined): boolean {
+  if (reason !== undefined && process.env.CI === "true") throw new Error(`${suite} cannot run under CI=true: ${reason}`);
+  return skipLoudly(suite, reason);
+}

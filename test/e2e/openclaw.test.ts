@@ -1,0 +1,112 @@
+/**
+ * The real OpenClaw (the pinned npm package, on a Node 24 from npm) with the `openclaw.json` and
+ * the plugin the stack mounts into an OpenClaw agent, at the paths it mounts them (a mount
+ * namespace lays them over /opt), against the real gateway with a real redis-server. The model is a
+ * scripted stand-in for the Anthropic API behind the gateway (support/model-stub.ts) that asks for
+ * a tool call; what decides is OpenClaw, its before_tool_call hook (the shipped plugin) and the
+ * gateway.
+ *
+ * What the test changes in the mounted config: the gateway's address (the stack's Docker address,
+ * replaced by the test listener of a role), and, for one run, the plugin's gateway address alone.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentPlatform, AgentRuntime, ToolAccess } from "../../src/model/types";
+import { OPENCLAW_PLUGIN_ID, OpenClawConfig } from "../../src/render/openclaw-config";
+import type { ROLE_ADDRESSES } from "../gateway/support/harness";
+import { freePort } from "../gateway/support/net";
+import { missingRedis } from "../gateway/support/redis";
+import { fronted } from "../support/gateway-spec";
+import { agentProgram, missingAgentPrograms } from "./support/agent-programs";
+import { startModelGateway, type ModelGateway, type ModelRequest } from "./support/model-stub";
+import { runtimeMountOf, runWithMounts, type AgentRun } from "./support/mounted-agent";
+import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
+
+const SKIP = skipLoudlyOrFailInCi(
+  "OpenClaw with the mounted config and plugin",
+  [missingPrerequisites(["unshare", "mount"]), missingAgentPrograms(["node24", "openclaw"]), missingRedis()].filter(Boolean).join("; ") || undefined,
+);
+
+/** Both roles may call the model (so an agent in either network gets as far as a tool call); only research holds web_search. */
+const SPEC = fronted(AgentPlatform.DOCKER, (spec) => {
+  spec.roles = { ...spec.roles, customer_support: { ...spec.roles.customer_support, tools: { ...spec.roles.customer_support.tools, anthropic: ToolAccess.WRITE } } };
+  spec.agents = [{ name: "openclaw-agent", image: "openclaw/agent:2026.9.6", role: "research_agent", runtime: AgentRuntime.OPENCLAW }];
+});
+
+/** A run's prompt carries its marker, so the stub and the test tell the runs apart. */
+const marker = (run: string) => `rapidclaw-run-${run}`;
+
+describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () => {
+  const { mount, gatewayUrl: mountedGatewayUrl } = runtimeMountOf(SPEC, "openclaw-agent");
+  const work = mkdtempSync(join(tmpdir(), "rcopenclaw-"));
+  let env: ModelGateway;
+
+  beforeAll(async () => {
+    // First request of a run: call web_search (through OpenClaw's tool_call, as its tool search shows tools); after the tool's result: done.
+    env = await startModelGateway(SPEC, ["api.anthropic.com"], "anthropic", (request: ModelRequest) =>
+      request.text.includes('"tool_result"') ? { text: "done" } : { tool: "tool_call", args: { id: "web_search", args: { query: "rapid claw" } } },
+    );
+  });
+
+  afterAll(async () => {
+    await env?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Runs `openclaw <args>` as the agent's container would: the mounted files at their paths, its variables, no provider key anywhere. */
+  function openclaw(run: string, config: string, args: string[]): Promise<AgentRun> {
+    const dir = join(work, run);
+    mkdirSync(join(dir, "home"), { recursive: true });
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: join(dir, "home"), ...Object.fromEntries(mount.env), NO_COLOR: "1" };
+    const files = [...mount.sharedFiles, { path: mount.roleFiles[0].path, content: config }];
+    return runWithMounts(dir, files, [agentProgram("node24") as string, agentProgram("openclaw") as string, ...args], env);
+  }
+
+  // The model is the user's choice (the mounted config names none): one the gateway fronts.
+  const agentTurn = (run: string, config: string) => openclaw(run, config, ["agent", "--local", "--agent", "research_agent", "--model", "anthropic/claude-sonnet-4-5", "--message", `${marker(run)}: search the web`, "--json", "--timeout", "120"]);
+  /** The tool result OpenClaw sent back to the model in a run. */
+  const toolResultOf = (run: string) => env.stub.requests.filter((r) => r.text.includes(marker(run)) && r.text.includes('"tool_result"')).map((r) => JSON.stringify(r.body.messages.at(-1).content)).join("\n");
+
+  it("validates the mounted config, plugin included, with OpenClaw's own loader", async () => {
+    const mounted = mount.roleFiles[0].content;
+    const parsed = JSON.parse(mounted);
+    expect(parsed.models.providers).toEqual({ anthropic: { baseUrl: `${mountedGatewayUrl}/tools/anthropic`, api: "anthropic-messages", apiKey: OpenClawConfig.GATEWAY_KEY_PLACEHOLDER } });
+    const valid = await openclaw("validate", mounted, ["config", "validate", "--json"]);
+    expect(valid.code, valid.output).toBe(0);
+    expect(JSON.parse(valid.output.slice(valid.output.indexOf("{")))).toMatchObject({ valid: true, path: mount.env.find(([name]) => name === "OPENCLAW_CONFIG_PATH")?.[1] });
+    // The loader checks the plugin's config against the plugin's own schema: a wrong access level is refused.
+    const broken = mounted.replace('"access": "READ"', '"access": "ROOT"');
+    const invalid = await openclaw("invalid", broken, ["config", "validate", "--json"]);
+    expect(invalid.code).not.toBe(0);
+    expect(invalid.output).toMatch(/plugins\.entries\.rapidclaw-gateway-check\.config\.tools\.web_search\.access/);
+  }, 120_000);
+
+  it("calls the model through the gateway with the gateway's key, and before_tool_call allows, refuses by network, and fails closed", async () => {
+    const mounted = mount.roleFiles[0].content;
+    const at = (role: keyof typeof ROLE_ADDRESSES) => mounted.split(mountedGatewayUrl).join(env.listener(role));
+    const checkDown = JSON.parse(at("research_agent"));
+    checkDown.plugins.entries[OPENCLAW_PLUGIN_ID].config.gatewayUrl = `http://127.0.0.1:${await freePort()}`;
+    // Three agent turns at once: its own network, the support role's network, a check endpoint that is down.
+    const [allowed, otherNetwork, down] = await Promise.all([
+      agentTurn("allowed", at("research_agent")),
+      agentTurn("other-network", at("customer_support")),
+      agentTurn("down", JSON.stringify(checkDown, null, 2)),
+    ]);
+    for (const [run, result] of Object.entries({ allowed, otherNetwork, down })) expect(result.code, `${run}:\n${result.output.slice(-3000)}`).toBe(0);
+
+    // Every model call went through the gateway, which put its key in place of OpenClaw's stand-in.
+    expect(env.stub.requests.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(env.stub.requests.map((r) => r.headers["x-api-key"]))).toEqual(new Set([env.gw.keys.anthropic]));
+    expect(new Set(env.stub.requests.map((r) => r.path))).toEqual(new Set(["/v1/messages"]));
+    expect(mounted).not.toContain(env.gw.keys.anthropic);
+
+    expect(toolResultOf("allowed")).not.toContain("Rapid Claw");
+    expect(toolResultOf("allowed")).toContain("web_search");
+    expect(toolResultOf("other-network")).toContain("Rapid Claw: the tool gateway refused READ on web_search");
+    expect(env.gw.events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "web_search", agent_role: "customer_support" })]));
+    expect(env.gw.events.filter((e) => e.agent_role === "research_agent")).toEqual([]);
+    expect(toolResultOf("down")).toContain("Rapid Claw: the tool gateway could not be asked about web_search");
+  }, 300_000);
+});
