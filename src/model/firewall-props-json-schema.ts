@@ -291,6 +291,25 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
                 "items": {
                   "type": "string"
                 }
+              },
+              "directToolHosts": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "properties": {
+                    "host": {
+                      "type": "string"
+                    },
+                    "reason": {
+                      "type": "string"
+                    }
+                  },
+                  "required": [
+                    "host",
+                    "reason"
+                  ],
+                  "additionalProperties": false
+                }
               }
             },
             "additionalProperties": false
