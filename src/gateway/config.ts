@@ -39,6 +39,8 @@ export interface GatewayTool {
   readonly tokenLimit?: { readonly maxTokens: number; readonly windowSec: number };
   /** Set when the upstream is an MCP server: the access each listed MCP tool needs. */
   readonly mcpTools?: Readonly<Record<string, ToolAccess>>;
+  /** Limits per role on `tools/call` of single MCP tools. */
+  readonly mcpRateLimits?: Readonly<Record<string, { readonly maxCalls: number; readonly windowSec: number }>>;
   readonly failOpen: boolean;
 }
 
@@ -83,6 +85,7 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
       rateLimit: tool.rateLimit,
       tokenLimit: tool.tokenLimit,
       mcpTools: tool.mcp === undefined ? undefined : { ...tool.mcp.tools },
+      mcpRateLimits: tool.mcp?.rateLimits === undefined ? undefined : { ...tool.mcp.rateLimits },
       failOpen: tool.failOpen ?? DEFAULTS.gateway.failOpen,
     });
   }

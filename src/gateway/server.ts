@@ -140,9 +140,10 @@ export class ToolCallHandler {
       this.refuse(res, 400, "bad_request", tool.name, role, { reason: bodyProblem, method }, { error: "bad_request", message: bodyProblem });
       return;
     }
-    const shaper = tool.mcpTools === undefined ? undefined : this.mcpShaper(role, tool, method, body, res);
-    if (shaper === null) return;
-    if (!(await this.withinLimit(role, tool, res)) || !(await this.withinTokenBudget(role, tool, res))) return;
+    const mcp = tool.mcpTools === undefined ? {} : this.mcpRequest(role, tool, method, body, res);
+    if (mcp === null) return;
+    const { shaper, mcpTool } = mcp;
+    if (!(await this.withinLimit(role, tool, res)) || (mcpTool !== undefined && !(await this.withinLimit(role, tool, res, mcpTool))) || !(await this.withinTokenBudget(role, tool, res))) return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
       this.refuse(res, 503, "key_unavailable", tool.name, role, {}, { error: "key_unavailable", tool: tool.name, message: "the tool's key is not loaded; try again later" });
@@ -157,9 +158,9 @@ export class ToolCallHandler {
 
   /**
    * Decides an MCP request (see `decideMcpRequest`): null when it was refused (answered here),
-   * else what filters its answer (a `tools/list`) or undefined.
+   * else what filters its answer (a `tools/list`) and the MCP tool it calls, if any.
    */
-  private mcpShaper(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): AnswerShaper | undefined | null {
+  private mcpRequest(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): { shaper?: AnswerShaper; mcpTool?: string } | null {
     const mcpTools = tool.mcpTools ?? {};
     const granted = this.options.config.roles.get(role)?.get(tool.name) ?? ToolAccess.DENY;
     const decision = decideMcpRequest(mcpTools, granted, method, body);
@@ -168,10 +169,10 @@ export class ToolCallHandler {
       sendJson(res, decision.status, decision.body);
       return null;
     }
-    const { toolsListId } = decision;
-    if (toolsListId === undefined) return undefined;
+    const { toolsListId, mcpTool } = decision;
+    if (toolsListId === undefined) return { mcpTool };
     const visible = visibleMcpTools(mcpTools, granted);
-    return (status, headers) => (status === 200 ? toolsListFilter(headers["content-type"], headers["content-encoding"], toolsListId, visible, MAX_INSPECTED_ANSWER_BYTES) : undefined);
+    return { shaper: (status, headers) => (status === 200 ? toolsListFilter(headers["content-type"], headers["content-encoding"], toolsListId, visible, MAX_INSPECTED_ANSWER_BYTES) : undefined) };
   }
 
   /** Refuses a call once the role's token window on the tool has reached its budget. */
@@ -238,17 +239,21 @@ export class ToolCallHandler {
     return false;
   }
 
-  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse): Promise<boolean> {
-    if (tool.rateLimit === undefined) return true;
+  /** The tool's rate limit, or with `mcpTool` that MCP tool's own limit, if it has one. */
+  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse, mcpTool?: string): Promise<boolean> {
+    const limit = mcpTool === undefined ? tool.rateLimit : tool.mcpRateLimits !== undefined && Object.hasOwn(tool.mcpRateLimits, mcpTool) ? tool.mcpRateLimits[mcpTool] : undefined;
+    if (limit === undefined) return true;
     try {
-      const decision = await this.options.limiter.take(role, tool.name, tool.rateLimit);
+      // An MCP tool's window is apart from its tool's: `<tool>/<mcp tool>` (tool names hold no "/").
+      const decision = await this.options.limiter.take(role, mcpTool === undefined ? tool.name : `${tool.name}/${mcpTool}`, limit);
       if (decision.allowed) return true;
-      const { maxCalls, windowSec } = tool.rateLimit;
-      this.refuse(res, 429, "rate_limited", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec }, {
+      const { maxCalls, windowSec } = limit;
+      const what = mcpTool === undefined ? tool.name : `${tool.name}'s MCP tool ${mcpTool}`;
+      this.refuse(res, 429, "rate_limited", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec, ...(mcpTool === undefined ? {} : { mcp_tool: mcpTool }) }, {
         error: "rate_limited",
         tool: tool.name,
         retry_after_sec: decision.retryAfterSec,
-        message: `at most ${maxCalls} calls to ${tool.name} in ${windowSec} s for role ${role}; retry after ${decision.retryAfterSec} s`,
+        message: `at most ${maxCalls} calls to ${what} in ${windowSec} s for role ${role}; retry after ${decision.retryAfterSec} s`,
       }, false, { "retry-after": String(decision.retryAfterSec) });
       return false;
     } catch (error) {

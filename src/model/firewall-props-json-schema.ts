@@ -104,6 +104,32 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
                     "EXECUTE"
                   ]
                 }
+              },
+              "rateLimits": {
+                "type": "object",
+                "propertyNames": {
+                  "type": "string"
+                },
+                "additionalProperties": {
+                  "type": "object",
+                  "properties": {
+                    "maxCalls": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 1000000
+                    },
+                    "windowSec": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 86400
+                    }
+                  },
+                  "required": [
+                    "maxCalls",
+                    "windowSec"
+                  ],
+                  "additionalProperties": false
+                }
               }
             },
             "required": [

@@ -55,7 +55,7 @@ const tool = object("a tool", {
   permissions: list("permissions", str("a permission").regex(/^[a-z0-9_-]+:[a-z0-9_*-]+$/, { error: "a permission is written resource:action, e.g. db:read" })).optional(),
   rateLimit: rateLimit.optional(),
   tokenLimit: tokenLimit.optional(),
-  mcp: object("mcp", { tools: map("tools", enumOf("an MCP tool's access", ToolAccess)) }).optional(),
+  mcp: object("mcp", { tools: map("tools", enumOf("an MCP tool's access", ToolAccess)), rateLimits: map("rateLimits", rateLimit).optional() }).optional(),
   key: toolKey.optional(),
   upstream: str("upstream").optional(),
   keyHeader: object("keyHeader", {

@@ -84,6 +84,12 @@ export interface McpToolsProps {
    * `tools/list` and refused. Other MCP requests (initialize, ping, resources, prompts) need READ.
    */
   readonly tools: Record<string, ToolAccess>;
+  /**
+   * Sliding-window limits per role on `tools/call` of single MCP tools (by name, each one listed
+   * in `tools`), on top of the tool's own `rateLimit`, which every MCP request counts against.
+   * @default - none
+   */
+  readonly rateLimits?: Record<string, RateLimitProps>;
 }
 
 /** The scoped key of a tool. */

@@ -22,11 +22,11 @@ function mcpScenario(): FirewallSpecProps {
   const mcpTool = { upstream: "https://mcp.tools.test/mcp", key: {}, rateLimit: { maxCalls: 10_000, windowSec: 60 }, mcp: { tools: { search_issues: ToolAccess.READ, create_issue: ToolAccess.WRITE } } };
   return {
     ...base,
-    tools: { ...base.tools, issues_json: mcpTool, issues_sse: mcpTool },
+    tools: { ...base.tools, issues_json: mcpTool, issues_sse: mcpTool, issues_limited: { ...mcpTool, mcp: { ...mcpTool.mcp, rateLimits: { search_issues: { maxCalls: 2, windowSec: 600 } } } } },
     roles: {
       ...base.roles,
-      [READER]: { ...base.roles[READER], tools: { ...base.roles[READER].tools, issues_json: ToolAccess.READ, issues_sse: ToolAccess.READ } },
-      [WRITER]: { ...base.roles[WRITER], tools: { ...base.roles[WRITER].tools, issues_json: ToolAccess.WRITE, issues_sse: ToolAccess.WRITE } },
+      [READER]: { ...base.roles[READER], tools: { ...base.roles[READER].tools, issues_json: ToolAccess.READ, issues_sse: ToolAccess.READ, issues_limited: ToolAccess.READ } },
+      [WRITER]: { ...base.roles[WRITER], tools: { ...base.roles[WRITER].tools, issues_json: ToolAccess.WRITE, issues_sse: ToolAccess.WRITE, issues_limited: ToolAccess.WRITE } },
     },
   };
 }
@@ -55,7 +55,7 @@ describe.skipIf(skip)("MCP servers as tools", () => {
     certificate = selfSignedCertificate([...new Set(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])))]);
     upstream = await TestUpstream.start(certificate);
     for (const [tool, answer] of Object.entries(MCP_TOOLS)) servers.set(tool, await TestMcpServer.start(certificate, answer));
-    gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map([...servers].map(([tool, server]) => [tool, server.port])));
+    gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map([...[...servers].map(([tool, server]) => [tool, server.port] as const), ["issues_limited", (servers.get("issues_json") as TestMcpServer).port]]));
     await untilReady(gw.gateway.admin.port);
   });
 
@@ -122,11 +122,25 @@ describe.skipIf(skip)("MCP servers as tools", () => {
     expect(server.received.length).toBe(seen);
   });
 
+  it("limits calls of one MCP tool per role apart from the others (mcp.rateLimits)", async () => {
+    const search = (role: string, id: number) => post(role, "issues_limited", { jsonrpc: "2.0", id, method: "tools/call", params: { name: "search_issues", arguments: { title: "q" } } });
+    expect((await search(READER, 1)).status).not.toBe(429);
+    expect((await search(READER, 2)).status).not.toBe(429);
+    const refused = await search(READER, 3);
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: "rate_limited", tool: "issues_limited" });
+    expect(gw.events.at(-1)).toMatchObject({ event_type: "rate_limited", agent_role: READER, details: { mcp_tool: "search_issues", max_calls: 2 } });
+    // Other MCP requests, and another role's calls, are not counted in that window.
+    expect((await post(READER, "issues_limited", { jsonrpc: "2.0", id: 4, method: "ping" })).status).not.toBe(429);
+    expect((await search(WRITER, 5)).status).not.toBe(429);
+  });
+
   it("counts every MCP request against the tool's rate limit", async () => {
-    const key = `rl:{${WRITER}:issues_json}`;
+    // On the tool no SDK client holds a session with (their clients may reopen the server's GET stream at any time).
+    const key = `rl:{${WRITER}:issues_limited}`;
     const before = Number(await redis.cli("ZCARD", key));
-    await post(WRITER, "issues_json", { jsonrpc: "2.0", id: 7, method: "ping" });
-    await post(WRITER, "issues_json", { jsonrpc: "2.0", id: 8, method: "tools/list" });
+    await post(WRITER, "issues_limited", { jsonrpc: "2.0", id: 7, method: "ping" });
+    await post(WRITER, "issues_limited", { jsonrpc: "2.0", id: 8, method: "tools/list" });
     expect(Number(await redis.cli("ZCARD", key))).toBe(before + 2);
   });
 });
