@@ -31,6 +31,34 @@ const ZOD_ENGLISH_ONLY: Plugin = {
 };
 
 /**
+ * The gateway uses undici's `Pool` alone, over HTTP/1.1 (it offers no other protocol in TLS), with
+ * Buffer bodies. `undici`'s index loads every dispatcher, fetch and the mocks (half a megabyte), so
+ * `undici` resolves to the pool. Left out as well: the HTTP/2 client, the FormData body support
+ * (loaded for FormData bodies only), and the SIMD build of the parser (70 KB; undici falls back to
+ * the plain build, which runs on every CPU, when it does not load). So the bundle fits a ConfigMap.
+ */
+const UNDICI_TRIMMED: Plugin = {
+  name: "undici-trimmed",
+  setup(build) {
+    const inUndici = (importer: string) => /[\\/]node_modules[\\/]undici[\\/]/.test(importer);
+    const leftOut: Record<string, string> = {
+      "../llhttp/llhttp_simd-wasm.js": 'throw new Error("the SIMD parser is not in the gateway bundle");',
+      "../web/fetch/body.js": 'throw new Error("FormData bodies are not in the gateway bundle");',
+      "./client-h2.js": 'module.exports = () => { throw new Error("HTTP/2 is not in the gateway bundle"); };',
+    };
+    build.onResolve({ filter: /^\.\.?\/(llhttp\/llhttp_simd-wasm|web\/fetch\/body|client-h2)\.js$/ }, (args) =>
+      inUndici(args.importer) && args.path in leftOut ? { path: args.path, namespace: "undici-left-out" } : undefined);
+    build.onLoad({ filter: /.*/, namespace: "undici-left-out" }, (args) => ({ contents: leftOut[args.path], loader: "js" }));
+    build.onResolve({ filter: /^undici$/ }, () => ({ path: join(ROOT, "node_modules", "undici", "index.js"), namespace: "undici-pool-only" }));
+    build.onLoad({ filter: /.*/, namespace: "undici-pool-only" }, (args) => ({
+      contents: 'module.exports = { Pool: require("./lib/dispatcher/pool.js") };',
+      resolveDir: dirname(args.path),
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * Bundles the `rapidclaw` CLI (gateway, proxy-events, logs, alerts) with every dependency into
  * one CommonJS file a stock Node image runs without node_modules. The output depends only on the
  * sources and the pinned esbuild: no timestamps, no absolute paths (esbuild writes paths relative
@@ -67,7 +95,9 @@ async function bundleCli(entry: string, outfile: string): Promise<{ warnings: st
     sourcemap: false,
     metafile: true,
     logLevel: "silent",
-    plugins: [ZOD_ENGLISH_ONLY],
+    plugins: [ZOD_ENGLISH_ONLY, UNDICI_TRIMMED],
+    // `rapidclaw --version`: the bundle runs without the package's package.json beside it.
+    define: { RAPIDCLAW_VERSION: JSON.stringify((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version) },
   });
   return { metafile: result.metafile, warnings: result.warnings.map((w) => `${w.location?.file ?? ""}:${w.location?.line ?? ""} ${w.text}`) };
 }

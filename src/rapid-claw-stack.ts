@@ -1,5 +1,5 @@
-import { DockerProvider, type DockerProviderConfig } from "@cdktf/provider-docker/lib/provider";
-import { KubernetesProvider, type KubernetesProviderConfig } from "@cdktf/provider-kubernetes/lib/provider";
+import type { DockerProviderConfig } from "@cdktf/provider-docker/lib/provider";
+import type { KubernetesProviderConfig } from "@cdktf/provider-kubernetes/lib/provider";
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { VaultProvider, type VaultProviderConfig } from "@cdktf/provider-vault/lib/provider";
@@ -12,10 +12,13 @@ import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
-import { gatewayDeploymentProblems } from "./plan/gateway-plan";
+import { gatewayDeploymentProblems } from "./plan/gateway-deployment";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
-import { FirewallSpecError, type SpecProblem } from "./model/errors";
+import { FirewallSpecError, raisedBy, type SpecProblem } from "./model/errors";
 import { AgentPlatform, type FirewallSpecProps } from "./model/types";
+import { dockerClasses } from "./docker/provider-classes";
+import { kubernetesClasses } from "./kubernetes/provider-classes";
+import { pathOfChild } from "./constructs/construct-path";
 import { widerLayerProblems } from "./verify/stack-validation";
 
 /** Provider settings of a firewall stack. */
@@ -63,6 +66,9 @@ export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOp
 
 const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "verifyLayers"] as const;
 
+/** Ids of the stack's parts that check props of their own, which name them in errors. */
+const PART_IDS = { gateway: "tool-gateway", prometheusRule: "prometheus-rule" } as const;
+
 /**
  * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
  * scoped keys in Vault and the agents. Invalid props throw `FirewallSpecError` before anything is added to the app.
@@ -94,12 +100,12 @@ export class RapidClawStack extends TerraformStack {
   public readonly prometheusRule?: PrometheusAlertRules;
 
   constructor(scope: Construct, id: string, props: RapidClawStackProps) {
-    const spec = validatedSpec(props);
+    const spec = validatedSpec(pathOfChild(scope, id), props);
     super(scope, id);
     this.spec = spec;
     const plan = planOf(spec);
-    if (plan.platform === AgentPlatform.DOCKER) new DockerProvider(this, "docker", props.dockerProvider ?? {});
-    else new KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
+    if (plan.platform === AgentPlatform.DOCKER) new dockerClasses.DockerProvider(this, "docker", props.dockerProvider ?? {});
+    else new kubernetesClasses.KubernetesProvider(this, "kubernetes", props.kubernetesProvider ?? {});
     new VaultProvider(this, "vault", props.vaultProvider ?? {});
     new RandomProvider(this, "random", {});
     new TimeProvider(this, "time", {});
@@ -110,13 +116,13 @@ export class RapidClawStack extends TerraformStack {
     for (const role of plan.roles) {
       this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
     }
-    if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, "tool-gateway", { network: this.network, proxy: this.proxy, keys: this.keys });
+    if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
     if (props.prometheusRule) {
       // In the created namespace by reference, so that it is created after the namespace.
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
-      this.prometheusRule = new PrometheusAlertRules(this, "prometheus-rule", { spec, labels: props.prometheusRule.labels, namespace });
+      this.prometheusRule = new PrometheusAlertRules(this, PART_IDS.prometheusRule, { spec, labels: props.prometheusRule.labels, namespace });
     }
 
     if (props.verifyLayers !== false) this.node.addValidation({ validate: () => widerLayerProblems(this, spec.props) });
@@ -134,18 +140,25 @@ export class RapidClawStack extends TerraformStack {
   }
 }
 
-/** The validated firewall, or `FirewallSpecError` listing the description's and the stack options' problems together. */
-function validatedSpec(props: RapidClawStackProps): FirewallSpec {
-  const problems = props.prometheusRule ? prometheusRuleProblems(props.platform, props.prometheusRule) : [];
-  let spec: FirewallSpec;
+/**
+ * The validated firewall, or one `FirewallSpecError` listing every problem at once: the
+ * description's, the stack options' and those of a deployed gateway, each under the path of the
+ * construct that would raise it (the stack, its gateway or its PrometheusRule).
+ */
+function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallSpec {
+  const description = specProps(props);
+  const problems = [
+    ...raisedBy(`${stackPath}/${PART_IDS.prometheusRule}`, props.prometheusRule ? prometheusRuleProblems(props.platform, props.prometheusRule) : []),
+    ...raisedBy(`${stackPath}/${PART_IDS.gateway}`, gatewayDeploymentProblems(description)),
+  ];
+  let spec: FirewallSpec | undefined;
   try {
-    spec = FirewallSpec.fromProps(specProps(props));
+    spec = FirewallSpec.fromProps(description);
   } catch (error) {
-    if (error instanceof FirewallSpecError && problems.length > 0) throw new FirewallSpecError([...error.problems, ...problems]);
-    throw error;
+    if (!(error instanceof FirewallSpecError)) throw error;
+    problems.unshift(...raisedBy(stackPath, error.problems));
   }
-  problems.push(...gatewayDeploymentProblems(planOf(spec), spec.props));
-  if (problems.length > 0) throw new FirewallSpecError(problems);
+  if (problems.length > 0 || spec === undefined) throw new FirewallSpecError(problems);
   return spec;
 }
 

@@ -335,7 +335,8 @@ describe("bad input is refused before anything is synthesized", () => {
       "vault.tokenTtlSeconds",
     ];
     expect(error.problems.map((p) => p.path).sort()).toEqual(expectedPaths.sort());
-    for (const path of expectedPaths) expect(error.message).toContain(`  - ${path}: `);
+    // Each under the stack that found it, so that an app of several firewalls says which.
+    for (const path of expectedPaths) expect(error.message).toContain(`  - agent-firewall: ${path}: `);
     expect(error.message).toContain(`${expectedPaths.length} problems`);
   });
 

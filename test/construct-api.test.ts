@@ -79,8 +79,9 @@ describe("ScopedAgentKeys.grantRead", () => {
     expect(error.problems[0].message).toContain("is not a Vault policy name");
     expect(error.problems[1].message).toBe('unknown tool "web_serch"; did you mean "web_search"?');
     expect(error.problems[2].message).toMatch(/^tool "knowledge_base" has no key to grant; give it key: \{\} in the firewall description, or tools with a key: database, file_upload, send_email, web_search$/);
-    expect(error.message).toContain('ScopedAgentKeys "keys".grantRead');
-    expect(failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("billing"), [])).problems).toEqual([{ path: "tools", message: "grants nothing; list the tools whose keys the grantee reads" }]);
+    expect(error.message).toContain("invalid firewall spec in keys.grantRead: 3 problems");
+    expect(error.message).toContain('  - firewall/keys: tools[0]: unknown tool "web_serch"');
+    expect(failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("billing"), [])).problems).toEqual([{ construct: "firewall/keys", path: "tools", message: "grants nothing; list the tools whose keys the grantee reads" }]);
     expect(stack.keys.node.findAll().length).toBe(before);
   });
 
@@ -91,14 +92,14 @@ describe("ScopedAgentKeys.grantRead", () => {
     const both = stack.keys.grantRead(KeyGrantee.fromName("billing"), ["send_email"], { secrets: ["redis/gateway", "tools/send-email"] });
     expect(await policyGrants(both.policyDocument)).toEqual({ "agent-keys/data/redis/gateway": ["read"], "agent-keys/data/tools/send-email": ["read"] });
     expect(failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("other"), [], { secrets: ["redis/*", "ok"] })).problems).toEqual([
-      { path: "options.secrets[0]", message: expect.stringContaining('"redis/*" is not a secret name in the mount') },
+      { construct: "firewall/keys", path: "options.secrets[0]", message: expect.stringContaining('"redis/*" is not a secret name in the mount') },
     ]);
   });
 
   it("refuses a second grant to the same grantee, naming the fix", () => {
     const stack = new RapidClawStack(new App(), "firewall", firewallScenario(AgentPlatform.DOCKER));
     expect(failureOf(() => stack.keys.grantRead(stack.profiles.research_agent, ["send_email"])).problems).toEqual([
-      { path: "grantee.keyGranteeName", message: '"rapidclaw-research-agent" already holds a grant of these keys; grant all its tools in one grantRead call' },
+      { construct: "firewall/keys", path: "grantee.keyGranteeName", message: '"rapidclaw-research-agent" already holds a grant of these keys; grant all its tools in one grantRead call' },
     ]);
     expect(failureOf(() => stack.keys.grantRead(KeyGrantee.fromName("rapidclaw-customer-support"), ["web_search"])).problems[0].path).toBe("grantee.keyGranteeName");
     // Another mount's keys cannot put a second policy into the same construct either.
@@ -113,7 +114,7 @@ describe("AgentRoleProfile", () => {
     const spec = FirewallSpec.fromProps(firewallScenario(AgentPlatform.DOCKER));
     const keys = new ScopedAgentKeys(stack, "keys", { spec });
     const error = failureOf(() => new AgentRoleProfile(stack, "profile", { spec, role: "research_agnt", keys }));
-    expect(error.problems).toEqual([{ path: "role", message: 'unknown role "research_agnt"; did you mean "research_agent"?' }]);
+    expect(error.problems).toEqual([{ construct: "user/profile", path: "role", message: 'unknown role "research_agnt"; did you mean "research_agent"?' }]);
     expect(stack.node.tryFindChild("profile")).toBeUndefined();
   });
 });
@@ -138,7 +139,7 @@ describe("imports instead of create booleans", () => {
     const spec = FirewallSpec.fromProps(kubernetes);
     const other = AgentNamespace.fromNamespaceName(stack, "ns", "elsewhere");
     const error = failureOf(() => new IsolatedAgentNetwork(stack, "network", { spec, namespace: other }));
-    expect(error.problems).toEqual([{ path: "namespace", message: `the adopted namespace is "elsewhere" and the firewall's namespace is "${spec.namespace}"; set namespace: elsewhere in the firewall description` }]);
+    expect(error.problems).toEqual([{ construct: "user/network", path: "namespace", message: `the adopted namespace is "elsewhere" and the firewall's namespace is "${spec.namespace}"; set namespace: elsewhere in the firewall description` }]);
     expect(stack.node.tryFindChild("network")).toBeUndefined();
     const docker = FirewallSpec.fromProps(firewallScenario(AgentPlatform.DOCKER));
     expect(failureOf(() => new IsolatedAgentNetwork(stack, "docker-network", { spec: docker, namespace: other })).problems[0].path).toBe("namespace");
@@ -172,8 +173,8 @@ describe("imports instead of create booleans", () => {
       authMount: VaultAuthMount.fromAuthPath(stack, "auth", "approle-other"),
     }));
     expect(error.problems).toEqual([
-      { path: "authMount", message: 'authMount is mounted at "approle-other" and the firewall\'s vault.authPath is "approle"; set vault.authPath: approle-other' },
-      { path: "keyMount", message: 'keyMount is mounted at "secret" and the firewall\'s vault.mountPath is "agent-keys"; set vault.mountPath: secret' },
+      { construct: "user/keys", path: "authMount", message: 'authMount is mounted at "approle-other" and the firewall\'s vault.authPath is "approle"; set vault.authPath: approle-other' },
+      { construct: "user/keys", path: "keyMount", message: 'keyMount is mounted at "secret" and the firewall\'s vault.mountPath is "agent-keys"; set vault.mountPath: secret' },
     ]);
     expect(stack.node.tryFindChild("keys")).toBeUndefined();
   });

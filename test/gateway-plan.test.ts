@@ -4,7 +4,8 @@ import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
 import { AgentPlatform, KeyDelivery, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
-import { gatewayDeploymentProblems, redisCredentialsArgs } from "../src/plan/gateway-plan";
+import { redisCredentialsArgs } from "../src/plan/gateway-plan";
+import { gatewayDeploymentProblems } from "../src/plan/gateway-deployment";
 import { compileFirewall } from "../src/plan/plan";
 import { RapidClawStack } from "../src/rapid-claw-stack";
 import { fronted, type MutableSpec } from "./support/gateway-spec";
@@ -133,7 +134,7 @@ describe("planGateway", () => {
 });
 
 describe("gatewayDeploymentProblems", () => {
-  const problems = (spec: FirewallSpecProps) => gatewayDeploymentProblems(compileFirewall(spec), validateFirewallSpec(spec));
+  const problems = (spec: FirewallSpecProps) => gatewayDeploymentProblems(validateFirewallSpec(spec));
 
   it("accepts a complete description, and has nothing to say without a gateway", () => {
     expect(problems(fronted(AgentPlatform.DOCKER))).toEqual([]);

@@ -177,14 +177,14 @@ describe("rapidclaw alerts", () => {
     expect(lines[2].details.dedup_key).toBe(lines[0].details.dedup_key);
   });
 
-  it("uses the thresholds of --spec: none fire under higher ones, exit 0", async () => {
+  it("uses the thresholds of --config: none fire under higher ones, exit 0", async () => {
     const spec = join(dir, "firewall.yaml");
     const high = { count: 100, windowSec: 60, severity: "info" };
     writeFileSync(spec, stringify({ ...firewallScenario(AgentPlatform.DOCKER), monitoring: { rateLimited: high, permissionDenied: high, networkBlocked: high } }));
-    const run = await rapidclaw(["alerts", "--spec", spec, PROXY, GATEWAY]);
+    const run = await rapidclaw(["alerts", "--config", spec, PROXY, GATEWAY]);
     expect(run.out).toBe("0 alerts would have fired over 22 events; 0 still firing at the last event (2026-11-29T10:55:00.000Z)\n");
     expect(run.code).toBe(EXIT.OK);
-    const bad = await rapidclaw(["alerts", "--spec", MIXED, PROXY]);
+    const bad = await rapidclaw(["alerts", "--config", MIXED, PROXY]);
     expect(bad.code).toBe(EXIT.USAGE);
   });
 

@@ -147,7 +147,7 @@ describe("PrometheusRule errors before synthesis", () => {
     const error = failureOf(() => standalone({ platform: AgentPlatform.DOCKER, labels: { release: "prometheus" }, namespace: "monitoring" }, false));
     expect(error.problems.map((p) => p.path)).toEqual(["labels", "namespace"]);
     expect(error.problems[0].message).toContain("platform is docker, where none is created; remove labels");
-    expect(error.message).toContain('PrometheusAlertRules "alerts"');
+    expect(error.message).toContain("  - monitoring/alerts: labels: ");
   });
 
   it("lists every bad label and namespace at once, by path", () => {

@@ -106,7 +106,7 @@ describe("the library's run-time dependencies", () => {
     const used = libraryPackages();
     expect([...used].filter((name) => !allowed.has(name))).toEqual([]);
     expect(used.has("zod") && used.has("cdktf")).toBe(true);
-    for (const name of ["commander", "ioredis", "prom-client"]) expect(Object.keys(manifest.dependencies)).not.toContain(name);
+    for (const name of ["commander", "ioredis", "prom-client", "undici"]) expect(Object.keys(manifest.dependencies)).not.toContain(name);
   });
 });
 

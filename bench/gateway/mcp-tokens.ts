@@ -2,9 +2,7 @@
 // the MCP request decision, of filtering a tools/list answer (JSON and SSE), of reading usage from
 // a streamed model answer, and the Redis round trip of a token-budget check next to a rate-limit
 // decision, on a real redis-server. Components in-process, not end to end through the gateway.
-import { Readable, Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { stageStream } from "../../src/gateway/answer-stage";
+import type { AnswerStage } from "../../src/gateway/answer-stage";
 import { decideMcpRequest } from "../../src/gateway/mcp-guard";
 import { toolsListFilter } from "../../src/gateway/mcp-tools-list";
 import { RedisLimiter } from "../../src/gateway/redis-limiter";
@@ -27,7 +25,12 @@ async function perCall(name: string, run: () => unknown): Promise<void> {
   process.stdout.write(`${name.padEnd(58)} p50 ${samples[Math.floor(N / 2)].toFixed(1).padStart(7)} µs   p99 ${samples[Math.floor(N * 0.99)].toFixed(1).padStart(7)} µs\n`);
 }
 
-const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+/** Runs one answer through a stage as the forwarding path does. */
+function through(stage: AnswerStage, answer: Buffer): number {
+  const length = stage.push(answer).length + stage.end().length;
+  stage.close();
+  return length;
+}
 
 async function main(): Promise<void> {
   const mcpTools = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`tool_${i}`, i % 2 === 0 ? ToolAccess.READ : ToolAccess.WRITE]));
@@ -37,8 +40,8 @@ async function main(): Promise<void> {
   const list = JSON.stringify({ jsonrpc: "2.0", id: 1, result: { tools: Object.keys(mcpTools).map((name) => ({ name, description: "d".repeat(200), inputSchema: { type: "object", properties: { q: { type: "string" } } } })) } });
   const visible = new Set(Object.keys(mcpTools).filter((_, i) => i % 2 === 0));
   const sse = Buffer.from(`event: message\ndata: ${list}\n\n`);
-  await perCall(`tools/list filter, JSON (${(list.length / 1024).toFixed(0)} KiB, 50 tools)`, () => pipeline(Readable.from([Buffer.from(list)]), stageStream(toolsListFilter("application/json", undefined, 1, visible, 4 << 20)), sink()));
-  await perCall(`tools/list filter, SSE (${(sse.length / 1024).toFixed(0)} KiB, 50 tools)`, () => pipeline(Readable.from([sse]), stageStream(toolsListFilter("text/event-stream", undefined, 1, visible, 4 << 20)), sink()));
+  await perCall(`tools/list filter, JSON (${(list.length / 1024).toFixed(0)} KiB, 50 tools)`, () => through(toolsListFilter("application/json", 1, visible, 4 << 20), Buffer.from(list)));
+  await perCall(`tools/list filter, SSE (${(sse.length / 1024).toFixed(0)} KiB, 50 tools)`, () => through(toolsListFilter("text/event-stream", 1, visible, 4 << 20), sse));
 
   const deltas = Array.from({ length: 200 }, () => Buffer.from(`event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hello there"}}\n\n`));
   const start = Buffer.from(`event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":1200,"output_tokens":1}}}\n\n`);

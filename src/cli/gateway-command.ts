@@ -40,7 +40,11 @@ export function gatewayCommand(): Command {
     .option("--max-header-bytes <bytes>", "largest request head", integer("--max-header-bytes", 1024), 16 * 1024)
     .option("--headers-timeout-ms <ms>", "time a client has to send its request head", integer("--headers-timeout-ms", 100), 10_000)
     .option("--request-timeout-ms <ms>", "time a client has to send its whole request", integer("--request-timeout-ms", 100), 60_000)
-    .option("--upstream-timeout-ms <ms>", "longest wait for an upstream's response headers", integer("--upstream-timeout-ms", 100), 120_000)
+    .option("--max-connections <n>", "connections each agents' listener keeps open at most; more are closed as they come", integer("--max-connections", 1), 1_024)
+    .option("--upstream-timeout-ms <ms>", "longest wait to connect to an upstream, for its response headers, and between two pieces of its body", integer("--upstream-timeout-ms", 100), 120_000)
+    .option("--max-response-bytes <bytes>", "largest upstream answer relayed (decoded); a larger one is cut off", integer("--max-response-bytes", 1024), 64 * 1024 * 1024)
+    .option("--upstream-connections-per-role <n>", "connections one role may hold to one tool's upstream; its further calls wait for one", integer("--upstream-connections-per-role", 1), 32)
+    .option("--max-calls-in-flight-per-role <n>", "calls one role may have forwarded and unanswered; more get 503 role_busy", integer("--max-calls-in-flight-per-role", 1), 128)
     .option("--upstream-address <tool=host:port>", "TESTS AND DEVELOPMENT ONLY: connect to host:port for the tool's upstream (TLS still checks the upstream's host name); repeatable", upstreamAddress, new Map<string, UpstreamAddress>())
     .option("--upstream-ca <file>", "extra CA certificate (PEM) trusted for upstreams, e.g. a test CA")
     // Its own variable, not HTTPS_PROXY: a proxy set for other programs must not silently reroute the gateway.
@@ -65,7 +69,11 @@ export function gatewayCommand(): Command {
         maxHeaderBytes: options.maxHeaderBytes,
         headersTimeoutMs: options.headersTimeoutMs,
         requestTimeoutMs: options.requestTimeoutMs,
+        maxConnectionsPerListener: options.maxConnections,
         upstreamTimeoutMs: options.upstreamTimeoutMs,
+        maxResponseBytes: options.maxResponseBytes,
+        upstreamConnectionsPerRole: options.upstreamConnectionsPerRole,
+        maxCallsInFlightPerRole: options.maxCallsInFlightPerRole,
         upstreamAddresses: options.upstreamAddress,
         upstreamCa: options.upstreamCa === undefined ? undefined : readFileSync(options.upstreamCa, "utf8"),
         upstreamProxy: options.upstreamProxy,

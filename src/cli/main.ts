@@ -9,9 +9,15 @@ import { proxyEventsCommand } from "./proxy-events-command";
 import { unknownCommandMessage } from "./unknown-command";
 import { registerVerifyCommand } from "./verify-command";
 
+/** The package's version: written into the bundle when it is built (see scripts/bundle-gateway.ts); from package.json when run from the sources. */
+declare const RAPIDCLAW_VERSION: string | undefined;
+const version = typeof RAPIDCLAW_VERSION === "string" ? RAPIDCLAW_VERSION : (require("../../package.json") as { version: string }).version;
+
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
-  const program = new Command("rapidclaw").description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts");
+  const program = new Command("rapidclaw")
+    .description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts")
+    .version(version, "-V, --version", "print the version of @rapidclaw/agent-firewall");
   // Set before the commands are added, so that they inherit it.
   program.exitOverride((error: CommanderError) => {
     throw error.exitCode === 0 ? error : new CommanderError(EXIT.USAGE, error.code, error.message);

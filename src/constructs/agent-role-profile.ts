@@ -6,7 +6,7 @@ import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedRole } from "../plan/plan";
 import { buildRoleProfile, renderRoleProfileYaml, renderRoleProfileJson, type RoleProfile } from "../render/role-profile";
 import { renderVaultPolicy } from "../render/vault-policy";
-import { FirewallSpecError } from "../model/errors";
+import { FirewallSpecError, raisedBy } from "../model/errors";
 import { unknownName } from "../model/suggest";
 import { AgentPlatform, ToolAccess } from "../model/types";
 import { accessAllows } from "../model/validate";
@@ -14,6 +14,7 @@ import { AGENT_PROFILE_PATH, type AgentFile } from "../plan/agent-environment";
 import { VAULT_TOKEN_AUDIENCE } from "../kubernetes/agents";
 import type { IKeyGrantee, KeyGrant } from "./key-grantee";
 import type { ScopedAgentKeys } from "./scoped-agent-keys";
+import { pathOfChild } from "./construct-path";
 
 /** Properties of `AgentRoleProfile`. */
 export interface AgentRoleProfileProps {
@@ -66,7 +67,7 @@ export class AgentRoleProfile extends Construct implements IKeyGrantee {
   constructor(scope: Construct, id: string, props: AgentRoleProfileProps) {
     const plan = planOf(props.spec);
     const role = plan.roles.find((r) => r.name === props.role);
-    if (role === undefined) throw new FirewallSpecError([{ path: "role", message: unknownName("role", props.role, plan.roles.map((r) => r.name)) }], `AgentRoleProfile "${id}"`);
+    if (role === undefined) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), [{ path: "role", message: unknownName("role", props.role, plan.roles.map((r) => r.name)) }]));
     super(scope, id);
     this.role = role;
     this.roleName = role.name;

@@ -1,9 +1,9 @@
-import { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
+import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { LABELS, type FirewallPlan, type PlannedRoleNetwork } from "../plan/plan";
-import { FirewallSpecError, type SpecProblem } from "../model/errors";
+import { FirewallSpecError, raisedBy, type SpecProblem } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { KubernetesAgentNetwork } from "../kubernetes/agent-network";
@@ -11,6 +11,8 @@ import { gatewayDockerNetwork } from "../docker/gateway-network";
 import type { IAgentNamespace } from "./agent-namespace";
 import type { IAgentNetwork } from "./agent-network";
 import { platformPart } from "./platform-part";
+import { dockerClasses } from "../docker/provider-classes";
+import { pathOfChild } from "./construct-path";
 
 /** Properties of `IsolatedAgentNetwork`. */
 export interface IsolatedAgentNetworkProps {
@@ -51,7 +53,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
   constructor(scope: Construct, id: string, props: IsolatedAgentNetworkProps) {
     const plan = planOf(props.spec);
     const problems = namespaceProblems(plan, props.namespace);
-    if (problems.length > 0) throw new FirewallSpecError(problems, `IsolatedAgentNetwork "${id}"`);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
     super(scope, id);
     this.spec = props.spec;
     if (plan.platform === AgentPlatform.DOCKER) {
@@ -59,7 +61,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
       this.dockerRoleNetworks = {};
       for (const role of plan.roles) {
         const net = role.docker as PlannedRoleNetwork;
-        this.dockerRoleNetworks[role.name] = new DockerNetwork(roleScope, role.resourceName, {
+        this.dockerRoleNetworks[role.name] = new dockerClasses.Network(roleScope, role.resourceName, {
           name: net.networkName,
           internal: true,
           ipamConfig: [{ subnet: net.subnet, gateway: net.gateway, ipRange: net.ipRange }],
@@ -67,7 +69,7 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
           labels: dockerLabels(workloadLabels(plan.names.firewall, "agent-network", { [LABELS.role]: role.resourceName })),
         });
       }
-      this.dockerEgressNetwork = new DockerNetwork(this, "egress", {
+      this.dockerEgressNetwork = new dockerClasses.Network(this, "egress", {
         name: plan.names.egressNetwork,
         ipamConfig: [{ subnet: plan.docker.egressSubnet }],
         labels: dockerLabels(workloadLabels(plan.names.firewall, "egress-network")),

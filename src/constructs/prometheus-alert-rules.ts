@@ -1,14 +1,15 @@
-import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
-import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import type { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { TerraformStack, Token } from "cdktf";
 import { Construct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { prometheusRuleGroups, renderPrometheusRules, type PrometheusRuleGroup } from "../render/prometheus-rules";
-import { FirewallSpecError, type SpecProblem } from "../model/errors";
+import { FirewallSpecError, raisedBy, type SpecProblem } from "../model/errors";
 import { labelProblems, NAMESPACE_NAME } from "../model/kubernetes-names";
 import { AgentPlatform } from "../model/types";
 import { workloadLabels } from "../terraform/labels";
 import { missingProviders } from "../terraform/required-providers";
+import { kubernetesClasses } from "../kubernetes/provider-classes";
+import { pathOfChild } from "./construct-path";
 
 /** Where the Kubernetes `PrometheusRule` goes and how the Prometheus Operator finds it. */
 export interface PrometheusRuleOptions {
@@ -71,13 +72,13 @@ export class PrometheusAlertRules extends Construct {
         if (props[key] !== undefined) problems.push({ path: key, message: `${key} places the Kubernetes PrometheusRule, and platform is ${plan.platform}, where none is created; remove ${key} and give your Prometheus the rule file rulesYaml (rule_files)` });
       }
     }
-    if (problems.length > 0) throw new FirewallSpecError(problems, `PrometheusAlertRules "${id}"`);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
     super(scope, id);
     this.groups = prometheusRuleGroups(plan);
     this.rulesYaml = renderPrometheusRules(plan);
     if (plan.platform !== AgentPlatform.KUBERNETES) return;
 
-    this.resource = new Manifest(this, "prometheus-rule", {
+    this.resource = new kubernetesClasses.Manifest(this, "prometheus-rule", {
       manifest: {
         apiVersion: PROMETHEUS_RULE_API_VERSION,
         kind: "PrometheusRule",
@@ -91,7 +92,7 @@ export class PrometheusAlertRules extends Construct {
       },
     });
     const stack = TerraformStack.of(this);
-    this.node.addValidation({ validate: () => missingProviders("PrometheusAlertRules", stack, [KubernetesProvider]) });
+    this.node.addValidation({ validate: () => missingProviders("PrometheusAlertRules", stack, [kubernetesClasses.KubernetesProvider]) });
   }
 }
 

@@ -16,7 +16,7 @@ import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { FirewallPlan, PlannedTool } from "../plan/plan";
 import { requireTerraformAtLeast } from "../render/terraform-required-version";
 import { renderVaultPolicy, toolSecrets, vaultSecretDataPath } from "../render/vault-policy";
-import { FirewallSpecError, type SpecProblem } from "../model/errors";
+import { FirewallSpecError, raisedBy, type SpecProblem } from "../model/errors";
 import { AgentPlatform, KeyMode } from "../model/types";
 import { byString } from "../model/order";
 import { resourceName } from "../model/names";
@@ -25,6 +25,7 @@ import { keyGrantProblems } from "./key-grant-problems";
 import type { IKeyGrantee, KeyGrant, KeyGrantOptions } from "./key-grantee";
 import type { IKeyMount } from "./key-mount";
 import type { IVaultAuthMount } from "./vault-auth-mount";
+import { pathOfChild } from "./construct-path";
 
 /** Properties of `ScopedAgentKeys`. */
 export interface ScopedAgentKeysProps {
@@ -103,7 +104,7 @@ export class ScopedAgentKeys extends Construct implements IKeyMount, IVaultAuthM
   constructor(scope: Construct, id: string, props: ScopedAgentKeysProps) {
     const plan = planOf(props.spec);
     const problems = importProblems(plan, props);
-    if (problems.length > 0) throw new FirewallSpecError(problems, `ScopedAgentKeys "${id}"`);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
     super(scope, id);
     this.plan = plan;
     this.mountPath = plan.vault.mountPath;
@@ -169,7 +170,7 @@ export class ScopedAgentKeys extends Construct implements IKeyMount, IVaultAuthM
     if (this.granteeNames.has(grantee.keyGranteeName)) {
       problems.push({ path: "grantee.keyGranteeName", message: `"${grantee.keyGranteeName}" already holds a grant of these keys; grant all its tools in one grantRead call` });
     }
-    if (problems.length > 0) throw new FirewallSpecError(problems, `ScopedAgentKeys "${this.node.id}".grantRead`);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(this.node.path, problems), `${this.node.id}.grantRead`);
     const secrets = toolSecrets(this.plan, [...new Set(tools)].sort(byString));
     const policyDocument = renderVaultPolicy(this.mountPath, [...secrets.map((secret) => secret.secretName), ...extra]);
     const policy = new Policy(...this.grantPlace(grantee), { name: grantee.keyGranteeName, policy: policyDocument });

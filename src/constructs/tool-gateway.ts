@@ -2,10 +2,11 @@ import { Construct } from "constructs";
 import { DockerToolGateway, GATEWAY_APPROLE_FILES } from "../docker/tool-gateway";
 import { VAULT_TOKEN_PATH } from "../kubernetes/agents";
 import { KubernetesToolGateway } from "../kubernetes/tool-gateway";
-import { FirewallSpecError } from "../model/errors";
+import { FirewallSpecError, raisedBy } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
-import { gatewayDeploymentProblems, type PlannedGateway } from "../plan/gateway-plan";
+import type { PlannedGateway } from "../plan/gateway-plan";
+import { gatewayDeploymentProblems } from "../plan/gateway-deployment";
 import { VaultAgentConfig } from "../render/vault-agent-config";
 import type { IAgentNetwork } from "./agent-network";
 import type { IEgressProxy } from "./egress-proxy";
@@ -13,6 +14,7 @@ import { GatewayBundle } from "./gateway-bundle";
 import type { IKeyGrantee, KeyGrant } from "./key-grantee";
 import { platformPart } from "./platform-part";
 import type { ScopedAgentKeys } from "./scoped-agent-keys";
+import { pathOfChild } from "./construct-path";
 
 /** Properties of `ToolGateway`. */
 export interface ToolGatewayProps {
@@ -58,10 +60,10 @@ export class ToolGateway extends Construct implements IKeyGrantee {
     const plan = planOf(spec);
     const gateway = plan.gateway;
     if (gateway === undefined) {
-      throw new FirewallSpecError([{ path: "gateway", message: "the firewall has no tool gateway: give a tool an upstream, or set gateway options" }], `ToolGateway "${id}"`);
+      throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), [{ path: "gateway", message: "the firewall has no tool gateway: give a tool an upstream, or set gateway options" }]));
     }
-    const problems = gatewayDeploymentProblems(plan, spec.props);
-    if (problems.length > 0) throw new FirewallSpecError(problems, `ToolGateway "${id}"`);
+    const problems = gatewayDeploymentProblems(spec.props);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
     super(scope, id);
     this.spec = spec;
     this.keyGranteeName = gateway.name;

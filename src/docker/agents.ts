@@ -1,5 +1,5 @@
-import { Container } from "@cdktf/provider-docker/lib/container";
-import { Image } from "@cdktf/provider-docker/lib/image";
+import type { Container } from "@cdktf/provider-docker/lib/container";
+import type { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import type { IEgressProxy } from "../constructs/egress-proxy";
@@ -11,6 +11,7 @@ import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { readPackageFile } from "../terraform/package-files";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
+import { dockerClasses } from "./provider-classes";
 
 /** Properties of `DockerAgents`. */
 export interface DockerAgentsProps {
@@ -48,7 +49,7 @@ export class DockerAgents extends Construct {
     const containerScope = new Construct(this, "containers");
     const imageNames = [...new Set(plan.agents.map((a) => a.image))].sort();
     imageNames.forEach((name, index) => {
-      this.images[name] = new Image(imageScope, String(index), { name, keepLocally: true });
+      this.images[name] = new dockerClasses.Image(imageScope, String(index), { name, keepLocally: true });
     });
     const roles = new Map(plan.roles.map((r) => [r.name, r]));
     for (const agent of plan.agents) {
@@ -56,7 +57,7 @@ export class DockerAgents extends Construct {
       const readOnly = !role?.allowFileSystem;
       // Uploaded to each agent of the runtime: the engine has no shared read-only file source but the host's own paths.
       const runtime = agentRuntimeMount(props.network.spec, agent, readPackageFile);
-      this.containers[agent.name] = new Container(containerScope, agent.resourceName, {
+      this.containers[agent.name] = new dockerClasses.Container(containerScope, agent.resourceName, {
         name: agent.workloadName,
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],

@@ -1,5 +1,5 @@
-import { Container } from "@cdktf/provider-docker/lib/container";
-import { Image } from "@cdktf/provider-docker/lib/image";
+import type { Container } from "@cdktf/provider-docker/lib/container";
+import type { Image } from "@cdktf/provider-docker/lib/image";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { planOf } from "../plan/firewall-spec";
@@ -7,6 +7,7 @@ import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } 
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
+import { dockerClasses } from "./provider-classes";
 
 /** Properties of `DockerEgressProxy`. */
 export interface DockerEgressProxyProps {
@@ -36,8 +37,8 @@ export class DockerEgressProxy extends Construct {
     const squidConf = renderSquidConfForPlan(plan);
     this.squidConf = squidConf;
     const roleNetworks = props.network.roleNetworkNames;
-    this.image = new Image(this, "image", { name: plan.proxy.image, keepLocally: true });
-    this.container = new Container(this, "container", {
+    this.image = new dockerClasses.Image(this, "image", { name: plan.proxy.image, keepLocally: true });
+    this.container = new dockerClasses.Container(this, "container", {
       name: plan.names.proxy,
       image: this.image.imageId,
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (Squid drops privileges before it opens its logs).

@@ -1,7 +1,8 @@
-import { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
+import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import type { Construct } from "constructs";
 import type { PlannedGatewayNetwork } from "../plan/gateway-plan";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
+import { dockerClasses } from "./provider-classes";
 
 /**
  * One of the tool gateway's own networks: `internal` (no route out), at its planned subnet, and
@@ -9,7 +10,7 @@ import { dockerLabels, workloadLabels } from "../terraform/labels";
  * on it reach each other.
  */
 export function gatewayDockerNetwork(scope: Construct, id: string, network: PlannedGatewayNetwork, firewall: string, component: string): DockerNetwork {
-  return new DockerNetwork(scope, id, {
+  return new dockerClasses.Network(scope, id, {
     name: network.networkName,
     internal: true,
     ipamConfig: [{ subnet: network.subnet, gateway: network.gateway }],

@@ -1,8 +1,8 @@
 import { posix } from "node:path";
-import { Container, type ContainerUpload } from "@cdktf/provider-docker/lib/container";
-import { Image } from "@cdktf/provider-docker/lib/image";
+import type { Container, ContainerUpload } from "@cdktf/provider-docker/lib/container";
+import type { Image } from "@cdktf/provider-docker/lib/image";
 import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
-import { Volume } from "@cdktf/provider-docker/lib/volume";
+import type { Volume } from "@cdktf/provider-docker/lib/volume";
 import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
@@ -16,6 +16,7 @@ import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { gatewayDockerNetwork } from "./gateway-network";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 import { dockerUploads } from "./uploads";
+import { dockerClasses } from "./provider-classes";
 
 /**
  * Where the gateway's Vault Agent finds its AppRole credentials: the role ID uploaded with its
@@ -112,7 +113,7 @@ export class DockerToolGateway extends Construct {
       this.vaultNetwork = gatewayDockerNetwork(this, "vault-network", docker.vaultNetwork, plan.names.firewall, "gateway-vault-network");
       // tmpfs: the keys live in memory only, never on the host's disk; mode and owner let the gateway's uid alone in.
       const [uid, gid] = DEFAULTS.gateway.user.split(":");
-      this.keyVolume = new Volume(this, "keys", {
+      this.keyVolume = new dockerClasses.Volume(this, "keys", {
         name: `${gateway.name}-keys`,
         driver: "local",
         driverOpts: { type: "tmpfs", device: "tmpfs", o: `size=1m,mode=0700,uid=${uid},gid=${gid}` },
@@ -130,14 +131,14 @@ export class DockerToolGateway extends Construct {
         tokenBoundCidrs: [docker.vaultNetwork.subnet],
       });
       // Kept across restarts (a plain local volume): Vault Agent logs in again with it whenever its token expires.
-      this.secretIdVolume = new Volume(this, "approle", { name: `${gateway.name}-approle`, labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway-approle")) });
+      this.secretIdVolume = new dockerClasses.Volume(this, "approle", { name: `${gateway.name}-approle`, labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway-approle")) });
       this.vaultAgentContainer = this.vaultAgent(gateway, docker, props.vaultAgentConfig as string);
     }
-    this.image = new Image(this, "image", { name: gateway.image, keepLocally: true });
+    this.image = new dockerClasses.Image(this, "image", { name: gateway.image, keepLocally: true });
     const roleNetworks = props.network.roleNetworkNames;
     const env = [`RAPIDCLAW_REDIS_URL=${gateway.redis.url}`];
     if (props.upstreamProxyUrl !== undefined) env.push(`RAPIDCLAW_UPSTREAM_PROXY=${props.upstreamProxyUrl}`);
-    this.container = new Container(this, "container", {
+    this.container = new dockerClasses.Container(this, "container", {
       name: gateway.name,
       image: this.image.imageId,
       user: DEFAULTS.gateway.user,
@@ -165,9 +166,9 @@ export class DockerToolGateway extends Construct {
   }
 
   private bundledRedis(gateway: PlannedGateway, docker: PlannedGatewayDocker): Container {
-    const image = new Image(this, "redis-image", { name: gateway.redis.image, keepLocally: true });
+    const image = new dockerClasses.Image(this, "redis-image", { name: gateway.redis.image, keepLocally: true });
     const address = docker.redisNetwork.peerAddress as string;
-    return new Container(this, "redis", {
+    return new dockerClasses.Container(this, "redis", {
       name: gateway.redis.name,
       image: image.imageId,
       user: DEFAULTS.gateway.redisUser,
@@ -184,11 +185,11 @@ export class DockerToolGateway extends Construct {
   }
 
   private vaultAgent(gateway: PlannedGateway, docker: PlannedGatewayDocker, config: string): Container {
-    const image = new Image(this, "vault-agent-image", { name: DEFAULTS.gateway.vaultAgentImage, keepLocally: true });
+    const image = new dockerClasses.Image(this, "vault-agent-image", { name: DEFAULTS.gateway.vaultAgentImage, keepLocally: true });
     // A Terraform reference, not a value; the role ID alone logs nobody in.
     const roleId: ContainerUpload = { file: GATEWAY_APPROLE_FILES.roleIdFile, content: (this.appRole as ApproleAuthBackendRole).roleId, permissions: "0444" };
     const uploads = dockerUploads([{ path: gateway.paths.vaultAgentConfig, content: config }], "0444", true);
-    return new Container(this, "vault-agent", {
+    return new dockerClasses.Container(this, "vault-agent", {
       name: docker.vaultAgentName,
       image: image.imageId,
       // The gateway's uid: Vault Agent writes each key 0400, which the gateway must read.

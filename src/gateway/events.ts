@@ -1,7 +1,10 @@
-/** Kinds of events the gateway raises: every refusal, and calls let through when the limiter failed open. */
+/**
+ * Kinds of events the gateway raises: every refusal, calls let through when the limiter failed
+ * open, and answers in which it wrote over the tool's key (`key_reflected`).
+ */
 export const GATEWAY_EVENT_TYPES = [
   "rate_limited", "permission_denied", "limiter_unavailable", "unknown_caller", "unknown_tool", "key_unavailable", "bad_request", "upstream_error",
-  "token_budget_exceeded",
+  "role_busy", "key_reflected", "token_budget_exceeded",
 ] as const;
 export type GatewayEventType = (typeof GATEWAY_EVENT_TYPES)[number];
 

@@ -41,10 +41,21 @@ export interface StartGatewayOptions {
   readonly adminHost: string;
   readonly maxBodyBytes: number;
   readonly maxHeaderBytes: number;
-  /** Longest time a client may take to send its headers, and its whole request, in ms. */
+  /**
+   * Longest time a client may take to send its headers (counted from the connection for its first
+   * request, so a connection that never sends a byte is closed too), and its whole request, in ms.
+   */
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** Connections one agents' listener keeps open at most; more are closed as they come. */
+  readonly maxConnectionsPerListener: number;
   readonly upstreamTimeoutMs: number;
+  /** Largest response body relayed from an upstream, in bytes. */
+  readonly maxResponseBytes: number;
+  /** Connections one role may hold to one tool's upstream. */
+  readonly upstreamConnectionsPerRole: number;
+  /** Calls of one role forwarded and not yet answered, at most. */
+  readonly maxCallsInFlightPerRole: number;
   readonly upstreamAddresses: ReadonlyMap<string, UpstreamAddress>;
   readonly upstreamCa?: string;
   /** HTTP proxy every upstream is reached through (CONNECT). @default - direct */
@@ -115,6 +126,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     metrics,
     maxBodyBytes: options.maxBodyBytes,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
+    maxResponseBytes: options.maxResponseBytes,
+    upstreamConnectionsPerRole: options.upstreamConnectionsPerRole,
+    maxCallsInFlightPerRole: options.maxCallsInFlightPerRole,
     upstreamAddresses: options.upstreamAddresses,
     upstreamCa: options.upstreamCa,
     upstreamProxy: options.upstreamProxy,
@@ -181,7 +195,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   };
 }
 
-/** An agents' listener: strict HTTP parsing, bounded headers, and timeouts for slow clients. */
+/** An agents' listener: strict HTTP parsing, bounded headers, timeouts for slow and silent clients, and a connection cap. */
 function agentServer(listener: GatewayListener, handler: ToolCallHandler, options: StartGatewayOptions): Server {
   const server = createServer(
     {
@@ -193,9 +207,15 @@ function agentServer(listener: GatewayListener, handler: ToolCallHandler, option
       keepAliveTimeout: 5_000,
     },
     (req, res) => {
+      // The first request arrived: the silent-connection timer below is done (Node clears its own keep-alive timer itself).
+      if (req.socket.timeout !== 0) req.socket.setTimeout(0);
       handler.handle(listener, req, res).catch(() => res.destroy());
     },
   );
+  server.maxConnections = options.maxConnectionsPerListener;
+  // Node's head timeout starts with the first byte: a connection that never sends one is closed
+  // after the same time by an idle timer (with no "timeout" listener, the server destroys the socket).
+  server.on("connection", (socket: Socket) => socket.setTimeout(options.headersTimeoutMs));
   // Malformed requests (smuggling attempts, oversize headers, timeouts) never reach the handler.
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
     const role = handler.roleOf(listener, socket.remoteAddress) ?? null;

@@ -11,13 +11,13 @@ const EMPTY = Buffer.alloc(0);
 /**
  * Filters the answer to one `tools/list` request, JSON or SSE, so it lists only `visible` tools.
  * JSON is held whole (at most `maxBytes`) and rewritten; in SSE, the event that answers
- * `requestId` is rewritten and every other event passes unchanged. Anything it cannot read
- * (an encoded or unknown body, an oversize one, JSON that does not parse) throws
+ * `requestId` is rewritten and every other event passes unchanged. It reads the answer decoded
+ * (the forwarding path decodes a compressed one). Anything it cannot read (an unknown type, an
+ * oversize answer or event, JSON that does not parse) throws
  * UnreadableToolsList, which cuts the answer off instead of passing tools through unfiltered.
  */
-export function toolsListFilter(contentType: string | undefined, contentEncoding: string | undefined, requestId: string | number, visible: ReadonlySet<string>, maxBytes: number): AnswerStage {
+export function toolsListFilter(contentType: string | undefined, requestId: string | number, visible: ReadonlySet<string>, maxBytes: number): AnswerStage {
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
-  if (contentEncoding !== undefined && contentEncoding !== "identity") return failing(`a tools/list answer in content-encoding ${contentEncoding}`);
   if (type === "application/json") return jsonFilter(requestId, visible, maxBytes);
   if (type === "text/event-stream") return sseFilter(requestId, visible, maxBytes);
   return failing(`a tools/list answer of type ${type || "none"}`);

@@ -1,13 +1,10 @@
-import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { pipeline } from "node:stream";
-import { createSecureContext, rootCertificates } from "node:tls";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
 import { bodyMethodProblem } from "./effective-method";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";
-import { stageStream, type AnswerStage } from "./answer-stage";
+import type { AnswerStageFor } from "./answer-stage";
 import type { KeyStore } from "./key-store";
 import { decideMcpRequest, visibleMcpTools } from "./mcp-guard";
 import { toolsListFilter, UnreadableToolsList } from "./mcp-tools-list";
@@ -17,16 +14,15 @@ import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
 import { RedisTokenBudget } from "./redis-token-budget";
 import { routeRequest } from "./routing";
 import { tokenMeter } from "./token-meter";
-import { ProxyRefusedError, ProxyTunnelAgent, type UpstreamProxy } from "./upstream-proxy";
+import { KeyScrubber, KeySpellings } from "./key-scrubber";
+import { UpstreamCall, type UpstreamCallOutcome } from "./upstream-call";
+import { UpstreamPools, type UpstreamPoolOptions } from "./upstream-pool";
+import { ProxyRefusedError } from "./upstream-proxy";
 
-/** Where to connect instead of an upstream's own host (tests and development only; TLS still checks the upstream's name). */
-export interface UpstreamAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export type { UpstreamAddress } from "./upstream-pool";
 
-/** What the request handler works with. */
-export interface ToolCallHandlerOptions {
+/** What the request handler works with, and how it reaches upstreams. */
+export interface ToolCallHandlerOptions extends UpstreamPoolOptions {
   readonly config: GatewayConfig;
   readonly identity: CallerIdentity;
   readonly limiter: RedisLimiter;
@@ -35,21 +31,12 @@ export interface ToolCallHandlerOptions {
   readonly metrics: GatewayMetrics;
   /** Largest request body forwarded, in bytes. */
   readonly maxBodyBytes: number;
-  /** Longest wait for an upstream's response headers, in ms. */
-  readonly upstreamTimeoutMs: number;
-  /** Connect-to overrides by tool name. */
-  readonly upstreamAddresses: ReadonlyMap<string, UpstreamAddress>;
-  /** Extra CA certificates (PEM) trusted for upstreams, besides the system's. */
-  readonly upstreamCa?: string;
-  /** HTTP proxy every upstream is reached through (CONNECT), e.g. the egress proxy's gateway listener. @default - direct */
-  readonly upstreamProxy?: UpstreamProxy;
+  /** Calls of one role forwarded and not yet answered, at most; more are refused with 503 `role_busy`. */
+  readonly maxCallsInFlightPerRole: number;
 }
 
 /** Largest answer held to filter a `tools/list` or read a model's usage (JSON whole, SSE per event). */
 const MAX_INSPECTED_ANSWER_BYTES = 4 * 1024 * 1024;
-
-/** The stage an upstream's answer passes through on its way to the agent (given its status and headers), if any. */
-type AnswerShaper = (status: number, headers: IncomingHttpHeaders) => AnswerStage | undefined;
 
 /** Largest body of a check request. */
 const MAX_CHECK_BODY_BYTES = 4_096;
@@ -57,15 +44,17 @@ const MAX_CHECK_BODY_BYTES = 4_096;
 /**
  * Headers never forwarded upstream: hop-by-hop ones, every credential an agent might send, and
  * forwarding headers, with which an agent would tell the upstream a client address, host or
- * scheme of its choosing.
+ * scheme of its choosing, and `accept-encoding`, which the gateway sets to `identity` so that it
+ * can see a reflected key.
  */
 const DROPPED_REQUEST_HEADERS = new Set([
   "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
-  "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie",
+  "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "accept-encoding",
   "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-real-ip", "via",
 ]);
-/** Hop-by-hop headers not passed back to the agent. */
-const DROPPED_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+
+/** Methods sent without a body (and without `content-length: 0`) when the agent sent none. */
+const BODYLESS_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 const ACCESS_VALUES = new Set<string>([ToolAccess.READ, ToolAccess.WRITE, ToolAccess.EXECUTE]);
 
@@ -77,18 +66,36 @@ class BodyTooLarge extends Error {}
  * key is injected and the call forwarded, or the decision answered for `POST /v1/check`.
  */
 export class ToolCallHandler {
-  private readonly agent: HttpsAgent;
+  private readonly pools: UpstreamPools;
+  /** Forwarded calls not yet answered, by role. */
+  private readonly inFlight = new Map<string, number>();
+  /** The spellings of each tool's key, computed once per key value (keys rotate rarely). */
+  private readonly spellingsByTool = new Map<string, { readonly key: string; readonly spellings: KeySpellings }>();
+
+  /** What becomes of forwarded calls: one object, so a call allocates no callbacks of its own. */
+  private readonly outcome: UpstreamCallOutcome = {
+    onResponse: (call) => this.options.metrics.upstreamDuration.observe({ tool: call.tool }, Number(process.hrtime.bigint() - call.started) / 1e9),
+    onFailure: (call, error: NodeJS.ErrnoException) => {
+      // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
+      // The call was already counted as an allowed decision, so this is an event only.
+      const proxyStatus: Record<string, number> = error instanceof ProxyRefusedError ? { proxy_status: error.proxyStatus } : {};
+      this.options.events.emit(firewallEvent("upstream_error", call.tool, call.role, { code: error.code ?? "error", ...proxyStatus }));
+      // A refused upstream header may have been set before Node refused it.
+      for (const name of call.res.getHeaderNames()) call.res.removeHeader(name);
+      sendJson(call.res, 502, { error: "upstream_error", tool: call.tool, message: "the tool's upstream could not be reached or gave an answer the gateway does not pass on" });
+    },
+    onEnd: (call, scrubbed) => {
+      if (scrubbed > 0) this.options.events.emit(firewallEvent("key_reflected", call.tool, call.role, { scrubbed }));
+      // A tools/list answer the filter could not read was cut off rather than passed on unfiltered.
+      if (call.cutBy instanceof UnreadableToolsList) this.options.events.emit(firewallEvent("upstream_error", call.tool, call.role, { code: "mcp_answer_unreadable", reason: call.cutBy.message }));
+    },
+  };
+
   private readonly tokenBudget: RedisTokenBudget;
 
   constructor(private readonly options: ToolCallHandlerOptions) {
+    this.pools = new UpstreamPools(options);
     this.tokenBudget = new RedisTokenBudget(options.limiter);
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: 256,
-      // One context for every connection: building one from the system roots costs about 50 ms of CPU.
-      secureContext: options.upstreamCa === undefined ? undefined : createSecureContext({ ca: [...rootCertificates, options.upstreamCa] }),
-    };
-    this.agent = options.upstreamProxy === undefined ? new HttpsAgent(agentOptions) : new ProxyTunnelAgent(options.upstreamProxy, options.upstreamTimeoutMs, agentOptions);
   }
 
   /** The role of a connection, or undefined for an unknown caller. */
@@ -125,7 +132,23 @@ export class ToolCallHandler {
       this.refuse(res, 404, "bad_request", tool.name, role, { reason: "path below an MCP endpoint", method }, { error: "bad_request", message: `an MCP server is called at /tools/${tool.name}/ only` });
       return;
     }
+    // An MCP server's requests are decided per JSON-RPC message, once the body is read.
     if (tool.mcpTools === undefined && !this.permitted(role, tool.name, requiredAccess(tool, method, route.effectiveSegments), res, { method, path: route.path })) return;
+    const busy = this.inFlight.get(role) ?? 0;
+    if (busy >= this.options.maxCallsInFlightPerRole) {
+      this.refuse(res, 503, "role_busy", tool.name, role, { in_flight: busy }, {
+        error: "role_busy",
+        tool: tool.name,
+        message: `role ${role} has ${busy} calls in flight, the most it may; retry when one is answered`,
+      }, false, { "retry-after": "1" });
+      return;
+    }
+    this.inFlight.set(role, busy + 1);
+    let call: UpstreamCall | undefined;
+    res.once("close", () => {
+      this.inFlight.set(role, (this.inFlight.get(role) ?? 1) - 1);
+      call?.cancel();
+    });
     let body: Buffer;
     try {
       body = await readBody(req, this.options.maxBodyBytes);
@@ -142,7 +165,7 @@ export class ToolCallHandler {
     }
     const mcp = tool.mcpTools === undefined ? {} : this.mcpRequest(role, tool, method, body, res);
     if (mcp === null) return;
-    const { shaper, mcpTool } = mcp;
+    const { stageFor, mcpTool } = mcp;
     if (!(await this.withinLimit(role, tool, res)) || (mcpTool !== undefined && !(await this.withinLimit(role, tool, res, mcpTool))) || !(await this.withinTokenBudget(role, tool, res))) return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
@@ -150,17 +173,15 @@ export class ToolCallHandler {
       return;
     }
     this.options.metrics.countDecision("allowed", role, tool.name);
-    // Answers that are read must come unencoded.
-    const headers = shaper !== undefined || tool.tokenLimit !== undefined ? { ...req.headers, "accept-encoding": "identity" } : req.headers;
-    const meter: AnswerShaper | undefined = tool.tokenLimit === undefined ? undefined : (_status, answer) => tokenMeter(answer["content-type"], MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage));
-    this.forward(role, tool, method, tool.mcpTools === undefined ? `${route.path}${route.query}` : route.query, headers, body, key, res, shaper ?? meter);
+    const meter: AnswerStageFor | undefined = tool.tokenLimit === undefined ? undefined : (_status, contentType) => tokenMeter(contentType, MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage));
+    // An MCP endpoint is the upstream URL itself: only the query is added.
+    if (!res.destroyed) call = this.forward(role, tool, method, tool.mcpTools === undefined ? `${route.path}${route.query}` : route.query, req.headers, body, key, res, stageFor ?? meter);
   }
-
   /**
    * Decides an MCP request (see `decideMcpRequest`): null when it was refused (answered here),
    * else what filters its answer (a `tools/list`) and the MCP tool it calls, if any.
    */
-  private mcpRequest(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): { shaper?: AnswerShaper; mcpTool?: string } | null {
+  private mcpRequest(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): { stageFor?: AnswerStageFor; mcpTool?: string } | null {
     const mcpTools = tool.mcpTools ?? {};
     const granted = this.options.config.roles.get(role)?.get(tool.name) ?? ToolAccess.DENY;
     const decision = decideMcpRequest(mcpTools, granted, method, body);
@@ -172,7 +193,7 @@ export class ToolCallHandler {
     const { toolsListId, mcpTool } = decision;
     if (toolsListId === undefined) return { mcpTool };
     const visible = visibleMcpTools(mcpTools, granted);
-    return { shaper: (status, headers) => (status === 200 ? toolsListFilter(headers["content-type"], headers["content-encoding"], toolsListId, visible, MAX_INSPECTED_ANSWER_BYTES) : undefined) };
+    return { stageFor: (status, contentType) => (status === 200 ? toolsListFilter(contentType, toolsListId, visible, MAX_INSPECTED_ANSWER_BYTES) : undefined) };
   }
 
   /** Refuses a call once the role's token window on the tool has reached its budget. */
@@ -204,6 +225,8 @@ export class ToolCallHandler {
       this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, lost_tokens: usage.input + usage.output }));
     });
   }
+
+
 
   /** `POST /v1/check` with `{"tool","access"}`: the same decision, without a call. */
   private async check(role: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -273,57 +296,36 @@ export class ToolCallHandler {
     return false;
   }
 
-  private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse, shaper?: AnswerShaper): void {
+  private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse, stageFor?: AnswerStageFor): UpstreamCall {
     const upstream = tool.upstream as URL;
-    const headers: OutgoingHttpHeaders = {};
-    const connectionTokens = new Set(String(incoming.connection ?? "").toLowerCase().split(",").map((t) => t.trim()));
-    for (const [name, value] of Object.entries(incoming)) {
-      if (DROPPED_REQUEST_HEADERS.has(name) || connectionTokens.has(name) || name === tool.keyHeader?.name) continue;
+    const headers: Record<string, string | string[]> = {};
+    const connectionTokens = incoming.connection === undefined ? undefined : new Set(incoming.connection.toLowerCase().split(",").map((t) => t.trim()));
+    for (const name in incoming) {
+      const value = incoming[name];
+      if (value === undefined || DROPPED_REQUEST_HEADERS.has(name) || connectionTokens?.has(name) || name === tool.keyHeader?.name) continue;
       headers[name] = value;
     }
     headers.host = upstream.host;
-    if (body.length > 0 || !["GET", "HEAD", "OPTIONS"].includes(method)) headers["content-length"] = body.length;
+    headers["accept-encoding"] = "identity";
     if (tool.keyHeader !== undefined && key !== undefined) headers[tool.keyHeader.name] = `${tool.keyHeader.prefix}${key}${tool.keyHeader.suffix}`;
-    const override = this.options.upstreamAddresses.get(tool.name);
-    const started = process.hrtime.bigint();
-    const outgoing = httpsRequest({
-      agent: this.agent,
-      host: override?.host ?? upstream.hostname,
-      port: override?.port ?? (upstream.port === "" ? 443 : Number(upstream.port)),
-      servername: upstream.hostname,
-      method,
+    const call = new UpstreamCall(res, tool.name, role, key === undefined ? undefined : new KeyScrubber(this.spellingsOf(tool.name, key)), this.options.maxResponseBytes, this.outcome, stageFor);
+    this.pools.pool(tool, role).dispatch({
       path: pathAndQuery.startsWith("/") ? `${upstream.pathname.replace(/\/$/, "")}${pathAndQuery}` : `${upstream.pathname}${pathAndQuery}`,
+      method,
       headers,
-      timeout: this.options.upstreamTimeoutMs,
-    });
-    outgoing.on("response", (upstreamRes) => {
-      this.options.metrics.upstreamDuration.observe({ tool: tool.name }, Number(process.hrtime.bigint() - started) / 1e9);
-      const responseHeaders: OutgoingHttpHeaders = {};
-      for (const [name, value] of Object.entries(upstreamRes.headers)) if (!DROPPED_RESPONSE_HEADERS.has(name)) responseHeaders[name] = value;
-      const shape = shaper?.(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-      if (shape !== undefined) delete responseHeaders["content-length"];
-      res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);
-      if (shape === undefined) {
-        upstreamRes.pipe(res);
-        upstreamRes.on("error", () => res.destroy());
-        return;
-      }
-      // An answer the filter cannot read is cut off, not passed on unfiltered; other errors are a side closing.
-      pipeline(upstreamRes, stageStream(shape), res, (error) => {
-        if (error instanceof UnreadableToolsList) this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: "mcp_answer_unreadable", reason: error.message }));
-      });
-    });
-    outgoing.on("timeout", () => outgoing.destroy(Object.assign(new Error("upstream timed out"), { code: "ETIMEDOUT" })));
-    outgoing.on("error", (error: NodeJS.ErrnoException) => {
-      if (res.headersSent) { res.destroy(); return; }
-      // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
-      // The call was already counted as an allowed decision, so this is an event only.
-      const proxyStatus: Record<string, number> = error instanceof ProxyRefusedError ? { proxy_status: error.proxyStatus } : {};
-      this.options.events.emit(firewallEvent("upstream_error", tool.name, role, { code: error.code ?? "error", ...proxyStatus }));
-      sendJson(res, 502, { error: "upstream_error", tool: tool.name, message: "the tool's upstream could not be reached" });
-    });
-    res.on("close", () => { if (!res.writableFinished) outgoing.destroy(); });
-    outgoing.end(body);
+      body: body.length > 0 || !BODYLESS_METHODS.has(method) ? body : null,
+    }, call);
+    return call;
+  }
+
+  /** The spellings of `tool`'s current key. */
+  private spellingsOf(tool: string, key: string): KeySpellings {
+    let known = this.spellingsByTool.get(tool);
+    if (known?.key !== key) {
+      known = { key, spellings: new KeySpellings(key) };
+      this.spellingsByTool.set(tool, known);
+    }
+    return known.spellings;
   }
 
   /** Raises a refusal's event and counts the decision. */
@@ -349,8 +351,9 @@ export class ToolCallHandler {
     sendJson(res, status, body, headers);
   }
 
+  /** Closes the upstream connections. */
   close(): void {
-    this.agent.destroy();
+    void this.pools.close();
   }
 }
 

@@ -1,7 +1,5 @@
 import { request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, type AgentOptions, type RequestOptions } from "node:https";
 import type { Duplex } from "node:stream";
-import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 
 /** An HTTP proxy the gateway reaches its upstreams through, with CONNECT. */
 export interface UpstreamProxy {
@@ -33,41 +31,32 @@ export class ProxyRefusedError extends Error {
 }
 
 /**
- * An HTTPS agent whose connections are TLS tunnelled through an HTTP proxy: each new connection
- * asks the proxy to CONNECT to the upstream's host and port, then TLS runs inside the tunnel with
- * the upstream's name as server name and the agent's trust, so the certificate is checked against
- * the upstream as without a proxy. Kept-alive tunnels are reused like direct connections.
+ * Opens a tunnel to `host:port` through the proxy: CONNECT, and on 200 the proxy's socket, over
+ * which the caller runs TLS to the upstream (with the upstream's name and the gateway's trust, so
+ * the certificate is checked as without a proxy). Any other answer is a `ProxyRefusedError`.
  */
-export class ProxyTunnelAgent extends HttpsAgent {
-  constructor(private readonly proxy: UpstreamProxy, private readonly connectTimeoutMs: number, options: AgentOptions) {
-    super(options);
-  }
-
-  override createConnection(options: RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    let settled = false;
-    const done = (error: Error | null, stream?: Duplex) => {
-      if (settled) return;
-      settled = true;
-      (callback as (err: Error | null, stream?: Duplex) => void)(error, stream);
-    };
-    const target = `${formatHost(String(options.host))}:${options.port}`;
-    const connect = httpRequest({ host: this.proxy.host, port: this.proxy.port, method: "CONNECT", path: target, headers: { host: target }, agent: false });
-    connect.setTimeout(this.connectTimeoutMs, () => connect.destroy(Object.assign(new Error("the upstream proxy did not answer CONNECT in time"), { code: "ETIMEDOUT" })));
-    // Node emits "connect" for every reply to a CONNECT, whatever its status; a proxy that closes without one gives "error".
-    connect.once("connect", (res, socket) => {
-      connect.setTimeout(0);
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        done(new ProxyRefusedError(res.statusCode ?? 0));
-        return;
-      }
-      const tls = tlsConnect({ ...options, host: undefined, port: undefined, path: undefined, socket } as ConnectionOptions);
-      done(null, tls);
-    });
-    connect.once("error", (error) => done(error));
-    connect.end();
-    return undefined;
-  }
+export function openTunnel(proxy: UpstreamProxy, host: string, port: number, timeoutMs: number, done: (error: Error | null, socket?: Duplex) => void): void {
+  const target = `${formatHost(host)}:${port}`;
+  const connect = httpRequest({ host: proxy.host, port: proxy.port, method: "CONNECT", path: target, headers: { host: target }, agent: false });
+  let settled = false;
+  const finish = (error: Error | null, socket?: Duplex) => {
+    if (settled) return;
+    settled = true;
+    done(error, socket);
+  };
+  connect.setTimeout(timeoutMs, () => connect.destroy(Object.assign(new Error("the upstream proxy did not answer CONNECT in time"), { code: "ETIMEDOUT" })));
+  // Node emits "connect" for every reply to a CONNECT, whatever its status; a proxy that closes without one gives "error".
+  connect.once("connect", (res, socket) => {
+    connect.setTimeout(0);
+    if (res.statusCode !== 200) {
+      socket.destroy();
+      finish(new ProxyRefusedError(res.statusCode ?? 0));
+      return;
+    }
+    finish(null, socket);
+  });
+  connect.once("error", (error) => finish(error));
+  connect.end();
 }
 
 /** `[::1]` for an IPv6 address, the name or IPv4 address as it is. */

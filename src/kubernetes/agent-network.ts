@@ -1,4 +1,4 @@
-import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
+import type { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { Construct } from "constructs";
 import type { IAgentNamespace } from "../constructs/agent-namespace";
@@ -6,6 +6,7 @@ import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { LABELS } from "../plan/plan";
 import { COMPONENTS } from "../terraform/labels";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, tcpPorts } from "./network-policy";
+import { kubernetesClasses } from "./provider-classes";
 
 /** Properties of `KubernetesAgentNetwork`. */
 export interface KubernetesAgentNetworkProps {
@@ -50,7 +51,7 @@ export class KubernetesAgentNetwork extends Construct {
     const plan = planOf(props.spec);
     const firewall = plan.names.firewall;
     if (props.namespace === undefined && !plan.kubernetes.existingNamespace) {
-      this.namespace = new NamespaceV1(this, "namespace", {
+      this.namespace = new kubernetesClasses.NamespaceV1(this, "namespace", {
         metadata: {
           name: plan.namespace,
           labels: {

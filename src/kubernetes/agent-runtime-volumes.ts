@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type {
   DeploymentV1SpecTemplateSpecContainerVolumeMount,
   DeploymentV1SpecTemplateSpecVolume,
@@ -10,6 +10,7 @@ import type { AgentRuntimeMount } from "../render/agent-runtime-files";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { scratchVolumes, sha256 } from "./pod";
+import { kubernetesClasses } from "./provider-classes";
 
 /** sha256 of an agent's runtime files, so its pods roll when they change (subPath mounts never update in place). */
 export const RUNTIME_FILES_CHECKSUM_ANNOTATION = "rapidclaw.dev/runtime-files-sha256";
@@ -60,7 +61,7 @@ export class AgentRuntimeConfigMaps extends Construct {
   }
 
   private configMap(name: string, files: AgentRuntimeMount["sharedFiles"], labels: { [key: string]: string }): ConfigMapV1 {
-    this.configMaps[name] ??= new ConfigMapV1(this, name, {
+    this.configMaps[name] ??= new kubernetesClasses.ConfigMapV1(this, name, {
       metadata: { name, namespace: this.namespace, labels: workloadLabels(this.firewallName, COMPONENTS.agent, labels) },
       data: Object.fromEntries(files.map((f) => [posix.basename(f.path), terraformLiteral(f.content)])),
     });

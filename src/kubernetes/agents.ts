@@ -1,11 +1,11 @@
 import { posix } from "node:path";
-import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type {
   DeploymentV1,
   DeploymentV1SpecTemplateSpecContainerVolumeMount,
   DeploymentV1SpecTemplateSpecVolume,
 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
-import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import type { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import type { IEgressProxy } from "../constructs/egress-proxy";
@@ -17,8 +17,9 @@ import { COMPONENTS, firewallLabels, workloadLabels } from "../terraform/labels"
 import { readPackageFile } from "../terraform/package-files";
 import { AgentRuntimeConfigMaps, RUNTIME_FILES_CHECKSUM_ANNOTATION } from "./agent-runtime-volumes";
 import { terraformLiteral } from "../terraform/terraform-literal";
-import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
+import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
 import { byString } from "../model/order";
+import { kubernetesClasses } from "./provider-classes";
 
 /** User and group agent containers run as: non-root, above the usual system and login ranges. */
 export const AGENT_UID = 10001;
@@ -104,14 +105,14 @@ export class KubernetesAgents extends Construct {
     this.runtimeConfigMaps = runtimeFiles.configMaps;
     for (const role of plan.roles) {
       const roleLabels = workloadLabels(plan.names.firewall, COMPONENTS.agent, { [LABELS.role]: role.resourceName });
-      this.serviceAccounts[role.name] = new ServiceAccountV1(accountScope, role.resourceName, {
+      this.serviceAccounts[role.name] = new kubernetesClasses.ServiceAccountV1(accountScope, role.resourceName, {
         metadata: { name: role.serviceAccountName, namespace, labels: roleLabels },
         automountServiceAccountToken: false,
       });
       const fileSet = roleFileSet(role.name, files[role.name] ?? []);
       if (fileSet) {
         fileSets.set(role.name, fileSet);
-        this.fileConfigMaps[role.name] = new ConfigMapV1(filesScope, role.resourceName, {
+        this.fileConfigMaps[role.name] = new kubernetesClasses.ConfigMapV1(filesScope, role.resourceName, {
           metadata: { name: role.filesConfigMapName, namespace, labels: roleLabels },
           data: Object.fromEntries(Object.entries(fileSet.data).map(([name, text]) => [name, terraformLiteral(text)])),
         });
@@ -132,7 +133,7 @@ export class KubernetesAgents extends Construct {
       const proxyUrl = props.proxy.proxyUrls[agent.role];
       if (proxyUrl === undefined) throw new Error(`agent "${agent.name}": the proxy serves no role "${agent.role}"; build the proxy and the agents from the same firewall spec`);
       const quantities = { cpu: `${Math.round(agent.cpus * 1000)}m`, memory: `${agent.memoryMiB}Mi` };
-      this.deployments[agent.name] = new (deploymentV1Class())(deploymentScope, agent.resourceName, {
+      this.deployments[agent.name] = new kubernetesClasses.DeploymentV1(deploymentScope, agent.resourceName, {
         metadata: { name: agent.workloadName, namespace, labels: podLabels },
         spec: {
           replicas: String(agent.replicas),

@@ -1,8 +1,8 @@
-import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
-import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
-import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import type { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { planOf } from "../plan/firewall-spec";
@@ -10,7 +10,8 @@ import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
-import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
+import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
+import { kubernetesClasses } from "./provider-classes";
 
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
@@ -72,13 +73,13 @@ export class KubernetesEgressProxy extends Construct {
     const ports = plan.roles.map((role, index) => ({ name: rolePortName(index), port: role.proxyPort }));
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceHost}:${r.proxyPort}`]));
 
-    this.configMap = new ConfigMapV1(this, "squid-conf", {
+    this.configMap = new kubernetesClasses.ConfigMapV1(this, "squid-conf", {
       metadata: { name: plan.names.proxyConfigMap, namespace: namespaceName, labels },
       data: { "squid.conf": terraformLiteral(squidConf) },
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
-    this.deployment = new (deploymentV1Class())(this, "deployment", {
+    this.deployment = new kubernetesClasses.DeploymentV1(this, "deployment", {
       metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
       spec: {
         replicas: String(plan.proxy.replicas),
@@ -107,7 +108,7 @@ export class KubernetesEgressProxy extends Construct {
       },
     });
 
-    this.service = new ServiceV1(this, "service", {
+    this.service = new kubernetesClasses.ServiceV1(this, "service", {
       metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
       spec: {
         type: "ClusterIP",
@@ -117,7 +118,7 @@ export class KubernetesEgressProxy extends Construct {
     });
 
     // maxUnavailable, not minAvailable: with one replica, minAvailable 1 would block every node drain.
-    this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
+    this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {
       metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
       spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
     });

@@ -1,8 +1,9 @@
 import { isIP } from "node:net";
-import { NetworkPolicyV1, type NetworkPolicyV1SpecEgress, type NetworkPolicyV1SpecIngress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress, NetworkPolicyV1SpecIngress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { Construct } from "constructs";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
 import { COMPONENTS, firewallLabels, workloadLabels } from "../terraform/labels";
+import { kubernetesClasses } from "./provider-classes";
 
 /**
  * Shared pieces of the firewall's NetworkPolicies: pod selectors, peers and rules. Peers have the
@@ -137,7 +138,7 @@ export interface FirewallPolicyProps {
 
 /** A NetworkPolicy of the firewall, labelled as such. Rule lists are left out when empty, never sent as `{}` (allow all). */
 export function firewallPolicy(scope: Construct, id: string, props: FirewallPolicyProps): NetworkPolicyV1 {
-  return new NetworkPolicyV1(scope, id, {
+  return new kubernetesClasses.NetworkPolicyV1(scope, id, {
     metadata: { name: props.name, namespace: props.namespace, labels: workloadLabels(props.firewall, "network-policy") },
     spec: {
       podSelector: props.podSelector,

@@ -1,18 +1,8 @@
 import { createHash } from "node:crypto";
 import type {
-  DeploymentV1,
   DeploymentV1SpecTemplateSpecContainerSecurityContext,
   DeploymentV1SpecTemplateSpecSecurityContext,
 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
-
-/**
- * The DeploymentV1 class, loaded when the first Deployment is built rather than with the library:
- * its module is the largest provider module the library uses (about 40 ms of a cold start), and
- * Docker stacks never need it.
- */
-export function deploymentV1Class(): typeof DeploymentV1 {
-  return (require("@cdktf/provider-kubernetes/lib/deployment-v1") as typeof import("@cdktf/provider-kubernetes/lib/deployment-v1")).DeploymentV1;
-}
 
 /** Pod template annotations whose change rolls the pods (a Deployment rolls on any template change). */
 export const CHECKSUM_ANNOTATIONS = {

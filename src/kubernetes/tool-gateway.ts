@@ -1,11 +1,11 @@
 import { posix } from "node:path";
 import { KubernetesAuthBackendRole } from "@cdktf/provider-vault/lib/kubernetes-auth-backend-role";
-import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { DeploymentV1, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
-import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
-import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
-import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import type { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import type { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
@@ -20,7 +20,8 @@ import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
-import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
+import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
+import { kubernetesClasses } from "./provider-classes";
 
 /** User and group of the gateway pod (the gateway and its Vault Agent share it: keys are 0400). */
 export const GATEWAY_UID = 10002;
@@ -146,7 +147,7 @@ export class KubernetesToolGateway extends Construct {
     this.serviceHost = `${gateway.name}.${namespace}.svc`;
     this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceHost}:${r.port}`]));
 
-    this.serviceAccount = new ServiceAccountV1(this, "service-account", {
+    this.serviceAccount = new kubernetesClasses.ServiceAccountV1(this, "service-account", {
       metadata: { name: gateway.name, namespace, labels },
       automountServiceAccountToken: false,
     });
@@ -156,12 +157,12 @@ export class KubernetesToolGateway extends Construct {
       : undefined;
     const configData: { [file: string]: string } = { [this.files.config]: gateway.configJson };
     if (this.vaultAgentConfig !== undefined) configData[this.files.vaultAgentConfig] = this.vaultAgentConfig;
-    this.configMap = new ConfigMapV1(this, "config", {
+    this.configMap = new kubernetesClasses.ConfigMapV1(this, "config", {
       metadata: { name: gateway.name, namespace, labels },
       data: Object.fromEntries(Object.entries(configData).map(([file, text]) => [file, terraformLiteral(text)])),
     });
     // A ConfigMap of its own: the bundle takes most of the 1 MiB a ConfigMap may hold.
-    this.bundleConfigMap = new ConfigMapV1(this, "bundle", {
+    this.bundleConfigMap = new kubernetesClasses.ConfigMapV1(this, "bundle", {
       metadata: { name: `${gateway.name}-bundle`, namespace, labels },
       data: { [this.files.bundle]: terraformLiteral(bundle.text) },
     });
@@ -169,7 +170,7 @@ export class KubernetesToolGateway extends Construct {
 
     this.deployment = this.gatewayDeployment(namespace, labels);
 
-    this.service = new ServiceV1(this, "service", {
+    this.service = new kubernetesClasses.ServiceV1(this, "service", {
       metadata: { name: gateway.name, namespace, labels },
       spec: {
         type: "ClusterIP",
@@ -177,7 +178,7 @@ export class KubernetesToolGateway extends Construct {
         port: gateway.roles.map((r, index) => ({ name: rolePortName(index), port: r.port, targetPort: rolePortName(index), protocol: "TCP" })),
       },
     });
-    this.podDisruptionBudget = new PodDisruptionBudgetV1(this, "pdb", {
+    this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {
       metadata: { name: gateway.name, namespace, labels },
       spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
     });
@@ -271,7 +272,7 @@ export class KubernetesToolGateway extends Construct {
         ],
       });
     }
-    return new (deploymentV1Class())(this, "deployment", {
+    return new kubernetesClasses.DeploymentV1(this, "deployment", {
       metadata: { name: gateway.name, namespace, labels },
       spec: {
         replicas: String(gateway.replicas),
@@ -327,7 +328,7 @@ export class KubernetesToolGateway extends Construct {
     // The image's entrypoint is bypassed, so protected mode (which refuses non-loopback clients without a password) is turned off here; the policy is the guard.
     const command = ["redis-server", "--port", String(port), "--save", "", "--appendonly", "no", "--protected-mode", "no", "--maxmemory", REDIS_MAX_MEMORY, "--maxmemory-policy", "noeviction"];
     const scratch = scratchVolumes([{ name: "data", path: "/data", sizeLimit: "16Mi" }]);
-    const deployment = new (deploymentV1Class())(scope, "deployment", {
+    const deployment = new kubernetesClasses.DeploymentV1(scope, "deployment", {
       metadata: { name: gateway.redis.name, namespace, labels },
       spec: {
         // One: the limiter's counts live in one place; a restart forgets them, as a restart of the gateway would.
@@ -355,7 +356,7 @@ export class KubernetesToolGateway extends Construct {
         },
       },
     });
-    const service = new ServiceV1(scope, "service", {
+    const service = new kubernetesClasses.ServiceV1(scope, "service", {
       metadata: { name: gateway.redis.name, namespace, labels },
       spec: { type: "ClusterIP", selector: labels, port: [{ name: "redis", port, targetPort: "redis", protocol: "TCP" }] },
     });

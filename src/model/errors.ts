@@ -10,6 +10,11 @@ export interface SpecProblem {
   readonly line?: number;
   /** Column of the bad value in the source file, from 1; set with `line`. */
   readonly column?: number;
+  /**
+   * Path of the construct that found the problem (`agent-firewall/tool-gateway`), so that a
+   * problem names its stack and part; absent for a description checked on its own.
+   */
+  readonly construct?: string;
 }
 
 /**
@@ -25,13 +30,18 @@ export class FirewallSpecError extends Error {
   public readonly problems: SpecProblem[];
 
   constructor(problems: SpecProblem[], source?: string) {
-    const sorted = [...problems].sort((a, b) => byString(a.path, b.path));
+    const sorted = [...problems].sort((a, b) => byString(a.construct ?? "", b.construct ?? "") || byString(a.path, b.path));
     const where = source ? ` in ${source}` : "";
-    const lines = sorted.map((p) => `  - ${p.path === "" ? "(root)" : p.path}${position(p, source)}: ${p.message}`);
+    const lines = sorted.map((p) => `  - ${p.construct === undefined ? "" : `${p.construct}: `}${p.path === "" ? "(root)" : p.path}${position(p, source)}: ${p.message}`);
     super(`invalid firewall spec${where}: ${sorted.length} problem${sorted.length === 1 ? "" : "s"}\n${lines.join("\n")}`);
     this.name = "FirewallSpecError";
     this.problems = sorted;
   }
+}
+
+/** The problems as found by the construct at `constructPath`, unless another construct is named already. */
+export function raisedBy(constructPath: string, problems: ReadonlyArray<SpecProblem>): SpecProblem[] {
+  return problems.map((problem) => (problem.construct === undefined ? { ...problem, construct: constructPath } : problem));
 }
 
 /** ` (file.yaml:3:7)` for a problem with a source position, else nothing. */

@@ -1,7 +1,9 @@
-import { getDomain, parse as parseDomain } from "tldts";
 import { looksLikeIpLiteral } from "./addresses";
 import { MULTI_TENANT_DOMAINS } from "./multi-tenant-domains";
 import { byString } from "./order";
+
+/** tldts (the public suffix list), loaded at the first wildcard: only wildcards consult it, and it costs about 8 ms to load. */
+const tldts = (): typeof import("tldts") => require("tldts");
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -50,7 +52,7 @@ export function parseHostPattern(raw: string): HostPattern | string {
   if (wildcard && labels.length < 2) return `"${raw}" would allow every host under the top-level domain "${domain}"; wildcard a domain you control, e.g. "*.example.${domain}"`;
   if (labels.length < 2) return `"${raw}" is a single label; write a fully qualified host name such as ${lower}.example.com`;
   if (wildcard) {
-    const suffix = parseDomain(domain, { allowPrivateDomains: true }).publicSuffix;
+    const suffix = tldts().parse(domain, { allowPrivateDomains: true }).publicSuffix;
     if (suffix === domain) {
       return `"${raw}" would allow every domain under the public suffix "${domain}"; wildcard a domain you control, e.g. "*.example.${domain}"`;
     }
@@ -66,7 +68,7 @@ export function parseHostPattern(raw: string): HostPattern | string {
  */
 export function multiTenantProblem(pattern: HostPattern): string | undefined {
   if (!pattern.wildcard) return undefined;
-  const shared = MULTI_TENANT_DOMAINS.find((d) => d.domain === getDomain(pattern.domain, { allowPrivateDomains: true }));
+  const shared = MULTI_TENANT_DOMAINS.find((d) => d.domain === tldts().getDomain(pattern.domain, { allowPrivateDomains: true }));
   if (!shared) return undefined;
   const text = hostPatternText(pattern);
   const below = shared.suffixBelow ? `; public-suffix rules such as ${shared.suffixBelow} sit below it` : "";

@@ -1,10 +1,9 @@
 import { ipv4ToText } from "../model/addresses";
 import { DEFAULTS } from "../model/defaults";
 import { gatewayNetworksLayout, type GatewayNetworkLayout } from "../model/docker-subnets";
-import type { SpecProblem } from "../model/errors";
 import { byString } from "../model/order";
 import type { FirewallModel } from "../model/firewall-model";
-import { AgentPlatform, KeyDelivery, type FirewallSpecProps, type GatewayListenerProps } from "../model/types";
+import { AgentPlatform, KeyDelivery, type GatewayListenerProps } from "../model/types";
 import { canonicalJson } from "../render/canonical-json";
 import type { FirewallPlan } from "./plan";
 
@@ -193,42 +192,6 @@ function planGatewayDocker(plan: FirewallPlan, model: FirewallModel): PlannedGat
     upstreamProxyPort: plan.proxy.port,
     vaultAgentName: `${firewall}-tool-gateway-vault-agent`,
   };
-}
-
-/**
- * What a deployed gateway needs beyond a valid description, each problem at its path: Vault's
- * address when the gateway holds keys, no listeners of its own (the deployment gives each role
- * its listener), and on Docker upstreams on port 443 (the proxy's gateway listener allows no other).
- */
-export function gatewayDeploymentProblems(plan: FirewallPlan, spec: FirewallSpecProps): SpecProblem[] {
-  const gateway = plan.gateway;
-  if (gateway === undefined) return [];
-  const problems: SpecProblem[] = [];
-  if (gateway.readsVault && plan.vault.address === undefined) {
-    const reads = gateway.custodyTools.length > 0 ? `holds the keys of ${gateway.custodyTools.join(", ")}` : "reads its Redis credentials (gateway.redis.credentialsSecret) from Vault";
-    // Not "key.delivery: agent": a tool the gateway fronts (it has an upstream) never takes it.
-    const or = gateway.custodyTools.length > 0 ? "or remove upstream (and keyHeader) from those tools so that agents hold their keys and call them directly" : "or remove credentialsSecret";
-    problems.push({ path: "vault.address", message: `the gateway ${reads} and its Vault Agent needs Vault's URL; set vault.address (such as https://vault.example.com:8200), ${or}` });
-  }
-  for (const option of ["listeners", "sourceNetworks"] as const) {
-    if (spec.gateway?.[option] !== undefined) {
-      problems.push({ path: `gateway.${option}`, message: `the deployed gateway gives each role its own listener (port ${gateway.roles[0]?.port ?? DEFAULTS.gateway.port} on), so gateway.${option} is for a gateway you run yourself; remove it` });
-    }
-  }
-  const last = gateway.roles[gateway.roles.length - 1];
-  if (last !== undefined && last.port > 65_535) {
-    problems.push({ path: "gateway.port", message: `${gateway.roles.length} roles need gateway ports ${gateway.roles[0].port} to ${last.port}, past 65535; choose gateway.port ${65_536 - gateway.roles.length} or lower` });
-  }
-  if (gateway.roles.some((role) => role.port === gateway.adminPort)) {
-    problems.push({ path: "gateway.port", message: `the role ports from ${gateway.roles[0].port} include ${gateway.adminPort}, the gateway's admin port (/metrics, /healthz); choose a gateway.port whose range leaves it out, such as ${DEFAULTS.gateway.port}` });
-  }
-  if (plan.platform === AgentPlatform.DOCKER) {
-    for (const tool of plan.tools) {
-      const port = tool.upstream === undefined ? "" : new URL(tool.upstream).port;
-      if (port !== "") problems.push({ path: `tools.${tool.name}.upstream`, message: `port ${port}: on Docker the gateway leaves through the proxy, which allows CONNECT to port 443 only; use the upstream's port 443` });
-    }
-  }
-  return problems;
 }
 
 /** The gateway's arguments for its Redis login file, when it reads one. */

@@ -9,7 +9,8 @@ import { skipLoudly } from "./support/prerequisites";
  * The library as a user gets it: packed, installed from the tarball into fresh projects with the
  * providers from the npm registry, then type-checked and synthesized there. One project is on
  * cdktf 0.21 and constructs 10.4.2 (the oldest the peers admit), one on CDK Terrain through the
- * alias the README gives.
+ * alias the README gives; two more install only one platform's provider (the platform providers
+ * are optional peers) and print their installed size beside the full project's.
  */
 
 const REPO = resolve(__dirname, "../..");
@@ -36,6 +37,10 @@ function run(command: string, args: string[], cwd: string): string {
 /** A consumer project: what it pins besides the library and the providers. */
 interface Consumer {
   readonly label: string;
+  /** The platform its firewall is for. */
+  readonly platform: "docker" | "kubernetes";
+  /** The platform providers it installs (the others are peers every project installs). */
+  readonly platformProviders: ReadonlyArray<string>;
   readonly dependencies: Record<string, string>;
   readonly overrides?: Record<string, string>;
   /** What `cdktf` must resolve to, as package@version. */
@@ -44,11 +49,23 @@ interface Consumer {
   readonly constructs: string;
 }
 
+const DOCKER_PROVIDER = "@cdktf/provider-docker";
+const KUBERNETES_PROVIDER = "@cdktf/provider-kubernetes";
+const BOTH = [DOCKER_PROVIDER, KUBERNETES_PROVIDER];
+const CDKTF_021 = { dependencies: { cdktf: "0.21.0", constructs: "10.4.2" }, cdktf: "cdktf@0.21.0", constructs: "10.4.2" };
+
 const CONSUMERS: Consumer[] = [
-  { label: "cdktf 0.21, constructs 10.4.2", dependencies: { cdktf: "0.21.0", constructs: "10.4.2" }, cdktf: "cdktf@0.21.0", constructs: "10.4.2" },
+  { label: "cdktf 0.21, constructs 10.4.2", platform: "docker", platformProviders: BOTH, ...CDKTF_021 },
   // The README's CDK Terrain recipe: the providers exist only as @cdktf/provider-*, on cdktf.
-  { label: "CDK Terrain 0.24 as cdktf, constructs 10.7.2", dependencies: { cdktf: "npm:cdktn@0.24.0", constructs: "10.7.2" }, overrides: { cdktf: "$cdktf" }, cdktf: "cdktn@0.24.0", constructs: "10.7.2" },
+  { label: "CDK Terrain 0.24 as cdktf, constructs 10.7.2", platform: "docker", platformProviders: BOTH, dependencies: { cdktf: "npm:cdktn@0.24.0", constructs: "10.7.2" }, overrides: { cdktf: "$cdktf" }, cdktf: "cdktn@0.24.0", constructs: "10.7.2" },
+  { label: "Docker only (no Kubernetes provider)", platform: "docker", platformProviders: [DOCKER_PROVIDER], ...CDKTF_021 },
+  { label: "Kubernetes only (no Docker provider)", platform: "kubernetes", platformProviders: [KUBERNETES_PROVIDER], ...CDKTF_021 },
 ];
+
+/** Bytes of the files under a directory, as `du --apparent-size` counts them. */
+function installedBytes(dir: string): number {
+  return Number(run("du", ["-sb", dir], dir).split("\t")[0]);
+}
 
 describe.skipIf(SKIP)("the packed library", () => {
   const work = mkdtempSync(join(tmpdir(), "rapidclaw-package-"));
@@ -84,7 +101,8 @@ describe.skipIf(SKIP)("the packed library", () => {
 
     beforeAll(() => {
       mkdirSync(project);
-      const providers = Object.fromEntries(Object.entries(library.peerDependencies as Record<string, string>).filter(([name]) => name.startsWith("@cdktf/provider-")));
+      const isPlatformProvider = (name: string) => BOTH.includes(name);
+      const providers = Object.fromEntries(Object.entries(library.peerDependencies as Record<string, string>).filter(([name]) => name.startsWith("@cdktf/provider-") && (!isPlatformProvider(name) || consumer.platformProviders.includes(name))));
       const manifest = {
         name: "rapidclaw-consumer",
         private: true,
@@ -94,7 +112,12 @@ describe.skipIf(SKIP)("the packed library", () => {
       writeFileSync(join(project, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
       for (const file of ["main.ts", "tsconfig.json"]) copyFileSync(join(FIXTURE, file), join(project, file));
       run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], project);
+      console.info(`consumer on ${consumer.label}: node_modules ${(installedBytes(join(project, "node_modules")) / 1e6).toFixed(1)} MB`);
     }, SETUP_TIMEOUT);
+
+    it("installs only the platform providers the project asked for: the library declares them optional", () => {
+      for (const name of BOTH) expect(existsSync(join(project, "node_modules", name)), name).toBe(consumer.platformProviders.includes(name));
+    });
 
     it("installs one copy of cdktf and of constructs, the project's, with every peer satisfied", () => {
       for (const name of ["cdktf", "constructs"]) {
@@ -112,12 +135,20 @@ describe.skipIf(SKIP)("the packed library", () => {
     });
 
     it("synthesizes the firewall and the consumer's own stack with the library's constructs", () => {
-      run(process.execPath, [join("dist", "main.js")], project);
+      run(process.execPath, [join("dist", "main.js"), consumer.platform], project);
       const stack = (name: string) => JSON.parse(readFileSync(join(project, "cdktf.out", "stacks", name, "cdk.tf.json"), "utf8"));
       const firewall = stack("firewall");
-      const containers = Object.values(firewall.resource.docker_container) as { name: string }[];
-      expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
-      expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
+      if (consumer.platform === "docker") {
+        const containers = Object.values(firewall.resource.docker_container) as { name: string }[];
+        expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
+        expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
+        expect(Object.keys(firewall.provider)).not.toContain("kubernetes");
+      } else {
+        const deployments = Object.values(firewall.resource.kubernetes_deployment_v1) as { metadata: { name: string } }[];
+        expect(deployments.map((d) => d.metadata.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
+        expect(Object.values(firewall.resource.kubernetes_network_policy_v1).length).toBeGreaterThan(0);
+        expect(Object.keys(firewall.provider)).not.toContain("docker");
+      }
       const keys = stack("keys");
       expect(Object.values(keys.resource.vault_kv_secret_v2).map((s: any) => s.name)).toEqual(["tools/web-search"]);
       expect(Object.values(keys.resource.vault_policy).map((p: any) => p.name)).toEqual(["rapidclaw-research-agent"]);
@@ -126,7 +157,7 @@ describe.skipIf(SKIP)("the packed library", () => {
 
     it("runs the rapidclaw command from the bundle, without the CLI's dependencies installed", () => {
       expect(readFileSync(join(project, "node_modules", ".bin", "rapidclaw"), "utf8")).toBe(readFileSync(join(REPO, library.bin.rapidclaw), "utf8"));
-      for (const name of ["commander", "ioredis", "prom-client"]) expect(existsSync(join(project, "node_modules", name))).toBe(false);
+      for (const name of ["commander", "ioredis", "prom-client", "undici"]) expect(existsSync(join(project, "node_modules", name))).toBe(false);
       expect(run(join(project, "node_modules", ".bin", "rapidclaw"), ["--help"], project)).toMatch(/gateway/);
     });
 

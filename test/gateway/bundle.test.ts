@@ -48,7 +48,7 @@ describe("the gateway as one bundled file", () => {
 
   it("ships the license of every bundled package", () => {
     const licenses = readFileSync(join(dirs[0], "THIRD-PARTY-LICENSES.txt"), "utf8");
-    for (const name of ["commander", "ioredis", "prom-client", "tldts", "yaml", "zod"]) expect(licenses).toMatch(new RegExp(`^${name}@\\d`, "m"));
+    for (const name of ["commander", "ioredis", "prom-client", "tldts", "undici", "yaml", "zod"]) expect(licenses).toMatch(new RegExp(`^${name}@\\d`, "m"));
   });
 
   describe.skipIf(skipLoudly("bundled gateway against real Redis and an HTTPS upstream", missingRedis()))("run alone from a directory without node_modules", () => {

@@ -21,6 +21,8 @@ function modelScenario(): FirewallSpecProps {
   const models = { anthropic: ToolAccess.WRITE, openai: ToolAccess.WRITE };
   return {
     ...base,
+    // The fronted model APIs are reached through the gateway only; the agents keep one other model host.
+    modelHosts: ["generativelanguage.googleapis.com"],
     tools: {
       ...base.tools,
       anthropic: { upstream: "https://api.anthropic.com", key: {}, keyHeader: { name: "x-api-key", format: "{key}" }, tokenLimit: { maxTokens: BUDGET, windowSec: 3_600 } },

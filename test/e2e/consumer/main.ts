@@ -1,6 +1,7 @@
 // A consumer's program, built against the library as installed from its packed tarball beside the
 // consumer's own cdktf, constructs and providers. test/e2e/package.test.ts type-checks it, runs
-// it and reads what it synthesizes into ./cdktf.out.
+// it and reads what it synthesizes into ./cdktf.out. `node dist/main.js kubernetes` builds the firewall
+// for Kubernetes (a project with only that platform's provider installed); Docker otherwise.
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
@@ -8,8 +9,12 @@ import { AgentPlatform, AgentRoleProfile, FirewallSpec, RapidClawStack, ScopedAg
 import { App, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 
+// Through globalThis: the project has no @types/node, as a fresh cdktf project need not.
+const argv = (globalThis as unknown as { process: { argv: string[] } }).process.argv;
+const platform = argv[2] === "kubernetes" ? AgentPlatform.KUBERNETES : AgentPlatform.DOCKER;
+
 const firewall: FirewallSpecProps = {
-  platform: AgentPlatform.DOCKER,
+  platform,
   modelHosts: ["api.anthropic.com"],
   tools: { web_search: { permissions: ["search:read"], rateLimit: { maxCalls: 20, windowSec: 60 }, key: {} } },
   roles: { research_agent: { tools: { web_search: ToolAccess.READ }, network: { allowEgress: true, allowedHosts: ["*.google.com"] } } },

@@ -85,7 +85,8 @@ export interface TestGateway {
 export async function startTestGateway(
   base: FirewallSpecProps,
   redisUrl: string,
-  upstream: TestUpstream,
+  /** The upstream every tool's calls go to (by `upstreamAddresses`). */
+  upstream: { readonly port: number },
   certificate: TestCertificate,
   limits: { maxBodyBytes?: number; maxHeaderBytes?: number; headersTimeoutMs?: number; requestTimeoutMs?: number } = {},
   /** Upstream ports by tool, instead of `upstream`'s. */
@@ -112,7 +113,11 @@ export async function startTestGateway(
     maxHeaderBytes: limits.maxHeaderBytes ?? 16 * 1024,
     headersTimeoutMs: limits.headersTimeoutMs ?? 1_000,
     requestTimeoutMs: limits.requestTimeoutMs ?? 2_000,
+    maxConnectionsPerListener: 1_024,
     upstreamTimeoutMs: 5_000,
+    maxResponseBytes: 1024 * 1024,
+    upstreamConnectionsPerRole: 32,
+    maxCallsInFlightPerRole: 128,
     upstreamAddresses: new Map([...config.tools.keys()].map((tool) => [tool, { host: "127.0.0.1", port: upstreamPorts.get(tool) ?? upstream.port }])),
     upstreamCa: certificate.cert,
     ...overrides,

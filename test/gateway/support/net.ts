@@ -45,6 +45,8 @@ export function call(c: Call): Promise<Answer> {
       res.setEncoding("utf8");
       res.on("data", (d) => (body += d));
       res.on("end", () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: performance.now() - started }); });
+      // An answer cut off after its head (the gateway or the give-up timer closed the connection).
+      res.on("error", (e) => { clearTimeout(timer); reject(e); });
     });
     req.on("error", (e) => { clearTimeout(timer); reject(e); });
     req.end(c.body);
