@@ -78,6 +78,7 @@ const TABLE: Record<string, unknown> = {
   "MonitoringOptions.rateLimited": DEFAULTS.monitoring.rateLimited,
   "MonitoringOptions.permissionDenied": DEFAULTS.monitoring.permissionDenied,
   "MonitoringOptions.networkBlocked": DEFAULTS.monitoring.networkBlocked,
+  "MonitoringOptions.tokenBudgetExceeded": DEFAULTS.monitoring.tokenBudgetExceeded,
   "FirewallSpecProps.name": DEFAULTS.name,
   "FirewallSpecProps.namespace": DEFAULTS.namespace,
 };

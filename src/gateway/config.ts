@@ -35,6 +35,12 @@ export interface GatewayTool {
   readonly keyHeader?: KeyHeader;
   readonly executeOperations: ReadonlyArray<ExecuteOperation>;
   readonly rateLimit?: { readonly maxCalls: number; readonly windowSec: number };
+  /** Token budget per role, counted from the usage the upstream reports. */
+  readonly tokenLimit?: { readonly maxTokens: number; readonly windowSec: number };
+  /** Set when the upstream is an MCP server: the access each listed MCP tool needs. */
+  readonly mcpTools?: Readonly<Record<string, ToolAccess>>;
+  /** Limits per role on `tools/call` of single MCP tools. */
+  readonly mcpRateLimits?: Readonly<Record<string, { readonly maxCalls: number; readonly windowSec: number }>>;
   readonly failOpen: boolean;
 }
 
@@ -77,6 +83,9 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
       keyHeader: tool.key !== undefined && keyDeliveryOf(tool.key, tool.upstream) === KeyDelivery.GATEWAY ? { name: header.name.toLowerCase(), prefix, suffix } : undefined,
       executeOperations: (tool.executeOperations ?? []).map((op) => executeOperation(op, `tools.${name}`)),
       rateLimit: tool.rateLimit,
+      tokenLimit: tool.tokenLimit,
+      mcpTools: tool.mcp === undefined ? undefined : { ...tool.mcp.tools },
+      mcpRateLimits: tool.mcp?.rateLimits === undefined ? undefined : { ...tool.mcp.rateLimits },
       failOpen: tool.failOpen ?? DEFAULTS.gateway.failOpen,
     });
   }

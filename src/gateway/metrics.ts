@@ -11,6 +11,7 @@ export class GatewayMetrics {
   private readonly decisions: Counter<"outcome" | "role" | "tool">;
   readonly upstreamDuration: Histogram<"tool">;
   readonly limiterErrors: Counter<"reason">;
+  private readonly tokens: Counter<"role" | "tool" | "kind">;
 
   constructor(registry: Registry, private readonly known: { readonly roles: ReadonlyArray<string>; readonly tools: ReadonlyArray<string> }) {
     const registers = [registry];
@@ -23,7 +24,15 @@ export class GatewayMetrics {
       registers,
     });
     this.limiterErrors = new Counter({ name: "rapidclaw_gateway_limiter_errors_total", help: "Rate-limit decisions Redis could not make, by reason.", labelNames: ["reason"], registers });
+    this.tokens = new Counter({ name: "rapidclaw_gateway_tokens_total", help: "Model tokens the upstreams reported, by role, tool and kind (input or output).", labelNames: ["role", "tool", "kind"], registers });
     collectDefaultMetrics({ register: registry, prefix: "rapidclaw_gateway_" });
+  }
+
+  /** Counts the tokens one call's answer reported. */
+  countTokens(role: string, tool: string, usage: { readonly input: number; readonly output: number }): void {
+    const labels = { role: knownOrOther(role, this.known.roles), tool: knownOrOther(tool, this.known.tools) };
+    this.tokens.inc({ ...labels, kind: "input" }, usage.input);
+    this.tokens.inc({ ...labels, kind: "output" }, usage.output);
   }
 
   /** Counts a decision: `allowed`, or the refusal's event type. */

@@ -44,6 +44,12 @@ export class LimiterUnavailableError extends Error {
   }
 }
 
+/** Why a script's call failed, from its error and the connection's status. */
+export function limiterUnavailable(error: unknown, status: string): LimiterUnavailableError {
+  const reason = /timed out/i.test(String(error)) ? "timeout" : /^(ReplyError: )?OOM\b/.test(String(error)) ? "out_of_memory" : status === "ready" ? "error" : "disconnected";
+  return new LimiterUnavailableError(reason, error);
+}
+
 interface SlidingWindowClient extends Redis {
   slidingWindow(key: string, maxCalls: number, windowMs: number, member: string): Promise<[number, number]>;
 }
@@ -94,11 +100,20 @@ export class RedisLimiter {
     try {
       reply = await this.client.slidingWindow(limiterKey(this.options.firewall, role, tool), limit.maxCalls, limit.windowSec * 1000, member);
     } catch (error) {
-      const reason = /timed out/i.test(String(error)) ? "timeout" : /^(ReplyError: )?OOM\b/.test(String(error)) ? "out_of_memory" : this.client.status === "ready" ? "error" : "disconnected";
-      throw new LimiterUnavailableError(reason, error);
+      throw limiterUnavailable(error, this.client.status);
     }
     if (reply[0] === 1) return { allowed: true };
     return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(reply[1] / 1_000_000)) };
+  }
+
+  /** The connection, for other scripts that share its fail-fast settings (the token budgets). */
+  get connection(): Redis {
+    return this.client;
+  }
+
+  /** The firewall whose keys this limiter keeps. */
+  get firewall(): string {
+    return this.options.firewall;
   }
 
   /** Whether Redis answers a PING within the timeout. */

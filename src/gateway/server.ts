@@ -4,11 +4,16 @@ import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
 import { bodyMethodProblem } from "./effective-method";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";
+import type { AnswerStageFor } from "./answer-stage";
 import type { KeyStore } from "./key-store";
+import { decideMcpRequest, visibleMcpTools } from "./mcp-guard";
+import { toolsListFilter, UnreadableToolsList } from "./mcp-tools-list";
 import type { GatewayMetrics } from "./metrics";
 import { decidePermission, requiredAccess } from "./permissions";
 import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
+import { RedisTokenBudget } from "./redis-token-budget";
 import { routeRequest } from "./routing";
+import { tokenMeter } from "./token-meter";
 import { KeyScrubber, KeySpellings } from "./key-scrubber";
 import { UpstreamCall, type UpstreamCallOutcome } from "./upstream-call";
 import { UpstreamPools, type UpstreamPoolOptions } from "./upstream-pool";
@@ -29,6 +34,9 @@ export interface ToolCallHandlerOptions extends UpstreamPoolOptions {
   /** Calls of one role forwarded and not yet answered, at most; more are refused with 503 `role_busy`. */
   readonly maxCallsInFlightPerRole: number;
 }
+
+/** Largest answer held to filter a `tools/list` or read a model's usage (JSON whole, SSE per event). */
+const MAX_INSPECTED_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /** Largest body of a check request. */
 const MAX_CHECK_BODY_BYTES = 4_096;
@@ -78,11 +86,16 @@ export class ToolCallHandler {
     },
     onEnd: (call, scrubbed) => {
       if (scrubbed > 0) this.options.events.emit(firewallEvent("key_reflected", call.tool, call.role, { scrubbed }));
+      // A tools/list answer the filter could not read was cut off rather than passed on unfiltered.
+      if (call.cutBy instanceof UnreadableToolsList) this.options.events.emit(firewallEvent("upstream_error", call.tool, call.role, { code: "mcp_answer_unreadable", reason: call.cutBy.message }));
     },
   };
 
+  private readonly tokenBudget: RedisTokenBudget;
+
   constructor(private readonly options: ToolCallHandlerOptions) {
     this.pools = new UpstreamPools(options);
+    this.tokenBudget = new RedisTokenBudget(options.limiter);
   }
 
   /** The role of a connection, or undefined for an unknown caller. */
@@ -115,8 +128,12 @@ export class ToolCallHandler {
       this.refuse(res, 404, "unknown_tool", route.tool, role, { method }, { error: "unknown_tool", tool: route.tool, message });
       return;
     }
-    const required = requiredAccess(tool, method, route.effectiveSegments);
-    if (!this.permitted(role, tool.name, required, res, { method, path: route.path })) return;
+    if (tool.mcpTools !== undefined && route.path !== "/") {
+      this.refuse(res, 404, "bad_request", tool.name, role, { reason: "path below an MCP endpoint", method }, { error: "bad_request", message: `an MCP server is called at /tools/${tool.name}/ only` });
+      return;
+    }
+    // An MCP server's requests are decided per JSON-RPC message, once the body is read.
+    if (tool.mcpTools === undefined && !this.permitted(role, tool.name, requiredAccess(tool, method, route.effectiveSegments), res, { method, path: route.path })) return;
     const busy = this.inFlight.get(role) ?? 0;
     if (busy >= this.options.maxCallsInFlightPerRole) {
       this.refuse(res, 503, "role_busy", tool.name, role, { in_flight: busy }, {
@@ -146,15 +163,70 @@ export class ToolCallHandler {
       this.refuse(res, 400, "bad_request", tool.name, role, { reason: bodyProblem, method }, { error: "bad_request", message: bodyProblem });
       return;
     }
-    if (!(await this.withinLimit(role, tool, res))) return;
+    const mcp = tool.mcpTools === undefined ? {} : this.mcpRequest(role, tool, method, body, res);
+    if (mcp === null) return;
+    const { stageFor, mcpTool } = mcp;
+    if (!(await this.withinLimit(role, tool, res)) || (mcpTool !== undefined && !(await this.withinLimit(role, tool, res, mcpTool))) || !(await this.withinTokenBudget(role, tool, res))) return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
       this.refuse(res, 503, "key_unavailable", tool.name, role, {}, { error: "key_unavailable", tool: tool.name, message: "the tool's key is not loaded; try again later" });
       return;
     }
     this.options.metrics.countDecision("allowed", role, tool.name);
-    if (!res.destroyed) call = this.forward(role, tool, method, `${route.path}${route.query}`, req.headers, body, key, res);
+    const meter: AnswerStageFor | undefined = tool.tokenLimit === undefined ? undefined : (_status, contentType) => tokenMeter(contentType, MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage));
+    // An MCP endpoint is the upstream URL itself: only the query is added.
+    if (!res.destroyed) call = this.forward(role, tool, method, tool.mcpTools === undefined ? `${route.path}${route.query}` : route.query, req.headers, body, key, res, stageFor ?? meter);
   }
+  /**
+   * Decides an MCP request (see `decideMcpRequest`): null when it was refused (answered here),
+   * else what filters its answer (a `tools/list`) and the MCP tool it calls, if any.
+   */
+  private mcpRequest(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): { stageFor?: AnswerStageFor; mcpTool?: string } | null {
+    const mcpTools = tool.mcpTools ?? {};
+    const granted = this.options.config.roles.get(role)?.get(tool.name) ?? ToolAccess.DENY;
+    const decision = decideMcpRequest(mcpTools, granted, method, body);
+    if (!decision.allowed) {
+      this.raise(decision.event, tool.name, role, { method, ...decision.details });
+      sendJson(res, decision.status, decision.body);
+      return null;
+    }
+    const { toolsListId, mcpTool } = decision;
+    if (toolsListId === undefined) return { mcpTool };
+    const visible = visibleMcpTools(mcpTools, granted);
+    return { stageFor: (status, contentType) => (status === 200 ? toolsListFilter(contentType, toolsListId, visible, MAX_INSPECTED_ANSWER_BYTES) : undefined) };
+  }
+
+  /** Refuses a call once the role's token window on the tool has reached its budget. */
+  private async withinTokenBudget(role: string, tool: GatewayTool, res: ServerResponse): Promise<boolean> {
+    if (tool.tokenLimit === undefined) return true;
+    try {
+      const decision = await this.tokenBudget.check(role, tool.name, tool.tokenLimit);
+      if (decision.allowed) return true;
+      const { maxTokens, windowSec } = tool.tokenLimit;
+      this.refuse(res, 429, "token_budget_exceeded", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_tokens: maxTokens, window_sec: windowSec }, {
+        error: "token_budget_exceeded",
+        tool: tool.name,
+        retry_after_sec: decision.retryAfterSec,
+        message: `role ${role} has used its ${maxTokens} tokens of ${tool.name} in ${windowSec} s; retry after ${decision.retryAfterSec} s`,
+      }, false, { "retry-after": String(decision.retryAfterSec) });
+      return false;
+    } catch (error) {
+      return this.limiterFailed(error, role, tool, res);
+    }
+  }
+
+  /** Counts the tokens an answer reported, in the metrics and in the role's window. */
+  private recordTokens(role: string, tool: GatewayTool, usage: { readonly input: number; readonly output: number }): void {
+    this.options.metrics.countTokens(role, tool.name, usage);
+    if (tool.tokenLimit === undefined) return;
+    this.tokenBudget.record(role, tool.name, tool.tokenLimit, usage.input + usage.output).catch((error: unknown) => {
+      const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
+      this.options.metrics.limiterErrors.inc({ reason });
+      this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, lost_tokens: usage.input + usage.output }));
+    });
+  }
+
+
 
   /** `POST /v1/check` with `{"tool","access"}`: the same decision, without a call. */
   private async check(role: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -190,32 +262,41 @@ export class ToolCallHandler {
     return false;
   }
 
-  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse): Promise<boolean> {
-    if (tool.rateLimit === undefined) return true;
+  /** The tool's rate limit, or with `mcpTool` that MCP tool's own limit, if it has one. */
+  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse, mcpTool?: string): Promise<boolean> {
+    const limit = mcpTool === undefined ? tool.rateLimit : tool.mcpRateLimits !== undefined && Object.hasOwn(tool.mcpRateLimits, mcpTool) ? tool.mcpRateLimits[mcpTool] : undefined;
+    if (limit === undefined) return true;
     try {
-      const decision = await this.options.limiter.take(role, tool.name, tool.rateLimit);
+      // An MCP tool's window is apart from its tool's: `<tool>/<mcp tool>` (tool names hold no "/").
+      const decision = await this.options.limiter.take(role, mcpTool === undefined ? tool.name : `${tool.name}/${mcpTool}`, limit);
       if (decision.allowed) return true;
-      const { maxCalls, windowSec } = tool.rateLimit;
-      this.refuse(res, 429, "rate_limited", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec }, {
+      const { maxCalls, windowSec } = limit;
+      const what = mcpTool === undefined ? tool.name : `${tool.name}'s MCP tool ${mcpTool}`;
+      this.refuse(res, 429, "rate_limited", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec, ...(mcpTool === undefined ? {} : { mcp_tool: mcpTool }) }, {
         error: "rate_limited",
         tool: tool.name,
         retry_after_sec: decision.retryAfterSec,
-        message: `at most ${maxCalls} calls to ${tool.name} in ${windowSec} s for role ${role}; retry after ${decision.retryAfterSec} s`,
+        message: `at most ${maxCalls} calls to ${what} in ${windowSec} s for role ${role}; retry after ${decision.retryAfterSec} s`,
       }, false, { "retry-after": String(decision.retryAfterSec) });
       return false;
     } catch (error) {
-      const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
-      this.options.metrics.limiterErrors.inc({ reason });
-      if (tool.failOpen) {
-        this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
-        return true;
-      }
-      this.refuse(res, 503, "limiter_unavailable", tool.name, role, { reason, failed_open: false }, { error: "limiter_unavailable", tool: tool.name, message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
-      return false;
+      return this.limiterFailed(error, role, tool, res);
     }
   }
 
-  private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse): UpstreamCall {
+  /** A limiter or token-budget decision Redis could not make: let through (failOpen) or refuse with 503. */
+  private limiterFailed(error: unknown, role: string, tool: GatewayTool, res: ServerResponse): boolean {
+    const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
+    this.options.metrics.limiterErrors.inc({ reason });
+    if (tool.failOpen) {
+      this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
+      return true;
+    }
+    this.refuse(res, 503, "limiter_unavailable", tool.name, role, { reason, failed_open: false }, { error: "limiter_unavailable", tool: tool.name, message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
+    return false;
+  }
+
+  private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse, stageFor?: AnswerStageFor): UpstreamCall {
     const upstream = tool.upstream as URL;
     const headers: Record<string, string | string[]> = {};
     const connectionTokens = incoming.connection === undefined ? undefined : new Set(incoming.connection.toLowerCase().split(",").map((t) => t.trim()));
@@ -227,9 +308,9 @@ export class ToolCallHandler {
     headers.host = upstream.host;
     headers["accept-encoding"] = "identity";
     if (tool.keyHeader !== undefined && key !== undefined) headers[tool.keyHeader.name] = `${tool.keyHeader.prefix}${key}${tool.keyHeader.suffix}`;
-    const call = new UpstreamCall(res, tool.name, role, key === undefined ? undefined : new KeyScrubber(this.spellingsOf(tool.name, key)), this.options.maxResponseBytes, this.outcome);
+    const call = new UpstreamCall(res, tool.name, role, key === undefined ? undefined : new KeyScrubber(this.spellingsOf(tool.name, key)), this.options.maxResponseBytes, this.outcome, stageFor);
     this.pools.pool(tool, role).dispatch({
-      path: `${upstream.pathname.replace(/\/$/, "")}${pathAndQuery}`,
+      path: pathAndQuery.startsWith("/") ? `${upstream.pathname.replace(/\/$/, "")}${pathAndQuery}` : `${upstream.pathname}${pathAndQuery}`,
       method,
       headers,
       body: body.length > 0 || !BODYLESS_METHODS.has(method) ? body : null,

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Dispatcher } from "undici";
+import type { AnswerStage, AnswerStageFor } from "./answer-stage";
 import type { KeyScrubber } from "./key-scrubber";
 
 /** An upstream answer the gateway will not pass on: a status no final answer has, or a body it cannot read. */
@@ -39,6 +40,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private decoder: Transform | undefined;
   private decodedBytes = 0;
   private finished = false;
+  /** The answer's stage (a filter or a reader), ahead of the scrubber. */
+  private stage: AnswerStage | undefined;
+  /** Why the answer was cut off, when it was. */
+  cutBy: Error | undefined;
   /** When the call was forwarded (`process.hrtime.bigint()`). */
   readonly started = process.hrtime.bigint();
 
@@ -49,6 +54,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     private readonly scrubber: KeyScrubber | undefined,
     private readonly maxResponseBytes: number,
     private readonly outcome: UpstreamCallOutcome,
+    private readonly stageFor?: AnswerStageFor,
   ) {}
 
   /** Stops the upstream side, when the agent went away before the end. */
@@ -56,6 +62,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.finished = true;
     this.decoder?.destroy();
+    this.stage?.close();
     this.abortUpstream?.(new UpstreamAnswerError("ERR_CLIENT_GONE", "the agent closed the connection"));
   }
 
@@ -72,10 +79,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume;
     const headers: string[] = [];
     let decoder: (() => Transform) | undefined;
+    let contentType: string | undefined;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i].toString("latin1").toLowerCase();
       if (DROPPED_RESPONSE_HEADERS.has(name)) continue;
       const value = rawHeaders[i + 1].toString("latin1");
+      if (name === "content-type") contentType = value;
       if (name === "content-encoding" && value.trim().toLowerCase() !== "identity") {
         decoder = DECODERS[value.trim().toLowerCase()];
         if (decoder === undefined) throw new UpstreamAnswerError("ERR_UPSTREAM_ENCODING", "the upstream's content encoding is not one the gateway can read");
@@ -84,11 +93,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       if (this.scrubber !== undefined && this.scrubber.scrubText(name) !== name) continue;
       headers.push(name, this.scrubber === undefined ? value : this.scrubber.scrubText(value));
     }
-    if (decoder !== undefined) {
-      // Decoded, the length differs: the answer goes out chunked.
+    this.stage = this.stageFor?.(statusCode, contentType);
+    if (decoder !== undefined || this.stage !== undefined) {
+      // Decoded or rewritten, the length differs: the answer goes out chunked.
       for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === "content-length") headers.splice(i, 2);
-      this.decoder = this.decode(decoder());
     }
+    if (decoder !== undefined) this.decoder = this.decode(decoder());
     // Throws on a header Node refuses to send, before anything is written: the call then fails with 502.
     this.res.writeHead(statusCode, headers);
     return true;
@@ -112,7 +122,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private cut(error: Error): void {
     if (this.finished) return;
     this.finished = true;
+    this.cutBy = error;
     this.decoder?.destroy();
+    this.stage?.close();
     this.abortUpstream?.(error);
     if (this.res.headersSent) {
       this.res.destroy();
@@ -120,9 +132,21 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     } else this.outcome.onFailure(this, error);
   }
 
-  /** Writes scrubbed bytes; false, with `resume` called once the agent drained, when the agent is slow. */
+  /** Passes bytes through the stage, if any, and writes what it gives. */
   private send(chunk: Buffer, resume: (() => void) | undefined): boolean {
-    const out = this.scrubber === undefined ? chunk : this.scrubber.push(chunk);
+    let staged = chunk;
+    try {
+      if (this.stage !== undefined) staged = this.stage.push(chunk);
+    } catch (error) {
+      this.cut(error as Error);
+      return true;
+    }
+    return this.write(staged, resume);
+  }
+
+  /** Writes bytes scrubbed; false, with `resume` called once the agent drained, when the agent is slow. */
+  private write(staged: Buffer, resume: (() => void) | undefined): boolean {
+    const out = this.scrubber === undefined ? staged : this.scrubber.push(staged);
     if (out.length === 0 || this.res.write(out)) return true;
     if (resume !== undefined) this.res.once("drain", resume);
     return false;
@@ -130,6 +154,17 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   private end(): void {
     if (this.finished) return;
+    if (this.stage !== undefined) {
+      let tail: Buffer;
+      try {
+        tail = this.stage.end();
+      } catch (error) {
+        this.cut(error as Error);
+        return;
+      }
+      if (tail.length > 0) this.write(tail, undefined);
+      this.stage.close();
+    }
     this.finished = true;
     const rest = this.scrubber?.end();
     if (rest === undefined) this.res.end();

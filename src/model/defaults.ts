@@ -49,6 +49,7 @@ export const DEFAULTS = {
     rateLimited: { count: 10, windowSec: 300, severity: AlertSeverity.WARNING },
     permissionDenied: { count: 3, windowSec: 60, severity: AlertSeverity.CRITICAL },
     networkBlocked: { count: 5, windowSec: 300, severity: AlertSeverity.CRITICAL },
+    tokenBudgetExceeded: { count: 1, windowSec: 300, severity: AlertSeverity.WARNING },
   },
   /** /metrics, /healthz and /readyz of `rapidclaw proxy-events` (the CLI's default too). */
   proxyEventsAdminPort: 9465,

@@ -67,6 +67,76 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
             ],
             "additionalProperties": false
           },
+          "tokenLimit": {
+            "type": "object",
+            "properties": {
+              "maxTokens": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1000000000
+              },
+              "windowSec": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 2592000
+              }
+            },
+            "required": [
+              "maxTokens",
+              "windowSec"
+            ],
+            "additionalProperties": false
+          },
+          "mcp": {
+            "type": "object",
+            "properties": {
+              "tools": {
+                "type": "object",
+                "propertyNames": {
+                  "type": "string"
+                },
+                "additionalProperties": {
+                  "type": "string",
+                  "enum": [
+                    "DENY",
+                    "READ",
+                    "WRITE",
+                    "EXECUTE"
+                  ]
+                }
+              },
+              "rateLimits": {
+                "type": "object",
+                "propertyNames": {
+                  "type": "string"
+                },
+                "additionalProperties": {
+                  "type": "object",
+                  "properties": {
+                    "maxCalls": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 1000000
+                    },
+                    "windowSec": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 86400
+                    }
+                  },
+                  "required": [
+                    "maxCalls",
+                    "windowSec"
+                  ],
+                  "additionalProperties": false
+                }
+              }
+            },
+            "required": [
+              "tools"
+            ],
+            "additionalProperties": false
+          },
           "key": {
             "type": "object",
             "properties": {
@@ -654,6 +724,35 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           "additionalProperties": false
         },
         "networkBlocked": {
+          "type": "object",
+          "properties": {
+            "count": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000
+            },
+            "windowSec": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 86400
+            },
+            "severity": {
+              "type": "string",
+              "enum": [
+                "info",
+                "warning",
+                "critical"
+              ]
+            }
+          },
+          "required": [
+            "count",
+            "windowSec",
+            "severity"
+          ],
+          "additionalProperties": false
+        },
+        "tokenBudgetExceeded": {
           "type": "object",
           "properties": {
             "count": {

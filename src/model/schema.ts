@@ -40,6 +40,11 @@ const rateLimit = object("rateLimit", {
   windowSec: int("windowSec", 1, 86_400),
 });
 
+const tokenLimit = object("tokenLimit", {
+  maxTokens: int("maxTokens", 1, 1_000_000_000),
+  windowSec: int("windowSec", 1, 2_592_000),
+});
+
 const toolKey = object("key", {
   rotationHours: int("rotationHours", 1, 8_760).optional(),
   length: int("length", 16, 256).optional(),
@@ -49,6 +54,8 @@ const toolKey = object("key", {
 const tool = object("a tool", {
   permissions: list("permissions", str("a permission").regex(/^[a-z0-9_-]+:[a-z0-9_*-]+$/, { error: "a permission is written resource:action, e.g. db:read" })).optional(),
   rateLimit: rateLimit.optional(),
+  tokenLimit: tokenLimit.optional(),
+  mcp: object("mcp", { tools: map("tools", enumOf("an MCP tool's access", ToolAccess)), rateLimits: map("rateLimits", rateLimit).optional() }).optional(),
   key: toolKey.optional(),
   upstream: str("upstream").optional(),
   keyHeader: object("keyHeader", {
@@ -197,6 +204,7 @@ const firewallSpecSchema = object("the firewall spec", {
     rateLimited: threshold.optional(),
     permissionDenied: threshold.optional(),
     networkBlocked: threshold.optional(),
+    tokenBudgetExceeded: threshold.optional(),
     webhooks: list("webhooks", webhook).optional(),
   }).optional(),
   allocations: map("allocations", object("a role allocation", {

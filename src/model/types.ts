@@ -67,6 +67,31 @@ export interface RateLimitProps {
   readonly windowSec: number;
 }
 
+/** A token budget: at most `maxTokens` model tokens (input and output, as the API reports them) in any `windowSec` seconds. */
+export interface TokenLimitProps {
+  /** Tokens allowed per window; an integer from 1 to 1,000,000,000. */
+  readonly maxTokens: number;
+  /** Window length in seconds; an integer from 1 to 2,592,000 (30 days). */
+  readonly windowSec: number;
+}
+
+/** A tool that fronts an MCP server (Streamable HTTP transport) at its `upstream`. */
+export interface McpToolsProps {
+  /**
+   * The MCP server's tools agents may see and call, by the name the server gives them, each with
+   * the access a role needs on this tool to list and call it (`tools/call` of `delete_issue:
+   * WRITE` needs WRITE). A tool the server offers that is not listed here is hidden from
+   * `tools/list` and refused. Other MCP requests (initialize, ping, resources, prompts) need READ.
+   */
+  readonly tools: Record<string, ToolAccess>;
+  /**
+   * Sliding-window limits per role on `tools/call` of single MCP tools (by name, each one listed
+   * in `tools`), on top of the tool's own `rateLimit`, which every MCP request counts against.
+   * @default - none
+   */
+  readonly rateLimits?: Record<string, RateLimitProps>;
+}
+
 /** The scoped key of a tool. */
 export interface ToolKeyProps {
   /**
@@ -102,6 +127,22 @@ export interface ToolProps {
    * @default - no limit
    */
   readonly rateLimit?: RateLimitProps;
+  /**
+   * Token budget per role for a model API (Anthropic Messages, OpenAI Chat Completions and
+   * Responses): tokens are counted from the usage each answer reports (JSON or SSE; a stream cut
+   * short counts what it reported), shared across gateway replicas in Redis, and a call is
+   * refused with 429 `token_budget_exceeded` once the window's sum has reached `maxTokens`. Calls
+   * already under way when the sum is reached still finish, so a window can overshoot by what
+   * they use.
+   * @default - no token budget
+   */
+  readonly tokenLimit?: TokenLimitProps;
+  /**
+   * The upstream is an MCP server: the gateway reads each JSON-RPC request, lets each role list
+   * and call only the MCP tools its access allows, and filters `tools/list` answers.
+   * @default - not an MCP server: calls are decided by HTTP method and path
+   */
+  readonly mcp?: McpToolsProps;
   /**
    * The tool's scoped key in Vault. A tool without `key` holds no secret and appears in no policy.
    * @default - no key
@@ -677,6 +718,12 @@ export interface MonitoringOptions {
   readonly permissionDenied?: AlertThresholdProps;
   /** @default { count: 5, windowSec: 300, severity: "critical" } */
   readonly networkBlocked?: AlertThresholdProps;
+  /**
+   * Refusals of a role's calls to one tool because its token budget is spent (see `tokenLimit`);
+   * the rule exists only when some tool has a `tokenLimit`.
+   * @default { count: 1, windowSec: 300, severity: "warning" }
+   */
+  readonly tokenBudgetExceeded?: AlertThresholdProps;
   /** Webhooks alerts are delivered to. @default [] */
   readonly webhooks?: AlertWebhookProps[];
 }

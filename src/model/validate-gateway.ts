@@ -3,7 +3,7 @@ import { parseCidr, type Network } from "./addresses";
 import { parseHostPattern } from "./hosts";
 import { parseOperationPath } from "./operation-path";
 import { unknownName } from "./suggest";
-import { KeyDelivery } from "./types";
+import { KeyDelivery, ToolAccess } from "./types";
 
 type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
 
@@ -58,6 +58,28 @@ export function checkToolGatewayOptions(name: string, tool: Record<string, unkno
       const parsed = parseOperationPath(operation.path);
       if (typeof parsed === "string") add([...path, "executeOperations", i, "path"], parsed);
     });
+  }
+  if (tool.tokenLimit !== undefined && tool.upstream === undefined) {
+    add([...path, "tokenLimit"], `a token budget is counted from the answers the gateway forwards; add tools.${name}.upstream (such as https://api.anthropic.com) or remove tokenLimit`);
+  }
+  if (isRecord(tool.mcp)) checkMcpTools(name, tool, tool.mcp, add);
+}
+
+/** MCP tool names as the MCP specification allows them. */
+const MCP_TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+function checkMcpTools(name: string, tool: Record<string, unknown>, mcp: Record<string, unknown>, add: Add): void {
+  const path = ["tools", name, "mcp"];
+  if (tool.upstream === undefined) add(path, `an MCP server is reached at the tool's upstream; add tools.${name}.upstream (the server's Streamable HTTP endpoint, such as https://mcp.example.com/mcp)`);
+  if (tool.executeOperations !== undefined) add([...path], `an MCP tool's calls are decided per MCP tool, not by HTTP method and path; remove tools.${name}.executeOperations and list the MCP tools' access in mcp.tools`);
+  if (!isRecord(mcp.tools)) return;
+  const listed = Object.keys(mcp.tools);
+  for (const mcpTool of Object.keys(isRecord(mcp.rateLimits) ? mcp.rateLimits : {})) {
+    if (!listed.includes(mcpTool)) add([...path, "rateLimits", mcpTool], `${unknownName("MCP tool", mcpTool, listed)}; a limit applies to an MCP tool listed in mcp.tools`);
+  }
+  for (const [mcpTool, access] of Object.entries(mcp.tools)) {
+    if (!MCP_TOOL_NAME.test(mcpTool)) add([...path, "tools", mcpTool], `"${mcpTool}" is not an MCP tool name (1 to 128 letters, digits, _, - and .)`);
+    if (access === ToolAccess.DENY) add([...path, "tools", mcpTool], `DENY hides the MCP tool from every role, as leaving it out does; remove "${mcpTool}"`);
   }
 }
 

@@ -52,6 +52,8 @@ export function alertRules(monitoring: PlannedMonitoring): AlertRule[] {
     rule("rate_limited", monitoring.rateLimited, "role_tool"),
     rule("permission_denied", monitoring.permissionDenied, "role", ["unknown_tool", "bad_request"]),
     rule("network_blocked", monitoring.networkBlocked, "role"),
+    // Each tool has its own budget, as its own rate limit.
+    ...(monitoring.tokenBudgetExceeded === undefined ? [] : [rule("token_budget_exceeded", monitoring.tokenBudgetExceeded, "role_tool")]),
   ];
 }
 

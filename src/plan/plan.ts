@@ -210,6 +210,8 @@ export interface PlannedMonitoring {
   readonly rateLimited: PlannedThreshold;
   readonly permissionDenied: PlannedThreshold;
   readonly networkBlocked: PlannedThreshold;
+  /** Set when some tool has a token budget. */
+  readonly tokenBudgetExceeded?: PlannedThreshold;
   readonly webhooks: ReadonlyArray<AlertWebhookProps>;
 }
 
@@ -348,6 +350,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       rateLimited: mon.rateLimited ?? DEFAULTS.monitoring.rateLimited,
       permissionDenied: mon.permissionDenied ?? DEFAULTS.monitoring.permissionDenied,
       networkBlocked: mon.networkBlocked ?? DEFAULTS.monitoring.networkBlocked,
+      tokenBudgetExceeded: Object.values(spec.tools).some((tool) => tool.tokenLimit !== undefined) ? mon.tokenBudgetExceeded ?? DEFAULTS.monitoring.tokenBudgetExceeded : undefined,
       webhooks: mon.webhooks ?? [],
     },
     allocations: allocationRecord(spec.allocations, roles),

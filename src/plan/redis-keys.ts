@@ -13,6 +13,12 @@ export function limiterKey(firewall: string, role: string, tool: string): string
   return `${firewall === DEFAULTS.name ? "" : `${firewall}:`}rl:{${role}:${tool}}`;
 }
 
+/** One role's token window on one tool (its calls, and their sum): `tb:{role:tool}:calls` and `:sum`, under `<firewall>:` but for the default name. */
+export function tokenWindowKeys(firewall: string, role: string, tool: string): [string, string] {
+  const key = `${firewall === DEFAULTS.name ? "" : `${firewall}:`}tb:{${role}:${tool}}`;
+  return [`${key}:calls`, `${key}:sum`];
+}
+
 /** Prefix of a firewall's alert windows, firing state and firing index: `<firewall>:alert:` (`rapidclaw:alert:` by default). */
 export function alertKeyPrefix(firewall: string): string {
   return `${firewall}:alert:`;
