@@ -19,7 +19,6 @@ import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { planOf } from "../src/plan/firewall-spec";
 import { LABELS } from "../src/plan/plan";
 import { GatewayBundle } from "../src/constructs/gateway-bundle";
-import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { synthesize, type SynthesizedStack } from "./support/synth";
 
 type Json = Record<string, any>;
@@ -228,7 +227,7 @@ describe("Kubernetes tool gateway: configuration", () => {
     // Run the init container's own program on the parts as mounted (Terraform's literal escapes undone).
     const dir = mkdtempSync(join(tmpdir(), "rapidclaw-bundle-parts-"));
     try {
-      const written = partFiles.map((file, i) => {
+      const written = partFiles.map((_, i) => {
         const local = join(dir, `${i}.part`);
         writeFileSync(local, (Object.values(parts[i].data)[0] as string).replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{"));
         return local;
