@@ -103,7 +103,7 @@ export class RapidClawStack extends TerraformStack {
     }
     if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, "tool-gateway", { network: this.network, proxy: this.proxy, keys: this.keys });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
-    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
+    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files, gatewayAddress: this.gateway && plan.platform === AgentPlatform.KUBERNETES ? this.gateway.kubernetes.serviceAddress : undefined });
     if (props.prometheusRule) {
       // In the created namespace by reference, so that it is created after the namespace.
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;

@@ -1,4 +1,6 @@
 import { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
+import { Annotations } from "cdktf";
+import { dnsOptInWarning } from "../model/dns-opt-in";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
@@ -54,6 +56,10 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
     if (problems.length > 0) throw new FirewallSpecError(problems, `IsolatedAgentNetwork "${id}"`);
     super(scope, id);
     this.spec = props.spec;
+    for (const role of plan.roles) {
+      const resolver = plan.platform === AgentPlatform.DOCKER ? "the engine's resolver" : "the cluster DNS";
+      if (role.dnsReason !== undefined) Annotations.of(this).addWarning(dnsOptInWarning(`Agents of role "${role.name}"`, resolver, role.dnsReason));
+    }
     if (plan.platform === AgentPlatform.DOCKER) {
       const roleScope = new Construct(this, "roles");
       this.dockerRoleNetworks = {};

@@ -100,6 +100,7 @@ const role = object("a role", {
     allowedHosts: list("allowedHosts", str("a host pattern")).optional(),
     egressCidrs: list("egressCidrs", egressCidr).optional(),
     multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),
+    dnsReason: str("dnsReason").optional(),
   }).optional(),
   allowFileSystem: bool("allowFileSystem").optional(),
 });

@@ -64,6 +64,8 @@ export interface PlannedRole {
   /** What the proxy allows this role: model hosts plus `allowedHosts`, overlaps removed, sorted. */
   readonly proxyAllowlist: HostPattern[];
   readonly egressCidrs: PlannedCidr[];
+  /** Why the role's agents may query DNS (`network.dnsReason`); undefined: they resolve nothing. */
+  readonly dnsReason?: string;
   readonly allowFileSystem: boolean;
   /** Kubernetes: the role's own proxy port. Docker: the proxy port, on the role's own proxy address. */
   readonly proxyPort: number;
@@ -141,7 +143,6 @@ export interface PlannedNames {
   readonly egressNetwork: string;
   /** Kubernetes: the NetworkPolicies over every agent pod. */
   readonly agentsDefaultDenyPolicy: string;
-  readonly agentsDnsPolicy: string;
   readonly agentsIngressPolicy: string;
   /** Kubernetes: the PrometheusRule, also named after the namespace. */
   readonly alertRules: string;
@@ -267,6 +268,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         .map(({ network, ports }) => ({ cidr: network.text, version: network.version, ports: [...new Set(ports)].sort((a, b) => a - b) }))
         // By CIDR, then by ports: two entries for one CIDR must not keep the order they were written in.
         .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
+      dnsReason: role.network?.dnsReason?.trim(),
       allowFileSystem: role.allowFileSystem ?? DEFAULTS.allowFileSystem,
       proxyPort: platform === AgentPlatform.KUBERNETES ? proxyPort + index : proxyPort,
       keyGrants: access.filter((a) => a.access !== ToolAccess.DENY && toolByName.get(a.tool)?.key?.delivery === KeyDelivery.AGENT).map((a) => a.tool),
@@ -287,7 +289,6 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       proxyConfigMap: `${proxyName(firewallName)}-squid-conf`,
       egressNetwork: `${firewallName}-egress`,
       agentsDefaultDenyPolicy: `${firewallName}-agents-default-deny`,
-      agentsDnsPolicy: `${firewallName}-agents-dns`,
       agentsIngressPolicy: `${firewallName}-agents-ingress`,
       alertRules: `${firewallName}-alerts-${namespace}`,
     },
