@@ -18,7 +18,8 @@ import { VaultAgentConfig } from "../render/vault-agent-config";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
-import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
+import { squidGatewayListenerForPlan } from "../render/squid-conf";
 import { CHECKSUM_ANNOTATIONS, deploymentV1Class, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
 
 /** User and group of the gateway pod (the gateway and its Vault Agent share it: keys are 0400). */
@@ -80,6 +81,12 @@ export interface KubernetesToolGatewayProps {
    * @default - from `gateway.redis.url`, as `vaultCidrs` from `vault.address`
    */
   readonly redisCidrs?: string[];
+  /**
+   * The proxy's listener the gateway reaches its upstreams through (RAPIDCLAW_UPSTREAM_PROXY,
+   * `EgressProxy.gatewayProxyUrl`): its only way out, as on Docker.
+   * @default - none: the gateway fronts no upstream
+   */
+  readonly upstreamProxyUrl?: string;
 }
 
 /**
@@ -170,7 +177,10 @@ export class KubernetesToolGateway extends Construct {
     });
     this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", sha256(bundle.text)].join("\n"));
 
-    this.deployment = this.gatewayDeployment(namespace, labels);
+    if (squidGatewayListenerForPlan(plan) !== undefined && props.upstreamProxyUrl === undefined) {
+      throw new Error(`KubernetesToolGateway "${id}": the gateway fronts upstreams and leaves only through the proxy's gateway listener; pass upstreamProxyUrl: proxy.gatewayProxyUrl`);
+    }
+    this.deployment = this.gatewayDeployment(namespace, labels, props.upstreamProxyUrl);
 
     this.service = new ServiceV1(this, "service", {
       metadata: { name: gateway.name, namespace, labels },
@@ -224,7 +234,7 @@ export class KubernetesToolGateway extends Construct {
     }
   }
 
-  private gatewayDeployment(namespace: string, labels: Record<string, string>): DeploymentV1 {
+  private gatewayDeployment(namespace: string, labels: Record<string, string>, upstreamProxyUrl: string | undefined): DeploymentV1 {
     const gateway = this.gateway;
     const keyDir = gateway.paths.keyDir;
     const volumes: DeploymentV1SpecTemplateSpecVolume[] = [
@@ -238,6 +248,7 @@ export class KubernetesToolGateway extends Construct {
         name: "gateway",
         image: gateway.image,
         command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, ...redisCredentialsArgs(gateway), "--admin-port", String(gateway.adminPort)],
+        env: upstreamProxyUrl === undefined ? undefined : [{ name: "RAPIDCLAW_UPSTREAM_PROXY", value: upstreamProxyUrl }],
         port: [
           ...gateway.roles.map((r, index) => ({ name: rolePortName(index), containerPort: r.port, protocol: "TCP" })),
           { name: "admin", containerPort: gateway.adminPort, protocol: "TCP" },
@@ -307,8 +318,9 @@ export class KubernetesToolGateway extends Construct {
       const vault = explicitPeers(servicePeers(plan.vault.address as string, plan, namespace), props.vaultCidrs);
       egress.push({ to: vault.peers, ports: tcpPorts([vault.port]) });
     }
-    const upstreamPorts = [...new Set(plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [Number(new URL(tool.upstream).port || 443)])))].sort((a, b) => a - b);
-    if (upstreamPorts.length > 0) egress.push({ to: publicInternetPeers(plan), ports: tcpPorts(upstreamPorts) });
+    // Upstreams only through the proxy's gateway listener: no public range is open to the gateway.
+    const listener = squidGatewayListenerForPlan(plan);
+    if (listener) egress.push({ to: [{ podSelector: componentSelector(firewall, COMPONENTS.egressProxy) }], ports: tcpPorts([listener.port]) });
     return firewallPolicy(this, "network-policy", {
       firewall,
       namespace,
