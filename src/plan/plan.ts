@@ -8,6 +8,7 @@ import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
 import { keyDeliveryOf, planGateway, type PlannedGateway } from "./gateway-plan";
+import { roleUids } from "./role-uids";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {
@@ -112,7 +113,7 @@ export interface PlannedAgent {
   readonly replicas: number;
   /** Docker: the pinned address on the role's network, if the agent has one. */
   readonly ipv4Address?: string;
-  /** Docker: the user the container runs as. */
+  /** Docker: the user the container runs as: the agent's `user`, else its role's own uid (`roleUids`). */
   readonly user: string;
   /** Docker: the container's process limit. */
   readonly processLimit: number;
@@ -247,7 +248,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   const toolByName = new Map(tools.map((t) => [t.name, t]));
 
   const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(model, roleNames) : new Map<string, PlannedRoleNetwork>();
-  const agents = planAgents(model);
+  const agents = planAgents(model, roleUids(firewallName, roleNames));
 
   const roles: PlannedRole[] = roleNames.map((name, index) => {
     const role = spec.roles[name];
@@ -363,7 +364,7 @@ function planRoleNetworks(model: FirewallModel, roleNames: string[]): Map<string
 }
 
 /** Agents in name order. Docker addresses are pinned or left to the engine: adding an agent never moves another. */
-function planAgents(model: FirewallModel): PlannedAgent[] {
+function planAgents(model: FirewallModel, uids: ReadonlyMap<string, number>): PlannedAgent[] {
   const sorted = [...model.agents].sort((a, b) => byString(a.props.name, b.props.name));
   return sorted.map(({ props: agent, memoryMiB, ipv4Address }) => ({
     name: agent.name,
@@ -375,7 +376,7 @@ function planAgents(model: FirewallModel): PlannedAgent[] {
     cpus: agent.cpus ?? DEFAULTS.cpus,
     replicas: agent.replicas ?? DEFAULTS.replicas,
     ipv4Address: model.props.platform === AgentPlatform.DOCKER ? ipv4Address : undefined,
-    user: agent.user ?? DEFAULTS.agentUser,
+    user: agent.user ?? (model.props.platform === AgentPlatform.DOCKER ? `${uids.get(agent.role)}:${uids.get(agent.role)}` : DEFAULTS.agentUser),
     processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,
     env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
     runtime: agent.runtime,
