@@ -37,7 +37,8 @@ const HERMES_VERSION = "0.19.0";
  * needs WRITE, it may not); the support role holds no workspace access.
  */
 const SPEC = fronted(AgentPlatform.DOCKER, (spec) => {
-  spec.modelHosts = spec.modelHosts.filter((host) => host !== "api.openai.com"); // fronted by llm below
+  // The model API is fronted by llm below, so no model host reaches it directly.
+  spec.modelHosts = ["models.example.com"];
   spec.tools = { ...spec.tools, llm: { upstream: "https://api.openai.com/v1", key: {} }, workspace: { agentTools: { hermes: ["read_file", "write_file"] } } };
   spec.roles = {
     ...spec.roles,

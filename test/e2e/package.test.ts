@@ -140,7 +140,8 @@ describe.skipIf(SKIP)("the packed library", () => {
       const firewall = stack("firewall");
       if (consumer.platform === "docker") {
         const containers = Object.values(firewall.resource.docker_container) as { name: string }[];
-        expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
+        // The proxy, the agent, and the alert pipeline beside the proxy: proxy-events and its Redis.
+        expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "rapidclaw-events-redis", "rapidclaw-proxy-events", "research-agent"]);
         expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
         expect(Object.keys(firewall.provider)).not.toContain("kubernetes");
       } else {
