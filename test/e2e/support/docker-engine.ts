@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { NetworkNamespace, run, type CommandResult } from "./netns";
@@ -155,6 +155,8 @@ export function squidRoot(parent: string): string {
   for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid"]) if (existsSync(path)) copy(path);
   writeUsers(root, { name: "proxy", uid: 13, gid: 13, home: "/bin" });
   for (const d of ["var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
+  // As the squid packages make it: the log directory is Squid's user's (the event log volume is created from it).
+  chownSync(join(root, "var/log/squid"), 13, 13);
   worldWritableTmp(root);
   return root;
 }
