@@ -102,7 +102,7 @@ describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.ya
   it("mounts a config that hooks every call and sends the model to the gateway, with no key", () => {
     const config = parse(mount.roleFiles[0].content);
     expect(config.model).toEqual({ provider: "custom", base_url: `${mountedGatewayUrl}/tools/llm` });
-    expect(config.hooks.pre_tool_call).toEqual([{ matcher: ".*", command: "node /opt/rapidclaw/rapidclaw-hook.cjs hook hermes --tool read_file=workspace:READ --tool web_search=web_search:READ", timeout: 10, fail_closed: true }]);
+    expect(config.hooks.pre_tool_call).toEqual([{ matcher: ".*", command: "node /opt/rapidclaw/rapidclaw-hook.cjs hook hermes --timeout-ms 9500 --tool read_file=workspace:READ --tool web_search=web_search:READ", timeout: 10, fail_closed: true }]);
     expect(config.toolsets).toEqual(["file", "search"]);
     expect(mount.roleFiles[0].content).not.toMatch(/api_key/);
   });

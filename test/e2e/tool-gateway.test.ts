@@ -249,7 +249,9 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
         // What a reachable listener answers: the check endpoint takes POST only.
         { id: "own-listener", host: own.address!, port: own.port, send: "GET /v1/check HTTP/1.0\\r\\n\\r\\n" },
         { id: "other-listener", host: other.address!, port: other.port, send: "GET /v1/check HTTP/1.0\\r\\n\\r\\n" },
-        { id: "own-address-other-port", host: own.address!, port: other.port, send: "GET /v1/check HTTP/1.0\\r\\n\\r\\n" },
+        // Every role's listener is on gateway.port at its own address (stable allocations): a port
+        // beside it on the agent's own gateway address answers nothing.
+        { id: "own-address-other-port", host: own.address!, port: own.port + 1, send: "GET /v1/check HTTP/1.0\\r\\n\\r\\n" },
         ...redisAddresses.map((address, i) => ({ id: `redis-${i}`, host: address, port: 6379, send: ping })),
         { id: "redis-port-on-gateway", host: own.address!, port: 6379, send: ping },
         { id: "upstream", host: UPSTREAM, port: 443 },

@@ -208,8 +208,8 @@ describe.skipIf(skip)("the gateway under random and damaged HTTP", () => {
       expect(uncaught).toEqual([]);
     }), { numRuns: RUNS });
     const forwarded = upstream.received.slice(before);
-    // Enough cases got through for the check below to mean something.
-    expect(forwarded.length).toBeGreaterThan(RUNS / 10);
+    // Enough cases got through for the check below to mean something (random cases: most are refused).
+    expect(forwarded.length).toBeGreaterThan(RUNS / 20);
     for (const request of forwarded) {
       const sent = toolOf(config, request);
       expect(sent, `${request.method} ${request.target} for ${request.headers.host}`).toBeDefined();
