@@ -97,6 +97,7 @@ describe("the gateway as one bundled file", () => {
       expect(refused.status).toBe(403);
       expect(JSON.parse(refused.body)).toMatchObject({ error: "permission_denied", tool: "web_search", agent_role: "customer_support" });
       expect(upstream.received).toHaveLength(1);
+      await gateway.waitFor('"permission_denied"', 5_000, "stdout");
       const events = gateway.stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
       expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "web_search", agent_role: "customer_support" })]));
     });

@@ -28,11 +28,14 @@ export class CliProcess {
     return this.child.pid;
   }
 
-  /** Waits until stderr holds `text`, or fails with what the process said. */
-  async waitFor(text: string, ms = 20_000): Promise<void> {
+  /**
+   * Waits until stderr (or, with `stream: "stdout"`, the event stream) holds `text`, or fails with
+   * what the process said. Events are written after the response, so a test reads them by waiting.
+   */
+  async waitFor(text: string, ms = 20_000, stream: "stderr" | "stdout" = "stderr"): Promise<void> {
     const deadline = Date.now() + ms;
-    while (!this.stderr.includes(text)) {
-      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`rapidclaw did not say "${text}": ${this.stderr}`);
+    while (!this[stream].includes(text)) {
+      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`rapidclaw did not write "${text}" to ${stream}: ${this[stream]}\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
