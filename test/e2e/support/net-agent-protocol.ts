@@ -98,7 +98,9 @@ export interface RawProxyRequest {
 
 /**
  * Open `count` connections to a proxy one after another from one source address, send nothing,
- * and after `timeoutMs` tell for each whether the proxy closed it; then close them all.
+ * and after `timeoutMs` tell for each whether the proxy closed it; then close them all. With
+ * `closedAtLeast`, tell as soon as that many are closed (and a short settle has passed): a loaded
+ * machine may take seconds to close them, an idle one milliseconds.
  */
 export interface HoldConnectionsRequest {
   readonly op: "holdConnections";
@@ -107,6 +109,7 @@ export interface HoldConnectionsRequest {
   readonly localAddress?: string;
   readonly count: number;
   readonly timeoutMs: number;
+  readonly closedAtLeast?: number;
 }
 
 export type NetAgentRequest =

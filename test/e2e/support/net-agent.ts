@@ -186,7 +186,10 @@ async function holdConnections(request: Extract<NetAgentRequest, { op: "holdConn
       socket.once("error", () => resolvePromise());
     });
   }
-  await new Promise((resolvePromise) => setTimeout(resolvePromise, request.timeoutMs));
+  const deadline = Date.now() + request.timeoutMs;
+  while (Date.now() < deadline && closed.size < (request.closedAtLeast ?? Infinity)) await new Promise((r) => setTimeout(r, 50));
+  // Settle: a connection closed late beside the awaited ones still shows.
+  if (request.closedAtLeast !== undefined) await new Promise((r) => setTimeout(r, 500));
   const states = sockets.map((_, i) => (closed.has(i) ? "closed" : "open") as "open" | "closed");
   for (const socket of sockets) socket.destroy();
   return states;
