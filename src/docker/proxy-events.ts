@@ -9,6 +9,7 @@ import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { bundledRedisContainer } from "./bundled-redis";
 import { gatewayDockerNetwork } from "./gateway-network";
 import { hardened } from "./hardening";
+import { bundleUpload } from "./bundle-upload";
 import { dockerUploads } from "./uploads";
 import { dockerClasses } from "./provider-classes";
 
@@ -28,7 +29,8 @@ export interface DockerProxyEventsProps {
 }
 
 /**
- * Docker part of ProxyEvents: `rapidclaw proxy-events` in a stock Node image, reading the proxy's
+ * Docker part of ProxyEvents: `rapidclaw proxy-events` in the gateway's image (the stock Node
+ * image with the bundle uploaded from the stack's file asset, or `gateway.image`), reading the proxy's
  * event log from the proxy's own log volume (read-only), counting `network_blocked` in Redis
  * windows: the gateway's (on the gateway's Redis network) or a bundled one on a network of their
  * own. It joins no agent network and has no way out; hardened like the gateway.
@@ -56,7 +58,7 @@ export class DockerProxyEvents extends Construct {
       this.redisContainer = bundledRedisContainer(this, "redis", { name: events.redis.name, address: docker.redisAddress as string, network: this.redisNetwork.name, firewall, component: "proxy-events-redis" });
     }
     const image = new dockerClasses.Image(this, "image", { name: events.image, keepLocally: true });
-    const uploads = dockerUploads([{ path: events.bundlePath, content: props.bundle.text }, { path: events.configPath, content: events.configJson }], "0444", true);
+    const uploads = dockerUploads([{ path: events.configPath, content: events.configJson }], "0444", true, events.imageHoldsBundle ? [] : [bundleUpload(this, props.bundle, events.bundlePath, "0444")]);
     this.container = new dockerClasses.Container(this, "container", {
       name: events.name,
       image: image.imageId,
