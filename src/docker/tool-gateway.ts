@@ -54,8 +54,8 @@ export interface DockerToolGatewayProps {
 }
 
 /**
- * Docker part of ToolGateway: the gateway container (a stock Node image running the bundle,
- * uploaded from the stack's file asset; or `gateway.image`, which holds it) at the third address of every role's network, where each role's listener binds; its
+ * Docker part of ToolGateway: the gateway container (a stock Node image running the bundle
+ * uploaded from the stack's file asset, or `gateway.image`, which holds it) at the third address of every role's network, where each role's listener binds; its
  * way out only through the proxy's `tool_gateway` listener; a bundled Redis on a network only the
  * gateway joins; and, when it holds keys, a Vault Agent rendering them into a memory-backed
  * volume the gateway mounts read-only. Every container runs as a non-root user with no
