@@ -6,7 +6,7 @@ import type { Volume } from "@cdktf/provider-docker/lib/volume";
 import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
-import type { GatewayBundle } from "../constructs/gateway-bundle";
+import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
 import { DEFAULTS } from "../model/defaults";
 import { planOf } from "../plan/firewall-spec";
@@ -36,8 +36,11 @@ export interface DockerToolGatewayProps {
    * @default - none: the gateway fronts no upstream
    */
   readonly upstreamProxyUrl?: string;
-  /** The gateway program the Node image runs (not uploaded with `gateway.image`, which holds it). */
-  readonly bundle: GatewayBundle;
+  /**
+   * The gateway program the Node image runs (not read with `gateway.image`, which holds it).
+   * @default GatewayBundle.packaged() - the bundle this package ships
+   */
+  readonly bundle?: GatewayBundle;
   /** Path of the AppRole backend the gateway's Vault Agent logs in with (a reference when created in the stack). */
   readonly authPath: string;
   /**
@@ -55,8 +58,9 @@ export interface DockerToolGatewayProps {
 
 /**
  * Docker part of ToolGateway: the gateway container (a stock Node image running the bundle
- * uploaded from the stack's file asset, or `gateway.image`, which holds it) at the third address of every role's network, where each role's listener binds; its
- * way out only through the proxy's `tool_gateway` listener; a bundled Redis on a network only the
+ * uploaded from the stack's file asset, or `gateway.image`, which holds it) at the third address
+ * of every role's network, where each role's listener binds; its way out only through the
+ * proxy's `tool_gateway` listener; a bundled Redis on a network only the
  * gateway joins; and, when it holds keys, a Vault Agent rendering them into a memory-backed
  * volume the gateway mounts read-only. Every container runs as a non-root user with no
  * capabilities, a read-only root, and memory, CPU, process and log limits.
@@ -152,7 +156,7 @@ export class DockerToolGateway extends Construct {
       ...withKeyVolume(
         // The configuration as content, like squid.conf; the bundle from the stack's asset by path and
         // hash (not in the JSON), or none with `gateway.image`, whose image holds it.
-        dockerUploads([{ path: gateway.paths.config, content: gateway.configJson }], "0444", true, gateway.imageHoldsBundle ? [] : [bundleUpload(this, props.bundle, gateway.paths.bundle, "0444")]),
+        dockerUploads([{ path: gateway.paths.config, content: gateway.configJson }], "0444", true, gateway.imageHoldsBundle ? [] : [bundleUpload(this, props.bundle ?? GatewayBundle.packaged(), gateway.paths.bundle, "0444")]),
         this.keyVolume === undefined ? undefined : { source: this.keyVolume.name, target: gateway.paths.keyDir, type: "volume", readOnly: true },
       ),
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
