@@ -1,8 +1,9 @@
 /**
  * The `rapidclaw` command's shared options, run through the built bundle as users run it:
  * `--version`, one name (`--config`) for the firewall file on every command that reads one, the
- * old `--spec` of `alerts` still accepted, and a bad firewall file reported with every problem at
- * once, each at its file:line:column.
+ * old `--spec` of `alerts` still accepted, a bad firewall file reported with every problem at
+ * once, each at its file:line:column, and `gateway` checking every file its flags name (firewall
+ * file and its webhooks' secrets, Redis login, upstream CA) in one pass.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -89,5 +90,31 @@ describe("rapidclaw options", () => {
     expect(run.err).toContain(`  - modelHosts[0] (${file}:2:14): "*" would allow every host`);
     expect(run.err).toContain(`  - roles.research_agent.tools.web_serch (${file}:6:30): unknown tool "web_serch"; did you mean "web_search"?`);
     expect(run.err).toContain(`  - tools.web_search.rateLimit.maxCalls (${file}:4:40): maxCalls must be at least 1`);
+  });
+
+  it("gateway checks every file its flags name in one pass: a bad firewall file, an unreadable Redis login and a CA file without a certificate, all at once", () => {
+    const bad = join(dir, "gateway-bad.yaml");
+    writeFileSync(bad, stringify({ ...firewallScenario(AgentPlatform.DOCKER), modelHosts: ["*"] }));
+    const notPem = join(dir, "not-a-ca.pem");
+    writeFileSync(notPem, "hello\n");
+    const missing = join(dir, "no-such-credentials.json");
+    const run = rapidclaw("gateway", "--config", bad, "--key-dir", dir, "--redis-credentials-file", missing, "--upstream-ca", notPem, "--admin-port", "0");
+    expect(run.code).toBe(EXIT.USAGE);
+    expect(run.err).toContain(`invalid firewall spec in ${bad}: 1 problem`);
+    expect(run.err).toContain("would allow every host");
+    expect(run.err).toContain(`  - --redis-credentials-file: cannot read ${missing} (ENOENT)`);
+    expect(run.err).toContain(`  - --upstream-ca: ${notPem} holds no PEM certificate`);
+    expect(run.out).toBe("");
+  });
+
+  it("gateway reports a valid firewall file's missing webhook secret together with a bad Redis login file", () => {
+    const file = join(dir, "gateway-webhook.yaml");
+    writeFileSync(file, stringify({ ...firewallScenario(AgentPlatform.DOCKER), monitoring: { webhooks: [{ format: "slack", severity: "warning", urlEnv: "RAPIDCLAW_TEST_NO_SUCH_VARIABLE" }] } }));
+    const credentials = join(dir, "empty-credentials.json");
+    writeFileSync(credentials, "{}");
+    const run = rapidclaw("gateway", "--config", file, "--key-dir", dir, "--redis-credentials-file", credentials, "--admin-port", "0");
+    expect(run.code).toBe(EXIT.USAGE);
+    expect(run.err).toContain("alert webhooks are not usable:\n  - monitoring.webhooks[0] (slack): environment variable RAPIDCLAW_TEST_NO_SUCH_VARIABLE (its URL) is not set");
+    expect(run.err).toContain(`  - --redis-credentials-file: ${credentials} must hold a JSON object with non-empty string fields username and password`);
   });
 });

@@ -44,7 +44,6 @@ const TABLE: Record<string, unknown> = {
   "KeyHeaderProps.format": DEFAULTS.gateway.keyFormat,
   "GatewayOptions.port": DEFAULTS.gateway.port,
   "GatewayOptions.limiterTimeoutMs": DEFAULTS.gateway.limiterTimeoutMs,
-  "GatewayOptions.image": DEFAULTS.gateway.image,
   "GatewayOptions.replicas": DEFAULTS.gateway.replicas,
   "EgressCidrProps.allowPublic": DEFAULTS.allowPublic,
   "EgressCidrProps.allowBroad": DEFAULTS.allowBroad,

@@ -89,9 +89,10 @@ describe("planGateway", () => {
   });
 
   it("uses an existing Redis instead of the bundled one, with its credentials secret", () => {
-    const gateway = compileFirewall(fronted(AgentPlatform.KUBERNETES, (s) => { s.gateway = { replicas: 3, image: "node:22.12.0-alpine", redis: { url: "rediss://redis.internal:6380/2", credentialsSecret: "redis/gateway" } }; })).gateway!;
+    const IMAGE = `registry.example.com/rapidclaw-gateway@sha256:${"e".repeat(64)}`;
+    const gateway = compileFirewall(fronted(AgentPlatform.KUBERNETES, (s) => { s.gateway = { replicas: 3, image: IMAGE, redis: { url: "rediss://redis.internal:6380/2", credentialsSecret: "redis/gateway" } }; })).gateway!;
     expect(gateway.redis).toMatchObject({ bundled: false, url: "rediss://redis.internal:6380/2", credentialsSecret: "redis/gateway" });
-    expect(gateway).toMatchObject({ replicas: 3, image: "node:22.12.0-alpine" });
+    expect(gateway).toMatchObject({ replicas: 3, image: IMAGE });
   });
 
   it("Docker: under another firewall name the gateway subnet is the /24 opposite the hashed egress subnet", () => {

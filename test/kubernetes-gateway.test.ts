@@ -245,6 +245,22 @@ describe("Kubernetes tool gateway: configuration", () => {
     expect(pod.volume.find((v: Json) => v.name === "bundle-0").config_map.name).toMatch(/^\$\{kubernetes_config_map_v1\..+\.metadata\[0\]\.name\}$/);
   });
 
+  it("with gateway.image runs that image with the bundle it holds: no bundle ConfigMap, no init container, nothing mounted over it", () => {
+    const image = `registry.example.com/rapidclaw-gateway@sha256:${"cd".repeat(32)}`;
+    const own = gatewayStack(gatewaySpec({ gateway: { image } }));
+    const ownPod = byName(own.synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway").spec.template.spec;
+    expect(own.gateway.bundleConfigMaps).toEqual([]);
+    expect(own.gateway.bundleConfigMap).toBeUndefined();
+    expect(own.synth.resources("kubernetes_config_map_v1").map((c) => c.metadata.name).filter((n) => n.includes("bundle"))).toEqual([]);
+    expect(ownPod.init_container).toBeUndefined();
+    const container = ownPod.container.find((c: Json) => c.name === "gateway");
+    expect(container.image).toBe(image);
+    expect(container.command.slice(0, 2)).toEqual(["node", "/opt/rapidclaw/rapidclaw-gateway.cjs"]);
+    expect(container.volume_mount.map((m: Json) => m.mount_path)).not.toContain("/opt/rapidclaw");
+    expect(ownPod.volume.map((v: Json) => v.name).filter((n: string) => n.startsWith("bundle"))).toEqual([]);
+    expect(own.synth.json.length).toBeLessThan(synth.json.length - 1024 * 1024);
+  });
+
   it("rolls the pods when the firewall file or the bundle changes, and synthesizes byte-identical JSON otherwise", () => {
     expect(checksumOf(synth)).toBe(gateway.configChecksum);
     expect(gatewayStack().synth.json).toBe(synth.json);

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
 import { App, TerraformStack } from "cdktf";
@@ -81,9 +83,44 @@ describe("the tool gateway on Docker", () => {
     if (squidBinary) expect(squidParse(squidConf)).toEqual({ status: 0, problems: [] });
   });
 
-  it("uploads the packaged bundle and the deployed firewall file, which the gateway loads with a listener per role", () => {
+  it("uploads the packaged bundle from the stack's file asset, by path and sha256, the same for the gateway and proxy-events; the JSON does not carry it", () => {
+    const bundle = readFileSync(join(__dirname, "..", GATEWAY_BUNDLE_PATH));
+    const hash = createHash("sha256").update(bundle).digest("hex");
+    const expected = { file: gateway.paths.bundle, source: `assets/rapidclaw-gateway-bundle-${hash.slice(0, 12)}/${hash}/rapidclaw-gateway.cjs`, source_hash: hash, permissions: "0444" };
+    for (const name of ["rapidclaw-tool-gateway", "rapidclaw-proxy-events"]) {
+      expect(byName.get(name)!.upload.find((u: Json) => u.file === gateway.paths.bundle), name).toEqual(expected);
+    }
+    expect(built.synth.json.length).toBeLessThan(200_000);
+    // What cdktf synth writes beside the stack's JSON, where Terraform reads the upload from.
+    const outdir = mkdtempSync(join(tmpdir(), "htg-asset-"));
+    try {
+      const app = new App({ outdir });
+      new RapidClawStack(app, "agent-firewall", fronted(AgentPlatform.DOCKER));
+      app.synth();
+      expect(readFileSync(join(outdir, "stacks", "agent-firewall", expected.source)).equals(bundle)).toBe(true);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it("with gateway.image runs that image for the gateway and proxy-events, and uploads no bundle", () => {
+    const image = `registry.example.com/rapidclaw-gateway@sha256:${"ab".repeat(32)}`;
+    const spec = fronted(AgentPlatform.DOCKER);
+    const own = dockerGateway({ ...spec, gateway: { ...spec.gateway, image } });
+    for (const name of ["rapidclaw-tool-gateway", "rapidclaw-proxy-events"]) {
+      const container = own.byName.get(name)!;
+      expect(container.upload.map((u: Json) => u.file), name).toEqual([gateway.paths.config]);
+      // The image's own /opt/rapidclaw shows: only the configuration's directory is a volume.
+      expect(container.mounts.map((m: Json) => m.target), name).not.toContain("/opt/rapidclaw");
+      expect(container.entrypoint.slice(0, 2), name).toEqual(["node", gateway.paths.bundle]);
+    }
+    expect(own.synth.resources("docker_image").map((i) => i.name)).toContain(image);
+    expect(own.synth.resources("docker_image").map((i) => i.name)).not.toContain("node:22.12.0-bookworm-slim");
+    expect(own.synth.json).not.toContain("rapidclaw-gateway-bundle");
+  });
+
+  it("uploads the deployed firewall file, which the gateway loads with a listener per role", () => {
     const container = byName.get("rapidclaw-tool-gateway")!;
-    expect(uploadOf("rapidclaw-tool-gateway", gateway.paths.bundle)).toBe(readFileSync(join(__dirname, "..", GATEWAY_BUNDLE_PATH), "utf8"));
     const config = JSON.parse(uploadOf("rapidclaw-tool-gateway", gateway.paths.config));
     const byAddress = (a: Json, b: Json) => (a.address < b.address ? -1 : 1);
     expect(config.gateway.listeners).toEqual(gateway.roles.map((r) => ({ address: r.address, port: r.port, role: r.role })).sort(byAddress));
@@ -171,7 +208,7 @@ describe("the tool gateway on Docker", () => {
   it("puts no key anywhere: agents get URLs, the only Terraform value uploaded is the Vault Agent's role ID, and no SecretID is made in Terraform", () => {
     for (const [name, container] of byName) {
       for (const upload of container.upload ?? []) {
-        const references = (upload.content as string).replace(/\$\$\{/g, "").match(/\$\{[^}]*\}/g) ?? [];
+        const references = (upload.content as string ?? "").replace(/\$\$\{/g, "").match(/\$\{[^}]*\}/g) ?? [];
         if (name === "rapidclaw-tool-gateway-vault-agent" && upload.file === "/etc/rapidclaw/role-id") {
           expect(references).toEqual([expect.stringMatching(/^\$\{vault_approle_auth_backend_role\.tool-gateway_docker_login_[0-9A-F]+\.role_id\}$/)]);
         } else {

@@ -295,8 +295,8 @@ describe("RapidClawStack runs the check as a cdktf validation", () => {
   it("fails synthesis, with the reason, when an override leaves an artifact the check cannot read", () => {
     const stack = new RapidClawStack(new App(), "agent-firewall", fleet(AgentPlatform.DOCKER));
     const gateway = stack.node.findAll().find((c) => c.node.path.endsWith("tool-gateway/docker/container")) as unknown as { addOverride(path: string, value: unknown): void };
-    // The second upload is the gateway's firewall file (the first its bundle).
-    gateway.addOverride("upload.1.content", "{ not json");
+    // The first upload is the gateway's firewall file (the second its bundle, from the stack's asset).
+    gateway.addOverride("upload.0.content", "{ not json");
     expect(() => Testing.synth(stack, true)).toThrow(/the stack's layers could not be verified against the firewall description: .*JSON/);
   });
 

@@ -1,13 +1,9 @@
-import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { gatewayConfigFromSpec } from "../gateway/config";
 import { startGateway } from "../gateway/gateway";
-import { readRedisCredentials } from "../gateway/redis-credentials";
 import type { UpstreamAddress } from "../gateway/server";
 import { parseUpstreamProxy, type UpstreamProxy } from "../gateway/upstream-proxy";
-import { compileFirewall } from "../plan/plan";
-import { loadFirewallSpec } from "../model/load";
 import { SHUTDOWN } from "../plan/shutdown";
+import { readGatewaySetup } from "./gateway-setup";
 import { drainOnSignals, exitOnConfigError, integer, reportAlertWindows, writeStdoutLine } from "./service-io";
 
 /** Parses `tool=host:port` into the map of connect-to overrides. */
@@ -51,12 +47,11 @@ export function gatewayCommand(): Command {
     .option("--drain-timeout-sec <seconds>", "on SIGTERM or SIGINT: how long calls in flight (streams included) may still take before they are cut; /readyz answers 503 and no new connection is accepted meanwhile", integer("--drain-timeout-sec", 0), SHUTDOWN.drainTimeoutSec)
     .addOption(new Option("--upstream-proxy <url>", "reach every upstream through this HTTP proxy (CONNECT; TLS to the upstream inside), e.g. http://egress-proxy:3130").env("RAPIDCLAW_UPSTREAM_PROXY").argParser(upstreamProxy))
     .action(async (options) => {
-      const spec = exitOnConfigError(() => loadFirewallSpec(options.config));
-      const config = gatewayConfigFromSpec(spec);
-      const redisCredentials = options.redisCredentialsFile === undefined ? undefined : exitOnConfigError(() => readRedisCredentials(options.redisCredentialsFile));
+      // Every file a flag names, read and checked together: all their problems at once.
+      const { config, plan, redisCredentials, upstreamCa } = exitOnConfigError(() => readGatewaySetup(options));
       const gateway = await exitOnConfigError(() => startGateway({
         config,
-        plan: compileFirewall(spec),
+        plan,
         writeLine: writeStdoutLine,
         monitoring: { onStoreChange: reportAlertWindows },
         keyDir: options.keyDir,
@@ -75,7 +70,7 @@ export function gatewayCommand(): Command {
         upstreamConnectionsPerRole: options.upstreamConnectionsPerRole,
         maxCallsInFlightPerRole: options.maxCallsInFlightPerRole,
         upstreamAddresses: options.upstreamAddress,
-        upstreamCa: options.upstreamCa === undefined ? undefined : readFileSync(options.upstreamCa, "utf8"),
+        upstreamCa,
         upstreamProxy: options.upstreamProxy,
       }));
       const where = gateway.listeners.map((a, i) => `${a.address}:${a.port}${config.listeners[i].role ? ` (${config.listeners[i].role})` : " (by source network)"}`);

@@ -3,14 +3,18 @@ import { WebhookConfigError } from "../monitoring/alert-webhooks";
 import { FirewallSpecError } from "../model/errors";
 import { EXIT } from "./exit-codes";
 
+const isConfigError = (error: unknown): error is Error => error instanceof FirewallSpecError || error instanceof WebhookConfigError;
+
 /**
  * Runs a long-running command's set-up step; a bad firewall file or webhooks whose secrets are
- * missing end the process with every problem listed and EXIT.USAGE (2), as bad arguments do.
+ * missing (or an AggregateError of several such, from a step that checks every flag's file) end
+ * the process with every problem listed and EXIT.USAGE (2), as bad arguments do.
  */
 export function exitOnConfigError<T>(step: () => T): T {
   const fail = (error: unknown): never => {
-    if (!(error instanceof FirewallSpecError || error instanceof WebhookConfigError)) throw error;
-    process.stderr.write(`rapidclaw: ${error.message}\n`);
+    const errors = error instanceof AggregateError && error.errors.every(isConfigError) ? error.errors : [error];
+    if (!errors.every(isConfigError)) throw error;
+    for (const each of errors) process.stderr.write(`rapidclaw: ${(each as Error).message}\n`);
     process.exit(EXIT.USAGE);
   };
   try {

@@ -1,13 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { packageRoot } from "../terraform/package-files";
 
 /** Where `npm run build` writes the gateway bundle, relative to the package root (listed in `files`). */
 export const GATEWAY_BUNDLE_PATH = "dist/gateway/rapidclaw-gateway.cjs";
 
 /**
- * The one-file tool gateway (`rapidclaw gateway`), as a stock Node image runs it. Its text is
- * uploaded into the gateway's container, so what runs is exactly what this package shipped.
+ * The one-file tool gateway (`rapidclaw gateway`), as a stock Node image runs it. On Docker the
+ * file is uploaded into the gateway's container from a file asset of the stack (by path, with its
+ * hash); on Kubernetes its text travels in ConfigMap parts. Either way what runs is exactly what
+ * this package shipped. With `gateway.image` the bundle is in the image and none is delivered.
  */
 export class GatewayBundle {
   /** The bundle this package ships (`dist/gateway/rapidclaw-gateway.cjs`, built by `npm run build`). */
@@ -18,13 +20,17 @@ export class GatewayBundle {
   /** A bundle built elsewhere (`npm run build` writes one), read at synthesis. */
   public static fromFile(path: string): GatewayBundle {
     if (!existsSync(path)) throw new Error(`the gateway bundle ${path} does not exist; build it with npm run build (a published package ships it)`);
-    return new GatewayBundle(readFileSync(path, "utf8"));
+    return new GatewayBundle(resolve(path), readFileSync(path, "utf8"));
   }
+
+  /** Absolute path of the bundle's file (a Docker stack uploads it from its asset copy). */
+  public readonly path: string;
 
   /** The bundle's text. */
   public readonly text: string;
 
-  private constructor(text: string) {
+  private constructor(path: string, text: string) {
+    this.path = path;
     this.text = text;
   }
 }

@@ -5,7 +5,7 @@ import { AgentPlatform } from "../model/types";
 import { planOf } from "../plan/firewall-spec";
 import { webhookDeliveryProblems } from "../plan/webhook-delivery";
 import type { EgressProxy } from "./egress-proxy";
-import { GatewayBundle } from "./gateway-bundle";
+import type { GatewayBundle } from "./gateway-bundle";
 import { platformPart } from "./platform-part";
 import type { ToolGateway } from "./tool-gateway";
 
@@ -19,7 +19,8 @@ export interface ProxyEventsProps {
    */
   readonly gateway?: ToolGateway;
   /**
-   * The program (the gateway bundle holds every `rapidclaw` command).
+   * The program (the gateway bundle holds every `rapidclaw` command); not read with
+   * `gateway.image`, which holds it.
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
@@ -45,7 +46,7 @@ export class ProxyEvents extends Construct {
     this.dockerEvents = new DockerProxyEvents(this, "docker", {
       spec,
       proxyContainer: props.proxy.docker.container,
-      bundle: props.bundle ?? GatewayBundle.packaged(),
+      bundle: props.bundle,
       gatewayRedisNetwork: plan.proxyEvents.docker?.sharesGatewayNetwork ? props.gateway?.docker.redisNetwork : undefined,
     });
   }

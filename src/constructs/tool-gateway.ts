@@ -11,7 +11,7 @@ import { webhookDeliveryProblems } from "../plan/webhook-delivery";
 import { VaultAgentConfig } from "../render/vault-agent-config";
 import type { IAgentNetwork } from "./agent-network";
 import type { IEgressProxy } from "./egress-proxy";
-import { GatewayBundle } from "./gateway-bundle";
+import type { GatewayBundle } from "./gateway-bundle";
 import type { IKeyGrantee, KeyGrant } from "./key-grantee";
 import { platformPart } from "./platform-part";
 import type { ScopedAgentKeys } from "./scoped-agent-keys";
@@ -26,7 +26,7 @@ export interface ToolGatewayProps {
   /** The tool keys: the gateway is granted `read` on exactly the keys delivered to it (`KeyDelivery.GATEWAY`). */
   readonly keys: ScopedAgentKeys;
   /**
-   * The gateway program.
+   * The gateway program (not read with `gateway.image`, which holds it).
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
@@ -79,7 +79,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
       this.dockerGateway = new DockerToolGateway(this, "docker", {
         network: props.network,
         upstreamProxyUrl: props.proxy.gatewayProxyUrl,
-        bundle: props.bundle ?? GatewayBundle.packaged(),
+        bundle: props.bundle,
         authPath: props.keys.authPath,
         grant: this.keyGrant,
         vaultAgentConfig: this.vaultAgentConfig,

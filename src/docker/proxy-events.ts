@@ -1,7 +1,7 @@
 import type { Container } from "@cdktf/provider-docker/lib/container";
 import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import { Construct } from "constructs";
-import type { GatewayBundle } from "../constructs/gateway-bundle";
+import { GatewayBundle } from "../constructs/gateway-bundle";
 import { DEFAULTS } from "../model/defaults";
 import type { FirewallSpec } from "../plan/firewall-spec";
 import { planOf } from "../plan/firewall-spec";
@@ -9,6 +9,7 @@ import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { bundledRedisContainer } from "./bundled-redis";
 import { gatewayDockerNetwork } from "./gateway-network";
 import { hardened } from "./hardening";
+import { bundleUpload } from "./bundle-upload";
 import { dockerUploads } from "./uploads";
 import { dockerClasses } from "./provider-classes";
 
@@ -18,8 +19,12 @@ export interface DockerProxyEventsProps {
   readonly spec: FirewallSpec;
   /** The proxy container, whose log volume proxy-events mounts read-only. */
   readonly proxyContainer: Container;
-  /** The program the Node image runs (the gateway bundle holds every `rapidclaw` command). */
-  readonly bundle: GatewayBundle;
+  /**
+   * The program the Node image runs (the gateway bundle holds every `rapidclaw` command); not
+   * read with `gateway.image`, which holds it.
+   * @default GatewayBundle.packaged() - the bundle this package ships
+   */
+  readonly bundle?: GatewayBundle;
   /**
    * The gateway's Redis network, when proxy-events shares the gateway's Redis.
    * @default - a network and Redis of its own
@@ -28,8 +33,9 @@ export interface DockerProxyEventsProps {
 }
 
 /**
- * Docker part of ProxyEvents: `rapidclaw proxy-events` in a stock Node image, reading the proxy's
- * event log from the proxy's own log volume (read-only), counting `network_blocked` in Redis
+ * Docker part of ProxyEvents: `rapidclaw proxy-events` in the gateway's image (the stock Node
+ * image with the bundle uploaded from the stack's file asset, or `gateway.image`), reading the
+ * proxy's event log from the proxy's own log volume (read-only), counting `network_blocked` in Redis
  * windows: the gateway's (on the gateway's Redis network) or a bundled one on a network of their
  * own. It joins no agent network and has no way out; hardened like the gateway.
  */
@@ -56,7 +62,7 @@ export class DockerProxyEvents extends Construct {
       this.redisContainer = bundledRedisContainer(this, "redis", { name: events.redis.name, address: docker.redisAddress as string, network: this.redisNetwork.name, firewall, component: "proxy-events-redis" });
     }
     const image = new dockerClasses.Image(this, "image", { name: events.image, keepLocally: true });
-    const uploads = dockerUploads([{ path: events.bundlePath, content: props.bundle.text }, { path: events.configPath, content: events.configJson }], "0444", true);
+    const uploads = dockerUploads([{ path: events.configPath, content: events.configJson }], "0444", true, events.imageHoldsBundle ? [] : [bundleUpload(this, props.bundle ?? GatewayBundle.packaged(), events.bundlePath, "0444")]);
     this.container = new dockerClasses.Container(this, "container", {
       name: events.name,
       image: image.imageId,

@@ -6,7 +6,7 @@ import type { Volume } from "@cdktf/provider-docker/lib/volume";
 import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
-import type { GatewayBundle } from "../constructs/gateway-bundle";
+import { GatewayBundle } from "../constructs/gateway-bundle";
 import type { KeyGrant } from "../constructs/key-grantee";
 import { DEFAULTS } from "../model/defaults";
 import { planOf } from "../plan/firewall-spec";
@@ -16,6 +16,7 @@ import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { gatewayDockerNetwork } from "./gateway-network";
 import { bundledRedisContainer } from "./bundled-redis";
 import { hardened } from "./hardening";
+import { bundleUpload } from "./bundle-upload";
 import { dockerUploads } from "./uploads";
 import { dockerClasses } from "./provider-classes";
 
@@ -35,8 +36,11 @@ export interface DockerToolGatewayProps {
    * @default - none: the gateway fronts no upstream
    */
   readonly upstreamProxyUrl?: string;
-  /** The gateway program the Node image runs. */
-  readonly bundle: GatewayBundle;
+  /**
+   * The gateway program the Node image runs (not read with `gateway.image`, which holds it).
+   * @default GatewayBundle.packaged() - the bundle this package ships
+   */
+  readonly bundle?: GatewayBundle;
   /** Path of the AppRole backend the gateway's Vault Agent logs in with (a reference when created in the stack). */
   readonly authPath: string;
   /**
@@ -53,9 +57,10 @@ export interface DockerToolGatewayProps {
 }
 
 /**
- * Docker part of ToolGateway: the gateway container (a stock Node image running the uploaded
- * bundle) at the third address of every role's network, where each role's listener binds; its
- * way out only through the proxy's `tool_gateway` listener; a bundled Redis on a network only the
+ * Docker part of ToolGateway: the gateway container (a stock Node image running the bundle
+ * uploaded from the stack's file asset, or `gateway.image`, which holds it) at the third address
+ * of every role's network, where each role's listener binds; its way out only through the
+ * proxy's `tool_gateway` listener; a bundled Redis on a network only the
  * gateway joins; and, when it holds keys, a Vault Agent rendering them into a memory-backed
  * volume the gateway mounts read-only. Every container runs as a non-root user with no
  * capabilities, a read-only root, and memory, CPU, process and log limits.
@@ -63,7 +68,7 @@ export interface DockerToolGatewayProps {
 export class DockerToolGateway extends Construct {
   /** The gateway container. */
   public readonly container: Container;
-  /** The Node image. */
+  /** The gateway's image: the stock Node image, or `gateway.image`. */
   public readonly image: Image;
   /** The network between the gateway and its Redis (the bundled one, or one you attach). */
   public readonly redisNetwork: DockerNetwork;
@@ -149,8 +154,9 @@ export class DockerToolGateway extends Construct {
       ],
       ...hardened(DEFAULTS.gateway.limits.gateway),
       ...withKeyVolume(
-        // Uploaded content, like squid.conf: the synthesized JSON says exactly what runs, byte for byte.
-        dockerUploads([{ path: gateway.paths.bundle, content: props.bundle.text }, { path: gateway.paths.config, content: gateway.configJson }], "0444", true),
+        // The configuration as content, like squid.conf; the bundle from the stack's asset by path and
+        // hash (not in the JSON), or none with `gateway.image`, whose image holds it.
+        dockerUploads([{ path: gateway.paths.config, content: gateway.configJson }], "0444", true, gateway.imageHoldsBundle ? [] : [bundleUpload(this, props.bundle ?? GatewayBundle.packaged(), gateway.paths.bundle, "0444")]),
         this.keyVolume === undefined ? undefined : { source: this.keyVolume.name, target: gateway.paths.keyDir, type: "volume", readOnly: true },
       ),
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },

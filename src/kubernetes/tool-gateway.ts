@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { KubernetesAuthBackendRole } from "@cdktf/provider-vault/lib/kubernetes-auth-backend-role";
 import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import type { DeploymentV1, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { DeploymentV1, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecContainerVolumeMount, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import type { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
@@ -71,7 +71,7 @@ export interface KubernetesToolGatewayProps {
    */
   readonly vaultAgentConfig?: string;
   /**
-   * The gateway program.
+   * The gateway program (not delivered with `gateway.image`, which holds it).
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
@@ -92,7 +92,7 @@ export interface KubernetesToolGatewayProps {
 
 /**
  * Kubernetes part of ToolGateway: the gateway as a Deployment (`gateway.replicas`, at least 2) of
- * a stock Node image running the package's one-file bundle, with a Vault Agent sidecar rendering
+ * a stock Node image running the package's one-file bundle (or of `gateway.image`, which holds it), with a Vault Agent sidecar rendering
  * the keys it holds into a memory volume; its ConfigMaps (firewall file and Vault Agent config;
  * the bundle), ServiceAccount, Service (one port per role), PodDisruptionBudget and Vault login
  * role; the bundled Redis unless `gateway.redis` is set; and the NetworkPolicies that make the
@@ -110,16 +110,17 @@ export class KubernetesToolGateway extends Construct {
   public readonly serviceAccount: ServiceAccountV1;
   /** The firewall file (`firewall.json`) and the Vault Agent config (`vault-agent.hcl`). */
   public readonly configMap: ConfigMapV1;
-  /** The first part of the gateway bundle, `<gateway>-bundle` (see `bundleConfigMaps`). */
-  public readonly bundleConfigMap: ConfigMapV1;
+  /** The first part of the gateway bundle, `<gateway>-bundle` (see `bundleConfigMaps`); undefined with `gateway.image`. */
+  public readonly bundleConfigMap?: ConfigMapV1;
   /**
    * The gateway bundle in parts, `<gateway>-bundle`, `<gateway>-bundle-1`, …, each under a
-   * ConfigMap's 1 MiB (the bundle is about 1.1 MiB); an init container joins them.
+   * ConfigMap's 1 MiB (the bundle is about 1.1 MiB); an init container joins them. None with
+   * `gateway.image`, whose image holds the bundle.
    */
   public readonly bundleConfigMaps: ConfigMapV1[];
   /** The rendered Vault Agent config, as in the ConfigMap; undefined when the gateway holds no key. */
   public readonly vaultAgentConfig?: string;
-  /** sha256 over the firewall file, the Vault Agent config and the bundle: the pod annotation that rolls the gateway. */
+  /** sha256 over the firewall file, the Vault Agent config and the delivered bundle: the pod annotation that rolls the gateway (a new `gateway.image` rolls it by itself). */
   public readonly configChecksum: string;
   /** The gateway pods. */
   public readonly deployment: DeploymentV1;
@@ -151,7 +152,8 @@ export class KubernetesToolGateway extends Construct {
     if (gateway === undefined) throw new Error(`KubernetesToolGateway "${id}": the firewall has no gateway (no tool has an upstream and gateway is unset); give a tool an upstream, or set gateway`);
     const holdsKeys = gateway.readsVault;
     if (holdsKeys && props.grant === undefined) throw new Error(`KubernetesToolGateway "${id}": ${missingGrant(gateway)}`);
-    const bundle = props.bundle ?? GatewayBundle.packaged();
+    // With gateway.image the bundle is in the image: nothing to read or deliver.
+    const bundle = gateway.imageHoldsBundle ? undefined : props.bundle ?? GatewayBundle.packaged();
     super(scope, id);
     this.gateway = gateway;
     this.files = fileNames(gateway);
@@ -177,12 +179,12 @@ export class KubernetesToolGateway extends Construct {
     });
     // ConfigMaps of their own, in parts: the bundle is larger than the 1 MiB a ConfigMap may hold.
     // An init container joins them into the file the gateway runs.
-    this.bundleConfigMaps = configMapParts(bundle.text).map((part, i) => new kubernetesClasses.ConfigMapV1(this, i === 0 ? "bundle" : `bundle-${i}`, {
+    this.bundleConfigMaps = (bundle === undefined ? [] : configMapParts(bundle.text)).map((part, i) => new kubernetesClasses.ConfigMapV1(this, i === 0 ? "bundle" : `bundle-${i}`, {
       metadata: { name: i === 0 ? `${gateway.name}-bundle` : `${gateway.name}-bundle-${i}`, namespace, labels },
       data: { [`${this.files.bundle}.part`]: terraformLiteral(part) },
     }));
     this.bundleConfigMap = this.bundleConfigMaps[0];
-    this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", sha256(bundle.text)].join("\n"));
+    this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", bundle === undefined ? "" : sha256(bundle.text)].join("\n"));
 
     this.deployment = this.gatewayDeployment(namespace, labels);
 
@@ -239,11 +241,10 @@ export class KubernetesToolGateway extends Construct {
   private gatewayDeployment(namespace: string, labels: Record<string, string>): DeploymentV1 {
     const gateway = this.gateway;
     const keyDir = gateway.paths.keyDir;
+    const bundleDelivery = this.bundleDelivery();
     const volumes: DeploymentV1SpecTemplateSpecVolume[] = [
       { name: "config", configMap: { name: this.configMap.metadata.name, defaultMode: "0444", items: [{ key: this.files.config, path: this.files.config }] } },
-      ...this.bundleConfigMaps.map((part, i) => ({ name: `bundle-${i}`, configMap: { name: part.metadata.name, defaultMode: "0444" } })),
-      // The joined bundle, written by the init container, read-only to the gateway.
-      { name: "bundle", emptyDir: { sizeLimit: "16Mi" } },
+      ...bundleDelivery.volumes,
       // In memory: keys never reach a node's disk.
       { name: "keys", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
     ];
@@ -270,25 +271,14 @@ export class KubernetesToolGateway extends Construct {
         securityContext: hardenedContainerSecurityContext(),
         volumeMount: [
           { name: "config", mountPath: posix.dirname(gateway.paths.config), readOnly: true },
-          { name: "bundle", mountPath: posix.dirname(gateway.paths.bundle), readOnly: true },
+          ...bundleDelivery.gatewayMounts,
           { name: "keys", mountPath: keyDir, readOnly: true },
           ...webhookSecrets.map((w) => w.mount),
         ],
       },
     ];
     volumes.push(...webhookSecrets.map((w) => w.volume));
-    const partDir = (i: number) => `${BUNDLE_PARTS_DIR}/${i}`;
-    const initContainers: DeploymentV1SpecTemplateSpecInitContainer[] = [{
-      name: "join-bundle",
-      image: gateway.image,
-      command: ["node", "-e", JOIN_PARTS_PROGRAM, gateway.paths.bundle, ...this.bundleConfigMaps.map((_, i) => `${partDir(i)}/${this.files.bundle}.part`)],
-      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-      securityContext: hardenedContainerSecurityContext(),
-      volumeMount: [
-        ...this.bundleConfigMaps.map((_, i) => ({ name: `bundle-${i}`, mountPath: partDir(i), readOnly: true })),
-        { name: "bundle", mountPath: posix.dirname(gateway.paths.bundle) },
-      ],
-    }];
+    const initContainers = bundleDelivery.initContainers;
     if (this.vaultAgentConfig !== undefined) {
       const token = vaultTokenVolume();
       volumes.push(
@@ -322,13 +312,44 @@ export class KubernetesToolGateway extends Construct {
             securityContext: hardenedPodSecurityContext(GATEWAY_UID),
             // Above the pause and the drain: calls in flight finish before the kubelet kills.
             terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SEC,
-            initContainer: initContainers,
+            initContainer: initContainers.length > 0 ? initContainers : undefined,
             container: containers,
             volume: volumes,
           },
         },
       },
     });
+  }
+
+  /**
+   * How the bundle reaches the gateway: its ConfigMap parts, an init container joining them into
+   * a volume, and that volume mounted read-only where the gateway runs it; nothing with
+   * `gateway.image`, whose image holds it (a volume there would hide it).
+   */
+  private bundleDelivery(): { volumes: DeploymentV1SpecTemplateSpecVolume[]; initContainers: DeploymentV1SpecTemplateSpecInitContainer[]; gatewayMounts: DeploymentV1SpecTemplateSpecContainerVolumeMount[] } {
+    const gateway = this.gateway;
+    if (this.bundleConfigMaps.length === 0) return { volumes: [], initContainers: [], gatewayMounts: [] };
+    const bundleDir = posix.dirname(gateway.paths.bundle);
+    const partDir = (i: number) => `${BUNDLE_PARTS_DIR}/${i}`;
+    return {
+      volumes: [
+        ...this.bundleConfigMaps.map((part, i) => ({ name: `bundle-${i}`, configMap: { name: part.metadata.name, defaultMode: "0444" } })),
+        // The joined bundle, written by the init container, read-only to the gateway.
+        { name: "bundle", emptyDir: { sizeLimit: "16Mi" } },
+      ],
+      initContainers: [{
+        name: "join-bundle",
+        image: gateway.image,
+        command: ["node", "-e", JOIN_PARTS_PROGRAM, gateway.paths.bundle, ...this.bundleConfigMaps.map((_, i) => `${partDir(i)}/${this.files.bundle}.part`)],
+        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+        securityContext: hardenedContainerSecurityContext(),
+        volumeMount: [
+          ...this.bundleConfigMaps.map((_, i) => ({ name: `bundle-${i}`, mountPath: partDir(i), readOnly: true })),
+          { name: "bundle", mountPath: bundleDir },
+        ],
+      }],
+      gatewayMounts: [{ name: "bundle", mountPath: bundleDir, readOnly: true }],
+    };
   }
 
   /** The gateway's policy: each role's pods on their own port in; DNS, Redis, Vault and upstreams out. */

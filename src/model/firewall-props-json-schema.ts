@@ -636,7 +636,7 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
         },
         "image": {
           "type": "string",
-          "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\/:@-]*$"
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\/:-]*@sha256:[0-9a-f]{64}$"
         },
         "replicas": {
           "type": "integer",

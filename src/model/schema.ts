@@ -100,6 +100,9 @@ const role = object("a role", {
 /** A container image reference: registry, repository, tag or digest; no spaces, quotes or `${`. */
 const IMAGE_REFERENCE = /^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/;
 
+/** An image reference pinned by digest: `<name>@sha256:<64 hex digits>`, the name as above. */
+const IMAGE_BY_DIGEST = /^[A-Za-z0-9][A-Za-z0-9._\/:-]*@sha256:[0-9a-f]{64}$/;
+
 const agent = object("an agent", {
   name: str("name"),
   image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as openclaw/agent:1.4" }),
@@ -193,7 +196,7 @@ const firewallSpecSchema = object("the firewall spec", {
     })).optional(),
     sourceNetworks: list("sourceNetworks", object("a source network", { cidr: str("cidr"), role: str("role") })).optional(),
     limiterTimeoutMs: int("limiterTimeoutMs", 10, 10_000).optional(),
-    image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as node:22.12.0-bookworm-slim" }).optional(),
+    image: str("image").regex(IMAGE_BY_DIGEST, { error: "image must be your gateway image by digest, such as registry.example.com/rapidclaw-gateway@sha256:<64 hex digits> (built from images/gateway/Dockerfile); leave it unset to run the package's bundle in the stock Node image" }).optional(),
     replicas: int("replicas", 2, 20).optional(),
     redis: object("redis", {
       url: str("url"),

@@ -277,10 +277,13 @@ export interface GatewayOptions {
    */
   readonly limiterTimeoutMs?: number;
   /**
-   * Image the deployed gateway runs in: a stock Node image (Node >= 20.19) that runs the
-   * package's one-file gateway bundle, uploaded next to its configuration; nothing is installed
-   * or downloaded at start.
-   * @default "node:22.12.0-bookworm-slim"
+   * Your copy of the gateway image, by digest (`<registry>/<name>@sha256:<64 hex digits>`),
+   * built from the package's `images/gateway/Dockerfile` (the bundle at
+   * `/opt/rapidclaw/rapidclaw-gateway.cjs`, uid 10002): the gateway and proxy-events run it as
+   * it is, and no bundle is uploaded or put in a ConfigMap. Build it from the version of the
+   * package that synthesizes the stack.
+   * @default - the stock Node image `node:22.12.0-bookworm-slim`, with the package's bundle
+   * delivered by the platform (Docker: uploaded from a file asset; Kubernetes: ConfigMap parts)
    */
   readonly image?: string;
   /**

@@ -85,7 +85,10 @@ export interface PlannedGatewayPaths {
 export interface PlannedGateway {
   /** `<firewall>-tool-gateway`: Docker container; Kubernetes Deployment, Service, ServiceAccount, PDB, ConfigMap; Vault policy and login role. */
   readonly name: string;
+  /** The image the gateway runs: `gateway.image`, else the stock Node image. */
   readonly image: string;
+  /** True with `gateway.image`: the bundle is in the image, nothing delivers it. */
+  readonly imageHoldsBundle: boolean;
   /** Kubernetes: replicas of the Deployment. */
   readonly replicas: number;
   /** Port of /metrics, /healthz and /readyz. */
@@ -156,6 +159,7 @@ export function planGateway(plan: Omit<FirewallPlan, "proxyEvents">, model: Fire
   return {
     name,
     image: options.image ?? DEFAULTS.gateway.image,
+    imageHoldsBundle: options.image !== undefined,
     replicas: options.replicas ?? DEFAULTS.gateway.replicas,
     adminPort: DEFAULTS.gateway.adminPort,
     roles,

@@ -41,8 +41,10 @@ export interface PlannedProxyEventsDocker {
 export interface PlannedProxyEvents {
   /** `<firewall>-proxy-events`: Docker container; Kubernetes sidecar and ConfigMap. */
   readonly name: string;
-  /** The Node image that runs the bundle (the gateway's). */
+  /** The gateway's image: the stock Node image that runs the uploaded bundle, or `gateway.image`. */
   readonly image: string;
+  /** True with `gateway.image`: the bundle is in the image, nothing is uploaded. */
+  readonly imageHoldsBundle: boolean;
   /** Port of /metrics, /healthz and /readyz. */
   readonly adminPort: number;
   /** The directory the proxy writes its event log into, shared with proxy-events. */
@@ -76,6 +78,7 @@ export function planProxyEvents(plan: Omit<FirewallPlan, "proxyEvents">, model: 
   return {
     name: `${firewall}-proxy-events`,
     image: gateway?.image ?? DEFAULTS.gateway.image,
+    imageHoldsBundle: gateway?.imageHoldsBundle ?? false,
     adminPort: DEFAULTS.proxyEventsAdminPort,
     logDir: LOG_DIR,
     logFile: `${LOG_DIR}/events.log`,

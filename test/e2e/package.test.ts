@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -83,10 +84,10 @@ describe.skipIf(SKIP)("the packed library", () => {
   it("holds the build, the jsii assembly, the gateway and hook bundles, the OpenClaw plugin, the schema and the license, and nothing of the tests", () => {
     const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
     const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
-    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], library.bin.rapidclaw, ".jsii", "API.md", "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/rapidclaw-hook.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt",
+    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], library.bin.rapidclaw, ".jsii", "API.md", "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/rapidclaw-hook.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt", "images/gateway/Dockerfile",
       // Mounted into OpenClaw agents (`runtime: openclaw`), read from the package at synthesis.
       "openclaw-plugin/index.js", "openclaw-plugin/openclaw.plugin.json", "openclaw-plugin/package.json"].map(entry)));
-    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|schema\/|openclaw-plugin\/|node_modules\/|\.jsii$|API\.md$|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|images\/gateway\/Dockerfile$|schema\/|openclaw-plugin\/|node_modules\/|\.jsii$|API\.md$|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
     // jsii admits only jsii modules as dependencies, so the library's own travel inside the
     // tarball; the CLI's (commander, ioredis, prom-client) are in its bundle, not here.
     const bundled = [...new Set(files.map((f) => /^package\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((name) => name !== undefined))].sort();
@@ -143,6 +144,11 @@ describe.skipIf(SKIP)("the packed library", () => {
         // The proxy, the agent, and the alert pipeline beside the proxy: proxy-events and its Redis.
         expect(containers.map((c) => c.name).sort()).toEqual(["rapidclaw-egress-proxy", "rapidclaw-events-redis", "rapidclaw-proxy-events", "research-agent"]);
         expect(Object.values(firewall.resource.docker_network).some((n: any) => n.internal === true)).toBe(true);
+        // proxy-events' program: uploaded from the stack's file asset, copied there from the installed package.
+        const upload = (firewall.resource.docker_container as Record<string, any>)[Object.keys(firewall.resource.docker_container).find((id) => firewall.resource.docker_container[id].name === "rapidclaw-proxy-events")!].upload.find((u: any) => u.source !== undefined);
+        const asset = readFileSync(join(project, "cdktf.out", "stacks", "firewall", upload.source));
+        expect(asset.equals(readFileSync(join(project, "node_modules", library.name, "dist", "gateway", "rapidclaw-gateway.cjs")))).toBe(true);
+        expect(createHash("sha256").update(asset).digest("hex")).toBe(upload.source_hash);
         expect(Object.keys(firewall.provider)).not.toContain("kubernetes");
       } else {
         const deployments = Object.values(firewall.resource.kubernetes_deployment_v1) as { metadata: { name: string } }[];

@@ -1,11 +1,14 @@
 /**
  * The tool gateway as a firewall deploys it on Docker, on a real Docker Engine in a network
- * namespace. The networks, volumes and containers are created from the synthesized JSON with
- * their real settings (see support/docker-replay.ts): the egress proxy runs real Squid with the
- * synthesized squid.conf (its `tool_gateway` listener included), the gateway runs the real bundle
- * (`rapidclaw-gateway.cjs`) with the synthesized firewall file and command, Redis is a real
- * redis-server, and the agents are busybox. Images are local stand-ins for the pinned stock ones,
- * tagged with their names: this machine's `node` and `redis-server` with their libraries.
+ * namespace. The networks, volumes and containers are created from the JSON `cdktf synth` writes
+ * with their real settings (see support/docker-replay.ts): the egress proxy runs real Squid with
+ * the synthesized squid.conf (its `tool_gateway` listener included), the gateway runs the real
+ * bundle (`rapidclaw-gateway.cjs`, uploaded from the stack's file asset by path and hash) with the
+ * synthesized firewall file and command, Redis is a real redis-server, and the agents are
+ * busybox. Images are local stand-ins for the pinned stock ones, tagged with their names: this
+ * machine's `node` and `redis-server` with their libraries. Last, the gateway image is built from
+ * images/gateway/Dockerfile on the Node stand-in, and the stack with it as `gateway.image`
+ * replaces the gateway: the same calls get the same answers, with no bundle uploaded.
  *
  * What the test changes, and nothing else:
  * - Squid gets a `hosts_file` so that the tools' test host names resolve to the stand-in upstream
@@ -18,19 +21,18 @@
  *   after it, the key alone, mode 0400).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RapidClawStack } from "../../src";
+import { GATEWAY_BUNDLE_PATH } from "../../src/constructs/gateway-bundle";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../../src/model/types";
-import { planOf } from "../../src/plan/firewall-spec";
 import type { PlannedGateway } from "../../src/plan/gateway-plan";
-import type { FirewallPlan } from "../../src/plan/plan";
+import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
 import { SQUID_GATEWAY_LOG_ROLE } from "../../src/render/squid-conf";
 import { selfSignedCertificate } from "../gateway/support/upstream";
-import { synthesize } from "../support/synth";
 import { busyboxRoot, DockerEngine, nodeImage, redisImage, squidRoot } from "./support/docker-engine";
 import { httpFrom, probeFrom, type HttpAnswer, type HttpCall } from "./support/docker-probe";
 import { replayContainer, replayNetworks, replayVolumes, resourceName } from "./support/docker-replay";
@@ -86,6 +88,23 @@ const INJECTED: Record<string, [string, string]> = {
 
 const AGENT_IMAGE = "rapidclaw-test/busybox";
 const PROXY_IMAGE = "rapidclaw-test/squid";
+/** The gateway image as built here from the repository's Dockerfile and bundle. */
+const GATEWAY_IMAGE = "rapidclaw-test/gateway";
+const REPO = join(__dirname, "..", "..");
+
+/**
+ * The stack as `cdktf synth` writes it: its JSON (resources' `//` metadata left out, as in
+ * `Testing.synth`) and its directory, which holds the file assets its uploads name.
+ */
+function synthesizeToDisk(outdir: string, spec: FirewallSpecProps): { doc: Json; stackDir: string } {
+  const app = new App({ outdir });
+  new RapidClawStack(app, "agent-firewall", spec);
+  app.synth();
+  const stackDir = join(outdir, "stacks", "agent-firewall");
+  const doc = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
+  for (const resources of Object.values<Json>(doc.resource)) for (const resource of Object.values<Json>(resources)) delete resource["//"];
+  return { doc, stackDir };
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -94,22 +113,27 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
   let engine: DockerEngine | undefined;
   let netAgent: NetAgent | undefined;
   let imageDir: string | undefined;
+  let stackDir: string;
+  let outdir: string | undefined;
   let plan: FirewallPlan;
+  let certificate: ReturnType<typeof selfSignedCertificate>;
   let gateway: PlannedGateway;
   /** Everything any agent received from the gateway in this run. */
   const answers: HttpAnswer[] = [];
 
   beforeAll(async () => {
-    const stack = new RapidClawStack(new App(), "agent-firewall", SPEC);
-    plan = planOf(stack.spec);
+    plan = compileFirewall(SPEC);
     gateway = plan.gateway!;
-    const doc = synthesize(stack).doc;
+    outdir = mkdtempSync(join(tmpdir(), "hgwe-synth-"));
+    const synthesized = synthesizeToDisk(join(outdir, "default"), SPEC);
+    const doc = synthesized.doc;
+    stackDir = synthesized.stackDir;
 
     engine = await DockerEngine.start("hgwe-gw");
     console.info(`tool gateway e2e: Docker Engine ${engine.version()} in namespace ${engine.ns.name}`);
     engine.ns.addAddress(UPSTREAM);
     netAgent = await NetAgent.start(engine.ns);
-    const certificate = selfSignedCertificate(Object.values(HOSTS));
+    certificate = selfSignedCertificate(Object.values(HOSTS));
     await netAgent.call({ op: "serveHttps", host: UPSTREAM, port: 443, cert: certificate.cert, key: certificate.key });
 
     imageDir = mkdtempSync(join(tmpdir(), "hgwe-images-"));
@@ -138,12 +162,10 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
     replayContainer(engine, doc, named(gateway.redis.name), { image: gateway.redis.image });
 
     const gatewayContainer = named(gateway.name);
-    const caFile = `${gateway.paths.config.slice(0, gateway.paths.config.lastIndexOf("/"))}/test-upstream-ca.pem`;
-    replayContainer(engine, doc, {
-      ...gatewayContainer,
-      env: [...(gatewayContainer.env ?? []), `NODE_EXTRA_CA_CERTS=${caFile}`],
-      upload: [...(gatewayContainer.upload ?? []), { file: caFile, content: certificate.cert, permissions: "0444" }],
-    }, { image: gateway.image });
+    // The default deployment: the stock Node image, the bundle uploaded from the stack's asset.
+    expect(gatewayContainer.upload.find((u: Json) => u.file === gateway.paths.bundle)).toMatchObject({ source: expect.stringMatching(/^assets\//), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(gatewayContainer.upload.find((u: Json) => u.file === gateway.paths.bundle).content).toBeUndefined();
+    replayContainer(engine, doc, withTestCa(gatewayContainer, gateway, certificate.cert), { image: gateway.image }, stackDir);
     // Vault cannot run here: the Vault Agent container is not replayed; its work is done by writeKeys.
     const vaultAgent = named(gateway.docker!.vaultAgentName);
     writeKeys(engine, doc, vaultAgent, gateway);
@@ -164,6 +186,7 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
     await netAgent?.stop();
     await engine?.stop();
     if (imageDir) rmSync(imageDir, { recursive: true, force: true });
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
   });
 
   const roleOf = (name: string) => plan.roles.find((r) => r.name === name)!;
@@ -301,6 +324,42 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
     `]).stdout.trim();
     expect(["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNREFUSED", "timeout"]).toContain(direct);
   });
+
+  it("runs the image built from images/gateway/Dockerfile as gateway.image in the gateway's place: no bundle uploaded, a non-root user that cannot change the program, the same answers", async () => {
+    engine!.buildImage(join(REPO, "images", "gateway", "Dockerfile"), join(REPO, GATEWAY_BUNDLE_PATH, ".."), GATEWAY_IMAGE);
+    // gateway.image is pinned by digest; a local build has no registry digest, so its image ID
+    // stands in for one, and the replay runs the built image by its tag (as for every stock image here).
+    const id = engine!.docker(["image", "inspect", "--format", "{{.Id}}", GATEWAY_IMAGE]).stdout.trim();
+    const image = `registry.test/rapidclaw-gateway@${id}`;
+    const own = synthesizeToDisk(join(outdir!, "own-image"), { ...SPEC, gateway: { image } });
+    const containers = Object.values<Json>(own.doc.resource.docker_container);
+    const ownGateway = containers.find((c) => c.name === gateway.name)!;
+    expect(ownGateway.upload.map((u: Json) => u.file)).toEqual([gateway.paths.config]);
+    expect(containers.find((c) => c.name === "rapidclaw-proxy-events")!.upload.map((u: Json) => u.file)).toEqual([gateway.paths.config]);
+    expect(Object.values<Json>(own.doc.resource.docker_image).map((i) => i.name)).toContain(image);
+
+    engine!.docker(["rm", "-f", gateway.name]);
+    replayContainer(engine!, own.doc, withTestCa(ownGateway, gateway, certificate.cert), { image: GATEWAY_IMAGE }, own.stackDir);
+    // The key volume is a tmpfs, emptied when its last container went: deployed, the Vault Agent
+    // holds it; here the keys are written again, as before.
+    writeKeys(engine!, own.doc, containers.find((c) => c.name === gateway.docker!.vaultAgentName)!, gateway);
+    await untilReady(engine!, gateway);
+
+    const inside = (script: string) => engine!.docker(["exec", gateway.name, "node", "-e", script]).stdout.trim();
+    expect(inside("console.log(process.getuid() + ':' + process.getgid())")).toBe("10002:10002");
+    const bundle = readFileSync(join(REPO, GATEWAY_BUNDLE_PATH));
+    expect(inside(`const fs = require("fs"); const s = fs.statSync("${gateway.paths.bundle}"); console.log(s.uid, s.size)`)).toBe(`0 ${bundle.length}`);
+    expect(inside(`try { require("fs").appendFileSync("${gateway.paths.bundle}", "x"); console.log("written") } catch (e) { console.log(e.code) }`)).toMatch(/^(EACCES|EROFS|EPERM)$/);
+
+    const [allowed] = callAs("research_agent", [{ method: "GET", path: "/tools/web_search/own-image?q=1" }]);
+    expect(allowed.status, allowed.raw).toBe(200);
+    const seen = await upstreamGot("/own-image");
+    expect(seen).toHaveLength(1);
+    expect(seen[0].headers[INJECTED.web_search[0]]).toBe(INJECTED.web_search[1]);
+    const [refused] = callAs("customer_support", [{ method: "GET", path: "/tools/web_search/own-image-refused" }]);
+    expect(refused.status, refused.raw).toBe(403);
+    expect(await upstreamGot("/own-image-refused")).toEqual([]);
+  });
 });
 
 /**
@@ -326,10 +385,27 @@ function redisAddressesOf(engine: DockerEngine, gateway: PlannedGateway): string
 
 /** Waits until the gateway's /readyz answers 200 (keys loaded, Redis reachable), asked from inside its container. */
 async function untilReady(engine: DockerEngine, gateway: PlannedGateway): Promise<void> {
-  const ask = `require("http").get("http://127.0.0.1:${gateway.adminPort}/readyz", (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on("error", () => process.exit(1))`;
+  const ask = `require("http").get("http://127.0.0.1:${gateway.adminPort}/readyz", (r) => { r.pipe(process.stdout); r.on("end", () => process.exit(r.statusCode === 200 ? 0 : 1)); }).on("error", (e) => { console.log(e.message); process.exit(1); })`;
+  let last = "";
   for (let i = 0; i < 60; i++) {
-    if (engine.docker(["exec", gateway.name, "node", "-e", ask], { allowFailure: true }).status === 0) return;
+    const answer = engine.docker(["exec", gateway.name, "node", "-e", ask], { allowFailure: true });
+    if (answer.status === 0) return;
+    last = answer.stdout + answer.stderr;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`the gateway did not become ready:\n${engine.docker(["logs", gateway.name], { allowFailure: true }).stdout}${engine.docker(["logs", gateway.name], { allowFailure: true }).stderr}`);
+  const logs = engine.docker(["logs", gateway.name], { allowFailure: true });
+  throw new Error(`the gateway did not become ready (last /readyz: ${last}):\n${logs.stdout}${logs.stderr}`);
+}
+
+/**
+ * The gateway container as the test runs it: with the test CA (`NODE_EXTRA_CA_CERTS` and the CA
+ * file next to its config), since the synthesized gateway trusts public roots only.
+ */
+function withTestCa(container: Json, gateway: PlannedGateway, cert: string): Json {
+  const caFile = `${gateway.paths.config.slice(0, gateway.paths.config.lastIndexOf("/"))}/test-upstream-ca.pem`;
+  return {
+    ...container,
+    env: [...(container.env ?? []), `NODE_EXTRA_CA_CERTS=${caFile}`],
+    upload: [...(container.upload ?? []), { file: caFile, content: cert, permissions: "0444" }],
+  };
 }

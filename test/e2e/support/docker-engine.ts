@@ -68,8 +68,8 @@ export class DockerEngine {
   }
 
   /** Runs the docker CLI against this engine. */
-  docker(args: ReadonlyArray<string>, options: { input?: string | Buffer; allowFailure?: boolean } = {}): CommandResult {
-    const result = spawnSync("docker", ["-H", `unix://${this.socket}`, ...args], { input: options.input, encoding: "utf8", timeout: DOCKER_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+  docker(args: ReadonlyArray<string>, options: { input?: string | Buffer; allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {}): CommandResult {
+    const result = spawnSync("docker", ["-H", `unix://${this.socket}`, ...args], { input: options.input, env: options.env, encoding: "utf8", timeout: DOCKER_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
     const out = { status: result.status ?? -1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
     if (out.status !== 0 && !options.allowFailure) throw new Error(`docker ${args.join(" ")} failed (${result.error?.message ?? `exit ${out.status}`}):\n${out.stderr}${out.stdout}`);
     return out;
@@ -83,6 +83,14 @@ export class DockerEngine {
     const tar = spawnSync("tar", ["-C", root, "-c", "."], { maxBuffer: 512 * 1024 * 1024 });
     if (tar.status !== 0) throw new Error(`tar of ${root} failed: ${tar.stderr}`);
     this.docker(["import", ...changes.flatMap((change) => ["--change", change]), "-", name], { input: tar.stdout });
+  }
+
+  /**
+   * Builds an image from a Dockerfile with the classic builder (this machine has no BuildKit);
+   * its base images must be local (nothing is pulled): import the stand-ins first.
+   */
+  buildImage(dockerfile: string, context: string, tag: string): void {
+    this.docker(["build", "--file", dockerfile, "--tag", tag, context], { env: { ...process.env, DOCKER_BUILDKIT: "0" } });
   }
 
   /** Removes every container, stops the daemon, deletes the namespace and the directory. */

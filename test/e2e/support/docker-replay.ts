@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { DockerEngine } from "./docker-engine";
@@ -23,7 +24,7 @@ const CONTAINER_KEYS = new Set([
 const NETWORK_ATTACHMENT_KEYS = new Set(["name", "ipv4_address", "aliases"]);
 const MOUNT_KEYS = new Set(["target", "type", "source", "read_only"]);
 const VOLUME_MOUNT_KEYS = new Set(["container_path", "volume_name", "read_only"]);
-const UPLOAD_KEYS = new Set(["file", "content", "content_base64", "permissions"]);
+const UPLOAD_KEYS = new Set(["file", "content", "content_base64", "source", "source_hash", "permissions"]);
 
 /** Fails on settings of `what` this replay does not apply. */
 function onlyKnown(what: string, settings: Json, known: ReadonlySet<string>): void {
@@ -74,18 +75,30 @@ export function replayVolumes(engine: DockerEngine, doc: Json): void {
   }
 }
 
-/** An upload's bytes: `content` as Terraform writes it, or `content_base64` decoded. */
-function uploadBytes(upload: Json): Buffer | string {
+/**
+ * An upload's bytes: `content` as Terraform writes it, `content_base64` decoded, or the file at
+ * `source` (relative to the stack's directory, where Terraform runs), which must match its
+ * `source_hash` (the sha256 the stack gave it).
+ */
+function uploadBytes(upload: Json, stackDir: string | undefined): Buffer | string {
   if (typeof upload.content_base64 === "string") return Buffer.from(upload.content_base64, "base64");
+  if (typeof upload.source === "string") {
+    if (stackDir === undefined) throw new Error(`upload ${upload.file} comes from ${upload.source}: give the synthesized stack's directory`);
+    const bytes = readFileSync(join(stackDir, upload.source));
+    const hash = createHash("sha256").update(bytes).digest("hex");
+    if (hash !== upload.source_hash) throw new Error(`upload ${upload.file}: ${upload.source} has sha256 ${hash}, the stack says ${upload.source_hash}`);
+    return bytes;
+  }
   return terraformText(upload.content);
 }
 
 /**
  * Creates and starts one synthesized `docker_container` with its real settings, as the Docker
  * provider does: created on its first network, connected to the others, uploads copied in, then
- * started. Only the image (and, for images without one, the command) is a stand-in.
+ * started. Only the image (and, for images without one, the command) is a stand-in. Uploads from a
+ * file (`source`) are read from `stackDir`, the directory `cdktf synth` wrote the stack to.
  */
-export function replayContainer(engine: DockerEngine, doc: Json, container: Json, standIn: { image: string; command?: string[] }): void {
+export function replayContainer(engine: DockerEngine, doc: Json, container: Json, standIn: { image: string; command?: string[] }, stackDir?: string): void {
   const what = `container ${container.name}`;
   onlyKnown(what, container, CONTAINER_KEYS);
   const [first, ...others] = container.networks_advanced as Json[];
@@ -136,7 +149,7 @@ export function replayContainer(engine: DockerEngine, doc: Json, container: Json
     for (const upload of container.upload ?? []) {
       onlyKnown(`${what}, upload ${upload.file}`, upload, UPLOAD_KEYS);
       const local = join(staging, basename(upload.file));
-      writeFileSync(local, uploadBytes(upload));
+      writeFileSync(local, uploadBytes(upload, stackDir));
       chmodSync(local, parseInt(upload.permissions ?? "0644", 8));
       engine.docker(["cp", local, `${container.name}:${upload.file}`]);
     }
