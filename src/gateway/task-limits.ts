@@ -32,10 +32,15 @@ export interface TaskLimits {
 /** The tool name of a role's token window on tasks in Redis: not a tool name (`*` is no name's), so it meets no tool's window. */
 export const ROLE_TASK_TOKENS = "*tasks";
 
+/** Whether a role has task limits: its agents' hooks then open and end tasks. */
+export function hasTaskLimits(limits: RoleLimitsProps | undefined): boolean {
+  return limits?.maxToolCallsPerTask !== undefined || limits?.maxTokensPerTask !== undefined || limits?.maxConcurrentTasks !== undefined;
+}
+
 /** The task limits of a role, or undefined when it has none. */
 export function taskLimitsOf(limits: RoleLimitsProps | undefined): TaskLimits | undefined {
-  const { maxToolCallsPerTask: calls, maxTokensPerTask: tokens, maxConcurrentTasks: concurrent } = limits ?? {};
-  if (calls === undefined && tokens === undefined && concurrent === undefined) return undefined;
+  if (limits === undefined || !hasTaskLimits(limits)) return undefined;
+  const { maxToolCallsPerTask: calls, maxTokensPerTask: tokens, maxConcurrentTasks: concurrent } = limits;
   const windowSec = DEFAULTS.gateway.taskWindowSec;
   return {
     maxCallsPerTask: calls,
