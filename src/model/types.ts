@@ -324,19 +324,19 @@ export interface GatewayRedisProps {
  */
 export interface RoleLimitsProps {
   /**
-   * Tokens the model answers of one task may report; its next call is refused with 429
+   * Tokens the model answers of one task may report. Its next call is refused with 429
    * `task_limit_exceeded` once they reach it. Calls are tied to a task by the `x-rapidclaw-task`
    * header, which OpenClaw and Hermes cannot send: for them it holds through the role's window.
    * @default - no limit
    */
   readonly maxTokensPerTask?: number;
   /**
-   * Checks (tool calls) one task may make; the next one is refused with 429 `task_limit_exceeded`.
+   * Checks (tool calls) one task may make. The next one is refused with 429 `task_limit_exceeded`.
    * @default - no limit
    */
   readonly maxToolCallsPerTask?: number;
   /**
-   * Tasks of the role open at once; one more is refused with 429 `concurrent_tasks_exceeded`. A
+   * Tasks of the role open at once. One more is refused with 429 `concurrent_tasks_exceeded`; a
    * task no check or call renewed for 600 s gives its slot back.
    * @default - no limit
    */
