@@ -189,7 +189,9 @@ export class ToolCallHandler {
       return;
     }
     this.options.metrics.countDecision("allowed", role, tool.name);
-    const meter: AnswerStageFor | undefined = tool.tokenLimit === undefined && this.options.config.taskLimits.get(role)?.maxTokensPerTask === undefined
+    // Model calls are POSTs: a role's task tokens are read from those (a tool's `tokenLimit` reads every answer).
+    const metered = tool.tokenLimit !== undefined || (method === "POST" && this.options.config.taskLimits.get(role)?.maxTokensPerTask !== undefined);
+    const meter: AnswerStageFor | undefined = !metered
       ? undefined
       : (_status, contentType) => tokenMeter(contentType, MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage, task));
     // An MCP endpoint is the upstream URL itself: only the query is added.

@@ -172,12 +172,16 @@ describe.skipIf(skip)("the seed's role task limits", () => {
     expect(Number(await redis.cli("PTTL", `tk:{${ROLE}}:task:run-k`))).toBeGreaterThan((DEFAULTS.gateway.taskWindowSec - 10) * 1000);
   });
 
-  it("fails closed while Redis is away: task requests get 503 limiter_unavailable", async () => {
+  it("fails closed while Redis is away: task requests, and every check of a role with task limits (a tool without a rate limit too), get 503 limiter_unavailable", async () => {
     await redis.kill();
     try {
       const answer = await post(gw, "/v1/tasks/start", { task: "run-x" });
       expect(answer.status).toBe(503);
       expect(JSON.parse(answer.body)).toMatchObject({ error: "limiter_unavailable" });
+      for (const task of ["run-x", undefined]) expect(JSON.parse((await check(task)).body)).toMatchObject({ error: "limiter_unavailable", tool });
+      // ticket_system fails open: the check passes, with the event.
+      expect((await post(gw, "/v1/check", { tool: "ticket_system", access: ToolAccess.READ })).status).toBe(200);
+      expect(gw.events.at(-1)).toMatchObject({ event_type: "limiter_unavailable", tool: "ticket_system", details: { failed_open: true } });
     } finally {
       await redis.restart();
       await untilReady(gw.gateway.admin.port);
