@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
 import { taskKeys } from "../plan/redis-keys";
-import { limiterUnavailable, LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
+import { LimiterScripts } from "./limiter-scripts";
+import type { RedisLimiter } from "./redis-limiter";
 import type { TaskLimits, TaskRefusal } from "./task-limits";
 
 /**
@@ -98,15 +98,9 @@ export interface TaskAdmission {
  * namespace): `admit` before a check or a call, `end` when the runtime ends a task, `recordTokens`
  * with the usage a task's call reported.
  */
-export class RedisTasks {
-  private readonly client: TaskClient;
-  private readonly firewall: string;
-  private readonly memberPrefix = randomBytes(6).toString("hex");
-  private sequence = 0;
-
+export class RedisTasks extends LimiterScripts<TaskClient> {
   constructor(limiter: RedisLimiter) {
-    this.client = limiter.connection as TaskClient;
-    this.firewall = limiter.firewall;
+    super(limiter);
     this.client.defineCommand("taskAdmit", { numberOfKeys: 3, lua: TASK_ADMIT_SCRIPT });
     this.client.defineCommand("taskTokens", { numberOfKeys: 1, lua: TASK_TOKENS_SCRIPT });
   }
@@ -122,7 +116,7 @@ export class RedisTasks {
       admission.checkTokens ? limits.maxTokensPerTask ?? 0 : 0,
       admission.countCall ? limits.roleCalls ?? 0 : 0,
       limits.windowSec * 1000,
-      `${this.memberPrefix}:${(this.sequence++).toString(36)}`,
+      this.uniqueMember(),
       admission.countCall ? 1 : 0,
       this.keepMs(limits),
     ));
@@ -152,14 +146,5 @@ export class RedisTasks {
   /** A task's counts are kept for the role window after their last use, so an id reused within it starts where it left. */
   private keepMs(limits: TaskLimits): number {
     return Math.max(limits.leaseSec, limits.windowSec) * 1000;
-  }
-
-  private async run<T>(command: () => Promise<T>): Promise<T> {
-    if (this.client.status !== "ready") throw new LimiterUnavailableError("disconnected", this.client.status);
-    try {
-      return await command();
-    } catch (error) {
-      throw limiterUnavailable(error, this.client.status);
-    }
   }
 }
