@@ -5,11 +5,10 @@ import { ROLE_TASK_TOKENS } from "../../src/gateway/task-limits";
 import { DEFAULTS } from "../../src/model/defaults";
 import { ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { gatewayScenario } from "./fixture";
-import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "./support/harness";
-import { TestModelUpstream } from "./support/model-upstream";
+import { ROLE_ADDRESSES, startGatewayEnvironment, startTestGateway, stopGatewayEnvironment, type GatewayEnvironment, type TestGateway } from "./support/harness";
+import type { TestModelUpstream } from "./support/model-upstream";
 import { call, untilReady } from "./support/net";
-import { missingRedis, TestRedis } from "./support/redis";
-import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./support/upstream";
+import { missingRedis, type TestRedis } from "./support/redis";
 
 const skip = skipLoudly("the seed's role task limits through the tool gateway against real Redis", missingRedis());
 
@@ -34,9 +33,8 @@ function taskScenario(): FirewallSpecProps {
 }
 
 describe.skipIf(skip)("the seed's role task limits", () => {
+  let env: GatewayEnvironment;
   let redis: TestRedis;
-  let certificate: TestCertificate;
-  let upstream: TestUpstream;
   let model: TestModelUpstream;
   let gw: TestGateway;
   let replica: TestGateway;
@@ -67,12 +65,10 @@ describe.skipIf(skip)("the seed's role task limits", () => {
   }
 
   beforeAll(async () => {
-    redis = await TestRedis.start();
-    certificate = selfSignedCertificate([...new Set(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])))]);
-    upstream = await TestUpstream.start(certificate);
-    model = await TestModelUpstream.start(certificate);
-    gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map([["anthropic", model.port]]));
-    replica = await startTestGateway(spec, redis.url, upstream, certificate, {}, new Map([["anthropic", model.port]]));
+    env = await startGatewayEnvironment(spec, ["anthropic"]);
+    ({ redis, gw } = env);
+    model = env.model as TestModelUpstream;
+    replica = await startTestGateway(spec, redis.url, env.upstream, env.certificate, {}, env.upstreamPorts);
     await untilReady(gw.gateway.admin.port);
     await untilReady(replica.gateway.admin.port);
   });
@@ -83,10 +79,7 @@ describe.skipIf(skip)("the seed's role task limits", () => {
 
   afterAll(async () => {
     await replica?.gateway.stop();
-    await gw?.gateway.stop();
-    await model?.stop();
-    await upstream?.stop();
-    await redis?.kill();
+    await stopGatewayEnvironment(env ?? {});
   });
 
   it("counts checks carrying a task id: the one past maxToolCallsPerTask is refused with 429 and an event, on every replica; other tasks keep theirs", async () => {
