@@ -182,14 +182,15 @@ export class ToolCallHandler {
     if (mcp === null) return;
     const { stageFor, mcpTool } = mcp;
     if (!(await this.withinLimit(role, tool, res)) || (mcpTool !== undefined && !(await this.withinLimit(role, tool, res, mcpTool))) || !(await this.withinTokenBudget(role, tool, res))) return;
-    if (!(await this.withinTaskLimits(role, task, tool, res, { countCall: false, checkTokens: true }))) return;
+    // Model calls are POSTs: only those are held to the task's and the role's tokens (every call with a task id renews its lease).
+    if (!(await this.withinTaskLimits(role, task, tool, res, { countCall: false, checkTokens: method === "POST" }))) return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
       this.refuse(res, 503, "key_unavailable", tool.name, role, {}, { error: "key_unavailable", tool: tool.name, message: "the tool's key is not loaded; try again later" });
       return;
     }
     this.options.metrics.countDecision("allowed", role, tool.name);
-    // Model calls are POSTs: a role's task tokens are read from those (a tool's `tokenLimit` reads every answer).
+    // A role's task tokens are read from its POST answers (a tool's `tokenLimit` reads every answer).
     const metered = tool.tokenLimit !== undefined || (method === "POST" && this.options.config.taskLimits.get(role)?.maxTokensPerTask !== undefined);
     const meter: AnswerStageFor | undefined = !metered
       ? undefined

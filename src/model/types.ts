@@ -324,8 +324,8 @@ export interface GatewayRedisProps {
  */
 export interface RoleLimitsProps {
   /**
-   * Tokens the model answers of one task may report. Its next call is refused with 429
-   * `task_limit_exceeded` once they reach it. Calls are tied to a task by the `x-rapidclaw-task`
+   * Tokens the model answers of one task may report. Its next POST through the gateway is refused
+   * with 429 `task_limit_exceeded` once they reach it. Calls are tied to a task by the `x-rapidclaw-task`
    * header, which OpenClaw and Hermes cannot send: for them it holds through the role's window.
    * @default - no limit
    */

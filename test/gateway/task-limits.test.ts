@@ -132,7 +132,7 @@ describe.skipIf(skip)("the seed's role task limits", () => {
     }
   });
 
-  it("ties model calls to a task by its header (never forwarded): past maxTokensPerTask the task's next call is refused; all the role's tokens count in its window", async () => {
+  it("ties model calls to a task by its header (never forwarded): past maxTokensPerTask the task's next POST is refused; all the role's tokens count in its window", async () => {
     expect((await modelCall("run-m", 60, 50)).status).toBe(200);
     expect(model.headers.at(-1)?.["x-rapidclaw-task"]).toBeUndefined();
     expect(await taskTokens("run-m", 110)).toBe(110);
@@ -150,6 +150,9 @@ describe.skipIf(skip)("the seed's role task limits", () => {
     expect(full.status).toBe(429);
     expect(JSON.parse(full.body)).toMatchObject({ error: "task_limit_exceeded", limit: "role_tokens", max: TOKENS * CONCURRENT });
     expect(Number(full.headers["retry-after"])).toBeGreaterThan(DEFAULTS.gateway.taskWindowSec - 10);
+    // Only POSTs (model calls) are held to tokens: the spent task's GET of another tool goes through.
+    const read = await call({ host: ROLE_ADDRESSES[ROLE].listener, port: gw.rolePort, path: "/tools/knowledge_base/articles", headers: { "x-rapidclaw-task": "run-m" } });
+    expect(read.status).toBe(200);
   });
 
   it("refuses bad task ids with 400, and keeps one role's task keys in one hash slot under the firewall's name", async () => {
