@@ -306,8 +306,6 @@ export class ToolCallHandler {
     sendJson(res, 200, { task, agent_role: role, ended });
   }
 
-
-
   /** The JSON body of a check or task request, or undefined when it was refused (answered here). */
   private async readCheckBody(req: IncomingMessage, res: ServerResponse, role: string, shape: string): Promise<Record<string, unknown> | undefined> {
     let request: unknown;
