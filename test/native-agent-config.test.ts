@@ -18,6 +18,7 @@ function jsonSchemaProblems(schema: Record<string, any>, value: unknown, at = "$
   if (schema.enum) return schema.enum.includes(value) ? [] : [`${at}: not one of ${schema.enum.join(", ")}`];
   if (schema.type === "string") return typeof value === "string" ? [] : [`${at}: not a string`];
   if (schema.type === "integer") return Number.isInteger(value) ? [] : [`${at}: not an integer`];
+  if (schema.type === "boolean") return typeof value === "boolean" ? [] : [`${at}: not a boolean`];
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${at}: not an object`];
   const record = value as Record<string, unknown>;
   const missing = (schema.required ?? []).filter((key: string) => !(key in record)).map((key: string) => `${at}.${key}: missing`);
@@ -77,12 +78,28 @@ describe("OpenClaw fragment", () => {
     const config = fragment.plugins.entries[OPENCLAW_PLUGIN_ID].config;
     expect(config).toEqual({
       gatewayUrl: GATEWAY,
+      tasks: true,
       tools: { web_fetch: { tool: "browse", access: "READ" }, web_search: { tool: "web_search", access: "READ" } },
     });
     const manifest = JSON.parse(readFileSync(join(ROOT, "openclaw-plugin", "openclaw.plugin.json"), "utf8"));
     expect(manifest.id).toBe(OPENCLAW_PLUGIN_ID);
     expect(jsonSchemaProblems(manifest.configSchema, config)).toEqual([]);
     expect(jsonSchemaProblems(manifest.configSchema, { ...config, tools: { exec: { tool: "browse", access: "ROOT" } } })).toEqual(["$.tools.exec.access: not one of READ, WRITE, EXECUTE"]);
+  });
+
+  it("makes each run a task at the gateway for a role with task limits (and lets the plugin's run hooks register), and not otherwise", () => {
+    const limited = openClaw(mappedFleet(ToolAccess.READ), "research_agent").plugins.entries[OPENCLAW_PLUGIN_ID];
+    expect(limited.hooks).toEqual({ allowConversationAccess: true });
+    expect(limited.config.tasks).toBe(true);
+    const seed = firewallScenario(AgentPlatform.DOCKER);
+    const unlimited = FirewallSpec.fromProps({ ...seed, roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, limits: undefined } } });
+    const entry = openClaw(unlimited, "research_agent").plugins.entries[OPENCLAW_PLUGIN_ID];
+    expect(entry.hooks).toBeUndefined();
+    expect(entry.config).not.toHaveProperty("tasks");
+    // One task id rule: the plugin's own copy is the gateway's.
+    const pluginSource = readFileSync(join(ROOT, "openclaw-plugin", "index.js"), "utf8");
+    expect(pluginSource).toContain(`const TASK_ID = ${String(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)};`);
+    expect(readFileSync(join(ROOT, "src", "gateway", "task-limits.ts"), "utf8")).toContain(`const TASK_ID = ${String(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/)};`);
   });
 
   it("points model providers at the role's gateway, and ships the plugin in the package", () => {
@@ -171,6 +188,13 @@ describe("Hermes Agent fragment", () => {
     expect(hermes(spec("https://api.openai.com/v1/"), "research_agent").model).toBeUndefined();
     expect(hermes(spec("https://api.openai.com/v2"), "research_agent", { gatewayUrl: GATEWAY }).model).toBeUndefined();
     expect(HermesConfig.MODEL_API_BASE_URL).toBe("https://api.openai.com/v1");
+  });
+
+  it("ends each run's task with an on_session_end hook for a role with task limits, and has none otherwise", () => {
+    expect(hermes(mappedFleet(ToolAccess.READ), "research_agent", { hookCommand: "/opt/rapidclaw/bin/rapidclaw hook hermes", hookTimeoutSec: 5 }).hooks.on_session_end).toEqual([{ command: "/opt/rapidclaw/bin/rapidclaw hook hermes --timeout-ms 4500", timeout: 5 }]);
+    const seed = firewallScenario(AgentPlatform.DOCKER);
+    const unlimited = FirewallSpec.fromProps({ ...seed, roles: { ...seed.roles, research_agent: { ...seed.roles.research_agent, limits: undefined } } });
+    expect(hermes(unlimited, "research_agent").hooks).not.toHaveProperty("on_session_end");
   });
 
   it("gives a role with no mapped tool no toolset, and a hook that blocks whatever Hermes still calls", () => {

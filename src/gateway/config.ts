@@ -6,6 +6,7 @@ import { parseOperationPath } from "../model/operation-path";
 import { KeyDelivery, ToolAccess, type FirewallSpecProps, type ToolOperationProps } from "../model/types";
 import { keyDeliveryOf } from "../plan/gateway-plan";
 import { foldText } from "./effective-path";
+import { taskLimitsOf, type TaskLimits } from "./task-limits";
 
 /** How a tool's key travels upstream: `name: format` with the key in place of `{key}`. */
 export interface KeyHeader {
@@ -61,6 +62,8 @@ export interface GatewayConfig {
   readonly listeners: ReadonlyArray<GatewayListener>;
   readonly sourceNetworks: ReadonlyArray<{ readonly cidr: string; readonly role: string }>;
   readonly limiterTimeoutMs: number;
+  /** Task limits of the roles that have any (`limits`); absent: the role's task ids are not counted. */
+  readonly taskLimits: ReadonlyMap<string, TaskLimits>;
 }
 
 /** An operation compiled for matching; validation has refused every path for which this throws. */
@@ -100,5 +103,9 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
     listeners,
     sourceNetworks: options.sourceNetworks ?? [],
     limiterTimeoutMs: options.limiterTimeoutMs ?? DEFAULTS.gateway.limiterTimeoutMs,
+    taskLimits: new Map(roleNames.flatMap((role) => {
+      const limits = taskLimitsOf(spec.roles[role].limits);
+      return limits === undefined ? [] : [[role, limits] as const];
+    })),
   };
 }

@@ -4,7 +4,7 @@
  */
 export const GATEWAY_EVENT_TYPES = [
   "rate_limited", "permission_denied", "limiter_unavailable", "unknown_caller", "unknown_tool", "key_unavailable", "bad_request", "upstream_error",
-  "role_busy", "key_reflected", "token_budget_exceeded",
+  "role_busy", "key_reflected", "token_budget_exceeded", "task_limit_exceeded", "concurrent_tasks_exceeded",
 ] as const;
 export type GatewayEventType = (typeof GATEWAY_EVENT_TYPES)[number];
 

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
 import { tokenWindowKeys } from "../plan/redis-keys";
-import { LimiterUnavailableError, limiterUnavailable, type LimitDecision, type RedisLimiter } from "./redis-limiter";
+import { LimiterScripts } from "./limiter-scripts";
+import type { LimitDecision, RedisLimiter } from "./redis-limiter";
 
 /**
  * A sliding window of token counts in one round trip. The sorted set holds one member per
@@ -67,37 +67,25 @@ interface TokenWindowClient extends Redis {
  * Token budgets of roles on model tools, on the limiter's Redis connection and firewall: `check` before a
  * call, `record` with the usage its answer reported.
  */
-export class RedisTokenBudget {
-  private readonly client: TokenWindowClient;
-  private readonly firewall: string;
-  private readonly memberPrefix = randomBytes(6).toString("hex");
-  private sequence = 0;
-
+export class RedisTokenBudget extends LimiterScripts<TokenWindowClient> {
   constructor(limiter: RedisLimiter) {
-    this.client = limiter.connection as TokenWindowClient;
-    this.firewall = limiter.firewall;
+    super(limiter);
     this.client.defineCommand("tokenWindow", { numberOfKeys: 2, lua: TOKEN_WINDOW_SCRIPT });
   }
 
   /** Whether the role's window on the tool is still below the budget. */
   check(role: string, tool: string, limit: TokenLimit): Promise<LimitDecision> {
-    return this.run(role, tool, limit, 0);
+    return this.window(role, tool, limit, 0);
   }
 
   /** Adds `tokens` to the role's window on the tool. */
   async record(role: string, tool: string, limit: TokenLimit, tokens: number): Promise<void> {
-    if (tokens > 0) await this.run(role, tool, limit, tokens);
+    if (tokens > 0) await this.window(role, tool, limit, tokens);
   }
 
-  private async run(role: string, tool: string, limit: TokenLimit, tokens: number): Promise<LimitDecision> {
-    if (this.client.status !== "ready") throw new LimiterUnavailableError("disconnected", this.client.status);
-    let reply: [number, number];
-    try {
-      const [calls, sum] = tokenWindowKeys(this.firewall, role, tool);
-      reply = await this.client.tokenWindow(calls, sum, limit.maxTokens, limit.windowSec * 1000, tokens, `${this.memberPrefix}.${(this.sequence++).toString(36)}`);
-    } catch (error) {
-      throw limiterUnavailable(error, this.client.status);
-    }
+  private async window(role: string, tool: string, limit: TokenLimit, tokens: number): Promise<LimitDecision> {
+    const [calls, sum] = tokenWindowKeys(this.firewall, role, tool);
+    const reply = await this.run(() => this.client.tokenWindow(calls, sum, limit.maxTokens, limit.windowSec * 1000, tokens, this.uniqueMember()));
     if (reply[0] === 1) return { allowed: true };
     return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(reply[1] / 1_000_000)) };
   }

@@ -6,6 +6,8 @@ import { methodProblem } from "./effective-method";
 /** Where a request to the gateway goes. */
 export type Route =
   | { readonly kind: "check" }
+  /** `POST /v1/tasks/start` and `/v1/tasks/end`: the agent runtime's hooks open and end tasks. */
+  | { readonly kind: "task"; readonly action: "start" | "end" }
   | {
     readonly kind: "tool";
     readonly tool: string;
@@ -35,7 +37,8 @@ export function routeRequest(method: string, target: string, headers: IncomingHt
   if (refusedMethod !== undefined) return { kind: "bad", reason: refusedMethod };
   if (!target.startsWith("/")) return { kind: "bad", reason: "request target must be a path" };
   if (path === "/v1/check") return method === "POST" ? { kind: "check" } : { kind: "bad", reason: "the check endpoint takes POST" };
-  if (!path.startsWith(TOOLS_PREFIX)) return { kind: "bad", reason: `unknown path; call tools under ${TOOLS_PREFIX}<tool>/ or POST /v1/check` };
+  if (path === "/v1/tasks/start" || path === "/v1/tasks/end") return method === "POST" ? { kind: "task", action: path === "/v1/tasks/start" ? "start" : "end" } : { kind: "bad", reason: "the task endpoints take POST" };
+  if (!path.startsWith(TOOLS_PREFIX)) return { kind: "bad", reason: `unknown path; call tools under ${TOOLS_PREFIX}<tool>/ or POST /v1/check, /v1/tasks/start or /v1/tasks/end` };
   const toolAt = path.indexOf("/", TOOLS_PREFIX.length);
   const tool = path.slice(TOOLS_PREFIX.length, toolAt < 0 ? undefined : toolAt);
   if (!NAME_PATTERN.test(tool)) return { kind: "bad", reason: "not a tool name" };

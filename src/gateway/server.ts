@@ -11,8 +11,10 @@ import { toolsListFilter, UnreadableToolsList } from "./mcp-tools-list";
 import type { GatewayMetrics } from "./metrics";
 import { decidePermission, requiredAccess } from "./permissions";
 import { LimiterUnavailableError, type RedisLimiter } from "./redis-limiter";
+import { RedisTasks, type TaskAdmission } from "./redis-tasks";
 import { RedisTokenBudget } from "./redis-token-budget";
 import { routeRequest } from "./routing";
+import { parseTaskId, ROLE_TASK_TOKENS, TASK_HEADER, taskRefusalAnswer } from "./task-limits";
 import { tokenMeter } from "./token-meter";
 import { KeyScrubber, KeySpellings } from "./key-scrubber";
 import { UpstreamCall, type UpstreamCallOutcome } from "./upstream-call";
@@ -51,6 +53,7 @@ const DROPPED_REQUEST_HEADERS = new Set([
   "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect",
   "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "accept-encoding",
   "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "x-forwarded-server", "x-real-ip", "via",
+  TASK_HEADER,
 ]);
 
 /** Methods sent without a body (and without `content-length: 0`) when the agent sent none. */
@@ -92,10 +95,12 @@ export class ToolCallHandler {
   };
 
   private readonly tokenBudget: RedisTokenBudget;
+  private readonly tasks: RedisTasks;
 
   constructor(private readonly options: ToolCallHandlerOptions) {
     this.pools = new UpstreamPools(options);
     this.tokenBudget = new RedisTokenBudget(options.limiter);
+    this.tasks = new RedisTasks(options.limiter);
   }
 
   /** The role of a connection, or undefined for an unknown caller. */
@@ -122,6 +127,10 @@ export class ToolCallHandler {
       await this.check(role, req, res);
       return;
     }
+    if (route.kind === "task") {
+      await this.taskEndpoint(route.action, role, req, res);
+      return;
+    }
     const tool = this.options.config.tools.get(route.tool);
     if (tool === undefined || tool.upstream === undefined) {
       const message = tool === undefined ? "no such tool" : "this tool has no upstream; agents ask POST /v1/check before using it";
@@ -132,6 +141,12 @@ export class ToolCallHandler {
       this.refuse(res, 404, "bad_request", tool.name, role, { reason: "path below an MCP endpoint", method }, { error: "bad_request", message: `an MCP server is called at /tools/${tool.name}/ only` });
       return;
     }
+    const taskId = parseTaskId(req.headers[TASK_HEADER]);
+    if ("problem" in taskId) {
+      this.refuse(res, 400, "bad_request", tool.name, role, { reason: `bad ${TASK_HEADER}`, method }, { error: "bad_request", message: `${TASK_HEADER}: ${taskId.problem}` });
+      return;
+    }
+    const { task } = taskId;
     // An MCP server's requests are decided per JSON-RPC message, once the body is read.
     if (tool.mcpTools === undefined && !this.permitted(role, tool.name, requiredAccess(tool, method, route.effectiveSegments), res, { method, path: route.path })) return;
     const busy = this.inFlight.get(role) ?? 0;
@@ -167,13 +182,19 @@ export class ToolCallHandler {
     if (mcp === null) return;
     const { stageFor, mcpTool } = mcp;
     if (!(await this.withinLimit(role, tool, res)) || (mcpTool !== undefined && !(await this.withinLimit(role, tool, res, mcpTool))) || !(await this.withinTokenBudget(role, tool, res))) return;
+    // Model calls are POSTs: only those are held to the task's and the role's tokens (every call with a task id renews its lease).
+    if (!(await this.withinTaskLimits(role, task, tool, res, { countCall: false, checkTokens: method === "POST" }))) return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
       this.refuse(res, 503, "key_unavailable", tool.name, role, {}, { error: "key_unavailable", tool: tool.name, message: "the tool's key is not loaded; try again later" });
       return;
     }
     this.options.metrics.countDecision("allowed", role, tool.name);
-    const meter: AnswerStageFor | undefined = tool.tokenLimit === undefined ? undefined : (_status, contentType) => tokenMeter(contentType, MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage));
+    // A role's task tokens are read from its POST answers (a tool's `tokenLimit` reads every answer).
+    const metered = tool.tokenLimit !== undefined || (method === "POST" && this.options.config.taskLimits.get(role)?.maxTokensPerTask !== undefined);
+    const meter: AnswerStageFor | undefined = !metered
+      ? undefined
+      : (_status, contentType) => tokenMeter(contentType, MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage, task));
     // An MCP endpoint is the upstream URL itself: only the query is added.
     if (!res.destroyed) call = this.forward(role, tool, method, tool.mcpTools === undefined ? `${route.path}${route.query}` : route.query, req.headers, body, key, res, stageFor ?? meter);
   }
@@ -215,32 +236,98 @@ export class ToolCallHandler {
     }
   }
 
-  /** Counts the tokens an answer reported, in the metrics and in the role's window. */
-  private recordTokens(role: string, tool: GatewayTool, usage: { readonly input: number; readonly output: number }): void {
+  /** Counts the tokens an answer reported, in the metrics, in the role's window on the tool, and in its task limits. */
+  private recordTokens(role: string, tool: GatewayTool, usage: { readonly input: number; readonly output: number }, task: string | undefined): void {
     this.options.metrics.countTokens(role, tool.name, usage);
-    if (tool.tokenLimit === undefined) return;
-    this.tokenBudget.record(role, tool.name, tool.tokenLimit, usage.input + usage.output).catch((error: unknown) => {
+    const tokens = usage.input + usage.output;
+    const lost = (error: unknown) => {
       const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
       this.options.metrics.limiterErrors.inc({ reason });
-      this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, lost_tokens: usage.input + usage.output }));
-    });
+      this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, lost_tokens: tokens }));
+    };
+    if (tool.tokenLimit !== undefined) this.tokenBudget.record(role, tool.name, tool.tokenLimit, tokens).catch(lost);
+    const limits = this.options.config.taskLimits.get(role);
+    if (limits?.maxTokensPerTask === undefined) return;
+    if (limits.roleTokens !== undefined) this.tokenBudget.record(role, ROLE_TASK_TOKENS, { maxTokens: limits.roleTokens, windowSec: limits.windowSec }, tokens).catch(lost);
+    if (task !== undefined) this.tasks.recordTokens(role, task, limits, tokens).catch(lost);
   }
 
+  /**
+   * The role's task limits on a check (`countCall`) or a proxied call (`checkTokens`): the task's
+   * lease, counts and the role's windows (see `TASK_ADMIT_SCRIPT`), and before a proxied call
+   * the role's window of tokens. A role without limits, or a call without a task id and with no
+   * role window to count in, passes without Redis.
+   */
+  private async withinTaskLimits(role: string, task: string | undefined, tool: GatewayTool | null, res: ServerResponse, admission: TaskAdmission): Promise<boolean> {
+    const limits = this.options.config.taskLimits.get(role);
+    if (limits === undefined) return true;
+    try {
+      let refusal = task === undefined && !(admission.countCall && limits.roleCalls !== undefined) ? undefined : await this.tasks.admit(role, task, limits, admission);
+      if (refusal === undefined && admission.checkTokens && limits.roleTokens !== undefined) {
+        const decision = await this.tokenBudget.check(role, ROLE_TASK_TOKENS, { maxTokens: limits.roleTokens, windowSec: limits.windowSec });
+        if (!decision.allowed) refusal = { kind: "task_limit_exceeded", limit: "role_tokens", max: limits.roleTokens, retryAfterSec: decision.retryAfterSec };
+      }
+      if (refusal === undefined) return true;
+      const answer = taskRefusalAnswer(role, task, refusal);
+      const retry: Record<string, string> = answer.retryAfterSec === undefined ? {} : { "retry-after": String(answer.retryAfterSec) };
+      this.refuse(res, 429, refusal.kind, tool?.name ?? null, role, answer.details, tool === null ? answer.body : { ...answer.body, tool: tool.name }, false, retry);
+      return false;
+    } catch (error) {
+      if (tool !== null) return this.limiterFailed(error, role, tool, res);
+      this.limiterRefused(error, null, role, res);
+      return false;
+    }
+  }
 
+  /** `POST /v1/tasks/start` and `/v1/tasks/end` with `{"task"}`: a runtime's hook opens (refused past `maxConcurrentTasks`) or ends a task. */
+  private async taskEndpoint(action: "start" | "end", role: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = await this.readCheckBody(req, res, role, '{"task":"…"}');
+    if (request === undefined) return;
+    const taskId = parseTaskId(request.task);
+    if ("problem" in taskId || taskId.task === undefined) {
+      const problem = "problem" in taskId ? taskId.problem : "no task id";
+      this.refuse(res, 400, "bad_request", null, role, { reason: "bad task request" }, { error: "bad_request", message: `${problem}; send {"task":"…"}` });
+      return;
+    }
+    const { task } = taskId;
+    const limits = this.options.config.taskLimits.get(role);
+    if (action === "start") {
+      if (!(await this.withinTaskLimits(role, task, null, res, { countCall: false, checkTokens: false }))) return;
+      sendJson(res, 200, { task, agent_role: role, open: true, ...(limits === undefined ? { limited: false } : { lease_sec: limits.leaseSec }) });
+      return;
+    }
+    let ended = false;
+    try {
+      ended = limits === undefined ? false : await this.tasks.end(role, task);
+    } catch (error) {
+      this.limiterRefused(error, null, role, res);
+      return;
+    }
+    sendJson(res, 200, { task, agent_role: role, ended });
+  }
 
-  /** `POST /v1/check` with `{"tool","access"}`: the same decision, without a call. */
-  private async check(role: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The JSON body of a check or task request, or undefined when it was refused (answered here). */
+  private async readCheckBody(req: IncomingMessage, res: ServerResponse, role: string, shape: string): Promise<Record<string, unknown> | undefined> {
     let request: unknown;
     try {
       request = JSON.parse((await readBody(req, MAX_CHECK_BODY_BYTES)).toString("utf8"));
     } catch (error) {
       const reason = error instanceof BodyTooLarge ? "body too large" : "body is not JSON";
-      this.refuse(res, 400, "bad_request", null, role, { reason }, { error: "bad_request", message: `${reason}; send {"tool":"…","access":"READ|WRITE|EXECUTE"}` }, true);
-      return;
+      this.refuse(res, 400, "bad_request", null, role, { reason }, { error: "bad_request", message: `${reason}; send ${shape}` }, true);
+      return undefined;
     }
-    const { tool: toolName, access } = (typeof request === "object" && request !== null ? request : {}) as Record<string, unknown>;
-    if (typeof toolName !== "string" || typeof access !== "string" || !ACCESS_VALUES.has(access)) {
-      this.refuse(res, 400, "bad_request", null, role, { reason: "bad check request" }, { error: "bad_request", message: 'send {"tool":"…","access":"READ|WRITE|EXECUTE"}' });
+    return (typeof request === "object" && request !== null ? request : {}) as Record<string, unknown>;
+  }
+
+  /** `POST /v1/check` with `{"tool","access","task"?}`: the same decision, without a call; with a task id, one tool call of that task. */
+  private async check(role: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = await this.readCheckBody(req, res, role, '{"tool":"…","access":"READ|WRITE|EXECUTE"}');
+    if (request === undefined) return;
+    const { tool: toolName, access } = request;
+    const taskId = parseTaskId(request.task);
+    if (typeof toolName !== "string" || typeof access !== "string" || !ACCESS_VALUES.has(access) || "problem" in taskId) {
+      const problem = "problem" in taskId ? `${taskId.problem}; ` : "";
+      this.refuse(res, 400, "bad_request", null, role, { reason: "bad check request" }, { error: "bad_request", message: `${problem}send {"tool":"…","access":"READ|WRITE|EXECUTE","task":"…"} (task optional)` });
       return;
     }
     const tool = this.options.config.tools.get(toolName);
@@ -250,6 +337,7 @@ export class ToolCallHandler {
     }
     if (!this.permitted(role, tool.name, access as ToolAccess, res, { method: "CHECK" })) return;
     if (!(await this.withinLimit(role, tool, res))) return;
+    if (!(await this.withinTaskLimits(role, taskId.task, tool, res, { countCall: true, checkTokens: false }))) return;
     this.options.metrics.countDecision("allowed", role, tool.name);
     sendJson(res, 200, { allowed: true, tool: tool.name, agent_role: role, access });
   }
@@ -286,14 +374,21 @@ export class ToolCallHandler {
 
   /** A limiter or token-budget decision Redis could not make: let through (failOpen) or refuse with 503. */
   private limiterFailed(error: unknown, role: string, tool: GatewayTool, res: ServerResponse): boolean {
+    if (!tool.failOpen) {
+      this.limiterRefused(error, tool.name, role, res);
+      return false;
+    }
     const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
     this.options.metrics.limiterErrors.inc({ reason });
-    if (tool.failOpen) {
-      this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
-      return true;
-    }
-    this.refuse(res, 503, "limiter_unavailable", tool.name, role, { reason, failed_open: false }, { error: "limiter_unavailable", tool: tool.name, message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
-    return false;
+    this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
+    return true;
+  }
+
+  /** Refuses with 503 what Redis could not decide. */
+  private limiterRefused(error: unknown, tool: string | null, role: string, res: ServerResponse): void {
+    const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
+    this.options.metrics.limiterErrors.inc({ reason });
+    this.refuse(res, 503, "limiter_unavailable", tool, role, { reason, failed_open: false }, { error: "limiter_unavailable", ...(tool === null ? {} : { tool }), message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
   }
 
   private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse, stageFor?: AnswerStageFor): UpstreamCall {

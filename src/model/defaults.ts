@@ -62,6 +62,10 @@ export const DEFAULTS = {
     /** The header value of a `keyHeader` given without `format`: the key alone. */
     keyFormat: "{key}",
     failOpen: false,
+    /** Role task limits: a task no check or call renewed for this long gives its slot back (`maxConcurrentTasks`). */
+    taskLeaseSec: 600,
+    /** Role task limits: the role-wide window that backs the per-task limits (per-task limit × `maxConcurrentTasks` in it). */
+    taskWindowSec: 3_600,
     /** A stock Node image, pinned: the gateway bundle needs Node >= 20.19 and nothing else. */
     image: "node:22.12.0-bookworm-slim",
     /** Kubernetes: at least two, so that a PodDisruptionBudget can keep one serving. */

@@ -319,13 +319,30 @@ export interface GatewayRedisProps {
   readonly credentialsSecret?: string;
 }
 
-/** Per-task limits of a role. */
+/**
+ * Per-task limits of a role, enforced by the gateway. A task is one run of an agent (OpenClaw's
+ * run, Hermes' task); the agents' hooks open and end tasks and name them in each check. With
+ * `maxConcurrentTasks`, role-wide windows of an hour back the per-task limits (per-task limit ×
+ * `maxConcurrentTasks`), so an agent that mints task ids gains nothing.
+ */
 export interface RoleLimitsProps {
-  /** @default - no limit */
+  /**
+   * Tokens the model answers of one task may report. Its next POST through the gateway is refused
+   * with 429 `task_limit_exceeded` once they reach it. Calls are tied to a task by the `x-rapidclaw-task`
+   * header, which OpenClaw and Hermes cannot send: for them it holds through the role's window.
+   * @default - no limit
+   */
   readonly maxTokensPerTask?: number;
-  /** @default - no limit */
+  /**
+   * Checks (tool calls) one task may make. The next one is refused with 429 `task_limit_exceeded`.
+   * @default - no limit
+   */
   readonly maxToolCallsPerTask?: number;
-  /** @default - no limit */
+  /**
+   * Tasks of the role open at once. One more is refused with 429 `concurrent_tasks_exceeded`; a
+   * task no check or call renewed for 600 s gives its slot back.
+   * @default - no limit
+   */
   readonly maxConcurrentTasks?: number;
 }
 

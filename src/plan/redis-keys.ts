@@ -19,6 +19,16 @@ export function tokenWindowKeys(firewall: string, role: string, tool: string): [
   return [`${key}:calls`, `${key}:sum`];
 }
 
+/**
+ * One role's tasks: `tk:{role}:open` (open tasks by lease expiry), `tk:{role}:calls` (the role's
+ * window of counted tool calls) and `tk:{role}:task:<id>` (one task's counts), under
+ * `<firewall>:` but for the default name. One hash tag per role, so one script touches them all.
+ */
+export function taskKeys(firewall: string, role: string, task: string): [open: string, calls: string, counts: string] {
+  const key = `${firewall === DEFAULTS.name ? "" : `${firewall}:`}tk:{${role}}`;
+  return [`${key}:open`, `${key}:calls`, `${key}:task:${task}`];
+}
+
 /** Prefix of a firewall's alert windows, firing state and firing index: `<firewall>:alert:` (`rapidclaw:alert:` by default). */
 export function alertKeyPrefix(firewall: string): string {
   return `${firewall}:alert:`;

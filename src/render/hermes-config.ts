@@ -12,6 +12,9 @@
  *       command: rapidclaw hook hermes --timeout-ms 9500 --tool web_search=web_search:READ
  *       timeout: 10
  *       fail_closed: true
+ *   on_session_end:                 # only for a role with task limits: ends the run's task
+ *     - command: rapidclaw hook hermes --timeout-ms 9500
+ *       timeout: 10
  * model:
  *   provider: custom                # Hermes reads base_url for its custom provider only
  *   base_url: http://…:8080/tools/openai
@@ -21,6 +24,7 @@
  * terminal sandbox, not to the agent's own egress; the role's hosts are enforced by the egress
  * proxy (Squid), whatever the agent is configured to do.
  */
+import { hasTaskLimits } from "../gateway/task-limits";
 import { FirewallSpecError } from "../model/errors";
 import { HERMES_TOOLSETS, hermesToolsetOf } from "../model/agent-tools";
 import { byString } from "../model/order";
@@ -76,7 +80,11 @@ export interface HermesConfigDocument {
   readonly toolsets: string[];
   readonly platform_toolsets: { readonly cli: string[] };
   readonly hooks_auto_accept: boolean;
-  readonly hooks: { readonly pre_tool_call: { readonly matcher: string; readonly command: string; readonly timeout: number; readonly fail_closed: boolean }[] };
+  readonly hooks: {
+    readonly pre_tool_call: { readonly matcher: string; readonly command: string; readonly timeout: number; readonly fail_closed: boolean }[];
+    /** A role with task limits: the end of each run ends its task at the gateway. */
+    readonly on_session_end?: { readonly command: string; readonly timeout: number }[];
+  };
   readonly model?: { readonly provider: string; readonly base_url: string };
 }
 
@@ -127,7 +135,10 @@ export class HermesConfig {
       toolsets,
       platform_toolsets: { cli: [...toolsets] },
       hooks_auto_accept: true,
-      hooks: { pre_tool_call: [{ matcher: ".*", command: `${command}${hookTimeout}${toolArgs}`, timeout, fail_closed: true }] },
+      hooks: {
+        pre_tool_call: [{ matcher: ".*", command: `${command}${hookTimeout}${toolArgs}`, timeout, fail_closed: true }],
+        ...(hasTaskLimits(planned.limits) && { on_session_end: [{ command: `${command}${hookTimeout}`, timeout }] }),
+      },
       // Hermes uses base_url only for its custom provider, and refuses to start without a provider.
       ...(fronting !== undefined && gatewayUrl !== undefined && { model: { provider: "custom", base_url: `${gatewayToolUrl(gatewayUrl, fronting.tool)}${fronting.path}` } }),
     });

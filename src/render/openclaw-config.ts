@@ -17,8 +17,11 @@
  * Tool names are explicit (groups change between releases); `deny` lists the mapped tools the
  * role may not use (deny wins in OpenClaw), and a role with no tool at all gets `deny: ["*"]`
  * rather than an empty `allow`. The plugin asks the gateway before every call and blocks what
- * is not in its `tools` map.
+ * is not in its `tools` map. For a role with task limits the plugin's config also has
+ * `"tasks": true` (each run is a task at the gateway) and its entry `"hooks": { "allowConversationAccess": true }`,
+ * without which OpenClaw does not let a plugin it did not bundle register its run hooks.
  */
+import { hasTaskLimits } from "../gateway/task-limits";
 import { FirewallSpecError } from "../model/errors";
 import { byString } from "../model/order";
 import { KeyDelivery, type ToolAccess } from "../model/types";
@@ -82,7 +85,12 @@ export interface OpenClawConfigDocument {
     readonly allow: string[];
     readonly load: { readonly paths: string[] };
     readonly entries: {
-      readonly [pluginId: string]: { readonly enabled: boolean; readonly config: { readonly gatewayUrl: string; readonly tools: { readonly [agentTool: string]: OpenClawPluginTool } } };
+      readonly [pluginId: string]: {
+        readonly enabled: boolean;
+        /** A role with task limits: the plugin's run hooks (`before_agent_run`, `agent_end`) are conversation hooks, which OpenClaw lets a plugin it did not bundle register only so. */
+        readonly hooks?: { readonly allowConversationAccess: boolean };
+        readonly config: { readonly gatewayUrl: string; readonly tasks?: boolean; readonly tools: { readonly [agentTool: string]: OpenClawPluginTool } };
+      };
     };
   };
   readonly models?: { readonly providers: { readonly [providerId: string]: { readonly baseUrl: string; readonly api?: string; readonly apiKey?: string } } };
@@ -164,6 +172,7 @@ export class OpenClawConfig {
     const grants = agentToolGrants(spec, planned, "openclaw");
     const allow = grants.filter((g) => g.allowed).map((g) => g.agentTool);
     const deny = grants.filter((g) => !g.allowed).map((g) => g.agentTool);
+    const taskLimited = hasTaskLimits(planned.limits);
     return new OpenClawConfig({
       agents: { entries: { [agentId]: { tools: allow.length > 0 ? { allow, deny } : { deny: ["*"] } } } },
       plugins: {
@@ -173,8 +182,10 @@ export class OpenClawConfig {
         entries: {
           [OPENCLAW_PLUGIN_ID]: {
             enabled: true,
+            ...(taskLimited && { hooks: { allowConversationAccess: true } }),
             config: {
               gatewayUrl: options.gatewayUrl.replace(/\/+$/, ""),
+              ...(taskLimited && { tasks: true }),
               tools: Object.fromEntries(grants.filter((g) => g.allowed).map((g) => [g.agentTool, { tool: g.tool, access: g.access }])),
             },
           },

@@ -50,7 +50,7 @@ const SPEC = fronted(AgentPlatform.DOCKER, (spec) => {
 
 const marker = (run: string) => `rapidclaw-run-${run}`;
 
-describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.yaml and pre_tool_call hook`, () => {
+describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.yaml, pre_tool_call and on_session_end hooks`, () => {
   const { mount, gatewayUrl: mountedGatewayUrl } = runtimeMountOf(SPEC, "hermes-agent");
   const work = mkdtempSync(join(tmpdir(), "rchermes-"));
   /** A file the allowed read returns, and one the refused write would create. */
@@ -103,6 +103,7 @@ describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.ya
     const config = parse(mount.roleFiles[0].content);
     expect(config.model).toEqual({ provider: "custom", base_url: `${mountedGatewayUrl}/tools/llm` });
     expect(config.hooks.pre_tool_call).toEqual([{ matcher: ".*", command: "node /opt/rapidclaw/rapidclaw-hook.cjs hook hermes --timeout-ms 9500 --tool read_file=workspace:READ --tool web_search=web_search:READ", timeout: 10, fail_closed: true }]);
+    expect(config.hooks.on_session_end).toEqual([{ command: "node /opt/rapidclaw/rapidclaw-hook.cjs hook hermes --timeout-ms 9500", timeout: 10 }]);
     expect(config.toolsets).toEqual(["file", "search"]);
     expect(mount.roleFiles[0].content).not.toMatch(/api_key/);
   });
@@ -131,6 +132,13 @@ describe.skipIf(SKIP)(`Hermes Agent ${HERMES_VERSION} with the mounted config.ya
     expect(env.gw.events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "workspace", agent_role: "customer_support" })]));
     expect(toolResultOf("down")).toContain("Rapid Claw: the tool gateway could not be asked about workspace");
     expect(toolResultOf("down")).not.toContain(secretLine);
+
+    // The research role has task limits: the allowed run's check was one tool call of Hermes' task
+    // (its task_id), and on_session_end ended the task at the run's end, so no slot stays taken.
+    const tasks = (await env.redis.cli("KEYS", "tk:{research_agent}:task:*")).trim().split("\n").filter(Boolean);
+    expect(tasks).toHaveLength(1);
+    expect((await env.redis.cli("HGET", tasks[0], "calls")).trim()).toBe("1");
+    expect((await env.redis.cli("ZCARD", "tk:{research_agent}:open")).trim()).toBe("0");
   }, 300_000);
 });
 

@@ -7,7 +7,8 @@
  * gateway.
  *
  * What the test changes in the mounted config: the gateway's address (the stack's Docker address,
- * replaced by the test listener of a role), and, for one run, the plugin's gateway address alone.
+ * replaced by the test listener of a role), and, for two runs, the plugin's gateway address alone
+ * (for one of them also without the run hooks a role with task limits gets).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -83,18 +84,28 @@ describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () =
     expect(invalid.output).toMatch(/plugins\.entries\.rapidclaw-gateway-check\.config\.tools\.web_search\.access/);
   }, 120_000);
 
-  it("calls the model through the gateway with the gateway's key, and before_tool_call allows, refuses by network, and fails closed", async () => {
+  it("calls the model through the gateway with the gateway's key, before_tool_call allows, refuses by network and fails closed, and each run is a task opened and ended by the run hooks", async () => {
     const mounted = mount.roleFiles[0].content;
     const at = (role: keyof typeof ROLE_ADDRESSES) => mounted.split(mountedGatewayUrl).join(env.listener(role));
-    const checkDown = JSON.parse(at("research_agent"));
-    checkDown.plugins.entries[OPENCLAW_PLUGIN_ID].config.gatewayUrl = `http://127.0.0.1:${await freePort()}`;
-    // Three agent turns at once: its own network, the support role's network, a check endpoint that is down.
-    const [allowed, otherNetwork, down] = await Promise.all([
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const startDown = JSON.parse(at("research_agent"));
+    startDown.plugins.entries[OPENCLAW_PLUGIN_ID].config.gatewayUrl = closed;
+    // The same, less the run hooks (a role without task limits): the tool call itself meets the closed gateway.
+    const checkDown = structuredClone(startDown);
+    delete checkDown.plugins.entries[OPENCLAW_PLUGIN_ID].config.tasks;
+    delete checkDown.plugins.entries[OPENCLAW_PLUGIN_ID].hooks;
+    // Four agent turns at once: its own network, the support role's network, the gateway down at the run's start or at its tool call.
+    const [allowed, otherNetwork, down, startRefused] = await Promise.all([
       agentTurn("allowed", at("research_agent")),
       agentTurn("other-network", at("customer_support")),
       agentTurn("down", JSON.stringify(checkDown, null, 2)),
+      agentTurn("start-down", JSON.stringify(startDown, null, 2)),
     ]);
     for (const [run, result] of Object.entries({ allowed, otherNetwork, down })) expect(result.code, `${run}:\n${result.output.slice(-3000)}`).toBe(0);
+    // The research role has task limits: a run whose task the gateway cannot open is blocked before any model call.
+    expect(startRefused.code).not.toBe(0);
+    expect(startRefused.output).toContain("Rapid Claw: the tool gateway could not be asked to start this run");
+    expect(env.stub.requests.filter((r) => r.text.includes(marker("start-down")))).toEqual([]);
 
     // Every model call went through the gateway, which put its key in place of OpenClaw's stand-in.
     expect(env.stub.requests.length).toBeGreaterThanOrEqual(6);
@@ -108,5 +119,11 @@ describe.skipIf(SKIP)("OpenClaw with the mounted openclaw.json and plugin", () =
     expect(env.gw.events).toEqual(expect.arrayContaining([expect.objectContaining({ event_type: "permission_denied", tool: "web_search", agent_role: "customer_support" })]));
     expect(env.gw.events.filter((e) => e.agent_role === "research_agent")).toEqual([]);
     expect(toolResultOf("down")).toContain("Rapid Claw: the tool gateway could not be asked about web_search");
+
+    // The allowed run was a task: before_agent_run opened it, its check counted in it (OpenClaw's run id), agent_end ended it.
+    const tasks = (await env.redis.cli("KEYS", "tk:{research_agent}:task:*")).trim().split("\n").filter(Boolean);
+    expect(tasks).toHaveLength(1);
+    expect((await env.redis.cli("HGET", tasks[0], "calls")).trim()).toBe("1");
+    expect((await env.redis.cli("ZCARD", "tk:{research_agent}:open")).trim()).toBe("0");
   }, 300_000);
 });

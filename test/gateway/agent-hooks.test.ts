@@ -38,16 +38,21 @@ function runHook(command: string, input: string, gatewayUrl: string | undefined)
   return new Promise((resolve) => child.once("exit", (code) => resolve({ code, stdout, stderr })));
 }
 
-type BeforeToolCall = (event: { toolName: string; params: unknown }, ctx: { agentId: string }) => Promise<{ block: true; blockReason: string } | undefined>;
+type BeforeToolCall = (event: { toolName: string; params: unknown; runId?: string }, ctx: { agentId: string; runId?: string }) => Promise<{ block: true; blockReason: string } | undefined>;
+type RunHook = (event: Record<string, unknown>, ctx: { runId?: string }) => Promise<unknown>;
 
-/** Registers the shipped plugin with `config` as OpenClaw would, and returns its before_tool_call handler. */
-async function pluginHandler(config: Record<string, unknown>): Promise<BeforeToolCall> {
+/** Registers the shipped plugin with `config` as OpenClaw would, and returns its handlers by hook name. */
+async function pluginHandlers(config: Record<string, unknown>): Promise<Map<string, BeforeToolCall | RunHook>> {
   const plugin = (await import(join(ROOT, "openclaw-plugin", "index.js"))).default;
   expect(plugin.id).toBe(OPENCLAW_PLUGIN_ID);
-  const handlers = new Map<string, BeforeToolCall>();
+  const handlers = new Map<string, BeforeToolCall | RunHook>();
   plugin.register({ pluginConfig: config, on: (name: string, handler: BeforeToolCall) => handlers.set(name, handler) });
-  expect([...handlers.keys()]).toEqual(["before_tool_call"]);
-  return handlers.get("before_tool_call")!;
+  return handlers;
+}
+
+/** The plugin's before_tool_call handler. */
+async function pluginHandler(config: Record<string, unknown>): Promise<BeforeToolCall> {
+  return (await pluginHandlers(config)).get("before_tool_call") as BeforeToolCall;
 }
 
 describe.skipIf(skip)("agent hooks against the real gateway", () => {
@@ -177,6 +182,56 @@ describe.skipIf(skip)("agent hooks against the real gateway", () => {
     expect(outside).toEqual({ block: true, blockReason: 'Rapid Claw: "exec" is not a tool of this role' });
     const inherited = await (await pluginHandler(pluginConfig(research())))({ toolName: "constructor", params: {} }, { agentId: "a" });
     expect(inherited?.block).toBe(true);
+  });
+
+  it("Hermes hooks as rendered for a role with task limits: checks carry the run's task_id, past maxConcurrentTasks runs are blocked, on_session_end frees a slot", async () => {
+    await redis.cli("FLUSHALL");
+    const config = parse(HermesConfig.forRole(firewall, "research_agent").toYaml());
+    expect(config.hooks.on_session_end).toEqual([{ command: "rapidclaw hook hermes --timeout-ms 9500", timeout: 10 }]);
+    const concurrent = spec.roles.research_agent.limits?.maxConcurrentTasks as number;
+    const inProcess = async (input: string) => {
+      const out: string[] = [];
+      let code: number | undefined;
+      await runHermesHook(["web_search=web_search:READ"], "5000", { RAPIDCLAW_GATEWAY_URL: research() }, { stdin: Readable.from([Buffer.from(input)]), out: (t) => void out.push(t), err: () => undefined, exit: (c) => void (code = c) });
+      return { code, out: out.join("") };
+    };
+    const call = (task: string) => JSON.stringify({ hook_event_name: "pre_tool_call", tool_name: "web_search", tool_input: {}, session_id: "s", cwd: "/", extra: { task_id: task, turn_id: "u" } });
+    for (let i = 0; i < concurrent; i++) expect(await inProcess(call(`run-${i}`))).toEqual({ code: 0, out: "" });
+    expect(await redis.cli("HGET", `tk:{research_agent}:task:run-0`, "calls")).toBe("1\n");
+    const blocked = await inProcess(call("run-late"));
+    expect(blocked.code).toBe(2);
+    expect(JSON.parse(blocked.out).message).toMatch(/research_agent has \d+ tasks open/);
+    // Hermes runs the rendered on_session_end command at the end of run-0 (with its task_id in extra).
+    const ended = await runHook(config.hooks.on_session_end[0].command as string, JSON.stringify({ hook_event_name: "on_session_end", tool_name: null, tool_input: null, session_id: "s", cwd: "/", extra: { task_id: "run-0", completed: true } }), research());
+    expect(ended).toMatchObject({ code: 0, stdout: "" });
+    expect(await inProcess(call("run-late"))).toEqual({ code: 0, out: "" });
+    // A gateway that cannot be reached at the end: the run is over, the hook says why on stderr and exits 0.
+    const lost = await runHook(config.hooks.on_session_end[0].command as string, JSON.stringify({ hook_event_name: "on_session_end", extra: { task_id: "run-1" } }), `http://127.0.0.1:${closedPort}`);
+    expect(lost.code).toBe(0);
+    expect(lost.stderr).toMatch(/task not ended/);
+    await redis.cli("FLUSHALL");
+  });
+
+  it("OpenClaw plugin as rendered for a role with task limits: a run is a task, opened by before_agent_run (blocked past maxConcurrentTasks), ended by agent_end", async () => {
+    await redis.cli("FLUSHALL");
+    const entry = OpenClawConfig.forRole(firewall, "research_agent", { gatewayUrl: research() }).document.plugins.entries[OPENCLAW_PLUGIN_ID];
+    expect(entry.hooks).toEqual({ allowConversationAccess: true });
+    const handlers = await pluginHandlers(entry.config);
+    expect([...handlers.keys()].sort()).toEqual(["agent_end", "before_agent_run", "before_tool_call"]);
+    const start = handlers.get("before_agent_run") as RunHook;
+    const end = handlers.get("agent_end") as RunHook;
+    const tool = handlers.get("before_tool_call") as BeforeToolCall;
+    const concurrent = spec.roles.research_agent.limits?.maxConcurrentTasks as number;
+    for (let i = 0; i < concurrent; i++) expect(await start({ prompt: "p", messages: [] }, { runId: `oc-${i}` })).toEqual({ outcome: "pass" });
+    expect(await start({ prompt: "p", messages: [] }, { runId: "oc-late" })).toEqual({ outcome: "block", reason: expect.stringMatching(/refused to start this run: .*tasks open/), message: expect.stringMatching(/^Rapid Claw: /) });
+    expect(await tool({ toolName: "web_search", params: {}, runId: "oc-0" }, { agentId: "a", runId: "oc-0" })).toBeUndefined();
+    expect(await redis.cli("HGET", `tk:{research_agent}:task:oc-0`, "calls")).toBe("1\n");
+    await end({ messages: [], success: true, runId: "oc-0" }, { runId: "oc-0" });
+    expect(await start({ prompt: "p", messages: [] }, { runId: "oc-late" })).toEqual({ outcome: "pass" });
+    // A gateway that cannot be asked blocks the run (fail closed); a role without task limits registers no run hooks.
+    expect(await ((await pluginHandlers({ ...entry.config, gatewayUrl: `http://127.0.0.1:${closedPort}` })).get("before_agent_run") as RunHook)({}, { runId: "oc-x" })).toMatchObject({ outcome: "block" });
+    expect([...(await pluginHandlers({ ...entry.config, tasks: undefined })).keys()]).toEqual(["before_tool_call"]);
+    await redis.cli("FLUSHALL");
   });
 
   it("OpenClaw plugin: passes OpenClaw's tool-search controls and checks the tool a tool_call runs, under its own name", async () => {

@@ -62,6 +62,9 @@ describe.skipIf(skip)("firewalls named apart on one Redis", () => {
     expect((await check("team-b", "web_search", "READ")).status).toBe(200);
     expect(await redis.cli("ZCARD", "team-a:rl:{research_agent:web_search}")).toBe("20\n");
     expect(await redis.cli("ZCARD", "team-b:rl:{research_agent:web_search}")).toBe("1\n");
+    // The seed's research_agent has task limits: each allowed check also counts in its team's role window.
+    expect(await redis.cli("ZCARD", "team-a:tk:{research_agent}:calls")).toBe("20\n");
+    expect(await redis.cli("ZCARD", "team-b:tk:{research_agent}:calls")).toBe("1\n");
   });
 
   it("team-a's refusals fire team-a's alert only; team-b's window and firing state are its own", async () => {
@@ -85,5 +88,6 @@ describe.skipIf(skip)("firewalls named apart on one Redis", () => {
     expect(await redis.cli("EXISTS", "team-a:alert:{network_blocked|research_agent|}:w")).toBe("0\n");
     expect(await redis.cli("KEYS", "rapidclaw:*")).toBe("\n");
     expect(await redis.cli("KEYS", "rl:*")).toBe("\n");
+    expect(await redis.cli("KEYS", "tk:*")).toBe("\n");
   });
 });

@@ -214,7 +214,9 @@ describe.skipIf(skip)("gateway monitoring", () => {
   it("keeps answering while Redis is stalled or gone (limited tools fail closed) and counts each waiting event once when it is back", async () => {
     const own = await TestRedis.start();
     const prefix = `h7:${process.pid}:away:`;
-    const gw = await startTestGateway(spec, own.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/away` }, keyPrefix: prefix });
+    // Without task limits, so that its checks of a tool without a rate limit need no Redis (a role with them counts every check there).
+    const unlimited = { ...spec, roles: { ...spec.roles, research_agent: { ...spec.roles.research_agent, limits: undefined } } };
+    const gw = await startTestGateway(unlimited, own.url, upstream, certificate, {}, new Map(), { env: { [URL_ENV]: `${receiver.url}/away` }, keyPrefix: prefix });
     try {
       await until("the limiter", async () => (await check(gw.rolePort, "web_search")).status === 200);
       const window = WINDOW_KEY(prefix, "permission_denied");

@@ -117,7 +117,7 @@ describe.skipIf(skip)("the hooks mounted into agents, run against the real gatew
     expect(plugin.id).toBe(OPENCLAW_PLUGIN_ID);
     const handlerFor = (gatewayUrl: string) => {
       let handler: ((event: { toolName: string; params: unknown }, ctx: object) => Promise<unknown>) | undefined;
-      plugin.register({ pluginConfig: { ...config.plugins.entries[OPENCLAW_PLUGIN_ID].config, gatewayUrl }, on: (_: string, h: typeof handler) => (handler = h) });
+      plugin.register({ pluginConfig: { ...config.plugins.entries[OPENCLAW_PLUGIN_ID].config, gatewayUrl }, on: (name: string, h: typeof handler) => { if (name === "before_tool_call") handler = h; } });
       return handler!;
     };
     expect(await handlerFor(listener("research_agent"))({ toolName: "web_search", params: {} }, {})).toBeUndefined();

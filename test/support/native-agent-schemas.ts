@@ -17,7 +17,7 @@ export const openClawFragment = z.strictObject({
     enabled: z.literal(true),
     allow: z.array(z.string()),
     load: z.strictObject({ paths: z.array(z.string().startsWith("/")) }),
-    entries: z.record(z.string(), z.strictObject({ enabled: z.literal(true), config: z.record(z.string(), z.unknown()) })),
+    entries: z.record(z.string(), z.strictObject({ enabled: z.literal(true), hooks: z.strictObject({ allowConversationAccess: z.boolean() }).optional(), config: z.record(z.string(), z.unknown()) })),
   }),
   models: z.strictObject({ providers: z.record(z.string(), z.strictObject({ baseUrl: z.url(), api: z.enum(["anthropic-messages", "openai-responses"]).optional(), apiKey: z.string().optional() })) }).optional(),
 });
@@ -32,6 +32,8 @@ export const hermesFragment = z.strictObject({
   hooks_auto_accept: z.literal(true),
   hooks: z.strictObject({
     pre_tool_call: z.array(z.strictObject({ matcher: z.string(), command: z.string().min(1), timeout: z.number().int().min(1).max(300), fail_closed: z.literal(true) })).length(1),
+    // No matcher: Hermes honours it for tool events only.
+    on_session_end: z.array(z.strictObject({ command: z.string().min(1), timeout: z.number().int().min(1).max(300) })).length(1).optional(),
   }),
   model: z.strictObject({ provider: z.literal("custom"), base_url: z.url() }).optional(),
 });

@@ -106,6 +106,8 @@ function openAiEvents(turn: ModelTurn, model: string): Events {
 export interface ModelGateway {
   readonly stub: ModelStub;
   readonly gw: TestGateway;
+  /** The gateway's Redis. */
+  readonly redis: TestRedis;
   /** The test listener of a role, `http://<address>:<port>`. */
   listener(role: keyof typeof ROLE_ADDRESSES): string;
   stop(): Promise<void>;
@@ -124,6 +126,7 @@ export async function startModelGateway(spec: FirewallSpecProps, hosts: string[]
   return {
     stub,
     gw,
+    redis,
     listener: (role) => `http://${ROLE_ADDRESSES[role].listener}:${gw.rolePort}`,
     stop: async () => {
       await gw.gateway.stop();

@@ -9,6 +9,7 @@ import { compileFirewall } from "../../../src/plan/plan";
 import type { FirewallSpecProps } from "../../../src/model/types";
 import { validateFirewallSpec } from "../../../src/model/validate";
 import { freePort } from "./net";
+import { TestModelUpstream } from "./model-upstream";
 import { TestRedis } from "./redis";
 import { selfSignedCertificate, TestUpstream, type TestCertificate } from "./upstream";
 
@@ -133,20 +134,30 @@ export interface GatewayEnvironment {
   readonly certificate: TestCertificate;
   readonly upstream: TestUpstream;
   readonly gw: TestGateway;
+  /** The fake model API of the `modelTools`, when some were named. */
+  readonly model?: TestModelUpstream;
+  /** Where the tools' calls go (for replicas): the model API's port for the `modelTools`. */
+  readonly upstreamPorts: ReadonlyMap<string, number>;
 }
 
-/** Starts Redis, the upstream (its certificate names every upstream host of `spec`) and the gateway. */
-export async function startGatewayEnvironment(spec: FirewallSpecProps): Promise<GatewayEnvironment> {
+/**
+ * Starts Redis, the upstream (its certificate names every upstream host of `spec`), for
+ * `modelTools` a fake model API in its place, and the gateway.
+ */
+export async function startGatewayEnvironment(spec: FirewallSpecProps, modelTools: ReadonlyArray<string> = []): Promise<GatewayEnvironment> {
   const redis = await TestRedis.start();
-  const certificate = selfSignedCertificate(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])));
+  const certificate = selfSignedCertificate([...new Set(Object.values(spec.tools).flatMap((t) => (t.upstream ? [new URL(t.upstream).hostname] : [])))]);
   const upstream = await TestUpstream.start(certificate);
-  const gw = await startTestGateway(spec, redis.url, upstream, certificate);
-  return { redis, certificate, upstream, gw };
+  const model = modelTools.length === 0 ? undefined : await TestModelUpstream.start(certificate);
+  const upstreamPorts = new Map(modelTools.map((tool) => [tool, model?.port ?? 0]));
+  const gw = await startTestGateway(spec, redis.url, upstream, certificate, {}, upstreamPorts);
+  return { redis, certificate, upstream, gw, model, upstreamPorts };
 }
 
 /** Stops what `startGatewayEnvironment` started, whatever part of it got started. */
 export async function stopGatewayEnvironment(env: Partial<GatewayEnvironment>): Promise<void> {
   await env.gw?.gateway.stop();
+  await env.model?.stop();
   await env.upstream?.stop();
   await env.redis?.kill();
 }

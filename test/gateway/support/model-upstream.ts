@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { TestCertificate } from "./upstream";
 
@@ -10,15 +11,19 @@ import type { TestCertificate } from "./upstream";
 export class TestModelUpstream {
   /** Requests it received, by path. */
   readonly paths: string[] = [];
+  /** Their headers, in the same order. */
+  readonly headers: IncomingHttpHeaders[] = [];
   private constructor(private readonly server: Server, readonly port: number) {}
 
   static async start(certificate: TestCertificate): Promise<TestModelUpstream> {
     const paths: string[] = [];
+    const headers: IncomingHttpHeaders[] = [];
     const server = createServer({ cert: certificate.cert, key: certificate.key }, (req, res) => {
       let text = "";
       req.on("data", (d) => (text += d));
       req.on("end", () => {
         paths.push(req.url ?? "");
+        headers.push(req.headers);
         const body = JSON.parse(text || "{}") as { stream?: boolean };
         const input = Number(req.headers["x-test-input"] ?? 0);
         const output = Number(req.headers["x-test-output"] ?? 0);
@@ -38,7 +43,7 @@ export class TestModelUpstream {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const upstream = new TestModelUpstream(server, (server.address() as { port: number }).port);
-    (upstream as { paths: string[] }).paths = paths;
+    Object.assign(upstream, { paths, headers });
     return upstream;
   }
 
