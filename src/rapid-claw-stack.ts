@@ -138,7 +138,7 @@ export class RapidClawStack extends TerraformStack {
     if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys });
     if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
-    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
+    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files, gatewayAddress: this.gateway && plan.platform === AgentPlatform.KUBERNETES ? this.gateway.kubernetes.serviceAddress : undefined });
     if (props.prometheusRule) {
       // In the created namespace by reference, so that it is created after the namespace.
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;

@@ -166,7 +166,8 @@ describe("Kubernetes tool gateway: workload", () => {
     expect(service.spec.port.map((p: Json) => p.port)).toEqual([8080, 8081]);
     expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
     expect(gateway.serviceHost).toMatch(/^rapidclaw-tool-gateway\..+\.svc$/);
-    expect(gateway.gatewayUrls).toEqual({ customer_support: `http://${gateway.serviceHost}:8080`, research_agent: `http://${gateway.serviceHost}:8081` });
+    // Agents reach the gateway by the Service's cluster IP: they resolve no names.
+    expect(gateway.gatewayUrls).toEqual({ customer_support: `http://${gateway.serviceAddress}:8080`, research_agent: `http://${gateway.serviceAddress}:8081` });
   });
 
   it("bundles Redis: one replica, no persistence, hardened, behind its own Service", () => {
@@ -412,7 +413,11 @@ describe("Kubernetes tool gateway in a RapidClawStack", () => {
       const role = stack.spec.props.agents!.find((a) => a.name === agent.metadata.name)!.role;
       const url = agent.spec.template.spec.container[0].env.find((e: Json) => e.name === "RAPIDCLAW_GATEWAY_URL").value;
       const port = planOf(stack.spec).gateway!.roles.find((r) => r.role === role)!.port;
-      expect(url).toBe(`http://rapidclaw-tool-gateway.ai-agents.svc:${port}`);
+      // A reference to the Service's cluster IP, kept a reference in the JSON (agents resolve no names).
+      expect(url).toMatch(new RegExp(`^http://\\$\\{kubernetes_service_v1\\.tool-gateway_kubernetes_service_[0-9A-F]+\\.spec\\[0\\]\\.cluster_ip\\}:${port}$`));
+      const noProxy = agent.spec.template.spec.container[0].env.find((e: Json) => e.name === "NO_PROXY").value;
+      expect(noProxy.split(",")).toContain(url.slice("http://".length, url.lastIndexOf(":")));
+      expect(agent.spec.template.spec.dns_policy).toBe("None");
       expect(service.spec.port.map((p: Json) => p.port)).toContain(port);
     }
     expect(gateway.vaultAgentConfig).toBe(stack.gateway!.vaultAgentConfig);

@@ -99,25 +99,40 @@ describe("Kubernetes firewall: agent NetworkPolicies", () => {
     for (const labels of pods.values()) expect(selects(deny.spec.pod_selector, labels)).toBe(true);
   });
 
-  it("allows DNS only to kube-dns in kube-system, as ONE AND-peer, on UDP and TCP 53", () => {
-    const dns = byName(policies(synth), "rapidclaw-agents-dns");
-    expect(dns.spec.policy_types).toEqual(["Egress"]);
-    expect(dns.spec.egress).toHaveLength(1);
-    const [rule] = dns.spec.egress;
-    expect(rule.to).toHaveLength(1);
-    expect(isDnsPeer(rule.to[0])).toBe(true);
-    expect(rule.ports).toEqual([{ protocol: "UDP", port: "53" }, { protocol: "TCP", port: "53" }]);
+  it("gives agents no way to port 53 anywhere, and pods a DNS configuration that cannot recurse", () => {
+    expect(policies(synth).map((p) => p.metadata.name)).not.toContain("rapidclaw-agents-dns");
+    for (const [name, labels] of pods) {
+      // Any policy selecting the pod, any peer: no rule opens port 53 (or all ports, which would include it).
+      const grants = podEgress(synth, labels);
+      expect(grants.filter((g) => g.port === "53" || g.port === undefined), name).toEqual([]);
+      const pod = synth.resources("kubernetes_deployment_v1").find((d) => d.spec.template.metadata.labels[LABELS.agent] === name)!.spec.template.spec;
+      expect(pod.dns_policy, name).toBe("None");
+      expect(pod.dns_config, name).toEqual({ nameservers: ["127.0.0.1"] });
+    }
   });
 
-  it("lets each role's pods reach only their own proxy port, and nothing else but DNS", () => {
+  it("opens the cluster DNS to a role that opts in with a reason, and warns at synthesis", () => {
+    const { synth: s, stack } = kubernetesStack(withRoles({ research_agent: { network: { allowEgress: true, allowedHosts: ["*.google.com"], dnsReason: "the vendor SDK resolves its license server" } } }));
+    const research = byName(policies(s), "rapidclaw-role-research-agent-egress");
+    const dnsRules = research.spec.egress.filter((r: Json) => r.ports.some((p: Json) => p.port === "53"));
+    expect(dnsRules).toHaveLength(1);
+    expect(isDnsPeer(dnsRules[0].to[0])).toBe(true);
+    expect(JSON.stringify(byName(policies(s), "rapidclaw-role-customer-support-egress").spec.egress)).not.toContain('"53"');
+    const research_pod = s.resources("kubernetes_deployment_v1").find((d) => d.metadata.name === "openclaw-agent")!.spec.template.spec;
+    expect(research_pod.dns_policy).toBeUndefined();
+    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data)));
+    expect(warnings.join("\n")).toMatch(/Agents of role "research_agent" may query DNS \(the cluster DNS\).*DNS tunnelling.*the vendor SDK resolves its license server/);
+    expect(() => kubernetesStack(withRoles({ research_agent: { network: { dnsReason: "dns" } } }))).toThrow(/roles\.research_agent\.network\.dnsReason: the reason must be 10 to 200 characters/);
+  });
+
+  it("lets each role's pods reach only their own proxy port, and nothing else", () => {
     for (const [name, labels] of pods) {
       const agent = plan.agents.find((a) => a.resourceName === name)!;
       const role = plan.roles.find((r) => r.name === agent.role)!;
       const grants = podEgress(synth, labels);
       const toProxy = grants.filter((g) => isProxyPeer(g.peer));
       expect(toProxy.map((g) => `${g.protocol}/${g.port}`)).toEqual([`TCP/${role.proxyPort}`]);
-      const rest = grants.filter((g) => !isProxyPeer(g.peer));
-      expect(rest.every((g) => isDnsPeer(g.peer) && g.port === "53")).toBe(true);
+      expect(grants.filter((g) => !isProxyPeer(g.peer))).toEqual([]);
       expect(grants.some((g) => g.peer.ip_block !== undefined)).toBe(false);
     }
     const ports = plan.roles.map((r) => r.proxyPort);
@@ -151,9 +166,9 @@ describe("Kubernetes firewall: agent NetworkPolicies", () => {
     expect(cidrGrants("hermes-agent")).toEqual([]);
   });
 
-  it("adds the NodeLocal DNSCache address as a second DNS peer when set, for agents and the proxy", () => {
-    const { synth: s } = kubernetesStack({ ...seed(), kubernetes: { nodeLocalDnsIp: "169.254.20.10" } });
-    for (const name of ["rapidclaw-agents-dns", "rapidclaw-egress-proxy"]) {
+  it("adds the NodeLocal DNSCache address as a second DNS peer when set, for opted-in roles and the proxy", () => {
+    const { synth: s } = kubernetesStack(withRoles({ customer_support: { network: { dnsReason: "the vendor SDK resolves its license server" } } }, { ...seed(), kubernetes: { nodeLocalDnsIp: "169.254.20.10" } }));
+    for (const name of ["rapidclaw-role-customer-support-egress", "rapidclaw-egress-proxy"]) {
       const rule = byName(policies(s), name).spec.egress.find((r: Json) => r.ports.some((p: Json) => p.port === "53"));
       expect(rule.to).toHaveLength(2);
       expect(isDnsPeer(rule.to[0])).toBe(true);
@@ -292,7 +307,7 @@ describe("Kubernetes firewall: egress proxy", () => {
     expect(selects({ match_labels: service.spec.selector }, pod.metadata.labels)).toBe(true);
     expect(service.spec.port.map((p: Json) => [p.name, p.port, p.target_port])).toEqual(plan.roles.map((r, i) => [`role-${i}`, r.proxyPort, `role-${i}`]));
     expect(squid.port.map((p: Json) => [p.name, p.container_port])).toEqual(plan.roles.map((r, i) => [`role-${i}`, r.proxyPort]));
-    for (const role of plan.roles) expect(proxy.proxyUrls[role.name]).toBe(`http://rapidclaw-egress-proxy.${proxy.kubernetes.serviceHost.split(".").slice(1).join(".")}:${role.proxyPort}`);
+    for (const role of plan.roles) expect(proxy.proxyUrls[role.name]).toBe(`http://${proxy.kubernetes.serviceAddress}:${role.proxyPort}`);
     expect(proxy.kubernetes.serviceHost).toMatch(/^rapidclaw-egress-proxy\..+\.svc$/);
   });
 
@@ -376,7 +391,8 @@ describe("Kubernetes firewall: roles and agents", () => {
     for (const a of plan.agents) {
       const role = plan.roles.find((r) => r.name === a.role)!;
       const env = Object.fromEntries(agent(a.resourceName).spec.template.spec.container[0].env.map((e: Json) => [e.name, e.value]));
-      expect(env.HTTPS_PROXY).toMatch(new RegExp(`^http://rapidclaw-egress-proxy\\..+\\.svc:${role.proxyPort}$`));
+      // The Service's cluster IP by reference: agents resolve no names.
+      expect(env.HTTPS_PROXY).toMatch(new RegExp(`^http://\\$\\{kubernetes_service_v1\\.egress-proxy_kubernetes_service_[0-9A-F]+\\.spec\\[0\\]\\.cluster_ip\\}:${role.proxyPort}$`));
       expect(env.RAPIDCLAW_ROLE).toBe(a.role);
     }
   });
@@ -453,7 +469,7 @@ describe("example: the firewall in an existing stack", () => {
       expect(Object.keys(doc.resource).every((type) => type.startsWith("kubernetes_"))).toBe(true);
       expect(doc.resource.kubernetes_deployment_v1 && Object.values(doc.resource.kubernetes_deployment_v1).map((d: any) => d.metadata.name)).toEqual(["rapidclaw-egress-proxy"]);
       expect(doc.resource.kubernetes_service_account_v1).toBeUndefined();
-      expect(Object.keys(doc.resource.kubernetes_network_policy_v1)).toHaveLength(5);
+      expect(Object.keys(doc.resource.kubernetes_network_policy_v1)).toHaveLength(4);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

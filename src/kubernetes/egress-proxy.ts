@@ -43,8 +43,13 @@ export interface KubernetesEgressProxyProps {
  * loopback ranges.
  */
 export class KubernetesEgressProxy extends Construct {
-  /** DNS name of the proxy Service; agents use `http://<serviceHost>:<role port>`. */
+  /** DNS name of the proxy Service (agents do not use it: they resolve no names). */
   public readonly serviceHost: string;
+  /**
+   * The proxy Service's cluster IP, a Terraform reference (`spec[0].cluster_ip`, known after
+   * apply): agents reach the proxy by address, so they need no resolver.
+   */
+  public readonly serviceAddress: string;
   /** squid.conf, under the key `squid.conf`. */
   public readonly configMap: ConfigMapV1;
   /** The Squid pods. */
@@ -57,7 +62,7 @@ export class KubernetesEgressProxy extends Construct {
   public readonly networkPolicy: NetworkPolicyV1;
   /** The rendered squid.conf, as in the ConfigMap. */
   public readonly squidConf: string;
-  /** `http://<serviceHost>:<role port>` agents use as HTTPS_PROXY, per role name. */
+  /** `http://<serviceAddress>:<role port>` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
 
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
@@ -71,7 +76,6 @@ export class KubernetesEgressProxy extends Construct {
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
     this.serviceHost = `${plan.names.proxy}.${namespaceName}.svc`;
     const ports = plan.roles.map((role) => ({ name: rolePortName(role.slot), port: role.proxyPort }));
-    this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceHost}:${r.proxyPort}`]));
 
     this.configMap = new kubernetesClasses.ConfigMapV1(this, "squid-conf", {
       metadata: { name: plan.names.proxyConfigMap, namespace: namespaceName, labels },
@@ -116,6 +120,8 @@ export class KubernetesEgressProxy extends Construct {
         port: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
       },
     });
+    this.serviceAddress = this.service.spec.clusterIp;
+    this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceAddress}:${r.proxyPort}`]));
 
     // maxUnavailable, not minAvailable: with one replica, minAvailable 1 would block every node drain.
     this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {

@@ -104,7 +104,12 @@ export interface KubernetesToolGatewayProps {
 export class KubernetesToolGateway extends Construct {
   /** DNS name of the gateway Service; a role's agents use `http://<serviceHost>:<role port>`. */
   public readonly serviceHost: string;
-  /** `http://<serviceHost>:<role port>` per role name. */
+  /**
+   * The gateway Service's cluster IP, a Terraform reference (`spec[0].cluster_ip`): agents reach
+   * the gateway by address, since they resolve no names.
+   */
+  public readonly serviceAddress: string;
+  /** `http://<serviceAddress>:<role port>` per role name. */
   public readonly gatewayUrls: { [roleName: string]: string };
   /** The ServiceAccount the gateway runs as: the subject of its Vault login role. */
   public readonly serviceAccount: ServiceAccountV1;
@@ -159,7 +164,6 @@ export class KubernetesToolGateway extends Construct {
     const namespace = props.namespaceName;
     const labels = workloadLabels(firewall, COMPONENTS.toolGateway);
     this.serviceHost = `${gateway.name}.${namespace}.svc`;
-    this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceHost}:${r.port}`]));
 
     this.serviceAccount = new kubernetesClasses.ServiceAccountV1(this, "service-account", {
       metadata: { name: gateway.name, namespace, labels },
@@ -194,6 +198,8 @@ export class KubernetesToolGateway extends Construct {
         port: gateway.roles.map((r) => ({ name: rolePortName(r.slot), port: r.port, targetPort: rolePortName(r.slot), protocol: "TCP" })),
       },
     });
+    this.serviceAddress = this.service.spec.clusterIp;
+    this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceAddress}:${r.port}`]));
     this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {
       metadata: { name: gateway.name, namespace, labels },
       spec: { maxUnavailable: "1", selector: { matchLabels: labels } },

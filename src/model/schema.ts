@@ -93,6 +93,7 @@ const role = object("a role", {
     egressCidrs: list("egressCidrs", egressCidr).optional(),
     multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),
     directToolHosts: list("directToolHosts", object("a direct tool host", { host: str("host"), reason: str("reason") })).optional(),
+    dnsReason: str("dnsReason").optional(),
   }).optional(),
   allowFileSystem: bool("allowFileSystem").optional(),
 });

@@ -379,6 +379,16 @@ export interface RoleNetworkProps {
    * @default []
    */
   readonly directToolHosts?: DirectToolHostProps[];
+  /**
+   * Lets the role's agents query DNS, giving the reason they need it (repeated in the warning
+   * synthesis prints). A resolver that recurses carries data out in the names it is asked for
+   * (DNS tunnelling), whatever the proxy allows, so agents resolve nothing by default: they reach
+   * the proxy and the gateway by address. With a reason, Kubernetes pods of the role keep the
+   * cluster DNS (`dnsPolicy: ClusterFirst`, egress to kube-dns and `kubernetes.nodeLocalDnsIp` on
+   * port 53) and Docker agents keep the engine's resolver. One line, 10 to 200 characters.
+   * @default - no DNS: Kubernetes pods get `dnsPolicy: None` with a nameserver that answers nothing, Docker agents a resolver address that goes nowhere
+   */
+  readonly dnsReason?: string;
 }
 
 /** A gateway-fronted host one role reaches directly on purpose (`RoleNetworkProps.directToolHosts`). */

@@ -67,6 +67,8 @@ export interface PlannedRole {
   /** What the proxy allows this role: model hosts plus `allowedHosts`, overlaps removed, sorted. */
   readonly proxyAllowlist: HostPattern[];
   readonly egressCidrs: PlannedCidr[];
+  /** Why the role's agents may query DNS (`network.dnsReason`); undefined: they resolve nothing. */
+  readonly dnsReason?: string;
   readonly allowFileSystem: boolean;
   /** Kubernetes: the role's own proxy port, `proxy.port + slot`. Docker: the proxy port, on the role's own proxy address. */
   readonly proxyPort: number;
@@ -146,7 +148,6 @@ export interface PlannedNames {
   readonly egressNetwork: string;
   /** Kubernetes: the NetworkPolicies over every agent pod. */
   readonly agentsDefaultDenyPolicy: string;
-  readonly agentsDnsPolicy: string;
   readonly agentsIngressPolicy: string;
   /** Kubernetes: the PrometheusRule, also named after the namespace. */
   readonly alertRules: string;
@@ -281,6 +282,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         .map(({ network, ports }) => ({ cidr: network.text, version: network.version, ports: [...new Set(ports)].sort((a, b) => a - b) }))
         // By CIDR, then by ports: two entries for one CIDR must not keep the order they were written in.
         .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
+      dnsReason: role.network?.dnsReason?.trim(),
       allowFileSystem: role.allowFileSystem ?? DEFAULTS.allowFileSystem,
       proxyPort: proxyPort + slot,
       slot,
@@ -302,7 +304,6 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       proxyConfigMap: `${proxyName(firewallName)}-squid-conf`,
       egressNetwork: `${firewallName}-egress`,
       agentsDefaultDenyPolicy: `${firewallName}-agents-default-deny`,
-      agentsDnsPolicy: `${firewallName}-agents-dns`,
       agentsIngressPolicy: `${firewallName}-agents-ingress`,
       alertRules: `${firewallName}-alerts-${namespace}`,
     },
