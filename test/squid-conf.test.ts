@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { AgentPlatform } from "../src";
 import { compileFirewall } from "../src/plan/plan";
@@ -6,6 +7,7 @@ import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainL
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { squidBinary, squidParse } from "./support/squid";
+import { SQUID_SNI_HELPER, squidStartCommand } from "../src/render/squid-tls";
 
 const patterns = (...hosts: string[]) => hosts.map((h) => parseHostPattern(h) as HostPattern);
 
@@ -17,11 +19,12 @@ describe("squid.conf renderer", () => {
 
   it("matches Docker roles by their own proxy address and Kubernetes roles by their own port, never by source", () => {
     const docker = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
-    expect(docker.match(/^http_port .*/gm)).toEqual(["http_port 172.30.76.2:3128 name=customer-support", "http_port 172.30.16.2:3128 name=research-agent"]);
+    const bump = "ssl-bump generate-host-certificates=off tls-cert=/var/run/squid/unused-tls-cert.pem tls-key=/var/run/squid/unused-tls-key.pem";
+    expect(docker.match(/^http_port .*/gm)).toEqual([`http_port 172.30.76.2:3128 ${bump} name=customer-support`, `http_port 172.30.16.2:3128 ${bump} name=research-agent`]);
     expect(docker).toContain("acl role_research-agent_in myportname research-agent");
     expect(docker).not.toMatch(/ src /);
     const k8s = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.KUBERNETES)));
-    expect(k8s).toContain("http_port 3129 name=research-agent");
+    expect(k8s).toContain(`http_port 3129 ${bump} name=research-agent`);
     expect(k8s).toContain("acl role_research-agent_in myportname research-agent");
   });
 
@@ -30,7 +33,8 @@ describe("squid.conf renderer", () => {
     const strict = renderSquidConf({ roles, allowPlainHttp: false });
     const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow"));
     expect(allows).toEqual(["http_access allow CONNECT tls_port role_r_in role_r_hosts !forbidden_dst event_allowed"]);
-    expect(strict.trimEnd().endsWith("http_access deny all event_blocked")).toBe(true);
+    const lines = strict.split("\n");
+    expect(lines.filter((l) => l.startsWith("http_access ")).pop()).toBe("http_access deny all event_blocked");
     const plain = renderSquidConf({ roles, allowPlainHttp: true });
     expect(plain).toContain("http_access allow !CONNECT http_port role_r_in role_r_hosts !forbidden_dst event_allowed");
   });
@@ -71,16 +75,23 @@ describe("squid.conf renderer", () => {
     expect(renderSquidConf({ ...base, gateway: undefined })).toBe(without);
     const added = withGateway.split("\n").filter((line) => !without.split("\n").includes(line));
     expect(added).toEqual([
-      "http_port 3140 name=tool_gateway",
+      "http_port 3140 ssl-bump generate-host-certificates=off tls-cert=/var/run/squid/unused-tls-cert.pem tls-key=/var/run/squid/unused-tls-key.pem name=tool_gateway",
       "# tool gateway: its tools' upstream hosts",
       "acl gateway_in myportname tool_gateway",
       "acl gateway_hosts dstdomain -n kb.tools.test search.tools.test",
       "note role @gateway gateway_in",
+      "acl gateway_dst0 dstdomain -n kb.tools.test",
+      "acl gateway_sni0 ssl::server_name --client-requested kb.tools.test",
+      "acl gateway_dst1 dstdomain -n search.tools.test",
+      "acl gateway_sni1 ssl::server_name --client-requested search.tools.test",
       "http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed",
+      "ssl_bump splice gateway_in gateway_dst0 gateway_sni0 sni_present mark_spliced",
+      "ssl_bump splice gateway_in gateway_dst1 gateway_sni1 sni_present mark_spliced",
     ]);
     const lines = withGateway.split("\n");
-    expect(lines.indexOf("http_access deny ip_literal event_blocked")).toBeLessThan(lines.indexOf(added[5]));
-    expect(lines.indexOf(added[5])).toBeLessThan(lines.indexOf("http_access deny all event_blocked"));
+    const allow = added.find((line) => line.startsWith("http_access allow")) as string;
+    expect(lines.indexOf("http_access deny ip_literal event_blocked")).toBeLessThan(lines.indexOf(allow));
+    expect(lines.indexOf(allow)).toBeLessThan(lines.indexOf("http_access deny all event_blocked"));
   });
 
   it("logs the client-written fields URL-encoded, so that every access-log line is JSON", () => {
@@ -118,5 +129,47 @@ describe("squid.conf renderer", () => {
       expect(result.problems).toEqual([]);
       expect(result.status).toBe(0);
     });
+  });
+});
+
+describe("squid.conf checks the TLS server name (peek and splice, no interception)", () => {
+  const roles = [{ name: "r", resourceName: "r", allowlist: patterns("*.x.com", "api.y.com"), port: 3128 }];
+  const conf = renderSquidConf({ roles, allowPlainHttp: false });
+  const lines = conf.split("\n");
+
+  it("peeks at step 1, splices only a listed server name of the CONNECT host's own pattern, and terminates the rest", () => {
+    const bump = lines.filter((l) => l.startsWith("ssl_bump "));
+    expect(bump).toEqual([
+      "ssl_bump peek tls_step1",
+      "ssl_bump splice role_r_in role_r_dst0 role_r_sni0 !role_r_sni0_apex sni_present mark_spliced",
+      "ssl_bump splice role_r_in role_r_dst1 role_r_sni1 sni_present mark_spliced",
+      "ssl_bump terminate all event_blocked",
+    ]);
+    expect(conf).toContain("acl role_r_dst0 dstdomain -n .x.com\n");
+    expect(conf).toContain("acl role_r_sni0 ssl::server_name --client-requested .x.com\n");
+    expect(conf).toContain("acl role_r_sni0_apex ssl::server_name --client-requested x.com\n");
+    expect(conf).toContain("acl role_r_sni1 ssl::server_name --client-requested api.y.com\n");
+    // Nothing is ever bumped: no CA, no certificate generation, no stare.
+    expect(conf).not.toMatch(/ssl_bump (bump|stare|client-first|server-first)|generate-host-certificates=on|sslcrtd_program/);
+  });
+
+  it("requires a server name: the helper answers ERR without SNI, where ssl::server_name would fall back to the CONNECT host", () => {
+    expect(conf).toMatch(/^external_acl_type sni_present .*%ssl::>sni \/bin\/sh \/etc\/squid\/rapidclaw-sni-present\.sh$/m);
+    const answer = (line: string) => spawnSync("sh", ["-c", SQUID_SNI_HELPER], { input: `${line}\n`, encoding: "utf8" }).stdout.trim();
+    expect(answer("api.y.com -")).toBe("OK");
+    expect(answer("- -")).toBe("ERR");
+    expect(answer("")).toBe("ERR");
+  });
+
+  it("logs the server name, and one line per spliced tunnel", () => {
+    expect(SQUID_LOG_FORMAT).toContain('"sni":"%#ssl::>sni"');
+    expect(conf).toContain("access_log stdio:/dev/stdout rapidclaw !spliced_connect\n");
+    expect(conf).toContain("acl spliced_connect note tls spliced\n");
+  });
+
+  it("starts the proxy with a throwaway self-signed certificate made in a scratch directory, never a CA", () => {
+    const [shell, flag, script] = squidStartCommand("/etc/squid/squid.conf");
+    expect([shell, flag]).toEqual(["sh", "-c"]);
+    expect(script).toMatch(/^openssl req -x509 -newkey ec .* -keyout \/var\/run\/squid\/unused-tls-key\.pem -out \/var\/run\/squid\/unused-tls-cert\.pem 2>\/dev\/null && exec squid -N -f \/etc\/squid\/squid\.conf$/);
   });
 });

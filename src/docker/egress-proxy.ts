@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { planOf } from "../plan/firewall-spec";
 import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
+import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
@@ -43,8 +44,9 @@ export class DockerEgressProxy extends Construct {
       image: this.image.imageId,
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (Squid drops privileges before it opens its logs).
       user: "proxy",
-      entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
-      ...withEventLogVolume(dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true), plan.proxyEvents?.logDir),
+      // Makes the throwaway certificate of the ssl-bump ports, then runs Squid.
+      entrypoint: squidStartCommand(SQUID_CONF_PATH),
+      ...withEventLogVolume(dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }, { path: SQUID_SNI_HELPER_PATH, content: SQUID_SNI_HELPER }], "0644", true), plan.proxyEvents?.logDir),
       networksAdvanced: [
         ...plan.roles.map((role) => ({ name: roleNetworks[role.name], ipv4Address: role.docker?.proxyAddress })),
         { name: props.network.egressNetworkName },

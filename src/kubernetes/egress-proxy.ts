@@ -6,7 +6,9 @@ import type { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { planOf } from "../plan/firewall-spec";
+import { posix } from "node:path";
 import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
+import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
@@ -15,6 +17,9 @@ import { kubernetesClasses } from "./provider-classes";
 
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
+
+/** ConfigMap key of the SNI helper, beside `squid.conf`. */
+const SNI_HELPER_KEY = posix.basename(SQUID_SNI_HELPER_PATH);
 
 /** Requests and limits of each proxy container: Squid without a cache needs little. */
 export const PROXY_RESOURCES = {
@@ -79,7 +84,7 @@ export class KubernetesEgressProxy extends Construct {
 
     this.configMap = new kubernetesClasses.ConfigMapV1(this, "squid-conf", {
       metadata: { name: plan.names.proxyConfigMap, namespace: namespaceName, labels },
-      data: { "squid.conf": terraformLiteral(squidConf) },
+      data: { "squid.conf": terraformLiteral(squidConf), [SNI_HELPER_KEY]: SQUID_SNI_HELPER },
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
@@ -97,13 +102,18 @@ export class KubernetesEgressProxy extends Construct {
               {
                 name: "squid",
                 image: plan.proxy.image,
-                command: ["squid", "-N", "-f", SQUID_CONF_PATH],
+                // Makes the throwaway certificate of the ssl-bump ports in /var/run/squid (an emptyDir), then runs Squid.
+                command: squidStartCommand(SQUID_CONF_PATH),
                 port: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
                 readinessProbe:
                   ports.length > 0 ? { tcpSocket: [{ port: String(ports[0].port) }], initialDelaySeconds: 2, periodSeconds: 10 } : undefined,
                 resources: { requests: { ...PROXY_RESOURCES.requests }, limits: { ...PROXY_RESOURCES.limits } },
                 securityContext: hardenedContainerSecurityContext(),
-                volumeMount: [{ name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true }, ...scratch.mounts],
+                volumeMount: [
+                  { name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true },
+                  { name: "squid-conf", mountPath: SQUID_SNI_HELPER_PATH, subPath: SNI_HELPER_KEY, readOnly: true },
+                  ...scratch.mounts,
+                ],
               },
             ],
             volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes],
