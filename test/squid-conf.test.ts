@@ -31,18 +31,22 @@ describe("squid.conf renderer", () => {
   it("allows only CONNECT to 443 unless plain HTTP is enabled, and ends with deny all", () => {
     const roles = [{ name: "r", resourceName: "r", allowlist: patterns("api.x.com"), port: 3128 }];
     const strict = renderSquidConf({ roles, allowPlainHttp: false });
-    const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow"));
-    expect(allows).toEqual(["http_access allow CONNECT tls_port role_r_in role_r_hosts !forbidden_dst event_allowed"]);
+    const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow") || l.startsWith("ssl_bump peek"));
+    // CONNECTs are decided by ssl_bump at step 1 (http_access would bump to show its error).
+    expect(allows).toEqual(["http_access allow CONNECT event_allowed", "ssl_bump peek tls_step1 CONNECT tls_port !ip_literal role_r_in role_r_hosts !forbidden_dst"]);
     const lines = strict.split("\n");
     expect(lines.filter((l) => l.startsWith("http_access ")).pop()).toBe("http_access deny all event_blocked");
     const plain = renderSquidConf({ roles, allowPlainHttp: true });
     expect(plain).toContain("http_access allow !CONNECT http_port role_r_in role_r_hosts !forbidden_dst event_allowed");
+    expect(strict.split("\n").filter((l) => l.startsWith("ssl_bump ")).pop()).toBe("ssl_bump terminate all event_blocked");
   });
 
   it("refuses IP literals before any allow rule", () => {
     const conf = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
     const lines = conf.split("\n");
-    expect(lines.findIndex((l) => l === "http_access deny ip_literal event_blocked")).toBeLessThan(lines.findIndex((l) => l.startsWith("http_access allow")));
+    const plain = renderSquidConfForPlan(compileFirewall({ ...firewallScenario(AgentPlatform.DOCKER), proxy: { allowPlainHttp: true } })).split("\n");
+    expect(plain.indexOf("http_access deny ip_literal event_blocked")).toBeLessThan(plain.findIndex((l) => l.startsWith("http_access allow !CONNECT")));
+    for (const peek of lines.filter((l) => l.startsWith("ssl_bump peek"))) expect(peek).toContain(" !ip_literal ");
     expect(conf).toMatch(/^acl ip_literal dstdom_regex -n /m);
     expect(conf).not.toMatch(/dstdomain (?!-n)/);
   });
@@ -84,14 +88,12 @@ describe("squid.conf renderer", () => {
       "acl gateway_sni0 ssl::server_name --client-requested kb.tools.test",
       "acl gateway_dst1 dstdomain -n search.tools.test",
       "acl gateway_sni1 ssl::server_name --client-requested search.tools.test",
-      "http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed",
-      "ssl_bump splice gateway_in gateway_dst0 gateway_sni0 sni_present mark_spliced",
-      "ssl_bump splice gateway_in gateway_dst1 gateway_sni1 sni_present mark_spliced",
+      "ssl_bump peek tls_step1 CONNECT tls_port !ip_literal gateway_in gateway_hosts !forbidden_dst",
+      "ssl_bump splice !tls_step1 gateway_in gateway_dst0 gateway_sni0 sni_present mark_spliced",
+      "ssl_bump splice !tls_step1 gateway_in gateway_dst1 gateway_sni1 sni_present mark_spliced",
     ]);
     const lines = withGateway.split("\n");
-    const allow = added.find((line) => line.startsWith("http_access allow")) as string;
-    expect(lines.indexOf("http_access deny ip_literal event_blocked")).toBeLessThan(lines.indexOf(allow));
-    expect(lines.indexOf(allow)).toBeLessThan(lines.indexOf("http_access deny all event_blocked"));
+    expect(lines.indexOf(added[10])).toBeLessThan(lines.indexOf("ssl_bump terminate all event_blocked"));
   });
 
   it("logs the client-written fields URL-encoded, so that every access-log line is JSON", () => {
@@ -140,9 +142,9 @@ describe("squid.conf checks the TLS server name (peek and splice, no interceptio
   it("peeks at step 1, splices only a listed server name of the CONNECT host's own pattern, and terminates the rest", () => {
     const bump = lines.filter((l) => l.startsWith("ssl_bump "));
     expect(bump).toEqual([
-      "ssl_bump peek tls_step1",
-      "ssl_bump splice role_r_in role_r_dst0 role_r_sni0 !role_r_sni0_apex sni_present mark_spliced",
-      "ssl_bump splice role_r_in role_r_dst1 role_r_sni1 sni_present mark_spliced",
+      "ssl_bump peek tls_step1 CONNECT tls_port !ip_literal role_r_in role_r_hosts !role_r_apex !forbidden_dst",
+      "ssl_bump splice !tls_step1 role_r_in role_r_dst0 role_r_sni0 !role_r_sni0_apex sni_present mark_spliced",
+      "ssl_bump splice !tls_step1 role_r_in role_r_dst1 role_r_sni1 sni_present mark_spliced",
       "ssl_bump terminate all event_blocked",
     ]);
     expect(conf).toContain("acl role_r_dst0 dstdomain -n .x.com\n");

@@ -105,7 +105,8 @@ export const PROXY_EVENTS = { allowed: "egress_allowed", blocked: "network_block
  * (addresses, numbers, result codes, role names validated by the spec). `sni` is the TLS server
  * name the client sent (`-` when none, or before a ClientHello was read), URL-encoded too. A tunnel
  * refused for its server name was already answered 200 (the ClientHello comes after the CONNECT):
- * its line has status 200, result `NONE_NONE` and event `network_blocked`.
+ * its line has status 200, result `NONE_NONE` and event `network_blocked`. A CONNECT refused for
+ * its host or port is closed unanswered (status 0, result `NONE_NONE`, event `network_blocked`).
  */
 export const SQUID_LOG_FORMAT =
   '{"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note",' +
@@ -171,7 +172,7 @@ export function renderSquidConf(input: SquidConfInput): string {
     // Dotted, decimal, octal and hex IPv4 spellings, and any IPv6 literal.
     "acl ip_literal dstdom_regex -n -i ^((0x[0-9a-f]*|[0-9]+)\\.?)+$ : ^\\[",
     `acl forbidden_dst dst ${(input.forbiddenDestinations ?? FORBIDDEN_DESTINATIONS).join(" ")}`,
-    // Always-true ACLs placed last on each http_access line, to record which way it decided.
+    // Always-true ACLs placed last on each http_access and ssl_bump line, to record which way it decided.
     `acl event_allowed annotate_transaction event=${PROXY_EVENTS.allowed}`,
     `acl event_blocked annotate_transaction event=${PROXY_EVENTS.blocked}`,
     "acl mark_spliced annotate_transaction tls=spliced",
@@ -181,12 +182,14 @@ export function renderSquidConf(input: SquidConfInput): string {
     "acl sni_present external sni_present",
   );
   const accessLines: string[] = [];
+  const peekLines: string[] = [];
   const spliceLines: string[] = [];
   const addListener = (heading: string, id: string, portName: string, logRole: string, allowlist: ReadonlyArray<HostPattern>, plainHttp: boolean) => {
     const { allow, apexDeny } = squidDomainLists(allowlist);
-    const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst event_allowed`;
-    accessLines.push(`http_access allow CONNECT tls_port ${match}`);
-    if (plainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match}`);
+    const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst`;
+    // A CONNECT is decided here, at TLS step 1, before any answer: an allowed one is peeked at.
+    peekLines.push(`ssl_bump peek tls_step1 CONNECT tls_port !ip_literal ${match}`);
+    if (plainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match} event_allowed`);
     out.push("", heading);
     // The listener a request arrived on, never its source address: identity an agent cannot forge.
     out.push(`acl ${id}_in myportname ${portName}`);
@@ -200,19 +203,24 @@ export function renderSquidConf(input: SquidConfInput): string {
       out.push(`acl ${id}_dst${index} dstdomain -n ${dst.allow.join(" ")}`);
       out.push(`acl ${id}_sni${index} ssl::server_name --client-requested ${dst.allow.join(" ")}`);
       if (dst.apexDeny.length > 0) out.push(`acl ${id}_sni${index}_apex ssl::server_name --client-requested ${dst.apexDeny.join(" ")}`);
-      spliceLines.push(`ssl_bump splice ${id}_in ${id}_dst${index} ${id}_sni${index}${dst.apexDeny.length > 0 ? ` !${id}_sni${index}_apex` : ""} sni_present mark_spliced`);
+      spliceLines.push(`ssl_bump splice !tls_step1 ${id}_in ${id}_dst${index} ${id}_sni${index}${dst.apexDeny.length > 0 ? ` !${id}_sni${index}_apex` : ""} sni_present mark_spliced`);
     });
   };
   for (const role of input.roles) addListener(`# role ${role.name}`, `role_${role.resourceName}`, role.resourceName, role.name, role.allowlist, input.allowPlainHttp);
   if (input.gateway) addListener("# tool gateway: its tools' upstream hosts", "gateway", SQUID_GATEWAY_PORT_NAME, SQUID_GATEWAY_LOG_ROLE, input.gateway.allowlist, false);
   out.push(
     "",
+    // Every CONNECT passes to ssl_bump, which decides it: Squid answers a CONNECT that http_access
+    // refuses on an ssl-bump port by bumping the client's TLS to show the error, which would be
+    // interception with the throwaway certificate; ssl_bump's `terminate` just closes.
+    "http_access allow CONNECT event_allowed",
     "http_access deny ip_literal event_blocked",
     ...accessLines,
     "http_access deny all event_blocked",
     "",
-    // After an allowed CONNECT: read the ClientHello, splice (a plain TCP tunnel) on an allowed server name, else close.
-    "ssl_bump peek tls_step1",
+    // Step 1, before any answer: peek at an allowed CONNECT's ClientHello, close any other.
+    // Step 2: splice (a plain TCP tunnel) on a listed server name of the CONNECT host's pattern, else close.
+    ...peekLines,
     ...spliceLines,
     "ssl_bump terminate all event_blocked",
     "",
