@@ -14,6 +14,7 @@ describe("event lines", () => {
         role: "research_agent",
         tool: null,
         host: "probe-0.example",
+        sni: null,
         source: "proxy",
         details: { client: "172.30.0.11", method: "CONNECT", port: "443", status: 403, result: "TCP_DENIED", bytes: 3401 },
       },
