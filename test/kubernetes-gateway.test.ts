@@ -15,7 +15,6 @@ import { KubernetesToolGateway, type KubernetesToolGatewayProps } from "../src/k
 import { servicePeers } from "../src/kubernetes/network-policy";
 import { CHECKSUM_ANNOTATIONS, rolePortName } from "../src/kubernetes/pod";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH } from "../src/kubernetes/agents";
-import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { planOf } from "../src/plan/firewall-spec";
 import { LABELS } from "../src/plan/plan";
 import { GatewayBundle } from "../src/constructs/gateway-bundle";
@@ -57,8 +56,8 @@ function gatewayStack(props: FirewallSpecProps = gatewaySpec(), options: Partial
   const custody = plan.gateway?.custodyTools ?? [];
   const credentials = plan.gateway?.redis.credentialsSecret;
   const keyGrant = plan.gateway?.readsVault ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody, { secrets: credentials === undefined ? [] : [credentials] }) : undefined;
-  const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, ...options });
-  return { stack, spec, plan, gateway, keyGrant, synth: synthesize(stack) };
+  const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, upstreamProxyUrl: proxy.gatewayProxyUrl, ...options });
+  return { stack, spec, plan, proxy, gateway, keyGrant, synth: synthesize(stack) };
 }
 
 const byName = (s: SynthesizedStack, type: string, name: string) => s.resources(type).find((r) => r.metadata.name === name) as Json;
@@ -302,7 +301,7 @@ describe("Kubernetes tool gateway: Vault", () => {
 });
 
 describe("Kubernetes tool gateway: NetworkPolicies", () => {
-  const { plan, synth } = gatewayStack();
+  const { plan, synth, proxy } = gatewayStack();
   const planned = plan.gateway!;
   const pods = podLabels(synth);
   const agentPods = [...pods].filter(([, labels]) => labels[LABELS.component] === "agent");
@@ -339,22 +338,24 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     }
   });
 
-  it("lets the gateway reach DNS, Redis, Vault and public addresses on its upstreams' ports, never a private or metadata range", () => {
+  it("lets the gateway reach DNS, Redis, Vault and its upstreams only through the proxy's gateway listener: no address range at all", () => {
     const egress = grants(synth, pods.get("rapidclaw-tool-gateway")!, "Egress");
-    const blocks = egress.filter((g) => g.peer.ip_block !== undefined);
-    expect([...new Set(blocks.map((g) => g.port))].sort()).toEqual(["TCP/443", "TCP/8443"]);
-    for (const { peer } of blocks) {
-      expect(["0.0.0.0/0", "::/0"]).toContain(peer.ip_block.cidr);
-      for (const forbidden of FORBIDDEN_DESTINATIONS.filter((cidr) => cidr.includes(":") === peer.ip_block.cidr.includes(":"))) {
-        expect(peer.ip_block.except).toContain(forbidden);
-      }
-    }
-    expect(blocks.some((g) => g.peer.ip_block.except.includes("169.254.0.0/16"))).toBe(true);
-    expect(blocks.some((g) => g.peer.ip_block.except.includes("fc00::/7"))).toBe(true);
+    expect(egress.filter((g) => g.peer.ip_block !== undefined)).toEqual([]);
+    // After the roles' ports: proxy.port (3128) + 2 roles.
+    const listenerPort = 3128 + plan.roles.length;
+    const toProxy = egress.filter((g) => g.peer.pod_selector?.match_labels?.[LABELS.component] === "egress-proxy");
+    expect(toProxy.map((g) => g.port)).toEqual([`TCP/${listenerPort}`]);
+    const deployment = byName(synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway");
+    const env = deployment.spec.template.spec.container.find((c: Json) => c.name === "gateway").env;
+    expect(env).toEqual([{ name: "RAPIDCLAW_UPSTREAM_PROXY", value: expect.stringMatching(new RegExp(`^http://\\$\\{kubernetes_service_v1\\.egress-proxy_kubernetes_service_[0-9A-F]+\\.spec\\[0\\]\\.cluster_ip\\}:${listenerPort}$`)) }]);
+    // The proxy admits gateway pods on that listener alone, and its squid.conf serves the upstream hosts there.
+    const proxyIngress = policies(synth).find((p) => p.metadata.name === "rapidclaw-egress-proxy")!.spec.ingress;
+    expect(proxyIngress.filter((r: Json) => r.ports.some((p: Json) => p.port === String(listenerPort)))).toEqual([{ from: [{ pod_selector: { match_labels: GATEWAY_POD } }], ports: [{ protocol: "TCP", port: String(listenerPort) }] }]);
+    expect(proxy.squidConf).toMatch(new RegExp(`^http_port ${listenerPort} .*name=tool_gateway$`, "m"));
     const vault = egress.filter((g) => g.port === "TCP/8200");
     expect(vault.map((g) => g.peer)).toEqual([{ namespace_selector: { match_labels: { "kubernetes.io/metadata.name": "vault" } } }]);
     expect(egress.filter((g) => g.port === "TCP/6379").map((g) => g.peer)).toEqual([{ pod_selector: { match_labels: REDIS_POD } }]);
-    const others = egress.filter((g) => !["TCP/443", "TCP/8443", "TCP/8200", "TCP/6379"].includes(g.port));
+    const others = egress.filter((g) => ![`TCP/${listenerPort}`, "TCP/8200", "TCP/6379"].includes(g.port));
     expect(others.every((g) => g.port.endsWith("/53"))).toBe(true);
   });
 

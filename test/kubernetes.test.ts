@@ -275,7 +275,8 @@ describe("Kubernetes firewall: egress proxy", () => {
   it("runs hardened Squid as the proxy user with the config from a ConfigMap", () => {
     expect(deployment.spec.replicas).toBe("2");
     expect(squid.image).toBe(plan.proxy.image);
-    expect(squid.command).toEqual(["squid", "-N", "-f", "/etc/squid/squid.conf"]);
+    // A throwaway certificate for the ssl-bump ports (nothing is bumped), then Squid in the foreground.
+    expect(squid.command).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .* && exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
     expect(pod.spec.security_context).toMatchObject({ run_as_user: "13", run_as_group: "13", run_as_non_root: true, seccomp_profile: { type: "RuntimeDefault" } });
     expect(pod.spec.automount_service_account_token).toBe(false);
     expect(squid.security_context).toMatchObject({ allow_privilege_escalation: false, read_only_root_filesystem: true, capabilities: { drop: ["ALL"] } });
@@ -283,6 +284,7 @@ describe("Kubernetes firewall: egress proxy", () => {
     expect(squid.resources.limits).toBeDefined();
     const mounts = Object.fromEntries(squid.volume_mount.map((m: Json) => [m.mount_path, m]));
     expect(mounts["/etc/squid/squid.conf"]).toMatchObject({ sub_path: "squid.conf", read_only: true });
+    expect(mounts["/etc/squid/rapidclaw-sni-present.sh"]).toMatchObject({ sub_path: "rapidclaw-sni-present.sh", read_only: true });
     const volumes = Object.fromEntries(pod.spec.volume.map((v: Json) => [v.name, v]));
     for (const dir of ["/var/spool/squid", "/var/run/squid", "/var/log/squid"]) expect(volumes[mounts[dir].name].empty_dir).toBeDefined();
     const [configMap] = synth.resources("kubernetes_config_map_v1").filter((c) => c.metadata.name === "rapidclaw-egress-proxy-squid-conf");

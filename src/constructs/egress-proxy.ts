@@ -56,7 +56,7 @@ export class EgressProxy extends Construct implements IEgressProxy {
     const part = this.dockerProxy ?? (this.kubernetesProxy as KubernetesEgressProxy);
     this.squidConf = part.squidConf;
     this.proxyUrls = part.proxyUrls;
-    this.gatewayProxyUrl = this.dockerProxy?.gatewayProxyUrl;
+    this.gatewayProxyUrl = this.dockerProxy?.gatewayProxyUrl ?? this.kubernetesProxy?.gatewayProxyUrl;
   }
 
   /** Docker: the proxy container and image. */

@@ -92,6 +92,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
         authPath: props.keys.authPath,
         vaultAgentConfig: this.vaultAgentConfig,
         bundle: props.bundle,
+        upstreamProxyUrl: props.proxy.gatewayProxyUrl,
       });
       this.urls = this.kubernetesGateway.gatewayUrls;
     }

@@ -7,7 +7,7 @@ import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { planOf } from "../plan/firewall-spec";
 import { posix } from "node:path";
-import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
+import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
 import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
@@ -17,6 +17,9 @@ import { kubernetesClasses } from "./provider-classes";
 
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
+
+/** Name of the gateway listener's port on the container and the Service. */
+const GATEWAY_PORT_NAME = "tool-gateway";
 
 /** ConfigMap key of the SNI helper, beside `squid.conf`. */
 const SNI_HELPER_KEY = posix.basename(SQUID_SNI_HELPER_PATH);
@@ -69,6 +72,8 @@ export class KubernetesEgressProxy extends Construct {
   public readonly squidConf: string;
   /** `http://<serviceAddress>:<role port>` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
+  /** `http://<serviceAddress>:<port>` of the tool gateway's listener (RAPIDCLAW_UPSTREAM_PROXY); undefined without one. */
+  public readonly gatewayProxyUrl?: string;
 
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
     super(scope, id);
@@ -81,6 +86,9 @@ export class KubernetesEgressProxy extends Construct {
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
     this.serviceHost = `${plan.names.proxy}.${namespaceName}.svc`;
     const ports = plan.roles.map((role) => ({ name: rolePortName(role.slot), port: role.proxyPort }));
+    // The tool gateway's way out, as on Docker: its own listener, its upstreams' hosts only.
+    const gatewayListener = squidGatewayListenerForPlan(plan);
+    if (gatewayListener) ports.push({ name: GATEWAY_PORT_NAME, port: gatewayListener.port });
 
     this.configMap = new kubernetesClasses.ConfigMapV1(this, "squid-conf", {
       metadata: { name: plan.names.proxyConfigMap, namespace: namespaceName, labels },
@@ -132,6 +140,7 @@ export class KubernetesEgressProxy extends Construct {
     });
     this.serviceAddress = this.service.spec.clusterIp;
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceAddress}:${r.proxyPort}`]));
+    this.gatewayProxyUrl = gatewayListener && `http://${this.serviceAddress}:${gatewayListener.port}`;
 
     // maxUnavailable, not minAvailable: with one replica, minAvailable 1 would block every node drain.
     this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {
@@ -147,7 +156,10 @@ export class KubernetesEgressProxy extends Construct {
       name: plan.names.proxy,
       podSelector: componentSelector(firewall, COMPONENTS.egressProxy),
       policyTypes: ["Ingress", "Egress"],
-      ingress: plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(firewall, role) }], ports: tcpPorts([role.proxyPort]) })),
+      ingress: [
+        ...plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(firewall, role) }], ports: tcpPorts([role.proxyPort]) })),
+        ...(gatewayListener ? [{ from: [{ podSelector: componentSelector(firewall, COMPONENTS.toolGateway) }], ports: tcpPorts([gatewayListener.port]) }] : []),
+      ],
       egress,
     });
   }

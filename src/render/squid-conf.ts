@@ -260,13 +260,23 @@ export interface SquidPlacementOptions {
 }
 
 /**
- * Docker: the tool gateway's listener, on the proxy's address in the gateway's egress network
- * (which only the gateway shares), allowing its upstreams' hosts; none without upstreams.
+ * Kubernetes: the port of the proxy's listener for the tool gateway, after the roles' ports
+ * (`proxy.port` + number of roles); the proxy's NetworkPolicy admits only gateway pods to it.
+ */
+export function kubernetesGatewayProxyPort(plan: FirewallPlan): number {
+  return plan.proxy.port + plan.roles.length;
+}
+
+/**
+ * The tool gateway's listener, allowing its upstreams' hosts; none without upstreams. Docker: on
+ * the proxy's address in the gateway's egress network, which only the gateway shares. Kubernetes:
+ * its own port (`kubernetesGatewayProxyPort`), which only gateway pods may reach.
  */
 export function squidGatewayListenerForPlan(plan: FirewallPlan): SquidGatewayListener | undefined {
-  const docker = plan.gateway?.docker;
-  if (docker === undefined || plan.gateway === undefined || plan.gateway.upstreamHosts.length === 0) return undefined;
+  if (plan.gateway === undefined || plan.gateway.upstreamHosts.length === 0) return undefined;
   const upstreams = plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [tool.upstream]));
+  const docker = plan.gateway.docker;
+  if (docker === undefined) return { allowlist: squidGatewayAllowlist(upstreams), port: kubernetesGatewayProxyPort(plan) };
   return { allowlist: squidGatewayAllowlist(upstreams), port: docker.upstreamProxyPort, listenAddress: docker.egressNetwork.peerAddress };
 }
 
