@@ -2,6 +2,7 @@ import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
 import { renderSquidConfForPlan } from "../src/render/squid-conf";
+import { SQUID_SNI_HELPER } from "../src/render/squid-tls";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { squidBinary, squidParse } from "./support/squid";
@@ -96,7 +97,12 @@ describe("RapidClawStack on Docker", () => {
   });
 
   it("uploads the squid.conf rendered for the plan, and runs Squid as the proxy user", () => {
-    expect(proxy?.upload).toEqual([{ file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(planOf(stack.spec))), permissions: "0644" }]);
+    expect(proxy?.upload).toEqual([
+      { file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(planOf(stack.spec))), permissions: "0644" },
+      { file: "/etc/squid/rapidclaw-sni-present.sh", content: SQUID_SNI_HELPER, permissions: "0644" },
+    ]);
+    // A throwaway certificate for the ssl-bump ports in its tmpfs (nothing is bumped), then Squid.
+    expect(proxy?.entrypoint).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .*-keyout \/var\/run\/squid\/.* && exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
     expect(proxy?.user).toBe("proxy");
     expect(proxy?.capabilities).toEqual({ drop: ["ALL"] });
   });

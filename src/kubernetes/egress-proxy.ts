@@ -92,7 +92,7 @@ export class KubernetesEgressProxy extends Construct {
 
     this.configMap = new kubernetesClasses.ConfigMapV1(this, "squid-conf", {
       metadata: { name: plan.names.proxyConfigMap, namespace: namespaceName, labels },
-      data: { "squid.conf": terraformLiteral(squidConf), [SNI_HELPER_KEY]: SQUID_SNI_HELPER },
+      data: { "squid.conf": terraformLiteral(squidConf), [SNI_HELPER_KEY]: terraformLiteral(SQUID_SNI_HELPER) },
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
