@@ -52,7 +52,6 @@ const TABLE: Record<string, unknown> = {
   "RoleProps.allowFileSystem": DEFAULTS.allowFileSystem,
   "AgentProps.memory": DEFAULTS.memory,
   "AgentProps.cpus": DEFAULTS.cpus,
-  "AgentProps.user": DEFAULTS.agentUser,
   "AgentProps.processLimit": DEFAULTS.agentProcessLimit,
   "AgentProps.replicas": DEFAULTS.replicas,
   "EgressProxyOptions.image": DEFAULTS.proxyImage,

@@ -109,7 +109,7 @@ describe("RapidClawStack on Docker", () => {
 
   it("runs agents as a non-root user with process and log limits, and limits the proxy", () => {
     for (const agent of agents) {
-      expect(agent.user).toBe("10001:10001");
+      expect(agent.user).toMatch(/^2\d{6}:2\d{6}$/); // its role's own uid (role-uids.test.ts)
       expect(agent.ulimit).toEqual([{ name: "nproc", soft: 512, hard: 512 }]);
       expect(agent.log_driver).toBe("json-file");
       expect(agent.log_opts).toEqual({ "max-file": "3", "max-size": "10m" });

@@ -444,8 +444,9 @@ export interface AgentProps {
   readonly ipv4Address?: string;
   /**
    * Docker only: the user the container runs as, `uid`, `uid:gid` or a user name of the image.
-   * Kubernetes agents always run as uid 10001.
-   * @default "10001:10001" - never root; write "0" (or "root") to run as root on purpose
+   * Kubernetes agents always run as uid 10001. Agents of different roles should not share a uid:
+   * the process limit counts per uid across the host.
+   * @default - the role's own uid and gid, from 2000000 to 2999999, derived from the firewall's and the role's names (never root; write "0" or "root" to run as root on purpose)
    */
   readonly user?: string;
   /**

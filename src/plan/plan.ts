@@ -11,6 +11,7 @@ import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
 import { keyDeliveryOf, planGateway, type PlannedGateway } from "./gateway-plan";
 import { planProxyEvents, type PlannedProxyEvents } from "./proxy-events-plan";
+import { roleUids } from "./role-uids";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {
@@ -117,7 +118,7 @@ export interface PlannedAgent {
   readonly replicas: number;
   /** Docker: the pinned address on the role's network, if the agent has one. */
   readonly ipv4Address?: string;
-  /** Docker: the user the container runs as. */
+  /** Docker: the user the container runs as: the agent's `user`, else its role's own uid (`roleUids`). */
   readonly user: string;
   /** Docker: the container's process limit. */
   readonly processLimit: number;
@@ -260,7 +261,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   const recorded = recordedAllocations(spec.allocations);
   const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(model, roleNames, recorded.subnets) : new Map<string, PlannedRoleNetwork>();
   const slots = platform === AgentPlatform.KUBERNETES ? assignRoleSlots(roleNames, recorded.slots).slots : new Map<string, number>();
-  const agents = planAgents(model);
+  const agents = planAgents(model, roleUids(firewallName, roleNames));
 
   const roles: PlannedRole[] = roleNames.map((name) => {
     const slot = slots.get(name) ?? 0;
@@ -388,7 +389,7 @@ function planRoleNetworks(model: FirewallModel, roleNames: string[], recorded: R
 }
 
 /** Agents in name order. Docker addresses are pinned or left to the engine: adding an agent never moves another. */
-function planAgents(model: FirewallModel): PlannedAgent[] {
+function planAgents(model: FirewallModel, uids: ReadonlyMap<string, number>): PlannedAgent[] {
   const sorted = [...model.agents].sort((a, b) => byString(a.props.name, b.props.name));
   return sorted.map(({ props: agent, memoryMiB, ipv4Address }) => ({
     name: agent.name,
@@ -400,7 +401,7 @@ function planAgents(model: FirewallModel): PlannedAgent[] {
     cpus: agent.cpus ?? DEFAULTS.cpus,
     replicas: agent.replicas ?? DEFAULTS.replicas,
     ipv4Address: model.props.platform === AgentPlatform.DOCKER ? ipv4Address : undefined,
-    user: agent.user ?? DEFAULTS.agentUser,
+    user: agent.user ?? (model.props.platform === AgentPlatform.DOCKER ? `${uids.get(agent.role)}:${uids.get(agent.role)}` : DEFAULTS.agentUser),
     processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,
     env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
     runtime: agent.runtime,
