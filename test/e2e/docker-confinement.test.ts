@@ -23,6 +23,7 @@ import { App } from "cdktf";
 import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
 import { replayContainer, replayNetworks } from "./support/docker-replay";
 import { connectRequest, probeFrom, type Probe } from "./support/docker-probe";
+import { clientHello } from "./support/client-hello";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
 import { planOf } from "../../src/plan/firewall-spec";
@@ -57,8 +58,10 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let doc: Record<string, any>;
   const addressOf = new Map<string, string>();
+  const hellos = new Map<string, Buffer>();
 
   beforeAll(async () => {
+    for (const name of ["api.anthropic.com", "arxiv.org", "example.org"]) hellos.set(name, await clientHello(name));
     const stack = new RapidClawStack(new App(), "agent-firewall", SPEC);
     plan = planOf(stack.spec);
     doc = synthesize(stack).doc;
@@ -135,7 +138,8 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     for (const agent of plan.agents) {
       const script = `id -u; ulimit -u; head -c 1 ${AGENT_PROFILE_PATH}; echo; touch ${AGENT_PROFILE_PATH} 2>/dev/null || echo profile-read-only; touch /x 2>/dev/null || echo root-read-only`;
       const out = engine!.docker(["exec", agent.name, "sh", "-c", script]).stdout.trim().split("\n");
-      expect(out, agent.name).toEqual(["10001", "512", "{", "profile-read-only", "root-read-only"]);
+      // The role's own uid (the nproc limit counts per uid): agent.user is "<uid>:<uid>".
+      expect(out, agent.name).toEqual([agent.user.split(":")[0], "512", "{", "profile-read-only", "root-read-only"]);
     }
   });
 
@@ -147,9 +151,10 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
       const proxyEgress = addressOf.get(`rapidclaw-egress-proxy@rapidclaw-egress`) as string;
       const [agent, ...peers] = agentsOf(roleName);
       const probes: Probe[] = [
-        { id: "own-proxy-model-host", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com") },
-        { id: "own-proxy-arxiv", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("arxiv.org") },
-        { id: "own-proxy-unlisted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("example.org") },
+        { id: "own-proxy-model-host", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com", hellos.get("api.anthropic.com")) },
+        { id: "own-proxy-arxiv", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("arxiv.org", hellos.get("arxiv.org")) },
+        { id: "own-proxy-unlisted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("example.org", hellos.get("example.org")) },
+        { id: "own-proxy-fronted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com", hellos.get("example.org")) },
         { id: "other-proxy-listener", host: other.docker!.proxyAddress, port: other.proxyPort, send: connectRequest("api.anthropic.com") },
         { id: "proxy-egress-address", host: proxyEgress, port: role.proxyPort, send: connectRequest("api.anthropic.com") },
         { id: "upstream-directly", host: UPSTREAM, port: 443 },
@@ -165,8 +170,12 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
 
       expect(seen.get("own-proxy-model-host"), context).toMatch(new RegExp(`^HTTP/1\\.1 200 .*${UPSTREAM_BANNER}`));
       if (role.allowedHosts.length > 0) expect(seen.get("own-proxy-arxiv"), context).toMatch(new RegExp(`^HTTP/1\\.1 200 .*${UPSTREAM_BANNER}`));
-      else expect(seen.get("own-proxy-arxiv"), context).toMatch(/^HTTP\/1\.1 403 /);
-      expect(seen.get("own-proxy-unlisted"), context).toMatch(/^HTTP\/1\.1 403 /);
+      // Refused CONNECTs are closed unanswered (decided before any answer, so no TLS is terminated).
+      else expect(seen.get("own-proxy-arxiv"), context).toBe("");
+      expect(seen.get("own-proxy-unlisted"), context).toBe("");
+      // An allowed CONNECT whose ClientHello names another host is answered 200, then closed: nothing from upstream.
+      expect(seen.get("own-proxy-fronted"), context).toMatch(/^HTTP\/1\.1 200 [^]*$/);
+      expect(seen.get("own-proxy-fronted"), context).not.toContain(UPSTREAM_BANNER);
       for (const id of ["other-proxy-listener", "proxy-egress-address", "upstream-directly", "host-via-own-gateway", "host-via-other-gateway", "host-via-egress-gateway", "host-loopback-address"]) {
         expect(seen.get(id), `${id}\n${context}`).toBe("");
       }

@@ -144,7 +144,11 @@ function writeUsers(root: string, user: { readonly name: string; readonly uid: n
   writeFileSync(join(root, "etc", "group"), `root:x:0:\n${user.name}:x:${user.gid}:\n`);
 }
 
-/** A root file system with Debian's Squid: the binary, the libraries `ldd` lists, its data and config, and the `proxy` user. */
+/**
+ * A root file system with Debian's Squid (the OpenSSL build): the binary, the libraries `ldd`
+ * lists, its data and config, the `proxy` user, and `sh` (busybox) and `openssl`, which the
+ * container's command needs to make its throwaway certificate and the SNI helper runs with.
+ */
 export function squidRoot(parent: string): string {
   const root = join(parent, "squid-root");
   const copy = (path: string) => {
@@ -152,7 +156,12 @@ export function squidRoot(parent: string): string {
     cpSync(path, join(root, path), { recursive: true, dereference: false, verbatimSymlinks: true });
   };
   copyProgram(root, installed("squid"));
-  for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid"]) if (existsSync(path)) copy(path);
+  copyProgram(root, installed("openssl"));
+  // busybox-static: no libraries to copy.
+  mkdirSync(join(root, "bin"), { recursive: true });
+  copyFileSync("/bin/busybox", join(root, "bin", "sh"));
+  chmodSync(join(root, "bin", "sh"), 0o755);
+  for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid", "/etc/ssl/openssl.cnf", "/usr/lib/ssl"]) if (existsSync(path)) copy(path);
   writeUsers(root, { name: "proxy", uid: 13, gid: 13, home: "/bin" });
   for (const d of ["var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
   // As the squid packages make it: the log directory is Squid's user's (the event log volume is created from it).

@@ -9,8 +9,12 @@ export interface Probe {
   readonly send?: string;
 }
 
-/** A CONNECT request line and head for `target:443`, with printf escapes. */
-export const connectRequest = (target: string) => `CONNECT ${target}:443 HTTP/1.1\\r\\nHost: ${target}:443\\r\\n\\r\\n`;
+/**
+ * A CONNECT request line and head for `target:443`, with printf escapes, followed by a TLS
+ * ClientHello when given (`clientHello`), as a TLS client sends it: the proxy peeks at it.
+ */
+export const connectRequest = (target: string, hello?: Buffer) =>
+  `CONNECT ${target}:443 HTTP/1.1\\r\\nHost: ${target}:443\\r\\n\\r\\n${hello ? [...hello].map((byte) => `\\${byte.toString(8).padStart(3, "0")}`).join("") : ""}`;
 
 /**
  * Runs the probes inside a container at once; each gives what came back (empty when the target
