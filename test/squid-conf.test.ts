@@ -19,7 +19,7 @@ describe("squid.conf renderer", () => {
 
   it("matches Docker roles by their own proxy address and Kubernetes roles by their own port, never by source", () => {
     const docker = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
-    const bump = "ssl-bump generate-host-certificates=off tls-cert=/var/run/squid/unused-tls-cert.pem tls-key=/var/run/squid/unused-tls-key.pem";
+    const bump = "ssl-bump generate-host-certificates=off tls-cert=/dev/shm/rapidclaw-unused-tls-cert.pem tls-key=/dev/shm/rapidclaw-unused-tls-key.pem";
     expect(docker.match(/^http_port .*/gm)).toEqual([`http_port 172.30.76.2:3128 ${bump} name=customer-support`, `http_port 172.30.16.2:3128 ${bump} name=research-agent`]);
     expect(docker).toContain("acl role_research-agent_in myportname research-agent");
     expect(docker).not.toMatch(/ src /);
@@ -79,7 +79,7 @@ describe("squid.conf renderer", () => {
     expect(renderSquidConf({ ...base, gateway: undefined })).toBe(without);
     const added = withGateway.split("\n").filter((line) => !without.split("\n").includes(line));
     expect(added).toEqual([
-      "http_port 3140 ssl-bump generate-host-certificates=off tls-cert=/var/run/squid/unused-tls-cert.pem tls-key=/var/run/squid/unused-tls-key.pem name=tool_gateway",
+      "http_port 3140 ssl-bump generate-host-certificates=off tls-cert=/dev/shm/rapidclaw-unused-tls-cert.pem tls-key=/dev/shm/rapidclaw-unused-tls-key.pem name=tool_gateway",
       "# tool gateway: its tools' upstream hosts",
       "acl gateway_in myportname tool_gateway",
       "acl gateway_hosts dstdomain -n kb.tools.test search.tools.test",
@@ -172,6 +172,6 @@ describe("squid.conf checks the TLS server name (peek and splice, no interceptio
   it("starts the proxy with a throwaway self-signed certificate made in a scratch directory, never a CA", () => {
     const [shell, flag, script] = squidStartCommand("/etc/squid/squid.conf");
     expect([shell, flag]).toEqual(["sh", "-c"]);
-    expect(script).toMatch(/^openssl req -x509 -newkey ec .* -keyout \/var\/run\/squid\/unused-tls-key\.pem -out \/var\/run\/squid\/unused-tls-cert\.pem 2>\/dev\/null && exec squid -N -f \/etc\/squid\/squid\.conf$/);
+    expect(script).toMatch(/^openssl req -x509 -newkey ec .* -keyout \/dev\/shm\/rapidclaw-unused-tls-key\.pem -out \/dev\/shm\/rapidclaw-unused-tls-cert\.pem && exec squid -N -f \/etc\/squid\/squid\.conf$/);
   });
 });

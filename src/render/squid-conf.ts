@@ -82,9 +82,9 @@ export interface SquidConfInput {
   readonly maxConnectionsPerClient?: number;
   /** `request_start_timeout`, in seconds. @default - the plan default */
   readonly requestStartTimeoutSec?: number;
-  /** The throwaway certificate of the `ssl-bump` ports (never shown: nothing is bumped). @default "/var/run/squid/unused-tls-cert.pem" */
+  /** The throwaway certificate of the `ssl-bump` ports (never shown: nothing is bumped). @default "/dev/shm/rapidclaw-unused-tls-cert.pem" */
   readonly tlsCertFile?: string;
-  /** Its key. @default "/var/run/squid/unused-tls-key.pem" */
+  /** Its key. @default "/dev/shm/rapidclaw-unused-tls-key.pem" */
   readonly tlsKeyFile?: string;
   /** The SNI helper (`SQUID_SNI_HELPER`), run with `/bin/sh`. @default "/etc/squid/rapidclaw-sni-present.sh" */
   readonly sniHelperFile?: string;
@@ -241,9 +241,9 @@ export function squidRolesForPlan(plan: FirewallPlan): SquidRole[] {
 
 /** Where a proxy runs: the parts of `SquidConfInput` that are not the firewall's. */
 export interface SquidPlacementOptions {
-  /** The throwaway certificate of the `ssl-bump` ports. @default "/var/run/squid/unused-tls-cert.pem" */
+  /** The throwaway certificate of the `ssl-bump` ports. @default "/dev/shm/rapidclaw-unused-tls-cert.pem" */
   readonly tlsCertFile?: string;
-  /** Its key. @default "/var/run/squid/unused-tls-key.pem" */
+  /** Its key. @default "/dev/shm/rapidclaw-unused-tls-key.pem" */
   readonly tlsKeyFile?: string;
   /** The SNI helper's path. @default "/etc/squid/rapidclaw-sni-present.sh" */
   readonly sniHelperFile?: string;

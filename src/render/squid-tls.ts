@@ -9,8 +9,13 @@
  * makes a throwaway self-signed one at start, which needs no CA and no secret in the stack.
  */
 
-/** Where the proxy container writes its throwaway certificate and key (a writable scratch directory). */
-export const SQUID_TLS_FILES = { cert: "/var/run/squid/unused-tls-cert.pem", key: "/var/run/squid/unused-tls-key.pem" } as const;
+/**
+ * Where the proxy container writes its throwaway certificate and key: /dev/shm, the one place
+ * every container has writable by any user (Docker and Kubernetes mount it as a tmpfs, mode
+ * 1777, also beside a read-only root). Docker's `tmpfs` mounts copy the image directory's owner
+ * and mode, so `/var/run/squid` is root's there.
+ */
+export const SQUID_TLS_FILES = { cert: "/dev/shm/rapidclaw-unused-tls-cert.pem", key: "/dev/shm/rapidclaw-unused-tls-key.pem" } as const;
 
 /** Where the SNI helper is put, beside squid.conf; Squid runs it with `/bin/sh`, so it needs no exec bit. */
 export const SQUID_SNI_HELPER_PATH = "/etc/squid/rapidclaw-sni-present.sh";
@@ -36,6 +41,6 @@ export const SQUID_SNI_HELPER = [
  * an OpenSSL build of Squid.
  */
 export function squidStartCommand(confPath: string): string[] {
-  const certificate = `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=rapidclaw-unused -keyout ${SQUID_TLS_FILES.key} -out ${SQUID_TLS_FILES.cert} 2>/dev/null`;
+  const certificate = `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=rapidclaw-unused -keyout ${SQUID_TLS_FILES.key} -out ${SQUID_TLS_FILES.cert}`;
   return ["sh", "-c", `${certificate} && exec squid -N -f ${confPath}`];
 }

@@ -22,7 +22,7 @@ import { synthesize } from "../support/synth";
 import { App } from "cdktf";
 import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
 import { replayContainer, replayNetworks } from "./support/docker-replay";
-import { connectRequest, probeFrom, type Probe } from "./support/docker-probe";
+import { connectRequest, printfBytes, probeFrom, type Probe } from "./support/docker-probe";
 import { clientHello } from "./support/client-hello";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
@@ -59,6 +59,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   let doc: Record<string, any>;
   const addressOf = new Map<string, string>();
   const hellos = new Map<string, Buffer>();
+  const hello = (name: string) => printfBytes(hellos.get(name) as Buffer);
 
   beforeAll(async () => {
     for (const name of ["api.anthropic.com", "arxiv.org", "example.org"]) hellos.set(name, await clientHello(name));
@@ -86,6 +87,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     replayContainer(engine, doc, {
       ...proxy,
       upload: [
+        ...proxy.upload.filter((u: unknown) => u !== conf),
         { ...conf, content: `${conf.content}hosts_file /etc/squid/hosts\n` },
         { file: "/etc/squid/hosts", content: hosts, permissions: "0644" },
       ],
@@ -151,10 +153,10 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
       const proxyEgress = addressOf.get(`rapidclaw-egress-proxy@rapidclaw-egress`) as string;
       const [agent, ...peers] = agentsOf(roleName);
       const probes: Probe[] = [
-        { id: "own-proxy-model-host", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com", hellos.get("api.anthropic.com")) },
-        { id: "own-proxy-arxiv", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("arxiv.org", hellos.get("arxiv.org")) },
-        { id: "own-proxy-unlisted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("example.org", hellos.get("example.org")) },
-        { id: "own-proxy-fronted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com", hellos.get("example.org")) },
+        { id: "own-proxy-model-host", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com"), then: hello("api.anthropic.com") },
+        { id: "own-proxy-arxiv", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("arxiv.org"), then: hello("arxiv.org") },
+        { id: "own-proxy-unlisted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("example.org"), then: hello("example.org") },
+        { id: "own-proxy-fronted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com"), then: hello("example.org") },
         { id: "other-proxy-listener", host: other.docker!.proxyAddress, port: other.proxyPort, send: connectRequest("api.anthropic.com") },
         { id: "proxy-egress-address", host: proxyEgress, port: role.proxyPort, send: connectRequest("api.anthropic.com") },
         { id: "upstream-directly", host: UPSTREAM, port: 443 },

@@ -146,7 +146,7 @@ function writeUsers(root: string, user: { readonly name: string; readonly uid: n
 
 /**
  * A root file system with Debian's Squid (the OpenSSL build): the binary, the libraries `ldd`
- * lists, its data and config, the `proxy` user, and `sh` (busybox) and `openssl`, which the
+ * lists, its data and config, the `proxy` user, and `sh` (dash) and `openssl`, which the
  * container's command needs to make its throwaway certificate and the SNI helper runs with.
  */
 export function squidRoot(parent: string): string {
@@ -157,10 +157,8 @@ export function squidRoot(parent: string): string {
   };
   copyProgram(root, installed("squid"));
   copyProgram(root, installed("openssl"));
-  // busybox-static: no libraries to copy.
-  mkdirSync(join(root, "bin"), { recursive: true });
-  copyFileSync("/bin/busybox", join(root, "bin", "sh"));
-  chmodSync(join(root, "bin", "sh"), 0o755);
+  // Debian's dash, not busybox: Squid starts helpers with argv[0] "(sh)", which busybox takes for an applet name.
+  copyProgram(root, installed("dash"), "/bin/sh");
   for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid", "/etc/ssl/openssl.cnf", "/usr/lib/ssl"]) if (existsSync(path)) copy(path);
   writeUsers(root, { name: "proxy", uid: 13, gid: 13, home: "/bin" });
   for (const d of ["var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
