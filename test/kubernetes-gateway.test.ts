@@ -341,8 +341,8 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
   it("lets the gateway reach DNS, Redis, Vault and its upstreams only through the proxy's gateway listener: no address range at all", () => {
     const egress = grants(synth, pods.get("rapidclaw-tool-gateway")!, "Egress");
     expect(egress.filter((g) => g.peer.ip_block !== undefined)).toEqual([]);
-    // After the roles' ports: proxy.port (3128) + 2 roles.
-    const listenerPort = 3128 + plan.roles.length;
+    // Just below the roles' ports (proxy.port 3128 - 1), so it never moves when roles come and go.
+    const listenerPort = 3127;
     const toProxy = egress.filter((g) => g.peer.pod_selector?.match_labels?.[LABELS.component] === "egress-proxy");
     expect(toProxy.map((g) => g.port)).toEqual([`TCP/${listenerPort}`]);
     const deployment = byName(synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway");
@@ -357,6 +357,15 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     expect(egress.filter((g) => g.port === "TCP/6379").map((g) => g.peer)).toEqual([{ pod_selector: { match_labels: REDIS_POD } }]);
     const others = egress.filter((g) => ![`TCP/${listenerPort}`, "TCP/8200", "TCP/6379"].includes(g.port));
     expect(others.every((g) => g.port.endsWith("/53"))).toBe(true);
+  });
+
+  it("keeps the gateway listener's port when roles are added, and gives no role that port", () => {
+    const base = gatewaySpec();
+    const grown = gatewaySpec({ roles: { ...base.roles, aaa_first: {}, zzz_last: {} } });
+    const listener = (props: FirewallSpecProps) => gatewayStack(props).proxy.squidConf.match(/^http_port (\d+) .*name=tool_gateway$/m)?.[1];
+    expect(listener(grown)).toBe(listener(base));
+    const grownPlan = planOf(FirewallSpec.fromProps(grown));
+    expect(grownPlan.roles.map((r) => String(r.proxyPort))).not.toContain(listener(grown));
   });
 
   it("reads Redis credentials from Vault: the gateway's Vault Agent renders them to the file the gateway is given, and its policy reads exactly that secret besides its keys", async () => {

@@ -483,8 +483,8 @@ export interface EgressProxyOptions {
    */
   readonly image?: string;
   /**
-   * First proxy port. Docker uses this one port for every role; Kubernetes gives role number i
-   * (in name order) the port `port + i`.
+   * First proxy port. Docker uses this one port for every role; Kubernetes gives each role the
+   * port `port + slot` (see `allocations`) and the tool gateway's listener `port - 1`.
    * @default 3128
    */
   readonly port?: number;

@@ -260,11 +260,12 @@ export interface SquidPlacementOptions {
 }
 
 /**
- * Kubernetes: the port of the proxy's listener for the tool gateway, after the roles' ports
- * (`proxy.port` + number of roles); the proxy's NetworkPolicy admits only gateway pods to it.
+ * Kubernetes: the port of the proxy's listener for the tool gateway, just below the roles' ports
+ * (`proxy.port - 1`; roles hold `proxy.port + slot`), so it never moves nor meets a role's port
+ * when roles come and go; the proxy's NetworkPolicy admits only gateway pods to it.
  */
 export function kubernetesGatewayProxyPort(plan: FirewallPlan): number {
-  return plan.proxy.port + plan.roles.length;
+  return plan.proxy.port - 1;
 }
 
 /**
