@@ -54,7 +54,6 @@ const TABLE: Record<string, unknown> = {
   "AgentProps.cpus": DEFAULTS.cpus,
   "AgentProps.processLimit": DEFAULTS.agentProcessLimit,
   "AgentProps.replicas": DEFAULTS.replicas,
-  "EgressProxyOptions.image": DEFAULTS.proxyImage,
   "EgressProxyOptions.port": DEFAULTS.proxyPort,
   "EgressProxyOptions.allowPlainHttp": DEFAULTS.allowPlainHttp,
   "EgressProxyOptions.replicas": DEFAULTS.proxyReplicas,

@@ -262,12 +262,12 @@ describe("Kubernetes firewall: egress proxy", () => {
     };
     expect(except(seed())).toEqual([...FORBIDDEN_DESTINATIONS]);
     for (const range of ["::/128", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"]) expect(except(seed())).toContain(range);
-    const extra = except({ ...seed(), proxy: { forbiddenCidrs: ["52.94.0.0/16", "2600:1f00::/24"] } });
+    const extra = except({ ...seed(), proxy: { ...seed().proxy, forbiddenCidrs: ["52.94.0.0/16", "2600:1f00::/24"] } });
     expect(extra).toEqual(expect.arrayContaining(["52.94.0.0/16", "2600:1f00::/24"]));
   });
 
   it("allows plain HTTP on port 80 only when asked", () => {
-    const { synth: s } = kubernetesStack({ ...seed(), proxy: { allowPlainHttp: true } });
+    const { synth: s } = kubernetesStack({ ...seed(), proxy: { ...seed().proxy, allowPlainHttp: true } });
     const web = egressGrants(byName(policies(s), "rapidclaw-egress-proxy").spec.egress).filter((g) => g.port !== "53");
     expect([...new Set(web.map((g) => g.port))].sort()).toEqual(["443", "80"]);
   });
@@ -331,7 +331,7 @@ describe("Kubernetes firewall: egress proxy", () => {
 
   it("keeps one proxy pod up with a PodDisruptionBudget that never blocks a drain with one replica", () => {
     for (const replicas of [1, 2, 3]) {
-      const { synth: s } = kubernetesStack({ ...seed(), proxy: { replicas } });
+      const { synth: s } = kubernetesStack({ ...seed(), proxy: { ...seed().proxy, replicas } });
       const [pdb] = s.resources("kubernetes_pod_disruption_budget_v1");
       expect(pdb.spec).toMatchObject({ max_unavailable: "1" });
       expect(pdb.spec.min_available).toBeUndefined();

@@ -5,7 +5,10 @@ import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-d
 import type { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
+import { pathOfChild } from "../constructs/construct-path";
+import { FirewallSpecError, raisedBy } from "../model/errors";
 import { planOf } from "../plan/firewall-spec";
+import { proxyImageProblems } from "../plan/proxy-image";
 import { posix } from "node:path";
 import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
 import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
@@ -76,8 +79,10 @@ export class KubernetesEgressProxy extends Construct {
   public readonly gatewayProxyUrl?: string;
 
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
-    super(scope, id);
     const plan = planOf(props.network.spec);
+    const problems = proxyImageProblems(plan);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
+    super(scope, id);
     const firewall = plan.names.firewall;
     const namespaceName = props.network.namespaceName;
     const squidConf = renderSquidConfForPlan(plan);
@@ -109,8 +114,8 @@ export class KubernetesEgressProxy extends Construct {
             container: [
               {
                 name: "squid",
-                image: plan.proxy.image,
-                // Makes the throwaway certificate of the ssl-bump ports in /var/run/squid (an emptyDir), then runs Squid.
+                image: plan.proxy.image as string, // set: proxyImageProblems
+                // Makes the throwaway certificate of the ssl-bump ports in /dev/shm, then runs Squid.
                 command: squidStartCommand(SQUID_CONF_PATH),
                 port: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
                 readinessProbe:

@@ -10,7 +10,6 @@ export const DEFAULTS = {
   name: "rapidclaw",
   namespace: "ai-agents",
   existingNamespace: false,
-  proxyImage: "ubuntu/squid:6.6-24.04_edge",
   proxyPort: 3128,
   proxyReplicas: 2,
   allowPlainHttp: false,

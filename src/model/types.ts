@@ -478,8 +478,12 @@ export interface AgentProps {
 /** Options of the egress proxy. */
 export interface EgressProxyOptions {
   /**
-   * Squid image; it must run Squid >= 5.7 as the user `proxy`.
-   * @default "ubuntu/squid:6.6-24.04_edge"
+   * Squid image, best by digest (`registry.example.com/rapidclaw/egress-proxy@sha256:…`): Squid
+   * >= 5.7 built with OpenSSL (it reads TLS server names), `sh` and `openssl`, run as the user
+   * `proxy`. The package's `images/egress-proxy/Dockerfile` (Debian 12's `squid-openssl`) builds
+   * one. Required on Kubernetes, which cannot build images: build that Dockerfile, push it to
+   * your registry and give its digest here.
+   * @default - Docker: the stack builds images/egress-proxy on the Docker host; Kubernetes: none, an error says how to build one
    */
   readonly image?: string;
   /**

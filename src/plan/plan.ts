@@ -164,7 +164,8 @@ export interface FirewallPlan {
   readonly roles: PlannedRole[];
   readonly agents: PlannedAgent[];
   readonly proxy: {
-    readonly image: string;
+    /** `proxy.image`; undefined: Docker builds `images/egress-proxy` (Kubernetes requires one, `proxyImageProblems`). */
+    readonly image?: string;
     readonly port: number;
     readonly allowPlainHttp: boolean;
     /** Hosts agents reach directly (NO_PROXY), lower case, sorted, without duplicates. */
@@ -314,7 +315,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
     roles,
     agents,
     proxy: {
-      image: spec.proxy?.image ?? DEFAULTS.proxyImage,
+      image: spec.proxy?.image,
       port: proxyPort,
       allowPlainHttp: spec.proxy?.allowPlainHttp ?? DEFAULTS.allowPlainHttp,
       noProxy: [...new Set((spec.proxy?.noProxy ?? []).map((h) => h.toLowerCase().replace(/\.$/, "")))].sort(byString),
