@@ -3,13 +3,15 @@
  * the networks and containers are created from the synthesized JSON with their real settings
  * (networks, subnets, bridge options, internal flag, addresses, users, capabilities, read-only
  * roots, tmpfs, uploads, limits, env); only the images are stand-ins made locally: busybox-static
- * for the agents, Debian's Squid for the proxy. From inside each agent: its own proxy works for
+ * for the agents, and for the proxy image the stack builds (images/egress-proxy: Debian 12's
+ * squid-openssl) one made from this host's squid-openssl, the same Debian package. From inside each agent: its own proxy works for
  * its own hosts, and other roles' agents, the proxy's other listeners and the host are out of reach.
  *
  * The one change to what is synthesized: the proxy's squid.conf gets a `hosts_file` line (and the
  * file) so that test names resolve to the stand-in upstream inside the namespace.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,12 +23,14 @@ import type { FirewallPlan } from "../../src/plan/plan";
 import { synthesize } from "../support/synth";
 import { App } from "cdktf";
 import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
-import { replayContainer, replayNetworks } from "./support/docker-replay";
+import { replayBuiltImages, replayContainer, replayNetworks } from "./support/docker-replay";
 import { connectRequest, printfBytes, probeFrom, type Probe } from "./support/docker-probe";
 import { clientHello } from "./support/client-hello";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
 import { planOf } from "../../src/plan/firewall-spec";
+import { PROXY_IMAGE_DIR } from "../../src/plan/proxy-image";
+import { packageRoot } from "../../src/terraform/package-files";
 
 const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "tar", "iptables"], { namespaces: true }));
 
@@ -55,6 +59,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   let netAgent: NetAgent | undefined;
   let imageDir: string | undefined;
   let plan: FirewallPlan;
+  let builtImages: string[] = [];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let doc: Record<string, any>;
   const addressOf = new Map<string, string>();
@@ -78,6 +83,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     engine.importImage(busyboxRoot(imageDir), AGENT_IMAGE);
     engine.importImage(squidRoot(imageDir), PROXY_IMAGE);
 
+    builtImages = replayBuiltImages(engine, doc, PROXY_IMAGE);
     replayNetworks(engine, doc);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const containers = Object.values<Record<string, any>>(doc.resource.docker_container);
@@ -91,7 +97,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
         { ...conf, content: `${conf.content}hosts_file /etc/squid/hosts\n` },
         { file: "/etc/squid/hosts", content: hosts, permissions: "0644" },
       ],
-    }, { image: PROXY_IMAGE });
+    }, { image: builtImages[0] });
     // The agents (named after themselves); the firewall's own proxy-events and its Redis are not replayed here.
     const agents = containers.filter((c) => c !== proxy && !c.name.startsWith("rapidclaw-"));
     for (const agent of agents) {
@@ -113,6 +119,25 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   const agentsOf = (role: string) => plan.agents.filter((a) => a.role === role);
   const roleOf = (name: string) => plan.roles.find((r) => r.name === name)!;
   const agentAddress = (name: string) => addressOf.get(`${name}@${roleOf(plan.agents.find((a) => a.name === name)!.role).docker!.networkName}`)!;
+
+  it("runs the proxy image the stack builds: Debian 12's squid-openssl, the Squid the other suites run", () => {
+    // The stack builds one image, the proxy's, from images/egress-proxy: Debian 12 with squid-openssl.
+    expect(builtImages).toEqual(["rapidclaw-egress-proxy:squid-openssl"]);
+    const dockerfile = readFileSync(join(packageRoot(), PROXY_IMAGE_DIR, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/install -y --no-install-recommends squid-openssl /);
+    // Its stand-in is this host's squid-openssl, from Debian 12 too: the same package and version.
+    expect(readFileSync("/etc/os-release", "utf8")).toMatch(/^VERSION_CODENAME=bookworm$/m);
+    const owner = spawnSync("dpkg-query", ["-S", "/usr/sbin/squid"], { encoding: "utf8" }).stdout;
+    expect(owner).toMatch(/^squid-openssl: /);
+    const version = spawnSync("dpkg-query", ["-W", "-f", "${Version}", "squid-openssl"], { encoding: "utf8" }).stdout;
+    expect(version).toMatch(/^5\.7-/);
+    // What the proxy container runs: Squid 5.7 built with OpenSSL.
+    const squid = engine!.docker(["run", "--rm", "--entrypoint", "squid", builtImages[0], "-v"]).stdout;
+    expect(squid).toMatch(/^Squid Cache: Version 5\.7$/m);
+    expect(squid).toContain("'--with-openssl'");
+    console.info(`Docker confinement e2e: the proxy runs squid-openssl ${version} (${/Version (\S+)/.exec(squid)?.[1]}, --with-openssl)`);
+  });
 
   it("keeps the host's addresses off the agent bridges", () => {
     for (const role of plan.roles) {
