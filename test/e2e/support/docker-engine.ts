@@ -28,8 +28,16 @@ export class DockerEngine {
     return join(this.dir, "docker.sock");
   }
 
-  static async start(prefix: string): Promise<DockerEngine> {
+  /**
+   * `resolvConf`: the daemon's /etc/resolv.conf (`ip netns exec` mounts /etc/netns/<name>/resolv.conf
+   * over it), whose nameservers the engine's embedded DNS forwards to for containers given no `dns`.
+   */
+  static async start(prefix: string, options: { resolvConf?: string } = {}): Promise<DockerEngine> {
     const ns = NetworkNamespace.create(prefix);
+    if (options.resolvConf !== undefined) {
+      mkdirSync(netnsEtc(ns.name), { recursive: true });
+      writeFileSync(join(netnsEtc(ns.name), "resolv.conf"), options.resolvConf);
+    }
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-${process.pid}-`));
     const logFile = join(dir, "dockerd.log");
     const mounts = [
@@ -96,9 +104,13 @@ export class DockerEngine {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     }
     this.ns.destroy();
+    rmSync(netnsEtc(this.ns.name), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Files `ip netns exec` mounts over /etc for a namespace. */
+const netnsEtc = (name: string) => join("/etc/netns", name);
 
 /** `/tmp` as every image has it: writable by all, sticky. */
 function worldWritableTmp(root: string): void {
