@@ -270,4 +270,19 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
       expect(entry.role, JSON.stringify(entry)).toBe(agent!.role);
     }
   });
+
+  // Last: the storm's processes live until their sleep ends.
+  it("a fork storm spends its own role's process cap: an agent of the same role cannot start a process, another role's agent can", async () => {
+    const [stormer, peer] = agentsOf("research_agent");
+    const [other] = agentsOf("customer_support");
+    const uid = stormer.user.split(":")[0];
+    expect(other.user.split(":")[0]).not.toBe(uid);
+    engine!.docker(["exec", "-d", stormer.name, "sh", "-c", "i=0; while [ $i -lt 700 ]; do sleep 40 & i=$((i+1)); done; sleep 40"]);
+    const count = () => spawnSync("ps", ["-o", "pid=", "-u", uid], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).length;
+    for (let i = 0; i < 40 && count() < 500; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(count(), "processes of the role's uid: the storm reached the cap (512)").toBeGreaterThanOrEqual(500);
+    const starts = (agent: string) => engine!.docker(["exec", agent, "sh", "-c", "sleep 0 & wait && echo started"], { allowFailure: true }).stdout.trim();
+    expect(starts(peer.name), `${peer.name} shares ${stormer.name}'s uid and cap`).not.toBe("started");
+    expect(starts(other.name), `${other.name} has a uid and cap of its own`).toBe("started");
+  });
 });
