@@ -1,12 +1,19 @@
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 
 /**
+ * The proxy image the Kubernetes example deploys: the package's images/egress-proxy, built and
+ * pushed to your own registry (give its digest, `…/egress-proxy@sha256:…`, in a real deployment).
+ */
+export const EXAMPLE_PROXY_IMAGE = "registry.example.com/rapidclaw/egress-proxy:5.7";
+
+/**
  * The example scenario: six tools, two roles, two agents. Shared by the Docker and Kubernetes
- * examples; only the platform differs.
+ * examples; only the platform differs, and Kubernetes names its proxy image (Docker builds it).
  */
 export function firewallScenario(platform: AgentPlatform): FirewallSpecProps {
   return {
     platform,
+    ...(platform === AgentPlatform.KUBERNETES ? { proxy: { image: EXAMPLE_PROXY_IMAGE } } : {}),
     modelHosts: ["api.anthropic.com", "api.openai.com"],
     tools: {
       web_search: { permissions: ["search:read"], rateLimit: { maxCalls: 20, windowSec: 60 }, key: { rotationHours: 24 } },

@@ -15,6 +15,7 @@ import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-deployment";
 import { webhookDeliveryProblems } from "./plan/webhook-delivery";
+import { proxyImageProblems } from "./plan/proxy-image";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, raisedBy, type SpecProblem } from "./model/errors";
 import { readAllocationFile, writeAllocationFile } from "./terraform/allocation-file";
@@ -138,7 +139,7 @@ export class RapidClawStack extends TerraformStack {
     if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys });
     if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
-    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
+    this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files, gatewayAddress: this.gateway && plan.platform === AgentPlatform.KUBERNETES ? this.gateway.kubernetes.serviceAddress : undefined });
     if (props.prometheusRule) {
       // In the created namespace by reference, so that it is created after the namespace.
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
@@ -162,8 +163,9 @@ export class RapidClawStack extends TerraformStack {
 
 /**
  * The validated firewall, or one `FirewallSpecError` listing every problem at once: the
- * description's, the stack options' and those of a deployed gateway and of webhook delivery, each
- * under the path of the construct that would raise it (the stack, its gateway or its PrometheusRule).
+ * description's, the stack options' and those of a deployed gateway, of webhook delivery and of the
+ * proxy image, each under the path of the construct that would raise it (the stack, its gateway,
+ * its proxy or its PrometheusRule).
  */
 function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallSpec {
   const problems = props.prometheusRule ? raisedBy(`${stackPath}/${PART_IDS.prometheusRule}`, prometheusRuleProblems(props.platform, props.prometheusRule)) : [];
@@ -181,6 +183,7 @@ function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallS
     problems.unshift(...raisedBy(stackPath, error.problems));
   }
   if (spec !== undefined) problems.push(...raisedBy(stackPath, webhookDeliveryProblems(planOf(spec))));
+  if (spec !== undefined) problems.push(...raisedBy(`${stackPath}/egress-proxy/kubernetes`, proxyImageProblems(planOf(spec))));
   if (problems.length > 0 || spec === undefined) throw new FirewallSpecError(problems);
   return spec;
 }

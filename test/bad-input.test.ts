@@ -248,7 +248,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: "Kubernetes options on Docker", props: docker((s) => { s.kubernetes = { existingNamespace: true }; }), path: "kubernetes", fix: "remove them or set platform: kubernetes" },
   { name: "a namespace on Docker", props: docker((s) => { s.namespace = "ai-agents"; }), path: "namespace", fix: "remove it" },
   { name: "proxy replicas on Docker", props: docker((s) => { s.proxy = { replicas: 2 }; }), path: "proxy.replicas", fix: "Docker runs one proxy container (remove it)" },
-  { name: "a proxy image with spaces", props: docker((s) => { s.proxy = { image: "ubuntu squid" }; }), path: "proxy.image", fix: "such as ubuntu/squid" },
+  { name: "a proxy image with spaces", props: docker((s) => { s.proxy = { image: "ubuntu squid" }; }), path: "proxy.image", fix: "such as registry.example.com/rapidclaw/egress-proxy@sha256" },
   { name: "a Docker subnet overlapping the egress subnet", props: docker((s) => { s.docker = { subnet: "172.31.0.0/16" }; }), path: "docker.egressSubnet", fix: "choose disjoint ranges" },
   { name: "a Docker pool of /7", props: docker((s) => { s.docker = { subnet: "10.0.0.0/7" }; }), path: "docker.subnet", fix: "must have a prefix from /8 to /27" },
   { name: "a DNS server that is not an address", props: docker((s) => { s.docker = { dnsServers: ["dns.google"] }; }), path: "docker.dnsServers[0]", fix: "write the resolver's address" },

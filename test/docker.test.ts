@@ -2,6 +2,7 @@ import { App } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AgentPlatform, FirewallSpecError, RapidClawStack, type RapidClawStackProps } from "../src";
 import { renderSquidConfForPlan } from "../src/render/squid-conf";
+import { SQUID_SNI_HELPER } from "../src/render/squid-tls";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { terraformLiteral } from "../src/terraform/terraform-literal";
 import { squidBinary, squidParse } from "./support/squid";
@@ -96,14 +97,19 @@ describe("RapidClawStack on Docker", () => {
   });
 
   it("uploads the squid.conf rendered for the plan, and runs Squid as the proxy user", () => {
-    expect(proxy?.upload).toEqual([{ file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(planOf(stack.spec))), permissions: "0644" }]);
+    expect(proxy?.upload).toEqual([
+      { file: "/etc/squid/squid.conf", content: terraformLiteral(renderSquidConfForPlan(planOf(stack.spec))), permissions: "0644" },
+      { file: "/etc/squid/rapidclaw-sni-present.sh", content: SQUID_SNI_HELPER, permissions: "0644" },
+    ]);
+    // A throwaway certificate for the ssl-bump ports in its tmpfs (nothing is bumped), then Squid.
+    expect(proxy?.entrypoint).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .*-keyout \/dev\/shm\/.* && exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
     expect(proxy?.user).toBe("proxy");
     expect(proxy?.capabilities).toEqual({ drop: ["ALL"] });
   });
 
   it("runs agents as a non-root user with process and log limits, and limits the proxy", () => {
     for (const agent of agents) {
-      expect(agent.user).toBe("10001:10001");
+      expect(agent.user).toMatch(/^2\d{6}:2\d{6}$/); // its role's own uid (role-uids.test.ts)
       expect(agent.ulimit).toEqual([{ name: "nproc", soft: 512, hard: 512 }]);
       expect(agent.log_driver).toBe("json-file");
       expect(agent.log_opts).toEqual({ "max-file": "3", "max-size": "10m" });

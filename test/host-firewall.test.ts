@@ -18,6 +18,7 @@ import { missingPrerequisites, onPath, skipLoudly } from "./e2e/support/prerequi
 const BASE: HostFirewallOptions = {
   users: ["agent", "1001"],
   dnsResolvers: ["10.0.0.2", "fd00::53"],
+  dnsReason: "the licensing agent resolves its server",
   proxyEndpoints: [
     { address: "10.0.0.3", port: 3128 },
     { address: "fd00::3", port: 3128 },
@@ -131,6 +132,7 @@ describe("rendered rules", () => {
     const options: HostFirewallOptions = {
       users: ["007", "7"],
       dnsResolvers: ["FD00:0:0::53", "fd00::53"],
+      dnsReason: "the licensing agent resolves its server",
       proxyEndpoints: [{ address: "10.0.0.3", port: 3128 }, { address: "10.0.0.3", port: 3128 }],
       namePrefix: "AGENTS_1",
       logPrefix: "agents [blocked]: ",
@@ -203,11 +205,12 @@ const optionsArb: fc.Arbitrary<HostFirewallOptions> = fc.record(
     proxyEndpoints: fc.array(fc.record({ address, port }), { maxLength: 3 }),
     cidrs: fc.array(cidrArb, { maxLength: 3 }),
     allowLoopback: fc.boolean(),
+    dnsReason: fc.constant("the licensing agent resolves its server"),
     action: fc.constantFrom(HostFirewallAction.REJECT, HostFirewallAction.DROP),
     logRatePerMinute: fc.integer({ min: 1, max: 10_000 }),
   },
   { requiredKeys: ["users"] },
-);
+).map((options) => ((options.dnsResolvers ?? []).length > 0 && options.dnsReason === undefined ? { ...options, dnsReason: "the licensing agent resolves its server" } : options));
 
 /** Every destination an option set allows, per family, as `address/prefix proto port`. */
 function expectedAllows(options: HostFirewallOptions, version: 4 | 6): Set<string> {

@@ -160,12 +160,15 @@ interface SquidConf {
   /** ACLs by name; several `acl` lines of one name add up, as in Squid. */
   readonly acls: Map<string, { type: string; flags: string[]; values: string[] }>;
   readonly access: { allow: boolean; acls: { name: string; negated: boolean }[] }[];
+  /** `ssl_bump <action> acl...` lines, in order. */
+  readonly bump: { action: string; acls: { name: string; negated: boolean }[] }[];
 }
 
 function parseSquidConf(text: string): SquidConf {
   const ports = new Map<string, string | undefined>();
   const acls = new Map<string, { type: string; flags: string[]; values: string[] }>();
   const access: SquidConf["access"] = [];
+  const bump: SquidConf["bump"] = [];
   for (const line of text.split("\n").map((l) => l.trim())) {
     if (line === "" || line.startsWith("#")) continue;
     const [directive, ...words] = line.split(/\s+/);
@@ -183,9 +186,12 @@ function parseSquidConf(text: string): SquidConf {
     } else if (directive === "http_access") {
       const [action, ...names] = words;
       access.push({ allow: action === "allow", acls: names.map((n) => ({ name: n.replace(/^!/, ""), negated: n.startsWith("!") })) });
+    } else if (directive === "ssl_bump") {
+      const [action, ...names] = words;
+      bump.push({ action, acls: names.map((n) => ({ name: n.replace(/^!/, ""), negated: n.startsWith("!") })) });
     }
   }
-  return { ports, acls, access };
+  return { ports, acls, access, bump };
 }
 
 /** Squid's dstdomain: `.x.com` matches `x.com` and every subdomain; `x.com` matches only itself. */
@@ -213,7 +219,11 @@ interface ProxyRequest {
 /** A public address every sample host resolves to in this model (the proxy resolves destinations). */
 const RESOLVED_ADDRESS = "93.184.216.34";
 
-/** Squid's http_access decision for a request: the first line whose ACLs all match decides; none denies. */
+/**
+ * Squid's decision for a request: the first http_access line whose ACLs all match decides (none
+ * denies); a CONNECT on an ssl-bump port must then be peeked at in ssl_bump step 1 (the first
+ * matching line decides; none would splice it unchecked, Squid's default), else it is closed.
+ */
 function squidAllows(conf: SquidConf, request: ProxyRequest): boolean {
   const aclMatches = (name: string): boolean => {
     if (name === "all") return true;
@@ -237,15 +247,20 @@ function squidAllows(conf: SquidConf, request: ProxyRequest): boolean {
       case "annotate_transaction":
         // Always matches; it only records a note on the transaction (the logged event).
         return true;
+      case "at_step":
+        // Only step 1 is modelled: the decision on the CONNECT itself, before any ClientHello.
+        return acl.values.includes("SslBump1");
       default:
         throw new Error(`squid.conf: acl type ${acl.type} not modelled by this test`);
     }
   };
   if (listenerAt(conf, request.localAddress, request.localPort) === undefined) return false;
-  for (const rule of conf.access) {
-    if (rule.acls.every(({ name, negated }) => aclMatches(name) !== negated)) return rule.allow;
-  }
-  return false;
+  const first = <T extends { acls: { name: string; negated: boolean }[] }>(rules: T[]) => rules.find((rule) => rule.acls.every(({ name, negated }) => aclMatches(name) !== negated));
+  const access = first(conf.access);
+  if (access === undefined || !access.allow) return false;
+  if (request.method !== "CONNECT") return true;
+  const bump = first(conf.bump);
+  return bump === undefined ? true : bump.action === "peek";
 }
 
 /** The squid.conf the synthesized proxy runs: the Docker container's upload, or the Kubernetes ConfigMap. */
@@ -426,22 +441,26 @@ function agentEgressOnlyToProxyAndDns(spec: Spec, doc: Json, platform: AgentPlat
         for (const peer of peers) for (const port of ports) granted.add(`${peer} ${port}`);
       }
     }
-    const expected = new Set<string>(["dns UDP/53", "dns TCP/53", `proxy TCP/${rolePort}`]);
-    if (nodeLocal) ["UDP", "TCP"].forEach((protocol) => expected.add(`cidr ${nodeLocal}/32 ${protocol}/53`));
+    // DNS only for a role that opts in (`network.dnsReason`): a resolver that recurses is a way out.
+    const dns = spec.roles[agent.role].network?.dnsReason !== undefined;
+    const expected = new Set<string>([...(dns ? ["dns UDP/53", "dns TCP/53"] : []), `proxy TCP/${rolePort}`]);
+    if (nodeLocal && dns) ["UDP", "TCP"].forEach((protocol) => expected.add(`cidr ${nodeLocal}/32 ${protocol}/53`));
     for (const { cidr, ports } of spec.roles[agent.role].network?.egressCidrs ?? []) for (const port of ports) expected.add(`cidr ${cidr} TCP/${port}`);
     const extra = [...granted].filter((g) => !expected.has(g));
     const missing = [...expected].filter((g) => !granted.has(g));
-    if (extra.length > 0 || missing.length > 0) wrong.push(`agent "${agent.name}" (role ${agent.role}): egress allows ${JSON.stringify(extra)} beyond, and lacks ${JSON.stringify(missing)} of, DNS + proxy port ${rolePort} + the role's CIDRs`);
+    if (extra.length > 0 || missing.length > 0) wrong.push(`agent "${agent.name}" (role ${agent.role}): egress allows ${JSON.stringify(extra)} beyond, and lacks ${JSON.stringify(missing)} of, ${dns ? "DNS + " : ""}proxy port ${rolePort} + the role's CIDRs`);
+    if (!dns && deployment.spec.template.spec.dns_policy !== "None") wrong.push(`agent "${agent.name}" (role ${agent.role}): pod DNS policy ${deployment.spec.template.spec.dns_policy ?? "ClusterFirst"}, not None, though the role resolves nothing`);
     // The agent's proxy variables lead to Squid's port of the role: Service port -> proxy container port -> http_port named for the role.
     const proxyUrls = ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"].map((v) => envOf(deployment.spec.template.spec.container[0], platform).get(v) ?? []);
-    const services = resources(doc, "kubernetes_service_v1").map(([, service]) => service);
+    const services = new Map(resources(doc, "kubernetes_service_v1"));
     for (const values of proxyUrls) {
-      const url = values.length === 1 ? /^http:\/\/([^.:/]+)\.(.+)\.svc:(\d+)$/.exec(values[0]) : null;
-      const service = url ? services.find((sv) => sv.metadata.name === url[1] && `${sv.metadata.namespace}` === url[2]) : undefined;
-      const servicePort = service?.spec.port?.find((p: Json) => String(p.port) === url?.[3]);
+      // By the Service's cluster IP, a Terraform reference: agents resolve no names.
+      const url = values.length === 1 ? /^http:\/\/\$\{kubernetes_service_v1\.([^.]+)\.spec\[0\]\.cluster_ip\}:(\d+)$/.exec(values[0]) : null;
+      const service = url ? services.get(url[1]) : undefined;
+      const servicePort = service?.spec.port?.find((p: Json) => String(p.port) === url?.[2]);
       const containerPort = view.proxy.spec.template.spec.container.flatMap((c: Json) => c.port ?? []).find((p: Json) => p.name === servicePort?.target_port || String(p.container_port) === String(servicePort?.target_port));
       const leadsToRole = url && service && selects({ match_labels: service.spec.selector }, proxyLabels) && !agentPods.some((labels) => selects({ match_labels: service.spec.selector }, labels))
-        && Number(url[3]) === rolePort && containerPort && Number(containerPort.container_port) === rolePort && conf.ports.get(listenerAt(conf, undefined, rolePort) ?? "") === normalisedName(agent.role);
+        && Number(url[2]) === rolePort && containerPort && Number(containerPort.container_port) === rolePort && conf.ports.get(listenerAt(conf, undefined, rolePort) ?? "") === normalisedName(agent.role);
       if (!leadsToRole) wrong.push(`agent "${agent.name}": proxy URL ${JSON.stringify(values)} does not lead through the proxy Service to Squid's port ${rolePort} of role ${agent.role}`);
     }
   }

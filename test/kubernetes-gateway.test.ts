@@ -15,7 +15,6 @@ import { KubernetesToolGateway, type KubernetesToolGatewayProps } from "../src/k
 import { servicePeers } from "../src/kubernetes/network-policy";
 import { CHECKSUM_ANNOTATIONS, rolePortName } from "../src/kubernetes/pod";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH } from "../src/kubernetes/agents";
-import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { planOf } from "../src/plan/firewall-spec";
 import { LABELS } from "../src/plan/plan";
 import { GatewayBundle } from "../src/constructs/gateway-bundle";
@@ -57,8 +56,8 @@ function gatewayStack(props: FirewallSpecProps = gatewaySpec(), options: Partial
   const custody = plan.gateway?.custodyTools ?? [];
   const credentials = plan.gateway?.redis.credentialsSecret;
   const keyGrant = plan.gateway?.readsVault ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody, { secrets: credentials === undefined ? [] : [credentials] }) : undefined;
-  const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, ...options });
-  return { stack, spec, plan, gateway, keyGrant, synth: synthesize(stack) };
+  const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, upstreamProxyUrl: proxy.gatewayProxyUrl, ...options });
+  return { stack, spec, plan, proxy, gateway, keyGrant, synth: synthesize(stack) };
 }
 
 const byName = (s: SynthesizedStack, type: string, name: string) => s.resources(type).find((r) => r.metadata.name === name) as Json;
@@ -166,7 +165,8 @@ describe("Kubernetes tool gateway: workload", () => {
     expect(service.spec.port.map((p: Json) => p.port)).toEqual([8080, 8081]);
     expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
     expect(gateway.serviceHost).toMatch(/^rapidclaw-tool-gateway\..+\.svc$/);
-    expect(gateway.gatewayUrls).toEqual({ customer_support: `http://${gateway.serviceHost}:8080`, research_agent: `http://${gateway.serviceHost}:8081` });
+    // Agents reach the gateway by the Service's cluster IP: they resolve no names.
+    expect(gateway.gatewayUrls).toEqual({ customer_support: `http://${gateway.serviceAddress}:8080`, research_agent: `http://${gateway.serviceAddress}:8081` });
   });
 
   it("bundles Redis: one replica, no persistence, hardened, behind its own Service", () => {
@@ -317,7 +317,7 @@ describe("Kubernetes tool gateway: Vault", () => {
 });
 
 describe("Kubernetes tool gateway: NetworkPolicies", () => {
-  const { plan, synth } = gatewayStack();
+  const { plan, synth, proxy } = gatewayStack();
   const planned = plan.gateway!;
   const pods = podLabels(synth);
   const agentPods = [...pods].filter(([, labels]) => labels[LABELS.component] === "agent");
@@ -354,23 +354,34 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     }
   });
 
-  it("lets the gateway reach DNS, Redis, Vault and public addresses on its upstreams' ports, never a private or metadata range", () => {
+  it("lets the gateway reach DNS, Redis, Vault and its upstreams only through the proxy's gateway listener: no address range at all", () => {
     const egress = grants(synth, pods.get("rapidclaw-tool-gateway")!, "Egress");
-    const blocks = egress.filter((g) => g.peer.ip_block !== undefined);
-    expect([...new Set(blocks.map((g) => g.port))].sort()).toEqual(["TCP/443", "TCP/8443"]);
-    for (const { peer } of blocks) {
-      expect(["0.0.0.0/0", "::/0"]).toContain(peer.ip_block.cidr);
-      for (const forbidden of FORBIDDEN_DESTINATIONS.filter((cidr) => cidr.includes(":") === peer.ip_block.cidr.includes(":"))) {
-        expect(peer.ip_block.except).toContain(forbidden);
-      }
-    }
-    expect(blocks.some((g) => g.peer.ip_block.except.includes("169.254.0.0/16"))).toBe(true);
-    expect(blocks.some((g) => g.peer.ip_block.except.includes("fc00::/7"))).toBe(true);
+    expect(egress.filter((g) => g.peer.ip_block !== undefined)).toEqual([]);
+    // Just below the roles' ports (proxy.port 3128 - 1), so it never moves when roles come and go.
+    const listenerPort = 3127;
+    const toProxy = egress.filter((g) => g.peer.pod_selector?.match_labels?.[LABELS.component] === "egress-proxy");
+    expect(toProxy.map((g) => g.port)).toEqual([`TCP/${listenerPort}`]);
+    const deployment = byName(synth, "kubernetes_deployment_v1", "rapidclaw-tool-gateway");
+    const env = deployment.spec.template.spec.container.find((c: Json) => c.name === "gateway").env;
+    expect(env).toEqual([{ name: "RAPIDCLAW_UPSTREAM_PROXY", value: expect.stringMatching(new RegExp(`^http://\\$\\{kubernetes_service_v1\\.egress-proxy_kubernetes_service_[0-9A-F]+\\.spec\\[0\\]\\.cluster_ip\\}:${listenerPort}$`)) }]);
+    // The proxy admits gateway pods on that listener alone, and its squid.conf serves the upstream hosts there.
+    const proxyIngress = policies(synth).find((p) => p.metadata.name === "rapidclaw-egress-proxy")!.spec.ingress;
+    expect(proxyIngress.filter((r: Json) => r.ports.some((p: Json) => p.port === String(listenerPort)))).toEqual([{ from: [{ pod_selector: { match_labels: GATEWAY_POD } }], ports: [{ protocol: "TCP", port: String(listenerPort) }] }]);
+    expect(proxy.squidConf).toMatch(new RegExp(`^http_port ${listenerPort} .*name=tool_gateway$`, "m"));
     const vault = egress.filter((g) => g.port === "TCP/8200");
     expect(vault.map((g) => g.peer)).toEqual([{ namespace_selector: { match_labels: { "kubernetes.io/metadata.name": "vault" } } }]);
     expect(egress.filter((g) => g.port === "TCP/6379").map((g) => g.peer)).toEqual([{ pod_selector: { match_labels: REDIS_POD } }]);
-    const others = egress.filter((g) => !["TCP/443", "TCP/8443", "TCP/8200", "TCP/6379"].includes(g.port));
+    const others = egress.filter((g) => ![`TCP/${listenerPort}`, "TCP/8200", "TCP/6379"].includes(g.port));
     expect(others.every((g) => g.port.endsWith("/53"))).toBe(true);
+  });
+
+  it("keeps the gateway listener's port when roles are added, and gives no role that port", () => {
+    const base = gatewaySpec();
+    const grown = gatewaySpec({ roles: { ...base.roles, aaa_first: {}, zzz_last: {} } });
+    const listener = (props: FirewallSpecProps) => gatewayStack(props).proxy.squidConf.match(/^http_port (\d+) .*name=tool_gateway$/m)?.[1];
+    expect(listener(grown)).toBe(listener(base));
+    const grownPlan = planOf(FirewallSpec.fromProps(grown));
+    expect(grownPlan.roles.map((r) => String(r.proxyPort))).not.toContain(listener(grown));
   });
 
   it("reads Redis credentials from Vault: the gateway's Vault Agent renders them to the file the gateway is given, and its policy reads exactly that secret besides its keys", async () => {
@@ -428,7 +439,11 @@ describe("Kubernetes tool gateway in a RapidClawStack", () => {
       const role = stack.spec.props.agents!.find((a) => a.name === agent.metadata.name)!.role;
       const url = agent.spec.template.spec.container[0].env.find((e: Json) => e.name === "RAPIDCLAW_GATEWAY_URL").value;
       const port = planOf(stack.spec).gateway!.roles.find((r) => r.role === role)!.port;
-      expect(url).toBe(`http://rapidclaw-tool-gateway.ai-agents.svc:${port}`);
+      // A reference to the Service's cluster IP, kept a reference in the JSON (agents resolve no names).
+      expect(url).toMatch(new RegExp(`^http://\\$\\{kubernetes_service_v1\\.tool-gateway_kubernetes_service_[0-9A-F]+\\.spec\\[0\\]\\.cluster_ip\\}:${port}$`));
+      const noProxy = agent.spec.template.spec.container[0].env.find((e: Json) => e.name === "NO_PROXY").value;
+      expect(noProxy.split(",")).toContain(url.slice("http://".length, url.lastIndexOf(":")));
+      expect(agent.spec.template.spec.dns_policy).toBe("None");
       expect(service.spec.port.map((p: Json) => p.port)).toContain(port);
     }
     expect(gateway.vaultAgentConfig).toBe(stack.gateway!.vaultAgentConfig);

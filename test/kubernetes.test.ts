@@ -99,25 +99,40 @@ describe("Kubernetes firewall: agent NetworkPolicies", () => {
     for (const labels of pods.values()) expect(selects(deny.spec.pod_selector, labels)).toBe(true);
   });
 
-  it("allows DNS only to kube-dns in kube-system, as ONE AND-peer, on UDP and TCP 53", () => {
-    const dns = byName(policies(synth), "rapidclaw-agents-dns");
-    expect(dns.spec.policy_types).toEqual(["Egress"]);
-    expect(dns.spec.egress).toHaveLength(1);
-    const [rule] = dns.spec.egress;
-    expect(rule.to).toHaveLength(1);
-    expect(isDnsPeer(rule.to[0])).toBe(true);
-    expect(rule.ports).toEqual([{ protocol: "UDP", port: "53" }, { protocol: "TCP", port: "53" }]);
+  it("gives agents no way to port 53 anywhere, and pods a DNS configuration that cannot recurse", () => {
+    expect(policies(synth).map((p) => p.metadata.name)).not.toContain("rapidclaw-agents-dns");
+    for (const [name, labels] of pods) {
+      // Any policy selecting the pod, any peer: no rule opens port 53 (or all ports, which would include it).
+      const grants = podEgress(synth, labels);
+      expect(grants.filter((g) => g.port === "53" || g.port === undefined), name).toEqual([]);
+      const pod = synth.resources("kubernetes_deployment_v1").find((d) => d.spec.template.metadata.labels[LABELS.agent] === name)!.spec.template.spec;
+      expect(pod.dns_policy, name).toBe("None");
+      expect(pod.dns_config, name).toEqual({ nameservers: ["127.0.0.1"] });
+    }
   });
 
-  it("lets each role's pods reach only their own proxy port, and nothing else but DNS", () => {
+  it("opens the cluster DNS to a role that opts in with a reason, and warns at synthesis", () => {
+    const { synth: s, stack } = kubernetesStack(withRoles({ research_agent: { network: { allowEgress: true, allowedHosts: ["*.google.com"], dnsReason: "the vendor SDK resolves its license server" } } }));
+    const research = byName(policies(s), "rapidclaw-role-research-agent-egress");
+    const dnsRules = research.spec.egress.filter((r: Json) => r.ports.some((p: Json) => p.port === "53"));
+    expect(dnsRules).toHaveLength(1);
+    expect(isDnsPeer(dnsRules[0].to[0])).toBe(true);
+    expect(JSON.stringify(byName(policies(s), "rapidclaw-role-customer-support-egress").spec.egress)).not.toContain('"53"');
+    const research_pod = s.resources("kubernetes_deployment_v1").find((d) => d.metadata.name === "openclaw-agent")!.spec.template.spec;
+    expect(research_pod.dns_policy).toBeUndefined();
+    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data)));
+    expect(warnings.join("\n")).toMatch(/Agents of role "research_agent" may query DNS \(the cluster DNS\).*DNS tunnelling.*the vendor SDK resolves its license server/);
+    expect(() => kubernetesStack(withRoles({ research_agent: { network: { dnsReason: "dns" } } }))).toThrow(/roles\.research_agent\.network\.dnsReason: the reason must be 10 to 200 characters/);
+  });
+
+  it("lets each role's pods reach only their own proxy port, and nothing else", () => {
     for (const [name, labels] of pods) {
       const agent = plan.agents.find((a) => a.resourceName === name)!;
       const role = plan.roles.find((r) => r.name === agent.role)!;
       const grants = podEgress(synth, labels);
       const toProxy = grants.filter((g) => isProxyPeer(g.peer));
       expect(toProxy.map((g) => `${g.protocol}/${g.port}`)).toEqual([`TCP/${role.proxyPort}`]);
-      const rest = grants.filter((g) => !isProxyPeer(g.peer));
-      expect(rest.every((g) => isDnsPeer(g.peer) && g.port === "53")).toBe(true);
+      expect(grants.filter((g) => !isProxyPeer(g.peer))).toEqual([]);
       expect(grants.some((g) => g.peer.ip_block !== undefined)).toBe(false);
     }
     const ports = plan.roles.map((r) => r.proxyPort);
@@ -151,9 +166,9 @@ describe("Kubernetes firewall: agent NetworkPolicies", () => {
     expect(cidrGrants("hermes-agent")).toEqual([]);
   });
 
-  it("adds the NodeLocal DNSCache address as a second DNS peer when set, for agents and the proxy", () => {
-    const { synth: s } = kubernetesStack({ ...seed(), kubernetes: { nodeLocalDnsIp: "169.254.20.10" } });
-    for (const name of ["rapidclaw-agents-dns", "rapidclaw-egress-proxy"]) {
+  it("adds the NodeLocal DNSCache address as a second DNS peer when set, for opted-in roles and the proxy", () => {
+    const { synth: s } = kubernetesStack(withRoles({ customer_support: { network: { dnsReason: "the vendor SDK resolves its license server" } } }, { ...seed(), kubernetes: { nodeLocalDnsIp: "169.254.20.10" } }));
+    for (const name of ["rapidclaw-role-customer-support-egress", "rapidclaw-egress-proxy"]) {
       const rule = byName(policies(s), name).spec.egress.find((r: Json) => r.ports.some((p: Json) => p.port === "53"));
       expect(rule.to).toHaveLength(2);
       expect(isDnsPeer(rule.to[0])).toBe(true);
@@ -247,12 +262,12 @@ describe("Kubernetes firewall: egress proxy", () => {
     };
     expect(except(seed())).toEqual([...FORBIDDEN_DESTINATIONS]);
     for (const range of ["::/128", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"]) expect(except(seed())).toContain(range);
-    const extra = except({ ...seed(), proxy: { forbiddenCidrs: ["52.94.0.0/16", "2600:1f00::/24"] } });
+    const extra = except({ ...seed(), proxy: { ...seed().proxy, forbiddenCidrs: ["52.94.0.0/16", "2600:1f00::/24"] } });
     expect(extra).toEqual(expect.arrayContaining(["52.94.0.0/16", "2600:1f00::/24"]));
   });
 
   it("allows plain HTTP on port 80 only when asked", () => {
-    const { synth: s } = kubernetesStack({ ...seed(), proxy: { allowPlainHttp: true } });
+    const { synth: s } = kubernetesStack({ ...seed(), proxy: { ...seed().proxy, allowPlainHttp: true } });
     const web = egressGrants(byName(policies(s), "rapidclaw-egress-proxy").spec.egress).filter((g) => g.port !== "53");
     expect([...new Set(web.map((g) => g.port))].sort()).toEqual(["443", "80"]);
   });
@@ -260,7 +275,8 @@ describe("Kubernetes firewall: egress proxy", () => {
   it("runs hardened Squid as the proxy user with the config from a ConfigMap", () => {
     expect(deployment.spec.replicas).toBe("2");
     expect(squid.image).toBe(plan.proxy.image);
-    expect(squid.command).toEqual(["squid", "-N", "-f", "/etc/squid/squid.conf"]);
+    // A throwaway certificate for the ssl-bump ports (nothing is bumped), then Squid in the foreground.
+    expect(squid.command).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .* && exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
     expect(pod.spec.security_context).toMatchObject({ run_as_user: "13", run_as_group: "13", run_as_non_root: true, seccomp_profile: { type: "RuntimeDefault" } });
     expect(pod.spec.automount_service_account_token).toBe(false);
     expect(squid.security_context).toMatchObject({ allow_privilege_escalation: false, read_only_root_filesystem: true, capabilities: { drop: ["ALL"] } });
@@ -268,6 +284,7 @@ describe("Kubernetes firewall: egress proxy", () => {
     expect(squid.resources.limits).toBeDefined();
     const mounts = Object.fromEntries(squid.volume_mount.map((m: Json) => [m.mount_path, m]));
     expect(mounts["/etc/squid/squid.conf"]).toMatchObject({ sub_path: "squid.conf", read_only: true });
+    expect(mounts["/etc/squid/rapidclaw-sni-present.sh"]).toMatchObject({ sub_path: "rapidclaw-sni-present.sh", read_only: true });
     const volumes = Object.fromEntries(pod.spec.volume.map((v: Json) => [v.name, v]));
     for (const dir of ["/var/spool/squid", "/var/run/squid", "/var/log/squid"]) expect(volumes[mounts[dir].name].empty_dir).toBeDefined();
     const [configMap] = synth.resources("kubernetes_config_map_v1").filter((c) => c.metadata.name === "rapidclaw-egress-proxy-squid-conf");
@@ -292,7 +309,7 @@ describe("Kubernetes firewall: egress proxy", () => {
     expect(selects({ match_labels: service.spec.selector }, pod.metadata.labels)).toBe(true);
     expect(service.spec.port.map((p: Json) => [p.name, p.port, p.target_port])).toEqual(plan.roles.map((r, i) => [`role-${i}`, r.proxyPort, `role-${i}`]));
     expect(squid.port.map((p: Json) => [p.name, p.container_port])).toEqual(plan.roles.map((r, i) => [`role-${i}`, r.proxyPort]));
-    for (const role of plan.roles) expect(proxy.proxyUrls[role.name]).toBe(`http://rapidclaw-egress-proxy.${proxy.kubernetes.serviceHost.split(".").slice(1).join(".")}:${role.proxyPort}`);
+    for (const role of plan.roles) expect(proxy.proxyUrls[role.name]).toBe(`http://${proxy.kubernetes.serviceAddress}:${role.proxyPort}`);
     expect(proxy.kubernetes.serviceHost).toMatch(/^rapidclaw-egress-proxy\..+\.svc$/);
   });
 
@@ -314,7 +331,7 @@ describe("Kubernetes firewall: egress proxy", () => {
 
   it("keeps one proxy pod up with a PodDisruptionBudget that never blocks a drain with one replica", () => {
     for (const replicas of [1, 2, 3]) {
-      const { synth: s } = kubernetesStack({ ...seed(), proxy: { replicas } });
+      const { synth: s } = kubernetesStack({ ...seed(), proxy: { ...seed().proxy, replicas } });
       const [pdb] = s.resources("kubernetes_pod_disruption_budget_v1");
       expect(pdb.spec).toMatchObject({ max_unavailable: "1" });
       expect(pdb.spec.min_available).toBeUndefined();
@@ -376,7 +393,8 @@ describe("Kubernetes firewall: roles and agents", () => {
     for (const a of plan.agents) {
       const role = plan.roles.find((r) => r.name === a.role)!;
       const env = Object.fromEntries(agent(a.resourceName).spec.template.spec.container[0].env.map((e: Json) => [e.name, e.value]));
-      expect(env.HTTPS_PROXY).toMatch(new RegExp(`^http://rapidclaw-egress-proxy\\..+\\.svc:${role.proxyPort}$`));
+      // The Service's cluster IP by reference: agents resolve no names.
+      expect(env.HTTPS_PROXY).toMatch(new RegExp(`^http://\\$\\{kubernetes_service_v1\\.egress-proxy_kubernetes_service_[0-9A-F]+\\.spec\\[0\\]\\.cluster_ip\\}:${role.proxyPort}$`));
       expect(env.RAPIDCLAW_ROLE).toBe(a.role);
     }
   });
@@ -453,7 +471,7 @@ describe("example: the firewall in an existing stack", () => {
       expect(Object.keys(doc.resource).every((type) => type.startsWith("kubernetes_"))).toBe(true);
       expect(doc.resource.kubernetes_deployment_v1 && Object.values(doc.resource.kubernetes_deployment_v1).map((d: any) => d.metadata.name)).toEqual(["rapidclaw-egress-proxy"]);
       expect(doc.resource.kubernetes_service_account_v1).toBeUndefined();
-      expect(Object.keys(doc.resource.kubernetes_network_policy_v1)).toHaveLength(5);
+      expect(Object.keys(doc.resource.kubernetes_network_policy_v1)).toHaveLength(4);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }

@@ -14,10 +14,18 @@ describe("event lines", () => {
         role: "research_agent",
         tool: null,
         host: "probe-0.example",
+        sni: null,
         source: "proxy",
         details: { client: "172.30.0.11", method: "CONNECT", port: "443", status: 403, result: "TCP_DENIED", bytes: 3401 },
       },
     });
+  });
+
+  it("reads the TLS server name of a tunnel refused for it (domain fronting), and '-' as none", () => {
+    const fronted = parseEventLine('{"ts":"2026-11-29T10:41:29.234Z","event":"network_blocked","client":"172.30.16.200","role":"research_agent","method":"CONNECT","host":"arxiv.org","port":"443","sni":"attacker.example","status":200,"result":"NONE_NONE","bytes":0}');
+    expect(fronted).toMatchObject({ ok: true, event: { eventType: "network_blocked", host: "arxiv.org", sni: "attacker.example", details: { result: "NONE_NONE" } } });
+    const none = parseEventLine('{"ts":"2026-11-29T10:41:29.234Z","event":"network_blocked","client":"172.30.16.200","role":"research_agent","method":"CONNECT","host":"arxiv.org","port":"443","sni":"-","status":200,"result":"NONE_NONE","bytes":0}');
+    expect(none.ok && none.event.sni).toBe(null);
   });
 
   it("reads Squid's '-' (no role: a client the proxy does not know) as no role", () => {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
-import { firewallScenario as seedSpec } from "../examples/firewall-scenario";
+import { EXAMPLE_PROXY_IMAGE, firewallScenario as seedSpec } from "../examples/firewall-scenario";
 import { RESERVED_AGENT_ENV } from "../src/plan/agent-environment";
 import { compileFirewall } from "../src/plan/plan";
 import { RapidClawStack } from "../src";
@@ -33,6 +33,7 @@ function problemsOf(spec: unknown): string[] {
 
 const minimal = (platform: AgentPlatform, extra: Partial<FirewallSpecProps> = {}): FirewallSpecProps => ({
   platform,
+  ...(platform === AgentPlatform.KUBERNETES ? { proxy: { image: EXAMPLE_PROXY_IMAGE } } : {}),
   modelHosts: ["api.anthropic.com"],
   tools: { web: {} },
   roles: { web: {} },

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { AgentPlatform } from "../src";
 import { compileFirewall } from "../src/plan/plan";
@@ -6,6 +7,7 @@ import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainL
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { squidBinary, squidParse } from "./support/squid";
+import { SQUID_SNI_HELPER, squidStartCommand } from "../src/render/squid-tls";
 
 const patterns = (...hosts: string[]) => hosts.map((h) => parseHostPattern(h) as HostPattern);
 
@@ -17,28 +19,34 @@ describe("squid.conf renderer", () => {
 
   it("matches Docker roles by their own proxy address and Kubernetes roles by their own port, never by source", () => {
     const docker = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
-    expect(docker.match(/^http_port .*/gm)).toEqual(["http_port 172.30.76.2:3128 name=customer-support", "http_port 172.30.16.2:3128 name=research-agent"]);
+    const bump = "ssl-bump generate-host-certificates=off tls-cert=/dev/shm/rapidclaw-unused-tls-cert.pem tls-key=/dev/shm/rapidclaw-unused-tls-key.pem";
+    expect(docker.match(/^http_port .*/gm)).toEqual([`http_port 172.30.76.2:3128 ${bump} name=customer-support`, `http_port 172.30.16.2:3128 ${bump} name=research-agent`]);
     expect(docker).toContain("acl role_research-agent_in myportname research-agent");
     expect(docker).not.toMatch(/ src /);
     const k8s = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.KUBERNETES)));
-    expect(k8s).toContain("http_port 3129 name=research-agent");
+    expect(k8s).toContain(`http_port 3129 ${bump} name=research-agent`);
     expect(k8s).toContain("acl role_research-agent_in myportname research-agent");
   });
 
   it("allows only CONNECT to 443 unless plain HTTP is enabled, and ends with deny all", () => {
     const roles = [{ name: "r", resourceName: "r", allowlist: patterns("api.x.com"), port: 3128 }];
     const strict = renderSquidConf({ roles, allowPlainHttp: false });
-    const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow"));
-    expect(allows).toEqual(["http_access allow CONNECT tls_port role_r_in role_r_hosts !forbidden_dst event_allowed"]);
-    expect(strict.trimEnd().endsWith("http_access deny all event_blocked")).toBe(true);
+    const allows = strict.split("\n").filter((l) => l.startsWith("http_access allow") || l.startsWith("ssl_bump peek"));
+    // CONNECTs are decided by ssl_bump at step 1 (http_access would bump to show its error).
+    expect(allows).toEqual(["http_access allow CONNECT event_allowed", "ssl_bump peek tls_step1 CONNECT tls_port !ip_literal role_r_in role_r_hosts !forbidden_dst"]);
+    const lines = strict.split("\n");
+    expect(lines.filter((l) => l.startsWith("http_access ")).pop()).toBe("http_access deny all event_blocked");
     const plain = renderSquidConf({ roles, allowPlainHttp: true });
     expect(plain).toContain("http_access allow !CONNECT http_port role_r_in role_r_hosts !forbidden_dst event_allowed");
+    expect(strict.split("\n").filter((l) => l.startsWith("ssl_bump ")).pop()).toBe("ssl_bump terminate all event_blocked");
   });
 
   it("refuses IP literals before any allow rule", () => {
     const conf = renderSquidConfForPlan(compileFirewall(firewallScenario(AgentPlatform.DOCKER)));
     const lines = conf.split("\n");
-    expect(lines.findIndex((l) => l === "http_access deny ip_literal event_blocked")).toBeLessThan(lines.findIndex((l) => l.startsWith("http_access allow")));
+    const plain = renderSquidConfForPlan(compileFirewall({ ...firewallScenario(AgentPlatform.DOCKER), proxy: { allowPlainHttp: true } })).split("\n");
+    expect(plain.indexOf("http_access deny ip_literal event_blocked")).toBeLessThan(plain.findIndex((l) => l.startsWith("http_access allow !CONNECT")));
+    for (const peek of lines.filter((l) => l.startsWith("ssl_bump peek"))) expect(peek).toContain(" !ip_literal ");
     expect(conf).toMatch(/^acl ip_literal dstdom_regex -n /m);
     expect(conf).not.toMatch(/dstdomain (?!-n)/);
   });
@@ -71,16 +79,21 @@ describe("squid.conf renderer", () => {
     expect(renderSquidConf({ ...base, gateway: undefined })).toBe(without);
     const added = withGateway.split("\n").filter((line) => !without.split("\n").includes(line));
     expect(added).toEqual([
-      "http_port 3140 name=tool_gateway",
+      "http_port 3140 ssl-bump generate-host-certificates=off tls-cert=/dev/shm/rapidclaw-unused-tls-cert.pem tls-key=/dev/shm/rapidclaw-unused-tls-key.pem name=tool_gateway",
       "# tool gateway: its tools' upstream hosts",
       "acl gateway_in myportname tool_gateway",
       "acl gateway_hosts dstdomain -n kb.tools.test search.tools.test",
       "note role @gateway gateway_in",
-      "http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed",
+      "acl gateway_dst0 dstdomain -n kb.tools.test",
+      "acl gateway_sni0 ssl::server_name --client-requested kb.tools.test",
+      "acl gateway_dst1 dstdomain -n search.tools.test",
+      "acl gateway_sni1 ssl::server_name --client-requested search.tools.test",
+      "ssl_bump peek tls_step1 CONNECT tls_port !ip_literal gateway_in gateway_hosts !forbidden_dst",
+      "ssl_bump splice !tls_step1 gateway_in gateway_dst0 gateway_sni0 sni_present mark_spliced",
+      "ssl_bump splice !tls_step1 gateway_in gateway_dst1 gateway_sni1 sni_present mark_spliced",
     ]);
     const lines = withGateway.split("\n");
-    expect(lines.indexOf("http_access deny ip_literal event_blocked")).toBeLessThan(lines.indexOf(added[5]));
-    expect(lines.indexOf(added[5])).toBeLessThan(lines.indexOf("http_access deny all event_blocked"));
+    expect(lines.indexOf(added[10])).toBeLessThan(lines.indexOf("ssl_bump terminate all event_blocked"));
   });
 
   it("logs the client-written fields URL-encoded, so that every access-log line is JSON", () => {
@@ -118,5 +131,47 @@ describe("squid.conf renderer", () => {
       expect(result.problems).toEqual([]);
       expect(result.status).toBe(0);
     });
+  });
+});
+
+describe("squid.conf checks the TLS server name (peek and splice, no interception)", () => {
+  const roles = [{ name: "r", resourceName: "r", allowlist: patterns("*.x.com", "api.y.com"), port: 3128 }];
+  const conf = renderSquidConf({ roles, allowPlainHttp: false });
+  const lines = conf.split("\n");
+
+  it("peeks at step 1, splices only a listed server name of the CONNECT host's own pattern, and terminates the rest", () => {
+    const bump = lines.filter((l) => l.startsWith("ssl_bump "));
+    expect(bump).toEqual([
+      "ssl_bump peek tls_step1 CONNECT tls_port !ip_literal role_r_in role_r_hosts !role_r_apex !forbidden_dst",
+      "ssl_bump splice !tls_step1 role_r_in role_r_dst0 role_r_sni0 !role_r_sni0_apex sni_present mark_spliced",
+      "ssl_bump splice !tls_step1 role_r_in role_r_dst1 role_r_sni1 sni_present mark_spliced",
+      "ssl_bump terminate all event_blocked",
+    ]);
+    expect(conf).toContain("acl role_r_dst0 dstdomain -n .x.com\n");
+    expect(conf).toContain("acl role_r_sni0 ssl::server_name --client-requested .x.com\n");
+    expect(conf).toContain("acl role_r_sni0_apex ssl::server_name --client-requested x.com\n");
+    expect(conf).toContain("acl role_r_sni1 ssl::server_name --client-requested api.y.com\n");
+    // Nothing is ever bumped: no CA, no certificate generation, no stare.
+    expect(conf).not.toMatch(/ssl_bump (bump|stare|client-first|server-first)|generate-host-certificates=on|sslcrtd_program/);
+  });
+
+  it("requires a server name: the helper answers ERR without SNI, where ssl::server_name would fall back to the CONNECT host", () => {
+    expect(conf).toMatch(/^external_acl_type sni_present .*%ssl::>sni \/bin\/sh \/etc\/squid\/rapidclaw-sni-present\.sh$/m);
+    const answer = (line: string) => spawnSync("sh", ["-c", SQUID_SNI_HELPER], { input: `${line}\n`, encoding: "utf8" }).stdout.trim();
+    expect(answer("api.y.com -")).toBe("OK");
+    expect(answer("- -")).toBe("ERR");
+    expect(answer("")).toBe("ERR");
+  });
+
+  it("logs the server name, and one line per spliced tunnel", () => {
+    expect(SQUID_LOG_FORMAT).toContain('"sni":"%#ssl::>sni"');
+    expect(conf).toContain("access_log stdio:/dev/stdout rapidclaw !spliced_connect\n");
+    expect(conf).toContain("acl spliced_connect note tls spliced\n");
+  });
+
+  it("starts the proxy with a throwaway self-signed certificate made in a scratch directory, never a CA", () => {
+    const [shell, flag, script] = squidStartCommand("/etc/squid/squid.conf");
+    expect([shell, flag]).toEqual(["sh", "-c"]);
+    expect(script).toMatch(/^openssl req -x509 -newkey ec .* -keyout \/dev\/shm\/rapidclaw-unused-tls-key\.pem -out \/dev\/shm\/rapidclaw-unused-tls-cert\.pem && exec squid -N -f \/etc\/squid\/squid\.conf$/);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "cdktf";
 import fc from "fast-check";
+import { EXAMPLE_PROXY_IMAGE } from "../examples/firewall-scenario";
 import { afterAll, describe, expect, it } from "vitest";
 import { AgentPlatform, RapidClawStack, ToolAccess, type FirewallSpecProps, type RapidClawStackOptions } from "../src";
 import { resourceName } from "../src/model/names";
@@ -26,7 +27,7 @@ function fleet(platform: AgentPlatform, roles: ReadonlyArray<string>): FirewallS
     tools: { search: { permissions: ["search:read"], upstream: "https://api.search.example" } },
     roles: Object.fromEntries(roles.map((role) => [role, { tools: { search: ToolAccess.READ } }])),
     agents: roles.map((role) => ({ name: `${role}-bot`, image: `example/${role}:1`, role })),
-    ...(platform === AgentPlatform.DOCKER ? { docker: { subnet: "10.77.0.0/20", roleSubnetPrefix: 24 } } : {}),
+    ...(platform === AgentPlatform.DOCKER ? { docker: { subnet: "10.77.0.0/20", roleSubnetPrefix: 24 } } : { proxy: { image: EXAMPLE_PROXY_IMAGE } }),
   };
 }
 

@@ -76,9 +76,10 @@ describe("the tool gateway on Docker", () => {
 
   it("leaves through the proxy's tool_gateway listener, bound to the proxy's address on the gateway's egress network and allowing exactly the upstream hosts", () => {
     const squidConf = uploadOf("rapidclaw-egress-proxy", "/etc/squid/squid.conf");
-    expect(squidConf).toContain(`http_port ${docker.egressNetwork.peerAddress}:3128 name=tool_gateway`);
+    expect(squidConf).toMatch(new RegExp(`^http_port ${docker.egressNetwork.peerAddress?.replace(/\./g, "\\.")}:3128 ssl-bump .* name=tool_gateway$`, "m"));
     expect(squidConf).toContain("acl gateway_hosts dstdomain -n api.anthropic.com\n");
-    expect(squidConf).toContain("http_access allow CONNECT tls_port gateway_in gateway_hosts !forbidden_dst event_allowed");
+    expect(squidConf).toContain("ssl_bump peek tls_step1 CONNECT tls_port !ip_literal gateway_in gateway_hosts !forbidden_dst\n");
+    expect(squidConf).toContain("ssl_bump splice !tls_step1 gateway_in gateway_dst0 gateway_sni0 sni_present mark_spliced\n");
     expect(byName.get("rapidclaw-tool-gateway")?.env).toContain(`RAPIDCLAW_UPSTREAM_PROXY=http://${docker.egressNetwork.peerAddress}:3128`);
     if (squidBinary) expect(squidParse(squidConf)).toEqual({ status: 0, problems: [] });
   });

@@ -99,13 +99,13 @@ describe("each kind of widening is caught and named", () => {
     for (const { props, json } of [docker(), kubernetes()]) {
       editFile(json, /squid\.conf$/, (conf) => conf.replace(/^(acl role_customer-support_hosts dstdomain .*)$/m, "$1\nacl role_customer-support_hosts dstdomain -n exfil.example.net"));
       const check = onlyWider(verify(json, props), "customer_support", "network", "proxy hosts");
-      expect(check.wider).toEqual([expect.objectContaining({ item: "exfil.example.net", artifact: expect.stringMatching(/squid/), rule: expect.stringMatching(/http_access allow CONNECT tls_port role_customer-support_in role_customer-support_hosts/) })]);
+      expect(check.wider).toEqual([expect.objectContaining({ item: "exfil.example.net", artifact: expect.stringMatching(/squid/), rule: expect.stringMatching(/ssl_bump peek tls_step1 CONNECT tls_port !ip_literal role_customer-support_in role_customer-support_hosts/) })]);
     }
   });
 
-  it("an http_access rule without a listener condition lets every role reach its hosts", () => {
+  it("an ssl_bump rule without a listener condition lets every role reach its hosts (every CONNECT passes http_access to it)", () => {
     const { props, json } = docker();
-    editFile(json, /squid\.conf$/, (conf) => conf.replace("http_access deny all", "acl extra dstdomain -n .example.org\nhttp_access allow CONNECT extra\nhttp_access deny all"));
+    editFile(json, /squid\.conf$/, (conf) => conf.replace("ssl_bump terminate all", "acl extra dstdomain -n .example.org\nssl_bump peek tls_step1 CONNECT extra\nssl_bump terminate all"));
     const wider = widerChecks(verify(json, props));
     expect(wider.map((c) => `${c.principal} ${c.aspect}`)).toEqual(expect.arrayContaining(["customer_support proxy hosts", "research_agent proxy hosts", "customer_support proxy ports"]));
     expect(wider.find((c) => c.principal === "customer_support" && c.aspect === "proxy hosts")?.wider.map((g) => g.item)).toEqual(["*.example.org", "example.org"]);
@@ -113,7 +113,7 @@ describe("each kind of widening is caught and named", () => {
 
   it("an extra squid listener: customer_support's proxy address also answering as research_agent's port", () => {
     const { props, json } = docker();
-    editFile(json, /squid\.conf$/, (conf) => conf.replace(/^(http_port (\S+):3128 name=customer-support)$/m, "$1\nhttp_port $2:3129 name=research-agent"));
+    editFile(json, /squid\.conf$/, (conf) => conf.replace(/^(http_port (\S+):3128 (.*)name=customer-support)$/m, "$1\nhttp_port $2:3129 $3name=research-agent"));
     const check = onlyWider(verify(json, props), "customer_support", "network", "proxy hosts");
     expect(check.wider.map((g) => g.item)).toEqual(expect.arrayContaining(["*.google.com", "arxiv.org"]));
     expect(check.wider[0].rule).toMatch(/listener research-agent, reached docker_container\.agents_docker_containers_hermes-agent_\w+ on rapidclaw-agents-customer-support → 172\.30\.76\.2:3129/);
@@ -170,6 +170,21 @@ describe("each kind of widening is caught and named", () => {
     const hosts = onlyWider(verify(json, props), "customer_support", "network", "proxy hosts");
     expect(hosts.wider.map((g) => g.item)).toEqual(expect.arrayContaining(["*.google.com", "arxiv.org"]));
     expect(hosts.wider[0].rule).toMatch(/listener research-agent, reached kubernetes_network_policy_v1\.network_kubernetes_role-customer-support-egress\w* egress\[1\]/);
+  });
+
+  it("cluster DNS for agents: a peer beyond the description unless the role opted in with dnsReason", () => {
+    const dnsRule = { ports: [{ port: "53", protocol: "UDP" }, { port: "53", protocol: "TCP" }], to: [{ namespace_selector: { match_labels: { "kubernetes.io/metadata.name": "kube-system" } }, pod_selector: { match_labels: { "k8s-app": "kube-dns" } } }] };
+    const { props, json } = kubernetes();
+    resourceNamed(json, "kubernetes_network_policy_v1", /^network_kubernetes_role-customer-support-egress/).spec.egress.push(dnsRule);
+    const peers = onlyWider(verify(json, props), "customer_support", "network", "peers");
+    expect(peers.wider.map((g) => g.item)).toEqual(["cluster DNS (kube-system/kube-dns) 53/UDP,53/TCP"]);
+    // Opted in: the synthesized policy carries that rule, and verify expects it.
+    const optedIn = fleet(AgentPlatform.KUBERNETES);
+    optedIn.roles.customer_support = { ...optedIn.roles.customer_support, network: { ...optedIn.roles.customer_support.network, dnsReason: "the vendor SDK resolves its license server" } };
+    const report = verify(synthJson(stackOf(optedIn)), optedIn);
+    expect(widerChecks(report)).toEqual([]);
+    expect(report.checks.find((c) => c.principal === "customer_support" && c.aspect === "peers")?.expected).toEqual(["cluster DNS (kube-system/kube-dns) 53/UDP,53/TCP"]);
+    expect(report.checks.find((c) => c.principal === "research_agent" && c.aspect === "peers")?.expected).toEqual([]);
   });
 
   it("a NetworkPolicy ingress peer into agent pods, against kubernetes.ingress", () => {
@@ -255,14 +270,16 @@ describe("peers on Docker", () => {
 });
 
 describe("what verify does not compare, it says", () => {
-  it("a host firewall script in the stack's outputs, the Kubernetes gateway's open port 443, and what a layer cannot express", () => {
+  it("a host firewall script in the stack's outputs, the Kubernetes gateway's hosts at the proxy, and what a layer cannot express", () => {
     const props = fleet(AgentPlatform.KUBERNETES);
     const stack = stackOf(props, (s) => new HostEgressFirewall(s, "vm", { users: ["agent"], proxyEndpoints: [{ address: "10.0.0.2", port: 3128 }] }));
     const report = verify(synthJson(stack), props);
     expect(widerChecks(report)).toEqual([]);
     expect(report.notes).toContain("host firewall script in output vm_apply_script: its rules name VM users, not roles of the description, so it is not compared");
+    // The Kubernetes gateway leaves through the proxy's gateway listener, which names its hosts: nothing to confess there.
+    expect(report.cannotExpress.filter((line) => /gateway's egress is port 443/.test(line))).toEqual([]);
+    expect(report.checks.find((c) => c.principal === "(gateway)" && c.aspect === "proxy hosts")).toMatchObject({ expected: ["api.anthropic.com"] });
     expect(report.cannotExpress).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^network: a NetworkPolicy cannot name hosts, so the gateway's egress is port 443 to every public address, beyond its upstreams \(api\.anthropic\.com\)/),
       "network, keys, hooks: the rate limit of tool web_search (20 per 60s) is counted by the gateway alone",
       expect.stringMatching(/^network: role research_agent holds WRITE on anthropic; the gateway's egress allows every method/),
     ]));

@@ -18,6 +18,12 @@ export interface AgentFleetProps {
    * @default - none
    */
   readonly files?: AgentFiles;
+  /**
+   * Kubernetes: the address agents reach the tool gateway at, `ToolGateway.kubernetes.serviceAddress`
+   * (agents resolve no names). Docker agents use the gateway's address on their role's network.
+   * @default - the gateway Service's DNS name, which agents resolve only when their role opts in to DNS (`network.dnsReason`)
+   */
+  readonly gatewayAddress?: string;
 }
 
 /**

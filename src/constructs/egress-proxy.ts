@@ -11,7 +11,7 @@ import { platformPart } from "./platform-part";
 export interface IEgressProxy extends IConstruct {
   /** `http://host:port` agents use as HTTPS_PROXY, per role name. */
   readonly proxyUrls: { [roleName: string]: string };
-  /** Docker: the `tool_gateway` listener the tool gateway leaves through; undefined without one (no upstreams, or Kubernetes). */
+  /** The `tool_gateway` listener the tool gateway leaves through; undefined without one (no upstreams). */
   readonly gatewayProxyUrl?: string;
 }
 
@@ -40,7 +40,7 @@ export class EgressProxy extends Construct implements IEgressProxy {
   public readonly squidConf: string;
   /** `http://host:port` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
-  /** Docker: the `tool_gateway` listener the tool gateway leaves through; undefined without one. */
+  /** The `tool_gateway` listener the tool gateway leaves through (Docker: on the gateway's egress network; Kubernetes: `proxy.port - 1` of the proxy Service); undefined without one. */
   public readonly gatewayProxyUrl?: string;
   private readonly dockerProxy?: DockerEgressProxy;
   private readonly kubernetesProxy?: KubernetesEgressProxy;
@@ -56,7 +56,7 @@ export class EgressProxy extends Construct implements IEgressProxy {
     const part = this.dockerProxy ?? (this.kubernetesProxy as KubernetesEgressProxy);
     this.squidConf = part.squidConf;
     this.proxyUrls = part.proxyUrls;
-    this.gatewayProxyUrl = this.dockerProxy?.gatewayProxyUrl;
+    this.gatewayProxyUrl = this.dockerProxy?.gatewayProxyUrl ?? this.kubernetesProxy?.gatewayProxyUrl;
   }
 
   /** Docker: the proxy container and image. */

@@ -1,5 +1,6 @@
-import { TerraformOutput } from "cdktf";
+import { Annotations, TerraformOutput } from "cdktf";
 import { Construct } from "constructs";
+import { dnsOptInWarning } from "../model/dns-opt-in";
 import type { HostFirewallOptions, HostFirewallReservedEndpoint } from "../model/host-firewall-types";
 import type { FirewallSpecProps } from "../model/types";
 import { hostFirewallInstallFor } from "../plan/host-firewall-names";
@@ -14,7 +15,8 @@ export interface HostEgressFirewallProps extends HostFirewallOptions {}
 
 /**
  * Egress firewall for agents on a bare VM: iptables/ip6tables rules that confine only the agent
- * users' outbound traffic to DNS resolvers, the egress proxy and listed CIDR ports. Creates no
+ * users' outbound traffic to the egress proxy and listed CIDR ports (and DNS only with `dnsReason`,
+ * with a synthesis warning). Creates no
  * resources; it renders the scripts and a cloud-init document, and outputs them so a VM
  * resource (any provider) can take `cloudInit` as its user data.
  */
@@ -55,6 +57,10 @@ export class HostEgressFirewall extends Construct {
     this.applyScriptPath = install.applyPath;
     this.uninstallScriptPath = install.uninstallPath;
     this.unitName = install.unitName;
+    if (props.dnsReason !== undefined) {
+      const resolvers = [...(props.dnsResolvers ?? []), ...(props.allowLoopback === false ? [] : ["a resolver on loopback"])];
+      Annotations.of(this).addWarning(dnsOptInWarning(`Agent users ${props.users.join(", ")}`, resolvers.join(", ") || "none listed", props.dnsReason));
+    }
 
     // Output names start with the construct id so that two firewalls in one stack do not collide.
     const outputPrefix = id.replace(/[^A-Za-z0-9_-]/g, "_").replace(/^(?![A-Za-z_])/, "_");

@@ -1,5 +1,6 @@
 import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
-import { Token } from "cdktf";
+import { Annotations, Token } from "cdktf";
+import { dnsOptInWarning } from "../model/dns-opt-in";
 import { Construct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { LABELS, type FirewallPlan, type PlannedRoleNetwork } from "../plan/plan";
@@ -56,6 +57,10 @@ export class IsolatedAgentNetwork extends Construct implements IAgentNetwork {
     if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
     super(scope, id);
     this.spec = props.spec;
+    for (const role of plan.roles) {
+      const resolver = plan.platform === AgentPlatform.DOCKER ? "the engine's resolver" : "the cluster DNS";
+      if (role.dnsReason !== undefined) Annotations.of(this).addWarning(dnsOptInWarning(`Agents of role "${role.name}"`, resolver, role.dnsReason));
+    }
     if (plan.platform === AgentPlatform.DOCKER) {
       const roleScope = new Construct(this, "roles");
       this.dockerRoleNetworks = {};

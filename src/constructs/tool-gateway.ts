@@ -47,7 +47,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
   public readonly keyGranteeName: string;
   /** The gateway's grant of the keys it holds and of its Redis login (`gateway.redis.credentialsSecret`); undefined when it reads neither. */
   public readonly keyGrant?: KeyGrant;
-  /** The URL each role's agents reach the gateway at, by role name. */
+  /** The URL each role's agents reach the gateway at, by role name (Kubernetes: by the Service's cluster IP, a Terraform reference). */
   public readonly urls: { [roleName: string]: string };
   /** The firewall file the gateway loads, as deployed (canonical JSON). */
   public readonly configJson: string;
@@ -68,7 +68,6 @@ export class ToolGateway extends Construct implements IKeyGrantee {
     super(scope, id);
     this.spec = spec;
     this.keyGranteeName = gateway.name;
-    this.urls = Object.fromEntries(gateway.roles.map((role) => [role.role, role.url]));
     this.configJson = gateway.configJson;
     if (gateway.readsVault) {
       const secrets = gateway.redis.credentialsSecret === undefined ? [] : [gateway.redis.credentialsSecret];
@@ -84,6 +83,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
         grant: this.keyGrant,
         vaultAgentConfig: this.vaultAgentConfig,
       });
+      this.urls = Object.fromEntries(gateway.roles.map((role) => [role.role, role.url]));
     } else {
       this.kubernetesGateway = new KubernetesToolGateway(this, "kubernetes", {
         spec,
@@ -92,7 +92,9 @@ export class ToolGateway extends Construct implements IKeyGrantee {
         authPath: props.keys.authPath,
         vaultAgentConfig: this.vaultAgentConfig,
         bundle: props.bundle,
+        upstreamProxyUrl: props.proxy.gatewayProxyUrl,
       });
+      this.urls = this.kubernetesGateway.gatewayUrls;
     }
   }
 

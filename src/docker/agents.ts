@@ -12,6 +12,7 @@ import { readPackageFile } from "../terraform/package-files";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 import { dockerClasses } from "./provider-classes";
+import { UNREACHABLE_RESOLVER } from "../model/dns-opt-in";
 
 /** Properties of `DockerAgents`. */
 export interface DockerAgentsProps {
@@ -62,6 +63,8 @@ export class DockerAgents extends Construct {
         image: this.images[agent.image].imageId,
         networksAdvanced: [{ name: roleNetworks[agent.role], ipv4Address: agent.ipv4Address }],
         user: agent.user,
+        // The embedded resolver still answers container names; anything else it forwards goes nowhere, even on engines before 26 (CVE-2024-29018).
+        dns: role?.dnsReason === undefined ? [UNREACHABLE_RESOLVER] : undefined,
         env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrls[agent.role], plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)), runtime).map(([k, v]) => `${k}=${v}`),
         memory: agent.memoryMiB,
         cpus: String(agent.cpus),

@@ -1,9 +1,14 @@
 import type { Container } from "@cdktf/provider-docker/lib/container";
 import type { Image } from "@cdktf/provider-docker/lib/image";
+import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { join } from "node:path";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { planOf } from "../plan/firewall-spec";
+import { PROXY_IMAGE_DIR } from "../plan/proxy-image";
+import { packageRoot } from "../terraform/package-files";
 import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
+import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
@@ -37,14 +42,15 @@ export class DockerEgressProxy extends Construct {
     const squidConf = renderSquidConfForPlan(plan);
     this.squidConf = squidConf;
     const roleNetworks = props.network.roleNetworkNames;
-    this.image = new dockerClasses.Image(this, "image", { name: plan.proxy.image, keepLocally: true });
+    this.image = plan.proxy.image === undefined ? this.builtImage(`${plan.names.proxy}:squid-openssl`) : new dockerClasses.Image(this, "image", { name: plan.proxy.image, keepLocally: true });
     this.container = new dockerClasses.Container(this, "container", {
       name: plan.names.proxy,
       image: this.image.imageId,
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (Squid drops privileges before it opens its logs).
       user: "proxy",
-      entrypoint: ["squid", "-N", "-f", SQUID_CONF_PATH],
-      ...withEventLogVolume(dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }], "0644", true), plan.proxyEvents?.logDir),
+      // Makes the throwaway certificate of the ssl-bump ports, then runs Squid.
+      entrypoint: squidStartCommand(SQUID_CONF_PATH),
+      ...withEventLogVolume(dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }, { path: SQUID_SNI_HELPER_PATH, content: SQUID_SNI_HELPER }], "0644", true), plan.proxyEvents?.logDir),
       networksAdvanced: [
         ...plan.roles.map((role) => ({ name: roleNetworks[role.name], ipv4Address: role.docker?.proxyAddress })),
         { name: props.network.egressNetworkName },
@@ -68,6 +74,15 @@ export class DockerEgressProxy extends Construct {
     this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${r.docker?.proxyAddress}:${r.proxyPort}`]));
     const listener = squidGatewayListenerForPlan(plan);
     this.gatewayProxyUrl = listener && `http://${listener.listenAddress}:${listener.port}`;
+  }
+
+  /**
+   * The default image, built on the Docker host from the package's `images/egress-proxy` (Debian
+   * 12's `squid-openssl`), shipped as a cdktf asset; rebuilt when that directory changes.
+   */
+  private builtImage(name: string): Image {
+    const context = new TerraformAsset(this, "image-context", { path: join(packageRoot(), PROXY_IMAGE_DIR), type: AssetType.DIRECTORY });
+    return new dockerClasses.Image(this, "image", { name, keepLocally: true, buildAttribute: { context: context.path }, triggers: { context: context.assetHash } });
   }
 }
 

@@ -24,10 +24,11 @@ export interface KubernetesAgentNetworkProps {
  * NetworkPolicies. Policies add up: an agent pod may do what any policy selecting it allows.
  *
  * - `<firewall>-agents-default-deny`: every agent pod, Ingress and Egress, no rule.
- * - `<firewall>-agents-dns`: every agent pod, egress to the cluster DNS on UDP and TCP 53.
  * - `<firewall>-agents-ingress` (only with `kubernetes.ingress`): ingress from the listed namespaces on one port.
  * - `<firewall>-role-<role>-egress`, per role: that role's pods to the proxy on the role's own
- *   port, and to the role's explicit egress CIDRs on their ports.
+ *   port, to the role's explicit egress CIDRs on their ports, and to the cluster DNS only when
+ *   the role opts in (`network.dnsReason`, with a synthesis warning). No other agent reaches a
+ *   resolver: a recursive one is a way out (DNS tunnelling).
  */
 export class KubernetesAgentNetwork extends Construct {
   /**
@@ -39,8 +40,6 @@ export class KubernetesAgentNetwork extends Construct {
   public readonly namespace?: NamespaceV1;
   /** Isolates every agent pod in both directions. */
   public readonly defaultDenyPolicy: NetworkPolicyV1;
-  /** Lets every agent pod query the cluster DNS. */
-  public readonly dnsPolicy: NetworkPolicyV1;
   /** Ingress to agent pods from the namespaces of `kubernetes.ingress`; undefined without it. */
   public readonly ingressPolicy?: NetworkPolicyV1;
   /** Per role name: egress of the role's pods to its proxy port and its CIDRs. */
@@ -76,14 +75,6 @@ export class KubernetesAgentNetwork extends Construct {
       podSelector: allAgents,
       policyTypes: ["Ingress", "Egress"],
     });
-    this.dnsPolicy = firewallPolicy(this, "dns", {
-      firewall,
-      namespace,
-      name: plan.names.agentsDnsPolicy,
-      podSelector: allAgents,
-      policyTypes: ["Egress"],
-      egress: [dnsEgressRule(plan)],
-    });
     const ingress = plan.kubernetes.ingress;
     if (ingress) {
       this.ingressPolicy = firewallPolicy(this, "ingress", {
@@ -100,6 +91,7 @@ export class KubernetesAgentNetwork extends Construct {
         { to: [{ podSelector: componentSelector(firewall, COMPONENTS.egressProxy) }], ports: tcpPorts([role.proxyPort]) },
         ...role.egressCidrs.map((c) => ({ to: [{ ipBlock: { cidr: c.cidr } }], ports: tcpPorts(c.ports) })),
       ];
+      if (role.dnsReason !== undefined) egress.push(dnsEgressRule(plan));
       this.roleEgressPolicies[role.name] = firewallPolicy(this, `role-${role.resourceName}-egress`, {
         firewall,
         namespace,

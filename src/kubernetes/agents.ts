@@ -20,6 +20,7 @@ import { terraformLiteral } from "../terraform/terraform-literal";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, scratchVolumes, sha256 } from "./pod";
 import { byString } from "../model/order";
 import { kubernetesClasses } from "./provider-classes";
+import { UNREACHABLE_RESOLVER } from "../model/dns-opt-in";
 
 /** User and group agent containers run as: non-root, above the usual system and login ranges. */
 export const AGENT_UID = 10001;
@@ -65,6 +66,12 @@ export interface KubernetesAgentsProps {
    * @default - none
    */
   readonly files?: AgentFiles;
+  /**
+   * Kubernetes: the address agents reach the tool gateway at, `ToolGateway.kubernetes.serviceAddress`
+   * (agents resolve no names). Docker agents use the gateway's address on their role's network.
+   * @default - the gateway Service's DNS name, which agents resolve only when their role opts in to DNS (`network.dnsReason`)
+   */
+  readonly gatewayAddress?: string;
 }
 
 /** A role's files as one ConfigMap: keys are file names, all files in `directory`. */
@@ -151,11 +158,13 @@ export class KubernetesAgents extends Construct {
               serviceAccountName: this.serviceAccounts[role.name].metadata.name,
               automountServiceAccountToken: false,
               securityContext: hardenedPodSecurityContext(AGENT_UID),
+              // No resolver unless the role opts in: `None` with a nameserver that answers nothing (see UNREACHABLE_RESOLVER).
+              ...(role.dnsReason === undefined ? { dnsPolicy: "None", dnsConfig: { nameservers: [UNREACHABLE_RESOLVER] } } : {}),
               container: [
                 {
                   name: agent.resourceName,
                   image: agent.image,
-                  env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role)), runtime).map(([name, value]) => ({ name, value })),
+                  env: withRuntimeEnvironment(agentEnvironment(agent, proxyUrl, plan.proxy.noProxy, profilePath, agentGatewayEnvironment(plan, agent.role, props.gatewayAddress)), runtime).map(([name, value]) => ({ name, value })),
                   resources: { requests: quantities, limits: { ...quantities } },
                   securityContext: hardenedContainerSecurityContext(role.allowFileSystem),
                   volumeMount: volumes.mounts.length > 0 ? volumes.mounts : undefined,

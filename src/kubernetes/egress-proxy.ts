@@ -5,8 +5,13 @@ import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-d
 import type { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
+import { pathOfChild } from "../constructs/construct-path";
+import { FirewallSpecError, raisedBy } from "../model/errors";
 import { planOf } from "../plan/firewall-spec";
-import { renderSquidConfForPlan, SQUID_CONF_PATH } from "../render/squid-conf";
+import { proxyImageProblems } from "../plan/proxy-image";
+import { posix } from "node:path";
+import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
+import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
@@ -15,6 +20,12 @@ import { kubernetesClasses } from "./provider-classes";
 
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
+
+/** Name of the gateway listener's port on the container and the Service. */
+const GATEWAY_PORT_NAME = "tool-gateway";
+
+/** ConfigMap key of the SNI helper, beside `squid.conf`. */
+const SNI_HELPER_KEY = posix.basename(SQUID_SNI_HELPER_PATH);
 
 /** Requests and limits of each proxy container: Squid without a cache needs little. */
 export const PROXY_RESOURCES = {
@@ -43,8 +54,13 @@ export interface KubernetesEgressProxyProps {
  * loopback ranges.
  */
 export class KubernetesEgressProxy extends Construct {
-  /** DNS name of the proxy Service; agents use `http://<serviceHost>:<role port>`. */
+  /** DNS name of the proxy Service (agents do not use it: they resolve no names). */
   public readonly serviceHost: string;
+  /**
+   * The proxy Service's cluster IP, a Terraform reference (`spec[0].cluster_ip`, known after
+   * apply): agents reach the proxy by address, so they need no resolver.
+   */
+  public readonly serviceAddress: string;
   /** squid.conf, under the key `squid.conf`. */
   public readonly configMap: ConfigMapV1;
   /** The Squid pods. */
@@ -57,12 +73,16 @@ export class KubernetesEgressProxy extends Construct {
   public readonly networkPolicy: NetworkPolicyV1;
   /** The rendered squid.conf, as in the ConfigMap. */
   public readonly squidConf: string;
-  /** `http://<serviceHost>:<role port>` agents use as HTTPS_PROXY, per role name. */
+  /** `http://<serviceAddress>:<role port>` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
+  /** `http://<serviceAddress>:<port>` of the tool gateway's listener (RAPIDCLAW_UPSTREAM_PROXY); undefined without one. */
+  public readonly gatewayProxyUrl?: string;
 
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
-    super(scope, id);
     const plan = planOf(props.network.spec);
+    const problems = proxyImageProblems(plan);
+    if (problems.length > 0) throw new FirewallSpecError(raisedBy(pathOfChild(scope, id), problems));
+    super(scope, id);
     const firewall = plan.names.firewall;
     const namespaceName = props.network.namespaceName;
     const squidConf = renderSquidConfForPlan(plan);
@@ -71,11 +91,13 @@ export class KubernetesEgressProxy extends Construct {
     // Service names resolve as `<service>.<namespace>.svc` through the pods' search list, whatever the cluster domain.
     this.serviceHost = `${plan.names.proxy}.${namespaceName}.svc`;
     const ports = plan.roles.map((role) => ({ name: rolePortName(role.slot), port: role.proxyPort }));
-    this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceHost}:${r.proxyPort}`]));
+    // The tool gateway's way out, as on Docker: its own listener, its upstreams' hosts only.
+    const gatewayListener = squidGatewayListenerForPlan(plan);
+    if (gatewayListener) ports.push({ name: GATEWAY_PORT_NAME, port: gatewayListener.port });
 
     this.configMap = new kubernetesClasses.ConfigMapV1(this, "squid-conf", {
       metadata: { name: plan.names.proxyConfigMap, namespace: namespaceName, labels },
-      data: { "squid.conf": terraformLiteral(squidConf) },
+      data: { "squid.conf": terraformLiteral(squidConf), [SNI_HELPER_KEY]: terraformLiteral(SQUID_SNI_HELPER) },
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
@@ -92,14 +114,19 @@ export class KubernetesEgressProxy extends Construct {
             container: [
               {
                 name: "squid",
-                image: plan.proxy.image,
-                command: ["squid", "-N", "-f", SQUID_CONF_PATH],
+                image: plan.proxy.image as string, // set: proxyImageProblems
+                // Makes the throwaway certificate of the ssl-bump ports in /dev/shm, then runs Squid.
+                command: squidStartCommand(SQUID_CONF_PATH),
                 port: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
                 readinessProbe:
                   ports.length > 0 ? { tcpSocket: [{ port: String(ports[0].port) }], initialDelaySeconds: 2, periodSeconds: 10 } : undefined,
                 resources: { requests: { ...PROXY_RESOURCES.requests }, limits: { ...PROXY_RESOURCES.limits } },
                 securityContext: hardenedContainerSecurityContext(),
-                volumeMount: [{ name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true }, ...scratch.mounts],
+                volumeMount: [
+                  { name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true },
+                  { name: "squid-conf", mountPath: SQUID_SNI_HELPER_PATH, subPath: SNI_HELPER_KEY, readOnly: true },
+                  ...scratch.mounts,
+                ],
               },
             ],
             volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes],
@@ -116,6 +143,9 @@ export class KubernetesEgressProxy extends Construct {
         port: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
       },
     });
+    this.serviceAddress = this.service.spec.clusterIp;
+    this.proxyUrls = Object.fromEntries(plan.roles.map((r) => [r.name, `http://${this.serviceAddress}:${r.proxyPort}`]));
+    this.gatewayProxyUrl = gatewayListener && `http://${this.serviceAddress}:${gatewayListener.port}`;
 
     // maxUnavailable, not minAvailable: with one replica, minAvailable 1 would block every node drain.
     this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {
@@ -131,7 +161,10 @@ export class KubernetesEgressProxy extends Construct {
       name: plan.names.proxy,
       podSelector: componentSelector(firewall, COMPONENTS.egressProxy),
       policyTypes: ["Ingress", "Egress"],
-      ingress: plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(firewall, role) }], ports: tcpPorts([role.proxyPort]) })),
+      ingress: [
+        ...plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(firewall, role) }], ports: tcpPorts([role.proxyPort]) })),
+        ...(gatewayListener ? [{ from: [{ podSelector: componentSelector(firewall, COMPONENTS.toolGateway) }], ports: tcpPorts([gatewayListener.port]) }] : []),
+      ],
       egress,
     });
   }

@@ -19,12 +19,13 @@ import { VaultAgentConfig } from "../render/vault-agent-config";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
-import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
 import { webhookSecretDir } from "../plan/webhook-delivery";
 import type { AlertWebhookProps } from "../model/types";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
 import { configMapParts, JOIN_PARTS_PROGRAM } from "./config-map-parts";
 import { kubernetesClasses } from "./provider-classes";
+import { squidGatewayListenerForPlan } from "../render/squid-conf";
 
 /** User and group of the gateway pod (the gateway and its Vault Agent share it: keys are 0400). */
 export const GATEWAY_UID = 10002;
@@ -88,6 +89,12 @@ export interface KubernetesToolGatewayProps {
    * @default - from `gateway.redis.url`, as `vaultCidrs` from `vault.address`
    */
   readonly redisCidrs?: string[];
+  /**
+   * The proxy's listener the gateway reaches its upstreams through (RAPIDCLAW_UPSTREAM_PROXY,
+   * `EgressProxy.gatewayProxyUrl`): its only way out, as on Docker.
+   * @default - none: the gateway fronts no upstream
+   */
+  readonly upstreamProxyUrl?: string;
 }
 
 /**
@@ -104,7 +111,12 @@ export interface KubernetesToolGatewayProps {
 export class KubernetesToolGateway extends Construct {
   /** DNS name of the gateway Service; a role's agents use `http://<serviceHost>:<role port>`. */
   public readonly serviceHost: string;
-  /** `http://<serviceHost>:<role port>` per role name. */
+  /**
+   * The gateway Service's cluster IP, a Terraform reference (`spec[0].cluster_ip`): agents reach
+   * the gateway by address, since they resolve no names.
+   */
+  public readonly serviceAddress: string;
+  /** `http://<serviceAddress>:<role port>` per role name. */
   public readonly gatewayUrls: { [roleName: string]: string };
   /** The ServiceAccount the gateway runs as: the subject of its Vault login role. */
   public readonly serviceAccount: ServiceAccountV1;
@@ -161,7 +173,6 @@ export class KubernetesToolGateway extends Construct {
     const namespace = props.namespaceName;
     const labels = workloadLabels(firewall, COMPONENTS.toolGateway);
     this.serviceHost = `${gateway.name}.${namespace}.svc`;
-    this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceHost}:${r.port}`]));
 
     this.serviceAccount = new kubernetesClasses.ServiceAccountV1(this, "service-account", {
       metadata: { name: gateway.name, namespace, labels },
@@ -186,7 +197,10 @@ export class KubernetesToolGateway extends Construct {
     this.bundleConfigMap = this.bundleConfigMaps[0];
     this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", bundle === undefined ? "" : sha256(bundle.text)].join("\n"));
 
-    this.deployment = this.gatewayDeployment(namespace, labels);
+    if (squidGatewayListenerForPlan(plan) !== undefined && props.upstreamProxyUrl === undefined) {
+      throw new Error(`KubernetesToolGateway "${id}": the gateway fronts upstreams and leaves only through the proxy's gateway listener; pass upstreamProxyUrl: proxy.gatewayProxyUrl`);
+    }
+    this.deployment = this.gatewayDeployment(namespace, labels, props.upstreamProxyUrl);
 
     this.service = new kubernetesClasses.ServiceV1(this, "service", {
       metadata: { name: gateway.name, namespace, labels },
@@ -196,6 +210,8 @@ export class KubernetesToolGateway extends Construct {
         port: gateway.roles.map((r) => ({ name: rolePortName(r.slot), port: r.port, targetPort: rolePortName(r.slot), protocol: "TCP" })),
       },
     });
+    this.serviceAddress = this.service.spec.clusterIp;
+    this.gatewayUrls = Object.fromEntries(gateway.roles.map((r) => [r.role, `http://${this.serviceAddress}:${r.port}`]));
     this.podDisruptionBudget = new kubernetesClasses.PodDisruptionBudgetV1(this, "pdb", {
       metadata: { name: gateway.name, namespace, labels },
       spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
@@ -238,7 +254,7 @@ export class KubernetesToolGateway extends Construct {
     }
   }
 
-  private gatewayDeployment(namespace: string, labels: Record<string, string>): DeploymentV1 {
+  private gatewayDeployment(namespace: string, labels: Record<string, string>, upstreamProxyUrl: string | undefined): DeploymentV1 {
     const gateway = this.gateway;
     const keyDir = gateway.paths.keyDir;
     const bundleDelivery = this.bundleDelivery();
@@ -260,6 +276,7 @@ export class KubernetesToolGateway extends Construct {
         command: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", keyDir, "--redis", gateway.redis.url, ...redisCredentialsArgs(gateway), "--admin-port", String(gateway.adminPort), "--drain-timeout-sec", String(SHUTDOWN.drainTimeoutSec)],
         // Endpoints drop a terminating pod while SIGTERM is on its way: a pause first, so no new call lands on a gateway that stopped accepting.
         lifecycle: { preStop: [{ exec: { command: ["node", "-e", `setTimeout(() => {}, ${SHUTDOWN.preStopSleepSec * 1000})`] } }] },
+        env: upstreamProxyUrl === undefined ? undefined : [{ name: "RAPIDCLAW_UPSTREAM_PROXY", value: upstreamProxyUrl }],
         port: [
           ...gateway.roles.map((r) => ({ name: rolePortName(r.slot), containerPort: r.port, protocol: "TCP" })),
           { name: "admin", containerPort: gateway.adminPort, protocol: "TCP" },
@@ -366,8 +383,9 @@ export class KubernetesToolGateway extends Construct {
       const vault = explicitPeers(servicePeers(plan.vault.address as string, plan, namespace), props.vaultCidrs);
       egress.push({ to: vault.peers, ports: tcpPorts([vault.port]) });
     }
-    const upstreamPorts = [...new Set(plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [Number(new URL(tool.upstream).port || 443)])))].sort((a, b) => a - b);
-    if (upstreamPorts.length > 0) egress.push({ to: publicInternetPeers(plan), ports: tcpPorts(upstreamPorts) });
+    // Upstreams only through the proxy's gateway listener: no public range is open to the gateway.
+    const listener = squidGatewayListenerForPlan(plan);
+    if (listener) egress.push({ to: [{ podSelector: componentSelector(firewall, COMPONENTS.egressProxy) }], ports: tcpPorts([listener.port]) });
     return firewallPolicy(this, "network-policy", {
       firewall,
       namespace,

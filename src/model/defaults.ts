@@ -10,7 +10,6 @@ export const DEFAULTS = {
   name: "rapidclaw",
   namespace: "ai-agents",
   existingNamespace: false,
-  proxyImage: "ubuntu/squid:6.6-24.04_edge",
   proxyPort: 3128,
   proxyReplicas: 2,
   allowPlainHttp: false,
@@ -19,7 +18,7 @@ export const DEFAULTS = {
   memory: "1G",
   cpus: 1,
   replicas: 1,
-  /** Docker agents: never root unless asked; the uid Kubernetes agents run as too. */
+  /** Kubernetes agents' user (Docker agents run as their role's own uid, `roleUids`). */
   agentUser: "10001:10001",
   agentProcessLimit: 512,
   allowEgress: false,

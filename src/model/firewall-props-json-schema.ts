@@ -336,6 +336,9 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
                   ],
                   "additionalProperties": false
                 }
+              },
+              "dnsReason": {
+                "type": "string"
               }
             },
             "additionalProperties": false

@@ -37,10 +37,20 @@ export interface HostFirewallOptions {
    */
   readonly users: string[];
   /**
-   * DNS resolvers (IPv4 or IPv6 addresses) the agents may query on UDP and TCP port 53.
-   * @default [] - no DNS beyond loopback (a local resolver such as 127.0.0.53 is covered by `allowLoopback`)
+   * DNS resolvers (IPv4 or IPv6 addresses) the agents may query on UDP and TCP port 53; needs
+   * `dnsReason`. A resolver that recurses carries data out in the names it is asked for (DNS
+   * tunnelling), so agents should reach the proxy by address and resolve nothing.
+   * @default [] - no DNS
    */
   readonly dnsResolvers?: string[];
+  /**
+   * Why the agent users need DNS: the opt-in to `dnsResolvers` and to a resolver on loopback
+   * (port 53 of 127.0.0.0/8 and ::1, such as systemd-resolved's 127.0.0.53, which
+   * `allowLoopback` otherwise leaves closed). One line, 10 to 200 characters; synthesis
+   * prints a warning that repeats it.
+   * @default - no DNS: port 53 is refused everywhere, loopback included
+   */
+  readonly dnsReason?: string;
   /**
    * Egress proxy endpoints the agents may connect to over TCP.
    * @default []

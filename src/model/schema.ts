@@ -93,6 +93,7 @@ const role = object("a role", {
     egressCidrs: list("egressCidrs", egressCidr).optional(),
     multiTenantWildcards: list("multiTenantWildcards", str("a host pattern")).optional(),
     directToolHosts: list("directToolHosts", object("a direct tool host", { host: str("host"), reason: str("reason") })).optional(),
+    dnsReason: str("dnsReason").optional(),
   }).optional(),
   allowFileSystem: bool("allowFileSystem").optional(),
 });
@@ -150,7 +151,7 @@ const firewallSpecSchema = object("the firewall spec", {
   roles: map("roles", role),
   agents: list("agents", agent).optional(),
   proxy: object("proxy", {
-    image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as ubuntu/squid:6.6-24.04_edge" }).optional(),
+    image: str("image").regex(IMAGE_REFERENCE, { error: "image must be an image reference such as registry.example.com/rapidclaw/egress-proxy@sha256:<digest>" }).optional(),
     port: int("port", 1025, 65_000).optional(),
     allowPlainHttp: bool("allowPlainHttp").optional(),
     noProxy: list("noProxy", str("a host")).optional(),

@@ -399,6 +399,16 @@ export interface RoleNetworkProps {
    * @default []
    */
   readonly directToolHosts?: DirectToolHostProps[];
+  /**
+   * Lets the role's agents query DNS, giving the reason they need it (repeated in the warning
+   * synthesis prints). A resolver that recurses carries data out in the names it is asked for
+   * (DNS tunnelling), whatever the proxy allows, so agents resolve nothing by default: they reach
+   * the proxy and the gateway by address. With a reason, Kubernetes pods of the role keep the
+   * cluster DNS (`dnsPolicy: ClusterFirst`, egress to kube-dns and `kubernetes.nodeLocalDnsIp` on
+   * port 53) and Docker agents keep the engine's resolver. One line, 10 to 200 characters.
+   * @default - no DNS: Kubernetes pods get `dnsPolicy: None` with a nameserver that answers nothing, Docker agents a resolver address that goes nowhere
+   */
+  readonly dnsReason?: string;
 }
 
 /** A gateway-fronted host one role reaches directly on purpose (`RoleNetworkProps.directToolHosts`). */
@@ -454,8 +464,9 @@ export interface AgentProps {
   readonly ipv4Address?: string;
   /**
    * Docker only: the user the container runs as, `uid`, `uid:gid` or a user name of the image.
-   * Kubernetes agents always run as uid 10001.
-   * @default "10001:10001" - never root; write "0" (or "root") to run as root on purpose
+   * Kubernetes agents always run as uid 10001. Agents of different roles should not share a uid:
+   * the process limit counts per uid across the host.
+   * @default - the role's own uid and gid, from 2000000 to 2999999, derived from the firewall's and the role's names (never root; write "0" or "root" to run as root on purpose)
    */
   readonly user?: string;
   /**
@@ -487,13 +498,17 @@ export interface AgentProps {
 /** Options of the egress proxy. */
 export interface EgressProxyOptions {
   /**
-   * Squid image; it must run Squid >= 5.7 as the user `proxy`.
-   * @default "ubuntu/squid:6.6-24.04_edge"
+   * Squid image, best by digest (`registry.example.com/rapidclaw/egress-proxy@sha256:…`): Squid
+   * >= 5.7 built with OpenSSL (it reads TLS server names), `sh` and `openssl`, run as the user
+   * `proxy`. The package's `images/egress-proxy/Dockerfile` (Debian 12's `squid-openssl`) builds
+   * one. Required on Kubernetes, which cannot build images: build that Dockerfile, push it to
+   * your registry and give its digest here.
+   * @default - Docker: the stack builds images/egress-proxy on the Docker host; Kubernetes: none, an error says how to build one
    */
   readonly image?: string;
   /**
-   * First proxy port. Docker uses this one port for every role; Kubernetes gives role number i
-   * (in name order) the port `port + i`.
+   * First proxy port. Docker uses this one port for every role; Kubernetes gives each role the
+   * port `port + slot` (see `allocations`) and the tool gateway's listener `port - 1`.
    * @default 3128
    */
   readonly port?: number;

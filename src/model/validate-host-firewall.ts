@@ -1,5 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { egressRangeProblem, metadataAddressProblem, parseCidr, type Network } from "./addresses";
+import { dnsReasonProblem } from "./dns-opt-in";
 import { formatPath, HostFirewallError, type SpecProblem } from "./errors";
 import { HOST_FIREWALL_DEFAULTS, HostFirewallAction, type HostFirewallEndpoint, type HostFirewallOptions } from "./host-firewall-types";
 
@@ -8,6 +9,8 @@ export interface ResolvedHostFirewall {
   readonly users: string[];
   readonly chain: string;
   readonly resolvers: Network[];
+  /** The opt-in to DNS (`dnsReason`, trimmed); undefined: port 53 is refused, on loopback too. */
+  readonly dnsReason?: string;
   readonly endpoints: ReadonlyArray<{ readonly network: Network; readonly port: number }>;
   /** Endpoints only their users may reach; their users are also in `users`. */
   readonly reserved: ReadonlyArray<ReservedEndpoint>;
@@ -108,6 +111,16 @@ export function resolveHostFirewallOptions(options: HostFirewallOptions): Resolv
     return typeof network === "string" ? [] : [network];
   });
 
+  const dnsReason = typeof options.dnsReason === "string" ? options.dnsReason.trim() : undefined;
+  if (options.dnsReason !== undefined && typeof options.dnsReason !== "string") add(["dnsReason"], `${JSON.stringify(options.dnsReason)} must be text`);
+  else if (options.dnsReason !== undefined) {
+    const problem = dnsReasonProblem(options.dnsReason);
+    if (problem) add(["dnsReason"], problem);
+  }
+  if (resolvers.length > 0 && options.dnsReason === undefined) {
+    add(["dnsResolvers"], "agents that may query a resolver can carry data out in the names they ask for (DNS tunnelling); give dnsReason to accept that, or remove dnsResolvers and reach the proxy by address");
+  }
+
   /** Checks an address and port; returns them parsed when both are valid. */
   const endpointAt = (entry: HostFirewallEndpoint | undefined, path: PropertyKey[]) => {
     const network = hostAddress(entry?.address);
@@ -172,6 +185,7 @@ export function resolveHostFirewallOptions(options: HostFirewallOptions): Resolv
     reserved,
     chain: `${namePrefix}${CHAIN_SUFFIX}`,
     resolvers: uniqueBy(resolvers, (n) => n.text),
+    dnsReason,
     endpoints: uniqueBy(endpoints, (e) => `${e.network.text} ${e.port}`),
     cidrs,
     allowLoopback,

@@ -3,6 +3,7 @@ import { checkAgentTools } from "./agent-tools";
 import { egressRangeProblem, ipv4InNetwork, ipv4ToText, looksLikeIpLiteral, metadataAddressProblem, metadataEndpointIn, parseCidr, parseIpv4, type Network } from "./addresses";
 import { DEFAULTS } from "./defaults";
 import { checkAllocations, recordedAllocations } from "./validate-allocations";
+import { dnsReasonProblem } from "./dns-opt-in";
 import { assignRoleSubnets, defaultEgressSubnet, defaultGatewaySubnet, roleSubnetLayout } from "./docker-subnets";
 import { FirewallSpecError, formatPath, type SpecProblem } from "./errors";
 import { hostPatternText, multiTenantProblem, parseHostPattern } from "./hosts";
@@ -215,6 +216,10 @@ function checkHosts(input: Record<string, unknown>, add: Add): void {
     if (!isRecord(role) || !isRecord(role.network)) continue;
     const network = role.network;
     checkHostList(network.allowedHosts, ["roles", name, "network", "allowedHosts"], network.multiTenantWildcards, ["roles", name, "network", "multiTenantWildcards"], add);
+    if (typeof network.dnsReason === "string") {
+      const problem = dnsReasonProblem(network.dnsReason);
+      if (problem) add(["roles", name, "network", "dnsReason"], problem);
+    }
     if (network.allowEgress !== true && Array.isArray(network.allowedHosts) && network.allowedHosts.length > 0) {
       add(["roles", name, "network", "allowedHosts"], "allowedHosts is set but allowEgress is not true, so the hosts would be ignored; set allowEgress: true or remove allowedHosts");
     }

@@ -22,6 +22,8 @@ export interface FirewallEvent {
   readonly tool: string | null;
   /** Destination host (proxy lines, or a gateway event that names one), or null. */
   readonly host: string | null;
+  /** Proxy lines: the TLS server name the client's ClientHello carried, or null when it named none (or sent none). */
+  readonly sni?: string | null;
   readonly source: EventSource;
   /** Everything else the line carried. */
   readonly details: Readonly<Record<string, unknown>>;
@@ -86,10 +88,10 @@ function fromProxy(line: Record<string, unknown>): ParsedEventLine {
   const timestampMs = parseTime(line.ts);
   if (timestampMs === undefined) return { ok: false, reason: "ts is not an ISO-8601 time with a zone" };
   if (typeof line.event !== "string" || line.event === "") return { ok: false, reason: "event is not a non-empty string" };
-  const { ts: _ts, event: _event, role, host, ...details } = line;
+  const { ts: _ts, event: _event, role, host, sni, ...details } = line;
   return {
     ok: true,
-    event: { timestampMs, eventType: line.event, role: optionalString(role), tool: null, host: optionalString(host), source: "proxy", details },
+    event: { timestampMs, eventType: line.event, role: optionalString(role), tool: null, host: optionalString(host), sni: optionalString(sni), source: "proxy", details },
   };
 }
 

@@ -42,24 +42,27 @@ export function toolUrlVariable(tool: string): string {
  * `<url>/tools/<tool>`, and a model SDK's base URL (ANTHROPIC_BASE_URL, OPENAI_BASE_URL) when
  * such a tool's upstream is that API's host and its path leads to the SDK's default base path
  * (the first such tool in name order). Undefined without a gateway. No key: the gateway holds them.
+ * `host` replaces the planned listener's host (Kubernetes: the gateway Service's cluster IP, a
+ * Terraform reference, since agents resolve no names); it is never parsed.
  */
-export function agentGatewayEnvironment(plan: FirewallPlan, roleName: string): AgentGatewayEnvironment | undefined {
+export function agentGatewayEnvironment(plan: FirewallPlan, roleName: string, host?: string): AgentGatewayEnvironment | undefined {
   const gateway = plan.gateway;
   const listener = gateway?.roles.find((r) => r.role === roleName);
   const role = plan.roles.find((r) => r.name === roleName);
   if (gateway === undefined || listener === undefined || role === undefined) return undefined;
-  const variables = new Map<string, string>([["RAPIDCLAW_GATEWAY_URL", listener.url]]);
+  const url = host === undefined ? listener.url : `http://${host}:${listener.port}`;
+  const variables = new Map<string, string>([["RAPIDCLAW_GATEWAY_URL", url]]);
   const usable = new Set(role.access.filter((a) => a.access !== ToolAccess.DENY).map((a) => a.tool));
   for (const tool of plan.tools) {
     if (tool.upstream === undefined || !usable.has(tool.name)) continue;
-    const base = `${listener.url}/tools/${tool.name}`;
+    const base = `${url}/tools/${tool.name}`;
     variables.set(toolUrlVariable(tool.name), base);
     const upstream = new URL(tool.upstream);
     const path = upstream.pathname.replace(/\/$/, "");
     const model = MODEL_BASE_URL_ENV.find((m) => m.host === upstream.hostname && upstream.port === "" && m.defaultPath.startsWith(path));
     if (model && !variables.has(model.name)) variables.set(model.name, `${base}${model.defaultPath.slice(path.length)}`);
   }
-  return { host: new URL(listener.url).hostname, variables: [...variables] };
+  return { host: host ?? new URL(listener.url).hostname, variables: [...variables] };
 }
 
 /** The environment of an agent: its own variables, then the proxy, role and gateway variables (sorted by name). */

@@ -11,6 +11,7 @@ import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
 import { keyDeliveryOf, planGateway, type PlannedGateway } from "./gateway-plan";
 import { planProxyEvents, type PlannedProxyEvents } from "./proxy-events-plan";
+import { roleUids } from "./role-uids";
 
 /** Label keys every generated workload carries; policies select on them. */
 export const LABELS = {
@@ -67,6 +68,8 @@ export interface PlannedRole {
   /** What the proxy allows this role: model hosts plus `allowedHosts`, overlaps removed, sorted. */
   readonly proxyAllowlist: HostPattern[];
   readonly egressCidrs: PlannedCidr[];
+  /** Why the role's agents may query DNS (`network.dnsReason`); undefined: they resolve nothing. */
+  readonly dnsReason?: string;
   readonly allowFileSystem: boolean;
   /** Kubernetes: the role's own proxy port, `proxy.port + slot`. Docker: the proxy port, on the role's own proxy address. */
   readonly proxyPort: number;
@@ -115,7 +118,7 @@ export interface PlannedAgent {
   readonly replicas: number;
   /** Docker: the pinned address on the role's network, if the agent has one. */
   readonly ipv4Address?: string;
-  /** Docker: the user the container runs as. */
+  /** Docker: the user the container runs as: the agent's `user`, else its role's own uid (`roleUids`). */
   readonly user: string;
   /** Docker: the container's process limit. */
   readonly processLimit: number;
@@ -146,7 +149,6 @@ export interface PlannedNames {
   readonly egressNetwork: string;
   /** Kubernetes: the NetworkPolicies over every agent pod. */
   readonly agentsDefaultDenyPolicy: string;
-  readonly agentsDnsPolicy: string;
   readonly agentsIngressPolicy: string;
   /** Kubernetes: the PrometheusRule, also named after the namespace. */
   readonly alertRules: string;
@@ -162,7 +164,8 @@ export interface FirewallPlan {
   readonly roles: PlannedRole[];
   readonly agents: PlannedAgent[];
   readonly proxy: {
-    readonly image: string;
+    /** `proxy.image`; undefined: Docker builds `images/egress-proxy` (Kubernetes requires one, `proxyImageProblems`). */
+    readonly image?: string;
     readonly port: number;
     readonly allowPlainHttp: boolean;
     /** Hosts agents reach directly (NO_PROXY), lower case, sorted, without duplicates. */
@@ -259,7 +262,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
   const recorded = recordedAllocations(spec.allocations);
   const roleNetworks = platform === AgentPlatform.DOCKER ? planRoleNetworks(model, roleNames, recorded.subnets) : new Map<string, PlannedRoleNetwork>();
   const slots = platform === AgentPlatform.KUBERNETES ? assignRoleSlots(roleNames, recorded.slots).slots : new Map<string, number>();
-  const agents = planAgents(model);
+  const agents = planAgents(model, roleUids(firewallName, roleNames));
 
   const roles: PlannedRole[] = roleNames.map((name) => {
     const slot = slots.get(name) ?? 0;
@@ -281,6 +284,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
         .map(({ network, ports }) => ({ cidr: network.text, version: network.version, ports: [...new Set(ports)].sort((a, b) => a - b) }))
         // By CIDR, then by ports: two entries for one CIDR must not keep the order they were written in.
         .sort((a, b) => byString(a.cidr, b.cidr) || byString(a.ports.join(","), b.ports.join(","))),
+      dnsReason: role.network?.dnsReason?.trim(),
       allowFileSystem: role.allowFileSystem ?? DEFAULTS.allowFileSystem,
       proxyPort: proxyPort + slot,
       slot,
@@ -302,7 +306,6 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       proxyConfigMap: `${proxyName(firewallName)}-squid-conf`,
       egressNetwork: `${firewallName}-egress`,
       agentsDefaultDenyPolicy: `${firewallName}-agents-default-deny`,
-      agentsDnsPolicy: `${firewallName}-agents-dns`,
       agentsIngressPolicy: `${firewallName}-agents-ingress`,
       alertRules: `${firewallName}-alerts-${namespace}`,
     },
@@ -312,7 +315,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
     roles,
     agents,
     proxy: {
-      image: spec.proxy?.image ?? DEFAULTS.proxyImage,
+      image: spec.proxy?.image,
       port: proxyPort,
       allowPlainHttp: spec.proxy?.allowPlainHttp ?? DEFAULTS.allowPlainHttp,
       noProxy: [...new Set((spec.proxy?.noProxy ?? []).map((h) => h.toLowerCase().replace(/\.$/, "")))].sort(byString),
@@ -387,7 +390,7 @@ function planRoleNetworks(model: FirewallModel, roleNames: string[], recorded: R
 }
 
 /** Agents in name order. Docker addresses are pinned or left to the engine: adding an agent never moves another. */
-function planAgents(model: FirewallModel): PlannedAgent[] {
+function planAgents(model: FirewallModel, uids: ReadonlyMap<string, number>): PlannedAgent[] {
   const sorted = [...model.agents].sort((a, b) => byString(a.props.name, b.props.name));
   return sorted.map(({ props: agent, memoryMiB, ipv4Address }) => ({
     name: agent.name,
@@ -399,7 +402,7 @@ function planAgents(model: FirewallModel): PlannedAgent[] {
     cpus: agent.cpus ?? DEFAULTS.cpus,
     replicas: agent.replicas ?? DEFAULTS.replicas,
     ipv4Address: model.props.platform === AgentPlatform.DOCKER ? ipv4Address : undefined,
-    user: agent.user ?? DEFAULTS.agentUser,
+    user: agent.user ?? (model.props.platform === AgentPlatform.DOCKER ? `${uids.get(agent.role)}:${uids.get(agent.role)}` : DEFAULTS.agentUser),
     processLimit: agent.processLimit ?? DEFAULTS.agentProcessLimit,
     env: Object.entries(agent.env ?? {}).sort(([a], [b]) => byString(a, b)),
     runtime: agent.runtime,

@@ -3,6 +3,7 @@ import { byString } from "../model/order";
 import { DEFAULTS } from "../model/defaults";
 import type { FirewallPlan } from "../plan/plan";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
+import { SQUID_SNI_HELPER_PATH, SQUID_TLS_FILES } from "./squid-tls";
 
 /** One role as the proxy sees it. */
 export interface SquidRole {
@@ -81,6 +82,12 @@ export interface SquidConfInput {
   readonly maxConnectionsPerClient?: number;
   /** `request_start_timeout`, in seconds. @default - the plan default */
   readonly requestStartTimeoutSec?: number;
+  /** The throwaway certificate of the `ssl-bump` ports (never shown: nothing is bumped). @default "/dev/shm/rapidclaw-unused-tls-cert.pem" */
+  readonly tlsCertFile?: string;
+  /** Its key. @default "/dev/shm/rapidclaw-unused-tls-key.pem" */
+  readonly tlsKeyFile?: string;
+  /** The SNI helper (`SQUID_SNI_HELPER`), run with `/bin/sh`. @default "/etc/squid/rapidclaw-sni-present.sh" */
+  readonly sniHelperFile?: string;
 }
 
 /** Firewall event names the proxy logs: a tunnel or request let through, or one refused. */
@@ -95,11 +102,15 @@ export const PROXY_EVENTS = { allowed: "egress_allowed", blocked: "network_block
  * (`%#`: controls, bytes above 0x7e, quote, backslash and the other RFC 1738 unsafe characters
  * become `%XX`), so every line is ASCII and valid JSON whatever bytes arrive; `%"` quoting lets
  * raw non-UTF-8 bytes and most control characters through. Every other field is Squid's own
- * (addresses, numbers, result codes, role names validated by the spec).
+ * (addresses, numbers, result codes, role names validated by the spec). `sni` is the TLS server
+ * name the client sent (`-` when none, or before a ClientHello was read), URL-encoded too. A tunnel
+ * refused for its server name was already answered 200 (the ClientHello comes after the CONNECT):
+ * its line has status 200, result `NONE_NONE` and event `network_blocked`. A CONNECT refused for
+ * its host or port is closed unanswered (status 0, result `NONE_NONE`, event `network_blocked`).
  */
 export const SQUID_LOG_FORMAT =
   '{"ts":"%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ","event":"%{event}note","client":"%>a","role":"%{role}note",' +
-  '"method":"%#rm","host":"%#>rd","port":"%>rP","status":%>Hs,"result":"%Ss","bytes":%<st}';
+  '"method":"%#rm","host":"%#>rd","port":"%>rP","sni":"%#ssl::>sni","status":%>Hs,"result":"%Ss","bytes":%<st}';
 
 /** Squid's `dstdomain` list and the apexes to refuse, for one allowlist. */
 export function squidDomainLists(allowlist: ReadonlyArray<HostPattern>): { allow: string[]; apexDeny: string[] } {
@@ -129,8 +140,10 @@ export function renderSquidConf(input: SquidConfInput): string {
     "# Allows only CONNECT to port 443 of each role's listed hosts" + (input.allowPlainHttp ? " (and plain HTTP to port 80)." : "."),
     "",
   ];
-  for (const role of input.roles) out.push(`http_port ${listen(role)} name=${role.resourceName}`);
-  if (input.gateway) out.push(`http_port ${listen(input.gateway)} name=${SQUID_GATEWAY_PORT_NAME}`);
+  // Every port peeks at the ClientHello (ssl-bump), which Squid 5 does only with a certificate; nothing is bumped.
+  const bump = `ssl-bump generate-host-certificates=off tls-cert=${input.tlsCertFile ?? SQUID_TLS_FILES.cert} tls-key=${input.tlsKeyFile ?? SQUID_TLS_FILES.key}`;
+  for (const role of input.roles) out.push(`http_port ${listen(role)} ${bump} name=${role.resourceName}`);
+  if (input.gateway) out.push(`http_port ${listen(input.gateway)} ${bump} name=${SQUID_GATEWAY_PORT_NAME}`);
   out.push(
     "",
     "pid_filename none",
@@ -147,9 +160,11 @@ export function renderSquidConf(input: SquidConfInput): string {
   out.push(
     `cache_log ${input.cacheLog ?? "stdio:/dev/stderr"}`,
     `logformat rapidclaw ${SQUID_LOG_FORMAT}`,
-    `access_log ${input.accessLog ?? "stdio:/dev/stdout"} rapidclaw`,
+    // A spliced tunnel is two transactions, the CONNECT (marked when spliced) and the tunnel: log the tunnel's line only.
+    "acl spliced_connect note tls spliced",
+    `access_log ${input.accessLog ?? "stdio:/dev/stdout"} rapidclaw !spliced_connect`,
     // The same lines again, into the file proxy-events follows beside the proxy.
-    ...(input.eventLog === undefined ? [] : [`access_log stdio:${input.eventLog} rapidclaw`]),
+    ...(input.eventLog === undefined ? [] : [`access_log stdio:${input.eventLog} rapidclaw !spliced_connect`]),
     "",
     "acl CONNECT method CONNECT",
     "acl tls_port port 443",
@@ -157,26 +172,59 @@ export function renderSquidConf(input: SquidConfInput): string {
     // Dotted, decimal, octal and hex IPv4 spellings, and any IPv6 literal.
     "acl ip_literal dstdom_regex -n -i ^((0x[0-9a-f]*|[0-9]+)\\.?)+$ : ^\\[",
     `acl forbidden_dst dst ${(input.forbiddenDestinations ?? FORBIDDEN_DESTINATIONS).join(" ")}`,
-    // Always-true ACLs placed last on each http_access line, to record which way it decided.
+    // Always-true ACLs placed last on each http_access and ssl_bump line, to record which way it decided.
     `acl event_allowed annotate_transaction event=${PROXY_EVENTS.allowed}`,
     `acl event_blocked annotate_transaction event=${PROXY_EVENTS.blocked}`,
+    "acl mark_spliced annotate_transaction tls=spliced",
+    "acl tls_step1 at_step SslBump1",
+    // Slow (a helper), so placed last on each splice line: asked only when everything else matched.
+    `external_acl_type sni_present ttl=0 negative_ttl=0 children-max=4 children-startup=1 %ssl::>sni /bin/sh ${input.sniHelperFile ?? SQUID_SNI_HELPER_PATH}`,
+    "acl sni_present external sni_present",
   );
   const accessLines: string[] = [];
+  const peekLines: string[] = [];
+  const spliceLines: string[] = [];
   const addListener = (heading: string, id: string, portName: string, logRole: string, allowlist: ReadonlyArray<HostPattern>, plainHttp: boolean) => {
     const { allow, apexDeny } = squidDomainLists(allowlist);
-    const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst event_allowed`;
-    accessLines.push(`http_access allow CONNECT tls_port ${match}`);
-    if (plainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match}`);
+    const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst`;
+    // A CONNECT is decided here, at TLS step 1, before any answer: an allowed one is peeked at.
+    peekLines.push(`ssl_bump peek tls_step1 CONNECT tls_port !ip_literal ${match}`);
+    if (plainHttp) accessLines.push(`http_access allow !CONNECT http_port ${match} event_allowed`);
     out.push("", heading);
     // The listener a request arrived on, never its source address: identity an agent cannot forge.
     out.push(`acl ${id}_in myportname ${portName}`);
     out.push(`acl ${id}_hosts dstdomain -n ${allow.join(" ")}`);
     if (apexDeny.length > 0) out.push(`acl ${id}_apex dstdomain -n ${apexDeny.join(" ")}`);
     out.push(`note role ${logRole} ${id}_in`);
+    // Splice only when the ClientHello names a host of the same pattern the CONNECT named: no
+    // fronting to another host, allowed or not; `--client-requested` reads the SNI, never the certificate.
+    allowlist.forEach((pattern, index) => {
+      const dst = squidDomainLists([pattern]);
+      out.push(`acl ${id}_dst${index} dstdomain -n ${dst.allow.join(" ")}`);
+      out.push(`acl ${id}_sni${index} ssl::server_name --client-requested ${dst.allow.join(" ")}`);
+      if (dst.apexDeny.length > 0) out.push(`acl ${id}_sni${index}_apex ssl::server_name --client-requested ${dst.apexDeny.join(" ")}`);
+      spliceLines.push(`ssl_bump splice !tls_step1 ${id}_in ${id}_dst${index} ${id}_sni${index}${dst.apexDeny.length > 0 ? ` !${id}_sni${index}_apex` : ""} sni_present mark_spliced`);
+    });
   };
   for (const role of input.roles) addListener(`# role ${role.name}`, `role_${role.resourceName}`, role.resourceName, role.name, role.allowlist, input.allowPlainHttp);
   if (input.gateway) addListener("# tool gateway: its tools' upstream hosts", "gateway", SQUID_GATEWAY_PORT_NAME, SQUID_GATEWAY_LOG_ROLE, input.gateway.allowlist, false);
-  out.push("", "http_access deny ip_literal event_blocked", ...accessLines, "http_access deny all event_blocked", "");
+  out.push(
+    "",
+    // Every CONNECT passes to ssl_bump, which decides it: Squid answers a CONNECT that http_access
+    // refuses on an ssl-bump port by bumping the client's TLS to show the error, which would be
+    // interception with the throwaway certificate; ssl_bump's `terminate` just closes.
+    "http_access allow CONNECT event_allowed",
+    "http_access deny ip_literal event_blocked",
+    ...accessLines,
+    "http_access deny all event_blocked",
+    "",
+    // Step 1, before any answer: peek at an allowed CONNECT's ClientHello, close any other.
+    // Step 2: splice (a plain TCP tunnel) on a listed server name of the CONNECT host's pattern, else close.
+    ...peekLines,
+    ...spliceLines,
+    "ssl_bump terminate all event_blocked",
+    "",
+  );
   return out.join("\n");
 }
 
@@ -193,6 +241,12 @@ export function squidRolesForPlan(plan: FirewallPlan): SquidRole[] {
 
 /** Where a proxy runs: the parts of `SquidConfInput` that are not the firewall's. */
 export interface SquidPlacementOptions {
+  /** The throwaway certificate of the `ssl-bump` ports. @default "/dev/shm/rapidclaw-unused-tls-cert.pem" */
+  readonly tlsCertFile?: string;
+  /** Its key. @default "/dev/shm/rapidclaw-unused-tls-key.pem" */
+  readonly tlsKeyFile?: string;
+  /** The SNI helper's path. @default "/etc/squid/rapidclaw-sni-present.sh" */
+  readonly sniHelperFile?: string;
   /** Address of the listeners of roles without their own (tests bind 127.0.0.1). @default - all addresses */
   readonly listenAddress?: string;
   /** A hosts file Squid resolves from before DNS. @default - none */
@@ -206,13 +260,24 @@ export interface SquidPlacementOptions {
 }
 
 /**
- * Docker: the tool gateway's listener, on the proxy's address in the gateway's egress network
- * (which only the gateway shares), allowing its upstreams' hosts; none without upstreams.
+ * Kubernetes: the port of the proxy's listener for the tool gateway, just below the roles' ports
+ * (`proxy.port - 1`; roles hold `proxy.port + slot`), so it never moves nor meets a role's port
+ * when roles come and go; the proxy's NetworkPolicy admits only gateway pods to it.
+ */
+export function kubernetesGatewayProxyPort(plan: FirewallPlan): number {
+  return plan.proxy.port - 1;
+}
+
+/**
+ * The tool gateway's listener, allowing its upstreams' hosts; none without upstreams. Docker: on
+ * the proxy's address in the gateway's egress network, which only the gateway shares. Kubernetes:
+ * its own port (`kubernetesGatewayProxyPort`), which only gateway pods may reach.
  */
 export function squidGatewayListenerForPlan(plan: FirewallPlan): SquidGatewayListener | undefined {
-  const docker = plan.gateway?.docker;
-  if (docker === undefined || plan.gateway === undefined || plan.gateway.upstreamHosts.length === 0) return undefined;
+  if (plan.gateway === undefined || plan.gateway.upstreamHosts.length === 0) return undefined;
   const upstreams = plan.tools.flatMap((tool) => (tool.upstream === undefined ? [] : [tool.upstream]));
+  const docker = plan.gateway.docker;
+  if (docker === undefined) return { allowlist: squidGatewayAllowlist(upstreams), port: kubernetesGatewayProxyPort(plan) };
   return { allowlist: squidGatewayAllowlist(upstreams), port: docker.upstreamProxyPort, listenAddress: docker.egressNetwork.peerAddress };
 }
 

@@ -20,18 +20,20 @@ export const expectedProxyHosts = (role: PlannedRole): string[] => role.proxyAll
 /** Ports through the proxy: CONNECT to 443, plain HTTP to 80 when asked for. */
 export const expectedProxyPorts = (plan: FirewallPlan): string[] => ["CONNECT :443", ...(plan.proxy.allowPlainHttp ? ["HTTP :80"] : [])];
 
-/** Direct egress: Kubernetes `egressCidrs` per port, and a NodeLocal DNSCache on port 53. */
+/** Direct egress: Kubernetes `egressCidrs` per port, and a NodeLocal DNSCache on port 53 for a role that opted in to DNS. */
 export function expectedDirectEgress(plan: FirewallPlan, role: PlannedRole): string[] {
   if (plan.platform !== AgentPlatform.KUBERNETES) return [];
-  const dns = plan.kubernetes.nodeLocalDnsIp === undefined ? [] : ["UDP", "TCP"].map((protocol) => `${plan.kubernetes.nodeLocalDnsIp}/32 :53/${protocol}`);
+  const dns = plan.kubernetes.nodeLocalDnsIp === undefined || role.dnsReason === undefined ? [] : ["UDP", "TCP"].map((protocol) => `${plan.kubernetes.nodeLocalDnsIp}/32 :53/${protocol}`);
   return [...role.egressCidrs.flatMap((c) => c.ports.map((port) => `${c.cidr} :${port}/TCP`)), ...dns];
 }
 
 /**
- * Other workloads the role's agents reach: cluster DNS on Kubernetes (the agents' DNS policy as
- * the library generates it today; adjust here if agents lose DNS).
+ * Other workloads the role's agents reach: none, since agents resolve no names (they reach the
+ * proxy and the gateway by address); the cluster DNS on Kubernetes only for a role that opted in
+ * (`network.dnsReason`).
  */
-export const expectedPeers = (plan: FirewallPlan): string[] => (plan.platform === AgentPlatform.KUBERNETES ? ["cluster DNS (kube-system/kube-dns) 53/UDP,53/TCP"] : []);
+export const expectedPeers = (plan: FirewallPlan, role: PlannedRole): string[] =>
+  (plan.platform === AgentPlatform.KUBERNETES && role.dnsReason !== undefined ? ["cluster DNS (kube-system/kube-dns) 53/UDP,53/TCP"] : []);
 
 /** Kubernetes: who may connect to agent pods, from `kubernetes.ingress`. */
 export function expectedIngress(plan: FirewallPlan): string[] {

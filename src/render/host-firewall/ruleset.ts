@@ -9,14 +9,16 @@ export function hostFirewallRuleset(resolved: ResolvedHostFirewall, version: 4 |
   const rules: string[] = [];
   const rule = (match: string, target: string) => rules.push([`-A ${chain}`, match, target].filter((part) => part !== "").join(" "));
   const allow = (match: string) => rule(match, "-j RETURN");
-  /** Logs at the limited rate, then refuses; `tcpOnly` when the match already says `-p tcp`. */
-  const refuse = (match: string, tcpOnly: boolean) => {
+  const icmpRefusal = `-j REJECT --reject-with ${version === 4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"}`;
+  /** Logs at the limited rate, then refuses; `protocol` is the one the match already names, if any. */
+  const refuse = (match: string, protocol?: "tcp" | "udp") => {
     rule(match, `-m limit --limit ${resolved.logRatePerMinute}/minute --limit-burst ${resolved.logBurst} -j LOG --log-prefix "${resolved.logPrefix}" --log-level 4 --log-uid`);
     if (resolved.action === HostFirewallAction.DROP) rule(match, "-j DROP");
-    else if (tcpOnly) rule(match, "-j REJECT --reject-with tcp-reset");
+    else if (protocol === "tcp") rule(match, "-j REJECT --reject-with tcp-reset");
+    else if (protocol === "udp") rule(match, icmpRefusal);
     else {
       rule([match, "-p tcp"].filter((part) => part !== "").join(" "), "-j REJECT --reject-with tcp-reset");
-      rule(match, `-j REJECT --reject-with ${version === 4 ? "icmp-admin-prohibited" : "icmp6-adm-prohibited"}`);
+      rule(match, icmpRefusal);
     }
   };
   // Reserved endpoints first, so that nothing below (loopback, a proxy endpoint) lets another
@@ -25,7 +27,11 @@ export function hostFirewallRuleset(resolved: ResolvedHostFirewall, version: 4 |
     // Packets to any local address leave through lo.
     const match = `${endpoint.loopback ? "-o lo" : `-d ${endpoint.network.text}`} -p tcp -m tcp --dport ${endpoint.port}`;
     for (const user of endpoint.users) allow(`${match} -m owner --uid-owner ${user}`);
-    refuse(match, true);
+    refuse(match, "tcp");
+  }
+  // A resolver on loopback (systemd-resolved, dnsmasq) recurses like any other: closed unless the agents opt in to DNS.
+  if (resolved.allowLoopback && resolved.dnsReason === undefined) {
+    for (const protocol of ["udp", "tcp"] as const) refuse(`-o lo -p ${protocol} -m ${protocol} --dport 53`, protocol);
   }
   // Allowed packets RETURN to OUTPUT rather than ACCEPT, so rules the host already has still apply.
   if (resolved.allowLoopback) allow(`-o lo -d ${version === 4 ? "127.0.0.0/8" : "::1/128"}`);
@@ -39,7 +45,7 @@ export function hostFirewallRuleset(resolved: ResolvedHostFirewall, version: 4 |
   for (const range of ofVersion(resolved.cidrs)) {
     for (const port of range.ports) allow(`-d ${range.network.text} -p tcp -m tcp --dport ${port}`);
   }
-  refuse("", false);
+  refuse("");
   // With --noflush, declaring an existing user chain flushes it: the chain is replaced in one commit.
   return ["*filter", `:${chain} - [0:0]`, ...rules, "COMMIT", ""].join("\n");
 }

@@ -28,8 +28,16 @@ export class DockerEngine {
     return join(this.dir, "docker.sock");
   }
 
-  static async start(prefix: string): Promise<DockerEngine> {
+  /**
+   * `resolvConf`: the daemon's /etc/resolv.conf (`ip netns exec` mounts /etc/netns/<name>/resolv.conf
+   * over it), whose nameservers the engine's embedded DNS forwards to for containers given no `dns`.
+   */
+  static async start(prefix: string, options: { resolvConf?: string } = {}): Promise<DockerEngine> {
     const ns = NetworkNamespace.create(prefix);
+    if (options.resolvConf !== undefined) {
+      mkdirSync(netnsEtc(ns.name), { recursive: true });
+      writeFileSync(join(netnsEtc(ns.name), "resolv.conf"), options.resolvConf);
+    }
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-${process.pid}-`));
     const logFile = join(dir, "dockerd.log");
     const mounts = [
@@ -104,9 +112,13 @@ export class DockerEngine {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     }
     this.ns.destroy();
+    rmSync(netnsEtc(this.ns.name), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Files `ip netns exec` mounts over /etc for a namespace. */
+const netnsEtc = (name: string) => join("/etc/netns", name);
 
 /** `/tmp` as every image has it: writable by all, sticky. */
 function worldWritableTmp(root: string): void {
@@ -152,7 +164,11 @@ function writeUsers(root: string, user: { readonly name: string; readonly uid: n
   writeFileSync(join(root, "etc", "group"), `root:x:0:\n${user.name}:x:${user.gid}:\n`);
 }
 
-/** A root file system with Debian's Squid: the binary, the libraries `ldd` lists, its data and config, and the `proxy` user. */
+/**
+ * A root file system with Debian's Squid (the OpenSSL build): the binary, the libraries `ldd`
+ * lists, its data and config, the `proxy` user, and `sh` (dash) and `openssl`, which the
+ * container's command needs to make its throwaway certificate and the SNI helper runs with.
+ */
 export function squidRoot(parent: string): string {
   const root = join(parent, "squid-root");
   const copy = (path: string) => {
@@ -160,7 +176,10 @@ export function squidRoot(parent: string): string {
     cpSync(path, join(root, path), { recursive: true, dereference: false, verbatimSymlinks: true });
   };
   copyProgram(root, installed("squid"));
-  for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid"]) if (existsSync(path)) copy(path);
+  copyProgram(root, installed("openssl"));
+  // Debian's dash, not busybox: Squid starts helpers with argv[0] "(sh)", which busybox takes for an applet name.
+  copyProgram(root, installed("dash"), "/bin/sh");
+  for (const path of ["/etc/squid", "/usr/share/squid", "/usr/share/squid-langpack", "/usr/lib/squid", "/etc/ssl/openssl.cnf", "/usr/lib/ssl"]) if (existsSync(path)) copy(path);
   writeUsers(root, { name: "proxy", uid: 13, gid: 13, home: "/bin" });
   for (const d of ["var/spool/squid", "var/run/squid", "var/log/squid"]) mkdirSync(join(root, d), { recursive: true });
   // As the squid packages make it: the log directory is Squid's user's (the event log volume is created from it).

@@ -7,10 +7,15 @@ export interface Probe {
   readonly port: number;
   /** Bytes sent first (printf escapes allowed): a CONNECT request for proxies, nothing for banner services. */
   readonly send?: string;
+  /** Bytes sent half a second later (printf escapes), as a TLS client sends its ClientHello once the tunnel is open. */
+  readonly then?: string;
 }
 
 /** A CONNECT request line and head for `target:443`, with printf escapes. */
 export const connectRequest = (target: string) => `CONNECT ${target}:443 HTTP/1.1\\r\\nHost: ${target}:443\\r\\n\\r\\n`;
+
+/** Bytes as printf octal escapes, such as a TLS ClientHello (`clientHello`) for `Probe.then`. */
+export const printfBytes = (bytes: Buffer) => [...bytes].map((byte) => `\\${byte.toString(8).padStart(3, "0")}`).join("");
 
 /**
  * Runs the probes inside a container at once; each gives what came back (empty when the target
@@ -18,7 +23,7 @@ export const connectRequest = (target: string) => `CONNECT ${target}:443 HTTP/1.
  */
 export function probeFrom(engine: DockerEngine, container: string, probes: ReadonlyArray<Probe>): Map<string, string> {
   const lines = probes.map((p) => {
-    const send = p.send ? `printf '${p.send}'; ` : "";
+    const send = `${p.send ? `printf '${p.send}'; ` : ""}${p.then ? `sleep 0.5; printf '${p.then}'; ` : ""}`;
     return `( out=$( (${send}sleep 1) | timeout 4 nc -w 2 ${p.host} ${p.port} 2>/dev/null | head -c 400 | tr '\\r\\n' '  '); echo "${p.id}|$out" ) &`;
   });
   const script = [...lines, "wait"].join("\n");

@@ -25,6 +25,8 @@ const NETWORK_ATTACHMENT_KEYS = new Set(["name", "ipv4_address", "aliases"]);
 const MOUNT_KEYS = new Set(["target", "type", "source", "read_only"]);
 const VOLUME_MOUNT_KEYS = new Set(["container_path", "volume_name", "read_only"]);
 const UPLOAD_KEYS = new Set(["file", "content", "content_base64", "source", "source_hash", "permissions"]);
+const IMAGE_KEYS = new Set(["name", "keep_locally", "build", "triggers"]);
+const IMAGE_BUILD_KEYS = new Set(["context"]);
 
 /** Fails on settings of `what` this replay does not apply. */
 function onlyKnown(what: string, settings: Json, known: ReadonlySet<string>): void {
@@ -73,6 +75,24 @@ export function replayVolumes(engine: DockerEngine, doc: Json): void {
     for (const label of volume.labels ?? []) args.push("--label", `${label.label}=${label.value}`);
     engine.docker([...args, volume.name]);
   }
+}
+
+/**
+ * The synthesized `docker_image`s the provider builds (a `build` block): each is tagged, under its
+ * own name, from `standIn`, an image made here from the same Debian packages its Dockerfile
+ * installs (nothing is pulled). Returns the built images' names; images pulled by name are left
+ * to the caller's stand-ins.
+ */
+export function replayBuiltImages(engine: DockerEngine, doc: Json, standIn: string): string[] {
+  const built: string[] = [];
+  for (const image of Object.values<Json>(doc.resource.docker_image ?? {})) {
+    onlyKnown(`image ${image.name}`, image, IMAGE_KEYS);
+    if (image.build === undefined) continue;
+    onlyKnown(`image ${image.name}, build`, image.build, IMAGE_BUILD_KEYS);
+    engine.docker(["tag", standIn, image.name]);
+    built.push(image.name);
+  }
+  return built;
 }
 
 /**

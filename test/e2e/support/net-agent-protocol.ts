@@ -83,6 +83,11 @@ export interface ProxyRequest {
   readonly method: "CONNECT" | "GET";
   /** `host:port` for CONNECT, an absolute URL for GET. */
   readonly target: string;
+  /**
+   * CONNECT: the server name of the TLS ClientHello sent once the tunnel is open (a proxy that
+   * peeks waits for one); `null` sends a ClientHello without SNI. @default - the CONNECT host
+   */
+  readonly sni?: string | null;
   readonly timeoutMs: number;
 }
 

@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { connect, createServer, isIPv6, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import type { ConnectOutcome, NetAgentRequest, NetAgentResponse, ProxyOutcome, RecordedRequest } from "./net-agent-protocol";
+import { clientHello } from "./client-hello";
 
 const family = (host: string) => (isIPv6(host) ? "udp6" : "udp4");
 
@@ -137,15 +138,26 @@ function proxy(request: Extract<NetAgentRequest, { op: "proxy" }>): Promise<Prox
     () => ({ status: 0, statusLine: "", body: "", error: `no complete answer within ${request.timeoutMs} ms` }),
     (settle) => {
       let received = "";
+      let helloSent = false;
+      // As TLS clients send it: lower case, no trailing dot.
+      const connectHost = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
+      const hello = method === "CONNECT" ? clientHello(request.sni === undefined ? connectHost : request.sni ?? undefined) : undefined;
       const socket: Socket = connect({ host: request.proxyHost, port: request.proxyPort, localAddress: request.localAddress });
       socket.setEncoding("utf8");
       socket.on("connect", () => socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`));
+      // Like a TLS client: the ClientHello once the tunnel is open (a proxy that peeks waits for it).
+      const sendHello = () => {
+        if (helloSent || hello === undefined || !/^HTTP\/\d\.\d 200 [^]*\r\n\r\n/.test(received)) return;
+        helloSent = true;
+        void hello.then((bytes) => socket.write(bytes), () => undefined);
+      };
       const check = (ended: boolean) => {
         const outcome = parseProxyResponse(method, received, ended);
         if (outcome) settle(outcome);
       };
       socket.on("data", (chunk: string) => {
         received += chunk;
+        sendHello();
         check(false);
       });
       socket.on("end", () => check(true));

@@ -3,6 +3,8 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run, type NetworkNamespace } from "./netns";
+import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, SQUID_TLS_FILES } from "../../../src/render/squid-tls";
+import { throwawayCertificate } from "../../support/squid";
 
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -22,6 +24,10 @@ export interface SquidFiles {
   readonly hostsFile: string;
   readonly accessLog: string;
   readonly cacheLog: string;
+  /** The throwaway certificate and key of the ssl-bump ports, and the SNI helper, as the container has them. */
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  readonly sniHelper: string;
 }
 
 /** Creates the directory and the hosts file (`address name` lines) Squid resolves test names from. */
@@ -33,13 +39,16 @@ export function prepareSquidFiles(label: string, hosts: ReadonlyArray<{ readonly
     hostsFile: join(dir, "hosts"),
     accessLog: join(dir, "access.log"),
     cacheLog: join(dir, "cache.log"),
+    sniHelper: join(dir, "rapidclaw-sni-present.sh"),
+    ...(({ cert, key }) => ({ tlsCert: cert, tlsKey: key }))(throwawayCertificate(dir)),
   };
   writeFileSync(files.hostsFile, hosts.map((h) => `${h.address} ${h.name}`).join("\n") + "\n");
-  // Squid runs as proxy and must read the config and write its logs here.
+  writeFileSync(files.sniHelper, SQUID_SNI_HELPER);
+  // Squid runs as proxy and must read the config, certificate and helper, and write its logs here.
   const proxy = userIds("proxy");
-  chownSync(dir, proxy.uid, proxy.gid);
+  for (const path of [dir, files.tlsCert, files.tlsKey]) chownSync(path, proxy.uid, proxy.gid);
   chmodSync(dir, 0o755);
-  chmodSync(files.hostsFile, 0o644);
+  for (const path of [files.hostsFile, files.sniHelper]) chmodSync(path, 0o644);
   return files;
 }
 
@@ -62,7 +71,9 @@ export class SquidProcess {
    * that `proxy` owns (the `| cat`): it reopens /dev/stdout and /dev/stderr for the default
    * `stdio:` logs after dropping privileges, which fails on a pipe owned by root.
    */
-  static async start(ns: Pick<NetworkNamespace, "run" | "execPrefix">, files: SquidFiles, conf: string): Promise<SquidProcess> {
+  static async start(ns: Pick<NetworkNamespace, "run" | "execPrefix">, files: SquidFiles, rendered: string): Promise<SquidProcess> {
+    // The container's paths of the certificate and the helper, moved to this test's directory.
+    const conf = rendered.replaceAll(SQUID_TLS_FILES.cert, files.tlsCert).replaceAll(SQUID_TLS_FILES.key, files.tlsKey).replaceAll(SQUID_SNI_HELPER_PATH, files.sniHelper);
     writeFileSync(files.conf, conf);
     chmodSync(files.conf, 0o644);
     const asProxy = ["setpriv", "--reuid=proxy", "--regid=proxy", "--clear-groups"];
@@ -87,7 +98,7 @@ export class SquidProcess {
   }
 
   private acceptingPorts(): number {
-    return this.log().split("\n").filter((line) => line.includes("Accepting HTTP Socket connections")).length;
+    return this.log().split("\n").filter((line) => /Accepting (SSL bumped )?HTTP Socket connections/.test(line)).length;
   }
 
   /** Cache log (file or stderr) and whatever else Squid printed. */
