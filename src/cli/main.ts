@@ -5,6 +5,7 @@ import { EXIT } from "./exit-codes";
 import { gatewayCommand } from "./gateway-command";
 import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
+import { registerProbeCommand } from "./probe-command";
 import { proxyEventsCommand } from "./proxy-events-command";
 import { unknownCommandMessage } from "./unknown-command";
 import { registerVerifyCommand } from "./verify-command";
@@ -28,6 +29,7 @@ export function rapidclawProgram(): Command {
   registerLogsCommand(program);
   registerAlertsCommand(program);
   registerVerifyCommand(program);
+  registerProbeCommand(program);
   return program;
 }
 
