@@ -50,7 +50,7 @@ export function registerProbeCommand(program: Command, io: CliIo = processIo, en
       let channels;
       try {
         const plan = compileFirewall(loadFirewallSpec(options.config), options.config);
-        const targets = probeTargets(env, options, { vaultAddress: plan.vault.address, nonce: randomBytes(6).toString("hex") });
+        const targets = probeTargets(env, { ...options, hostPorts: options.hostPort }, { vaultAddress: plan.vault.address, nonce: randomBytes(6).toString("hex") });
         channels = probeChannels(plan, role, targets);
       } catch (error) {
         if (error instanceof FirewallSpecError || error instanceof ProbeTargetError) throw new CliError(error.message);

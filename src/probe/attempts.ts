@@ -108,7 +108,7 @@ async function proxyConnect(attempt: Extract<Attempt, { kind: "proxy-connect" }>
 
 function proxyHttp(attempt: Extract<Attempt, { kind: "proxy-http" }>, timeoutMs: number): Promise<Observation> {
   return new Promise((resolve) => {
-    const request = httpRequest({ host: attempt.proxy.host, port: attempt.proxy.port, method: "GET", path: attempt.url, headers: { Host: new URL(attempt.url).host }, timeout: timeoutMs }, (response) => {
+    const request = httpRequest({ host: attempt.proxy.host, port: attempt.proxy.port, method: "GET", path: attempt.url, headers: { Host: new URL(attempt.url).host }, timeout: timeoutMs, agent: false }, (response) => {
       response.resume();
       const status = response.statusCode ?? 0;
       const refused = status === 403 || status === 407;
@@ -123,7 +123,7 @@ function proxyHttp(attempt: Extract<Attempt, { kind: "proxy-http" }>, timeoutMs:
 function http(url: string, timeoutMs: number): Promise<Observation> {
   return new Promise((resolve) => {
     const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    const request = send(url, { method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (response) => {
+    const request = send(url, { method: "GET", timeout: timeoutMs, rejectUnauthorized: false, agent: false }, (response) => {
       response.resume();
       const status = response.statusCode ?? 0;
       resolve({ open: status === 200, detail: `answered ${status}` });
