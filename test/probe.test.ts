@@ -56,7 +56,7 @@ describe("the channels of a role", () => {
   it("names another role's host when it has one the role lacks, and an unlisted host the role does not allow", () => {
     const c = byId(probeChannels(docker, "customer_support", targets({ proxy: { host: "172.30.76.2", port: 3128 } })));
     expect(c.get("other-role-host/research_agent")!.attempt).toMatchObject({ target: { host: "api.github.com" } });
-    const allowsExampleCom = compileFirewall(fronted(AgentPlatform.DOCKER, (s) => (s.roles.research_agent.network!.allowedHosts = ["example.com", "example.net"])));
+    const allowsExampleCom = compileFirewall(fronted(AgentPlatform.DOCKER, (s) => (s.roles = { ...s.roles, research_agent: { ...s.roles.research_agent, network: { allowEgress: true, allowedHosts: ["example.com", "example.net"] } } })));
     expect(byId(probeChannels(allowsExampleCom, "research_agent", targets())).get("unlisted-host")!.attempt).toMatchObject({ target: { host: "example.org" } });
   });
 
