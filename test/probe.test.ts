@@ -42,7 +42,7 @@ describe("the channels of a role", () => {
     expect(c.get("allowed-host")!.attempt).toEqual({ kind: "proxy-connect", proxy, target: { host: "api.github.com", port: 443 }, serverName: "api.github.com" });
     expect(c.get("unlisted-host")!.attempt).toEqual({ kind: "proxy-connect", proxy, target: { host: "example.com", port: 443 } });
     expect(c.get("sni-mismatch")!.attempt).toEqual({ kind: "proxy-connect", proxy, target: { host: "api.github.com", port: 443 }, serverName: "rapidclaw-probe-n0nce.example.com" });
-    expect(c.get("dns-tunnel")!.attempt).toEqual({ kind: "dns", name: "rapidclaw-probe-n0nce.example.com" });
+    expect(c.get("dns-tunnel")!.attempt).toEqual({ kind: "dns", name: "rapidclaw-probe-n0nce.example.com", knownName: "example.com" });
     expect(c.get("plain-http")!.attempt).toEqual({ kind: "proxy-http", proxy, url: "http://api.github.com/" });
     expect(c.get("other-role-proxy/customer_support")!.attempt).toEqual({ kind: "tcp", target: { host: "172.30.76.2", port: 3128 } });
     expect(c.get("other-role-gateway/customer_support")!.attempt).toEqual({ kind: "tcp", target: { host: "172.30.76.3", port: 8080 } });
@@ -94,9 +94,9 @@ describe("the targets", () => {
 
 describe("verdicts and the report", () => {
   const channels: ProbeChannel[] = [
-    { id: "allowed-host", what: "a", expect: "open", attempt: { kind: "dns", name: "a" } },
-    { id: "dns-tunnel", what: "b", expect: "closed", attempt: { kind: "dns", name: "b" } },
-    { id: "redis", what: "c", expect: "closed", attempt: { kind: "dns", name: "c" } },
+    { id: "allowed-host", what: "a", expect: "open", attempt: { kind: "dns", name: "a", knownName: "k" } },
+    { id: "dns-tunnel", what: "b", expect: "closed", attempt: { kind: "dns", name: "b", knownName: "k" } },
+    { id: "redis", what: "c", expect: "closed", attempt: { kind: "dns", name: "c", knownName: "k" } },
     { id: "host", what: "d", expect: "closed", skipped: "not known" },
   ];
 

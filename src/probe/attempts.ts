@@ -134,19 +134,28 @@ function http(url: string, timeoutMs: number): Promise<Observation> {
   });
 }
 
-/** Error codes of a resolver that answered for the name: no such name, or no address. */
-const ANSWERED = new Set(["ENOTFOUND", "ENODATA"]);
+/** Addresses of `name`, or the resolver's error code. */
+async function resolved(resolver: InstanceType<typeof dns.Resolver>, name: string): Promise<string[] | string> {
+  try {
+    return await resolver.resolve4(name);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  }
+}
 
-async function lookup(name: string, timeoutMs: number): Promise<Observation> {
+/**
+ * Whether a resolver recurses to the internet: the random name resolves, or a name that exists
+ * does. A local resolver that answers NXDOMAIN for everything (as Docker's embedded one does
+ * with no upstream) carries nothing out, so no such answer counts as open.
+ */
+async function lookup(attempt: Extract<Attempt, { kind: "dns" }>, timeoutMs: number): Promise<Observation> {
   const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 1 });
   if (resolver.getServers().length === 0) return { open: false, detail: "no resolver configured" };
-  try {
-    const addresses = await resolver.resolve4(name);
-    return { open: true, detail: `resolved to ${addresses.join(", ")}` };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    return { open: ANSWERED.has(code), detail: ANSWERED.has(code) ? `a resolver answered (${code})` : `no answer (${code})` };
-  }
+  const random = await resolved(resolver, attempt.name);
+  if (Array.isArray(random)) return { open: true, detail: `${attempt.name} resolved to ${random.join(", ")}` };
+  const known = await resolved(resolver, attempt.knownName);
+  if (Array.isArray(known)) return { open: true, detail: `a resolver recurses: ${attempt.knownName} resolved to ${known.join(", ")} (${random} for the random name)` };
+  return { open: false, detail: `no name resolves (${random} for the random name, ${known} for ${attempt.knownName})` };
 }
 
 /** Makes one attempt; never throws (a failure to reach is an observation). */
@@ -156,6 +165,6 @@ export function makeAttempt(attempt: Attempt, timeoutMs: number): Promise<Observ
     case "proxy-connect": return proxyConnect(attempt, timeoutMs);
     case "proxy-http": return proxyHttp(attempt, timeoutMs);
     case "http": return http(attempt.url, timeoutMs);
-    case "dns": return lookup(attempt.name, timeoutMs);
+    case "dns": return lookup(attempt, timeoutMs);
   }
 }

@@ -18,8 +18,8 @@ export type Attempt =
   | { readonly kind: "proxy-http"; readonly proxy: Endpoint; readonly url: string }
   /** Open when the server answers 200 (a direct request, no proxy). */
   | { readonly kind: "http"; readonly url: string }
-  /** Open when a resolver answers for the name (addresses or NXDOMAIN: the query reached the name's authority). */
-  | { readonly kind: "dns"; readonly name: string };
+  /** Open when a resolver resolves `name` or, failing that, `knownName` (a name that exists): it recurses, so the query left. */
+  | { readonly kind: "dns"; readonly name: string; readonly knownName: string };
 
 /** What a channel must be. */
 export type Expectation = "open" | "closed";
@@ -44,6 +44,8 @@ const PUBLIC_V6 = "2606:4700:4700::1111";
 const METADATA_V4 = "169.254.169.254";
 const METADATA_V6 = "fd00:ec2::254";
 const PRIVATE_ADDRESS = "10.0.0.1";
+/** A name that exists on the internet: a resolver that resolves it recurses. */
+const KNOWN_NAME = "example.com";
 
 const hostLiteral = (host: string) => (host.includes(":") ? `[${host}]` : host);
 
@@ -133,7 +135,7 @@ export function probeChannels(plan: FirewallPlan, roleName: string, targets: Pro
   );
   const plainHost = allowed ?? unlisted;
   channels.push(tried("plain-http", `GET http://${plainHost}/ through the proxy (plain HTTP${plan.proxy.allowPlainHttp ? ", allowed by proxy.allowPlainHttp" : ""})`, plan.proxy.allowPlainHttp && allowed !== undefined ? "open" : "closed", { kind: "proxy-http", proxy, url: `http://${plainHost}/` }));
-  channels.push(tried("dns-tunnel", `resolve ${probeName} (a DNS query carries data to the name's authority)`, "closed", { kind: "dns", name: probeName }));
+  channels.push(tried("dns-tunnel", `resolve ${probeName} (a DNS query carries data to the name's authority)`, "closed", { kind: "dns", name: probeName, knownName: KNOWN_NAME }));
   channels.push(allowed === undefined
     ? skip("sni-mismatch", "another TLS name inside an allowed CONNECT", "closed", "no exact allowed host to CONNECT to")
     : tried("sni-mismatch", `CONNECT ${allowed}:443, TLS for ${probeName} (domain fronting)`, "closed", { kind: "proxy-connect", proxy, target: { host: allowed, port: 443 }, serverName: probeName }));

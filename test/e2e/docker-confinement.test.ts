@@ -4,8 +4,10 @@
  * (networks, subnets, bridge options, internal flag, addresses, users, capabilities, read-only
  * roots, tmpfs, uploads, limits, env); only the images are stand-ins made locally: busybox-static
  * for the agents, and for the proxy image the stack builds (images/egress-proxy: Debian 12's
- * squid-openssl) one made from this host's squid-openssl, the same Debian package. From inside each agent: its own proxy works for
- * its own hosts, and other roles' agents, the proxy's other listeners and the host are out of reach.
+ * squid-openssl) one made from this host's squid-openssl, the same Debian package; this machine's
+ * Node for the probe's image. From inside each agent: its own proxy works for its own hosts, and
+ * other roles' agents, the proxy's other listeners and the host are out of reach. `rapidclaw probe`
+ * runs as each role exactly as the stack's `probe_<role>` output says.
  *
  * The one change to what is synthesized: the proxy's squid.conf gets a `hosts_file` line (and the
  * file) so that test names resolve to the stand-in upstream inside the namespace.
@@ -22,12 +24,16 @@ import { AGENT_PROFILE_PATH } from "../../src/plan/agent-environment";
 import type { FirewallPlan } from "../../src/plan/plan";
 import { synthesize } from "../support/synth";
 import { App } from "cdktf";
-import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
+import { busyboxRoot, DockerEngine, nodeImage, squidRoot } from "./support/docker-engine";
 import { replayBuiltImages, replayContainer, replayNetworks } from "./support/docker-replay";
 import { connectRequest, printfBytes, probeFrom, type Probe } from "./support/docker-probe";
 import { clientHello } from "./support/client-hello";
+import { DnsStub } from "./support/dns-stub";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
+import { runDockerProbeCommand, verdictsOf } from "./support/probe-run";
+import { DEFAULTS } from "../../src/model/defaults";
+import { probeOutputName } from "../../src/constructs/probe-outputs";
 import { planOf } from "../../src/plan/firewall-spec";
 import { PROXY_IMAGE_DIR } from "../../src/plan/proxy-image";
 import { packageRoot } from "../../src/terraform/package-files";
@@ -51,12 +57,20 @@ const HOST_BANNER = "host-service";
 const AGENT_PORT = 8080;
 const agentBanner = (name: string) => `agent-${name}`;
 
+/**
+ * The engine's upstream resolver, on the namespace's loopback as systemd-resolved's stub is on
+ * many hosts: a DNS stand-in that resolves every name and records the names asked. Engines before
+ * 26 query a loopback resolver from their own namespace, for internal networks too (CVE-2024-29018).
+ */
+const RESOLVER = "127.0.0.53";
+
 const AGENT_IMAGE = "rapidclaw-test/busybox";
 const PROXY_IMAGE = "rapidclaw-test/squid";
 
 describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the synthesized JSON", () => {
   let engine: DockerEngine | undefined;
   let netAgent: NetAgent | undefined;
+  let dns: DnsStub | undefined;
   let imageDir: string | undefined;
   let plan: FirewallPlan;
   let builtImages: string[] = [];
@@ -72,9 +86,10 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     plan = planOf(stack.spec);
     doc = synthesize(stack).doc;
 
-    engine = await DockerEngine.start("rc-docker");
+    engine = await DockerEngine.start("rc-docker", { resolver: RESOLVER });
     console.info(`Docker confinement e2e: Docker Engine ${engine.version()} in namespace ${engine.ns.name}`);
     engine.ns.addAddress(UPSTREAM);
+    dns = await DnsStub.start(engine.ns, RESOLVER);
     netAgent = await NetAgent.start(engine.ns);
     await netAgent.call({ op: "serveTcp", host: UPSTREAM, port: 443, banner: UPSTREAM_BANNER });
     await netAgent.call({ op: "serveTcp", host: "0.0.0.0", port: HOST_PORT, banner: HOST_BANNER });
@@ -82,6 +97,9 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     imageDir = mkdtempSync(join(tmpdir(), "rapidclaw-images-"));
     engine.importImage(busyboxRoot(imageDir), AGENT_IMAGE);
     engine.importImage(squidRoot(imageDir), PROXY_IMAGE);
+    // Under the stock image's name, so that the probe output's command runs as synthesized.
+    const node = nodeImage(imageDir);
+    engine.importImage(node.root, DEFAULTS.gateway.image, node.changes);
 
     builtImages = replayBuiltImages(engine, doc, PROXY_IMAGE);
     replayNetworks(engine, doc);
@@ -112,6 +130,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
 
   afterAll(async () => {
     await netAgent?.stop();
+    await dns?.stop();
     await engine?.stop();
     if (imageDir) rmSync(imageDir, { recursive: true, force: true });
   });
@@ -212,19 +231,61 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     });
   });
 
-  it("reaches the host's service and the upstream from the host itself (the probes above could succeed)", async () => {
+  describe.each(["customer_support", "research_agent"])("rapidclaw probe as %s, run as the stack's output says", (roleName) => {
+    it("passes the allowed host and finds every other channel closed but DNS and another TLS name in an allowed CONNECT", async () => {
+      const role = roleOf(roleName);
+      const other = plan.roles.find((r) => r.name !== roleName)!;
+      const command: string = doc.output[probeOutputName(role.resourceName)].value;
+      const run = runDockerProbeCommand(command, { dockerSocket: engine!.socket, description: SPEC, extraArgs: ["--json", "--host-port", String(HOST_PORT), "--timeout-ms", "2000"] });
+      const context = JSON.stringify(run.report.channels, null, 1);
+      expect(verdictsOf(run.report), context).toEqual({
+        "allowed-host": "open",
+        "unlisted-host": "closed",
+        [`other-role-host/${other.name}`]: other.allowedHosts.length > 0 ? "closed" : "skip",
+        "proxy-ipv4-literal": "closed",
+        "proxy-ipv6-literal": "closed",
+        "direct-ipv4": "closed",
+        "direct-ipv6": "closed",
+        "metadata-direct": "closed",
+        "metadata-direct-ipv6": "closed",
+        "metadata-via-proxy": "closed",
+        "private-range": "closed",
+        "plain-http": "closed",
+        "dns-tunnel": "open",
+        "sni-mismatch": "open",
+        [`other-role-proxy/${other.name}`]: "closed",
+        [`other-role-gateway/${other.name}`]: "skip",
+        redis: "skip",
+        vault: "skip",
+        [`host/${role.docker!.gateway}:${HOST_PORT}`]: "closed",
+      });
+      expect(run.report.channels.find((c) => c.id === "allowed-host")!.detail, context).toContain(UPSTREAM_BANNER);
+      // The engine forwarded the probe's query from the role's internal network to its loopback resolver.
+      const asked = /^resolve (\S+) /.exec(run.report.channels.find((c) => c.id === "dns-tunnel")!.what)![1];
+      expect(await dns!.names(), context).toContain(asked);
+      expect(run.report.failed, context).toBe(2);
+      expect(run.status, run.stderr).toBe(1);
+    });
+  });
+
+  it("reaches the host's service, the upstream and the resolver from the host itself (the probes above could succeed)", async () => {
     expect(await netAgent!.connectTcp({ host: UPSTREAM, port: HOST_PORT, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: HOST_BANNER });
     expect(await netAgent!.connectTcp({ host: UPSTREAM, port: 443, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: UPSTREAM_BANNER });
+    const lookup = `const r = new (require("node:dns").promises.Resolver)(); r.setServers(["${RESOLVER}"]); r.resolve4("control.example.com").then((a) => console.log(a.join()))`;
+    expect(engine!.ns.run(process.execPath, ["-e", lookup]).stdout.trim()).toBe("192.0.2.1");
+    expect(await dns!.names()).toContain("control.example.com");
   });
 
   it("logs every decision as a JSON line naming the role of the listener reached", () => {
     const lines = engine!.docker(["logs", "rapidclaw-egress-proxy"]).stdout.split("\n").filter(Boolean);
     const entries = lines.map((line) => JSON.parse(line) as { role: string; client: string; host: string; event: string });
     expect(entries.length).toBeGreaterThan(0);
+    // Clients are the agents and the probe's containers, each on its role's /24.
+    const subnetOf = (address: string) => address.split(".").slice(0, 3).join(".");
     for (const entry of entries) {
-      const agent = plan.agents.find((a) => agentAddress(a.name) === entry.client);
-      expect(agent, JSON.stringify(entry)).toBeDefined();
-      expect(entry.role, JSON.stringify(entry)).toBe(agent!.role);
+      const role = plan.roles.find((r) => r.docker!.subnet.endsWith("/24") && subnetOf(r.docker!.subnet) === subnetOf(entry.client));
+      expect(role, JSON.stringify(entry)).toBeDefined();
+      expect(entry.role, JSON.stringify(entry)).toBe(role!.name);
     }
   });
 });

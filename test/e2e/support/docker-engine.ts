@@ -28,8 +28,17 @@ export class DockerEngine {
     return join(this.dir, "docker.sock");
   }
 
-  static async start(prefix: string): Promise<DockerEngine> {
+  /**
+   * Starts the engine; with `resolver`, the engine's own resolver configuration names that address
+   * alone (`ip netns exec` mounts /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf), so that
+   * what the engine forwards for containers goes there.
+   */
+  static async start(prefix: string, options: { readonly resolver?: string } = {}): Promise<DockerEngine> {
     const ns = NetworkNamespace.create(prefix);
+    if (options.resolver !== undefined) {
+      mkdirSync(netnsEtc(ns.name), { recursive: true });
+      writeFileSync(join(netnsEtc(ns.name), "resolv.conf"), `nameserver ${options.resolver}\n`);
+    }
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-${process.pid}-`));
     const logFile = join(dir, "dockerd.log");
     const mounts = [
@@ -96,9 +105,13 @@ export class DockerEngine {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     }
     this.ns.destroy();
+    rmSync(netnsEtc(this.ns.name), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Where `ip netns exec` finds a namespace's own configuration files. */
+const netnsEtc = (name: string) => join("/etc/netns", name);
 
 /** `/tmp` as every image has it: writable by all, sticky. */
 function worldWritableTmp(root: string): void {
