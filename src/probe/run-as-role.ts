@@ -6,6 +6,8 @@
 import { posix } from "node:path";
 import { GATEWAY_BUNDLE_PATH } from "../constructs/gateway-bundle";
 import { DEFAULTS } from "../model/defaults";
+import { UNREACHABLE_RESOLVER } from "../model/dns-opt-in";
+import { roleUids } from "../plan/role-uids";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { JOIN_PARTS_PROGRAM } from "../kubernetes/config-map-parts";
@@ -31,14 +33,15 @@ function probeEnvironment(role: PlannedRole, endpoints: RoleEndpoints): Array<[s
   return env;
 }
 
-/** The user the role's agents run as on Docker (the first agent's; the default without agents). */
+/** The user the role's agents run as on Docker: the first agent's, else the role's own uid. */
 function dockerUser(plan: FirewallPlan, role: PlannedRole): string {
-  return plan.agents.find((a) => a.role === role.name)?.user ?? DEFAULTS.agentUser;
+  const uid = roleUids(plan.names.firewall, plan.roles.map((r) => r.name)).get(role.name);
+  return plan.agents.find((a) => a.role === role.name)?.user ?? `${uid}:${uid}`;
 }
 
 /**
- * Docker: the probe in a throw-away container on the role's network, as its agents' user, with a
- * read-only root and no capabilities. Run from the directory holding node_modules (the bundle is
+ * Docker: the probe in a throw-away container on the role's network, as its agents' user, with
+ * their resolver (none that answers, unless the role opts in to DNS), a read-only root and no capabilities. Run from the directory holding node_modules (the bundle is
  * the package's), with RAPIDCLAW_FIREWALL_FILE set to the firewall file.
  */
 export function dockerProbeCommand(plan: FirewallPlan, role: PlannedRole, endpoints: RoleEndpoints): string {
@@ -48,6 +51,7 @@ export function dockerProbeCommand(plan: FirewallPlan, role: PlannedRole, endpoi
     "docker run --rm",
     `--network ${role.docker.networkName}`,
     `--user ${dockerUser(plan, role)}`,
+    ...(role.dnsReason === undefined ? [`--dns ${UNREACHABLE_RESOLVER}`] : []),
     "--read-only --cap-drop ALL --security-opt no-new-privileges",
     ...probeEnvironment(role, endpoints).map(([name, value]) => `-e ${name}=${value}`),
     `-v "$PWD/node_modules/${PACKAGE}/${GATEWAY_BUNDLE_PATH}:${BUNDLE}:ro"`,
@@ -67,8 +71,8 @@ export interface GatewayConfigMaps {
 }
 
 /**
- * Kubernetes: a Job whose pod is one of the role's (its labels, ServiceAccount and agents' uid,
- * the same variables), running the probe once from the tool gateway's ConfigMaps: an init
+ * Kubernetes: a Job whose pod is one of the role's (its labels, ServiceAccount, agents' uid and
+ * resolver configuration, the same variables), running the probe once from the tool gateway's ConfigMaps: an init
  * container joins the bundle's parts, as the gateway's does.
  */
 export function kubernetesProbeJob(plan: FirewallPlan, role: PlannedRole, endpoints: RoleEndpoints, configMaps: GatewayConfigMaps): Record<string, unknown> {
@@ -90,6 +94,8 @@ export function kubernetesProbeJob(plan: FirewallPlan, role: PlannedRole, endpoi
           serviceAccountName: role.serviceAccountName,
           automountServiceAccountToken: false,
           restartPolicy: "Never",
+          // As the role's agents: no resolver that answers unless the role opts in to DNS.
+          ...(role.dnsReason === undefined ? { dnsPolicy: "None", dnsConfig: { nameservers: [UNREACHABLE_RESOLVER] } } : {}),
           securityContext: { runAsNonRoot: true, runAsUser: KUBERNETES_AGENT_UID, runAsGroup: KUBERNETES_AGENT_UID, seccompProfile: { type: "RuntimeDefault" } },
           initContainers: [{
             name: "join-bundle",
