@@ -35,10 +35,7 @@ export class DockerEngine {
    */
   static async start(prefix: string, options: { readonly resolver?: string } = {}): Promise<DockerEngine> {
     const ns = NetworkNamespace.create(prefix);
-    if (options.resolver !== undefined) {
-      mkdirSync(netnsEtc(ns.name), { recursive: true });
-      writeFileSync(join(netnsEtc(ns.name), "resolv.conf"), `nameserver ${options.resolver}\n`);
-    }
+    if (options.resolver !== undefined) ns.setResolver(options.resolver);
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-${process.pid}-`));
     const logFile = join(dir, "dockerd.log");
     const mounts = [
@@ -105,13 +102,9 @@ export class DockerEngine {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     }
     this.ns.destroy();
-    rmSync(netnsEtc(this.ns.name), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-
-/** Where `ip netns exec` finds a namespace's own configuration files. */
-const netnsEtc = (name: string) => join("/etc/netns", name);
 
 /** `/tmp` as every image has it: writable by all, sticky. */
 function worldWritableTmp(root: string): void {

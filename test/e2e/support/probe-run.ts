@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { GATEWAY_BUNDLE_PATH } from "../../../src/constructs/gateway-bundle";
 import type { FirewallSpecProps } from "../../../src/model/types";
 import type { ProbeReport } from "../../../src/probe/verdicts";
+import type { NetworkNamespace } from "./netns";
 
 const REPO = join(__dirname, "..", "..", "..");
 
@@ -48,5 +49,25 @@ export function parsed(status: number, stdout: string, stderr: string): ProbeRun
     return { status, report: JSON.parse(stdout) as ProbeReport, stderr };
   } catch {
     throw new Error(`the probe printed no JSON report (exit ${status}):\n${stderr}${stdout}`);
+  }
+}
+
+/**
+ * Runs the package's bundle (`node rapidclaw-gateway.cjs probe …`) inside a namespace as an agent
+ * user, as the VM instructions say: the bundle and the firewall file copied where that user reads them.
+ */
+export function runBundledProbeAs(ns: NetworkNamespace, user: { readonly uid: number; readonly gid: number }, options: { readonly description: FirewallSpecProps; readonly env: NodeJS.ProcessEnv; readonly args: ReadonlyArray<string> }): ProbeRun {
+  const dir = mkdtempSync(join(tmpdir(), "rapidclaw-probe-vm-"));
+  try {
+    chmodSync(dir, 0o755);
+    const bundle = join(dir, "rapidclaw-gateway.cjs");
+    copyFileSync(join(REPO, GATEWAY_BUNDLE_PATH), bundle);
+    const config = join(dir, "firewall.json");
+    writeFileSync(config, JSON.stringify(options.description));
+    const identity = ["--reuid", String(user.uid), "--regid", String(user.gid), "--clear-groups"];
+    const result = ns.run("setpriv", [...identity, process.execPath, bundle, "probe", "--config", config, ...options.args], { env: options.env, allowFailure: true });
+    return parsed(result.status, result.stdout, result.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
