@@ -47,6 +47,7 @@ describe("the channels of a role", () => {
     expect(c.get("other-role-proxy/customer_support")!.attempt).toEqual({ kind: "tcp", target: { host: "172.30.76.2", port: 3128 } });
     expect(c.get("other-role-gateway/customer_support")!.attempt).toEqual({ kind: "tcp", target: { host: "172.30.76.3", port: 8080 } });
     expect(c.get("redis")!.attempt).toEqual({ kind: "tcp", target: { host: "172.31.128.67", port: 6379 } });
+    expect(c.get("gateway-proxy-listener")!.attempt).toEqual({ kind: "tcp", target: { host: docker.gateway!.docker!.egressNetwork.peerAddress, port: 3128 } });
     expect(c.get("host/172.30.16.1:22")!.attempt).toEqual({ kind: "tcp", target: { host: "172.30.16.1", port: 22 } });
     expect(channels.filter((x) => x.id.startsWith("vault/")).map((x) => x.attempt)).toEqual(
       ["anthropic", "database", "file_upload", "send_email", "web_search"].map((tool) => ({ kind: "http", url: `http://vault:8200/v1/agent-keys/data/tools/${tool.replace("_", "-")}` })));
@@ -64,6 +65,7 @@ describe("the channels of a role", () => {
     const c = byId(probeChannels(kubernetes, "customer_support", targets({ proxy: { host: "10.96.0.20", port: 3128 }, gateway: { host: "10.96.0.30", port: 8080 } })));
     expect(c.get("other-role-proxy/research_agent")!.attempt).toEqual({ kind: "tcp", target: { host: "10.96.0.20", port: 3129 } });
     expect(c.get("other-role-gateway/research_agent")!.attempt).toEqual({ kind: "tcp", target: { host: "10.96.0.30", port: 8081 } });
+    expect(c.get("gateway-proxy-listener")!.attempt).toEqual({ kind: "tcp", target: { host: "10.96.0.20", port: 3127 } });
     expect(c.get("host")!.skipped).toMatch(/give --host-address/);
     const given = probeChannels(kubernetes, "customer_support", targets({ proxy: { host: "10.96.0.20", port: 3128 }, hostAddresses: ["192.0.2.7", "2001:db8::7"], hostPorts: [22, 10250] }));
     expect(given.filter((x) => x.id.startsWith("host/")).map((x) => x.id)).toEqual(["host/192.0.2.7:22", "host/192.0.2.7:10250", "host/[2001:db8::7]:22", "host/[2001:db8::7]:10250"]);

@@ -4,7 +4,7 @@ import { FirewallSpecError } from "../model/errors";
 import { loadFirewallSpec } from "../model/load";
 import { compileFirewall } from "../plan/plan";
 import { makeAttempt } from "../probe/attempts";
-import { probeChannels } from "../probe/channels";
+import { probeChannels, type ProbeChannel } from "../probe/channels";
 import { probeTargets, ProbeTargetError } from "../probe/probe-targets";
 import { probeReport, renderProbeReport, type Observation } from "../probe/verdicts";
 import { processIo, reportCliErrors, type CliIo } from "./cli-io";
@@ -29,6 +29,20 @@ const positive = (value: string, what: string) => {
 };
 const collect = <T>(parse: (v: string) => T) => (value: string, previous: T[] | undefined) => [...(previous ?? []), parse(value)];
 
+/** The role and its channels, from the description, the flags and the environment; a CliError says what is missing. */
+function plannedChannels(options: ProbeOptions, env: NodeJS.ProcessEnv): { role: string; channels: ProbeChannel[] } {
+  const role = options.role ?? env.RAPIDCLAW_ROLE;
+  if (role === undefined || role === "") throw new CliError("no role: run the probe with the role's environment (RAPIDCLAW_ROLE) or give --role");
+  try {
+    const plan = compileFirewall(loadFirewallSpec(options.config), options.config);
+    const targets = probeTargets(env, { ...options, hostPorts: options.hostPort }, { vaultAddress: plan.vault.address, nonce: randomBytes(6).toString("hex") });
+    return { role, channels: probeChannels(plan, role, targets) };
+  } catch (error) {
+    if (error instanceof FirewallSpecError || error instanceof ProbeTargetError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
 /** `rapidclaw probe`: tries every way out from inside a role and says which are open. */
 export function registerProbeCommand(program: Command, io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Command {
   return program
@@ -45,17 +59,7 @@ export function registerProbeCommand(program: Command, io: CliIo = processIo, en
     .option("--json", "print the report as JSON")
     .addHelpText("after", `\nExit codes: ${EXIT.OK} every channel as it must be, ${EXIT.CHANNEL_WRONG} some channel open that must be closed (or the allowed host failed), ${EXIT.USAGE} bad arguments or description.`)
     .action((options: ProbeOptions) => reportCliErrors(io, async () => {
-      const role = options.role ?? env.RAPIDCLAW_ROLE;
-      if (role === undefined || role === "") throw new CliError("no role: run the probe with the role's environment (RAPIDCLAW_ROLE) or give --role");
-      let channels;
-      try {
-        const plan = compileFirewall(loadFirewallSpec(options.config), options.config);
-        const targets = probeTargets(env, { ...options, hostPorts: options.hostPort }, { vaultAddress: plan.vault.address, nonce: randomBytes(6).toString("hex") });
-        channels = probeChannels(plan, role, targets);
-      } catch (error) {
-        if (error instanceof FirewallSpecError || error instanceof ProbeTargetError) throw new CliError(error.message);
-        throw error;
-      }
+      const { role, channels } = plannedChannels(options, env);
       const observations = new Map<string, Observation>(await Promise.all(channels.filter((c) => c.attempt !== undefined)
         .map(async (c) => [c.id, await makeAttempt(c.attempt!, options.timeoutMs)] as const)));
       const report = probeReport(role, channels, observations);

@@ -6,6 +6,7 @@
 import { hostPatternText } from "../model/hosts";
 import { AgentPlatform } from "../model/types";
 import type { FirewallPlan, PlannedRole } from "../plan/plan";
+import { squidGatewayListenerForPlan } from "../render/squid-conf";
 import { ProbeTargetError, type Endpoint, type ProbeTargets } from "./probe-targets";
 
 /** One try at a way out. */
@@ -143,6 +144,10 @@ export function probeChannels(plan: FirewallPlan, roleName: string, targets: Pro
     channels.push(either(`other-role-proxy/${other.name}`, `${other.name}'s proxy listener`, otherProxy(plan, role, other, targets), (target) => ({ kind: "tcp", target })));
     channels.push(either(`other-role-gateway/${other.name}`, `${other.name}'s gateway listener`, otherGateway(plan, role, other, targets), (target) => ({ kind: "tcp", target })));
   }
+  const gatewayListener = squidGatewayListenerForPlan(plan);
+  channels.push(gatewayListener === undefined
+    ? skip("gateway-proxy-listener", "the proxy's listener for the tool gateway", "closed", "the proxy has no listener for a tool gateway")
+    : tried("gateway-proxy-listener", "the proxy's listener for the tool gateway (the upstreams' allowlist)", "closed", { kind: "tcp", target: { host: gatewayListener.listenAddress ?? targets.proxy.host, port: gatewayListener.port } }));
   const redis = plan.gateway?.redis.url;
   channels.push(redis === undefined
     ? skip("redis", "the gateway's Redis", "closed", "no tool gateway")

@@ -255,6 +255,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
         "sni-mismatch": "closed",
         [`other-role-proxy/${other.name}`]: "closed",
         [`other-role-gateway/${other.name}`]: "skip",
+        "gateway-proxy-listener": "skip",
         redis: "skip",
         vault: "skip",
         [`host/${role.docker!.gateway}:${HOST_PORT}`]: "closed",

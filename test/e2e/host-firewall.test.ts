@@ -283,6 +283,7 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
       "sni-mismatch": "closed",
       [`other-role-proxy/${PROBE_OTHER_ROLE.name}`]: "closed",
       [`other-role-gateway/${PROBE_OTHER_ROLE.name}`]: "skip",
+      "gateway-proxy-listener": "skip",
       redis: "skip",
       vault: "skip",
       [`host/${VM}:${VM_SERVICE_PORT}`]: "closed",
