@@ -10,6 +10,7 @@ import { AgentRoleProfile } from "./constructs/agent-role-profile";
 import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
+import { addProbeOutputs } from "./constructs/probe-outputs";
 import { ProxyEvents } from "./constructs/proxy-events";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
@@ -158,6 +159,7 @@ export class RapidClawStack extends TerraformStack {
         value: this.gateway.urls,
       });
     }
+    addProbeOutputs(this, plan, this.proxy.proxyUrls, this.gateway);
   }
 }
 

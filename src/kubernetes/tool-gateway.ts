@@ -450,13 +450,13 @@ export class KubernetesToolGateway extends Construct {
 }
 
 /** Keys in the gateway's ConfigMaps: the names of the files they are mounted as. */
-interface GatewayFileNames {
+export interface GatewayFileNames {
   readonly config: string;
   readonly vaultAgentConfig: string;
   readonly bundle: string;
 }
 
-function fileNames(gateway: PlannedGateway): GatewayFileNames {
+export function fileNames(gateway: PlannedGateway): GatewayFileNames {
   return { config: posix.basename(gateway.paths.config), vaultAgentConfig: posix.basename(gateway.paths.vaultAgentConfig), bundle: posix.basename(gateway.paths.bundle) };
 }
 

@@ -4,9 +4,11 @@
  * (networks, subnets, bridge options, internal flag, addresses, users, capabilities, read-only
  * roots, tmpfs, uploads, limits, env); only the images are stand-ins made locally: busybox-static
  * for the agents, and for the proxy image the stack builds (images/egress-proxy: Debian 12's
- * squid-openssl) one made from this host's squid-openssl, the same Debian package. A resolver on
- * the namespace's loopback recurses to a stand-in authoritative server for `exfil.test`. From inside each agent: its own proxy works for
- * its own hosts, and other roles' agents, the proxy's other listeners and the host are out of reach.
+ * squid-openssl) one made from this host's squid-openssl, the same Debian package; this machine's
+ * Node for the probe's image. A resolver on the namespace's loopback recurses to a stand-in
+ * authoritative server for `exfil.test`. From inside each agent: its own proxy works for its own
+ * hosts, and other roles' agents, the proxy's other listeners and the host are out of reach.
+ * `rapidclaw probe` runs as each role exactly as the stack's `probe_<role>` output says.
  *
  * The one change to what is synthesized: the proxy's squid.conf gets a `hosts_file` line (and the
  * file) so that test names resolve to the stand-in upstream inside the namespace.
@@ -23,12 +25,15 @@ import { AGENT_PROFILE_PATH } from "../../src/plan/agent-environment";
 import type { FirewallPlan } from "../../src/plan/plan";
 import { synthesize } from "../support/synth";
 import { App } from "cdktf";
-import { busyboxRoot, DockerEngine, squidRoot } from "./support/docker-engine";
+import { busyboxRoot, DockerEngine, nodeImage, squidRoot } from "./support/docker-engine";
 import { replayBuiltImages, replayContainer, replayNetworks } from "./support/docker-replay";
 import { connectRequest, printfBytes, probeFrom, type Probe } from "./support/docker-probe";
 import { clientHello } from "./support/client-hello";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
+import { runDockerProbeCommand, verdictsOf } from "./support/probe-run";
+import { DEFAULTS } from "../../src/model/defaults";
+import { probeOutputName } from "../../src/constructs/probe-outputs";
 import { planOf } from "../../src/plan/firewall-spec";
 import { PROXY_IMAGE_DIR } from "../../src/plan/proxy-image";
 import { packageRoot } from "../../src/terraform/package-files";
@@ -87,7 +92,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     plan = planOf(stack.spec);
     doc = synthesize(stack).doc;
 
-    engine = await DockerEngine.start("rc-docker", { resolvConf: `nameserver ${RESOLVER}\n` });
+    engine = await DockerEngine.start("rc-docker", { resolver: RESOLVER });
     engine.ns.addAddress(AUTHORITY);
     dnsServers.push(
       spawn("ip", ["netns", "exec", engine.ns.name, "dnsmasq", ...DNSMASQ, `--log-facility=${join(dnsLogDir, "authority.log")}`, `--listen-address=${AUTHORITY}`, "--address=/exfil.test/203.0.113.99"], { stdio: "ignore" }),
@@ -102,6 +107,9 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     imageDir = mkdtempSync(join(tmpdir(), "rapidclaw-images-"));
     engine.importImage(busyboxRoot(imageDir), AGENT_IMAGE);
     engine.importImage(squidRoot(imageDir), PROXY_IMAGE);
+    // Under the stock image's name, so that the probe output's command runs as synthesized.
+    const node = nodeImage(imageDir);
+    engine.importImage(node.root, DEFAULTS.gateway.image, node.changes);
 
     builtImages = replayBuiltImages(engine, doc, PROXY_IMAGE);
     replayNetworks(engine, doc);
@@ -234,6 +242,45 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     });
   });
 
+  describe.each(["customer_support", "research_agent"])("rapidclaw probe as %s, run as the stack's output says", (roleName) => {
+    it("passes the allowed host and finds every other channel closed, DNS and another TLS name in an allowed CONNECT too", async () => {
+      const role = roleOf(roleName);
+      const other = plan.roles.find((r) => r.name !== roleName)!;
+      const command: string = doc.output[probeOutputName(role.resourceName)].value;
+      const run = runDockerProbeCommand(command, { dockerSocket: engine!.socket, description: SPEC, extraArgs: ["--json", "--host-port", String(HOST_PORT), "--timeout-ms", "2000"] });
+      const context = JSON.stringify(run.report.channels, null, 1);
+      expect(verdictsOf(run.report), context).toEqual({
+        "allowed-host": "open",
+        "unlisted-host": "closed",
+        [`other-role-host/${other.name}`]: other.allowedHosts.length > 0 ? "closed" : "skip",
+        "proxy-ipv4-literal": "closed",
+        "proxy-ipv6-literal": "closed",
+        "direct-ipv4": "closed",
+        "direct-ipv6": "closed",
+        "metadata-direct": "closed",
+        "metadata-direct-ipv6": "closed",
+        "metadata-via-proxy": "closed",
+        "private-range": "closed",
+        "plain-http": "closed",
+        "dns-tunnel": "closed",
+        "sni-mismatch": "closed",
+        [`other-role-proxy/${other.name}`]: "closed",
+        [`other-role-gateway/${other.name}`]: "skip",
+        "gateway-proxy-listener": "skip",
+        redis: "skip",
+        vault: "skip",
+        [`host/${role.docker!.gateway}:${HOST_PORT}`]: "closed",
+      });
+      // The stand-in upstream greets in plain text: what came back to the ClientHello was its banner, not TLS.
+      expect(run.report.channels.find((c) => c.id === "allowed-host")!.detail, context).toBe("proxy answered 200; TLS for api.anthropic.com: the far end answered (ERR_SSL_WRONG_VERSION_NUMBER)");
+      // The role's resolver is the container's own loopback: the engine's loopback resolver never hears the name.
+      const asked = /^resolve (\S+) /.exec(run.report.channels.find((c) => c.id === "dns-tunnel")!.what)![1];
+      expect(dnsLog("resolver.log"), context).not.toContain(asked);
+      expect(run.report.failed, context).toBe(0);
+      expect(run.status, run.stderr).toBe(0);
+    });
+  });
+
   it("reaches the host's service and the upstream from the host itself (the probes above could succeed)", async () => {
     expect(await netAgent!.connectTcp({ host: UPSTREAM, port: HOST_PORT, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: HOST_BANNER });
     expect(await netAgent!.connectTcp({ host: UPSTREAM, port: 443, timeoutMs: 2_000 })).toMatchObject({ outcome: "data", data: UPSTREAM_BANNER });
@@ -264,10 +311,12 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
     const lines = engine!.docker(["logs", "rapidclaw-egress-proxy"]).stdout.split("\n").filter(Boolean);
     const entries = lines.map((line) => JSON.parse(line) as { role: string; client: string; host: string; event: string });
     expect(entries.length).toBeGreaterThan(0);
+    // Clients are the agents and the probe's containers, each on its role's /24.
+    const subnetOf = (address: string) => address.split(".").slice(0, 3).join(".");
     for (const entry of entries) {
-      const agent = plan.agents.find((a) => agentAddress(a.name) === entry.client);
-      expect(agent, JSON.stringify(entry)).toBeDefined();
-      expect(entry.role, JSON.stringify(entry)).toBe(agent!.role);
+      const role = plan.roles.find((r) => r.docker!.subnet.endsWith("/24") && subnetOf(r.docker!.subnet) === subnetOf(entry.client));
+      expect(role, JSON.stringify(entry)).toBeDefined();
+      expect(entry.role, JSON.stringify(entry)).toBe(role!.name);
     }
   });
 

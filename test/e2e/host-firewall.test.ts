@@ -16,6 +16,13 @@ import type { ConnectOutcome } from "./support/net-agent-protocol";
 import { connectNamespaces, NetworkNamespace, type CommandResult } from "./support/netns";
 import { backendEnvironment, IPTABLES_TOOLS, iptablesBackends } from "./support/iptables-backends";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
+import { firewallScenario } from "../../examples/firewall-scenario";
+import { AgentPlatform } from "../../src/model/types";
+import { compileFirewall } from "../../src/plan/plan";
+import { renderSquidConfForPlan } from "../../src/render/squid-conf";
+import { DnsStub } from "./support/dns-stub";
+import { runBundledProbeAs, verdictsOf } from "./support/probe-run";
+import { prepareSquidFiles, removeSquidFiles, SquidProcess, type SquidFiles } from "./support/squid";
 
 const SKIP = skipLoudly("host egress firewall e2e", missingPrerequisites(["ip", "setpriv", "unshare", ...IPTABLES_TOOLS], { namespaces: true }));
 
@@ -27,6 +34,19 @@ const RESOLVER6 = "2001:db8:1::1";
 const OTHER_RESOLVER6 = "2001:db8:1::9";
 const VM = "198.51.100.2";
 const PROXY_PORT = 3128;
+
+/**
+ * `rapidclaw probe` as an agent user of the VM: the role's Squid (the example description on
+ * Kubernetes, one port per role) on the network side, its allowed host resolving to BACKEND:443,
+ * and the VM's resolver a DNS stand-in that resolves every name but is not a listed resolver.
+ */
+const PROBE_SPEC = firewallScenario(AgentPlatform.KUBERNETES);
+const PROBE_PLAN = compileFirewall(PROBE_SPEC);
+const PROBE_ROLE = PROBE_PLAN.roles.find((r) => r.name === "research_agent")!;
+const PROBE_OTHER_ROLE = PROBE_PLAN.roles.find((r) => r.name !== PROBE_ROLE.name)!;
+const SQUID_ADDRESS = "198.51.100.3";
+const VM_RESOLVER = "198.51.100.10";
+const VM_SERVICE_PORT = 8080;
 
 /** Agent users: one by name (nobody, also listed by its uid) and one by a bare uid with no passwd entry. */
 const NOBODY: RunAs = { uid: 65534, gid: 65534 };
@@ -40,6 +60,8 @@ const OPTIONS: HostFirewallOptions = {
   proxyEndpoints: [
     { address: RESOLVER, port: PROXY_PORT },
     { address: RESOLVER6, port: PROXY_PORT },
+    // The probed role's own listener; the other role's is not the VM's.
+    { address: SQUID_ADDRESS, port: PROBE_ROLE.proxyPort },
   ],
   cidrs: [{ cidr: "198.51.100.128/25", ports: [5432, 6543] }],
   namePrefix: "RCTEST",
@@ -119,6 +141,9 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
   let env: NodeJS.ProcessEnv;
   let original: Record<4 | 6, string>;
   let installed: Record<4 | 6, string>;
+  let squid: SquidProcess | undefined;
+  let squidFiles: SquidFiles | undefined;
+  let dns: DnsStub | undefined;
 
   const sh = (script: string, options: { allowFailure?: boolean } = {}): CommandResult => {
     const path = join(dir, "script.sh");
@@ -152,13 +177,21 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
     network = NetworkNamespace.create(`rc-hfw-net-${backend.name}`);
     connectNamespaces(
       { ns: vm, device: "vm0", addresses: [`${VM}/24`, "2001:db8:1::2/64"] },
-      { ns: network, device: "net0", addresses: [`${RESOLVER}/24`, `${OTHER_RESOLVER}/24`, `${BACKEND}/24`, `${RESOLVER6}/64`, `${OTHER_RESOLVER6}/64`] },
+      { ns: network, device: "net0", addresses: [`${RESOLVER}/24`, `${OTHER_RESOLVER}/24`, `${BACKEND}/24`, `${SQUID_ADDRESS}/24`, `${VM_RESOLVER}/24`, `${RESOLVER6}/64`, `${OTHER_RESOLVER6}/64`] },
     );
+    // Everything else leaves towards the network side, as from a VM with a default route.
+    vm.ip(["route", "add", "default", "dev", "vm0"]);
+    vm.ip(["-6", "route", "add", "default", "dev", "vm0"]);
+    vm.setResolver(VM_RESOLVER);
     const servers = [await NetAgent.start(network), await NetAgent.start(vm)];
     agents.push(...servers);
     for (const [server, onVm] of [[servers[0], false], [servers[1], true]] as const) {
       for (const l of listeners(onVm)) await server.call({ op: l.protocol === "tcp" ? "serveTcp" : "serveUdp", host: l.host, port: l.port, banner: banner(l.protocol, l.host, l.port) });
     }
+    await servers[0].call({ op: "serveTcp", host: BACKEND, port: 443, banner: "backend-443" });
+    squidFiles = prepareSquidFiles("hfw-probe", PROBE_PLAN.modelHosts.map((h) => ({ name: h.domain, address: BACKEND })));
+    squid = await SquidProcess.start(network, squidFiles, renderSquidConfForPlan(PROBE_PLAN, { listenAddress: SQUID_ADDRESS, hostsFile: squidFiles.hostsFile }));
+    dns = await DnsStub.start(network, VM_RESOLVER);
     clients = new Map();
     for (const user of [NOBODY, AGENT_UID, OTHER_USER]) {
       const client = await NetAgent.start(vm, user);
@@ -171,6 +204,9 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
 
   afterAll(async () => {
     for (const agent of agents) await agent.stop();
+    await squid?.stop();
+    if (squidFiles) removeSquidFiles(squidFiles);
+    await dns?.stop();
     vm?.destroy();
     network?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -221,6 +257,48 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
       if (blockedHere) expect(outcome, context).toEqual({ outcome: "error", code: a.protocol === "tcp" ? "ECONNREFUSED" : "EPERM" });
       expect(loggedPackets(version) - loggedBefore, `${context}: packets on the LOG rule`).toBe(blockedHere ? 1 : 0);
     });
+  });
+
+  it("rapidclaw probe as an agent user: the role's allowed host passes through its proxy, every other channel is closed", async () => {
+    const run = runBundledProbeAs(vm!, NOBODY, {
+      description: PROBE_SPEC,
+      env: { HTTPS_PROXY: `http://${SQUID_ADDRESS}:${PROBE_ROLE.proxyPort}`, RAPIDCLAW_ROLE: PROBE_ROLE.name },
+      args: ["--host-address", VM, "--host-port", String(VM_SERVICE_PORT), "--json", "--timeout-ms", "2000"],
+    });
+    const context = JSON.stringify(run.report.channels, null, 1);
+    expect(verdictsOf(run.report), context).toEqual({
+      "allowed-host": "open",
+      "unlisted-host": "closed",
+      [`other-role-host/${PROBE_OTHER_ROLE.name}`]: "skip",
+      "proxy-ipv4-literal": "closed",
+      "proxy-ipv6-literal": "closed",
+      "direct-ipv4": "closed",
+      "direct-ipv6": "closed",
+      "metadata-direct": "closed",
+      "metadata-direct-ipv6": "closed",
+      "metadata-via-proxy": "closed",
+      "private-range": "closed",
+      "plain-http": "closed",
+      "dns-tunnel": "closed",
+      "sni-mismatch": "closed",
+      [`other-role-proxy/${PROBE_OTHER_ROLE.name}`]: "closed",
+      [`other-role-gateway/${PROBE_OTHER_ROLE.name}`]: "skip",
+      "gateway-proxy-listener": "skip",
+      redis: "skip",
+      vault: "skip",
+      [`host/${VM}:${VM_SERVICE_PORT}`]: "closed",
+    });
+    // The firewall refused them (REJECT answers TCP with a reset), not a missing route.
+    const detail = (id: string) => run.report.channels.find((c) => c.id === id)!.detail;
+    for (const id of ["direct-ipv4", "direct-ipv6", "metadata-direct", `other-role-proxy/${PROBE_OTHER_ROLE.name}`, `host/${VM}:${VM_SERVICE_PORT}`]) expect(detail(id), `${id}\n${context}`).toBe("ECONNREFUSED");
+    expect(run.report.failed, context).toBe(0);
+    expect(run.status, run.stderr).toBe(0);
+    // The resolver answers any other user of the VM: the agent user's query never reached it.
+    const asked = /^resolve (\S+) /.exec(run.report.channels.find((c) => c.id === "dns-tunnel")!.what)![1];
+    expect(await dns!.names(), context).not.toContain(asked);
+    const lookup = `new (require("node:dns").promises.Resolver)().resolve4("control.example.com").then((a) => console.log(a.join()))`;
+    expect(vm!.run(process.execPath, ["-e", lookup]).stdout.trim()).toBe("192.0.2.1");
+    expect(await dns!.names()).toContain("control.example.com");
   });
 
   it("an agent user's listener cannot send to a peer that connected to it; another user's listener can", async () => {

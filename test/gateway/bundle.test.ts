@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -47,6 +48,18 @@ describe("the gateway as one bundled file", () => {
     expect(required.filter((arg) => !/^"[^"]+"$/.test(arg))).toEqual([]);
     expect(required.map((arg) => arg.slice(1, -1)).filter((name) => !NODE_BUILTINS.has(name))).toEqual([]);
     expect(text).not.toMatch(/\bimport\(/);
+  });
+
+  it("carries rapidclaw probe: run alone, it reports every channel as JSON and exits 1 when the allowed host does not pass", () => {
+    const config = join(dirs[1], "probe-firewall.json");
+    writeFileSync(config, JSON.stringify(gatewayScenario()));
+    const args = ["probe", "--config", config, "--role", "research_agent", "--proxy", "http://127.0.0.1:1", "--host-address", "127.0.0.1", "--host-port", "1", "--json", "--timeout-ms", "300"];
+    const result = spawnSync(process.execPath, [bundles[1], ...args], { cwd: dirs[1], encoding: "utf8", env: { PATH: process.env.PATH, NODE_PATH: "" }, timeout: 30_000 });
+    const report = JSON.parse(result.stdout) as { role: string; channels: Array<{ id: string; verdict: string; detail: string }> };
+    expect(report.role).toBe("research_agent");
+    expect(report.channels.find((c) => c.id === "allowed-host")).toMatchObject({ verdict: "FAIL", detail: "proxy 127.0.0.1:1: ECONNREFUSED" });
+    expect(report.channels.find((c) => c.id === "host/127.0.0.1:1")).toMatchObject({ verdict: "pass", detail: "ECONNREFUSED" });
+    expect(result.status, result.stderr).toBe(1);
   });
 
   it("ships the license of every bundled package", () => {

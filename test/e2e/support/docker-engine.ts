@@ -29,15 +29,13 @@ export class DockerEngine {
   }
 
   /**
-   * `resolvConf`: the daemon's /etc/resolv.conf (`ip netns exec` mounts /etc/netns/<name>/resolv.conf
-   * over it), whose nameservers the engine's embedded DNS forwards to for containers given no `dns`.
+   * Starts the engine; with `resolver`, the engine's own resolver configuration names that address
+   * alone (`ip netns exec` mounts /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf), so that
+   * what the engine forwards for containers goes there.
    */
-  static async start(prefix: string, options: { resolvConf?: string } = {}): Promise<DockerEngine> {
+  static async start(prefix: string, options: { readonly resolver?: string } = {}): Promise<DockerEngine> {
     const ns = NetworkNamespace.create(prefix);
-    if (options.resolvConf !== undefined) {
-      mkdirSync(netnsEtc(ns.name), { recursive: true });
-      writeFileSync(join(netnsEtc(ns.name), "resolv.conf"), options.resolvConf);
-    }
+    if (options.resolver !== undefined) ns.setResolver(options.resolver);
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-${process.pid}-`));
     const logFile = join(dir, "dockerd.log");
     const mounts = [
@@ -112,13 +110,9 @@ export class DockerEngine {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     }
     this.ns.destroy();
-    rmSync(netnsEtc(this.ns.name), { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
-
-/** Files `ip netns exec` mounts over /etc for a namespace. */
-const netnsEtc = (name: string) => join("/etc/netns", name);
 
 /** `/tmp` as every image has it: writable by all, sticky. */
 function worldWritableTmp(root: string): void {

@@ -1,5 +1,7 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { isIPv6 } from "node:net";
+import { join } from "node:path";
 
 const COMMAND_TIMEOUT_MS = 15_000;
 
@@ -69,6 +71,19 @@ export class NetworkNamespace {
     this.ip(["addr", "add", cidr, "dev", device, ...(isIPv6(address.split("/")[0]) ? ["nodad"] : [])]);
   }
 
+  /**
+   * Makes `address` the one resolver of programs run inside (`ip netns exec` mounts
+   * /etc/netns/<namespace>/resolv.conf over /etc/resolv.conf); removed with the namespace.
+   */
+  setResolver(address: string): void {
+    mkdirSync(this.etc(), { recursive: true });
+    writeFileSync(join(this.etc(), "resolv.conf"), `nameserver ${address}\n`);
+  }
+
+  private etc(): string {
+    return join("/etc/netns", this.name);
+  }
+
   /** Kills what still runs inside (all of it was started by this test run) and deletes the namespace. */
   destroy(): void {
     const pids = run("ip", ["netns", "pids", this.name], { allowFailure: true }).stdout.split(/\s+/).filter(Boolean);
@@ -80,6 +95,7 @@ export class NetworkNamespace {
       }
     }
     run("ip", ["netns", "del", this.name], { allowFailure: true });
+    rmSync(this.etc(), { recursive: true, force: true });
   }
 }
 
