@@ -44,6 +44,18 @@ export enum KeyMode {
   EXTERNAL = "external",
 }
 
+/**
+ * Whether the gateway refuses what its rules refuse (`ENFORCE`), or lets it through and raises a
+ * `would_deny` event instead (`AUDIT`, shadow mode), to see what a firewall would refuse before
+ * it does.
+ */
+export enum Enforcement {
+  /** Refuse: the answer the rule gives (403, 429) and its event. */
+  ENFORCE = "enforce",
+  /** Let through and raise `would_deny`, naming the refusal the rule would have given. */
+  AUDIT = "audit",
+}
+
 /** Who holds a tool's key at run time. */
 export enum KeyDelivery {
   /**
@@ -174,6 +186,13 @@ export interface ToolProps {
    * @default false
    */
   readonly failOpen?: boolean;
+  /**
+   * Shadow mode for this tool: `audit` lets calls the gateway would refuse (permission, rate
+   * limit, token budget) through and raises `would_deny` events instead. Wins over the role's
+   * and the firewall's `enforcement`.
+   * @default - the role's `enforcement`, else the firewall's
+   */
+  readonly enforcement?: Enforcement;
   /**
    * The tool's names in the agents' own configuration, for the native OpenClaw and Hermes Agent
    * fragments and their gateway hooks. Omit an agent to take the default; `[]` for none.
@@ -415,6 +434,12 @@ export interface RoleProps {
    * @default false
    */
   readonly allowFileSystem?: boolean;
+  /**
+   * Shadow mode for this role's tool calls: `audit` lets calls the gateway would refuse through
+   * and raises `would_deny` events instead. A tool's own `enforcement` wins over it.
+   * @default - the firewall's `enforcement`
+   */
+  readonly enforcement?: Enforcement;
 }
 
 /** An agent workload. */
@@ -791,6 +816,13 @@ export interface FirewallSpecProps {
   readonly monitoring?: MonitoringOptions;
   /** @default - see GatewayOptions */
   readonly gateway?: GatewayOptions;
+  /**
+   * Shadow mode of the tool gateway for every role and tool: `audit` lets calls it would refuse
+   * (permission, rate limit, token budget) through and raises `would_deny` events instead. A
+   * role's and a tool's own `enforcement` win over it. The egress proxy is not affected.
+   * @default "enforce"
+   */
+  readonly enforcement?: Enforcement;
   /**
    * What earlier syntheses handed out to each role, by role name (`RapidClawStack` keeps it in
    * its `allocationFile`): a recorded role keeps its ports (Kubernetes) or subnet (Docker)
