@@ -203,6 +203,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           "failOpen": {
             "type": "boolean"
           },
+          "enforcement": {
+            "type": "string",
+            "enum": [
+              "enforce",
+              "audit"
+            ]
+          },
           "agentTools": {
             "type": "object",
             "properties": {
@@ -345,6 +352,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           },
           "allowFileSystem": {
             "type": "boolean"
+          },
+          "enforcement": {
+            "type": "string",
+            "enum": [
+              "enforce",
+              "audit"
+            ]
           }
         },
         "additionalProperties": false
@@ -835,6 +849,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
         }
       },
       "additionalProperties": false
+    },
+    "enforcement": {
+      "type": "string",
+      "enum": [
+        "enforce",
+        "audit"
+      ]
     },
     "allocations": {
       "type": "object",
