@@ -68,6 +68,9 @@ class BodyTooLarge extends Error {}
  */
 type Verdict = "pass" | "refused" | "shadowed";
 
+/** What a call asked for, written into the events of its limits. */
+type CallDetails = { readonly method: string; readonly path?: string; readonly required: ToolAccess };
+
 /**
  * Handles calls on the agents' listeners: who is calling (from the listener and source address),
  * where to (the route), whether the role may (RBAC), whether the limit allows (Redis), then the
@@ -141,7 +144,8 @@ export class ToolCallHandler {
       return;
     }
     // An MCP server's requests are decided per JSON-RPC message, once the body is read.
-    let verdict: Verdict = tool.mcpTools === undefined ? this.permitted(role, tool.name, requiredAccess(tool, method, route.effectiveSegments), res, { method, path: route.path }) : "pass";
+    const required = tool.mcpTools === undefined ? requiredAccess(tool, method, route.effectiveSegments) : undefined;
+    let verdict: Verdict = required === undefined ? "pass" : this.permitted(role, tool.name, required, res, { method, path: route.path });
     if (verdict === "refused") return;
     const busy = this.inFlight.get(role) ?? 0;
     if (busy >= this.options.maxCallsInFlightPerRole) {
@@ -176,9 +180,11 @@ export class ToolCallHandler {
     if (mcp === null) return;
     const { stageFor, mcpTool } = mcp;
     if (mcp.shadowed) verdict = "shadowed";
-    if (verdict === "pass") verdict = await this.withinLimit(role, tool, res);
-    if (verdict === "pass" && mcpTool !== undefined) verdict = await this.withinLimit(role, tool, res, mcpTool);
-    if (verdict === "pass") verdict = await this.withinTokenBudget(role, tool, res);
+    // What the call needed, in the limits' events too: a replay decides their permission again.
+    const asked: CallDetails = required === undefined ? { method, required: mcpTool === undefined ? ToolAccess.READ : (tool.mcpTools as Record<string, ToolAccess>)[mcpTool] } : { method, path: route.path, required };
+    if (verdict === "pass") verdict = await this.withinLimit(role, tool, res, asked);
+    if (verdict === "pass" && mcpTool !== undefined) verdict = await this.withinLimit(role, tool, res, asked, mcpTool);
+    if (verdict === "pass") verdict = await this.withinTokenBudget(role, tool, res, asked);
     if (verdict === "refused") return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
@@ -217,13 +223,13 @@ export class ToolCallHandler {
   }
 
   /** Refuses a call once the role's token window on the tool has reached its budget. */
-  private async withinTokenBudget(role: string, tool: GatewayTool, res: ServerResponse): Promise<Verdict> {
+  private async withinTokenBudget(role: string, tool: GatewayTool, res: ServerResponse, asked: CallDetails): Promise<Verdict> {
     if (tool.tokenLimit === undefined) return "pass";
     try {
       const decision = await this.tokenBudget.check(role, tool.name, tool.tokenLimit);
       if (decision.allowed) return "pass";
       const { maxTokens, windowSec } = tool.tokenLimit;
-      return this.refuseOrShadow(res, 429, "token_budget_exceeded", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_tokens: maxTokens, window_sec: windowSec }, {
+      return this.refuseOrShadow(res, 429, "token_budget_exceeded", tool.name, role, { ...asked, retry_after_sec: decision.retryAfterSec, max_tokens: maxTokens, window_sec: windowSec }, {
         error: "token_budget_exceeded",
         tool: tool.name,
         retry_after_sec: decision.retryAfterSec,
@@ -271,7 +277,7 @@ export class ToolCallHandler {
       return;
     }
     let verdict = this.permitted(role, tool.name, access as ToolAccess, res, { method: "CHECK" });
-    if (verdict === "pass") verdict = await this.withinLimit(role, tool, res);
+    if (verdict === "pass") verdict = await this.withinLimit(role, tool, res, { method: "CHECK", required: access as ToolAccess });
     if (verdict === "refused") return;
     this.options.metrics.countDecision("allowed", role, tool.name);
     sendJson(res, 200, { allowed: true, tool: tool.name, agent_role: role, access });
@@ -285,7 +291,7 @@ export class ToolCallHandler {
   }
 
   /** The tool's rate limit, or with `mcpTool` that MCP tool's own limit, if it has one. */
-  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse, mcpTool?: string): Promise<Verdict> {
+  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse, asked: CallDetails, mcpTool?: string): Promise<Verdict> {
     const limit = mcpTool === undefined ? tool.rateLimit : tool.mcpRateLimits !== undefined && Object.hasOwn(tool.mcpRateLimits, mcpTool) ? tool.mcpRateLimits[mcpTool] : undefined;
     if (limit === undefined) return "pass";
     try {
@@ -294,7 +300,7 @@ export class ToolCallHandler {
       if (decision.allowed) return "pass";
       const { maxCalls, windowSec } = limit;
       const what = mcpTool === undefined ? tool.name : `${tool.name}'s MCP tool ${mcpTool}`;
-      return this.refuseOrShadow(res, 429, "rate_limited", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec, ...(mcpTool === undefined ? {} : { mcp_tool: mcpTool }) }, {
+      return this.refuseOrShadow(res, 429, "rate_limited", tool.name, role, { ...asked, retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec, ...(mcpTool === undefined ? {} : { mcp_tool: mcpTool }) }, {
         error: "rate_limited",
         tool: tool.name,
         retry_after_sec: decision.retryAfterSec,
