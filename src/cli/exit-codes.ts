@@ -1,4 +1,4 @@
-/** Exit codes of `rapidclaw logs`, `rapidclaw alerts` and `rapidclaw verify`, for scripts. */
+/** Exit codes of `rapidclaw logs`, `rapidclaw alerts`, `rapidclaw verify` and `rapidclaw replay`, for scripts. */
 export const EXIT = {
   /** Every line read; for `alerts`, no alert would have fired. */
   OK: 0,
@@ -6,6 +6,8 @@ export const EXIT = {
   ALERTS_FIRED: 1,
   /** `verify`: some layer of the stack grants more than the firewall description. */
   LAYER_WIDER: 1,
+  /** `replay`: the candidate would refuse a recorded call that was allowed, or allow one that was refused. */
+  REPLAY_CHANGED: 1,
   /** Bad arguments, or a file that cannot be read. */
   USAGE: 2,
   /** Some lines looked like events (`{…}`) but were not valid ones: reported on stderr and skipped. */

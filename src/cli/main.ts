@@ -6,6 +6,7 @@ import { gatewayCommand } from "./gateway-command";
 import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { proxyEventsCommand } from "./proxy-events-command";
+import { registerReplayCommand } from "./replay-command";
 import { unknownCommandMessage } from "./unknown-command";
 import { registerVerifyCommand } from "./verify-command";
 
@@ -16,7 +17,7 @@ const version = typeof RAPIDCLAW_VERSION === "string" ? RAPIDCLAW_VERSION : (req
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
   const program = new Command("rapidclaw")
-    .description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts")
+    .description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts, replays against a candidate")
     .version(version, "-V, --version", "print the version of @rapidclaw/agent-firewall");
   // Set before the commands are added, so that they inherit it.
   program.exitOverride((error: CommanderError) => {
@@ -28,6 +29,7 @@ export function rapidclawProgram(): Command {
   registerLogsCommand(program);
   registerAlertsCommand(program);
   registerVerifyCommand(program);
+  registerReplayCommand(program);
   return program;
 }
 
