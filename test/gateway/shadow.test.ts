@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,7 +8,11 @@ import { skipLoudly } from "../e2e/support/prerequisites";
 import type { GatewayEvent } from "../../src/gateway/events";
 import { limiterKey } from "../../src/plan/redis-keys";
 import { AlertSeverity, Enforcement, ToolAccess, type FirewallSpecProps } from "../../src/model/types";
+import { stringify } from "yaml";
+import { EXIT } from "../../src/cli/exit-codes";
+import { GATEWAY_BUNDLE_PATH } from "../../src/constructs/gateway-bundle";
 import { gatewayScenario } from "./fixture";
+import { CliProcess } from "./support/cli";
 import { ROLE_ADDRESSES, startTestGateway, type TestGateway } from "./support/harness";
 import { TestMcpServer } from "./support/mcp-server";
 import { call, untilReady } from "./support/net";
@@ -139,5 +146,29 @@ describe.skipIf(skip)("shadow mode", () => {
     await gw.gateway.drain(2_000);
     const firing = gw.lines.map((l) => JSON.parse(l) as { event_type: string; agent_role: string }).filter((e) => e.event_type === "alert_firing");
     expect(firing.map((e) => e.agent_role)).toEqual([ENFORCED]);
+  });
+
+  it("replays the lines it wrote (the bundle's rapidclaw replay): nothing changes under the same description; enforcing the audited role refuses exactly what it shadowed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rapidclaw-shadow-replay-"));
+    const log = join(dir, "gateway.log");
+    writeFileSync(log, `${gw.lines.join("\n")}\n`);
+    const replay = async (name: string, candidate: FirewallSpecProps) => {
+      writeFileSync(join(dir, name), stringify(candidate));
+      const cli = new CliProcess(["replay", "--config", join(dir, name), "--json", log], { bundle: join(__dirname, "..", "..", GATEWAY_BUNDLE_PATH) });
+      const code = await cli.exited;
+      return { code, stderr: cli.stderr, report: cli.stdout === "" ? undefined : JSON.parse(cli.stdout) };
+    };
+    const same = await replay("same.yaml", spec);
+    expect(same.stderr).toBe("");
+    expect(same.code).toBe(EXIT.OK);
+    // Every call decision the gateway logged: 5 shadowed (2 send_email, 1 web_search, 1 knowledge_base, 1 MCP), 3 refused (file_upload, web_search twice).
+    expect(same.report).toMatchObject({ calls: 8, replayed: 8, changed: 0, notReplayed: [] });
+    const enforced = await replay("enforced.yaml", { ...spec, roles: { ...spec.roles, [AUDITED]: { ...spec.roles[AUDITED], enforcement: undefined } } });
+    expect(enforced.code).toBe(EXIT.REPLAY_CHANGED);
+    expect(enforced.report.changes.map((c: Record<string, unknown>) => [c.layer, c.role, c.subject, c.wouldRefuse, c.wouldAllow])).toEqual([
+      ["gateway_permission", AUDITED, "issues", 1, 0],
+      ["gateway_permission", AUDITED, "send_email", 2, 0],
+      ["gateway_rate", AUDITED, "web_search", 1, 0],
+    ]);
   });
 });
