@@ -7,6 +7,9 @@ import { decideMcpRequest } from "../../src/gateway/mcp-guard";
 import { FirewallSpecError } from "../../src/model/errors";
 import { Enforcement, ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { validateFirewallSpec } from "../../src/model/validate";
+import { alertRules } from "../../src/monitoring/alert-rules";
+import { compileFirewall } from "../../src/plan/plan";
+import { prometheusRuleGroups } from "../../src/render/prometheus-rules";
 import { gatewayScenario } from "./fixture";
 
 const base = gatewayScenario();
@@ -88,5 +91,17 @@ describe("shadow mode in the gateway's decision core", () => {
       expect((error as Error).message).toContain('- enforcement: enforcement must be one of "enforce", "audit", got "shadow"');
       expect((error as Error).message).toContain('- roles.research_agent.enforcement: enforcement must be one of "enforce", "audit", got "warn"');
     }
+  });
+
+  it("keeps would_deny out of every alert rule: the built-in evaluator's and the Prometheus rules' selectors", () => {
+    const spec = { ...base, tools: { ...base.tools, web_search: { ...base.tools.web_search, tokenLimit: { maxTokens: 10, windowSec: 60 } } } };
+    const plan = compileFirewall(spec);
+    const rules = alertRules(plan.monitoring);
+    expect(rules.map((r) => r.eventType)).toEqual(["rate_limited", "permission_denied", "network_blocked", "token_budget_exceeded"]);
+    expect(rules.flatMap((r) => r.countedEventTypes)).not.toContain("would_deny");
+    const selectors = prometheusRuleGroups(plan).flatMap((g) => g.rules.map((r) => /event_type=~?"([^"]+)"/.exec(r.expr)?.[1] ?? ""));
+    expect(selectors).toHaveLength(4);
+    // Prometheus anchors its regular expressions, as `^(…)$` does here.
+    for (const selector of selectors) expect(new RegExp(`^(?:${selector})$`).test("would_deny"), selector).toBe(false);
   });
 });
