@@ -51,6 +51,7 @@ const TABLE: Record<string, unknown> = {
   "RoleNetworkProps.allowEgress": DEFAULTS.allowEgress,
   "RoleProps.allowFileSystem": DEFAULTS.allowFileSystem,
   "FirewallSpecProps.enforcement": DEFAULTS.enforcement,
+  "EgressProxyOptions.enforcement": DEFAULTS.enforcement,
   "AgentProps.memory": DEFAULTS.memory,
   "AgentProps.cpus": DEFAULTS.cpus,
   "AgentProps.processLimit": DEFAULTS.agentProcessLimit,

@@ -160,6 +160,15 @@ describe("rapidclaw replay: the proxy's host allowlist", () => {
     expect(report.changes).toEqual(["probe-0.example", "probe-7.example"].map((subject) => expect.objectContaining({ layer: "proxy_host", role: R, subject, wouldAllow: 1, wouldRefuse: 0 })));
   });
 
+  it("reads would_block lines (the proxy's audit mode) as allowed: enforcing refuses them, an auditing candidate does not; a listed host's TLS server name must match", async () => {
+    const proxyLine = (host: string, event: string, sni: string) =>
+      JSON.stringify({ ts: "2026-12-07T22:00:00.000Z", event, client: "10.0.0.5", role: R, method: "CONNECT", host, port: "443", sni, status: 200, result: "TCP_TUNNEL", bytes: 10 });
+    const recorded = file("would-block.log", lines(proxyLine("github.com", "would_block", "github.com"), proxyLine("arxiv.org", "network_blocked", "attacker.example")));
+    expect((await json(["--config", baseFile, recorded])).report.changes).toEqual([expect.objectContaining({ layer: "proxy_host", subject: "github.com", wouldRefuse: 1, wouldAllow: 0 })]);
+    const auditing = await json(["--config", candidate("proxy-audit", { ...base, proxy: { enforcement: Enforcement.AUDIT } }), recorded]);
+    expect(auditing.code).toBe(EXIT.OK);
+  });
+
   it("reports an allowed host the candidate drops, and refuses a wildcard's apex, an IP literal and a port other than 443", async () => {
     const proxyLine = (host: string, event = "egress_allowed", port = "443") =>
       JSON.stringify({ ts: "2026-12-07T22:00:00.000Z", event, client: "10.0.0.5", role: R, method: "CONNECT", host, port, status: 200, result: "TCP_TUNNEL", bytes: 10 });

@@ -461,6 +461,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
             "type": "string"
           }
         },
+        "enforcement": {
+          "type": "string",
+          "enum": [
+            "enforce",
+            "audit"
+          ]
+        },
         "maxConnectionsPerClient": {
           "type": "integer",
           "minimum": 16,

@@ -156,6 +156,7 @@ const firewallSpecSchema = object("the firewall spec", {
     noProxy: list("noProxy", str("a host")).optional(),
     replicas: int("replicas", 1, 20).optional(),
     forbiddenCidrs: list("forbiddenCidrs", str("a CIDR")).optional(),
+    enforcement: enumOf("enforcement", Enforcement).optional(),
     maxConnectionsPerClient: int("maxConnectionsPerClient", 16, 100_000).optional(),
     requestStartTimeoutSec: int("requestStartTimeoutSec", 5, 600).optional(),
     memory: str("memory").optional(),

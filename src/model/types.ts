@@ -543,6 +543,15 @@ export interface EgressProxyOptions {
    */
   readonly forbiddenCidrs?: string[];
   /**
+   * Shadow mode of the proxy, never the default and not implied by the firewall's `enforcement`:
+   * `audit` lets a role's CONNECT to port 443 of a host its allowlist does not list (or whose TLS
+   * server name does not match) through, logged as `would_block` instead of refused; with
+   * `allowPlainHttp`, plain HTTP to port 80 too. IP literals, other ports and forbidden
+   * destinations stay refused, and the tool gateway's listener is always enforced. Synthesis warns.
+   * @default "enforce"
+   */
+  readonly enforcement?: Enforcement;
+  /**
    * Open connections one client address may hold to the proxy (Squid `client_ip_max_connections`),
    * 16 to 100,000. Keeps one agent from using up the proxy's file descriptors and starving every
    * other role; the default is far above what a busy agent opens.

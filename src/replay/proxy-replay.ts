@@ -9,8 +9,10 @@ import type { ReplayedCall } from "./replayed-call";
  * Replays the egress proxy's access log lines against a candidate plan: a request is allowed
  * when its role's listener would allow it, as the rendered squid.conf decides: CONNECT to port
  * 443 (or, with `allowPlainHttp`, plain HTTP to port 80) of a host the role's allowlist covers
- * (a wildcard not its apex), never an IP literal. Addresses are not in the lines, so a listed
- * host that resolves into a forbidden range is replayed as allowed.
+ * (a wildcard not its apex), never an IP literal, with a TLS server name (when the line has one)
+ * that the same pattern covers. Under the candidate's audit mode a role's request to a host its
+ * allowlist does not cover passes (`would_block`). Addresses are not in the lines,
+ * so a listed host that resolves into a forbidden range is replayed as allowed.
  */
 export class ProxyReplay {
   private readonly allowlists: ReadonlyMap<string, ReadonlyArray<HostPattern>>;
@@ -25,13 +27,14 @@ export class ProxyReplay {
 
   /** Whether `event` is a proxy decision line a replay reads. */
   static records(event: FirewallEvent): boolean {
-    return event.source === "proxy" && (event.eventType === PROXY_EVENTS.allowed || event.eventType === PROXY_EVENTS.blocked);
+    return event.source === "proxy" && Object.values(PROXY_EVENTS).includes(event.eventType as never);
   }
 
   replay(event: FirewallEvent): ReplayedCall {
     if (event.role === null) return { replayed: false, reason: "proxy line names no role" };
     if (event.host === null) return { replayed: false, reason: "proxy line has no readable host" };
-    const wasAllowed = event.eventType === PROXY_EVENTS.allowed;
+    // A line shadow mode let through (would_block) was allowed.
+    const wasAllowed = event.eventType !== PROXY_EVENTS.blocked;
     const allowlist = this.allowlists.get(event.role);
     return { replayed: true, wasAllowed, isAllowed: allowlist !== undefined && this.allows(allowlist, event), layer: "host", approximate: false };
   }
@@ -42,7 +45,13 @@ export class ProxyReplay {
     const port = Number(event.details.port);
     const connect = event.details.method === "CONNECT";
     if (connect ? port !== 443 : !(this.candidate.proxy.allowPlainHttp && port === 80 && event.role !== SQUID_GATEWAY_LOG_ROLE)) return false;
-    return allowlist.some((pattern) => covers(pattern, { wildcard: false, domain: host }));
+    const listed = allowlist.filter((pattern) => covers(pattern, { wildcard: false, domain: host }));
+    // Audit lets a host the allowlist does not cover through, on the roles' listeners only.
+    if (listed.length === 0) return this.candidate.proxy.audit && event.role !== SQUID_GATEWAY_LOG_ROLE;
+    // A listed host's TLS server name must be covered by the same pattern; none when the line was decided before the ClientHello.
+    const sni = typeof event.sni === "string" ? decodeHost(event.sni) : undefined;
+    if (!connect || sni === undefined) return true;
+    return !looksLikeIpLiteral(sni) && listed.some((pattern) => covers(pattern, { wildcard: false, domain: sni }));
   }
 }
 

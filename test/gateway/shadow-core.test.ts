@@ -93,15 +93,15 @@ describe("shadow mode in the gateway's decision core", () => {
     }
   });
 
-  it("keeps would_deny out of every alert rule: the built-in evaluator's and the Prometheus rules' selectors", () => {
+  it("keeps would_deny and the proxy's would_block out of every alert rule: the built-in evaluator's and the Prometheus rules' selectors", () => {
     const spec = { ...base, tools: { ...base.tools, web_search: { ...base.tools.web_search, tokenLimit: { maxTokens: 10, windowSec: 60 } } } };
     const plan = compileFirewall(spec);
     const rules = alertRules(plan.monitoring);
     expect(rules.map((r) => r.eventType)).toEqual(["rate_limited", "permission_denied", "network_blocked", "token_budget_exceeded"]);
-    expect(rules.flatMap((r) => r.countedEventTypes)).not.toContain("would_deny");
+    for (const shadow of ["would_deny", "would_block"]) expect(rules.flatMap((r) => r.countedEventTypes)).not.toContain(shadow);
     const selectors = prometheusRuleGroups(plan).flatMap((g) => g.rules.map((r) => /event_type=~?"([^"]+)"/.exec(r.expr)?.[1] ?? ""));
     expect(selectors).toHaveLength(4);
     // Prometheus anchors its regular expressions, as `^(…)$` does here.
-    for (const selector of selectors) expect(new RegExp(`^(?:${selector})$`).test("would_deny"), selector).toBe(false);
+    for (const selector of selectors) for (const shadow of ["would_deny", "would_block"]) expect(new RegExp(`^(?:${selector})$`).test(shadow), selector).toBe(false);
   });
 });
