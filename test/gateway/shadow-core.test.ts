@@ -8,6 +8,8 @@ import { FirewallSpecError } from "../../src/model/errors";
 import { Enforcement, ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import { validateFirewallSpec } from "../../src/model/validate";
 import { alertRules } from "../../src/monitoring/alert-rules";
+import { FIREWALL_EVENT_TYPES, parseEventLine } from "../../src/monitoring/events";
+import { FirewallMetrics } from "../../src/monitoring/metrics";
 import { compileFirewall } from "../../src/plan/plan";
 import { prometheusRuleGroups } from "../../src/render/prometheus-rules";
 import { gatewayScenario } from "./fixture";
@@ -103,5 +105,13 @@ describe("shadow mode in the gateway's decision core", () => {
     expect(selectors).toHaveLength(4);
     // Prometheus anchors its regular expressions, as `^(…)$` does here.
     for (const selector of selectors) for (const shadow of ["would_deny", "would_block"]) expect(new RegExp(`^(?:${selector})$`).test(shadow), selector).toBe(false);
+  });
+
+  it("counts the proxy's would_block lines under their own event type, not as _other", async () => {
+    const metrics = new FirewallMetrics({ roles: ROLES, tools: TOOLS, eventTypes: FIREWALL_EVENT_TYPES });
+    const parsed = parseEventLine('{"ts":"2026-12-07T23:04:43.259Z","event":"would_block","client":"172.30.0.2","role":"research_agent","method":"CONNECT","host":"github.com","port":"443","sni":"github.com","status":500,"result":"TCP_TUNNEL","bytes":26}');
+    if (!parsed.ok) throw new Error(parsed.reason);
+    metrics.countEvent(parsed.event);
+    expect(await metrics.text()).toContain('rapidclaw_firewall_events_total{event_type="would_block",role="research_agent",tool=""} 1');
   });
 });
