@@ -27,7 +27,7 @@ const ENFORCED = "customer_support";
 /**
  * research_agent in audit, customer_support enforced; knowledge_base audited for every role
  * (the tool's setting wins over customer_support's), file_upload enforced for every role (over
- * research_agent's audit); web_search limited to 2 calls a minute; a permission alert at 2.
+ * research_agent's audit); web_search limited to 2 calls a minute; a permission alert at 4.
  */
 function shadowScenario(): FirewallSpecProps {
   const base = gatewayScenario();
@@ -44,7 +44,7 @@ function shadowScenario(): FirewallSpecProps {
       ...base.roles,
       [AUDITED]: { ...base.roles[AUDITED], enforcement: Enforcement.AUDIT, tools: { ...base.roles[AUDITED].tools, issues: ToolAccess.READ } },
     },
-    monitoring: { permissionDenied: { count: 2, windowSec: 600, severity: AlertSeverity.WARNING } },
+    monitoring: { permissionDenied: { count: 4, windowSec: 600, severity: AlertSeverity.WARNING } },
   };
 }
 
@@ -112,6 +112,13 @@ describe.skipIf(skip)("shadow mode", () => {
     expect(eventsOf(AUDITED, "permission_denied")).toEqual([expect.objectContaining({ tool: "file_upload" })]);
   });
 
+  it("changes nothing else for an audited role: an unknown tool and a bad request are refused", async () => {
+    expect((await send(AUDITED, "no_such_tool", "/x")).status).toBe(404);
+    expect((await send(AUDITED, "web_search", "/a/../../send_email/v3/mail/send", "POST")).status).toBe(400);
+    expect(eventsOf(AUDITED, "unknown_tool")).toHaveLength(1);
+    expect(eventsOf(AUDITED, "bad_request")).toHaveLength(1);
+  });
+
   it("refuses an enforced role as before", async () => {
     const answer = await send(ENFORCED, "web_search", "/v1/search");
     expect(answer.status).toBe(403);
@@ -135,14 +142,15 @@ describe.skipIf(skip)("shadow mode", () => {
   });
 
   it("counts would_deny apart in the metrics, and fires no enforce alert from it", async () => {
-    // The audited role raised 3 permission would_deny events, past the alert's count of 2.
+    // The audited role raised 3 refusals the permission rule counts (file_upload, an unknown tool, a
+    // bad request) and 3 permission would_deny events: 6 if these counted, past the alert's 4.
     const text = await metrics();
     expect(text).toMatch(/rapidclaw_gateway_would_deny_total\{refusal="permission_denied",role="research_agent",tool="send_email"\} 2/);
     expect(text).toMatch(/rapidclaw_gateway_would_deny_total\{refusal="rate_limited",role="research_agent",tool="web_search"\} 1/);
     expect(text).toMatch(/rapidclaw_firewall_events_total\{event_type="would_deny",role="research_agent",tool="send_email"\} 2/);
     expect(text).not.toMatch(/rapidclaw_firewall_events_total\{event_type="permission_denied",role="research_agent",tool="send_email"\} [1-9]/);
-    // One more enforced refusal of customer_support reaches the threshold: the alert is about it alone.
-    expect((await send(ENFORCED, "web_search", "/v1/search")).status).toBe(403);
+    // Three more enforced refusals of customer_support reach the threshold: the alert is about it alone.
+    for (let i = 0; i < 3; i++) expect((await send(ENFORCED, "web_search", "/v1/search")).status).toBe(403);
     await gw.gateway.drain(2_000);
     const firing = gw.lines.map((l) => JSON.parse(l) as { event_type: string; agent_role: string }).filter((e) => e.event_type === "alert_firing");
     expect(firing.map((e) => e.agent_role)).toEqual([ENFORCED]);
@@ -161,8 +169,8 @@ describe.skipIf(skip)("shadow mode", () => {
     const same = await replay("same.yaml", spec);
     expect(same.stderr).toBe("");
     expect(same.code).toBe(EXIT.OK);
-    // Every call decision the gateway logged: 5 shadowed (2 send_email, 1 web_search, 1 knowledge_base, 1 MCP), 3 refused (file_upload, web_search twice).
-    expect(same.report).toMatchObject({ calls: 8, replayed: 8, changed: 0, notReplayed: [] });
+    // Every call decision the gateway logged: 5 shadowed (2 send_email, 1 web_search, 1 knowledge_base, 1 MCP), 5 refused (file_upload, web_search 4 times).
+    expect(same.report).toMatchObject({ calls: 10, replayed: 10, changed: 0, notReplayed: [] });
     const enforced = await replay("enforced.yaml", { ...spec, roles: { ...spec.roles, [AUDITED]: { ...spec.roles[AUDITED], enforcement: undefined } } });
     expect(enforced.code).toBe(EXIT.REPLAY_CHANGED);
     expect(enforced.report.changes.map((c: Record<string, unknown>) => [c.layer, c.role, c.subject, c.wouldRefuse, c.wouldAllow])).toEqual([
