@@ -11,14 +11,12 @@ import { firewallScenario } from "../../examples/firewall-scenario";
 import { parseEventLine } from "../../src/monitoring/events";
 import { compileFirewall } from "../../src/plan/plan";
 import { gatewayConfigFromSpec } from "../../src/gateway/config";
-import { PROXY_EVENTS, renderSquidConfForPlan } from "../../src/render/squid-conf";
+import { PROXY_EVENTS } from "../../src/render/squid-conf";
 import { replayEvents } from "../../src/replay/replay";
 import { AgentPlatform, Enforcement, type FirewallSpecProps } from "../../src/model/types";
 import { validateFirewallSpec } from "../../src/model/validate";
-import { NetAgent } from "./support/net-agent-client";
-import { NetworkNamespace } from "./support/netns";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
-import { prepareSquidFiles, removeSquidFiles, SquidProcess, type SquidFiles } from "./support/squid";
+import { startSquidRig, stopSquidRig, type SquidRig } from "./support/squid-rig";
 
 const SKIP = skipLoudly("Squid egress proxy in audit mode e2e", missingPrerequisites(["ip", "squid", "setpriv", "unshare"], { namespaces: true }));
 
@@ -58,37 +56,19 @@ const PROBES: Probe[] = [
 
 describe.skipIf(SKIP)("Squid in audit mode (proxy.enforcement audit)", () => {
   const plan = compileFirewall(auditing);
-  let ns: NetworkNamespace | undefined;
-  let upstreams: NetAgent | undefined;
-  let prober: NetAgent | undefined;
-  let squid: SquidProcess | undefined;
-  let files: SquidFiles | undefined;
+  let rig: SquidRig | undefined;
 
   beforeAll(async () => {
-    ns = NetworkNamespace.create("shadow-squid");
-    ns.addAddress(LISTEN_ADDRESS);
-    for (const { address } of UPSTREAMS) ns.addAddress(address);
-    upstreams = await NetAgent.start(ns);
-    for (const { address } of UPSTREAMS) for (const port of [443, 8443]) await upstreams.call({ op: "serveTcp", host: address, port, banner: banner(address, port) });
-    prober = await NetAgent.start(ns);
-    files = prepareSquidFiles("shadow-squid", UPSTREAMS);
-    const conf = renderSquidConfForPlan(plan, { listenAddress: LISTEN_ADDRESS, hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog });
-    squid = await SquidProcess.start(ns, files, conf);
+    rig = await startSquidRig({ label: "shadow-squid", plan, listenAddress: LISTEN_ADDRESS, hosts: UPSTREAMS, served: UPSTREAMS.map((u) => u.address), ports: [443, 8443], banner });
   });
 
-  afterAll(async () => {
-    await squid?.stop();
-    if (files) removeSquidFiles(files);
-    await prober?.stop();
-    await upstreams?.stop();
-    ns?.destroy();
-  });
+  afterAll(() => stopSquidRig(rig));
 
   it.each(PROBES.map((probe) => ({ probe, name: `${probe.from} CONNECT ${probe.target}${probe.sni ? ` SNI ${probe.sni}` : ""}: ${probe.passes?.event ?? "refused"} (${probe.why})` })))("$name", async ({ probe }) => {
-    const proxy = squid as SquidProcess;
+    const proxy = (rig as SquidRig).squid;
     const before = proxy.accessLogLines().length;
     const role = plan.roles.find((r) => r.name === probe.from)!;
-    const answer = await (prober as NetAgent).proxy({ proxyHost: LISTEN_ADDRESS, localAddress: LISTEN_ADDRESS, proxyPort: role.proxyPort, method: "CONNECT", target: probe.target, sni: probe.sni, timeoutMs: 5_000 });
+    const answer = await (rig as SquidRig).prober.proxy({ proxyHost: LISTEN_ADDRESS, localAddress: LISTEN_ADDRESS, proxyPort: role.proxyPort, method: "CONNECT", target: probe.target, sni: probe.sni, timeoutMs: 5_000 });
     const [host, port] = probe.target.split(":");
     const line = await proxy.nextAccessLogLine(before);
     const context = `answer ${JSON.stringify(answer)}\nline ${line}`;
@@ -103,7 +83,7 @@ describe.skipIf(SKIP)("Squid in audit mode (proxy.enforcement audit)", () => {
   });
 
   it("logs one line per decision, and a replay against the enforcing description refuses each would_block", () => {
-    const lines = (squid as SquidProcess).accessLogLines();
+    const lines = (rig as SquidRig).squid.accessLogLines();
     if (process.env.RAPIDCLAW_E2E_SHOW_LOG) console.log(lines.join("\n"));
     expect(lines.map((l) => JSON.parse(l).event)).toEqual(PROBES.map((p) => p.passes?.event ?? PROXY_EVENTS.blocked));
     const events = lines.map((l) => parseEventLine(l)).map((parsed) => (parsed.ok ? parsed.event : expect.unreachable(parsed.reason)));
