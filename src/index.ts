@@ -1,6 +1,6 @@
 // Public surface of @rapidclaw/agent-firewall: re-exports only. Every function and constant is a
 // static member of a class (jsii, and so every other language, sees no free functions).
-export { AgentPlatform, AgentRuntime, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
+export { AgentPlatform, AgentRuntime, AlertSeverity, Enforcement, KeyDelivery, KeyMode, ToolAccess, WebhookFormat } from "./model/types";
 export type {
   AgentIngressProps,
   AgentToolNamesProps,

@@ -49,6 +49,8 @@ const TABLE: Record<string, unknown> = {
   "EgressCidrProps.allowBroad": DEFAULTS.allowBroad,
   "RoleNetworkProps.allowEgress": DEFAULTS.allowEgress,
   "RoleProps.allowFileSystem": DEFAULTS.allowFileSystem,
+  "FirewallSpecProps.enforcement": DEFAULTS.enforcement,
+  "EgressProxyOptions.enforcement": DEFAULTS.enforcement,
   "AgentProps.memory": DEFAULTS.memory,
   "AgentProps.cpus": DEFAULTS.cpus,
   "AgentProps.processLimit": DEFAULTS.agentProcessLimit,

@@ -63,7 +63,7 @@ describe("JSON Schema of firewall files", () => {
     const schema = firewallFileJsonSchema() as Schema;
     expect(schema.$schema).toBe("http://json-schema.org/draft-07/schema#");
     expect(schema.required).toEqual(["platform", "modelHosts", "tools"]);
-    expect(Object.keys(schema.properties.profiles.additionalProperties.properties)).toEqual(["tools", "limits", "network", "allow_file_system"]);
+    expect(Object.keys(schema.properties.profiles.additionalProperties.properties)).toEqual(["tools", "limits", "network", "allow_file_system", "enforcement"]);
   });
 
   it("accepts examples/firewall.yaml and the seed props", () => {

@@ -1,4 +1,4 @@
-/** Exit codes of `rapidclaw logs`, `rapidclaw alerts`, `rapidclaw verify` and `rapidclaw probe`, for scripts. */
+/** Exit codes of `rapidclaw logs`, `rapidclaw alerts`, `rapidclaw verify`, `rapidclaw probe` and `rapidclaw replay`, for scripts. */
 export const EXIT = {
   /** Every line read; for `alerts`, no alert would have fired. */
   OK: 0,
@@ -8,6 +8,8 @@ export const EXIT = {
   LAYER_WIDER: 1,
   /** `probe`: some channel is open that must be closed, or the allowed host does not pass. */
   CHANNEL_WRONG: 1,
+  /** `replay`: the candidate would refuse a recorded call that was allowed, or allow one that was refused. */
+  REPLAY_CHANGED: 1,
   /** Bad arguments, or a file that cannot be read. */
   USAGE: 2,
   /** Some lines looked like events (`{…}`) but were not valid ones: reported on stderr and skipped. */

@@ -7,6 +7,7 @@ import { hookCommand } from "./hook-command";
 import { registerLogsCommand } from "./logs-command";
 import { registerProbeCommand } from "./probe-command";
 import { proxyEventsCommand } from "./proxy-events-command";
+import { registerReplayCommand } from "./replay-command";
 import { unknownCommandMessage } from "./unknown-command";
 import { registerVerifyCommand } from "./verify-command";
 
@@ -17,7 +18,7 @@ const version = typeof RAPIDCLAW_VERSION === "string" ? RAPIDCLAW_VERSION : (req
 /** The `rapidclaw` program with its commands. Bad arguments exit with EXIT.USAGE (commander's own would be 1, which `alerts` uses). */
 export function rapidclawProgram(): Command {
   const program = new Command("rapidclaw")
-    .description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts, verifying a stack and probing a deployment")
+    .description("Rapid Claw agent firewall: the tool gateway, agent hooks, the proxy's events, their logs and alerts, verifying a stack, probing a deployment and replaying logs against a candidate")
     .version(version, "-V, --version", "print the version of @rapidclaw/agent-firewall");
   // Set before the commands are added, so that they inherit it.
   program.exitOverride((error: CommanderError) => {
@@ -30,6 +31,7 @@ export function rapidclawProgram(): Command {
   registerAlertsCommand(program);
   registerVerifyCommand(program);
   registerProbeCommand(program);
+  registerReplayCommand(program);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import { Annotations } from "cdktf";
 import { Construct, type IConstruct } from "constructs";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import { renderSquidConfForPlan, type SquidPlacementOptions } from "../render/squid-conf";
@@ -21,10 +22,15 @@ export interface EgressProxyProps {
   readonly network: IAgentNetwork;
 }
 
+/** What synthesis says of a proxy in shadow mode. */
+const PROXY_AUDIT_WARNING =
+  "proxy.enforcement is audit: the egress proxy lets every role reach hosts outside its allowlist (CONNECT to port 443, logged would_block) and blocks only IP literals, other ports and forbidden addresses. The network is NOT confined; remove proxy.enforcement to enforce the allowlists.";
+
 /**
  * Layer 3, the only way out: a Squid proxy that allows CONNECT to port 443 of each role's listed
  * hosts, refuses IP literals and private destinations, and logs every decision as one JSON line.
  */
+
 export class EgressProxy extends Construct implements IEgressProxy {
   /**
    * The squid.conf of a firewall for a proxy run elsewhere, such as one logging to a file that
@@ -48,6 +54,7 @@ export class EgressProxy extends Construct implements IEgressProxy {
   constructor(scope: Construct, id: string, props: EgressProxyProps) {
     super(scope, id);
     this.spec = props.network.spec;
+    if (planOf(this.spec).proxy.audit) Annotations.of(this).addWarning(PROXY_AUDIT_WARNING);
     if (this.spec.platform === AgentPlatform.DOCKER) {
       this.dockerProxy = new DockerEgressProxy(this, "docker", { network: props.network });
     } else {

@@ -3,10 +3,11 @@ import { accessAllows } from "../model/validate";
 import { KEY_PLACEHOLDER } from "../model/validate-gateway";
 import { byString } from "../model/order";
 import { parseOperationPath } from "../model/operation-path";
-import { KeyDelivery, ToolAccess, type FirewallSpecProps, type ToolOperationProps } from "../model/types";
+import { KeyDelivery, ToolAccess, type Enforcement, type FirewallSpecProps, type ToolOperationProps } from "../model/types";
 import { keyDeliveryOf } from "../plan/gateway-plan";
 import { foldText } from "./effective-path";
 import { taskLimitsOf, type TaskLimits } from "./task-limits";
+import type { EnforcementSettings } from "./enforcement";
 
 /** How a tool's key travels upstream: `name: format` with the key in place of `{key}`. */
 export interface KeyHeader {
@@ -64,6 +65,8 @@ export interface GatewayConfig {
   readonly limiterTimeoutMs: number;
   /** Task limits of the roles that have any (`limits`); absent: the role's task ids are not counted. */
   readonly taskLimits: ReadonlyMap<string, TaskLimits>;
+  /** Shadow mode: where refusals are only reported (`would_deny`). */
+  readonly enforcement: EnforcementSettings;
 }
 
 /** An operation compiled for matching; validation has refused every path for which this throws. */
@@ -107,5 +110,13 @@ export function gatewayConfigFromSpec(spec: FirewallSpecProps): GatewayConfig {
       const limits = taskLimitsOf(spec.roles[role].limits);
       return limits === undefined ? [] : [[role, limits] as const];
     })),
+    enforcement: enforcementSettings(spec),
   };
+}
+
+/** The `enforcement` settings of a firewall description, its roles and its tools. */
+function enforcementSettings(spec: FirewallSpecProps): EnforcementSettings {
+  const set = <T extends { readonly enforcement?: Enforcement }>(entries: { [name: string]: T }) =>
+    new Map(Object.entries(entries).flatMap(([name, entry]) => (entry.enforcement === undefined ? [] : [[name, entry.enforcement] as const])));
+  return { firewall: spec.enforcement ?? DEFAULTS.enforcement, roles: set(spec.roles), tools: set(spec.tools) };
 }

@@ -1,10 +1,11 @@
 /**
  * Kinds of events the gateway raises: every refusal, calls let through when the limiter failed
- * open, and answers in which it wrote over the tool's key (`key_reflected`).
+ * open, answers in which it wrote over the tool's key (`key_reflected`), and calls shadow mode
+ * let through that enforcement would have refused (`would_deny`, the refusal in `details.refusal`).
  */
 export const GATEWAY_EVENT_TYPES = [
   "rate_limited", "permission_denied", "limiter_unavailable", "unknown_caller", "unknown_tool", "key_unavailable", "bad_request", "upstream_error",
-  "role_busy", "key_reflected", "token_budget_exceeded", "task_limit_exceeded", "concurrent_tasks_exceeded",
+  "role_busy", "key_reflected", "token_budget_exceeded", "task_limit_exceeded", "concurrent_tasks_exceeded", "would_deny",
 ] as const;
 export type GatewayEventType = (typeof GATEWAY_EVENT_TYPES)[number];
 

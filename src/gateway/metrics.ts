@@ -12,6 +12,8 @@ export class GatewayMetrics {
   readonly upstreamDuration: Histogram<"tool">;
   readonly limiterErrors: Counter<"reason">;
   private readonly tokens: Counter<"role" | "tool" | "kind">;
+  /** Calls shadow mode let through, by the refusal enforcement would have given. */
+  private readonly wouldDeny: Counter<"refusal" | "role" | "tool">;
 
   constructor(registry: Registry, private readonly known: { readonly roles: ReadonlyArray<string>; readonly tools: ReadonlyArray<string> }) {
     const registers = [registry];
@@ -25,6 +27,12 @@ export class GatewayMetrics {
     });
     this.limiterErrors = new Counter({ name: "rapidclaw_gateway_limiter_errors_total", help: "Rate-limit decisions Redis could not make, by reason.", labelNames: ["reason"], registers });
     this.tokens = new Counter({ name: "rapidclaw_gateway_tokens_total", help: "Model tokens the upstreams reported, by role, tool and kind (input or output).", labelNames: ["role", "tool", "kind"], registers });
+    this.wouldDeny = new Counter({
+      name: "rapidclaw_gateway_would_deny_total",
+      help: "Calls let through in shadow mode (enforcement audit) that enforcement would have refused, by refusal, role and tool.",
+      labelNames: ["refusal", "role", "tool"],
+      registers,
+    });
     collectDefaultMetrics({ register: registry, prefix: "rapidclaw_gateway_" });
   }
 
@@ -33,6 +41,11 @@ export class GatewayMetrics {
     const labels = { role: knownOrOther(role, this.known.roles), tool: knownOrOther(tool, this.known.tools) };
     this.tokens.inc({ ...labels, kind: "input" }, usage.input);
     this.tokens.inc({ ...labels, kind: "output" }, usage.output);
+  }
+
+  /** Counts a call shadow mode let through, by the refusal it would have had. */
+  countWouldDeny(refusal: string, role: string, tool: string): void {
+    this.wouldDeny.inc({ refusal, role: knownOrOther(role, this.known.roles), tool: knownOrOther(tool, this.known.tools) });
   }
 
   /** Counts a decision: `allowed`, or the refusal's event type. */

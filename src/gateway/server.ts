@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import { ToolAccess } from "../model/types";
 import type { GatewayConfig, GatewayListener, GatewayTool } from "./config";
 import { bodyMethodProblem } from "./effective-method";
+import { enforcedRefusal, type AuditableRefusal } from "./enforcement";
 import { firewallEvent, type EventSink, type GatewayEventType } from "./events";
 import type { CallerIdentity } from "./identity";
 import type { AnswerStageFor } from "./answer-stage";
@@ -62,6 +63,16 @@ const BODYLESS_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const ACCESS_VALUES = new Set<string>([ToolAccess.READ, ToolAccess.WRITE, ToolAccess.EXECUTE]);
 
 class BodyTooLarge extends Error {}
+
+/**
+ * Where a check left a call: it passed, it was refused (and answered), or shadow mode let it
+ * through with a `would_deny` event. A shadowed call skips the later checks, as enforcement
+ * would have stopped there, and counts in no window.
+ */
+type Verdict = "pass" | "refused" | "shadowed";
+
+/** What a call asked for, written into the events of its limits. */
+type CallDetails = { readonly method: string; readonly path?: string; readonly required: ToolAccess };
 
 /**
  * Handles calls on the agents' listeners: who is calling (from the listener and source address),
@@ -148,7 +159,9 @@ export class ToolCallHandler {
     }
     const { task } = taskId;
     // An MCP server's requests are decided per JSON-RPC message, once the body is read.
-    if (tool.mcpTools === undefined && !this.permitted(role, tool.name, requiredAccess(tool, method, route.effectiveSegments), res, { method, path: route.path })) return;
+    const required = tool.mcpTools === undefined ? requiredAccess(tool, method, route.effectiveSegments) : undefined;
+    let verdict: Verdict = required === undefined ? "pass" : this.permitted(role, tool.name, required, res, { method, path: route.path });
+    if (verdict === "refused") return;
     const busy = this.inFlight.get(role) ?? 0;
     if (busy >= this.options.maxCallsInFlightPerRole) {
       this.refuse(res, 503, "role_busy", tool.name, role, { in_flight: busy }, {
@@ -181,8 +194,15 @@ export class ToolCallHandler {
     const mcp = tool.mcpTools === undefined ? {} : this.mcpRequest(role, tool, method, body, res);
     if (mcp === null) return;
     const { stageFor, mcpTool } = mcp;
-    if (!(await this.withinLimit(role, tool, res)) || (mcpTool !== undefined && !(await this.withinLimit(role, tool, res, mcpTool))) || !(await this.withinTokenBudget(role, tool, res))) return;
-    // Model calls are POSTs: only those are held to the task's and the role's tokens (every call with a task id renews its lease).
+    if (mcp.shadowed) verdict = "shadowed";
+    // What the call needed, in the limits' events too: a replay decides their permission again.
+    const asked: CallDetails = required === undefined ? { method, required: mcpTool === undefined ? ToolAccess.READ : (tool.mcpTools as Record<string, ToolAccess>)[mcpTool] } : { method, path: route.path, required };
+    if (verdict === "pass") verdict = await this.withinLimit(role, tool, res, asked);
+    if (verdict === "pass" && mcpTool !== undefined) verdict = await this.withinLimit(role, tool, res, asked, mcpTool);
+    if (verdict === "pass") verdict = await this.withinTokenBudget(role, tool, res, asked);
+    if (verdict === "refused") return;
+    // Model calls are POSTs: only those are held to the task's and the role's tokens (every call
+    // with a task id renews its lease). Task limits hold in audit mode too.
     if (!(await this.withinTaskLimits(role, task, tool, res, { countCall: false, checkTokens: method === "POST" }))) return;
     const key = tool.keyHeader === undefined ? undefined : this.options.keys.get(tool.name);
     if (tool.keyHeader !== undefined && key === undefined) {
@@ -194,50 +214,60 @@ export class ToolCallHandler {
     const metered = tool.tokenLimit !== undefined || (method === "POST" && this.options.config.taskLimits.get(role)?.maxTokensPerTask !== undefined);
     const meter: AnswerStageFor | undefined = !metered
       ? undefined
-      : (_status, contentType) => tokenMeter(contentType, MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage, task));
+      : (_status, contentType) => tokenMeter(contentType, MAX_INSPECTED_ANSWER_BYTES, (usage) => this.recordTokens(role, tool, usage, task, verdict === "pass"));
     // An MCP endpoint is the upstream URL itself: only the query is added.
     if (!res.destroyed) call = this.forward(role, tool, method, tool.mcpTools === undefined ? `${route.path}${route.query}` : route.query, req.headers, body, key, res, stageFor ?? meter);
   }
   /**
    * Decides an MCP request (see `decideMcpRequest`): null when it was refused (answered here),
-   * else what filters its answer (a `tools/list`) and the MCP tool it calls, if any.
+   * else what filters its answer (a `tools/list`), the MCP tool it calls, if any, and whether
+   * shadow mode let a refused request through. In shadow mode `tools/list` answers are not
+   * filtered, so agents behave as they will once nothing is hidden from them.
    */
-  private mcpRequest(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): { stageFor?: AnswerStageFor; mcpTool?: string } | null {
+  private mcpRequest(role: string, tool: GatewayTool, method: string, body: Buffer, res: ServerResponse): { stageFor?: AnswerStageFor; mcpTool?: string; shadowed?: boolean } | null {
     const mcpTools = tool.mcpTools ?? {};
     const granted = this.options.config.roles.get(role)?.get(tool.name) ?? ToolAccess.DENY;
     const decision = decideMcpRequest(mcpTools, granted, method, body);
+    const enforced = enforcedRefusal(this.options.config, role, tool.name, "permission_denied");
     if (!decision.allowed) {
+      if (decision.event === "permission_denied" && !enforced.refused) {
+        this.wouldDeny("permission_denied", decision.status, tool.name, role, { method, ...decision.details });
+        return { shadowed: true };
+      }
       this.raise(decision.event, tool.name, role, { method, ...decision.details });
       sendJson(res, decision.status, decision.body);
       return null;
     }
     const { toolsListId, mcpTool } = decision;
-    if (toolsListId === undefined) return { mcpTool };
+    if (toolsListId === undefined || !enforced.refused) return { mcpTool };
     const visible = visibleMcpTools(mcpTools, granted);
     return { stageFor: (status, contentType) => (status === 200 ? toolsListFilter(contentType, toolsListId, visible, MAX_INSPECTED_ANSWER_BYTES) : undefined) };
   }
 
   /** Refuses a call once the role's token window on the tool has reached its budget. */
-  private async withinTokenBudget(role: string, tool: GatewayTool, res: ServerResponse): Promise<boolean> {
-    if (tool.tokenLimit === undefined) return true;
+  private async withinTokenBudget(role: string, tool: GatewayTool, res: ServerResponse, asked: CallDetails): Promise<Verdict> {
+    if (tool.tokenLimit === undefined) return "pass";
     try {
       const decision = await this.tokenBudget.check(role, tool.name, tool.tokenLimit);
-      if (decision.allowed) return true;
+      if (decision.allowed) return "pass";
       const { maxTokens, windowSec } = tool.tokenLimit;
-      this.refuse(res, 429, "token_budget_exceeded", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_tokens: maxTokens, window_sec: windowSec }, {
+      return this.refuseOrShadow(res, 429, "token_budget_exceeded", tool.name, role, { ...asked, retry_after_sec: decision.retryAfterSec, max_tokens: maxTokens, window_sec: windowSec }, {
         error: "token_budget_exceeded",
         tool: tool.name,
         retry_after_sec: decision.retryAfterSec,
         message: `role ${role} has used its ${maxTokens} tokens of ${tool.name} in ${windowSec} s; retry after ${decision.retryAfterSec} s`,
-      }, false, { "retry-after": String(decision.retryAfterSec) });
-      return false;
+      }, { "retry-after": String(decision.retryAfterSec) });
     } catch (error) {
       return this.limiterFailed(error, role, tool, res);
     }
   }
 
-  /** Counts the tokens an answer reported, in the metrics, in the role's window on the tool, and in its task limits. */
-  private recordTokens(role: string, tool: GatewayTool, usage: { readonly input: number; readonly output: number }, task: string | undefined): void {
+  /**
+   * Counts the tokens an answer reported: in the metrics, in the role's window on the tool (with
+   * `inWindow`: a call shadow mode let through is not, since enforcement would have refused it),
+   * and in the role's task limits.
+   */
+  private recordTokens(role: string, tool: GatewayTool, usage: { readonly input: number; readonly output: number }, task: string | undefined, inWindow: boolean): void {
     this.options.metrics.countTokens(role, tool.name, usage);
     const tokens = usage.input + usage.output;
     const lost = (error: unknown) => {
@@ -245,7 +275,7 @@ export class ToolCallHandler {
       this.options.metrics.limiterErrors.inc({ reason });
       this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, lost_tokens: tokens }));
     };
-    if (tool.tokenLimit !== undefined) this.tokenBudget.record(role, tool.name, tool.tokenLimit, tokens).catch(lost);
+    if (tool.tokenLimit !== undefined && inWindow) this.tokenBudget.record(role, tool.name, tool.tokenLimit, tokens).catch(lost);
     const limits = this.options.config.taskLimits.get(role);
     if (limits?.maxTokensPerTask === undefined) return;
     if (limits.roleTokens !== undefined) this.tokenBudget.record(role, ROLE_TASK_TOKENS, { maxTokens: limits.roleTokens, windowSec: limits.windowSec }, tokens).catch(lost);
@@ -273,7 +303,7 @@ export class ToolCallHandler {
       this.refuse(res, 429, refusal.kind, tool?.name ?? null, role, answer.details, tool === null ? answer.body : { ...answer.body, tool: tool.name }, false, retry);
       return false;
     } catch (error) {
-      if (tool !== null) return this.limiterFailed(error, role, tool, res);
+      if (tool !== null) return this.limiterFailed(error, role, tool, res) === "pass";
       this.limiterRefused(error, null, role, res);
       return false;
     }
@@ -335,53 +365,52 @@ export class ToolCallHandler {
       this.refuse(res, 404, "unknown_tool", null, role, { requested_tool: toolName.slice(0, 64) }, { error: "unknown_tool", message: "no such tool" });
       return;
     }
-    if (!this.permitted(role, tool.name, access as ToolAccess, res, { method: "CHECK" })) return;
-    if (!(await this.withinLimit(role, tool, res))) return;
+    let verdict = this.permitted(role, tool.name, access as ToolAccess, res, { method: "CHECK" });
+    if (verdict === "pass") verdict = await this.withinLimit(role, tool, res, { method: "CHECK", required: access as ToolAccess });
+    if (verdict === "refused") return;
     if (!(await this.withinTaskLimits(role, taskId.task, tool, res, { countCall: true, checkTokens: false }))) return;
     this.options.metrics.countDecision("allowed", role, tool.name);
     sendJson(res, 200, { allowed: true, tool: tool.name, agent_role: role, access });
   }
 
-  private permitted(role: string, toolName: string, required: ToolAccess, res: ServerResponse, details: Record<string, string>): boolean {
+  private permitted(role: string, toolName: string, required: ToolAccess, res: ServerResponse, details: Record<string, string>): Verdict {
     const decision = decidePermission(this.options.config, role, toolName, required);
-    if (decision.allowed) return true;
+    if (decision.allowed) return "pass";
     const granted = decision.reason === "permission_denied" ? decision.granted : ToolAccess.DENY;
-    this.refuse(res, 403, "permission_denied", toolName, role, { ...details, required, granted }, { error: "permission_denied", tool: toolName, agent_role: role, required, granted });
-    return false;
+    return this.refuseOrShadow(res, 403, "permission_denied", toolName, role, { ...details, required, granted }, { error: "permission_denied", tool: toolName, agent_role: role, required, granted });
   }
 
   /** The tool's rate limit, or with `mcpTool` that MCP tool's own limit, if it has one. */
-  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse, mcpTool?: string): Promise<boolean> {
+  private async withinLimit(role: string, tool: GatewayTool, res: ServerResponse, asked: CallDetails, mcpTool?: string): Promise<Verdict> {
     const limit = mcpTool === undefined ? tool.rateLimit : tool.mcpRateLimits !== undefined && Object.hasOwn(tool.mcpRateLimits, mcpTool) ? tool.mcpRateLimits[mcpTool] : undefined;
-    if (limit === undefined) return true;
+    if (limit === undefined) return "pass";
     try {
       // An MCP tool's window is apart from its tool's: `<tool>/<mcp tool>` (tool names hold no "/").
       const decision = await this.options.limiter.take(role, mcpTool === undefined ? tool.name : `${tool.name}/${mcpTool}`, limit);
-      if (decision.allowed) return true;
+      if (decision.allowed) return "pass";
       const { maxCalls, windowSec } = limit;
       const what = mcpTool === undefined ? tool.name : `${tool.name}'s MCP tool ${mcpTool}`;
-      this.refuse(res, 429, "rate_limited", tool.name, role, { retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec, ...(mcpTool === undefined ? {} : { mcp_tool: mcpTool }) }, {
+      return this.refuseOrShadow(res, 429, "rate_limited", tool.name, role, { ...asked, retry_after_sec: decision.retryAfterSec, max_calls: maxCalls, window_sec: windowSec, ...(mcpTool === undefined ? {} : { mcp_tool: mcpTool }) }, {
         error: "rate_limited",
         tool: tool.name,
         retry_after_sec: decision.retryAfterSec,
         message: `at most ${maxCalls} calls to ${what} in ${windowSec} s for role ${role}; retry after ${decision.retryAfterSec} s`,
-      }, false, { "retry-after": String(decision.retryAfterSec) });
-      return false;
+      }, { "retry-after": String(decision.retryAfterSec) });
     } catch (error) {
       return this.limiterFailed(error, role, tool, res);
     }
   }
 
   /** A limiter or token-budget decision Redis could not make: let through (failOpen) or refuse with 503. */
-  private limiterFailed(error: unknown, role: string, tool: GatewayTool, res: ServerResponse): boolean {
+  private limiterFailed(error: unknown, role: string, tool: GatewayTool, res: ServerResponse): Verdict {
     if (!tool.failOpen) {
       this.limiterRefused(error, tool.name, role, res);
-      return false;
+      return "refused";
     }
     const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
     this.options.metrics.limiterErrors.inc({ reason });
     this.options.events.emit(firewallEvent("limiter_unavailable", tool.name, role, { reason, failed_open: true }));
-    return true;
+    return "pass";
   }
 
   /** Refuses with 503 what Redis could not decide. */
@@ -389,6 +418,34 @@ export class ToolCallHandler {
     const reason = error instanceof LimiterUnavailableError ? error.reason : "error";
     this.options.metrics.limiterErrors.inc({ reason });
     this.refuse(res, 503, "limiter_unavailable", tool, role, { reason, failed_open: false }, { error: "limiter_unavailable", ...(tool === null ? {} : { tool }), message: "the rate limiter is unavailable; try again shortly" }, false, { "retry-after": "1" });
+  }
+
+  /**
+   * A refusal the rules decided, under the enforcement of the role's calls to the tool: refused
+   * (answered with `status` and `body`), or shadowed (a `would_deny` event, and the call goes on).
+   */
+  private refuseOrShadow(
+    res: ServerResponse,
+    status: number,
+    refusal: AuditableRefusal,
+    tool: string,
+    role: string,
+    details: Record<string, string | number | boolean | null>,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Verdict {
+    if (!enforcedRefusal(this.options.config, role, tool, refusal).refused) {
+      this.wouldDeny(refusal, status, tool, role, details);
+      return "shadowed";
+    }
+    this.refuse(res, status, refusal, tool, role, details, body, false, headers);
+    return "refused";
+  }
+
+  /** Raises `would_deny`: the refusal's own details, its event type in `refusal` and the status it would have answered. */
+  private wouldDeny(refusal: AuditableRefusal, status: number, tool: string, role: string, details: Record<string, string | number | boolean | null>): void {
+    this.options.events.emit(firewallEvent("would_deny", tool, role, { ...details, refusal, status }));
+    this.options.metrics.countWouldDeny(refusal, role, tool);
   }
 
   private forward(role: string, tool: GatewayTool, method: string, pathAndQuery: string, incoming: IncomingHttpHeaders, body: Buffer, key: string | undefined, res: ServerResponse, stageFor?: AnswerStageFor): UpstreamCall {

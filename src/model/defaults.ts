@@ -1,4 +1,4 @@
-import { AlertSeverity, KeyMode } from "./types";
+import { AlertSeverity, Enforcement, KeyMode } from "./types";
 
 /**
  * Every default of the firewall description, in one table. Validation, the plan, the renderers
@@ -26,6 +26,8 @@ export const DEFAULTS = {
   allowPublic: false,
   allowBroad: false,
   allowFileSystem: false,
+  /** The gateway refuses what its rules refuse unless shadow mode is asked for. */
+  enforcement: Enforcement.ENFORCE,
   proxyMemory: "512M",
   proxyCpus: 1,
   proxyProcessLimit: 256,

@@ -203,6 +203,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           "failOpen": {
             "type": "boolean"
           },
+          "enforcement": {
+            "type": "string",
+            "enum": [
+              "enforce",
+              "audit"
+            ]
+          },
           "agentTools": {
             "type": "object",
             "properties": {
@@ -345,6 +352,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           },
           "allowFileSystem": {
             "type": "boolean"
+          },
+          "enforcement": {
+            "type": "string",
+            "enum": [
+              "enforce",
+              "audit"
+            ]
           }
         },
         "additionalProperties": false
@@ -446,6 +460,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
           "items": {
             "type": "string"
           }
+        },
+        "enforcement": {
+          "type": "string",
+          "enum": [
+            "enforce",
+            "audit"
+          ]
         },
         "maxConnectionsPerClient": {
           "type": "integer",
@@ -835,6 +856,13 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
         }
       },
       "additionalProperties": false
+    },
+    "enforcement": {
+      "type": "string",
+      "enum": [
+        "enforce",
+        "audit"
+      ]
     },
     "allocations": {
       "type": "object",

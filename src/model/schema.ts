@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { describe, FIREWALL_NAME_PATTERN, MAX_FIREWALL_NAME_LENGTH, MAX_NAME_LENGTH, NAME_PATTERN } from "./name-rules";
-import { AgentPlatform, AgentRuntime, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
+import { AgentPlatform, AgentRuntime, AlertSeverity, Enforcement, KeyDelivery, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "./types";
 
 export { describe, FIREWALL_NAME_PATTERN, MAX_FIREWALL_NAME_LENGTH, MAX_NAME_LENGTH, NAME_PATTERN };
 
@@ -67,6 +67,7 @@ const tool = object("a tool", {
     path: str("path").meta({ description: "Path below the tool: exact (/v3/mail/send), a template whose {name} segments match any one segment (/repos/{owner}/{repo}/pulls/{number}/merge), or ending in /* for that path and everything below it (/v1/admin/*)." }),
   })).optional(),
   failOpen: bool("failOpen").optional(),
+  enforcement: enumOf("enforcement", Enforcement).optional(),
   agentTools: object("agentTools", {
     openclaw: list("openclaw", str("an OpenClaw tool name")).optional(),
     hermes: list("hermes", str("a Hermes Agent tool name")).optional(),
@@ -96,6 +97,7 @@ const role = object("a role", {
     dnsReason: str("dnsReason").optional(),
   }).optional(),
   allowFileSystem: bool("allowFileSystem").optional(),
+  enforcement: enumOf("enforcement", Enforcement).optional(),
 });
 
 /** A container image reference: registry, repository, tag or digest; no spaces, quotes or `${`. */
@@ -157,6 +159,7 @@ const firewallSpecSchema = object("the firewall spec", {
     noProxy: list("noProxy", str("a host")).optional(),
     replicas: int("replicas", 1, 20).optional(),
     forbiddenCidrs: list("forbiddenCidrs", str("a CIDR")).optional(),
+    enforcement: enumOf("enforcement", Enforcement).optional(),
     maxConnectionsPerClient: int("maxConnectionsPerClient", 16, 100_000).optional(),
     requestStartTimeoutSec: int("requestStartTimeoutSec", 5, 600).optional(),
     memory: str("memory").optional(),
@@ -211,6 +214,7 @@ const firewallSpecSchema = object("the firewall spec", {
     tokenBudgetExceeded: threshold.optional(),
     webhooks: list("webhooks", webhook).optional(),
   }).optional(),
+  enforcement: enumOf("enforcement", Enforcement).optional(),
   allocations: map("allocations", object("a role allocation", {
     slot: int("slot", 0, 64_000).optional(),
     subnet: str("subnet").optional(),

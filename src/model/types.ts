@@ -44,6 +44,18 @@ export enum KeyMode {
   EXTERNAL = "external",
 }
 
+/**
+ * Whether the gateway refuses what its rules refuse (`ENFORCE`), or lets it through and raises a
+ * `would_deny` event instead (`AUDIT`, shadow mode), to see what a firewall would refuse before
+ * it does.
+ */
+export enum Enforcement {
+  /** Refuse: the answer the rule gives (403, 429) and its event. */
+  ENFORCE = "enforce",
+  /** Let through and raise `would_deny`, naming the refusal the rule would have given. */
+  AUDIT = "audit",
+}
+
 /** Who holds a tool's key at run time. */
 export enum KeyDelivery {
   /**
@@ -174,6 +186,13 @@ export interface ToolProps {
    * @default false
    */
   readonly failOpen?: boolean;
+  /**
+   * Shadow mode for this tool: `audit` lets calls the gateway would refuse (permission, rate
+   * limit, token budget) through and raises `would_deny` events instead. Wins over the role's
+   * and the firewall's `enforcement`.
+   * @default - the role's `enforcement`, else the firewall's
+   */
+  readonly enforcement?: Enforcement;
   /**
    * The tool's names in the agents' own configuration, for the native OpenClaw and Hermes Agent
    * fragments and their gateway hooks. Omit an agent to take the default; `[]` for none.
@@ -435,6 +454,12 @@ export interface RoleProps {
    * @default false
    */
   readonly allowFileSystem?: boolean;
+  /**
+   * Shadow mode for this role's tool calls: `audit` lets calls the gateway would refuse through
+   * and raises `would_deny` events instead. A tool's own `enforcement` wins over it.
+   * @default - the firewall's `enforcement`
+   */
+  readonly enforcement?: Enforcement;
 }
 
 /** An agent workload. */
@@ -537,6 +562,15 @@ export interface EgressProxyOptions {
    * @default []
    */
   readonly forbiddenCidrs?: string[];
+  /**
+   * Shadow mode of the proxy, never the default and not implied by the firewall's `enforcement`:
+   * `audit` lets a role's CONNECT to port 443 of a host its allowlist does not list (or whose TLS
+   * server name does not match) through, logged as `would_block` instead of refused; with
+   * `allowPlainHttp`, plain HTTP to port 80 too. IP literals, other ports and forbidden
+   * destinations stay refused, and the tool gateway's listener is always enforced. Synthesis warns.
+   * @default "enforce"
+   */
+  readonly enforcement?: Enforcement;
   /**
    * Open connections one client address may hold to the proxy (Squid `client_ip_max_connections`),
    * 16 to 100,000. Keeps one agent from using up the proxy's file descriptors and starving every
@@ -811,6 +845,13 @@ export interface FirewallSpecProps {
   readonly monitoring?: MonitoringOptions;
   /** @default - see GatewayOptions */
   readonly gateway?: GatewayOptions;
+  /**
+   * Shadow mode of the tool gateway for every role and tool: `audit` lets calls it would refuse
+   * (permission, rate limit, token budget) through and raises `would_deny` events instead. A
+   * role's and a tool's own `enforcement` win over it. The egress proxy is not affected.
+   * @default "enforce"
+   */
+  readonly enforcement?: Enforcement;
   /**
    * What earlier syntheses handed out to each role, by role name (`RapidClawStack` keeps it in
    * its `allocationFile`): a recorded role keeps its ports (Kubernetes) or subnet (Docker)

@@ -5,7 +5,7 @@
 import { GATEWAY_EVENT_TYPES } from "../gateway/events";
 
 /** Event types the gateway, the proxy and the evaluator write. */
-export const FIREWALL_EVENT_TYPES = [...GATEWAY_EVENT_TYPES, "network_blocked", "egress_allowed", "alert_firing", "alert_resolved", "alert_delivery_failed"] as const;
+export const FIREWALL_EVENT_TYPES = [...GATEWAY_EVENT_TYPES, "network_blocked", "egress_allowed", "would_block", "alert_firing", "alert_resolved", "alert_delivery_failed"] as const;
 
 /** Where an event line came from. */
 export type EventSource = "gateway" | "proxy";

@@ -5,7 +5,7 @@ import { DEFAULTS } from "../model/defaults";
 import { assignRoleSubnets, roleSubnetLayout } from "../model/docker-subnets";
 import { parseFirewallSpec, type FirewallModel } from "../model/firewall-model";
 import { hostPatternText, normaliseHostPatterns, type HostPattern } from "../model/hosts";
-import { AgentPlatform, type AgentRuntime, KeyDelivery, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps, type RoleAllocation } from "../model/types";
+import { AgentPlatform, type AgentRuntime, Enforcement, KeyDelivery, KeyMode, ToolAccess, type AlertWebhookProps, type FirewallSpecProps, type RoleAllocation } from "../model/types";
 import { agentWorkloadName, proxyName, resourceName, scopedName } from "../model/names";
 import { FORBIDDEN_DESTINATIONS } from "../model/forbidden-destinations";
 import { byString } from "../model/order";
@@ -168,6 +168,8 @@ export interface FirewallPlan {
     readonly image?: string;
     readonly port: number;
     readonly allowPlainHttp: boolean;
+    /** Shadow mode: hosts outside a role's allowlist pass, logged `would_block`. */
+    readonly audit: boolean;
     /** Hosts agents reach directly (NO_PROXY), lower case, sorted, without duplicates. */
     readonly noProxy: string[];
     readonly replicas: number;
@@ -318,6 +320,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
       image: spec.proxy?.image,
       port: proxyPort,
       allowPlainHttp: spec.proxy?.allowPlainHttp ?? DEFAULTS.allowPlainHttp,
+      audit: (spec.proxy?.enforcement ?? DEFAULTS.enforcement) === Enforcement.AUDIT,
       noProxy: [...new Set((spec.proxy?.noProxy ?? []).map((h) => h.toLowerCase().replace(/\.$/, "")))].sort(byString),
       replicas: spec.proxy?.replicas ?? DEFAULTS.proxyReplicas,
       forbiddenCidrs: [...new Set([...FORBIDDEN_DESTINATIONS, ...model.forbiddenCidrs.map((c) => c.text).sort(byString)])],

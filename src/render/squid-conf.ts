@@ -88,13 +88,15 @@ export interface SquidConfInput {
   readonly tlsKeyFile?: string;
   /** The SNI helper (`SQUID_SNI_HELPER`), run with `/bin/sh`. @default "/etc/squid/rapidclaw-sni-present.sh" */
   readonly sniHelperFile?: string;
+  /** Shadow mode on the roles' listeners: what their allowlists refuse passes, logged `would_block`. @default false */
+  readonly audit?: boolean;
 }
 
 /** Firewall event names the proxy logs: a tunnel or request let through, or one refused. */
 /** Where the proxy image reads squid.conf, on every platform. */
 export const SQUID_CONF_PATH = "/etc/squid/squid.conf";
 
-export const PROXY_EVENTS = { allowed: "egress_allowed", blocked: "network_blocked" } as const;
+export const PROXY_EVENTS = { allowed: "egress_allowed", blocked: "network_blocked", wouldBlock: "would_block" } as const;
 
 /**
  * JSON access log line: one per decision; `event` comes from the annotation the deciding
@@ -138,6 +140,7 @@ export function renderSquidConf(input: SquidConfInput): string {
   const out: string[] = [
     "# Rapid Claw egress proxy, generated from the firewall spec: do not edit by hand.",
     "# Allows only CONNECT to port 443 of each role's listed hosts" + (input.allowPlainHttp ? " (and plain HTTP to port 80)." : "."),
+    ...(input.audit ? ["# AUDIT MODE (proxy.enforcement audit): the roles' listeners let unlisted hosts through, logged would_block."] : []),
     "",
   ];
   // Every port peeks at the ClientHello (ssl-bump), which Squid 5 does only with a certificate; nothing is bumped.
@@ -175,6 +178,7 @@ export function renderSquidConf(input: SquidConfInput): string {
     // Always-true ACLs placed last on each http_access and ssl_bump line, to record which way it decided.
     `acl event_allowed annotate_transaction event=${PROXY_EVENTS.allowed}`,
     `acl event_blocked annotate_transaction event=${PROXY_EVENTS.blocked}`,
+    ...(input.audit ? [`acl event_would_block annotate_transaction event=${PROXY_EVENTS.wouldBlock}`] : []),
     "acl mark_spliced annotate_transaction tls=spliced",
     "acl tls_step1 at_step SslBump1",
     // Slow (a helper), so placed last on each splice line: asked only when everything else matched.
@@ -184,6 +188,7 @@ export function renderSquidConf(input: SquidConfInput): string {
   const accessLines: string[] = [];
   const peekLines: string[] = [];
   const spliceLines: string[] = [];
+  const auditLines = { connect: [] as string[], peek: [] as string[], splice: [] as string[], access: [] as string[] };
   const addListener = (heading: string, id: string, portName: string, logRole: string, allowlist: ReadonlyArray<HostPattern>, plainHttp: boolean) => {
     const { allow, apexDeny } = squidDomainLists(allowlist);
     const match = `${id}_in ${id}_hosts${apexDeny.length > 0 ? ` !${id}_apex` : ""} !forbidden_dst`;
@@ -207,21 +212,40 @@ export function renderSquidConf(input: SquidConfInput): string {
     });
   };
   for (const role of input.roles) addListener(`# role ${role.name}`, `role_${role.resourceName}`, role.resourceName, role.name, role.allowlist, input.allowPlainHttp);
+  // Audit: a host a role's allowlist does not cover passes on its listener, marked would_block where the
+  // CONNECT is decided (the spliced tunnel's line keeps the notes of that moment); IP literals, other
+  // ports, forbidden destinations and a listed host's TLS server name are still enforced.
+  if (input.audit) {
+    for (const role of input.roles) {
+      const id = `role_${role.resourceName}`;
+      const unlisted = [`!${id}_hosts`, ...(squidDomainLists(role.allowlist).apexDeny.length > 0 ? [`${id}_apex`] : [])];
+      for (const condition of unlisted) {
+        auditLines.connect.push(`http_access allow CONNECT tls_port ${id}_in ${condition} !ip_literal event_would_block`);
+        auditLines.splice.push(`ssl_bump splice !tls_step1 ${id}_in ${condition} event_would_block mark_spliced`);
+      }
+      auditLines.peek.push(`ssl_bump peek tls_step1 CONNECT tls_port !ip_literal !forbidden_dst ${id}_in event_would_block`);
+      if (input.allowPlainHttp) auditLines.access.push(`http_access allow !CONNECT http_port ${id}_in !forbidden_dst event_would_block`);
+    }
+  }
   if (input.gateway) addListener("# tool gateway: its tools' upstream hosts", "gateway", SQUID_GATEWAY_PORT_NAME, SQUID_GATEWAY_LOG_ROLE, input.gateway.allowlist, false);
   out.push(
     "",
     // Every CONNECT passes to ssl_bump, which decides it: Squid answers a CONNECT that http_access
     // refuses on an ssl-bump port by bumping the client's TLS to show the error, which would be
     // interception with the throwaway certificate; ssl_bump's `terminate` just closes.
+    ...auditLines.connect,
     "http_access allow CONNECT event_allowed",
     "http_access deny ip_literal event_blocked",
     ...accessLines,
+    ...auditLines.access,
     "http_access deny all event_blocked",
     "",
     // Step 1, before any answer: peek at an allowed CONNECT's ClientHello, close any other.
     // Step 2: splice (a plain TCP tunnel) on a listed server name of the CONNECT host's pattern, else close.
     ...peekLines,
+    ...auditLines.peek,
     ...spliceLines,
+    ...auditLines.splice,
     "ssl_bump terminate all event_blocked",
     "",
   );
@@ -287,6 +311,7 @@ export function renderSquidConfForPlan(plan: FirewallPlan, overrides: SquidPlace
     roles: squidRolesForPlan(plan),
     gateway: squidGatewayListenerForPlan(plan),
     allowPlainHttp: plan.proxy.allowPlainHttp,
+    audit: plan.proxy.audit,
     forbiddenDestinations: plan.proxy.forbiddenCidrs,
     maxConnectionsPerClient: plan.proxy.maxConnectionsPerClient,
     requestStartTimeoutSec: plan.proxy.requestStartTimeoutSec,

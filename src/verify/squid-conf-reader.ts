@@ -83,8 +83,15 @@ function listenerOf(words: string[], line: number): SquidListener | undefined {
   return { name, address: match[1], port: Number(match[2]), line, sslBump: words.slice(2).includes("ssl-bump") };
 }
 
-/** Parses squid.conf text. */
-export function parseSquidConf(text: string): SquidConfig {
+/** The annotation shadow mode's rules carry (`event=would_block`). */
+const AUDIT_ANNOTATION = "event=would_block";
+
+/**
+ * Parses squid.conf text. With `audit` (the description asks for the proxy's shadow mode) the
+ * rules that carry the `would_block` annotation are left out: they are the audit's, and let
+ * through on purpose what the enforced rules refuse; without it they count like any other.
+ */
+export function parseSquidConf(text: string, options: { readonly audit?: boolean } = {}): SquidConfig {
   const listeners: SquidListener[] = [];
   const acls = new Map<string, Acl>();
   const rules: AccessRule[] = [];
@@ -98,6 +105,8 @@ export function parseSquidConf(text: string): SquidConfig {
       const values = words.slice(3).filter((w) => !/^-[a-z]$/i.test(w));
       const existing = acls.get(words[1]);
       acls.set(words[1], { type: words[2], values: [...(existing?.values ?? []), ...values] });
+    } else if (options.audit && (words[0] === "http_access" || words[0] === "ssl_bump") && words.slice(2).some((w) => acls.get(w)?.type === "annotate_transaction" && acls.get(w)?.values.includes(AUDIT_ANNOTATION))) {
+      continue;
     } else if (words[0] === "http_access" && (words[1] === "allow" || words[1] === "deny")) {
       const terms = words.slice(2).map((w) => ({ acl: w.replace(/^!/, ""), negated: w.startsWith("!") }));
       rules.push({ allow: words[1] === "allow", terms, text: `line ${number}: ${line}` });

@@ -61,8 +61,9 @@ export function verifyArtifacts(json: Record<string, any>, description?: { reado
   const providers = Object.keys(json.provider ?? {});
   if (!providers.includes(plan.platform)) throw new VerifyError(`the description is for platform ${plan.platform} but the stack has no ${plan.platform} provider (it has ${providers.join(", ") || "none"}); pass the description this stack was synthesized from`);
   const squidFile = doc.files().find((f) => /(^|\/)squid\.conf$/.test(f.path));
-  const squid = squidFile ? parseSquidConf(squidFile.content) : undefined;
+  const squid = squidFile ? parseSquidConf(squidFile.content, { audit: plan.proxy.audit }) : undefined;
   if (!squid) notes.push("no squid.conf in the stack: proxy hosts are not checked");
+  if (squid && plan.proxy.audit) notes.push("the proxy is in audit mode (proxy.enforcement audit): its would_block rules let every role reach hosts outside its allowlist on port 443; the enforced rules are checked");
   const roleNames = plan.roles.map((r) => r.resourceName);
   const reach = plan.platform === AgentPlatform.DOCKER
     ? readDockerReach(doc, roleNames, squid?.listeners ?? [], gatewayFile)

@@ -15,6 +15,7 @@ import { NetAgent } from "./support/net-agent-client";
 import { NetworkNamespace } from "./support/netns";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
 import { prepareSquidFiles, removeSquidFiles, SquidProcess, type SquidFiles } from "./support/squid";
+import { startSquidRig, stopSquidRig, type SquidRig } from "./support/squid-rig";
 
 const SKIP = skipLoudly("Squid egress proxy e2e", missingPrerequisites(["ip", "squid", "setpriv", "unshare"], { namespaces: true }));
 
@@ -325,34 +326,17 @@ describe.skipIf(SKIP)("Squid hardening options", () => {
   };
   const plan = compileFirewall(spec);
   const client = clientOf(plan, "research_agent");
-  let ns: NetworkNamespace | undefined;
-  let upstreams: NetAgent | undefined;
-  let prober: NetAgent | undefined;
-  let squid: SquidProcess | undefined;
-  let files: SquidFiles | undefined;
+  let rig: SquidRig | undefined;
   const via = (target: string) =>
     // Generous: the first CONNECT after start once took over 5 s on a loaded 2-core machine.
-    (prober as NetAgent).proxy({ ...client, method: "CONNECT", target, timeoutMs: 15_000 });
+    (rig as SquidRig).prober.proxy({ ...client, method: "CONNECT", target, timeoutMs: 15_000 });
 
   beforeAll(async () => {
-    ns = NetworkNamespace.create("rc-squid-hard");
     const served = [addressOf("arxiv.org"), addressOf("www.google.com")];
-    for (const address of new Set([LISTEN_ADDRESS, client.localAddress, ...served])) ns.addAddress(address);
-    upstreams = await NetAgent.start(ns);
-    for (const address of served) await upstreams.call({ op: "serveTcp", host: address, port: 443, banner: tcpBanner(address, 443) });
-    prober = await NetAgent.start(ns);
-    files = prepareSquidFiles("squid-hard", UPSTREAMS);
-    const conf = renderSquidConfForPlan(plan, { listenAddress: LISTEN_ADDRESS, hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog });
-    squid = await SquidProcess.start(ns, files, conf);
+    rig = await startSquidRig({ label: "rc-squid-hard", plan, listenAddress: LISTEN_ADDRESS, clientAddresses: [client.localAddress], hosts: UPSTREAMS, served, ports: [443], banner: tcpBanner });
   });
 
-  afterAll(async () => {
-    await squid?.stop();
-    if (files) removeSquidFiles(files);
-    await prober?.stop();
-    await upstreams?.stop();
-    ns?.destroy();
-  });
+  afterAll(() => stopSquidRig(rig));
 
   it("refuses an allowed name that resolves into proxy.forbiddenCidrs, and still tunnels to others", async () => {
     // Closed unanswered: refused CONNECTs are decided before any answer.
@@ -361,19 +345,19 @@ describe.skipIf(SKIP)("Squid hardening options", () => {
   });
 
   it(`closes a client's connections beyond ${CAP}, and serves it again once they are gone`, async () => {
-    const states = await (prober as NetAgent).call<string[]>({ op: "holdConnections", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, count: CAP + 4, closedAtLeast: 3, timeoutMs: 15_000 });
+    const states = await (rig as SquidRig).prober.call<string[]>({ op: "holdConnections", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, count: CAP + 4, closedAtLeast: 3, timeoutMs: 15_000 });
     // Squid 5.7 refuses a connection once the client already holds more than the cap: CAP + 1 stay open.
     const open = states.indexOf("closed");
     expect(open, states.join(" ")).toBeGreaterThanOrEqual(CAP);
     expect(open, states.join(" ")).toBeLessThanOrEqual(CAP + 1);
     expect(states.slice(open), states.join(" ")).toEqual(Array(states.length - open).fill("closed"));
-    expect((squid as SquidProcess).log()).toContain(`attempting more than ${CAP} connections`);
+    expect((rig as SquidRig).squid.log()).toContain(`attempting more than ${CAP} connections`);
     // Squid notices the held connections' close on its own time: serving again may take a moment.
     await until("Squid serving the client again", async () => (await via("www.google.com:443")).status === 200);
   });
 
   it("closes a connection that sends no request within the request start timeout", async () => {
-    const [state] = await (prober as NetAgent).call<string[]>({ op: "holdConnections", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, count: 1, timeoutMs: (START_TIMEOUT_SEC + 5) * 1_000 });
+    const [state] = await (rig as SquidRig).prober.call<string[]>({ op: "holdConnections", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, count: 1, timeoutMs: (START_TIMEOUT_SEC + 5) * 1_000 });
     expect(state).toBe("closed");
   });
 
@@ -385,8 +369,8 @@ describe.skipIf(SKIP)("Squid hardening options", () => {
       { host: Buffer.from("x\u000by\u000c.example", "latin1"), logged: "x%0By%0C.example" },
       { host: Buffer.from("%41{}|^~`'<>.example", "latin1"), logged: "%2541%7B%7D%7C%5E%7E%60%27%3C%3E.example" },
     ];
-    const raw = (bytes: Buffer) => (prober as NetAgent).call<{ statusLine: string }>({ op: "rawProxy", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, base64: bytes.toString("base64"), timeoutMs: 5_000 });
-    const proxy = squid as SquidProcess;
+    const raw = (bytes: Buffer) => (rig as SquidRig).prober.call<{ statusLine: string }>({ op: "rawProxy", proxyHost: LISTEN_ADDRESS, proxyPort: client.proxyPort, localAddress: client.localAddress, base64: bytes.toString("base64"), timeoutMs: 5_000 });
+    const proxy = (rig as SquidRig).squid;
     for (const { host, logged } of hostile) {
       const before = proxy.accessLogLines().length;
       const answer = await raw(Buffer.concat([Buffer.from("CONNECT "), host, Buffer.from(":443 HTTP/1.1\r\nHost: "), host, Buffer.from(":443\r\n\r\n")]));
