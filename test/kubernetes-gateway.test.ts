@@ -327,14 +327,15 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     expect(ingress).toHaveLength(planned.roles.length);
   });
 
-  it("lets only the gateway reach Redis, and Redis nothing", () => {
+  it("lets only the gateway and the proxy (its proxy-events sidecar keeps the alert windows there) reach Redis, and Redis nothing", () => {
     const redisIngress = grants(synth, pods.get("rapidclaw-gateway-redis")!, "Ingress");
-    expect(redisIngress.map((g) => [g.peer, g.port])).toEqual([[{ pod_selector: { match_labels: GATEWAY_POD } }, "TCP/6379"]]);
+    const proxyPod = { [LABELS.component]: "egress-proxy" };
+    expect(redisIngress.map((g) => [g.peer, g.port])).toEqual([[{ pod_selector: { match_labels: GATEWAY_POD } }, "TCP/6379"], [{ pod_selector: { match_labels: proxyPod } }, "TCP/6379"]]);
     expect(grants(synth, pods.get("rapidclaw-gateway-redis")!, "Egress")).toEqual([]);
     const redisLabels = pods.get("rapidclaw-gateway-redis")!;
     for (const [name, labels] of pods) {
       const reaches = grants(synth, labels, "Egress").some((g) => peerSelectsPod(g.peer, redisLabels));
-      expect(reaches, name).toBe(name === "rapidclaw-tool-gateway");
+      expect(reaches, name).toBe(name === "rapidclaw-tool-gateway" || name === "rapidclaw-egress-proxy");
     }
   });
 

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { DockerProxyEvents } from "../docker/proxy-events";
+import { KubernetesProxyEvents } from "../kubernetes/proxy-events";
 import { FirewallSpecError } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { planOf } from "../plan/firewall-spec";
@@ -19,7 +20,8 @@ export interface ProxyEventsProps {
    */
   readonly gateway?: ToolGateway;
   /**
-   * The program (the gateway bundle holds every `rapidclaw` command).
+   * Docker: the program (the gateway bundle holds every `rapidclaw` command). On Kubernetes
+   * proxy-events runs in the proxy's pods, which carry the program the proxy was given.
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
@@ -28,26 +30,35 @@ export interface ProxyEventsProps {
 /**
  * `rapidclaw proxy-events` beside the egress proxy: it follows the proxy's event log (one JSON
  * line per decision) into the firewall's alert windows in Redis, so `network_blocked` alerts to
- * the monitoring webhooks and shows on its /metrics. Docker only for now.
+ * the monitoring webhooks and shows on its /metrics. Docker: a container mounting the proxy's
+ * log volume; Kubernetes: a sidecar in each proxy pod (added by the proxy) on its log volume.
  */
 export class ProxyEvents extends Construct {
   private readonly dockerEvents?: DockerProxyEvents;
+  private readonly kubernetesEvents?: KubernetesProxyEvents;
 
   constructor(scope: Construct, id: string, props: ProxyEventsProps) {
     const spec = props.proxy.spec;
     const plan = planOf(spec);
-    if (plan.proxyEvents === undefined) {
-      throw new FirewallSpecError([{ path: "platform", message: `proxy-events is deployed on Docker only so far, and platform is ${plan.platform}; run rapidclaw proxy-events yourself on the proxy's access log` }], `ProxyEvents "${id}"`);
-    }
+    if (plan.proxyEvents === undefined) throw new Error(`ProxyEvents "${id}": the firewall plans no proxy-events`);
     const problems = webhookDeliveryProblems(plan);
     if (problems.length > 0) throw new FirewallSpecError(problems, `ProxyEvents "${id}"`);
     super(scope, id);
+    if (plan.platform === AgentPlatform.KUBERNETES) {
+      this.kubernetesEvents = new KubernetesProxyEvents(this, "kubernetes", { plan, namespaceName: props.proxy.kubernetes.deployment.metadata.namespace });
+      return;
+    }
     this.dockerEvents = new DockerProxyEvents(this, "docker", {
       spec,
       proxyContainer: props.proxy.docker.container,
       bundle: props.bundle ?? GatewayBundle.packaged(),
       gatewayRedisNetwork: plan.proxyEvents.docker?.sharesGatewayNetwork ? props.gateway?.docker.redisNetwork : undefined,
     });
+  }
+
+  /** Kubernetes: the windows' Redis (when bundled) and the proxy pods' egress to it; the sidecar is `proxy.kubernetes.proxyEvents`. */
+  public get kubernetes(): KubernetesProxyEvents {
+    return platformPart(this.kubernetesEvents, "kubernetes", AgentPlatform.KUBERNETES);
   }
 
   /** Docker: the proxy-events container, its Redis network and, when bundled, its Redis. */

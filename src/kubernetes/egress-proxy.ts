@@ -12,6 +12,8 @@ import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
 import { kubernetesClasses } from "./provider-classes";
+import { GatewayBundle } from "../constructs/gateway-bundle";
+import { KubernetesProxyEventsSidecar } from "./proxy-events-sidecar";
 
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
@@ -26,13 +28,19 @@ export const PROXY_RESOURCES = {
 const SQUID_SCRATCH = [
   { name: "spool", path: "/var/spool/squid", sizeLimit: "16Mi" },
   { name: "run", path: "/var/run/squid", sizeLimit: "1Mi" },
-  { name: "log", path: "/var/log/squid", sizeLimit: "16Mi" },
+  // The event log proxy-events follows grows until the pod is replaced (Squid rotates only on `squid -k rotate`).
+  { name: "log", path: "/var/log/squid", sizeLimit: "1Gi" },
 ];
 
 /** Properties of `KubernetesEgressProxy`. */
 export interface KubernetesEgressProxyProps {
   /** The network whose namespace the proxy runs in; the proxy uses its firewall spec. */
   readonly network: IAgentNetwork;
+  /**
+   * The program of the proxy-events sidecar (the gateway bundle holds every `rapidclaw` command).
+   * @default GatewayBundle.packaged() - the bundle this package ships
+   */
+  readonly bundle?: GatewayBundle;
 }
 
 /**
@@ -59,6 +67,8 @@ export class KubernetesEgressProxy extends Construct {
   public readonly squidConf: string;
   /** `http://<serviceHost>:<role port>` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
+  /** `rapidclaw proxy-events` in each proxy pod, following Squid's event log on the shared `log` volume. */
+  public readonly proxyEvents?: KubernetesProxyEventsSidecar;
 
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
     super(scope, id);
@@ -79,15 +89,19 @@ export class KubernetesEgressProxy extends Construct {
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
+    const events = plan.proxyEvents && new KubernetesProxyEventsSidecar(this, "proxy-events", { plan, namespaceName, bundle: props.bundle ?? GatewayBundle.packaged(), logVolume: "log" });
+    this.proxyEvents = events;
     this.deployment = new kubernetesClasses.DeploymentV1(this, "deployment", {
       metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
       spec: {
         replicas: String(plan.proxy.replicas),
         selector: { matchLabels: labels },
         template: {
-          metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.squidConf]: sha256(squidConf) } },
+          metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.squidConf]: sha256(squidConf), ...(events && { [CHECKSUM_ANNOTATIONS.proxyEvents]: events.checksum }) } },
           spec: {
             automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: events?.terminationGracePeriodSeconds,
+            initContainer: events && [events.initContainer],
             securityContext: hardenedPodSecurityContext(SQUID_UID),
             container: [
               {
@@ -101,8 +115,9 @@ export class KubernetesEgressProxy extends Construct {
                 securityContext: hardenedContainerSecurityContext(),
                 volumeMount: [{ name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true }, ...scratch.mounts],
               },
+              ...(events ? [events.container] : []),
             ],
-            volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes],
+            volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes, ...(events?.volumes ?? [])],
           },
         },
       },
