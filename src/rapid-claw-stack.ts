@@ -112,7 +112,7 @@ export class RapidClawStack extends TerraformStack {
   public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
   /** The tool gateway, when a tool has an `upstream` or `gateway` options are set; undefined otherwise. */
   public readonly gateway?: ToolGateway;
-  /** `rapidclaw proxy-events` beside the proxy (Docker: a container; Kubernetes: its Redis and policy, the sidecar being in the proxy pods). */
+  /** `rapidclaw proxy-events` beside the proxy (Docker: a container; Kubernetes: a sidecar of each proxy pod). */
   public readonly proxyEvents?: ProxyEvents;
   /** The alerting rules' `PrometheusRule`, with `prometheusRule` set; undefined without it. */
   public readonly prometheusRule?: PrometheusAlertRules;

@@ -19,6 +19,7 @@ import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { planOf } from "../src/plan/firewall-spec";
 import { LABELS } from "../src/plan/plan";
 import { GatewayBundle } from "../src/constructs/gateway-bundle";
+import { ProxyEvents } from "../src/constructs/proxy-events";
 import { synthesize, type SynthesizedStack } from "./support/synth";
 
 type Json = Record<string, any>;
@@ -58,6 +59,7 @@ function gatewayStack(props: FirewallSpecProps = gatewaySpec(), options: Partial
   const credentials = plan.gateway?.redis.credentialsSecret;
   const keyGrant = plan.gateway?.readsVault ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody, { secrets: credentials === undefined ? [] : [credentials] }) : undefined;
   const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, ...options });
+  new ProxyEvents(stack, "proxy-events", { proxy });
   return { stack, spec, plan, gateway, keyGrant, synth: synthesize(stack) };
 }
 

@@ -5,7 +5,6 @@ import { AgentPlatform } from "../model/types";
 import { DockerEgressProxy } from "../docker/egress-proxy";
 import { KubernetesEgressProxy } from "../kubernetes/egress-proxy";
 import type { IAgentNetwork } from "./agent-network";
-import type { GatewayBundle } from "./gateway-bundle";
 import { platformPart } from "./platform-part";
 
 /** What agents need from an egress proxy: where each role's agents send their traffic. */
@@ -20,12 +19,6 @@ export interface IEgressProxy extends IConstruct {
 export interface EgressProxyProps {
   /** The network whose agents the proxy serves; the proxy uses its firewall spec. */
   readonly network: IAgentNetwork;
-  /**
-   * Kubernetes: the program of the proxy-events sidecar in each proxy pod (the gateway bundle
-   * holds every `rapidclaw` command).
-   * @default GatewayBundle.packaged() - the bundle this package ships
-   */
-  readonly bundle?: GatewayBundle;
 }
 
 /**
@@ -58,7 +51,7 @@ export class EgressProxy extends Construct implements IEgressProxy {
     if (this.spec.platform === AgentPlatform.DOCKER) {
       this.dockerProxy = new DockerEgressProxy(this, "docker", { network: props.network });
     } else {
-      this.kubernetesProxy = new KubernetesEgressProxy(this, "kubernetes", { network: props.network, bundle: props.bundle });
+      this.kubernetesProxy = new KubernetesEgressProxy(this, "kubernetes", { network: props.network });
     }
     const part = this.dockerProxy ?? (this.kubernetesProxy as KubernetesEgressProxy);
     this.squidConf = part.squidConf;

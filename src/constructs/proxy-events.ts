@@ -20,8 +20,7 @@ export interface ProxyEventsProps {
    */
   readonly gateway?: ToolGateway;
   /**
-   * Docker: the program (the gateway bundle holds every `rapidclaw` command). On Kubernetes
-   * proxy-events runs in the proxy's pods, which carry the program the proxy was given.
+   * The program (the gateway bundle holds every `rapidclaw` command).
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
@@ -31,7 +30,7 @@ export interface ProxyEventsProps {
  * `rapidclaw proxy-events` beside the egress proxy: it follows the proxy's event log (one JSON
  * line per decision) into the firewall's alert windows in Redis, so `network_blocked` alerts to
  * the monitoring webhooks and shows on its /metrics. Docker: a container mounting the proxy's
- * log volume; Kubernetes: a sidecar in each proxy pod (added by the proxy) on its log volume.
+ * log volume; Kubernetes: a sidecar it adds to each proxy pod, on the pod's log volume.
  */
 export class ProxyEvents extends Construct {
   private readonly dockerEvents?: DockerProxyEvents;
@@ -45,7 +44,8 @@ export class ProxyEvents extends Construct {
     if (problems.length > 0) throw new FirewallSpecError(problems, `ProxyEvents "${id}"`);
     super(scope, id);
     if (plan.platform === AgentPlatform.KUBERNETES) {
-      this.kubernetesEvents = new KubernetesProxyEvents(this, "kubernetes", { plan, namespaceName: props.proxy.kubernetes.deployment.metadata.namespace });
+      const proxy = props.proxy.kubernetes;
+      this.kubernetesEvents = new KubernetesProxyEvents(this, "kubernetes", { plan, proxy, namespaceName: proxy.deployment.metadata.namespace, bundle: props.bundle ?? GatewayBundle.packaged() });
       return;
     }
     this.dockerEvents = new DockerProxyEvents(this, "docker", {
@@ -56,7 +56,7 @@ export class ProxyEvents extends Construct {
     });
   }
 
-  /** Kubernetes: the windows' Redis (when bundled) and the proxy pods' egress to it; the sidecar is `proxy.kubernetes.proxyEvents`. */
+  /** Kubernetes: the sidecar added to the proxy's pods, the windows' Redis (when bundled) and the proxy pods' egress to it. */
   public get kubernetes(): KubernetesProxyEvents {
     return platformPart(this.kubernetesEvents, "kubernetes", AgentPlatform.KUBERNETES);
   }

@@ -1,5 +1,5 @@
 import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import type { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { DeploymentV1, DeploymentV1Spec, DeploymentV1SpecTemplateSpec, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import type { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
@@ -12,8 +12,6 @@ import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
 import { kubernetesClasses } from "./provider-classes";
-import { GatewayBundle } from "../constructs/gateway-bundle";
-import { KubernetesProxyEventsSidecar } from "./proxy-events-sidecar";
 
 /** The `proxy` user and group of the Squid image (uid/gid 13 on Debian and Ubuntu). */
 export const SQUID_UID = 13;
@@ -24,23 +22,35 @@ export const PROXY_RESOURCES = {
   limits: { cpu: "1000m", memory: "512Mi" },
 } as const;
 
+/** The proxy pods' volume of Squid's logs, its event log among them: a sidecar reading it mounts it read-only. */
+export const SQUID_LOG_VOLUME = "log";
+
 /** Where Squid may write: spool, run and log directories, each a small emptyDir. */
 const SQUID_SCRATCH = [
   { name: "spool", path: "/var/spool/squid", sizeLimit: "16Mi" },
   { name: "run", path: "/var/run/squid", sizeLimit: "1Mi" },
-  // The event log proxy-events follows grows until the pod is replaced (Squid rotates only on `squid -k rotate`).
-  { name: "log", path: "/var/log/squid", sizeLimit: "1Gi" },
+  // Also the event log proxy-events follows, which grows until the pod is replaced (Squid rotates only on `squid -k rotate`).
+  { name: SQUID_LOG_VOLUME, path: "/var/log/squid", sizeLimit: "1Gi" },
 ];
+
+/** A container added to every proxy pod beside Squid, with what it needs (`KubernetesEgressProxy.addSidecar`). */
+export interface ProxyPodSidecar {
+  /** The container. */
+  readonly container: DeploymentV1SpecTemplateSpecContainer;
+  /** @default - none */
+  readonly initContainers?: DeploymentV1SpecTemplateSpecInitContainer[];
+  /** Volumes it mounts besides the proxy's. @default - none */
+  readonly volumes?: DeploymentV1SpecTemplateSpecVolume[];
+  /** Pod annotations, e.g. a checksum that rolls the pods when its configuration changes. @default - none */
+  readonly annotations?: { [key: string]: string };
+  /** The pods' `terminationGracePeriodSeconds`, when the sidecar needs longer than the default to stop. @default - unchanged */
+  readonly terminationGracePeriodSeconds?: number;
+}
 
 /** Properties of `KubernetesEgressProxy`. */
 export interface KubernetesEgressProxyProps {
   /** The network whose namespace the proxy runs in; the proxy uses its firewall spec. */
   readonly network: IAgentNetwork;
-  /**
-   * The program of the proxy-events sidecar (the gateway bundle holds every `rapidclaw` command).
-   * @default GatewayBundle.packaged() - the bundle this package ships
-   */
-  readonly bundle?: GatewayBundle;
 }
 
 /**
@@ -67,8 +77,8 @@ export class KubernetesEgressProxy extends Construct {
   public readonly squidConf: string;
   /** `http://<serviceHost>:<role port>` agents use as HTTPS_PROXY, per role name. */
   public readonly proxyUrls: { [roleName: string]: string };
-  /** `rapidclaw proxy-events` in each proxy pod, following Squid's event log on the shared `log` volume. */
-  public readonly proxyEvents?: KubernetesProxyEventsSidecar;
+  /** The Deployment's spec as given, which `addSidecar` extends. */
+  private deploymentSpec: DeploymentV1Spec;
 
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
     super(scope, id);
@@ -89,19 +99,13 @@ export class KubernetesEgressProxy extends Construct {
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
-    const events = plan.proxyEvents && new KubernetesProxyEventsSidecar(this, "proxy-events", { plan, namespaceName, bundle: props.bundle ?? GatewayBundle.packaged(), logVolume: "log" });
-    this.proxyEvents = events;
-    this.deployment = new kubernetesClasses.DeploymentV1(this, "deployment", {
-      metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
-      spec: {
+    this.deploymentSpec = {
         replicas: String(plan.proxy.replicas),
         selector: { matchLabels: labels },
         template: {
-          metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.squidConf]: sha256(squidConf), ...(events && { [CHECKSUM_ANNOTATIONS.proxyEvents]: events.checksum }) } },
+          metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.squidConf]: sha256(squidConf) } },
           spec: {
             automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: events?.terminationGracePeriodSeconds,
-            initContainer: events && [events.initContainer],
             securityContext: hardenedPodSecurityContext(SQUID_UID),
             container: [
               {
@@ -115,12 +119,14 @@ export class KubernetesEgressProxy extends Construct {
                 securityContext: hardenedContainerSecurityContext(),
                 volumeMount: [{ name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true }, ...scratch.mounts],
               },
-              ...(events ? [events.container] : []),
             ],
-            volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes, ...(events?.volumes ?? [])],
+            volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes],
           },
         },
-      },
+    };
+    this.deployment = new kubernetesClasses.DeploymentV1(this, "deployment", {
+      metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
+      spec: this.deploymentSpec,
     });
 
     this.service = new kubernetesClasses.ServiceV1(this, "service", {
@@ -149,5 +155,32 @@ export class KubernetesEgressProxy extends Construct {
       ingress: plan.roles.map((role) => ({ from: [{ podSelector: agentPodSelector(firewall, role) }], ports: tcpPorts([role.proxyPort]) })),
       egress,
     });
+  }
+
+  /**
+   * Adds a sidecar to every proxy pod (ProxyEvents adds `rapidclaw proxy-events`): its container,
+   * init containers, volumes and pod annotations beside Squid's, and a termination grace period
+   * when it needs one. Mount `SQUID_LOG_VOLUME` read-only to read Squid's logs.
+   */
+  public addSidecar(sidecar: ProxyPodSidecar): void {
+    const template = this.deploymentSpec.template;
+    const pod = template.spec as DeploymentV1SpecTemplateSpec;
+    const added: DeploymentV1Spec = {
+      ...this.deploymentSpec,
+      template: {
+        ...template,
+        metadata: { ...template.metadata, annotations: { ...template.metadata.annotations, ...sidecar.annotations } },
+        spec: {
+          ...pod,
+          terminationGracePeriodSeconds: sidecar.terminationGracePeriodSeconds ?? pod.terminationGracePeriodSeconds,
+          // Lists this class built, never references.
+          initContainer: [...((pod.initContainer ?? []) as DeploymentV1SpecTemplateSpecInitContainer[]), ...(sidecar.initContainers ?? [])],
+          container: [...(pod.container as DeploymentV1SpecTemplateSpecContainer[]), sidecar.container],
+          volume: [...((pod.volume ?? []) as DeploymentV1SpecTemplateSpecVolume[]), ...(sidecar.volumes ?? [])],
+        },
+      },
+    };
+    this.deploymentSpec = added;
+    this.deployment.putSpec(added);
   }
 }

@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import type { DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { DeploymentV1SpecTemplateSpecContainer } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { Construct } from "constructs";
 import type { GatewayBundle } from "../constructs/gateway-bundle";
 import type { FirewallPlan } from "../plan/plan";
@@ -9,7 +9,8 @@ import { SHUTDOWN, TERMINATION_GRACE_PERIOD_SEC } from "../plan/shutdown";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { bundleConfigMaps, bundleJoin, type BundleParts } from "./bundle-parts";
-import { hardenedContainerSecurityContext, sha256 } from "./pod";
+import { SQUID_LOG_VOLUME, type ProxyPodSidecar } from "./egress-proxy";
+import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, sha256 } from "./pod";
 import { kubernetesClasses } from "./provider-classes";
 import { webhookSecretVolumes } from "./webhook-secrets";
 
@@ -30,34 +31,24 @@ export interface KubernetesProxyEventsSidecarProps {
   readonly namespaceName: string;
   /** The program (the gateway bundle holds every `rapidclaw` command). */
   readonly bundle: GatewayBundle;
-  /** The proxy pod's volume Squid writes its event log into, mounted read-only here. */
-  readonly logVolume: string;
 }
 
 /**
- * Kubernetes part of ProxyEvents inside each proxy pod: `rapidclaw proxy-events` as a sidecar of
- * Squid, following the event log on the pod's shared log volume (read-only) into the alert
- * windows in Redis. Its ConfigMaps (`<firewall>-proxy-events`: the firewall file; the bundle in
- * parts) and what the proxy's pod template gets: the container, the init container joining the
- * bundle, their volumes and a checksum that rolls the pods when either changes. No readiness
- * probe: a Redis outage must not take the agents' proxy out of its Service; a liveness probe
- * restarts it instead.
+ * `rapidclaw proxy-events` as a sidecar of Squid in each proxy pod, following the event log on
+ * the pod's log volume (`SQUID_LOG_VOLUME`, read-only) into the alert windows in Redis: its
+ * ConfigMaps (`<firewall>-proxy-events`: the firewall file; the bundle in parts) and what the
+ * proxy's pods get (`sidecar`): the container, the init container joining the bundle, their
+ * volumes, a checksum that rolls the pods when either changes, and a grace period above the
+ * drain. No readiness probe: a Redis outage must not take the agents' proxy out of its Service;
+ * a liveness probe restarts it instead.
  */
 export class KubernetesProxyEventsSidecar extends Construct {
   /** The firewall file proxy-events loads (`firewall.json`). */
   public readonly configMap: ConfigMapV1;
   /** The bundle in parts, `<firewall>-proxy-events-bundle`, `…-bundle-1`, … */
   public readonly bundleConfigMaps: ConfigMapV1[];
-  /** sha256 over the firewall file and the bundle: a pod annotation of the proxy. */
-  public readonly checksum: string;
-  /** The sidecar container. */
-  public readonly container: DeploymentV1SpecTemplateSpecContainer;
-  /** Joins the bundle's parts before the pod starts. */
-  public readonly initContainer: DeploymentV1SpecTemplateSpecInitContainer;
-  /** Volumes the sidecar needs beside the proxy's: the firewall file, the bundle, webhook Secrets. */
-  public readonly volumes: DeploymentV1SpecTemplateSpecVolume[];
-  /** Above the drain and the flush of queued deliveries, so the kubelet does not kill the sidecar early. */
-  public readonly terminationGracePeriodSeconds = TERMINATION_GRACE_PERIOD_SEC;
+  /** What the proxy's pods get (`KubernetesEgressProxy.addSidecar`). */
+  public readonly sidecar: ProxyPodSidecar;
 
   constructor(scope: Construct, id: string, props: KubernetesProxyEventsSidecarProps) {
     super(scope, id);
@@ -71,16 +62,9 @@ export class KubernetesProxyEventsSidecar extends Construct {
     });
     const parts: BundleParts = bundleConfigMaps(this, events.name, namespace, labels, events.bundlePath, props.bundle.text);
     this.bundleConfigMaps = parts.configMaps;
-    this.checksum = sha256([events.configJson, sha256(props.bundle.text)].join("\n"));
     const join = bundleJoin(parts, events.bundlePath, events.image);
     const webhooks = webhookSecretVolumes(plan.monitoring.webhooks);
-    this.initContainer = { ...join.initContainer, securityContext: sidecarSecurityContext() };
-    this.volumes = [
-      { name: "events-config", configMap: { name: this.configMap.metadata.name, defaultMode: "0444", items: [{ key: configFile, path: configFile }] } },
-      ...join.volumes,
-      ...webhooks.volumes,
-    ];
-    this.container = {
+    const container: DeploymentV1SpecTemplateSpecContainer = {
       name: "proxy-events",
       image: events.image,
       command: [
@@ -92,11 +76,23 @@ export class KubernetesProxyEventsSidecar extends Construct {
       resources: { requests: { ...PROXY_EVENTS_RESOURCES.requests }, limits: { ...PROXY_EVENTS_RESOURCES.limits } },
       securityContext: sidecarSecurityContext(),
       volumeMount: [
-        { name: props.logVolume, mountPath: events.logDir, readOnly: true },
+        { name: SQUID_LOG_VOLUME, mountPath: events.logDir, readOnly: true },
         { name: "events-config", mountPath: posix.dirname(events.configPath), readOnly: true },
         { name: "bundle", mountPath: posix.dirname(events.bundlePath), readOnly: true },
         ...webhooks.mounts,
       ],
+    };
+    this.sidecar = {
+      container,
+      initContainers: [{ ...join.initContainer, securityContext: sidecarSecurityContext() }],
+      volumes: [
+        { name: "events-config", configMap: { name: this.configMap.metadata.name, defaultMode: "0444", items: [{ key: configFile, path: configFile }] } },
+        ...join.volumes,
+        ...webhooks.volumes,
+      ],
+      annotations: { [CHECKSUM_ANNOTATIONS.proxyEvents]: sha256([events.configJson, sha256(props.bundle.text)].join("\n")) },
+      // Above the drain and the flush of queued deliveries, so the kubelet does not kill it early.
+      terminationGracePeriodSeconds: TERMINATION_GRACE_PERIOD_SEC,
     };
   }
 }

@@ -4,26 +4,35 @@ import { DEFAULTS } from "../model/defaults";
 import type { FirewallPlan } from "../plan/plan";
 import type { PlannedProxyEvents } from "../plan/proxy-events-plan";
 import { COMPONENTS } from "../terraform/labels";
+import type { GatewayBundle } from "../constructs/gateway-bundle";
 import { KubernetesBundledRedis, redisPort } from "./bundled-redis";
+import type { KubernetesEgressProxy } from "./egress-proxy";
+import { KubernetesProxyEventsSidecar } from "./proxy-events-sidecar";
 import { componentSelector, firewallPolicy, servicePeers, tcpPorts, type PolicyPeer } from "./network-policy";
 
 /** Properties of `KubernetesProxyEvents`. */
 export interface KubernetesProxyEventsProps {
-  /** The firewall's plan; its `proxyEvents` says where the windows are. */
+  /** The firewall's plan; its `proxyEvents` says what runs and where the windows are. */
   readonly plan: FirewallPlan;
+  /** The proxy whose pods get the sidecar. */
+  readonly proxy: KubernetesEgressProxy;
   /** The proxy's namespace. */
   readonly namespaceName: string;
+  /** The program (the gateway bundle holds every `rapidclaw` command). */
+  readonly bundle: GatewayBundle;
 }
 
 /**
- * Kubernetes part of ProxyEvents beside the proxy's pods (the sidecar itself is in them, see
- * `KubernetesEgressProxy.proxyEvents`): the Redis of the alert windows when the firewall has no
- * gateway Redis to share (`<firewall>-events-redis`, made like the gateway's and admitting only
- * the proxy's pods), and the NetworkPolicy `<firewall>-proxy-events` letting the proxy's pods
- * reach that Redis, or the gateway's, on its port. Webhooks leave on 443 to public addresses,
- * which the proxy's policy already allows.
+ * Kubernetes part of ProxyEvents: the sidecar in every proxy pod (`KubernetesProxyEventsSidecar`),
+ * the Redis of the alert windows when the firewall has no gateway Redis to share
+ * (`<firewall>-events-redis`, made like the gateway's and admitting only the proxy's pods), and
+ * the NetworkPolicy `<firewall>-proxy-events` letting the proxy's pods reach that Redis, or the
+ * gateway's, on its port. Webhooks leave on 443 to public addresses, which the proxy's policy
+ * already allows.
  */
 export class KubernetesProxyEvents extends Construct {
+  /** The sidecar's ConfigMaps and what it added to the proxy's pods. */
+  public readonly sidecar: KubernetesProxyEventsSidecar;
   /** The bundled Redis, when there is no gateway Redis to share. */
   public readonly redis?: KubernetesBundledRedis;
   /** Egress of the proxy's pods to the windows' Redis. */
@@ -35,6 +44,8 @@ export class KubernetesProxyEvents extends Construct {
     const firewall = plan.names.firewall;
     const events = plan.proxyEvents as PlannedProxyEvents;
     const port = redisPort(events.redis.url);
+    this.sidecar = new KubernetesProxyEventsSidecar(this, "sidecar", { plan, namespaceName: namespace, bundle: props.bundle });
+    props.proxy.addSidecar(this.sidecar.sidecar);
     let peers: PolicyPeer[];
     if (events.redis.bundled) {
       this.redis = new KubernetesBundledRedis(this, "redis", {
