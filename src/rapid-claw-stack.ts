@@ -11,6 +11,7 @@ import { EgressProxy } from "./constructs/egress-proxy";
 import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 import { ProxyEvents } from "./constructs/proxy-events";
+import { MetricsScrape, metricsScrapeProblems, type MetricsScrapeOptions } from "./constructs/metrics-scrape";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-deployment";
@@ -54,6 +55,14 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
    */
   readonly prometheusRule?: PrometheusRuleOptions;
   /**
+   * Kubernetes: let your Prometheus scrape the firewall's `/metrics` (the gateway's admin port,
+   * proxy-events' `events-admin`): a NetworkPolicy per port admitting the pods you name, and with
+   * `podMonitorLabels` a Prometheus Operator `PodMonitor` (`MetricsScrape`), so the
+   * `prometheusRule` has data. On Docker, refused for now (see docs/monitoring.md).
+   * @default - only the kubelet's probes reach the metrics ports
+   */
+  readonly metricsScrape?: MetricsScrapeOptions;
+  /**
    * Check the synthesized stack against the firewall description at synthesis (a cdktf
    * validation, as `rapidclaw verify` does on the output): `cdktf synth` fails when an escape
    * hatch or a construct added to the stack makes a layer wider than the description (another
@@ -80,10 +89,10 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
 /** Props of a whole firewall stack: the firewall description plus the stack's options. */
 export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOptions {}
 
-const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "verifyLayers", "allocationFile"] as const;
+const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "metricsScrape", "verifyLayers", "allocationFile"] as const;
 
 /** Ids of the stack's parts that check props of their own, which name them in errors. */
-const PART_IDS = { gateway: "tool-gateway", prometheusRule: "prometheus-rule" } as const;
+const PART_IDS = { gateway: "tool-gateway", prometheusRule: "prometheus-rule", metricsScrape: "metrics-scrape" } as const;
 
 /**
  * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
@@ -116,6 +125,8 @@ export class RapidClawStack extends TerraformStack {
   public readonly proxyEvents?: ProxyEvents;
   /** The alerting rules' `PrometheusRule`, with `prometheusRule` set; undefined without it. */
   public readonly prometheusRule?: PrometheusAlertRules;
+  /** Who may scrape the metrics, and the `PodMonitor`, with `metricsScrape` set; undefined without it. */
+  public readonly metricsScrape?: MetricsScrape;
 
   constructor(scope: Construct, id: string, props: RapidClawStackProps) {
     const spec = validatedSpec(pathOfChild(scope, id), props);
@@ -144,6 +155,9 @@ export class RapidClawStack extends TerraformStack {
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
       this.prometheusRule = new PrometheusAlertRules(this, PART_IDS.prometheusRule, { spec, labels: props.prometheusRule.labels, namespace });
     }
+    if (props.metricsScrape) {
+      this.metricsScrape = new MetricsScrape(this, PART_IDS.metricsScrape, { ...props.metricsScrape, spec, namespaceName: this.network.namespaceName });
+    }
 
     if (props.verifyLayers !== false) this.node.addValidation({ validate: () => widerLayerProblems(this, spec.props) });
 
@@ -167,6 +181,7 @@ export class RapidClawStack extends TerraformStack {
  */
 function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallSpec {
   const problems = props.prometheusRule ? raisedBy(`${stackPath}/${PART_IDS.prometheusRule}`, prometheusRuleProblems(props.platform, props.prometheusRule)) : [];
+  if (props.metricsScrape) problems.push(...raisedBy(`${stackPath}/${PART_IDS.metricsScrape}`, metricsScrapeProblems(props.platform, props.metricsScrape, "metricsScrape")));
   if (props.allocationFile !== undefined && props.allocations !== undefined) {
     problems.push(...raisedBy(stackPath, [{ path: "allocations", message: `allocationFile (${props.allocationFile}) holds the allocations; remove allocations, or allocationFile to keep them in the description` }]));
   }

@@ -18,11 +18,15 @@ const REDIS_MAX_MEMORY = "192mb";
 
 /** What a bundled Redis is and who may reach it. */
 export interface KubernetesBundledRedisProps {
+  /** The firewall's name (labels). */
   readonly firewall: string;
+  /** Namespace of Redis and its clients. */
   readonly namespace: string;
   /** Deployment, Service and NetworkPolicy name. */
   readonly name: string;
+  /** The Redis image (7.0 or later: the limiter's scripts declare their flags). */
   readonly image: string;
+  /** The port it listens and is served on. */
   readonly port: number;
   /** Its `rapidclaw.dev/component` label. */
   readonly component: string;
@@ -41,7 +45,9 @@ export function redisPort(url: string): number {
  * on its port, with no egress. Full memory refuses writes, so a limiter fails closed.
  */
 export class KubernetesBundledRedis extends Construct {
+  /** One replica. */
   public readonly deployment: DeploymentV1;
+  /** ClusterIP Service named as the Deployment. */
   public readonly service: ServiceV1;
   /** Ingress from the clients only, no egress. */
   public readonly networkPolicy: NetworkPolicyV1;
