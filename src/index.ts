@@ -62,7 +62,7 @@ export { DockerProxyEvents, type DockerProxyEventsProps } from "./docker/proxy-e
 export { KubernetesProxyEvents, type KubernetesProxyEventsProps } from "./kubernetes/proxy-events";
 export { KubernetesProxyEventsSidecar, type KubernetesProxyEventsSidecarProps } from "./kubernetes/proxy-events-sidecar";
 export { KubernetesBundledRedis, type KubernetesBundledRedisProps } from "./kubernetes/bundled-redis";
-export { MetricsScrape, type MetricsScrapeOptions, type MetricsScrapeProps } from "./constructs/metrics-scrape";
+export { MetricsScrape, type DockerMetricsAddresses, type DockerMetricsAttachment, type MetricsScrapeOptions, type MetricsScrapeProps } from "./constructs/metrics-scrape";
 export { GatewayBundle } from "./constructs/gateway-bundle";
 export { DockerToolGateway, type DockerToolGatewayProps } from "./docker/tool-gateway";
 export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";

@@ -58,8 +58,9 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
    * Kubernetes: let your Prometheus scrape the firewall's `/metrics` (the gateway's admin port,
    * proxy-events' `events-admin`): a NetworkPolicy per port admitting the pods you name, and with
    * `podMonitorLabels` a Prometheus Operator `PodMonitor` (`MetricsScrape`), so the
-   * `prometheusRule` has data. On Docker, refused for now (see docs/monitoring.md).
-   * @default - only the kubelet's probes reach the metrics ports
+   * `prometheusRule` has data. Docker: the network `dockerNetwork` on `dockerSubnet`, where the
+   * gateway and proxy-events serve `/metrics` instead of on their loopback.
+   * @default - Kubernetes: only the kubelet's probes reach the metrics ports; Docker: loopback only
    */
   readonly metricsScrape?: MetricsScrapeOptions;
   /**
@@ -146,8 +147,13 @@ export class RapidClawStack extends TerraformStack {
     for (const role of plan.roles) {
       this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
     }
-    if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys });
-    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway });
+    if (props.metricsScrape) {
+      const namespaceName = plan.platform === AgentPlatform.KUBERNETES ? this.network.namespaceName : undefined;
+      this.metricsScrape = new MetricsScrape(this, PART_IDS.metricsScrape, { ...props.metricsScrape, spec, namespaceName });
+    }
+    const metricsScrape = this.metricsScrape;
+    if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys, metricsScrape });
+    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway, metricsScrape });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files });
     if (props.prometheusRule) {
@@ -155,10 +161,6 @@ export class RapidClawStack extends TerraformStack {
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
       this.prometheusRule = new PrometheusAlertRules(this, PART_IDS.prometheusRule, { spec, labels: props.prometheusRule.labels, namespace });
     }
-    if (props.metricsScrape) {
-      this.metricsScrape = new MetricsScrape(this, PART_IDS.metricsScrape, { ...props.metricsScrape, spec, namespaceName: this.network.namespaceName });
-    }
-
     if (props.verifyLayers !== false) this.node.addValidation({ validate: () => widerLayerProblems(this, spec.props) });
 
     new TerraformOutput(this, "proxy_urls", {
@@ -181,7 +183,6 @@ export class RapidClawStack extends TerraformStack {
  */
 function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallSpec {
   const problems = props.prometheusRule ? raisedBy(`${stackPath}/${PART_IDS.prometheusRule}`, prometheusRuleProblems(props.platform, props.prometheusRule)) : [];
-  if (props.metricsScrape) problems.push(...raisedBy(`${stackPath}/${PART_IDS.metricsScrape}`, metricsScrapeProblems(props.platform, props.metricsScrape, "metricsScrape")));
   if (props.allocationFile !== undefined && props.allocations !== undefined) {
     problems.push(...raisedBy(stackPath, [{ path: "allocations", message: `allocationFile (${props.allocationFile}) holds the allocations; remove allocations, or allocationFile to keep them in the description` }]));
   }
@@ -196,6 +197,7 @@ function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallS
     problems.unshift(...raisedBy(stackPath, error.problems));
   }
   if (spec !== undefined) problems.push(...raisedBy(stackPath, webhookDeliveryProblems(planOf(spec))));
+  if (spec !== undefined && props.metricsScrape) problems.push(...raisedBy(`${stackPath}/${PART_IDS.metricsScrape}`, metricsScrapeProblems(planOf(spec), props.metricsScrape, "metricsScrape")));
   if (problems.length > 0 || spec === undefined) throw new FirewallSpecError(problems);
   return spec;
 }

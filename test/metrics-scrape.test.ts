@@ -60,8 +60,39 @@ describe("scraping the firewall's metrics (Kubernetes)", () => {
     expect(error.problems[1].message).toContain('e.g. { "app.kubernetes.io/name": "prometheus" }');
   });
 
-  it("refuses scraping on Docker, saying how to read the metrics there", () => {
-    const error = failureOf(() => new RapidClawStack(new App(), "firewall", { ...firewallScenario(AgentPlatform.DOCKER), metricsScrape: PROMETHEUS }));
-    expect(error.problems).toEqual([{ construct: "firewall/metrics-scrape", path: "metricsScrape", message: expect.stringContaining("docker exec") }]);
+  it("refuses Docker's fields on Kubernetes, at their paths", () => {
+    const error = failureOf(() => new RapidClawStack(new App(), "firewall", { ...fronted(AgentPlatform.KUBERNETES), metricsScrape: { ...PROMETHEUS, dockerNetwork: "monitoring" } }));
+    expect(error.problems.map((p) => p.path)).toEqual(["metricsScrape.dockerNetwork"]);
+  });
+});
+
+describe("scraping the firewall's metrics (Docker)", () => {
+  const containers = (all: (type: string) => Json[]) => all("docker_container");
+  const networkRef = (doc: Json, name: string) => `\${docker_network.${Object.entries<Json>(doc.resource.docker_network).find(([, n]) => n.name === name)?.[0]}.name}`;
+
+  it("creates an internal monitoring network where the gateway and proxy-events serve /metrics, at their own addresses, and nobody else is", () => {
+    const { doc, all } = synth(fronted(AgentPlatform.DOCKER), { dockerNetwork: "rapidclaw-monitoring", dockerSubnet: "172.29.0.0/28" });
+    const network = Object.values<Json>(doc.resource.docker_network).find((n) => n.name === "rapidclaw-monitoring");
+    expect(network).toMatchObject({ internal: true, ipam_config: [{ subnet: "172.29.0.0/28", gateway: "172.29.0.1", ip_range: "172.29.0.8/29" }], options: { "com.docker.network.bridge.inhibit_ipv4": "true" } });
+    const ref = networkRef(doc, "rapidclaw-monitoring");
+    const on = containers(all).filter((c) => c.networks_advanced.some((n: Json) => n.name === ref));
+    expect(on.map((c) => [c.name, c.networks_advanced.find((n: Json) => n.name === ref).ipv4_address])).toEqual([["rapidclaw-proxy-events", "172.29.0.3"], ["rapidclaw-tool-gateway", "172.29.0.2"]]);
+    const admin = (c: Json) => c.entrypoint[c.entrypoint.indexOf("--admin-host") + 1];
+    expect(on.map(admin)).toEqual(["172.29.0.3", "172.29.0.2"]);
+  });
+
+  it("keeps /metrics on the loopback without it", () => {
+    const doc = JSON.parse(Testing.synth(new RapidClawStack(new App(), "firewall", fronted(AgentPlatform.DOCKER))));
+    const admin = (c: Json) => c.entrypoint[c.entrypoint.indexOf("--admin-host") + 1];
+    const served = Object.values<Json>(doc.resource.docker_container).filter((c) => c.entrypoint?.includes("--admin-host"));
+    expect(served.map(admin)).toEqual(["127.0.0.1", "127.0.0.1"]);
+  });
+
+  it("refuses, at each path, a missing network or subnet, a subnet in the firewall's, and Kubernetes' fields", () => {
+    const refused = (metricsScrape: MetricsScrapeOptions) => failureOf(() => new RapidClawStack(new App(), "firewall", { ...fronted(AgentPlatform.DOCKER), metricsScrape })).problems;
+    expect(refused({}).map((p) => p.path)).toEqual(["metricsScrape.dockerNetwork", "metricsScrape.dockerSubnet"]);
+    const overlap = refused({ dockerNetwork: "mon", dockerSubnet: "172.30.5.0/28" });
+    expect(overlap).toEqual([{ construct: "firewall/metrics-scrape", path: "metricsScrape.dockerSubnet", message: "172.30.5.0/28 overlaps the firewall's subnet 172.30.0.0/16; choose one outside it, e.g. 172.29.0.0/28" }]);
+    expect(refused({ dockerNetwork: "bad name", dockerSubnet: "172.29.0.0/30", podLabels: { app: "prometheus" } }).map((p) => p.path)).toEqual(["metricsScrape.dockerNetwork", "metricsScrape.dockerSubnet", "metricsScrape.podLabels"]);
   });
 });

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { dockerMetrics, type MetricsScrape } from "./metrics-scrape";
 import { DockerProxyEvents } from "../docker/proxy-events";
 import { KubernetesProxyEvents } from "../kubernetes/proxy-events";
 import { FirewallSpecError } from "../model/errors";
@@ -24,6 +25,12 @@ export interface ProxyEventsProps {
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
+  /**
+   * Docker: the monitoring network proxy-events joins, serving `/metrics` there instead of on its
+   * loopback. (On Kubernetes `MetricsScrape` opens the port by a policy of its own.)
+   * @default - `/metrics` on the loopback only
+   */
+  readonly metricsScrape?: MetricsScrape;
 }
 
 /**
@@ -53,6 +60,7 @@ export class ProxyEvents extends Construct {
       proxyContainer: props.proxy.docker.container,
       bundle: props.bundle ?? GatewayBundle.packaged(),
       gatewayRedisNetwork: plan.proxyEvents.docker?.sharesGatewayNetwork ? props.gateway?.docker.redisNetwork : undefined,
+      metrics: dockerMetrics(props.metricsScrape, "proxyEvents"),
     });
   }
 
