@@ -312,8 +312,12 @@ function kubernetesView(doc: Json, spec: Spec): KubernetesView {
     agents.set(agent.name, found[0]);
   }
   const others = deployments.filter((d) => ![...agents.values()].includes(d));
-  if (others.length !== 1) throw new Error(`expected exactly one Deployment besides the agents (the proxy), found ${others.length}`);
-  return { agents, proxy: others[0], policies: resources(doc, "kubernetes_network_policy_v1").map(([, p]) => p) };
+  // Besides the agents: the proxy (with its proxy-events sidecar) and the Redis of proxy-events' windows, nothing else.
+  const component = (d: Json) => podLabels(d)["rapidclaw.dev/component"];
+  const proxies = others.filter((d) => component(d) === "egress-proxy");
+  const unexpected = others.filter((d) => component(d) !== "egress-proxy" && component(d) !== "proxy-events-redis");
+  if (proxies.length !== 1 || unexpected.length > 0) throw new Error(`expected the proxy and proxy-events' Redis besides the agents, found ${others.map((d) => d.metadata.name).join(", ")}`);
+  return { agents, proxy: proxies[0], policies: resources(doc, "kubernetes_network_policy_v1").map(([, p]) => p) };
 }
 
 const podLabels = (deployment: Json): Record<string, string> => deployment.spec.template.metadata.labels ?? {};

@@ -94,6 +94,13 @@ describe("proxy-events on Kubernetes, without a gateway", () => {
     }
   });
 
+  it("lets the sidecar's webhook calls out where Squid goes: public addresses on 443, no private range", () => {
+    const proxyPod = podLabels.get("rapidclaw-egress-proxy") as Labels;
+    const publicBlocks = grants(all, proxyPod, "Egress").filter((g) => g.peer.ip_block?.cidr === "0.0.0.0/0");
+    expect(publicBlocks.map((g) => g.port)).toEqual(["TCP/443"]);
+    expect(publicBlocks[0].peer.ip_block.except).toEqual(expect.arrayContaining(["10.0.0.0/8", "169.254.0.0/16", "192.168.0.0/16"]));
+  });
+
   it("adds nothing to a proxy built alone: the sidecar comes with ProxyEvents and its Redis", () => {
     const stack = new TerraformStack(new App(), "alone");
     new KubernetesProvider(stack, "kubernetes", {});

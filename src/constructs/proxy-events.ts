@@ -52,7 +52,7 @@ export class ProxyEvents extends Construct {
     super(scope, id);
     if (plan.platform === AgentPlatform.KUBERNETES) {
       const proxy = props.proxy.kubernetes;
-      this.kubernetesEvents = new KubernetesProxyEvents(this, "kubernetes", { plan, proxy, namespaceName: proxy.deployment.metadata.namespace, bundle: props.bundle ?? GatewayBundle.packaged() });
+      this.kubernetesEvents = new KubernetesProxyEvents(this, "kubernetes", { spec, proxy, namespaceName: proxy.deployment.metadata.namespace, bundle: props.bundle ?? GatewayBundle.packaged() });
       return;
     }
     this.dockerEvents = new DockerProxyEvents(this, "docker", {

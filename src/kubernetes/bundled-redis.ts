@@ -31,7 +31,7 @@ export interface KubernetesBundledRedisProps {
   /** Its `rapidclaw.dev/component` label. */
   readonly component: string;
   /** The components of the firewall whose pods alone may connect. */
-  readonly clients: ReadonlyArray<string>;
+  readonly clients: string[];
 }
 
 /** The port of a Redis URL. */

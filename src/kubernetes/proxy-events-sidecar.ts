@@ -3,7 +3,7 @@ import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { DeploymentV1SpecTemplateSpecContainer } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { Construct } from "constructs";
 import type { GatewayBundle } from "../constructs/gateway-bundle";
-import type { FirewallPlan } from "../plan/plan";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedProxyEvents } from "../plan/proxy-events-plan";
 import { SHUTDOWN, TERMINATION_GRACE_PERIOD_SEC } from "../plan/shutdown";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
@@ -25,8 +25,8 @@ export const PROXY_EVENTS_PORT_NAME = "events-admin";
 
 /** Properties of `KubernetesProxyEventsSidecar`. */
 export interface KubernetesProxyEventsSidecarProps {
-  /** The firewall's plan; its `proxyEvents` says what runs. */
-  readonly plan: FirewallPlan;
+  /** The firewall; its plan's `proxyEvents` says what runs. */
+  readonly spec: FirewallSpec;
   /** The proxy's namespace. */
   readonly namespaceName: string;
   /** The program (the gateway bundle holds every `rapidclaw` command). */
@@ -52,7 +52,8 @@ export class KubernetesProxyEventsSidecar extends Construct {
 
   constructor(scope: Construct, id: string, props: KubernetesProxyEventsSidecarProps) {
     super(scope, id);
-    const { plan, namespaceName: namespace } = props;
+    const plan = planOf(props.spec);
+    const namespace = props.namespaceName;
     const events = plan.proxyEvents as PlannedProxyEvents;
     const labels = workloadLabels(plan.names.firewall, COMPONENTS.egressProxy);
     const configFile = posix.basename(events.configPath);

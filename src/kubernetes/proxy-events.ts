@@ -1,7 +1,7 @@
 import type { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { Construct } from "constructs";
 import { DEFAULTS } from "../model/defaults";
-import type { FirewallPlan } from "../plan/plan";
+import { planOf, type FirewallSpec } from "../plan/firewall-spec";
 import type { PlannedProxyEvents } from "../plan/proxy-events-plan";
 import { COMPONENTS } from "../terraform/labels";
 import type { GatewayBundle } from "../constructs/gateway-bundle";
@@ -12,8 +12,8 @@ import { componentSelector, firewallPolicy, servicePeers, tcpPorts, type PolicyP
 
 /** Properties of `KubernetesProxyEvents`. */
 export interface KubernetesProxyEventsProps {
-  /** The firewall's plan; its `proxyEvents` says what runs and where the windows are. */
-  readonly plan: FirewallPlan;
+  /** The firewall; its plan's `proxyEvents` says what runs and where the windows are. */
+  readonly spec: FirewallSpec;
   /** The proxy whose pods get the sidecar. */
   readonly proxy: KubernetesEgressProxy;
   /** The proxy's namespace. */
@@ -40,11 +40,12 @@ export class KubernetesProxyEvents extends Construct {
 
   constructor(scope: Construct, id: string, props: KubernetesProxyEventsProps) {
     super(scope, id);
-    const { plan, namespaceName: namespace } = props;
+    const plan = planOf(props.spec);
+    const namespace = props.namespaceName;
     const firewall = plan.names.firewall;
     const events = plan.proxyEvents as PlannedProxyEvents;
     const port = redisPort(events.redis.url);
-    this.sidecar = new KubernetesProxyEventsSidecar(this, "sidecar", { plan, namespaceName: namespace, bundle: props.bundle });
+    this.sidecar = new KubernetesProxyEventsSidecar(this, "sidecar", { spec: props.spec, namespaceName: namespace, bundle: props.bundle });
     props.proxy.addSidecar(this.sidecar.sidecar);
     let peers: PolicyPeer[];
     if (events.redis.bundled) {
