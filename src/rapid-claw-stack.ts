@@ -16,6 +16,7 @@ import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-deployment";
 import { webhookDeliveryProblems } from "./plan/webhook-delivery";
+import { proxyEventsPortProblems } from "./plan/proxy-events-plan";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, raisedBy, type SpecProblem } from "./model/errors";
 import { readAllocationFile, writeAllocationFile } from "./terraform/allocation-file";
@@ -196,7 +197,7 @@ function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallS
     if (!(error instanceof FirewallSpecError)) throw error;
     problems.unshift(...raisedBy(stackPath, error.problems));
   }
-  if (spec !== undefined) problems.push(...raisedBy(stackPath, webhookDeliveryProblems(planOf(spec))));
+  if (spec !== undefined) problems.push(...raisedBy(stackPath, [...webhookDeliveryProblems(planOf(spec)), ...proxyEventsPortProblems(planOf(spec))]));
   if (spec !== undefined && props.metricsScrape) problems.push(...raisedBy(`${stackPath}/${PART_IDS.metricsScrape}`, metricsScrapeProblems(planOf(spec), props.metricsScrape, "metricsScrape")));
   if (problems.length > 0 || spec === undefined) throw new FirewallSpecError(problems);
   return spec;

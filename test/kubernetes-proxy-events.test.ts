@@ -9,6 +9,7 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { loadFirewallSpec } from "../src/model/load";
 import { compileFirewall } from "../src/plan/plan";
 import { fronted } from "./support/gateway-spec";
+import { failureOf } from "./support/spec-error";
 import { squidBinary, squidParse } from "./support/squid";
 
 type Json = Record<string, any>;
@@ -119,6 +120,13 @@ describe("proxy-events on Kubernetes, without a gateway", () => {
     const before = annotations(proxy);
     expect(after["rapidclaw.dev/proxy-events-sha256"]).not.toBe(before["rapidclaw.dev/proxy-events-sha256"]);
     expect(after["rapidclaw.dev/squid-conf-sha256"]).toBe(before["rapidclaw.dev/squid-conf-sha256"]);
+  });
+});
+
+describe("proxy-events on Kubernetes: its port", () => {
+  it("refuses a proxy.port that puts a role's port on proxy-events' admin port in the same pods", () => {
+    const error = failureOf(() => new RapidClawStack(new App(), "firewall", { ...firewallScenario(AgentPlatform.KUBERNETES), proxy: { port: 9464 } }));
+    expect(error.problems).toEqual([{ construct: "firewall", path: "proxy.port", message: expect.stringContaining("role research_agent's proxy port 9465 is proxy-events' admin port") }]);
   });
 });
 

@@ -6,6 +6,7 @@ import { FirewallSpecError } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { planOf } from "../plan/firewall-spec";
 import { webhookDeliveryProblems } from "../plan/webhook-delivery";
+import { proxyEventsPortProblems } from "../plan/proxy-events-plan";
 import type { EgressProxy } from "./egress-proxy";
 import { GatewayBundle } from "./gateway-bundle";
 import { platformPart } from "./platform-part";
@@ -47,7 +48,7 @@ export class ProxyEvents extends Construct {
     const spec = props.proxy.spec;
     const plan = planOf(spec);
     if (plan.proxyEvents === undefined) throw new Error(`ProxyEvents "${id}": the firewall plans no proxy-events`);
-    const problems = webhookDeliveryProblems(plan);
+    const problems = [...webhookDeliveryProblems(plan), ...proxyEventsPortProblems(plan)];
     if (problems.length > 0) throw new FirewallSpecError(problems, `ProxyEvents "${id}"`);
     super(scope, id);
     if (plan.platform === AgentPlatform.KUBERNETES) {
