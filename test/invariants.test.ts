@@ -990,11 +990,14 @@ function gatewayProxyListener(spec: Spec, doc: Json): string[] {
   return wrong;
 }
 
-/** The JSON without the gateway bundle's text: package code (checked byte for byte elsewhere), not output made from the spec. */
+/** The JSON without the gateway bundle's text (Docker uploads, Kubernetes ConfigMap parts): package code (checked byte for byte elsewhere), not output made from the spec. */
 function withoutBundle(doc: Json): Json {
   const copy = JSON.parse(JSON.stringify(doc));
   for (const container of Object.values<Json>(copy.resource.docker_container ?? {})) {
     for (const upload of container.upload ?? []) if (upload.file.endsWith("rapidclaw-gateway.cjs")) upload.content = "";
+  }
+  for (const configMap of Object.values<Json>(copy.resource.kubernetes_config_map_v1 ?? {})) {
+    for (const key of Object.keys(configMap.data ?? {})) if (key.endsWith("rapidclaw-gateway.cjs.part")) configMap.data[key] = "";
   }
   return copy;
 }
@@ -1111,8 +1114,14 @@ function gatewayPortPerRole(spec: Spec, doc: Json): string[] {
   return wrong;
 }
 
-/** G2. Only the gateway reaches Redis: the bundled Redis admits the gateway alone and sends nothing; an existing Redis is the gateway's egress alone. */
-function onlyGatewayReachesRedis(spec: Spec, doc: Json): string[] {
+/**
+ * G2. Only the gateway and proxy-events (a sidecar of the proxy's pods, keeping its alert windows
+ * there) reach Redis: the bundled Redis admits those two alone and sends nothing; an existing
+ * Redis is their egress alone. No agent reaches it.
+ */
+const REDIS_CLIENTS: ReadonlyArray<string | undefined> = [GATEWAY_COMPONENT, "egress-proxy"];
+
+function onlyGatewayAndProxyEventsReachRedis(spec: Spec, doc: Json): string[] {
   const wrong: string[] = [];
   const deployments = deploymentsOf(doc);
   const redis = [...deployments.values()].find((d) => podLabels(d)[LABELS_COMPONENT] === REDIS_COMPONENT);
@@ -1120,7 +1129,7 @@ function onlyGatewayReachesRedis(spec: Spec, doc: Json): string[] {
     if (redis !== undefined) wrong.push("a Redis is bundled although gateway.redis is set");
     for (const [name, d] of deployments) {
       const reaches = podGrants(doc, podLabels(d), "Egress").some((g) => g.port === "TCP/6380" && (g.peer === "any" || g.peer.ip_block?.cidr === "10.77.0.9/32"));
-      if (reaches !== (podLabels(d)[LABELS_COMPONENT] === GATEWAY_COMPONENT)) wrong.push(`${name} ${reaches ? "reaches" : "does not reach"} the existing Redis`);
+      if (reaches !== REDIS_CLIENTS.includes(podLabels(d)[LABELS_COMPONENT])) wrong.push(`${name} ${reaches ? "reaches" : "does not reach"} the existing Redis`);
     }
     return wrong;
   }
@@ -1129,12 +1138,12 @@ function onlyGatewayReachesRedis(spec: Spec, doc: Json): string[] {
   for (const [name, d] of deployments) {
     if (d === redis) continue;
     const reaches = podGrants(doc, podLabels(d), "Egress").some((g) => peerCanSelect(g.peer, redisLabels));
-    if (reaches !== (podLabels(d)[LABELS_COMPONENT] === GATEWAY_COMPONENT)) wrong.push(`${name} ${reaches ? "reaches" : "does not reach"} the bundled Redis`);
+    if (reaches !== REDIS_CLIENTS.includes(podLabels(d)[LABELS_COMPONENT])) wrong.push(`${name} ${reaches ? "reaches" : "does not reach"} the bundled Redis`);
   }
   const ingress = podGrants(doc, redisLabels, "Ingress");
   if (ingress.length === 0) wrong.push("no policy admits the gateway to Redis");
   for (const grant of ingress) {
-    if (grant.peer === "any" || Object.keys(grant.peer).join() !== "pod_selector" || grant.peer.pod_selector.match_labels?.[LABELS_COMPONENT] !== GATEWAY_COMPONENT) wrong.push(`Redis admits ${JSON.stringify(grant.peer)}, not the gateway alone`);
+    if (grant.peer === "any" || Object.keys(grant.peer).join() !== "pod_selector" || !REDIS_CLIENTS.includes(grant.peer.pod_selector.match_labels?.[LABELS_COMPONENT])) wrong.push(`Redis admits ${JSON.stringify(grant.peer)}, not the gateway and proxy-events alone`);
   }
   const isolatedOut = resources(doc, "kubernetes_network_policy_v1").some(([, p]) => (p.spec.policy_types ?? []).includes("Egress") && selects(p.spec.pod_selector, redisLabels));
   if (!isolatedOut || podGrants(doc, redisLabels, "Egress").length > 0) wrong.push("Redis's egress is not closed");
@@ -1180,7 +1189,7 @@ const LABELS_COMPONENT = "rapidclaw.dev/component";
 
 const K8S_GATEWAY_INVARIANTS: Invariant[] = [
   { title: "G1. each role's agents reach the gateway only on their own port, which admits only them", check: (spec, json) => gatewayPortPerRole(spec, JSON.parse(json)) },
-  { title: "G2. only the gateway reaches Redis", check: (spec, json) => onlyGatewayReachesRedis(spec, JSON.parse(json)) },
+  { title: "G2. only the gateway and proxy-events reach Redis, never an agent", check: (spec, json) => onlyGatewayAndProxyEventsReachRedis(spec, JSON.parse(json)) },
   { title: "G3. the gateway leaves only to DNS, Redis, Vault and public addresses on 443", check: (spec, json) => gatewayEgressBounded(spec, JSON.parse(json)) },
   { title: "G4. only the gateway's login reads the keys it holds", check: (spec, json) => k8sGatewayKeyCustody(spec, JSON.parse(json)) },
 ];
@@ -1207,7 +1216,7 @@ describe("tool gateway invariants on kubernetes", () => {
     rolePolicy.spec.egress[0].ports.push({ port: String(gatewayPortOf(spec, "customer_support")), protocol: "TCP" });
     expect(gatewayPortPerRole(spec, doc).join("\n")).toContain("reaches the gateway on");
     rolePolicy.spec.egress.push({ to: [{ pod_selector: { match_labels: { [LABELS_COMPONENT]: REDIS_COMPONENT } } }], ports: [{ port: "6379", protocol: "TCP" }] });
-    expect(onlyGatewayReachesRedis(spec, doc).join("\n")).toContain("openclaw-agent reaches the bundled Redis");
+    expect(onlyGatewayAndProxyEventsReachRedis(spec, doc).join("\n")).toContain("openclaw-agent reaches the bundled Redis");
     expect(gatewayPortPerRole(spec, doc).join("\n")).toContain("may reach");
     const [, gatewayPolicy] = resources(doc, "kubernetes_network_policy_v1").find(([, p]) => p.metadata.name === "rapidclaw-tool-gateway") as [string, Json];
     gatewayPolicy.spec.egress.push({ to: [{ ip_block: { cidr: "10.0.0.0/8" } }], ports: [{ port: "443", protocol: "TCP" }] });

@@ -341,11 +341,10 @@ export class KubernetesToolGateway extends Construct {
 interface GatewayFileNames {
   readonly config: string;
   readonly vaultAgentConfig: string;
-  readonly bundle: string;
 }
 
 function fileNames(gateway: PlannedGateway): GatewayFileNames {
-  return { config: posix.basename(gateway.paths.config), vaultAgentConfig: posix.basename(gateway.paths.vaultAgentConfig), bundle: posix.basename(gateway.paths.bundle) };
+  return { config: posix.basename(gateway.paths.config), vaultAgentConfig: posix.basename(gateway.paths.vaultAgentConfig) };
 }
 
 /** The service's peers, or the CIDRs given for it on its port. */
