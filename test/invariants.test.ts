@@ -721,7 +721,8 @@ function validDistinctNames(spec: Spec, doc: Json, platform: AgentPlatform): str
     if (duplicates.length > 0) wrong.push(`${kind}: ${JSON.stringify(duplicates)} used twice`);
   }
   const namesOf = (type: string) => resources(doc, type).map(([, r]) => r.metadata.name);
-  distinct("Deployments", namesOf("kubernetes_deployment_v1"), agentsOf(spec).length + 1);
+  // Besides the agents: the proxy and proxy-events' own Redis (generated specs front no tool, so there is no gateway Redis to share).
+  distinct("Deployments", namesOf("kubernetes_deployment_v1"), agentsOf(spec).length + 2);
   distinct("ServiceAccounts", namesOf("kubernetes_service_account_v1"), roleNamesOf(spec).length);
   distinct("Kubernetes auth roles", resources(doc, "vault_kubernetes_auth_backend_role").map(([, r]) => r.role_name), rolesWithKeys);
   return wrong;
