@@ -59,12 +59,16 @@ export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-
 export { ToolGateway, type ToolGatewayProps } from "./constructs/tool-gateway";
 export { ProxyEvents, type ProxyEventsProps } from "./constructs/proxy-events";
 export { DockerProxyEvents, type DockerProxyEventsProps } from "./docker/proxy-events";
+export { KubernetesProxyEvents, type KubernetesProxyEventsProps } from "./kubernetes/proxy-events";
+export { KubernetesProxyEventsSidecar, type KubernetesProxyEventsSidecarProps } from "./kubernetes/proxy-events-sidecar";
+export { KubernetesBundledRedis, type KubernetesBundledRedisProps } from "./kubernetes/bundled-redis";
+export { MetricsScrape, type DockerMetricsAddresses, type DockerMetricsAttachment, type MetricsScrapeOptions, type MetricsScrapeProps } from "./constructs/metrics-scrape";
 export { GatewayBundle } from "./constructs/gateway-bundle";
 export { DockerToolGateway, type DockerToolGatewayProps } from "./docker/tool-gateway";
 export { KubernetesToolGateway, type KubernetesToolGatewayProps } from "./kubernetes/tool-gateway";
 export { KubernetesAgentNetwork, type KubernetesAgentNetworkProps } from "./kubernetes/agent-network";
 export { KubernetesAgents, type KubernetesAgentsProps } from "./kubernetes/agents";
-export { KubernetesEgressProxy, type KubernetesEgressProxyProps } from "./kubernetes/egress-proxy";
+export { KubernetesEgressProxy, type KubernetesEgressProxyProps, type ProxyPodSidecar } from "./kubernetes/egress-proxy";
 export type { AgentFile, AgentFiles } from "./plan/agent-environment";
 export { AgentRoleProfile, type AgentRoleProfileProps } from "./constructs/agent-role-profile";
 export { KeyGrantee, type IKeyGrantee, type KeyGrant, type KeyGrantOptions } from "./constructs/key-grantee";

@@ -12,11 +12,13 @@ import { IsolatedAgentNetwork } from "./constructs/isolated-agent-network";
 import { PrometheusAlertRules, prometheusRuleOptionProblems, type PrometheusRuleOptions } from "./constructs/prometheus-alert-rules";
 import { addProbeOutputs } from "./constructs/probe-outputs";
 import { ProxyEvents } from "./constructs/proxy-events";
+import { MetricsScrape, metricsScrapeProblems, type MetricsScrapeOptions } from "./constructs/metrics-scrape";
 import { ScopedAgentKeys } from "./constructs/scoped-agent-keys";
 import { ToolGateway } from "./constructs/tool-gateway";
 import { gatewayDeploymentProblems } from "./plan/gateway-deployment";
 import { webhookDeliveryProblems } from "./plan/webhook-delivery";
 import { proxyImageProblems } from "./plan/proxy-image";
+import { proxyEventsPortProblems } from "./plan/proxy-events-plan";
 import { FirewallSpec, planOf } from "./plan/firewall-spec";
 import { FirewallSpecError, raisedBy, type SpecProblem } from "./model/errors";
 import { readAllocationFile, writeAllocationFile } from "./terraform/allocation-file";
@@ -56,6 +58,15 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
    */
   readonly prometheusRule?: PrometheusRuleOptions;
   /**
+   * Kubernetes: let your Prometheus scrape the firewall's `/metrics` (the gateway's admin port,
+   * proxy-events' `events-admin`): a NetworkPolicy per port admitting the pods you name, and with
+   * `podMonitorLabels` a Prometheus Operator `PodMonitor` (`MetricsScrape`), so the
+   * `prometheusRule` has data. Docker: the network `dockerNetwork` on `dockerSubnet`, where the
+   * gateway and proxy-events serve `/metrics` instead of on their loopback.
+   * @default - Kubernetes: only the kubelet's probes reach the metrics ports; Docker: loopback only
+   */
+  readonly metricsScrape?: MetricsScrapeOptions;
+  /**
    * Check the synthesized stack against the firewall description at synthesis (a cdktf
    * validation, as `rapidclaw verify` does on the output): `cdktf synth` fails when an escape
    * hatch or a construct added to the stack makes a layer wider than the description (another
@@ -82,10 +93,10 @@ export interface RapidClawStackOptions extends RapidClawStackProviders {
 /** Props of a whole firewall stack: the firewall description plus the stack's options. */
 export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOptions {}
 
-const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "verifyLayers", "allocationFile"] as const;
+const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "metricsScrape", "verifyLayers", "allocationFile"] as const;
 
 /** Ids of the stack's parts that check props of their own, which name them in errors. */
-const PART_IDS = { gateway: "tool-gateway", prometheusRule: "prometheus-rule" } as const;
+const PART_IDS = { gateway: "tool-gateway", prometheusRule: "prometheus-rule", metricsScrape: "metrics-scrape" } as const;
 
 /**
  * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
@@ -114,10 +125,12 @@ export class RapidClawStack extends TerraformStack {
   public readonly profiles: { [roleName: string]: AgentRoleProfile } = {};
   /** The tool gateway, when a tool has an `upstream` or `gateway` options are set; undefined otherwise. */
   public readonly gateway?: ToolGateway;
-  /** `rapidclaw proxy-events` beside the proxy (Docker); undefined on Kubernetes, where it is not deployed yet. */
+  /** `rapidclaw proxy-events` beside the proxy (Docker: a container; Kubernetes: a sidecar of each proxy pod). */
   public readonly proxyEvents?: ProxyEvents;
   /** The alerting rules' `PrometheusRule`, with `prometheusRule` set; undefined without it. */
   public readonly prometheusRule?: PrometheusAlertRules;
+  /** Who may scrape the metrics, and the `PodMonitor`, with `metricsScrape` set; undefined without it. */
+  public readonly metricsScrape?: MetricsScrape;
 
   constructor(scope: Construct, id: string, props: RapidClawStackProps) {
     const spec = validatedSpec(pathOfChild(scope, id), props);
@@ -137,8 +150,13 @@ export class RapidClawStack extends TerraformStack {
     for (const role of plan.roles) {
       this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
     }
-    if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys });
-    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway });
+    if (props.metricsScrape) {
+      const namespaceName = plan.platform === AgentPlatform.KUBERNETES ? this.network.namespaceName : undefined;
+      this.metricsScrape = new MetricsScrape(this, PART_IDS.metricsScrape, { ...props.metricsScrape, spec, namespaceName });
+    }
+    const metricsScrape = this.metricsScrape;
+    if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys, metricsScrape });
+    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway, metricsScrape });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files, gatewayAddress: this.gateway && plan.platform === AgentPlatform.KUBERNETES ? this.gateway.kubernetes.serviceAddress : undefined });
     if (props.prometheusRule) {
@@ -146,7 +164,6 @@ export class RapidClawStack extends TerraformStack {
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
       this.prometheusRule = new PrometheusAlertRules(this, PART_IDS.prometheusRule, { spec, labels: props.prometheusRule.labels, namespace });
     }
-
     if (props.verifyLayers !== false) this.node.addValidation({ validate: () => widerLayerProblems(this, spec.props) });
 
     new TerraformOutput(this, "proxy_urls", {
@@ -184,8 +201,9 @@ function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallS
     if (!(error instanceof FirewallSpecError)) throw error;
     problems.unshift(...raisedBy(stackPath, error.problems));
   }
-  if (spec !== undefined) problems.push(...raisedBy(stackPath, webhookDeliveryProblems(planOf(spec))));
+  if (spec !== undefined) problems.push(...raisedBy(stackPath, [...webhookDeliveryProblems(planOf(spec)), ...proxyEventsPortProblems(planOf(spec))]));
   if (spec !== undefined) problems.push(...raisedBy(`${stackPath}/egress-proxy/kubernetes`, proxyImageProblems(planOf(spec))));
+  if (spec !== undefined && props.metricsScrape) problems.push(...raisedBy(`${stackPath}/${PART_IDS.metricsScrape}`, metricsScrapeProblems(planOf(spec), props.metricsScrape, "metricsScrape")));
   if (problems.length > 0 || spec === undefined) throw new FirewallSpecError(problems);
   return spec;
 }

@@ -34,7 +34,8 @@ describe("examples", () => {
     expect(Object.keys(doc.provider).sort()).toEqual(["kubernetes", "random", "time", "vault"]);
     const ingress = Object.values<any>(doc.resource.kubernetes_network_policy_v1).find((p) => p.metadata.name === "rapidclaw-agents-ingress");
     expect(ingress.spec.ingress).toEqual([{ from: [{ namespace_selector: { match_labels: { name: "api-gateway" } } }], ports: [{ port: "8080", protocol: "TCP" }] }]);
-    expect(Object.keys(doc.resource.kubernetes_deployment_v1)).toHaveLength(3);
+    // Two agents, the proxy (with its proxy-events sidecar) and proxy-events' Redis (no gateway to share one).
+    expect(Object.values<any>(doc.resource.kubernetes_deployment_v1).map((d) => d.metadata.name).sort()).toEqual(["hermes-agent", "openclaw-agent", "rapidclaw-egress-proxy", "rapidclaw-events-redis"]);
   });
 
   it("the firewall file example synthesizes exactly what the typed Docker example does", () => {

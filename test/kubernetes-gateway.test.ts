@@ -18,6 +18,7 @@ import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH } from "../src/kubernetes/agents
 import { planOf } from "../src/plan/firewall-spec";
 import { LABELS } from "../src/plan/plan";
 import { GatewayBundle } from "../src/constructs/gateway-bundle";
+import { ProxyEvents } from "../src/constructs/proxy-events";
 import { synthesize, type SynthesizedStack } from "./support/synth";
 
 type Json = Record<string, any>;
@@ -57,6 +58,7 @@ function gatewayStack(props: FirewallSpecProps = gatewaySpec(), options: Partial
   const credentials = plan.gateway?.redis.credentialsSecret;
   const keyGrant = plan.gateway?.readsVault ? keys.grantRead(KeyGrantee.fromName(plan.gateway!.name), custody, { secrets: credentials === undefined ? [] : [credentials] }) : undefined;
   const gateway = new KubernetesToolGateway(stack, "tool-gateway", { spec, namespaceName: network.namespaceName, grant: keyGrant, authPath: keys.authPath, upstreamProxyUrl: proxy.gatewayProxyUrl, ...options });
+  new ProxyEvents(stack, "proxy-events", { proxy });
   return { stack, spec, plan, proxy, gateway, keyGrant, synth: synthesize(stack) };
 }
 
@@ -343,14 +345,15 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     expect(ingress).toHaveLength(planned.roles.length);
   });
 
-  it("lets only the gateway reach Redis, and Redis nothing", () => {
+  it("lets only the gateway and the proxy (its proxy-events sidecar keeps the alert windows there) reach Redis, and Redis nothing", () => {
     const redisIngress = grants(synth, pods.get("rapidclaw-gateway-redis")!, "Ingress");
-    expect(redisIngress.map((g) => [g.peer, g.port])).toEqual([[{ pod_selector: { match_labels: GATEWAY_POD } }, "TCP/6379"]]);
+    const proxyPod = { [LABELS.component]: "egress-proxy" };
+    expect(redisIngress.map((g) => [g.peer, g.port])).toEqual([[{ pod_selector: { match_labels: GATEWAY_POD } }, "TCP/6379"], [{ pod_selector: { match_labels: proxyPod } }, "TCP/6379"]]);
     expect(grants(synth, pods.get("rapidclaw-gateway-redis")!, "Egress")).toEqual([]);
     const redisLabels = pods.get("rapidclaw-gateway-redis")!;
     for (const [name, labels] of pods) {
       const reaches = grants(synth, labels, "Egress").some((g) => peerSelectsPod(g.peer, redisLabels));
-      expect(reaches, name).toBe(name === "rapidclaw-tool-gateway");
+      expect(reaches, name).toBe(name === "rapidclaw-tool-gateway" || name === "rapidclaw-egress-proxy");
     }
   });
 

@@ -25,7 +25,7 @@ describe("webhook secrets of the deployed evaluators", () => {
     expect(error.problems.map((p) => p.path)).toEqual(["monitoring.webhooks[0].urlEnv", "monitoring.webhooks[1].routingKeyFile"]);
     expect(error.problems[0].message).toContain("the deployed proxy-events would get no environment variable SLACK_WEBHOOK_URL and refuse to start");
     const kubernetes = failureOf(() => stack(withWebhooks(fronted(AgentPlatform.KUBERNETES), [{ severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, urlFile: "/vault/secrets/slack" }])));
-    expect(kubernetes.problems).toEqual([{ construct: "firewall", path: "monitoring.webhooks[0].urlFile", message: expect.stringContaining("the deployed tool gateway would get no file /vault/secrets/slack and refuse to start; give kubernetesSecret") }]);
+    expect(kubernetes.problems).toEqual([{ construct: "firewall", path: "monitoring.webhooks[0].urlFile", message: expect.stringContaining("the deployed tool gateway and proxy-events would get no file /vault/secrets/slack and refuse to start; give kubernetesSecret") }]);
   });
 
   it("Kubernetes: mounts each webhook's Secret into the gateway, where its deployed firewall file points the evaluator, which reads it", () => {

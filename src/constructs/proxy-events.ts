@@ -1,9 +1,12 @@
 import { Construct } from "constructs";
+import { dockerMetrics, type MetricsScrape } from "./metrics-scrape";
 import { DockerProxyEvents } from "../docker/proxy-events";
+import { KubernetesProxyEvents } from "../kubernetes/proxy-events";
 import { FirewallSpecError } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { planOf } from "../plan/firewall-spec";
 import { webhookDeliveryProblems } from "../plan/webhook-delivery";
+import { proxyEventsPortProblems } from "../plan/proxy-events-plan";
 import type { EgressProxy } from "./egress-proxy";
 import type { GatewayBundle } from "./gateway-bundle";
 import { platformPart } from "./platform-part";
@@ -24,31 +27,48 @@ export interface ProxyEventsProps {
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
+  /**
+   * Docker: the monitoring network proxy-events joins, serving `/metrics` there instead of on its
+   * loopback. (On Kubernetes `MetricsScrape` opens the port by a policy of its own.)
+   * @default - `/metrics` on the loopback only
+   */
+  readonly metricsScrape?: MetricsScrape;
 }
 
 /**
  * `rapidclaw proxy-events` beside the egress proxy: it follows the proxy's event log (one JSON
  * line per decision) into the firewall's alert windows in Redis, so `network_blocked` alerts to
- * the monitoring webhooks and shows on its /metrics. Docker only for now.
+ * the monitoring webhooks and shows on its /metrics. Docker: a container mounting the proxy's
+ * log volume; Kubernetes: a sidecar it adds to each proxy pod, on the pod's log volume.
  */
 export class ProxyEvents extends Construct {
   private readonly dockerEvents?: DockerProxyEvents;
+  private readonly kubernetesEvents?: KubernetesProxyEvents;
 
   constructor(scope: Construct, id: string, props: ProxyEventsProps) {
     const spec = props.proxy.spec;
     const plan = planOf(spec);
-    if (plan.proxyEvents === undefined) {
-      throw new FirewallSpecError([{ path: "platform", message: `proxy-events is deployed on Docker only so far, and platform is ${plan.platform}; run rapidclaw proxy-events yourself on the proxy's access log` }], `ProxyEvents "${id}"`);
-    }
-    const problems = webhookDeliveryProblems(plan);
+    if (plan.proxyEvents === undefined) throw new Error(`ProxyEvents "${id}": the firewall plans no proxy-events`);
+    const problems = [...webhookDeliveryProblems(plan), ...proxyEventsPortProblems(plan)];
     if (problems.length > 0) throw new FirewallSpecError(problems, `ProxyEvents "${id}"`);
     super(scope, id);
+    if (plan.platform === AgentPlatform.KUBERNETES) {
+      const proxy = props.proxy.kubernetes;
+      this.kubernetesEvents = new KubernetesProxyEvents(this, "kubernetes", { spec, proxy, namespaceName: proxy.deployment.metadata.namespace, bundle: props.bundle });
+      return;
+    }
     this.dockerEvents = new DockerProxyEvents(this, "docker", {
       spec,
       proxyContainer: props.proxy.docker.container,
       bundle: props.bundle,
       gatewayRedisNetwork: plan.proxyEvents.docker?.sharesGatewayNetwork ? props.gateway?.docker.redisNetwork : undefined,
+      metrics: dockerMetrics(props.metricsScrape, "proxyEvents"),
     });
+  }
+
+  /** Kubernetes: the sidecar added to the proxy's pods, the windows' Redis (when bundled) and the proxy pods' egress to it. */
+  public get kubernetes(): KubernetesProxyEvents {
+    return platformPart(this.kubernetesEvents, "kubernetes", AgentPlatform.KUBERNETES);
   }
 
   /** Docker: the proxy-events container, its Redis network and, when bundled, its Redis. */

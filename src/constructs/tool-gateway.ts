@@ -1,3 +1,5 @@
+import type { MetricsScrape } from "./metrics-scrape";
+import { dockerMetrics } from "./metrics-scrape";
 import { Construct } from "constructs";
 import { DockerToolGateway, GATEWAY_APPROLE_FILES } from "../docker/tool-gateway";
 import { VAULT_TOKEN_PATH } from "../kubernetes/agents";
@@ -30,6 +32,12 @@ export interface ToolGatewayProps {
    * @default GatewayBundle.packaged() - the bundle this package ships
    */
   readonly bundle?: GatewayBundle;
+  /**
+   * Docker: the monitoring network the gateway joins, serving `/metrics` there instead of on its
+   * loopback. (On Kubernetes `MetricsScrape` opens the port by a policy of its own.)
+   * @default - `/metrics` on the loopback only
+   */
+  readonly metricsScrape?: MetricsScrape;
 }
 
 /**
@@ -82,6 +90,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
         authPath: props.keys.authPath,
         grant: this.keyGrant,
         vaultAgentConfig: this.vaultAgentConfig,
+        metrics: dockerMetrics(props.metricsScrape, "toolGateway"),
       });
       this.urls = Object.fromEntries(gateway.roles.map((role) => [role.role, role.url]));
     } else {

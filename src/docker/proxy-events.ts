@@ -12,6 +12,7 @@ import { hardened } from "./hardening";
 import { bundleUpload } from "./bundle-upload";
 import { dockerUploads } from "./uploads";
 import { dockerClasses } from "./provider-classes";
+import type { DockerMetricsAttachment } from "../constructs/metrics-scrape";
 
 /** Properties of `DockerProxyEvents`. */
 export interface DockerProxyEventsProps {
@@ -30,6 +31,11 @@ export interface DockerProxyEventsProps {
    * @default - a network and Redis of its own
    */
   readonly gatewayRedisNetwork?: DockerNetwork;
+  /**
+   * The monitoring network and proxy-events' address on it, where `/metrics` then listens.
+   * @default - `/metrics` on the loopback only
+   */
+  readonly metrics?: DockerMetricsAttachment;
 }
 
 /**
@@ -71,9 +77,12 @@ export class DockerProxyEvents extends Construct {
       entrypoint: [
         "node", events.bundlePath, "proxy-events", "--config", events.configPath, "--log", events.logFile, "--redis", events.redis.url,
         // Admin (/metrics, /healthz, /readyz) on loopback, like the gateway's.
-        "--admin-host", "127.0.0.1", "--admin-port", String(events.adminPort),
+        "--admin-host", props.metrics?.address ?? "127.0.0.1", "--admin-port", String(events.adminPort),
       ],
-      networksAdvanced: [{ name: this.redisNetwork.name, ipv4Address: docker.proxyEventsAddress }],
+      networksAdvanced: [
+        { name: this.redisNetwork.name, ipv4Address: docker.proxyEventsAddress },
+        ...(props.metrics ? [{ name: props.metrics.network.name, ipv4Address: props.metrics.address }] : []),
+      ],
       ...hardened(DEFAULTS.gateway.limits.proxyEvents),
       ...uploads,
       // The proxy's volumes, its log directory among them, read-only.

@@ -19,6 +19,7 @@ import { hardened } from "./hardening";
 import { bundleUpload } from "./bundle-upload";
 import { dockerUploads } from "./uploads";
 import { dockerClasses } from "./provider-classes";
+import type { DockerMetricsAttachment } from "../constructs/metrics-scrape";
 
 /**
  * Where the gateway's Vault Agent finds its AppRole credentials: the role ID uploaded with its
@@ -54,6 +55,11 @@ export interface DockerToolGatewayProps {
    * @default - none
    */
   readonly vaultAgentConfig?: string;
+  /**
+   * The monitoring network and the gateway's address on it, where `/metrics` then listens.
+   * @default - `/metrics` on the loopback only: no agent reads other roles' counters
+   */
+  readonly metrics?: DockerMetricsAttachment;
 }
 
 /**
@@ -141,7 +147,7 @@ export class DockerToolGateway extends Construct {
       image: this.image.imageId,
       user: DEFAULTS.gateway.user,
       // Admin (/metrics, /healthz, /readyz) on loopback: no agent reads other roles' counters.
-      entrypoint: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, ...redisCredentialsArgs(gateway), "--admin-host", "127.0.0.1", "--admin-port", String(gateway.adminPort), "--drain-timeout-sec", String(SHUTDOWN.drainTimeoutSec)],
+      entrypoint: ["node", gateway.paths.bundle, "gateway", "--config", gateway.paths.config, "--key-dir", gateway.paths.keyDir, ...redisCredentialsArgs(gateway), "--admin-host", props.metrics?.address ?? "127.0.0.1", "--admin-port", String(gateway.adminPort), "--drain-timeout-sec", String(SHUTDOWN.drainTimeoutSec)],
       env,
       // Stopped with SIGTERM, and killed only after the drain: calls in flight finish, on `docker stop` and on replacement alike.
       stopSignal: "SIGTERM",
@@ -151,6 +157,7 @@ export class DockerToolGateway extends Construct {
         ...gateway.roles.map((role) => ({ name: roleNetworks[role.role], ipv4Address: role.address })),
         { name: props.network.gatewayEgressNetworkName, ipv4Address: docker.egressNetwork.toolGatewayAddress },
         { name: this.redisNetwork.name, ipv4Address: docker.redisNetwork.toolGatewayAddress },
+        ...(props.metrics ? [{ name: props.metrics.network.name, ipv4Address: props.metrics.address }] : []),
       ],
       ...hardened(DEFAULTS.gateway.limits.gateway),
       ...withKeyVolume(

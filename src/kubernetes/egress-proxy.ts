@@ -1,5 +1,5 @@
 import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
-import type { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import type { DeploymentV1, DeploymentV1Spec, DeploymentV1SpecTemplateSpec, DeploymentV1SpecTemplateSpecContainer, DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { NetworkPolicyV1, NetworkPolicyV1SpecEgress } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import type { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import type { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
@@ -33,12 +33,30 @@ export const PROXY_RESOURCES = {
   limits: { cpu: "1000m", memory: "512Mi" },
 } as const;
 
+/** The proxy pods' volume of Squid's logs, its event log among them: a sidecar reading it mounts it read-only. */
+export const SQUID_LOG_VOLUME = "log";
+
 /** Where Squid may write: spool, run and log directories, each a small emptyDir. */
 const SQUID_SCRATCH = [
   { name: "spool", path: "/var/spool/squid", sizeLimit: "16Mi" },
   { name: "run", path: "/var/run/squid", sizeLimit: "1Mi" },
-  { name: "log", path: "/var/log/squid", sizeLimit: "16Mi" },
+  // Also the event log proxy-events follows, which grows until the pod is replaced (Squid rotates only on `squid -k rotate`).
+  { name: SQUID_LOG_VOLUME, path: "/var/log/squid", sizeLimit: "1Gi" },
 ];
+
+/** A container added to every proxy pod beside Squid, with what it needs (`KubernetesEgressProxy.addSidecar`). */
+export interface ProxyPodSidecar {
+  /** The container. */
+  readonly container: DeploymentV1SpecTemplateSpecContainer;
+  /** @default - none */
+  readonly initContainers?: DeploymentV1SpecTemplateSpecInitContainer[];
+  /** Volumes it mounts besides the proxy's. @default - none */
+  readonly volumes?: DeploymentV1SpecTemplateSpecVolume[];
+  /** Pod annotations, e.g. a checksum that rolls the pods when its configuration changes. @default - none */
+  readonly annotations?: { [key: string]: string };
+  /** The pods' `terminationGracePeriodSeconds`, when the sidecar needs longer than the default to stop. @default - unchanged */
+  readonly terminationGracePeriodSeconds?: number;
+}
 
 /** Properties of `KubernetesEgressProxy`. */
 export interface KubernetesEgressProxyProps {
@@ -77,6 +95,8 @@ export class KubernetesEgressProxy extends Construct {
   public readonly proxyUrls: { [roleName: string]: string };
   /** `http://<serviceAddress>:<port>` of the tool gateway's listener (RAPIDCLAW_UPSTREAM_PROXY); undefined without one. */
   public readonly gatewayProxyUrl?: string;
+  /** The Deployment's spec as given, which `addSidecar` extends. */
+  private deploymentSpec: DeploymentV1Spec;
 
   constructor(scope: Construct, id: string, props: KubernetesEgressProxyProps) {
     const plan = planOf(props.network.spec);
@@ -101,38 +121,39 @@ export class KubernetesEgressProxy extends Construct {
     });
 
     const scratch = scratchVolumes(SQUID_SCRATCH);
-    this.deployment = new kubernetesClasses.DeploymentV1(this, "deployment", {
-      metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
-      spec: {
-        replicas: String(plan.proxy.replicas),
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.squidConf]: sha256(squidConf) } },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: hardenedPodSecurityContext(SQUID_UID),
-            container: [
-              {
-                name: "squid",
-                image: plan.proxy.image as string, // set: proxyImageProblems
-                // Makes the throwaway certificate of the ssl-bump ports in /dev/shm, then runs Squid.
-                command: squidStartCommand(SQUID_CONF_PATH),
-                port: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
-                readinessProbe:
-                  ports.length > 0 ? { tcpSocket: [{ port: String(ports[0].port) }], initialDelaySeconds: 2, periodSeconds: 10 } : undefined,
-                resources: { requests: { ...PROXY_RESOURCES.requests }, limits: { ...PROXY_RESOURCES.limits } },
-                securityContext: hardenedContainerSecurityContext(),
-                volumeMount: [
-                  { name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true },
-                  { name: "squid-conf", mountPath: SQUID_SNI_HELPER_PATH, subPath: SNI_HELPER_KEY, readOnly: true },
-                  ...scratch.mounts,
-                ],
-              },
-            ],
-            volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes],
-          },
+    this.deploymentSpec = {
+      replicas: String(plan.proxy.replicas),
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations: { [CHECKSUM_ANNOTATIONS.squidConf]: sha256(squidConf) } },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: hardenedPodSecurityContext(SQUID_UID),
+          container: [
+            {
+              name: "squid",
+              image: plan.proxy.image as string, // set: proxyImageProblems
+              // Makes the throwaway certificate of the ssl-bump ports in /dev/shm, then runs Squid.
+              command: squidStartCommand(SQUID_CONF_PATH),
+              port: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+              readinessProbe:
+                ports.length > 0 ? { tcpSocket: [{ port: String(ports[0].port) }], initialDelaySeconds: 2, periodSeconds: 10 } : undefined,
+              resources: { requests: { ...PROXY_RESOURCES.requests }, limits: { ...PROXY_RESOURCES.limits } },
+              securityContext: hardenedContainerSecurityContext(),
+              volumeMount: [
+                { name: "squid-conf", mountPath: SQUID_CONF_PATH, subPath: "squid.conf", readOnly: true },
+                { name: "squid-conf", mountPath: SQUID_SNI_HELPER_PATH, subPath: SNI_HELPER_KEY, readOnly: true },
+                ...scratch.mounts,
+              ],
+            },
+          ],
+          volume: [{ name: "squid-conf", configMap: { name: this.configMap.metadata.name, defaultMode: "0444" } }, ...scratch.volumes],
         },
       },
+    };
+    this.deployment = new kubernetesClasses.DeploymentV1(this, "deployment", {
+      metadata: { name: plan.names.proxy, namespace: namespaceName, labels },
+      spec: this.deploymentSpec,
     });
 
     this.service = new kubernetesClasses.ServiceV1(this, "service", {
@@ -167,5 +188,32 @@ export class KubernetesEgressProxy extends Construct {
       ],
       egress,
     });
+  }
+
+  /**
+   * Adds a sidecar to every proxy pod (ProxyEvents adds `rapidclaw proxy-events`): its container,
+   * init containers, volumes and pod annotations beside Squid's, and a termination grace period
+   * when it needs one. Mount `SQUID_LOG_VOLUME` read-only to read Squid's logs.
+   */
+  public addSidecar(sidecar: ProxyPodSidecar): void {
+    const template = this.deploymentSpec.template;
+    const pod = template.spec as DeploymentV1SpecTemplateSpec;
+    const added: DeploymentV1Spec = {
+      ...this.deploymentSpec,
+      template: {
+        ...template,
+        metadata: { ...template.metadata, annotations: { ...template.metadata.annotations, ...sidecar.annotations } },
+        spec: {
+          ...pod,
+          terminationGracePeriodSeconds: sidecar.terminationGracePeriodSeconds ?? pod.terminationGracePeriodSeconds,
+          // Lists this class built, never references.
+          initContainer: [...((pod.initContainer ?? []) as DeploymentV1SpecTemplateSpecInitContainer[]), ...(sidecar.initContainers ?? [])],
+          container: [...(pod.container as DeploymentV1SpecTemplateSpecContainer[]), sidecar.container],
+          volume: [...((pod.volume ?? []) as DeploymentV1SpecTemplateSpecVolume[]), ...(sidecar.volumes ?? [])],
+        },
+      },
+    };
+    this.deploymentSpec = added;
+    this.deployment.putSpec(added);
   }
 }

@@ -12,6 +12,8 @@ export const CHECKSUM_ANNOTATIONS = {
   agentFiles: "rapidclaw.dev/files-sha256",
   /** sha256 over the tool gateway's firewall file, Vault Agent config and bundle: the gateway reads them once, at start. */
   gatewayConfig: "rapidclaw.dev/gateway-config-sha256",
+  /** sha256 over proxy-events' firewall file and bundle (the proxy pods' sidecar), read once at start. */
+  proxyEvents: "rapidclaw.dev/proxy-events-sha256",
 } as const;
 
 /**

@@ -20,31 +20,25 @@ import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
-import { webhookSecretDir } from "../plan/webhook-delivery";
 import type { AlertWebhookProps } from "../model/types";
-import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, scratchVolumes, sha256 } from "./pod";
-import { configMapParts, JOIN_PARTS_PROGRAM } from "./config-map-parts";
+import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, sha256 } from "./pod";
+import { bundleConfigMaps, bundleJoin, type BundleParts } from "./bundle-parts";
+import { webhookSecretVolumes } from "./webhook-secrets";
 import { kubernetesClasses } from "./provider-classes";
 import { squidGatewayListenerForPlan } from "../render/squid-conf";
+import { KubernetesBundledRedis, REDIS_RESOURCES, redisPort } from "./bundled-redis";
 
 /** User and group of the gateway pod (the gateway and its Vault Agent share it: keys are 0400). */
 export const GATEWAY_UID = 10002;
 
-/** The `redis` user and group of the Redis image. */
-export const REDIS_UID = 999;
+export { REDIS_UID } from "./bundled-redis";
 
 /** Requests and limits of the gateway's containers and of the bundled Redis. */
 export const GATEWAY_RESOURCES = {
   gateway: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1000m", memory: "512Mi" } },
   vaultAgent: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-  redis: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "256Mi" } },
+  redis: REDIS_RESOURCES,
 } as const;
-
-/** Memory the bundled Redis may use before it refuses writes (the limiter then fails closed), below its container limit. */
-const REDIS_MAX_MEMORY = "192mb";
-
-/** Where the init container reads the bundle's parts, one directory each. */
-const BUNDLE_PARTS_DIR = "/opt/rapidclaw-bundle-parts";
 
 /** Properties of `KubernetesToolGateway` (what `ToolGateway` passes it). */
 export interface KubernetesToolGatewayProps {
@@ -154,6 +148,7 @@ export class KubernetesToolGateway extends Construct {
   public readonly redisNetworkPolicy?: NetworkPolicyV1;
   private readonly gateway: PlannedGateway;
   private readonly files: GatewayFileNames;
+  private readonly bundleParts?: BundleParts;
   /** The firewall's webhooks, whose Secrets the gateway mounts. */
   private readonly webhooks: ReadonlyArray<AlertWebhookProps>;
 
@@ -188,12 +183,10 @@ export class KubernetesToolGateway extends Construct {
       metadata: { name: gateway.name, namespace, labels },
       data: Object.fromEntries(Object.entries(configData).map(([file, text]) => [file, terraformLiteral(text)])),
     });
-    // ConfigMaps of their own, in parts: the bundle is larger than the 1 MiB a ConfigMap may hold.
-    // An init container joins them into the file the gateway runs.
-    this.bundleConfigMaps = (bundle === undefined ? [] : configMapParts(bundle.text)).map((part, i) => new kubernetesClasses.ConfigMapV1(this, i === 0 ? "bundle" : `bundle-${i}`, {
-      metadata: { name: i === 0 ? `${gateway.name}-bundle` : `${gateway.name}-bundle-${i}`, namespace, labels },
-      data: { [`${this.files.bundle}.part`]: terraformLiteral(part) },
-    }));
+    // The bundle in ConfigMap parts (larger than the 1 MiB a ConfigMap may hold), which an init
+    // container joins into the file the gateway runs; none with `gateway.image`.
+    this.bundleParts = bundle === undefined ? undefined : bundleConfigMaps(this, gateway.name, namespace, labels, gateway.paths.bundle, bundle.text);
+    this.bundleConfigMaps = this.bundleParts?.configMaps ?? [];
     this.bundleConfigMap = this.bundleConfigMaps[0];
     this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", bundle === undefined ? "" : sha256(bundle.text)].join("\n"));
 
@@ -233,7 +226,9 @@ export class KubernetesToolGateway extends Construct {
     }
 
     if (gateway.redis.bundled) {
-      const redis = this.bundledRedis(firewall, gateway, namespace);
+      // proxy-events (a sidecar of the proxy) keeps its alert windows here too, unless the firewall bundles it a Redis of its own.
+      const clients = plan.proxyEvents?.redis.bundled === false ? [COMPONENTS.toolGateway, COMPONENTS.egressProxy] : [COMPONENTS.toolGateway];
+      const redis = new KubernetesBundledRedis(this, "redis", { firewall, namespace, name: gateway.redis.name, image: gateway.redis.image, port: redisPort(gateway.redis.url), component: COMPONENTS.gatewayRedis, clients });
       this.redisDeployment = redis.deployment;
       this.redisService = redis.service;
       this.redisNetworkPolicy = redis.networkPolicy;
@@ -264,11 +259,7 @@ export class KubernetesToolGateway extends Construct {
       // In memory: keys never reach a node's disk.
       { name: "keys", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
     ];
-    // Each webhook's Secret, read as files where the deployed firewall file says (deployedWebhooks).
-    const webhookSecrets = this.webhooks.flatMap((hook, i) => (hook.kubernetesSecret === undefined ? [] : [{
-      volume: { name: `webhook-${i}`, secret: { secretName: hook.kubernetesSecret, defaultMode: "0444" } },
-      mount: { name: `webhook-${i}`, mountPath: webhookSecretDir(i), readOnly: true },
-    }]));
+    const webhookSecrets = webhookSecretVolumes(this.webhooks);
     const containers: DeploymentV1SpecTemplateSpecContainer[] = [
       {
         name: "gateway",
@@ -290,11 +281,11 @@ export class KubernetesToolGateway extends Construct {
           { name: "config", mountPath: posix.dirname(gateway.paths.config), readOnly: true },
           ...bundleDelivery.gatewayMounts,
           { name: "keys", mountPath: keyDir, readOnly: true },
-          ...webhookSecrets.map((w) => w.mount),
+          ...webhookSecrets.mounts,
         ],
       },
     ];
-    volumes.push(...webhookSecrets.map((w) => w.volume));
+    volumes.push(...webhookSecrets.volumes);
     const initContainers = bundleDelivery.initContainers;
     if (this.vaultAgentConfig !== undefined) {
       const token = vaultTokenVolume();
@@ -344,30 +335,11 @@ export class KubernetesToolGateway extends Construct {
    * `gateway.image`, whose image holds it (a volume there would hide it).
    */
   private bundleDelivery(): { volumes: DeploymentV1SpecTemplateSpecVolume[]; initContainers: DeploymentV1SpecTemplateSpecInitContainer[]; gatewayMounts: DeploymentV1SpecTemplateSpecContainerVolumeMount[] } {
-    const gateway = this.gateway;
-    if (this.bundleConfigMaps.length === 0) return { volumes: [], initContainers: [], gatewayMounts: [] };
-    const bundleDir = posix.dirname(gateway.paths.bundle);
-    const partDir = (i: number) => `${BUNDLE_PARTS_DIR}/${i}`;
-    return {
-      volumes: [
-        ...this.bundleConfigMaps.map((part, i) => ({ name: `bundle-${i}`, configMap: { name: part.metadata.name, defaultMode: "0444" } })),
-        // The joined bundle, written by the init container, read-only to the gateway.
-        { name: "bundle", emptyDir: { sizeLimit: "16Mi" } },
-      ],
-      initContainers: [{
-        name: "join-bundle",
-        image: gateway.image,
-        command: ["node", "-e", JOIN_PARTS_PROGRAM, gateway.paths.bundle, ...this.bundleConfigMaps.map((_, i) => `${partDir(i)}/${this.files.bundle}.part`)],
-        resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-        securityContext: hardenedContainerSecurityContext(),
-        volumeMount: [
-          ...this.bundleConfigMaps.map((_, i) => ({ name: `bundle-${i}`, mountPath: partDir(i), readOnly: true })),
-          { name: "bundle", mountPath: bundleDir },
-        ],
-      }],
-      gatewayMounts: [{ name: "bundle", mountPath: bundleDir, readOnly: true }],
-    };
+    if (this.bundleParts === undefined) return { volumes: [], initContainers: [], gatewayMounts: [] };
+    const join = bundleJoin(this.bundleParts, this.gateway.paths.bundle, this.gateway.image);
+    return { volumes: join.volumes, initContainers: [join.initContainer], gatewayMounts: [{ name: "bundle", mountPath: posix.dirname(this.gateway.paths.bundle), readOnly: true }] };
   }
+
 
   /** The gateway's policy: each role's pods on their own port in; DNS, Redis, Vault and upstreams out. */
   private gatewayPolicy(plan: FirewallPlan, namespace: string, props: KubernetesToolGatewayProps): NetworkPolicyV1 {
@@ -396,57 +368,6 @@ export class KubernetesToolGateway extends Construct {
       egress,
     });
   }
-
-  /** Redis as a Deployment of one replica without persistence, its Service, and a policy admitting only the gateway. */
-  private bundledRedis(firewall: string, gateway: PlannedGateway, namespace: string) {
-    const scope = new Construct(this, "redis");
-    const labels = workloadLabels(firewall, COMPONENTS.gatewayRedis);
-    const port = redisPort(gateway.redis.url);
-    // The image's entrypoint is bypassed, so protected mode (which refuses non-loopback clients without a password) is turned off here; the policy is the guard.
-    const command = ["redis-server", "--port", String(port), "--save", "", "--appendonly", "no", "--protected-mode", "no", "--maxmemory", REDIS_MAX_MEMORY, "--maxmemory-policy", "noeviction"];
-    const scratch = scratchVolumes([{ name: "data", path: "/data", sizeLimit: "16Mi" }]);
-    const deployment = new kubernetesClasses.DeploymentV1(scope, "deployment", {
-      metadata: { name: gateway.redis.name, namespace, labels },
-      spec: {
-        // One: the limiter's counts live in one place; a restart forgets them, as a restart of the gateway would.
-        replicas: "1",
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: hardenedPodSecurityContext(REDIS_UID),
-            container: [
-              {
-                name: "redis",
-                image: gateway.redis.image,
-                command,
-                port: [{ name: "redis", containerPort: port, protocol: "TCP" }],
-                readinessProbe: { tcpSocket: [{ port: "redis" }], periodSeconds: 5 },
-                resources: { requests: { ...GATEWAY_RESOURCES.redis.requests }, limits: { ...GATEWAY_RESOURCES.redis.limits } },
-                securityContext: hardenedContainerSecurityContext(),
-                volumeMount: scratch.mounts,
-              },
-            ],
-            volume: scratch.volumes,
-          },
-        },
-      },
-    });
-    const service = new kubernetesClasses.ServiceV1(scope, "service", {
-      metadata: { name: gateway.redis.name, namespace, labels },
-      spec: { type: "ClusterIP", selector: labels, port: [{ name: "redis", port, targetPort: "redis", protocol: "TCP" }] },
-    });
-    const networkPolicy = firewallPolicy(scope, "network-policy", {
-      firewall,
-      namespace,
-      name: gateway.redis.name,
-      podSelector: componentSelector(firewall, COMPONENTS.gatewayRedis),
-      policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: [{ podSelector: componentSelector(firewall, COMPONENTS.toolGateway) }], ports: tcpPorts([port]) }],
-    });
-    return { deployment, service, networkPolicy };
-  }
 }
 
 /** Keys in the gateway's ConfigMaps: the names of the files they are mounted as. */
@@ -458,11 +379,6 @@ export interface GatewayFileNames {
 
 export function fileNames(gateway: PlannedGateway): GatewayFileNames {
   return { config: posix.basename(gateway.paths.config), vaultAgentConfig: posix.basename(gateway.paths.vaultAgentConfig), bundle: posix.basename(gateway.paths.bundle) };
-}
-
-/** The port of a Redis URL. */
-function redisPort(url: string): number {
-  return Number(new URL(url).port || 6379);
 }
 
 /** The service's peers, or the CIDRs given for it on its port. */

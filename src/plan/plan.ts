@@ -204,7 +204,7 @@ export interface FirewallPlan {
   readonly monitoring: PlannedMonitoring;
   /** The deployed tool gateway; undefined when no tool has an upstream and `gateway` is unset. */
   readonly gateway?: PlannedGateway;
-  /** Docker: `rapidclaw proxy-events` beside the proxy, feeding `network_blocked` into the alert windows (not yet deployed on Kubernetes). */
+  /** `rapidclaw proxy-events` beside the proxy (Docker: a container; Kubernetes: a sidecar of each proxy replica), feeding `network_blocked` into the alert windows. */
   readonly proxyEvents?: PlannedProxyEvents;
   /** What is handed out to each role (Kubernetes slots, Docker subnets), with the recorded entries of removed roles: the record to keep for the next synthesis. */
   readonly allocations: { readonly [roleName: string]: RoleAllocation };
@@ -362,7 +362,7 @@ export function compileFirewall(input: unknown, source?: string): FirewallPlan {
     allocations: allocationRecord(spec.allocations, roles),
   };
   const gateway = planGateway(plan, model);
-  return { ...plan, gateway, proxyEvents: platform === AgentPlatform.DOCKER ? planProxyEvents(plan, model, gateway) : undefined };
+  return { ...plan, gateway, proxyEvents: planProxyEvents(plan, model, gateway) };
 }
 
 /** The record after this synthesis: every recorded entry (removed roles' too), each role's allocation in its place, sorted by role. */

@@ -2,6 +2,7 @@ import { ipv4ToText } from "../model/addresses";
 import { DEFAULTS } from "../model/defaults";
 import { gatewayNetworksLayout } from "../model/docker-subnets";
 import type { FirewallModel } from "../model/firewall-model";
+import type { SpecProblem } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { canonicalJson } from "../render/canonical-json";
 import { deployedDescription } from "./deployed-description";
@@ -104,4 +105,16 @@ function planDocker(model: FirewallModel, firewall: string, shared: PlannedGatew
     redisAddress: ipv4ToText(layout.events.peer),
     sharesGatewayNetwork: false,
   };
+}
+
+/**
+ * Kubernetes: proxy-events' admin port is in the proxy's pods, beside Squid's role ports
+ * (`proxy.port + slot`): a role port on it would leave one of the two unable to listen.
+ */
+export function proxyEventsPortProblems(plan: FirewallPlan): SpecProblem[] {
+  const events = plan.proxyEvents;
+  if (events === undefined || plan.platform !== AgentPlatform.KUBERNETES) return [];
+  const clash = plan.roles.find((role) => role.proxyPort === events.adminPort);
+  if (clash === undefined) return [];
+  return [{ path: "proxy.port", message: `role ${clash.name}'s proxy port ${clash.proxyPort} is proxy-events' admin port in the proxy's pods; choose a proxy.port that keeps every role's port (proxy.port + slot) off ${events.adminPort}, e.g. ${DEFAULTS.proxyPort}` }];
 }

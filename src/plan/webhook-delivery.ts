@@ -31,7 +31,7 @@ export function webhookDeliveryProblems(plan: FirewallPlan): SpecProblem[] {
   if (evaluators.length === 0) return [];
   const fix = plan.platform === AgentPlatform.KUBERNETES
     ? "give kubernetesSecret: the name of a Secret in the namespace with the key url (pagerduty: also routingKey)"
-    : "on Docker no webhook secret reaches the deployed evaluators yet: remove the webhook, or run the evaluators yourself with it";
+    : "on Docker no webhook can be delivered yet (no secret reaches the deployed evaluators, and proxy-events has no way out): remove the webhook, or run the evaluators yourself with it";
   return plan.monitoring.webhooks.flatMap((hook, i) =>
     (["urlEnv", "urlFile", "routingKeyEnv", "routingKeyFile"] as const).flatMap((key): SpecProblem[] => {
       const source = hook[key];

@@ -8,6 +8,8 @@ export const COMPONENTS = {
   egressProxy: "egress-proxy",
   toolGateway: "tool-gateway",
   gatewayRedis: "gateway-redis",
+  /** The Redis of proxy-events' alert windows, when the firewall has no gateway Redis to share. */
+  proxyEventsRedis: "proxy-events-redis",
 } as const;
 
 /**
