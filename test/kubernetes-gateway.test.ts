@@ -10,7 +10,7 @@ import { VaultProvider } from "@cdktf/provider-vault/lib/provider";
 import { App, TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { firewallScenario } from "../examples/firewall-scenario";
-import { AgentFleet, AgentPlatform, EgressProxy, FirewallSpec, IsolatedAgentNetwork, KeyGrantee, RapidClawStack, ScopedAgentKeys, type FirewallSpecProps } from "../src";
+import { AgentFleet, AgentPlatform, AlertSeverity, WebhookFormat, EgressProxy, FirewallSpec, IsolatedAgentNetwork, KeyGrantee, RapidClawStack, ScopedAgentKeys, type FirewallSpecProps } from "../src";
 import { KubernetesToolGateway, type KubernetesToolGatewayProps } from "../src/kubernetes/tool-gateway";
 import { servicePeers } from "../src/kubernetes/network-policy";
 import { CHECKSUM_ANNOTATIONS, rolePortName } from "../src/kubernetes/pod";
@@ -376,6 +376,17 @@ describe("Kubernetes tool gateway: NetworkPolicies", () => {
     expect(egress.filter((g) => g.port === "TCP/6379").map((g) => g.peer)).toEqual([{ pod_selector: { match_labels: REDIS_POD } }]);
     const others = egress.filter((g) => ![`TCP/${listenerPort}`, "TCP/8200", "TCP/6379"].includes(g.port));
     expect(others.every((g) => g.port.endsWith("/53"))).toBe(true);
+  });
+
+  it("with alert webhooks (URLs in Secrets, hosts unknown to the proxy) opens the gateway 443 to public addresses only, the forbidden ranges excepted", () => {
+    const base = gatewaySpec();
+    const withHooks = gatewayStack(gatewaySpec({ monitoring: { ...base.monitoring, webhooks: [{ severity: AlertSeverity.CRITICAL, format: WebhookFormat.SLACK, kubernetesSecret: "alert-hooks" }] } }));
+    const gatewayPod = pods.get("rapidclaw-tool-gateway")!;
+    const ranges = grants(withHooks.synth, gatewayPod, "Egress").filter((g) => g.peer.ip_block !== undefined);
+    const forbidden = withHooks.plan.proxy.forbiddenCidrs;
+    expect(ranges.map((g) => [g.peer.ip_block.cidr, g.port])).toEqual([["0.0.0.0/0", "TCP/443"], ["::/0", "TCP/443"]]);
+    expect(ranges.flatMap((g) => g.peer.ip_block.except ?? []).sort()).toEqual([...forbidden].sort());
+    expect(grants(synth, gatewayPod, "Egress").filter((g) => g.peer.ip_block !== undefined)).toEqual([]);
   });
 
   it("keeps the gateway listener's port when roles are added, and gives no role that port", () => {

@@ -50,12 +50,12 @@ describe("proxy-events on Kubernetes, without a gateway", () => {
     ]);
     expect(squid.volume_mount).toContainEqual({ name: "log", mount_path: "/var/log/squid" });
     expect(events.volume_mount).toContainEqual({ name: "log", mount_path: "/var/log/squid", read_only: true });
-    const conf = Object.values<string>(named("kubernetes_config_map_v1", "rapidclaw-egress-proxy-squid-conf").data)[0];
+    const conf = named("kubernetes_config_map_v1", "rapidclaw-egress-proxy-squid-conf").data["squid.conf"];
     expect(conf).toContain("access_log stdio:/var/log/squid/events.log rapidclaw");
   });
 
   it.skipIf(squidBinary === undefined)("has a squid.conf with the event log that real Squid accepts", () => {
-    const conf = Object.values<string>(named("kubernetes_config_map_v1", "rapidclaw-egress-proxy-squid-conf").data)[0].replace(/%%\{/g, "%{").replace(/\$\$\{/g, "${");
+    const conf = named("kubernetes_config_map_v1", "rapidclaw-egress-proxy-squid-conf").data["squid.conf"].replace(/%%\{/g, "%{").replace(/\$\$\{/g, "${");
     expect(squidParse(conf).problems).toEqual([]);
   });
 
@@ -125,7 +125,7 @@ describe("proxy-events on Kubernetes, without a gateway", () => {
 
 describe("proxy-events on Kubernetes: its port", () => {
   it("refuses a proxy.port that puts a role's port on proxy-events' admin port in the same pods", () => {
-    const error = failureOf(() => new RapidClawStack(new App(), "firewall", { ...firewallScenario(AgentPlatform.KUBERNETES), proxy: { port: 9464 } }));
+    const error = failureOf(() => new RapidClawStack(new App(), "firewall", { ...firewallScenario(AgentPlatform.KUBERNETES), proxy: { ...firewallScenario(AgentPlatform.KUBERNETES).proxy, port: 9464 } }));
     expect(error.problems).toEqual([{ construct: "firewall", path: "proxy.port", message: expect.stringContaining("role research_agent's proxy port 9465 is proxy-events' admin port") }]);
   });
 });

@@ -19,7 +19,7 @@ import { VaultAgentConfig } from "../render/vault-agent-config";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { VAULT_TOKEN_AUDIENCE, VAULT_TOKEN_PATH, vaultTokenVolume } from "./agents";
-import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
+import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, servicePeers, tcpPorts, type PolicyPeer, type ServicePeers } from "./network-policy";
 import type { AlertWebhookProps } from "../model/types";
 import { CHECKSUM_ANNOTATIONS, hardenedContainerSecurityContext, hardenedPodSecurityContext, rolePortName, sha256 } from "./pod";
 import { bundleConfigMaps, bundleJoin, type BundleParts } from "./bundle-parts";
@@ -358,6 +358,9 @@ export class KubernetesToolGateway extends Construct {
     // Upstreams only through the proxy's gateway listener: no public range is open to the gateway.
     const listener = squidGatewayListenerForPlan(plan);
     if (listener) egress.push({ to: [{ podSelector: componentSelector(firewall, COMPONENTS.egressProxy) }], ports: tcpPorts([listener.port]) });
+    // Alert webhooks: their URLs are in Secrets, so the proxy cannot list their hosts; the gateway
+    // posts its alerts on 443 directly, and only when the firewall has webhooks.
+    if (plan.monitoring.webhooks.length > 0) egress.push({ to: publicInternetPeers(plan), ports: tcpPorts([443]) });
     return firewallPolicy(this, "network-policy", {
       firewall,
       namespace,
