@@ -31,7 +31,7 @@ import { connectRequest, printfBytes, probeFrom, type Probe } from "./support/do
 import { clientHello } from "./support/client-hello";
 import { NetAgent } from "./support/net-agent-client";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
-import { runDockerProbeCommand, verdictsOf } from "./support/probe-run";
+import { confinedVerdicts, runDockerProbeCommand, verdictsOf } from "./support/probe-run";
 import { DEFAULTS } from "../../src/model/defaults";
 import { probeOutputName } from "../../src/constructs/probe-outputs";
 import { planOf } from "../../src/plan/firewall-spec";
@@ -249,28 +249,7 @@ describe.skipIf(SKIP)("Docker confinement on a real Docker Engine, replaying the
       const command: string = doc.output[probeOutputName(role.resourceName)].value;
       const run = runDockerProbeCommand(command, { dockerSocket: engine!.socket, description: SPEC, extraArgs: ["--json", "--host-port", String(HOST_PORT), "--timeout-ms", "2000"] });
       const context = JSON.stringify(run.report.channels, null, 1);
-      expect(verdictsOf(run.report), context).toEqual({
-        "allowed-host": "open",
-        "unlisted-host": "closed",
-        [`other-role-host/${other.name}`]: other.allowedHosts.length > 0 ? "closed" : "skip",
-        "proxy-ipv4-literal": "closed",
-        "proxy-ipv6-literal": "closed",
-        "direct-ipv4": "closed",
-        "direct-ipv6": "closed",
-        "metadata-direct": "closed",
-        "metadata-direct-ipv6": "closed",
-        "metadata-via-proxy": "closed",
-        "private-range": "closed",
-        "plain-http": "closed",
-        "dns-tunnel": "closed",
-        "sni-mismatch": "closed",
-        [`other-role-proxy/${other.name}`]: "closed",
-        [`other-role-gateway/${other.name}`]: "skip",
-        "gateway-proxy-listener": "skip",
-        redis: "skip",
-        vault: "skip",
-        [`host/${role.docker!.gateway}:${HOST_PORT}`]: "closed",
-      });
+      expect(verdictsOf(run.report), context).toEqual(confinedVerdicts(other.name, other.allowedHosts.length > 0, `${role.docker!.gateway}:${HOST_PORT}`));
       // The stand-in upstream greets in plain text: what came back to the ClientHello was its banner, not TLS.
       expect(run.report.channels.find((c) => c.id === "allowed-host")!.detail, context).toBe("proxy answered 200; TLS for api.anthropic.com: the far end answered (ERR_SSL_WRONG_VERSION_NUMBER)");
       // The role's resolver is the container's own loopback: the engine's loopback resolver never hears the name.

@@ -21,7 +21,7 @@ import { AgentPlatform } from "../../src/model/types";
 import { compileFirewall } from "../../src/plan/plan";
 import { renderSquidConfForPlan } from "../../src/render/squid-conf";
 import { DnsStub } from "./support/dns-stub";
-import { runBundledProbeAs, verdictsOf } from "./support/probe-run";
+import { confinedVerdicts, runBundledProbeAs, verdictsOf } from "./support/probe-run";
 import { prepareSquidFiles, removeSquidFiles, SquidProcess, type SquidFiles } from "./support/squid";
 
 const SKIP = skipLoudly("host egress firewall e2e", missingPrerequisites(["ip", "setpriv", "unshare", ...IPTABLES_TOOLS], { namespaces: true }));
@@ -266,28 +266,7 @@ describe.skipIf(SKIP).each(BACKENDS)("host egress firewall, $name iptables backe
       args: ["--host-address", VM, "--host-port", String(VM_SERVICE_PORT), "--json", "--timeout-ms", "2000"],
     });
     const context = JSON.stringify(run.report.channels, null, 1);
-    expect(verdictsOf(run.report), context).toEqual({
-      "allowed-host": "open",
-      "unlisted-host": "closed",
-      [`other-role-host/${PROBE_OTHER_ROLE.name}`]: "skip",
-      "proxy-ipv4-literal": "closed",
-      "proxy-ipv6-literal": "closed",
-      "direct-ipv4": "closed",
-      "direct-ipv6": "closed",
-      "metadata-direct": "closed",
-      "metadata-direct-ipv6": "closed",
-      "metadata-via-proxy": "closed",
-      "private-range": "closed",
-      "plain-http": "closed",
-      "dns-tunnel": "closed",
-      "sni-mismatch": "closed",
-      [`other-role-proxy/${PROBE_OTHER_ROLE.name}`]: "closed",
-      [`other-role-gateway/${PROBE_OTHER_ROLE.name}`]: "skip",
-      "gateway-proxy-listener": "skip",
-      redis: "skip",
-      vault: "skip",
-      [`host/${VM}:${VM_SERVICE_PORT}`]: "closed",
-    });
+    expect(verdictsOf(run.report), context).toEqual(confinedVerdicts(PROBE_OTHER_ROLE.name, false, `${VM}:${VM_SERVICE_PORT}`));
     // The firewall refused them (REJECT answers TCP with a reset), not a missing route.
     const detail = (id: string) => run.report.channels.find((c) => c.id === id)!.detail;
     for (const id of ["direct-ipv4", "direct-ipv6", "metadata-direct", `other-role-proxy/${PROBE_OTHER_ROLE.name}`, `host/${VM}:${VM_SERVICE_PORT}`]) expect(detail(id), `${id}\n${context}`).toBe("ECONNREFUSED");

@@ -20,6 +20,25 @@ export interface ProbeRun {
 export const verdictsOf = (report: ProbeReport): Record<string, string> => Object.fromEntries(report.channels.map((c) => [c.id, c.verdict === "skip" ? "skip" : c.observed!]));
 
 /**
+ * What a confined role's probe must give where no gateway, Redis or Vault runs: the allowed host
+ * open, every other channel closed (`otherHosts`: whether the other role lists hosts to try).
+ */
+export function confinedVerdicts(other: string, otherHosts: boolean, host: string): Record<string, string> {
+  return {
+    "allowed-host": "open",
+    "unlisted-host": "closed",
+    [`other-role-host/${other}`]: otherHosts ? "closed" : "skip",
+    ...Object.fromEntries(["proxy-ipv4-literal", "proxy-ipv6-literal", "direct-ipv4", "direct-ipv6", "metadata-direct", "metadata-direct-ipv6", "metadata-via-proxy", "private-range", "plain-http", "dns-tunnel", "sni-mismatch"].map((id) => [id, "closed"])),
+    [`other-role-proxy/${other}`]: "closed",
+    [`other-role-gateway/${other}`]: "skip",
+    "gateway-proxy-listener": "skip",
+    redis: "skip",
+    vault: "skip",
+    [`host/${host}`]: "closed",
+  };
+}
+
+/**
  * Runs a `probe_<role>` output's `docker run` command as a user would: with sh, from a project
  * directory whose node_modules holds the package's bundle (the one built from these sources),
  * RAPIDCLAW_FIREWALL_FILE naming the firewall file, and DOCKER_HOST the engine's socket.
