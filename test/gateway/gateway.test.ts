@@ -14,15 +14,19 @@ import { TestUpstream, type TestCertificate } from "./support/upstream";
 
 const skip = skipLoudly("tool gateway against real Redis and HTTPS upstreams", missingRedis());
 
-/** The reference scenario with an EXECUTE operation on every proxied tool and limits no matrix call reaches. */
+/**
+ * The reference scenario with an EXECUTE operation on every proxied tool and limits no matrix call
+ * reaches: tools' rate limits raised, roles' task limits (and their hourly role windows) left out.
+ */
 function matrixScenario(): FirewallSpecProps {
   const spec = gatewayScenario();
+  const roles = Object.fromEntries(Object.entries(spec.roles).map(([name, role]) => [name, { ...role, limits: undefined }]));
   const tools = Object.fromEntries(Object.entries(spec.tools).map(([name, tool]) => [name, {
     ...tool,
     executeOperations: tool.executeOperations ?? [{ method: "POST", path: "/exec" }],
     rateLimit: tool.rateLimit === undefined ? undefined : { maxCalls: 10_000, windowSec: 60 },
   }]));
-  return { ...spec, tools };
+  return { ...spec, roles, tools };
 }
 
 const ROLES = Object.keys(ROLE_ADDRESSES);
@@ -319,7 +323,7 @@ describe.skipIf(skip)("tool gateway", () => {
 
     const inPhase = (p: string) => answers.filter((a) => a.phase === p);
     expect(inPhase("up").length).toBeGreaterThan(0);
-    expect(inPhase("up").every((a) => a.status === 200)).toBe(true);
+    expect(inPhase("up").filter((a) => a.status !== 200).slice(0, 3)).toEqual([]);
     for (const p of ["stopped", "killed"]) {
       expect(inPhase(p).some((a) => a.status === 503), p).toBe(true);
       expect(inPhase(p).some((a) => a.status === 200 && JSON.parse(a.body).tool === "ticket_system"), `${p}: fail-open tool passes`).toBe(true);
