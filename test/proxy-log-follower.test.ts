@@ -54,6 +54,8 @@ describe.skipIf(SKIP)("followProxyLog", () => {
       // The counter moves after the window write, so wait for it too rather than race it.
       await until("every line counted", async () => (await counted()) >= 4);
       expect(await counted()).toBe(4);
+      // The alert is emitted once its firing state is stored, after the count: wait for it too.
+      await until("the alert", () => lines.some((l) => l.includes('"alert_firing"')));
       expect(lines.filter((l) => l.includes('"alert_firing"'))).toHaveLength(1);
       expect(lines.filter((l) => l.startsWith("MALFORMED"))).toEqual([]);
     } finally {
