@@ -84,10 +84,10 @@ describe.skipIf(SKIP)("the packed library", () => {
   it("holds the build, the jsii assembly, the gateway and hook bundles, the OpenClaw plugin, the schema and the license, and nothing of the tests", () => {
     const files = run("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
     const entry = (path: string) => `package/${path.replace(/^\.\//, "")}`;
-    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], library.bin.rapidclaw, ".jsii", "API.md", "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/rapidclaw-hook.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt", "images/gateway/Dockerfile",
+    expect(files).toEqual(expect.arrayContaining([library.main, library.types, library.exports["."].default, library.exports["."].types, library.exports["./schema/firewall.schema.json"], library.bin.rapidclaw, ".jsii", "API.md", "LICENSE", "README.md", "package.json", "dist/gateway/rapidclaw-gateway.cjs", "dist/gateway/rapidclaw-hook.cjs", "dist/gateway/THIRD-PARTY-LICENSES.txt", "images/egress-proxy/Dockerfile", "images/gateway/Dockerfile",
       // Mounted into OpenClaw agents (`runtime: openclaw`), read from the package at synthesis.
       "openclaw-plugin/index.js", "openclaw-plugin/openclaw.plugin.json", "openclaw-plugin/package.json"].map(entry)));
-    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|images\/gateway\/Dockerfile$|schema\/|openclaw-plugin\/|node_modules\/|\.jsii$|API\.md$|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
+    expect(files.filter((f) => !/^package\/(dist\/src\/|dist\/gateway\/|images\/gateway\/Dockerfile$|images\/egress-proxy\/Dockerfile$|schema\/|openclaw-plugin\/|node_modules\/|\.jsii$|API\.md$|LICENSE$|README\.md$|package\.json$)/.test(f))).toEqual([]);
     // jsii admits only jsii modules as dependencies, so the library's own travel inside the
     // tarball; the CLI's (commander, ioredis, prom-client) are in its bundle, not here.
     const bundled = [...new Set(files.map((f) => /^package\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((name) => name !== undefined))].sort();

@@ -19,6 +19,8 @@ const firewall: FirewallSpecProps = {
   tools: { web_search: { permissions: ["search:read"], rateLimit: { maxCalls: 20, windowSec: 60 }, key: {} } },
   roles: { research_agent: { tools: { web_search: ToolAccess.READ }, network: { allowEgress: true, allowedHosts: ["*.google.com"] } } },
   agents: [{ name: "research-agent", image: "busybox:latest", role: "research_agent" }],
+  // Kubernetes cannot build the proxy image: a copy of images/egress-proxy pushed to a registry.
+  ...(platform === AgentPlatform.KUBERNETES ? { proxy: { image: "registry.example.com/rapidclaw/egress-proxy:5.7" } } : {}),
 };
 
 /** The consumer's own stack: its providers, then the library's keys and a role profile. */
