@@ -152,7 +152,8 @@ describe.skipIf(SKIP)("the packed library", () => {
         expect(Object.keys(firewall.provider)).not.toContain("kubernetes");
       } else {
         const deployments = Object.values(firewall.resource.kubernetes_deployment_v1) as { metadata: { name: string } }[];
-        expect(deployments.map((d) => d.metadata.name).sort()).toEqual(["rapidclaw-egress-proxy", "research-agent"]);
+        // The proxy (with its proxy-events sidecar), the alert windows' Redis (no gateway Redis to share), the agent.
+        expect(deployments.map((d) => d.metadata.name).sort()).toEqual(["rapidclaw-egress-proxy", "rapidclaw-events-redis", "research-agent"]);
         expect(Object.values(firewall.resource.kubernetes_network_policy_v1).length).toBeGreaterThan(0);
         expect(Object.keys(firewall.provider)).not.toContain("docker");
       }
