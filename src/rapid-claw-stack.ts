@@ -96,7 +96,7 @@ export interface RapidClawStackProps extends FirewallSpecProps, RapidClawStackOp
 const STACK_OPTION_PROPS = ["dockerProvider", "kubernetesProvider", "vaultProvider", "prometheusRule", "metricsScrape", "verifyLayers", "allocationFile"] as const;
 
 /** Ids of the stack's parts that check props of their own, which name them in errors. */
-const PART_IDS = { gateway: "tool-gateway", prometheusRule: "prometheus-rule", metricsScrape: "metrics-scrape" } as const;
+const PART_IDS = { proxy: "egress-proxy", gateway: "tool-gateway", prometheusRule: "prometheus-rule", metricsScrape: "metrics-scrape" } as const;
 
 /**
  * A whole agent firewall in one stack: providers, the isolated network, the egress proxy, the
@@ -145,7 +145,7 @@ export class RapidClawStack extends TerraformStack {
     new TimeProvider(this, "time", {});
 
     this.network = new IsolatedAgentNetwork(this, "network", { spec });
-    this.proxy = new EgressProxy(this, "egress-proxy", { network: this.network });
+    this.proxy = new EgressProxy(this, PART_IDS.proxy, { network: this.network });
     this.keys = new ScopedAgentKeys(this, "keys", { spec });
     for (const role of plan.roles) {
       this.profiles[role.name] = new AgentRoleProfile(this, `role-${role.resourceName}`, { spec, role: role.name, keys: this.keys });
@@ -201,9 +201,12 @@ function validatedSpec(stackPath: string, props: RapidClawStackProps): FirewallS
     if (!(error instanceof FirewallSpecError)) throw error;
     problems.unshift(...raisedBy(stackPath, error.problems));
   }
-  if (spec !== undefined) problems.push(...raisedBy(stackPath, [...webhookDeliveryProblems(planOf(spec)), ...proxyEventsPortProblems(planOf(spec))]));
-  if (spec !== undefined) problems.push(...raisedBy(`${stackPath}/egress-proxy/kubernetes`, proxyImageProblems(planOf(spec))));
-  if (spec !== undefined && props.metricsScrape) problems.push(...raisedBy(`${stackPath}/${PART_IDS.metricsScrape}`, metricsScrapeProblems(planOf(spec), props.metricsScrape, "metricsScrape")));
+  if (spec !== undefined) {
+    const plan = planOf(spec);
+    problems.push(...raisedBy(stackPath, [...webhookDeliveryProblems(plan), ...proxyEventsPortProblems(plan)]));
+    problems.push(...raisedBy(`${stackPath}/${PART_IDS.proxy}/kubernetes`, proxyImageProblems(plan)));
+    if (props.metricsScrape) problems.push(...raisedBy(`${stackPath}/${PART_IDS.metricsScrape}`, metricsScrapeProblems(plan, props.metricsScrape, "metricsScrape")));
+  }
   if (problems.length > 0 || spec === undefined) throw new FirewallSpecError(problems);
   return spec;
 }
