@@ -7,6 +7,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { HostEgressFirewall, RapidClawStack } from "../src";
 import { AgentPlatform, AgentRuntime, ToolAccess, type FirewallSpecProps } from "../src/model/types";
 import { LayerStatus, type LayerCheck } from "../src/verify/findings";
+import { renderVerifyReport } from "../src/verify/report-table";
 import { verifyArtifacts, widerCount, type VerifyReport } from "../src/verify/verify-artifacts";
 import { fronted } from "./support/gateway-spec";
 
@@ -252,6 +253,25 @@ describe("each kind of widening is caught and named", () => {
     // The proxy is on that network too, but listens on none of its addresses there: not a way to more hosts.
     const check = onlyWider(verify(synthJson(stack), props), "customer_support", "network", "direct egress");
     expect(check.wider).toEqual([expect.objectContaining({ item: "the internet (network rapidclaw-egress is not internal)", artifact: expect.stringMatching(/^docker_container\.agents_docker_containers_hermes-agent/) })]);
+  });
+});
+
+describe("a layer that grants less is narrower: listed, not a finding", () => {
+  it("a host taken out of a role's squid.conf ACL, and a path taken out of its Vault policy", () => {
+    const props = fleet(AgentPlatform.DOCKER);
+    const json = synthJson(stackOf(props));
+    editFile(json, /squid\.conf$/, (conf) => conf.replace(/^(acl role_research-agent_hosts dstdomain .*) arxiv\.org/m, "$1"));
+    const policy = resourceNamed(json, "vault_policy", /^role-customer-support_policy/);
+    const granted = /^path "([^"]+)"/m.exec(policy.policy)?.[1];
+    policy.policy = policy.policy.replace(/^path "[^"]+" \{\n[^}]*\}\n/m, "");
+    const report = verify(json, props);
+    expect(widerChecks(report)).toEqual([]);
+    expect(widerCount(report)).toBe(0);
+    const narrower = report.checks.filter((c) => c.status === LayerStatus.NARROWER).map((c) => `${c.principal} ${c.layer} ${c.aspect}: ${c.narrower.join(", ")}`);
+    expect(narrower).toEqual([`customer_support keys key paths: read ${granted}`, "research_agent network proxy hosts: arxiv.org"]);
+    const text = renderVerifyReport(report);
+    expect(text).toContain(`Narrower than the description (fine):\n  - customer_support keys key paths: read ${granted}\n  - research_agent network proxy hosts: arxiv.org\n`);
+    expect(text.trimEnd().split("\n").at(-1)).toBe("No layer is wider than the description.");
   });
 });
 
