@@ -53,7 +53,7 @@ describe.skipIf(skip)("rapidclaw gateway: two processes, one Redis", () => {
       gateways.push({ process: gateway, port: rolePort });
     }
     await Promise.all(gateways.map((g) => g.process.waitFor("listening")));
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.process.stop()));

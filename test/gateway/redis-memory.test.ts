@@ -16,7 +16,10 @@ import { selfSignedCertificate, TestUpstream } from "./support/upstream";
 
 const skip = skipLoudly("Redis memory cap against a real redis-server", missingRedis());
 
-const spec = gatewayScenario({ name: "memtest" });
+const scenario = gatewayScenario({ name: "memtest" });
+// A limiter timeout far above any scheduling delay: a timed-out decision would fail open or closed
+// by the tool's setting, not by Redis's memory, which is what this file is about.
+const spec = { ...scenario, gateway: { ...scenario.gateway, limiterTimeoutMs: 5_000 } };
 
 describe.skipIf(skip)("Redis memory under a flood of refusals", () => {
   let redis: TestRedis;
