@@ -102,7 +102,7 @@ describe("RapidClawStack on Docker", () => {
       { file: "/etc/squid/rapidclaw-sni-present.sh", content: SQUID_SNI_HELPER, permissions: "0644" },
     ]);
     // A throwaway certificate for the ssl-bump ports in its tmpfs (nothing is bumped), then Squid.
-    expect(proxy?.entrypoint).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .*-keyout \/dev\/shm\/.* && exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
+    expect(proxy?.entrypoint).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .*-keyout \/dev\/shm\/.* \|\| exit 1; while .*\/var\/log\/squid\/events\.log.* kill -USR1 \$\$; done & exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
     expect(proxy?.user).toBe("proxy");
     expect(proxy?.capabilities).toEqual({ drop: ["ALL"] });
   });

@@ -276,7 +276,7 @@ describe("Kubernetes firewall: egress proxy", () => {
     expect(deployment.spec.replicas).toBe("2");
     expect(squid.image).toBe(plan.proxy.image);
     // A throwaway certificate for the ssl-bump ports (nothing is bumped), then Squid in the foreground.
-    expect(squid.command).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .* && exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
+    expect(squid.command).toEqual(["sh", "-c", expect.stringMatching(/^openssl req -x509 .* \|\| exit 1; while .* kill -USR1 \$\$; done & exec squid -N -f \/etc\/squid\/squid\.conf$/)]);
     expect(pod.spec.security_context).toMatchObject({ run_as_user: "13", run_as_group: "13", run_as_non_root: true, seccomp_profile: { type: "RuntimeDefault" } });
     expect(pod.spec.automount_service_account_token).toBe(false);
     expect(squid.security_context).toMatchObject({ allow_privilege_escalation: false, read_only_root_filesystem: true, capabilities: { drop: ["ALL"] } });

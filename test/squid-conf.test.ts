@@ -7,7 +7,8 @@ import { renderSquidConf, renderSquidConfForPlan, SQUID_LOG_FORMAT, squidDomainL
 import { FORBIDDEN_DESTINATIONS } from "../src/model/forbidden-destinations";
 import { firewallScenario } from "../examples/firewall-scenario";
 import { squidBinary, squidParse } from "./support/squid";
-import { SQUID_SNI_HELPER, squidStartCommand } from "../src/render/squid-tls";
+import { EVENT_LOG_ROTATION, squidStartCommand } from "../src/render/squid-start-command";
+import { SQUID_SNI_HELPER } from "../src/render/squid-tls";
 
 const patterns = (...hosts: string[]) => hosts.map((h) => parseHostPattern(h) as HostPattern);
 
@@ -173,5 +174,14 @@ describe("squid.conf checks the TLS server name (peek and splice, no interceptio
     const [shell, flag, script] = squidStartCommand("/etc/squid/squid.conf");
     expect([shell, flag]).toEqual(["sh", "-c"]);
     expect(script).toMatch(/^openssl req -x509 -newkey ec .* -keyout \/dev\/shm\/rapidclaw-unused-tls-key\.pem -out \/dev\/shm\/rapidclaw-unused-tls-cert\.pem && exec squid -N -f \/etc\/squid\/squid\.conf$/);
+  });
+
+  it("rotates the event log past its size when there is one: SIGUSR1 to Squid from a loop that ends with it, one old file kept", () => {
+    const [, , script] = squidStartCommand("/etc/squid/squid.conf", { path: "/var/log/squid/events.log" });
+    expect(script).toContain(`while sleep ${EVENT_LOG_ROTATION.checkIntervalSec} && kill -0 $$ 2>/dev/null; do [ "$(stat -c %s /var/log/squid/events.log 2>/dev/null || echo 0)" -gt ${EVENT_LOG_ROTATION.maxBytes} ] && kill -USR1 $$; done & exec squid -N -f /etc/squid/squid.conf`);
+    expect(script).toMatch(/^openssl req .* \|\| exit 1; /);
+    const withEventLog = renderSquidConf({ roles, allowPlainHttp: false, eventLog: "/var/log/squid/events.log" });
+    expect(withEventLog).toContain("access_log stdio:/var/log/squid/events.log rapidclaw !spliced_connect\nlogfile_rotate 1\n");
+    expect(conf).not.toContain("logfile_rotate");
   });
 });

@@ -8,7 +8,8 @@ import { planOf } from "../plan/firewall-spec";
 import { PROXY_IMAGE_DIR } from "../plan/proxy-image";
 import { packageRoot } from "../terraform/package-files";
 import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
-import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
+import { squidStartCommand } from "../render/squid-start-command";
+import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH } from "../render/squid-tls";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
 import { dockerUploads } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
@@ -48,8 +49,8 @@ export class DockerEgressProxy extends Construct {
       image: this.image.imageId,
       // Running as `proxy` from the start lets Squid write its log to the container's stdout (Squid drops privileges before it opens its logs).
       user: "proxy",
-      // Makes the throwaway certificate of the ssl-bump ports, then runs Squid.
-      entrypoint: squidStartCommand(SQUID_CONF_PATH),
+      // Makes the throwaway certificate of the ssl-bump ports, then runs Squid, rotating the event log proxy-events follows.
+      entrypoint: squidStartCommand(SQUID_CONF_PATH, plan.proxyEvents && { path: plan.proxyEvents.logFile }),
       ...withEventLogVolume(dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }, { path: SQUID_SNI_HELPER_PATH, content: SQUID_SNI_HELPER }], "0644", true), plan.proxyEvents?.logDir),
       networksAdvanced: [
         ...plan.roles.map((role) => ({ name: roleNetworks[role.name], ipv4Address: role.docker?.proxyAddress })),

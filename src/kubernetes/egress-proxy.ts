@@ -11,7 +11,8 @@ import { planOf } from "../plan/firewall-spec";
 import { proxyImageProblems } from "../plan/proxy-image";
 import { posix } from "node:path";
 import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } from "../render/squid-conf";
-import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH, squidStartCommand } from "../render/squid-tls";
+import { squidStartCommand } from "../render/squid-start-command";
+import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH } from "../render/squid-tls";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
 import { terraformLiteral } from "../terraform/terraform-literal";
 import { agentPodSelector, componentSelector, dnsEgressRule, firewallPolicy, publicInternetPeers, tcpPorts } from "./network-policy";
@@ -40,7 +41,7 @@ export const SQUID_LOG_VOLUME = "log";
 const SQUID_SCRATCH = [
   { name: "spool", path: "/var/spool/squid", sizeLimit: "16Mi" },
   { name: "run", path: "/var/run/squid", sizeLimit: "1Mi" },
-  // Also the event log proxy-events follows, which grows until the pod is replaced (Squid rotates only on `squid -k rotate`).
+  // Also the event log proxy-events follows, rotated past EVENT_LOG_ROTATION.maxBytes (a full volume would get the pod evicted).
   { name: SQUID_LOG_VOLUME, path: "/var/log/squid", sizeLimit: "1Gi" },
 ];
 
@@ -133,8 +134,8 @@ export class KubernetesEgressProxy extends Construct {
             {
               name: "squid",
               image: plan.proxy.image as string, // set: proxyImageProblems
-              // Makes the throwaway certificate of the ssl-bump ports in /dev/shm, then runs Squid.
-              command: squidStartCommand(SQUID_CONF_PATH),
+              // Makes the throwaway certificate of the ssl-bump ports in /dev/shm, then runs Squid, rotating the event log proxy-events follows.
+              command: squidStartCommand(SQUID_CONF_PATH, plan.proxyEvents && { path: plan.proxyEvents.logFile }),
               port: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
               readinessProbe:
                 ports.length > 0 ? { tcpSocket: [{ port: String(ports[0].port) }], initialDelaySeconds: 2, periodSeconds: 10 } : undefined,

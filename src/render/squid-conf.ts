@@ -167,7 +167,8 @@ export function renderSquidConf(input: SquidConfInput): string {
     "acl spliced_connect note tls spliced",
     `access_log ${input.accessLog ?? "stdio:/dev/stdout"} rapidclaw !spliced_connect`,
     // The same lines again, into the file proxy-events follows beside the proxy.
-    ...(input.eventLog === undefined ? [] : [`access_log stdio:${input.eventLog} rapidclaw !spliced_connect`]),
+    // Rotated by the container's command (SIGUSR1) past a size: one old file kept, which proxy-events reads to its end.
+    ...(input.eventLog === undefined ? [] : [`access_log stdio:${input.eventLog} rapidclaw !spliced_connect`, "logfile_rotate 1"]),
     "",
     "acl CONNECT method CONNECT",
     "acl tls_port port 443",

@@ -36,11 +36,7 @@ export const SQUID_SNI_HELPER = [
 ].join("\n");
 
 /**
- * The proxy container's command: make the throwaway certificate (an EC key, never used, since
- * nothing is bumped), then run Squid in the foreground. The image needs `sh` and `openssl` besides
- * an OpenSSL build of Squid.
+ * The shell command that makes the throwaway certificate: an EC key, never used, since nothing is
+ * bumped. The image needs `openssl`.
  */
-export function squidStartCommand(confPath: string): string[] {
-  const certificate = `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=rapidclaw-unused -keyout ${SQUID_TLS_FILES.key} -out ${SQUID_TLS_FILES.cert}`;
-  return ["sh", "-c", `${certificate} && exec squid -N -f ${confPath}`];
-}
+export const THROWAWAY_CERTIFICATE_COMMAND = `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj /CN=rapidclaw-unused -keyout ${SQUID_TLS_FILES.key} -out ${SQUID_TLS_FILES.cert}`;

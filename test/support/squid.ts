@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SQUID_TLS_FILES, squidStartCommand } from "../../src/render/squid-tls";
+import { SQUID_TLS_FILES, THROWAWAY_CERTIFICATE_COMMAND } from "../../src/render/squid-tls";
 
 /** Path of Debian's squid binary, or undefined when it is not installed. */
 export const squidBinary: string | undefined = ["/usr/sbin/squid", "/usr/bin/squid"].find(
@@ -15,11 +15,11 @@ if (squidBinary === undefined) {
 
 /**
  * A throwaway certificate and key in `dir`, made the way the proxy container makes its own
- * (`squidStartCommand`): Squid loads the `ssl-bump` ports' certificate even to parse.
+ * (`THROWAWAY_CERTIFICATE_COMMAND`): Squid loads the `ssl-bump` ports' certificate even to parse.
  */
 export function throwawayCertificate(dir: string): { cert: string; key: string } {
   const files = { cert: join(dir, "unused-tls-cert.pem"), key: join(dir, "unused-tls-key.pem") };
-  const script = squidStartCommand("/dev/null")[2].split(" && exec ")[0].replace(SQUID_TLS_FILES.key, files.key).replace(SQUID_TLS_FILES.cert, files.cert);
+  const script = THROWAWAY_CERTIFICATE_COMMAND.replace(SQUID_TLS_FILES.key, files.key).replace(SQUID_TLS_FILES.cert, files.cert);
   const made = spawnSync("sh", ["-c", script], { encoding: "utf8" });
   if (made.status !== 0) throw new Error(`could not make a throwaway certificate (is openssl installed?): ${made.stderr}`);
   return files;

@@ -27,6 +27,14 @@ export interface SquidRigOptions {
   readonly served: ReadonlyArray<string>;
   readonly ports: ReadonlyArray<number>;
   readonly banner: (address: string, port: number) => string;
+  /**
+   * Logs as the container writes them: the access log on stdout, the cache log on stderr, and the
+   * lines again in `files.eventLog`, as in the log proxy-events follows.
+   * @default false - access and cache log in files, no event log
+   */
+  readonly logsAsDeployed?: boolean;
+  /** The container's command to start Squid with, given squid.conf's and the event log's paths. @default - `squid -N -f <conf>` */
+  readonly startCommand?: (confPath: string, eventLog: string) => string[];
 }
 
 /** Starts the namespace, the banner servers, the prober and Squid (access log and cache log in files). */
@@ -39,8 +47,9 @@ export async function startSquidRig(options: SquidRigOptions): Promise<SquidRig>
     for (const address of options.served) for (const port of options.ports) await upstreams.call({ op: "serveTcp", host: address, port, banner: options.banner(address, port) });
     rig.prober = await NetAgent.start(ns);
     const files = (rig.files = prepareSquidFiles(options.label, options.hosts));
-    const conf = renderSquidConfForPlan(options.plan, { listenAddress: options.listenAddress, hostsFile: files.hostsFile, accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog });
-    rig.squid = await SquidProcess.start(ns, files, conf);
+    const logs = options.logsAsDeployed ? { eventLog: files.eventLog } : { accessLog: `stdio:${files.accessLog}`, cacheLog: files.cacheLog };
+    const conf = renderSquidConfForPlan(options.plan, { listenAddress: options.listenAddress, hostsFile: files.hostsFile, ...logs });
+    rig.squid = await SquidProcess.start(ns, files, conf, options.startCommand && ((confPath) => options.startCommand!(confPath, files.eventLog)));
     return rig as SquidRig;
   } catch (error) {
     await stopSquidRig(rig);

@@ -24,6 +24,8 @@ export interface SquidFiles {
   readonly hostsFile: string;
   readonly accessLog: string;
   readonly cacheLog: string;
+  /** The event log, when the rig asks Squid to write one. */
+  readonly eventLog: string;
   /** The throwaway certificate and key of the ssl-bump ports, and the SNI helper, as the container has them. */
   readonly tlsCert: string;
   readonly tlsKey: string;
@@ -39,6 +41,7 @@ export function prepareSquidFiles(label: string, hosts: ReadonlyArray<{ readonly
     hostsFile: join(dir, "hosts"),
     accessLog: join(dir, "access.log"),
     cacheLog: join(dir, "cache.log"),
+    eventLog: join(dir, "events.log"),
     sniHelper: join(dir, "rapidclaw-sni-present.sh"),
     ...(({ cert, key }) => ({ tlsCert: cert, tlsKey: key }))(throwawayCertificate(dir)),
   };
@@ -71,9 +74,10 @@ export class SquidProcess {
    * that `proxy` owns (the `| cat`): it reopens /dev/stdout and /dev/stderr for the default
    * `stdio:` logs after dropping privileges, which fails on a pipe owned by root.
    */
-  static async start(ns: Pick<NetworkNamespace, "run" | "execPrefix">, files: SquidFiles, rendered: string): Promise<SquidProcess> {
+  static async start(ns: Pick<NetworkNamespace, "run" | "execPrefix">, files: SquidFiles, rendered: string, startCommand?: (confPath: string) => string[]): Promise<SquidProcess> {
     // The container's paths of the certificate and the helper, moved to this test's directory.
-    const conf = rendered.replaceAll(SQUID_TLS_FILES.cert, files.tlsCert).replaceAll(SQUID_TLS_FILES.key, files.tlsKey).replaceAll(SQUID_SNI_HELPER_PATH, files.sniHelper);
+    const moved = (text: string) => text.replaceAll(SQUID_TLS_FILES.cert, files.tlsCert).replaceAll(SQUID_TLS_FILES.key, files.tlsKey).replaceAll(SQUID_SNI_HELPER_PATH, files.sniHelper);
+    const conf = moved(rendered);
     writeFileSync(files.conf, conf);
     chmodSync(files.conf, 0o644);
     const asProxy = ["setpriv", "--reuid=proxy", "--regid=proxy", "--clear-groups"];
@@ -81,7 +85,9 @@ export class SquidProcess {
     if (parse.status !== 0 || /FATAL|ERROR/.test(parse.stderr)) throw new Error(`squid -k parse refused ${files.conf}:\n${parse.stderr}`);
 
     const expectedPorts = conf.split("\n").filter((line) => line.startsWith("http_port ")).length;
-    const [command, ...args] = [...ns.execPrefix(), ...asProxy, "sh", "-c", `squid -N -f '${files.conf}' 2>&1 | cat`];
+    // A container's command (`sh -c <script>`) runs in a shell of its own, whose `$$` its `exec` makes Squid's.
+    const run = startCommand === undefined ? [`squid -N -f '${files.conf}' 2>&1 | cat`] : ['"$0" "$1" "$2" 2>&1 | cat', ...startCommand(files.conf).map(moved)];
+    const [command, ...args] = [...ns.execPrefix(), ...asProxy, "sh", "-c", ...run];
     // Its own process group, so that stopping reaches sh, squid and cat together.
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"], detached: true });
     const squid = new SquidProcess(child, files, /^access_log stdio:\/dev\/stdout /m.test(conf));
