@@ -1,9 +1,11 @@
 import { posix } from "node:path";
 import type { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { DeploymentV1SpecTemplateSpecInitContainer, DeploymentV1SpecTemplateSpecVolume } from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import { Fn } from "cdktf";
 import type { Construct } from "constructs";
-import { terraformLiteral } from "../terraform/terraform-literal";
-import { configMapParts, JOIN_PARTS_PROGRAM } from "./config-map-parts";
+import type { GatewayBundle } from "../constructs/gateway-bundle";
+import { gatewayBundleAsset } from "../constructs/gateway-bundle-asset";
+import { base64Length, configMapPartRanges, JOIN_PARTS_PROGRAM } from "./config-map-parts";
 import { hardenedContainerSecurityContext } from "./pod";
 import { kubernetesClasses } from "./provider-classes";
 
@@ -20,13 +22,18 @@ export interface BundleParts {
 
 /**
  * The bundle in ConfigMaps of their own, in parts: it is larger than the 1 MiB a ConfigMap may
- * hold. Ids `bundle`, `bundle-1`, … under `scope`.
+ * hold. Ids `bundle`, `bundle-1`, … under `scope`. Each part's data is a Terraform expression
+ * over the stack's file asset of the bundle (`gatewayBundleAsset`), decoding the part's bytes
+ * from the file's base64: `${base64decode(substr(filebase64("assets/…"), offset, length))}`.
+ * The JSON names the file; Terraform reads it at plan, so the plan, the state and the
+ * ConfigMaps (etcd) still hold the program.
  */
-export function bundleConfigMaps(scope: Construct, owner: string, namespace: string, labels: Record<string, string>, bundlePath: string, text: string): BundleParts {
+export function bundleConfigMaps(scope: Construct, owner: string, namespace: string, labels: Record<string, string>, bundlePath: string, bundle: GatewayBundle): BundleParts {
   const key = `${posix.basename(bundlePath)}.part`;
-  const configMaps = configMapParts(text).map((part, i) => new kubernetesClasses.ConfigMapV1(scope, i === 0 ? "bundle" : `bundle-${i}`, {
+  const fileBase64 = Fn.filebase64(gatewayBundleAsset(scope, bundle).asset.path);
+  const configMaps = configMapPartRanges(Buffer.from(bundle.text, "utf8"), `the gateway bundle ${bundle.path}`).map(({ start, end }, i) => new kubernetesClasses.ConfigMapV1(scope, i === 0 ? "bundle" : `bundle-${i}`, {
     metadata: { name: i === 0 ? `${owner}-bundle` : `${owner}-bundle-${i}`, namespace, labels },
-    data: { [key]: terraformLiteral(part) },
+    data: { [key]: Fn.base64decode(Fn.substr(fileBase64, base64Length(start), base64Length(end - start))) },
   }));
   return { configMaps, key };
 }
