@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { buildDockerExample } from "../examples/docker-stack";
 import { buildFileExample } from "../examples/file-stack";
 import { buildKubernetesExample } from "../examples/kubernetes-stack";
 import { writeNativeAgentConfig } from "../examples/native-agent-config";
+import { GatewayBundle } from "../src/constructs/gateway-bundle";
 
 const outdirs: string[] = [];
 afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -30,7 +32,13 @@ const withoutBackend = (json: string) => {
 
 describe("examples", () => {
   it("the Kubernetes example synthesizes the seed on Kubernetes, with the api-gateway ingress", () => {
-    const doc = JSON.parse(synthExample(buildKubernetesExample)["agent-firewall-k8s"]);
+    const json = synthExample(buildKubernetesExample)["agent-firewall-k8s"];
+    const doc = JSON.parse(json);
+    // proxy-events' bundle parts read the file asset synthesis wrote beside the JSON (docs/kubernetes.md): about 76 KB of JSON, the bundle whole in assets/.
+    expect(json.length).toBeLessThan(100 * 1024);
+    const bundle = readFileSync(GatewayBundle.packaged().path);
+    const sha256 = createHash("sha256").update(bundle).digest("hex");
+    expect(readFileSync(join(outdirs[outdirs.length - 1], "stacks", "agent-firewall-k8s", "assets", `rapidclaw-gateway-bundle-${sha256.slice(0, 12)}`, sha256, "rapidclaw-gateway.cjs")).equals(bundle)).toBe(true);
     expect(Object.keys(doc.provider).sort()).toEqual(["kubernetes", "random", "time", "vault"]);
     const ingress = Object.values<any>(doc.resource.kubernetes_network_policy_v1).find((p) => p.metadata.name === "rapidclaw-agents-ingress");
     expect(ingress.spec.ingress).toEqual([{ from: [{ namespace_selector: { match_labels: { name: "api-gateway" } } }], ports: [{ port: "8080", protocol: "TCP" }] }]);

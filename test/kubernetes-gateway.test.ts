@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseHcl } from "@cdktf/hcl2json";
@@ -20,6 +21,8 @@ import { LABELS } from "../src/plan/plan";
 import { GatewayBundle } from "../src/constructs/gateway-bundle";
 import { ProxyEvents } from "../src/constructs/proxy-events";
 import { synthesize, type SynthesizedStack } from "./support/synth";
+import { bundlePartBytes, parseBundlePart } from "./support/bundle-part-expression";
+import { onPath, skipLoudlyOrFailInCi } from "./e2e/support/prerequisites";
 
 type Json = Record<string, any>;
 type Labels = Record<string, string>;
@@ -213,38 +216,70 @@ describe("Kubernetes tool gateway: configuration", () => {
   /** `<gateway>-bundle` is part 0, `<gateway>-bundle-<i>` part i. */
   const partIndex = (name: string) => Number(/-bundle-(\d+)$/.exec(name)?.[1] ?? 0);
 
-  it("ships the package's bundle in ConfigMap parts under 1 MiB each, which the init container joins back byte for byte", () => {
-    const text = GatewayBundle.packaged().text;
-    expect(text).toContain("${");
-    const parts = Object.values<Json>(synth.doc.resource.kubernetes_config_map_v1)
-      .filter((c) => /^rapidclaw-tool-gateway-bundle(-\d+)?$/.test(c.metadata.name))
-      .sort((a, b) => partIndex(a.metadata.name) - partIndex(b.metadata.name));
+  /** The gateway's bundle ConfigMaps in order, each with its one part expression read. */
+  const bundlePartsOf = (doc: Json) => Object.values<Json>(doc.resource.kubernetes_config_map_v1)
+    .filter((c) => /^rapidclaw-tool-gateway-bundle(-\d+)?$/.test(c.metadata.name))
+    .sort((a, b) => partIndex(a.metadata.name) - partIndex(b.metadata.name))
+    .map((c) => parseBundlePart(c.data["rapidclaw-gateway.cjs.part"]));
+
+  it("ships the package's bundle in ConfigMap parts under 1 MiB each, taken from the stack's file asset of it, which the init container joins back byte for byte", () => {
+    const bundle = GatewayBundle.packaged();
+    const file = readFileSync(bundle.path);
+    const parts = bundlePartsOf(synth.doc);
     // The bundle is over 1 MiB now (undici): one part would be refused by the API server.
-    expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+    expect(file.length).toBeGreaterThan(1024 * 1024);
     expect(parts.length).toBeGreaterThan(1);
-    for (const part of parts) expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThan(1024 * 1024);
+    // The JSON names the asset (its path carries the bundle's sha256), never the program.
+    const sha256 = createHash("sha256").update(file).digest("hex");
+    for (const part of parts) expect(part.path).toBe(`assets/rapidclaw-gateway-bundle-${sha256.slice(0, 12)}/${sha256}/rapidclaw-gateway.cjs`);
+    expect(synth.json).not.toContain(bundle.text.slice(0, 200));
+    const bytes = parts.map((part) => bundlePartBytes(part, file));
+    for (const part of bytes) expect(part.length).toBeLessThan(1024 * 1024);
     const init = pod.init_container.find((c: Json) => c.name === "join-bundle");
     const [, , program, out, ...partFiles] = init.command as string[];
     expect(out).toBe(planOf(FirewallSpec.fromProps(gatewaySpec())).gateway?.paths.bundle);
-    // Run the init container's own program on the parts as mounted (Terraform's literal escapes undone).
+    // Run the init container's own program on the parts as mounted.
     const dir = mkdtempSync(join(tmpdir(), "rapidclaw-bundle-parts-"));
     try {
-      const written = partFiles.map((_, i) => {
+      const written = bytes.map((part, i) => {
         const local = join(dir, `${i}.part`);
-        writeFileSync(local, (Object.values(parts[i].data)[0] as string).replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{"));
+        writeFileSync(local, part);
         return local;
       });
       expect(partFiles.map((f) => f.split("/").pop())).toEqual(partFiles.map(() => "rapidclaw-gateway.cjs.part"));
       const joined = join(dir, "joined.cjs");
       const run = spawnSync(process.execPath, ["-e", program, joined, ...written], { encoding: "utf8" });
       expect(run.stderr).toBe("");
-      expect(readFileSync(joined, "utf8")).toBe(text);
+      expect(readFileSync(joined).equals(file)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     const gatewayContainer = pod.container.find((c: Json) => c.name === "gateway");
     expect(gatewayContainer.volume_mount.find((m: Json) => m.name === "bundle")).toMatchObject({ mount_path: "/opt/rapidclaw", read_only: true });
     expect(pod.volume.find((v: Json) => v.name === "bundle-0").config_map.name).toMatch(/^\$\{kubernetes_config_map_v1\..+\.metadata\[0\]\.name\}$/);
+  });
+
+  it.skipIf(skipLoudlyOrFailInCi("bundle parts evaluated by terraform", onPath("terraform") ? undefined : "terraform is not on PATH"))("gives Terraform, reading the asset synthesis wrote beside the stack, each part's bytes (terraform console)", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "rapidclaw-bundle-synth-"));
+    const consoleDir = mkdtempSync(join(tmpdir(), "rapidclaw-bundle-console-"));
+    try {
+      const app = new App({ outdir });
+      gatewayStack(gatewaySpec(), {}, app);
+      app.synth();
+      const stackDir = join(outdir, "stacks", "firewall");
+      const parts = bundlePartsOf(JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")));
+      // Terraform reads the asset by its path relative to the stack's directory; an empty
+      // configuration beside it lets the console run without terraform init.
+      symlinkSync(join(stackDir, "assets"), join(consoleDir, "assets"));
+      const hashes = `jsonencode([${parts.map((p) => `sha256(base64decode(substr(filebase64("${p.path}"), ${p.offset}, ${p.length})))`).join(", ")}])`;
+      const run = spawnSync("terraform", ["console", "-no-color"], { cwd: consoleDir, input: hashes, encoding: "utf8", env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" } });
+      expect(run.stderr).toBe("");
+      const file = readFileSync(GatewayBundle.packaged().path);
+      expect(JSON.parse(JSON.parse(run.stdout))).toEqual(parts.map((p) => createHash("sha256").update(bundlePartBytes(p, file)).digest("hex")));
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+      rmSync(consoleDir, { recursive: true, force: true });
+    }
   });
 
   it("with gateway.image runs that image with the bundle it holds: no bundle ConfigMap, no init container, nothing mounted over it", () => {
@@ -260,7 +295,9 @@ describe("Kubernetes tool gateway: configuration", () => {
     expect(container.command.slice(0, 2)).toEqual(["node", "/opt/rapidclaw/rapidclaw-gateway.cjs"]);
     expect(container.volume_mount.map((m: Json) => m.mount_path)).not.toContain("/opt/rapidclaw");
     expect(ownPod.volume.map((v: Json) => v.name).filter((n: string) => n.startsWith("bundle"))).toEqual([]);
-    expect(own.synth.json.length).toBeLessThan(synth.json.length - 1024 * 1024);
+    // No file asset of the bundle either.
+    expect(own.synth.json).not.toContain("assets/rapidclaw-gateway-bundle-");
+    expect(synth.json).toContain("assets/rapidclaw-gateway-bundle-");
   });
 
   it("rolls the pods when the firewall file or the bundle changes, and synthesizes byte-identical JSON otherwise", () => {

@@ -8,8 +8,9 @@ export const GATEWAY_BUNDLE_PATH = "dist/gateway/rapidclaw-gateway.cjs";
 /**
  * The one-file tool gateway (`rapidclaw gateway`), as a stock Node image runs it. On Docker the
  * file is uploaded into the gateway's container from a file asset of the stack (by path, with its
- * hash); on Kubernetes its text travels in ConfigMap parts. Either way what runs is exactly what
- * this package shipped. With `gateway.image` the bundle is in the image and none is delivered.
+ * hash); on Kubernetes ConfigMap parts read it from that file asset, so the stack's JSON names
+ * the file on both (the plan, state and etcd still hold ConfigMap data). Either way what runs is
+ * exactly what this package shipped. With `gateway.image` the bundle is in the image and none is delivered.
  */
 export class GatewayBundle {
   /** The bundle this package ships (`dist/gateway/rapidclaw-gateway.cjs`, built by `npm run build`). */

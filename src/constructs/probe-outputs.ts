@@ -1,5 +1,6 @@
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
+import { bundlePartKey } from "../kubernetes/bundle-join-layout";
 import { fileNames } from "../kubernetes/tool-gateway";
 import { AgentPlatform } from "../model/types";
 import type { FirewallPlan } from "../plan/plan";
@@ -24,7 +25,7 @@ export function addProbeOutputs(scope: Construct, plan: FirewallPlan, proxyUrls:
     } else if (gateway !== undefined && plan.gateway !== undefined) {
       const files = fileNames(plan.gateway);
       const parts = gateway.kubernetes.bundleConfigMaps.map((c) => c.metadata.name);
-      const job = kubernetesProbeJob(plan, role, endpoints, { config: { name: gateway.kubernetes.configMap.metadata.name, key: files.config }, bundleParts: parts, bundleKey: `${files.bundle}.part` });
+      const job = kubernetesProbeJob(plan, role, endpoints, { config: { name: gateway.kubernetes.configMap.metadata.name, key: files.config }, bundleParts: parts, bundleKey: bundlePartKey(plan.gateway.paths.bundle) });
       new TerraformOutput(scope, name, { description: `rapidclaw probe as role ${role.name}: a Job manifest (terraform output -json ${name} | kubectl apply -f -)`, value: job });
     }
   }

@@ -1,26 +1,41 @@
 /**
  * Most a ConfigMap part holds, in bytes: Kubernetes refuses a ConfigMap over 1 MiB (1,048,576
- * bytes, keys and metadata included), so each part keeps room for those.
+ * bytes, keys and metadata included), so each part keeps room for those. A multiple of 3, so a
+ * full part is a whole number of base64 blocks.
  */
 export const CONFIG_MAP_PART_BYTES = 900 * 1024;
 
+/** Bytes `[start, end)` of a file: one ConfigMap part. */
+export interface PartRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Characters of base64 that `bytes` bytes take, padding included. */
+export const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
+
 /**
- * A text in parts of at most `limit` UTF-8 bytes each, cut only between characters (never inside
- * a multi-byte one), so each part is valid UTF-8 on its own and the parts joined give the text
- * back byte for byte. Deterministic: the same text always gives the same parts.
+ * A file's bytes in parts of at most `limit` bytes, cut where a part can be taken from the
+ * file's base64 (`substr(filebase64(…), start / 3 * 4, …)` in Terraform, then `base64decode`):
+ * at offsets that are multiples of 3 (whole base64 blocks) and between characters (never inside
+ * a multi-byte one), so each part decodes to valid UTF-8 on its own and the parts joined give the
+ * file back byte for byte. Each part is as long as it can be. Deterministic.
+ * Throws, naming `name`, when no such cut exists within `limit` (a long run of multi-byte
+ * characters out of step with the blocks, which a bundled JavaScript program does not have).
  */
-export function configMapParts(text: string, limit = CONFIG_MAP_PART_BYTES): string[] {
-  const bytes = Buffer.from(text, "utf8");
-  const parts: string[] = [];
+export function configMapPartRanges(bytes: Uint8Array, name: string, limit = CONFIG_MAP_PART_BYTES): PartRange[] {
+  const ranges: PartRange[] = [];
   let start = 0;
   while (start < bytes.length) {
     let end = Math.min(start + limit, bytes.length);
-    // A byte 10xxxxxx continues a character: step back to where one starts.
-    while (end < bytes.length && (bytes[end] & 0xc0) === 0x80) end--;
-    parts.push(bytes.subarray(start, end).toString("utf8"));
+    // A byte 10xxxxxx continues a character; the end of the file is always a cut.
+    const isCut = (at: number) => at === bytes.length || (at % 3 === 0 && (bytes[at] & 0xc0) !== 0x80);
+    while (end > start && !isCut(end)) end--;
+    if (end === start) throw new Error(`${name}: no place within ${limit} bytes of byte ${start} to cut it into ConfigMap parts (a multiple of 3 between characters); rebuild it as ASCII (esbuild's default charset), or deliver it in an image (gateway.image)`);
+    ranges.push({ start, end });
     start = end;
   }
-  return parts.length === 0 ? [""] : parts;
+  return ranges.length === 0 ? [{ start: 0, end: 0 }] : ranges;
 }
 
 /**

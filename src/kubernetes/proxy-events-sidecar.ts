@@ -66,7 +66,7 @@ export class KubernetesProxyEventsSidecar extends Construct {
       data: { [configFile]: terraformLiteral(events.configJson) },
     });
     const bundle = events.imageHoldsBundle ? undefined : props.bundle ?? GatewayBundle.packaged();
-    const parts: BundleParts | undefined = bundle && bundleConfigMaps(this, events.name, namespace, labels, events.bundlePath, bundle.text);
+    const parts: BundleParts | undefined = bundle && bundleConfigMaps(this, events.name, namespace, labels, events.bundlePath, bundle);
     this.bundleConfigMaps = parts?.configMaps ?? [];
     const join = parts && bundleJoin(parts, events.bundlePath, events.image);
     const webhooks = webhookSecretVolumes(plan.monitoring.webhooks);

@@ -185,7 +185,7 @@ export class KubernetesToolGateway extends Construct {
     });
     // The bundle in ConfigMap parts (larger than the 1 MiB a ConfigMap may hold), which an init
     // container joins into the file the gateway runs; none with `gateway.image`.
-    this.bundleParts = bundle === undefined ? undefined : bundleConfigMaps(this, gateway.name, namespace, labels, gateway.paths.bundle, bundle.text);
+    this.bundleParts = bundle === undefined ? undefined : bundleConfigMaps(this, gateway.name, namespace, labels, gateway.paths.bundle, bundle);
     this.bundleConfigMaps = this.bundleParts?.configMaps ?? [];
     this.bundleConfigMap = this.bundleConfigMaps[0];
     this.configChecksum = sha256([gateway.configJson, this.vaultAgentConfig ?? "", bundle === undefined ? "" : sha256(bundle.text)].join("\n"));

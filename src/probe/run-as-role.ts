@@ -10,7 +10,7 @@ import { UNREACHABLE_RESOLVER } from "../model/dns-opt-in";
 import { roleUids } from "../plan/role-uids";
 import { LABELS, type FirewallPlan, type PlannedRole } from "../plan/plan";
 import { COMPONENTS, workloadLabels } from "../terraform/labels";
-import { JOIN_PARTS_PROGRAM } from "../kubernetes/config-map-parts";
+import { bundleJoinLayout } from "../kubernetes/bundle-join-layout";
 
 /** The package's name, under node_modules. */
 const PACKAGE = "@rapidclaw/agent-firewall";
@@ -73,12 +73,12 @@ export interface GatewayConfigMaps {
 /**
  * Kubernetes: a Job whose pod is one of the role's (its labels, ServiceAccount, agents' uid and
  * resolver configuration, the same variables), running the probe once from the tool gateway's ConfigMaps: an init
- * container joins the bundle's parts, as the gateway's does.
+ * container joins the bundle's parts, as the gateway's does (`bundleJoinLayout`).
  */
 export function kubernetesProbeJob(plan: FirewallPlan, role: PlannedRole, endpoints: RoleEndpoints, configMaps: GatewayConfigMaps): Record<string, unknown> {
   const image = plan.gateway?.image ?? DEFAULTS.gateway.image;
   const labels = workloadLabels(plan.names.firewall, COMPONENTS.agent, { [LABELS.role]: role.resourceName });
-  const partDir = (i: number) => `/opt/rapidclaw-bundle-parts/${i}`;
+  const join = bundleJoinLayout(configMaps.bundleParts, configMaps.bundleKey, BUNDLE);
   const config = `/etc/rapidclaw/${configMaps.config.key}`;
   const hardened = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
   return {
@@ -98,11 +98,11 @@ export function kubernetesProbeJob(plan: FirewallPlan, role: PlannedRole, endpoi
           ...(role.dnsReason === undefined ? { dnsPolicy: "None", dnsConfig: { nameservers: [UNREACHABLE_RESOLVER] } } : {}),
           securityContext: { runAsNonRoot: true, runAsUser: KUBERNETES_AGENT_UID, runAsGroup: KUBERNETES_AGENT_UID, seccompProfile: { type: "RuntimeDefault" } },
           initContainers: [{
-            name: "join-bundle",
+            name: join.initContainer.name,
             image,
-            command: ["node", "-e", JOIN_PARTS_PROGRAM, BUNDLE, ...configMaps.bundleParts.map((_, i) => `${partDir(i)}/${configMaps.bundleKey}`)],
+            command: join.initContainer.command,
             securityContext: hardened,
-            volumeMounts: [...configMaps.bundleParts.map((_, i) => ({ name: `bundle-${i}`, mountPath: partDir(i), readOnly: true })), { name: "bundle", mountPath: posix.dirname(BUNDLE) }],
+            volumeMounts: [...join.partVolumes.map((part) => ({ name: part.name, mountPath: part.mountPath, readOnly: true })), { name: join.bundleVolume.name, mountPath: join.bundleVolume.mountPath }],
           }],
           containers: [{
             name: "probe",
@@ -110,12 +110,12 @@ export function kubernetesProbeJob(plan: FirewallPlan, role: PlannedRole, endpoi
             command: ["node", BUNDLE, "probe", "--config", config],
             env: probeEnvironment(role, endpoints).map(([name, value]) => ({ name, value })),
             securityContext: hardened,
-            volumeMounts: [{ name: "bundle", mountPath: posix.dirname(BUNDLE), readOnly: true }, { name: "config", mountPath: posix.dirname(config), readOnly: true }],
+            volumeMounts: [{ name: join.bundleVolume.name, mountPath: join.bundleVolume.mountPath, readOnly: true }, { name: "config", mountPath: posix.dirname(config), readOnly: true }],
           }],
           volumes: [
-            { name: "bundle", emptyDir: { sizeLimit: "16Mi" } },
+            { name: join.bundleVolume.name, emptyDir: { sizeLimit: join.bundleVolume.sizeLimit } },
             { name: "config", configMap: { name: configMaps.config.name, items: [{ key: configMaps.config.key, path: configMaps.config.key }] } },
-            ...configMaps.bundleParts.map((name, i) => ({ name: `bundle-${i}`, configMap: { name } })),
+            ...join.partVolumes.map((part) => ({ name: part.name, configMap: { name: part.configMap } })),
           ],
         },
       },
