@@ -8,6 +8,7 @@ import { firewallScenario } from "../examples/firewall-scenario";
 import { loadFirewallSpec } from "../src/model/load";
 import { resolveWebhooks } from "../src/monitoring/alert-webhooks";
 import { compileFirewall } from "../src/plan/plan";
+import { deployedWebhooks } from "../src/plan/webhook-delivery";
 import { fronted } from "./support/gateway-spec";
 import { failureOf } from "./support/spec-error";
 import { synthesize } from "./support/synth";
@@ -79,5 +80,25 @@ describe("webhook secrets of the deployed evaluators", () => {
     expect(docker.problems.map((p) => p.path)).toEqual(["monitoring.webhooks[0].kubernetesSecret"]);
     const both = failureOf(() => stack(withWebhooks(fronted(AgentPlatform.KUBERNETES), [{ severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, kubernetesSecret: "slack", urlEnv: "SLACK" }])));
     expect(both.problems.map((p) => p.path)).toEqual(["monitoring.webhooks[0].urlEnv"]);
+  });
+
+  it("vaultSecret: exactly one source per webhook, on Docker only (Kubernetes is told to use kubernetesSecret)", () => {
+    const slack = { severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK };
+    const kubernetes = failureOf(() => stack(withWebhooks(fronted(AgentPlatform.KUBERNETES), [{ ...slack, vaultSecret: "slack" }])));
+    expect(kubernetes.problems).toEqual([{ construct: "firewall", path: "monitoring.webhooks[0].vaultSecret", message: expect.stringContaining("give kubernetesSecret instead") }]);
+    const both = failureOf(() => stack(withWebhooks(firewallScenario(AgentPlatform.DOCKER), [{ ...slack, vaultSecret: "slack", kubernetesSecret: "slack", urlEnv: "SLACK" }])));
+    expect(both.problems.map((p) => p.path)).toEqual(["monitoring.webhooks[0]", "monitoring.webhooks[0].kubernetesSecret", "monitoring.webhooks[0].urlEnv"]);
+    const bad = failureOf(() => stack(withWebhooks(firewallScenario(AgentPlatform.DOCKER), [{ ...slack, vaultSecret: "../Slack" }])));
+    expect(bad.problems.map((p) => p.path)).toEqual(["monitoring.webhooks[0].vaultSecret"]);
+  });
+
+  it("vaultSecret: the deployed evaluators read the rendered files url and routingKey under the webhook's directory", () => {
+    expect(deployedWebhooks([
+      { severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, vaultSecret: "slack" },
+      { severity: AlertSeverity.CRITICAL, format: WebhookFormat.PAGERDUTY, vaultSecret: "oncall/pagerduty" },
+    ])).toEqual([
+      { severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, urlFile: "/run/rapidclaw/webhooks/0/url" },
+      { severity: AlertSeverity.CRITICAL, format: WebhookFormat.PAGERDUTY, urlFile: "/run/rapidclaw/webhooks/1/url", routingKeyFile: "/run/rapidclaw/webhooks/1/routingKey" },
+    ]);
   });
 });
