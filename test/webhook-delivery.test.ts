@@ -128,6 +128,8 @@ describe("webhook secrets of the deployed evaluators", () => {
       expect(mountsOf(containers["rapidclaw-proxy-events"])).toEqual(expect.arrayContaining([webhookMount("proxy-events_docker")]));
       expect(volumes["rapidclaw-proxy-events-webhooks"].driver_opts).toEqual({ type: "tmpfs", device: "tmpfs", o: "size=1m,mode=0700,uid=10004,gid=13" });
       expect(volumes["rapidclaw-tool-gateway-webhooks"].driver_opts.o).toBe("size=1m,mode=0700,uid=10002,gid=10002");
+      expect(mountsOf(agent)).toEqual(expect.arrayContaining([[expect.stringContaining("proxy-events_docker_approle_"), "/run/rapidclaw/approle", true]]));
+      expect(volumes["rapidclaw-proxy-events-approle"]).toBeDefined();
       // Both reach the webhooks through the proxy's egress network, which no agent joins.
       // (the gateway by reference, proxy-events by name: it is created after the proxy, which needs the network)
       for (const name of ["rapidclaw-tool-gateway", "rapidclaw-proxy-events"]) expect(containers[name].networks_advanced.filter((n: any) => /^rapidclaw-egress$|network_egress_/.test(n.name))).toEqual([{ name: expect.any(String) }]);
