@@ -58,7 +58,7 @@ export { DockerAgents, type DockerAgentsProps } from "./docker/agents";
 export { DockerEgressProxy, type DockerEgressProxyProps } from "./docker/egress-proxy";
 export { ToolGateway, type ToolGatewayProps } from "./constructs/tool-gateway";
 export { ProxyEvents, type ProxyEventsProps } from "./constructs/proxy-events";
-export { DockerProxyEvents, type DockerProxyEventsProps } from "./docker/proxy-events";
+export { DockerProxyEvents, type DockerEvaluatorVault, type DockerProxyEventsProps } from "./docker/proxy-events";
 export { KubernetesProxyEvents, type KubernetesProxyEventsProps } from "./kubernetes/proxy-events";
 export { KubernetesProxyEventsSidecar, type KubernetesProxyEventsSidecarProps } from "./kubernetes/proxy-events-sidecar";
 export { KubernetesBundledRedis, type KubernetesBundledRedisProps } from "./kubernetes/bundled-redis";

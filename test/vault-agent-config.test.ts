@@ -8,9 +8,10 @@ import { firewallScenario } from "../examples/firewall-scenario";
 import { gatewayConfigFromSpec } from "../src/gateway/config";
 import { KeyStore } from "../src/gateway/key-store";
 import { readRedisCredentials } from "../src/gateway/redis-credentials";
-import { AgentPlatform, KeyDelivery, type FirewallSpecProps } from "../src/model/types";
+import { AgentPlatform, AlertSeverity, KeyDelivery, WebhookFormat, type FirewallSpecProps } from "../src/model/types";
 import { validateFirewallSpec } from "../src/model/validate";
 import { compileFirewall } from "../src/plan/plan";
+import { deployedWebhooks } from "../src/plan/webhook-delivery";
 import { VaultAgentConfig, type VaultAgentConfigProps } from "../src/render/vault-agent-config";
 import { anyFirewallSpecArb } from "./support/arbitraries";
 
@@ -85,6 +86,23 @@ describe("Vault Agent config for the gateway (parsed by a real HCL parser)", () 
     rmSync(dirname(path), { recursive: true });
     const without = await parse(VaultAgentConfig.renderForPlan(compileFirewall(gatewayHeld(firewallScenario(AgentPlatform.KUBERNETES))), { vaultAddress: "https://vault:8200", keyDir: KEY_DIR, kubernetes: { role: "rapidclaw-tool-gateway" } }));
     expect(without.template.map((t: Parsed) => t.destination)).not.toContain(file);
+  });
+
+  it("renders each vaultSecret webhook's url (pagerduty: and routingKey) where the deployed firewall file points the evaluator, 0400, failing on a missing field", async () => {
+    const webhooks = [
+      { severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, vaultSecret: "slack" },
+      { severity: AlertSeverity.CRITICAL, format: WebhookFormat.PAGERDUTY, vaultSecret: "oncall/pagerduty" },
+    ];
+    const spec = { ...gatewayHeld(firewallScenario(AgentPlatform.DOCKER)), monitoring: { webhooks } };
+    const plan = compileFirewall(spec);
+    const templates = templatesOf(await parse(VaultAgentConfig.renderForPlan(plan, { vaultAddress: "https://vault:8200", keyDir: KEY_DIR, appRole: APPROLE })), "approle");
+    const files = deployedWebhooks(webhooks).flatMap((hook) => [hook.urlFile, hook.routingKeyFile].filter((f): f is string => f !== undefined));
+    expect(files).toEqual(["/run/rapidclaw/webhooks/0/url", "/run/rapidclaw/webhooks/1/url", "/run/rapidclaw/webhooks/1/routingKey"]);
+    const field = (name: string, path: string) => `{{ with secret "${plan.vault.mountPath}/data/webhooks/${path}" }}{{ .Data.data.${name} }}{{ end }}`;
+    expect(files.map((file) => templates.get(file)?.contents)).toEqual([field("url", "slack"), field("url", "oncall/pagerduty"), field("routingKey", "oncall/pagerduty")]);
+    // proxy-events' configuration: the webhooks alone, no key directory.
+    const alone = templatesOf(await parse(VaultAgentConfig.render({ vaultAddress: "https://vault:8200", authPath: "approle", appRole: APPROLE, mountPath: plan.vault.mountPath, secrets: [], webhooks: plan.gateway!.webhookSecrets })), "approle");
+    expect([...alone.keys()].sort()).toEqual([...files].sort());
   });
 
   it("logs in with AppRole, keeps the secret ID file, and renders each gateway-held key's api_key to <keyDir>/<tool>", async () => {
