@@ -156,7 +156,7 @@ export class RapidClawStack extends TerraformStack {
     }
     const metricsScrape = this.metricsScrape;
     if (plan.gateway !== undefined) this.gateway = new ToolGateway(this, PART_IDS.gateway, { network: this.network, proxy: this.proxy, keys: this.keys, metricsScrape });
-    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway, metricsScrape });
+    if (plan.proxyEvents !== undefined) this.proxyEvents = new ProxyEvents(this, "proxy-events", { proxy: this.proxy, gateway: this.gateway, metricsScrape, keys: this.keys });
     const files = Object.fromEntries(Object.entries(this.profiles).map(([name, profile]) => [name, profile.files]));
     this.fleet = new AgentFleet(this, "agents", { network: this.network, proxy: this.proxy, files, gatewayAddress: this.gateway && plan.platform === AgentPlatform.KUBERNETES ? this.gateway.kubernetes.serviceAddress : undefined });
     if (props.prometheusRule) {

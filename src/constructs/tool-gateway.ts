@@ -1,13 +1,14 @@
 import type { MetricsScrape } from "./metrics-scrape";
 import { dockerMetrics } from "./metrics-scrape";
 import { Construct } from "constructs";
-import { DockerToolGateway, GATEWAY_APPROLE_FILES } from "../docker/tool-gateway";
+import { DockerToolGateway } from "../docker/tool-gateway";
+import { VAULT_AGENT_APPROLE_FILES } from "../docker/vault-agent";
 import { VAULT_TOKEN_PATH } from "../kubernetes/agents";
 import { KubernetesToolGateway } from "../kubernetes/tool-gateway";
 import { FirewallSpecError, raisedBy } from "../model/errors";
 import { AgentPlatform } from "../model/types";
 import { planOf, type FirewallSpec } from "../plan/firewall-spec";
-import type { PlannedGateway } from "../plan/gateway-plan";
+import { gatewayVaultSecrets, type PlannedGateway } from "../plan/gateway-plan";
 import { gatewayDeploymentProblems } from "../plan/gateway-deployment";
 import { webhookDeliveryProblems } from "../plan/webhook-delivery";
 import { VaultAgentConfig } from "../render/vault-agent-config";
@@ -78,8 +79,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
     this.keyGranteeName = gateway.name;
     this.configJson = gateway.configJson;
     if (gateway.readsVault) {
-      const secrets = gateway.redis.credentialsSecret === undefined ? [] : [gateway.redis.credentialsSecret];
-      this.keyGrant = props.keys.grantRead(this, gateway.custodyTools, { secrets });
+      this.keyGrant = props.keys.grantRead(this, gateway.custodyTools, { secrets: gatewayVaultSecrets(gateway) });
       this.vaultAgentConfig = vaultAgentConfigOf(spec, gateway);
     }
     if (plan.platform === AgentPlatform.DOCKER) {
@@ -91,6 +91,7 @@ export class ToolGateway extends Construct implements IKeyGrantee {
         grant: this.keyGrant,
         vaultAgentConfig: this.vaultAgentConfig,
         metrics: dockerMetrics(props.metricsScrape, "toolGateway"),
+        webhookEgressNetworkName: plan.monitoring.webhooks.length > 0 ? props.network.egressNetworkName : undefined,
       });
       this.urls = Object.fromEntries(gateway.roles.map((role) => [role.role, role.url]));
     } else {
@@ -121,6 +122,6 @@ export class ToolGateway extends Construct implements IKeyGrantee {
 /** The gateway's Vault Agent configuration: AppRole files on Docker, the gateway's login role on Kubernetes. */
 function vaultAgentConfigOf(spec: FirewallSpec, gateway: PlannedGateway): string {
   const plan = planOf(spec);
-  const login = plan.platform === AgentPlatform.DOCKER ? { appRole: GATEWAY_APPROLE_FILES } : { kubernetes: { role: gateway.name, tokenPath: VAULT_TOKEN_PATH } };
+  const login = plan.platform === AgentPlatform.DOCKER ? { appRole: VAULT_AGENT_APPROLE_FILES } : { kubernetes: { role: gateway.name, tokenPath: VAULT_TOKEN_PATH } };
   return VaultAgentConfig.renderForPlan(plan, { vaultAddress: plan.vault.address as string, keyDir: gateway.paths.keyDir, ...login });
 }

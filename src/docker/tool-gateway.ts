@@ -1,9 +1,8 @@
-import { posix } from "node:path";
-import type { Container, ContainerUpload } from "@cdktf/provider-docker/lib/container";
+import type { Container } from "@cdktf/provider-docker/lib/container";
 import type { Image } from "@cdktf/provider-docker/lib/image";
 import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import type { Volume } from "@cdktf/provider-docker/lib/volume";
-import { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
+import type { ApproleAuthBackendRole } from "@cdktf/provider-vault/lib/approle-auth-backend-role";
 import { Construct } from "constructs";
 import type { IAgentNetwork } from "../constructs/agent-network";
 import { GatewayBundle } from "../constructs/gateway-bundle";
@@ -20,13 +19,8 @@ import { bundleUpload } from "./bundle-upload";
 import { dockerUploads } from "./uploads";
 import { dockerClasses } from "./provider-classes";
 import type { DockerMetricsAttachment } from "../constructs/metrics-scrape";
-
-/**
- * Where the gateway's Vault Agent finds its AppRole credentials: the role ID uploaded with its
- * config, the SecretID in a volume of its own that the operator fills (outside Terraform, so that
- * no credential is in the state).
- */
-export const GATEWAY_APPROLE_FILES = { roleIdFile: "/etc/rapidclaw/role-id", secretIdFile: "/run/rapidclaw/approle/secret-id" } as const;
+import { WEBHOOK_SECRETS_ROOT } from "../plan/webhook-delivery";
+import { dockerVaultAgent, type RenderedVolume } from "./vault-agent";
 
 /** Properties of `DockerToolGateway`. */
 export interface DockerToolGatewayProps {
@@ -46,12 +40,13 @@ export interface DockerToolGatewayProps {
   readonly authPath: string;
   /**
    * The gateway's key grant: with it a Vault Agent renders exactly those keys (and the Redis login
-   * of `gateway.redis.credentialsSecret`) for the gateway. Needed when the gateway reads either.
+   * of `gateway.redis.credentialsSecret`, and the webhooks given as `vaultSecret`) for the gateway.
+   * Needed when the gateway reads any of them.
    * @default - the gateway reads nothing from Vault: no Vault Agent, no login
    */
   readonly grant?: KeyGrant;
   /**
-   * The Vault Agent configuration (AppRole auto-auth from `GATEWAY_APPROLE_FILES`), with `grant`.
+   * The Vault Agent configuration (AppRole auto-auth from `VAULT_AGENT_APPROLE_FILES`), with `grant`.
    * @default - none
    */
   readonly vaultAgentConfig?: string;
@@ -60,6 +55,12 @@ export interface DockerToolGatewayProps {
    * @default - `/metrics` on the loopback only: no agent reads other roles' counters
    */
   readonly metrics?: DockerMetricsAttachment;
+  /**
+   * The proxy's egress network, the gateway's way out to the alert webhooks (their hosts are
+   * secrets in Vault, so the proxy cannot list them). Needed when the firewall has webhooks.
+   * @default - no way out but the proxy's `tool_gateway` listener
+   */
+  readonly webhookEgressNetworkName?: string;
 }
 
 /**
@@ -67,8 +68,9 @@ export interface DockerToolGatewayProps {
  * uploaded from the stack's file asset, or `gateway.image`, which holds it) at the third address
  * of every role's network, where each role's listener binds; its way out only through the
  * proxy's `tool_gateway` listener; a bundled Redis on a network only the
- * gateway joins; and, when it holds keys, a Vault Agent rendering them into a memory-backed
- * volume the gateway mounts read-only. Every container runs as a non-root user with no
+ * gateway joins; when it holds keys or reads webhooks from Vault, a Vault Agent rendering them into
+ * memory-backed volumes the gateway mounts read-only; and with webhooks, the proxy's egress network
+ * to post them. Every container runs as a non-root user with no
  * capabilities, a read-only root, and memory, CPU, process and log limits.
  */
 export class DockerToolGateway extends Construct {
@@ -86,6 +88,8 @@ export class DockerToolGateway extends Construct {
   public readonly vaultAgentContainer?: Container;
   /** The memory-backed volume the keys are rendered into, when the gateway holds keys. */
   public readonly keyVolume?: Volume;
+  /** The memory-backed volume the webhooks given as `vaultSecret` are rendered into, at /run/rapidclaw/webhooks. */
+  public readonly webhookVolume?: Volume;
   /** The gateway's AppRole login, when it holds keys (bound to the Vault network's subnet). */
   public readonly appRole?: ApproleAuthBackendRole;
   /**
@@ -93,15 +97,12 @@ export class DockerToolGateway extends Construct {
    * (`vault write -f auth/<authPath>/role/<gateway>/secret-id`) into its `secret-id` file.
    */
   public readonly secretIdVolume?: Volume;
-  /** The firewall's name, for the containers' labels. */
-  private readonly firewallName: string;
 
   constructor(scope: Construct, id: string, props: DockerToolGatewayProps) {
     const plan = planOf(props.network.spec);
     const gateway = plan.gateway as PlannedGateway;
     if (gateway.readsVault && props.grant === undefined) throw new Error(`DockerToolGateway "${id}": ${missingGrant(gateway)}`);
     super(scope, id);
-    this.firewallName = plan.names.firewall;
     const docker = gateway.docker as PlannedGatewayDocker;
     this.redisNetwork = gatewayDockerNetwork(this, "redis-network", docker.redisNetwork, plan.names.firewall, "gateway-redis-network");
     if (gateway.redis.bundled) {
@@ -113,30 +114,33 @@ export class DockerToolGateway extends Construct {
         component: "tool-gateway-redis",
       });
     }
+    const mounts: { source: string; target: string; type: string; readOnly: boolean }[] = [];
     if (props.grant !== undefined) {
       this.vaultNetwork = gatewayDockerNetwork(this, "vault-network", docker.vaultNetwork, plan.names.firewall, "gateway-vault-network");
-      // tmpfs: the keys live in memory only, never on the host's disk; mode and owner let the gateway's uid alone in.
-      const [uid, gid] = DEFAULTS.gateway.user.split(":");
-      this.keyVolume = new dockerClasses.Volume(this, "keys", {
-        name: `${gateway.name}-keys`,
-        driver: "local",
-        driverOpts: { type: "tmpfs", device: "tmpfs", o: `size=1m,mode=0700,uid=${uid},gid=${gid}` },
-        labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway-keys")),
+      const rendered: RenderedVolume[] = [
+        ...(gateway.custodyTools.length > 0 || gateway.redis.credentialsSecret !== undefined ? [{ id: "keys", target: gateway.paths.keyDir }] : []),
+        ...(gateway.webhookSecrets.length > 0 ? [{ id: "webhooks", target: WEBHOOK_SECRETS_ROOT }] : []),
+      ];
+      const agent = dockerVaultAgent(this, {
+        loginName: gateway.name,
+        containerName: docker.vaultAgentName,
+        user: DEFAULTS.gateway.user,
+        authPath: props.authPath,
+        policyName: props.grant.policy.name,
+        tokenTtlSeconds: plan.vault.tokenTtlSeconds,
+        network: { name: this.vaultNetwork.name, subnet: docker.vaultNetwork.subnet },
+        address: docker.vaultNetwork.toolGatewayAddress,
+        config: { path: gateway.paths.vaultAgentConfig, content: props.vaultAgentConfig as string },
+        volumes: rendered,
+        firewall: plan.names.firewall,
+        component: "tool-gateway",
       });
-      this.appRole = new ApproleAuthBackendRole(this, "login", {
-        backend: props.authPath,
-        roleName: gateway.name,
-        tokenPolicies: [props.grant.policy.name],
-        tokenNoDefaultPolicy: true,
-        tokenTtl: plan.vault.tokenTtlSeconds,
-        tokenMaxTtl: plan.vault.tokenTtlSeconds,
-        // Only from the Vault network, which holds the gateway's Vault Agent and Vault alone: no agent can use them.
-        secretIdBoundCidrs: [docker.vaultNetwork.subnet],
-        tokenBoundCidrs: [docker.vaultNetwork.subnet],
-      });
-      // Kept across restarts (a plain local volume): Vault Agent logs in again with it whenever its token expires.
-      this.secretIdVolume = new dockerClasses.Volume(this, "approle", { name: `${gateway.name}-approle`, labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway-approle")) });
-      this.vaultAgentContainer = this.vaultAgent(gateway, docker, props.vaultAgentConfig as string);
+      this.keyVolume = agent.volumes.keys?.volume;
+      this.webhookVolume = agent.volumes.webhooks?.volume;
+      this.appRole = agent.appRole;
+      this.secretIdVolume = agent.secretIdVolume;
+      this.vaultAgentContainer = agent.container;
+      mounts.push(...Object.values(agent.volumes).map((v) => v.mount));
     }
     this.image = new dockerClasses.Image(this, "image", { name: gateway.image, keepLocally: true });
     const roleNetworks = props.network.roleNetworkNames;
@@ -158,46 +162,23 @@ export class DockerToolGateway extends Construct {
         { name: props.network.gatewayEgressNetworkName, ipv4Address: docker.egressNetwork.toolGatewayAddress },
         { name: this.redisNetwork.name, ipv4Address: docker.redisNetwork.toolGatewayAddress },
         ...(props.metrics ? [{ name: props.metrics.network.name, ipv4Address: props.metrics.address }] : []),
+        ...(props.webhookEgressNetworkName === undefined ? [] : [{ name: props.webhookEgressNetworkName }]),
       ],
       ...hardened(DEFAULTS.gateway.limits.gateway),
-      ...withKeyVolume(
+      ...withMounts(
         // The configuration as content, like squid.conf; the bundle from the stack's asset by path and
         // hash (not in the JSON), or none with `gateway.image`, whose image holds it.
         dockerUploads([{ path: gateway.paths.config, content: gateway.configJson }], "0444", true, gateway.imageHoldsBundle ? [] : [bundleUpload(this, props.bundle ?? GatewayBundle.packaged(), gateway.paths.bundle, "0444")]),
-        this.keyVolume === undefined ? undefined : { source: this.keyVolume.name, target: gateway.paths.keyDir, type: "volume", readOnly: true },
+        mounts,
       ),
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
       labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway")),
     });
   }
-
-  private vaultAgent(gateway: PlannedGateway, docker: PlannedGatewayDocker, config: string): Container {
-    const image = new dockerClasses.Image(this, "vault-agent-image", { name: DEFAULTS.gateway.vaultAgentImage, keepLocally: true });
-    // A Terraform reference, not a value; the role ID alone logs nobody in.
-    const roleId: ContainerUpload = { file: GATEWAY_APPROLE_FILES.roleIdFile, content: (this.appRole as ApproleAuthBackendRole).roleId, permissions: "0444" };
-    const uploads = dockerUploads([{ path: gateway.paths.vaultAgentConfig, content: config }], "0444", true);
-    return new dockerClasses.Container(this, "vault-agent", {
-      name: docker.vaultAgentName,
-      image: image.imageId,
-      // The gateway's uid: Vault Agent writes each key 0400, which the gateway must read.
-      user: DEFAULTS.gateway.user,
-      entrypoint: ["vault", "agent", `-config=${gateway.paths.vaultAgentConfig}`],
-      networksAdvanced: [{ name: (this.vaultNetwork as DockerNetwork).name, ipv4Address: docker.vaultNetwork.toolGatewayAddress }],
-      ...hardened(DEFAULTS.gateway.limits.vaultAgent),
-      upload: [...(uploads.upload ?? []), roleId],
-      mounts: [
-        ...(uploads.mounts ?? []),
-        { source: (this.keyVolume as Volume).name, target: gateway.paths.keyDir, type: "volume" },
-        { source: (this.secretIdVolume as Volume).name, target: posix.dirname(GATEWAY_APPROLE_FILES.secretIdFile), type: "volume", readOnly: true },
-      ],
-      tmpfs: { "/tmp": "rw,noexec,nosuid,size=1m" },
-      labels: dockerLabels(workloadLabels(this.firewallName, "tool-gateway-vault-agent")),
-    });
-  }
 }
 
-/** The uploads' mounts plus, when the gateway holds keys, the key volume. */
-function withKeyVolume(uploads: ReturnType<typeof dockerUploads>, keyMount: { source: string; target: string; type: string; readOnly: boolean } | undefined) {
-  if (keyMount === undefined) return uploads;
-  return { ...uploads, mounts: [...(uploads.mounts ?? []), keyMount] };
+/** The uploads' mounts plus the rendered volumes', read-only. */
+function withMounts(uploads: ReturnType<typeof dockerUploads>, mounts: { source: string; target: string; type: string; readOnly: boolean }[]) {
+  if (mounts.length === 0) return uploads;
+  return { ...uploads, mounts: [...(uploads.mounts ?? []), ...mounts] };
 }

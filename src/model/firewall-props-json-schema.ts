@@ -845,6 +845,10 @@ export const FIREWALL_PROPS_JSON_SCHEMA: JsonSchema = {
               "kubernetesSecret": {
                 "type": "string",
                 "pattern": "^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+              },
+              "vaultSecret": {
+                "type": "string",
+                "pattern": "^[a-z0-9][a-z0-9_-]*(\\/[a-z0-9][a-z0-9_-]*)*$"
               }
             },
             "required": [

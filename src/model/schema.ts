@@ -140,6 +140,7 @@ const webhook = object("a webhook", {
   routingKeyEnv: envName("routingKeyEnv").optional(),
   routingKeyFile: absoluteFile("routingKeyFile").optional(),
   kubernetesSecret: str("kubernetesSecret").regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { error: "kubernetesSecret must be a Secret name such as alert-webhooks" }).optional(),
+  vaultSecret: str("vaultSecret").regex(/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/, { error: "vaultSecret must be a secret name under webhooks/, such as slack-oncall (lower-case segments of letters, digits, _ and -, joined by /)" }).optional(),
 });
 
 /** Structural schema of `FirewallSpecProps`; cross-references are checked in `validate.ts`. */

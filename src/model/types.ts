@@ -777,6 +777,15 @@ export interface AlertWebhookProps {
    * @default - none
    */
   readonly kubernetesSecret?: string;
+  /**
+   * Docker: name of a KV v2 secret under `webhooks/` in the firewall's key mount
+   * (`<mount>/data/webhooks/<vaultSecret>`) whose field `url` holds the webhook URL (PagerDuty:
+   * `routingKey` the integration key). Each deployed evaluator's Vault Agent renders them as files
+   * it reads; give it instead of `urlEnv`/`urlFile` and `routingKeyEnv`/`routingKeyFile`.
+   * Lower-case segments of letters, digits, `_` and `-`, joined by `/`.
+   * @default - none
+   */
+  readonly vaultSecret?: string;
 }
 
 /** Monitoring thresholds per firewall event kind. */

@@ -342,6 +342,12 @@ function checkAgentEnv(env: unknown, path: PropertyKey[], add: Add): void {
   }
 }
 
+/** The webhook sources a deployment delivers, each on its own platform. */
+const SECRET_SOURCES = [
+  { key: "kubernetesSecret", platform: AgentPlatform.KUBERNETES, what: "the Secret", holds: "keys", fix: "remove kubernetesSecret, and give vaultSecret (a KV v2 secret under webhooks/ in the key mount)" },
+  { key: "vaultSecret", platform: AgentPlatform.DOCKER, what: "the Vault secret", holds: "fields", fix: "give kubernetesSecret instead (an existing Secret in the namespace with the key url, pagerduty: also routingKey)" },
+] as const;
+
 /** Each webhook names exactly one source for its URL (and, for PagerDuty, its routing key). */
 function checkWebhooks(input: Record<string, unknown>, add: Add): void {
   const webhooks = isRecord(input.monitoring) && Array.isArray(input.monitoring.webhooks) ? input.monitoring.webhooks : [];
@@ -349,16 +355,21 @@ function checkWebhooks(input: Record<string, unknown>, add: Add): void {
     if (!isRecord(hook)) return;
     const path = ["monitoring", "webhooks", i];
     const pagerDuty = hook.format === WebhookFormat.PAGERDUTY;
-    if (hook.kubernetesSecret !== undefined) {
-      if (input.platform !== AgentPlatform.KUBERNETES) add([...path, "kubernetesSecret"], `a Kubernetes Secret and platform is ${String(input.platform)}; remove kubernetesSecret`);
+    const secrets = SECRET_SOURCES.filter((source) => hook[source.key] !== undefined);
+    if (secrets.length > 1) add(path, "give kubernetesSecret or vaultSecret, not both: each webhook has one source");
+    if (secrets.length > 0) {
+      for (const source of secrets) {
+        if (input.platform !== source.platform) add([...path, source.key], `${source.what} is delivered on ${source.platform} only and platform is ${String(input.platform)}; ${source.fix}`);
+      }
+      const [source] = secrets;
       for (const key of ["urlEnv", "urlFile", "routingKeyEnv", "routingKeyFile"]) {
-        if (hook[key] !== undefined) add([...path, key], `the Secret ${String(hook.kubernetesSecret)} holds the webhook's secrets (keys url${pagerDuty ? " and routingKey" : ""}); remove ${key}`);
+        if (hook[key] !== undefined) add([...path, key], `${source.what} ${String(hook[source.key])} holds the webhook's secrets (${source.holds} url${pagerDuty ? " and routingKey" : ""}); remove ${key}`);
       }
       return;
     }
     if (hook.urlEnv !== undefined && hook.urlFile !== undefined) add(path, "give urlEnv or urlFile, not both");
     else if (hook.urlEnv === undefined && hook.urlFile === undefined && !pagerDuty) {
-      add(path, "name where the webhook URL comes from: urlEnv (an environment variable), urlFile (e.g. a file Vault Agent renders) or, on Kubernetes, kubernetesSecret");
+      add(path, "name where the webhook URL comes from: urlEnv (an environment variable), urlFile (e.g. a file Vault Agent renders), on Docker vaultSecret, or on Kubernetes kubernetesSecret");
     }
     if (pagerDuty) {
       if (hook.routingKeyEnv !== undefined && hook.routingKeyFile !== undefined) add(path, "give routingKeyEnv or routingKeyFile, not both");

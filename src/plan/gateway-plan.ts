@@ -6,6 +6,7 @@ import type { FirewallModel } from "../model/firewall-model";
 import { AgentPlatform, KeyDelivery, type GatewayListenerProps } from "../model/types";
 import { canonicalJson } from "../render/canonical-json";
 import { deployedDescription } from "./deployed-description";
+import { vaultWebhookSecrets, type VaultWebhookSecret } from "./webhook-delivery";
 import type { FirewallPlan } from "./plan";
 
 /** One role as the deployed gateway serves it. */
@@ -99,8 +100,10 @@ export interface PlannedGateway {
   readonly frontedTools: string[];
   /** Tools whose key only the gateway reads (`KeyDelivery.GATEWAY`), in name order. */
   readonly custodyTools: string[];
-  /** True when the gateway logs in to Vault (its own Vault Agent): it holds keys, or reads Redis credentials. */
+  /** True when the gateway logs in to Vault (its own Vault Agent): it holds keys, reads Redis credentials, or reads webhooks (`vaultSecret`). */
   readonly readsVault: boolean;
+  /** Docker: the webhooks given as `vaultSecret`, which its Vault Agent renders under `/run/rapidclaw/webhooks`. */
+  readonly webhookSecrets: VaultWebhookSecret[];
   /** Host names of the upstreams, once each, sorted. */
   readonly upstreamHosts: string[];
   readonly redis: PlannedGatewayRedis;
@@ -156,6 +159,8 @@ export function planGateway(plan: Omit<FirewallPlan, "proxyEvents">, model: Fire
   const listeners: GatewayListenerProps[] = roles.map((r) => ({ port: r.port, address: r.address, role: r.role }));
   const custodyTools = plan.tools.filter((tool) => tool.key?.delivery === KeyDelivery.GATEWAY).map((tool) => tool.name);
   const credentialsSecret = options.redis?.credentialsSecret;
+  // Kubernetes refuses vaultSecret (its evaluators mount kubernetesSecret), so only Docker's gateway reads webhooks from Vault.
+  const webhookSecrets = docker === undefined ? [] : vaultWebhookSecrets(plan.monitoring.webhooks);
   return {
     name,
     image: options.image ?? DEFAULTS.gateway.image,
@@ -165,7 +170,8 @@ export function planGateway(plan: Omit<FirewallPlan, "proxyEvents">, model: Fire
     roles,
     frontedTools: upstreams.map(([tool]) => tool),
     custodyTools,
-    readsVault: custodyTools.length > 0 || credentialsSecret !== undefined,
+    readsVault: custodyTools.length > 0 || credentialsSecret !== undefined || webhookSecrets.length > 0,
+    webhookSecrets,
     upstreamHosts: [...new Set(upstreams.map(([, upstream]) => new URL(upstream).hostname))].sort(byString),
     redis: {
       bundled: options.redis === undefined,
@@ -209,7 +215,17 @@ export function redisCredentialsArgs(gateway: PlannedGateway): string[] {
 /** Why a platform part of a gateway that reads Vault needs a grant, and the call that makes it. */
 export function missingGrant(gateway: PlannedGateway): string {
   const tools = `[${gateway.custodyTools.map((t) => `"${t}"`).join(", ")}]`;
-  const secrets = gateway.redis.credentialsSecret === undefined ? "" : `, { secrets: ["${gateway.redis.credentialsSecret}"] }`;
-  const reads = [gateway.custodyTools.length > 0 ? `the keys of ${gateway.custodyTools.join(", ")}` : "", secrets === "" ? "" : "its Redis login"].filter(Boolean).join(" and ");
+  const names = gatewayVaultSecrets(gateway);
+  const secrets = names.length === 0 ? "" : `, { secrets: [${names.map((n) => `"${n}"`).join(", ")}] }`;
+  const reads = [
+    gateway.custodyTools.length > 0 ? `the keys of ${gateway.custodyTools.join(", ")}` : "",
+    gateway.redis.credentialsSecret === undefined ? "" : "its Redis login",
+    gateway.webhookSecrets.length === 0 ? "" : "the alert webhooks",
+  ].filter(Boolean).join(" and ");
   return `the gateway reads ${reads} from Vault; give grant: keys.grantRead(gateway, ${tools}${secrets})`;
+}
+
+/** The secrets besides tool keys the gateway reads from the key mount: its Redis login, then its webhooks. */
+export function gatewayVaultSecrets(gateway: PlannedGateway): string[] {
+  return [...(gateway.redis.credentialsSecret === undefined ? [] : [gateway.redis.credentialsSecret]), ...gateway.webhookSecrets.map((hook) => hook.secretName)];
 }

@@ -36,6 +36,27 @@ export interface PlannedProxyEventsDocker {
   readonly redisAddress?: string;
   /** True when this is the gateway's Redis network rather than a network of its own. */
   readonly sharesGatewayNetwork: boolean;
+  /**
+   * Where proxy-events' Vault Agent logs in, when it reads webhooks from Vault: the gateway's Vault
+   * network (the gateway subnet's third quarter), or `<firewall>-events-vault` on the same quarter
+   * without a gateway; Vault is attached at its third address either way.
+   */
+  readonly vaultNetwork: PlannedProxyEventsVaultNetwork;
+  /** Name of proxy-events' Vault Agent container, `<firewall>-proxy-events-vault-agent`. */
+  readonly vaultAgentName: string;
+}
+
+/** Docker: the Vault network proxy-events' Vault Agent joins. */
+export interface PlannedProxyEventsVaultNetwork {
+  /** Docker network name. */
+  readonly networkName: string;
+  readonly subnet: string;
+  /** Reserved by the engine's IPAM; not assigned to the bridge. */
+  readonly gateway: string;
+  /** The Vault Agent's address: the fourth (the gateway's Vault Agent is second, Vault third). */
+  readonly vaultAgentAddress: string;
+  /** True when this is the gateway's Vault network, which the gateway creates. */
+  readonly sharesGatewayNetwork: boolean;
 }
 
 /** `rapidclaw proxy-events` beside each proxy replica, following its access log into the alert windows. */
@@ -74,7 +95,7 @@ export function planProxyEvents(plan: Omit<FirewallPlan, "proxyEvents">, model: 
   const firewall = plan.names.firewall;
   const shared = gateway !== undefined && gateway.redis.credentialsSecret === undefined ? gateway : undefined;
   const name = `${firewall}-events-redis`;
-  const docker = plan.platform === AgentPlatform.DOCKER ? planDocker(model, firewall, shared) : undefined;
+  const docker = plan.platform === AgentPlatform.DOCKER ? planDocker(model, firewall, shared, gateway) : undefined;
   const bundledUrl = `redis://${docker?.redisAddress ?? name}:${DEFAULTS.gateway.redisPort}`;
   return {
     name: `${firewall}-proxy-events`,
@@ -91,13 +112,22 @@ export function planProxyEvents(plan: Omit<FirewallPlan, "proxyEvents">, model: 
   };
 }
 
-function planDocker(model: FirewallModel, firewall: string, shared: PlannedGateway | undefined): PlannedProxyEventsDocker {
+function planDocker(model: FirewallModel, firewall: string, shared: PlannedGateway | undefined, gateway: PlannedGateway | undefined): PlannedProxyEventsDocker {
   const layout = gatewayNetworksLayout(model.docker.gatewaySubnet);
+  const vaultAgentAddress = ipv4ToText(layout.vault.peer + 1n);
+  const gatewayVault = gateway?.docker?.vaultNetwork;
+  const vault = {
+    vaultNetwork: gatewayVault === undefined
+      ? { networkName: `${firewall}-events-vault`, subnet: layout.vault.subnet.text, gateway: ipv4ToText(layout.vault.gateway), vaultAgentAddress, sharesGatewayNetwork: false }
+      : { networkName: gatewayVault.networkName, subnet: gatewayVault.subnet, gateway: gatewayVault.gateway, vaultAgentAddress, sharesGatewayNetwork: true },
+    vaultAgentName: `${firewall}-proxy-events-vault-agent`,
+  };
   if (shared?.docker !== undefined) {
-    const { networkName, subnet, gateway } = shared.docker.redisNetwork;
-    return { networkName, subnet, gateway, proxyEventsAddress: ipv4ToText(layout.redis.peer + 1n), sharesGatewayNetwork: true };
+    const { networkName, subnet, gateway: reserved } = shared.docker.redisNetwork;
+    return { networkName, subnet, gateway: reserved, proxyEventsAddress: ipv4ToText(layout.redis.peer + 1n), sharesGatewayNetwork: true, ...vault };
   }
   return {
+    ...vault,
     networkName: `${firewall}-events`,
     subnet: layout.events.subnet.text,
     gateway: ipv4ToText(layout.events.gateway),

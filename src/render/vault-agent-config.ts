@@ -1,6 +1,7 @@
 import { byString } from "../model/order";
 import { KeyDelivery } from "../model/types";
 import type { FirewallPlan } from "../plan/plan";
+import { WEBHOOK_SECRETS_ROOT, webhookSecretDir, type VaultWebhookSecret } from "../plan/webhook-delivery";
 import { vaultSecretDataPath, type GrantedSecret } from "./vault-policy";
 
 /** Vault Agent logs in with AppRole: role and secret IDs from files (Docker, VMs). */
@@ -45,8 +46,14 @@ export interface VaultAgentConfigProps {
   readonly mountPath: string;
   /** The keys to render: one file per tool. */
   readonly secrets: ReadonlyArray<GrantedSecret>;
-  /** Directory the gateway reads keys from (its `--key-dir`): each key goes to `<keyDir>/<tool>`. */
-  readonly keyDir: string;
+  /** Directory the gateway reads keys from (its `--key-dir`): each key goes to `<keyDir>/<tool>`. @default - none: needed with `secrets` */
+  readonly keyDir?: string;
+  /**
+   * Alert webhooks read from Vault (`vaultSecret`): each one's `url` (PagerDuty: and `routingKey`)
+   * field goes to `webhookSecretDir(index)/url` (and `/routingKey`), where the deployed firewall
+   * file points the evaluator. @default - none
+   */
+  readonly webhooks?: ReadonlyArray<VaultWebhookSecret>;
   /** Render the Redis login as `{"username": ..., "password": ...}` to a file of its own. @default - none */
   readonly redisCredentials?: VaultAgentRedisCredentials;
   /**
@@ -84,8 +91,9 @@ export class VaultAgentConfig {
     const problems = configProblems(props);
     if (problems.length > 0) throw new Error(`Vault Agent config: ${problems.join("; ")}`);
     const out = [
-      "# Vault Agent for the Rapid Claw tool gateway, generated: do not edit by hand.",
-      `# Renders each tool's key to ${props.keyDir}/<tool>. No token sink: templates use the token in memory.`,
+      `# Vault Agent for the Rapid Claw ${props.keyDir === undefined ? "alert evaluator (proxy-events)" : "tool gateway"}, generated: do not edit by hand.`,
+      ...(props.keyDir === undefined ? [] : [`# Renders each tool's key to ${props.keyDir}/<tool>. No token sink: templates use the token in memory.`]),
+      ...((props.webhooks ?? []).length === 0 ? [] : [`# Renders each webhook's url (pagerduty: and routingKey) to ${WEBHOOK_SECRETS_ROOT}/<index>/. No token sink.`]),
       "vault {",
       `  address = ${hclString(props.vaultAddress)}`,
       "}",
@@ -114,6 +122,21 @@ export class VaultAgentConfig {
         "}",
       );
     }
+    for (const hook of [...(props.webhooks ?? [])].sort((a, b) => a.index - b.index)) {
+      const path = vaultSecretDataPath(props.mountPath, hook.secretName);
+      for (const field of hook.routingKey ? ["url", "routingKey"] : ["url"]) {
+        out.push(
+          "",
+          "template {",
+          `  destination = ${hclString(`${webhookSecretDir(hook.index)}/${field}`)}`,
+          `  contents = ${hclString(`{{ with secret "${path}" }}{{ .Data.data.${field} }}{{ end }}`)}`,
+          `  perms = "0400"`,
+          // A secret without the field fails the render instead of the evaluator posting to "<no value>".
+          "  error_on_missing_key = true",
+          "}",
+        );
+      }
+    }
     if (props.redisCredentials !== undefined) {
       const path = vaultSecretDataPath(props.mountPath, props.redisCredentials.secretName);
       // toJSON quotes and escapes each value, so any password gives valid JSON.
@@ -137,11 +160,11 @@ export class VaultAgentConfig {
    * Redis login when `gateway.redis.credentialsSecret` is set, from its plan's mount and auth path:
    * exactly the files the gateway of the same firewall loads.
    */
-  public static renderForPlan(plan: FirewallPlan, props: Omit<VaultAgentConfigProps, "mountPath" | "authPath" | "secrets" | "redisCredentials">): string {
+  public static renderForPlan(plan: FirewallPlan, props: Omit<VaultAgentConfigProps, "mountPath" | "authPath" | "secrets" | "redisCredentials" | "webhooks">): string {
     const secrets = plan.tools.flatMap((tool) => (tool.key?.delivery === KeyDelivery.GATEWAY ? [{ tool: tool.name, secretName: tool.key.secretName }] : []));
     const secretName = plan.gateway?.redis.credentialsSecret;
     const redisCredentials = secretName === undefined ? undefined : { secretName, file: plan.gateway?.paths.redisCredentials as string };
-    return VaultAgentConfig.render({ ...props, mountPath: plan.vault.mountPath, authPath: plan.vault.authPath, secrets, redisCredentials });
+    return VaultAgentConfig.render({ ...props, mountPath: plan.vault.mountPath, authPath: plan.vault.authPath, secrets, redisCredentials, webhooks: plan.gateway?.webhookSecrets });
   }
 
   private constructor() {}
@@ -151,7 +174,9 @@ function configProblems(props: VaultAgentConfigProps): string[] {
   const problems: string[] = [];
   if (!/^https?:\/\/[^/\s]+\/?$/.test(props.vaultAddress)) problems.push(`vaultAddress "${props.vaultAddress}" is not a Vault address; write e.g. https://vault.example.com:8200`);
   if ((props.appRole === undefined) === (props.kubernetes === undefined)) problems.push("give exactly one of appRole and kubernetes (how Vault Agent logs in)");
-  if (!props.keyDir.startsWith("/") || props.keyDir.endsWith("/") || props.keyDir.includes("\n")) problems.push(`keyDir "${props.keyDir}" must be an absolute directory path without a trailing "/"`);
+  if (props.keyDir === undefined) {
+    if (props.secrets.length > 0) problems.push("keyDir is needed to render keys: the directory the gateway reads them from");
+  } else if (!props.keyDir.startsWith("/") || props.keyDir.endsWith("/") || props.keyDir.includes("\n")) problems.push(`keyDir "${props.keyDir}" must be an absolute directory path without a trailing "/"`);
   const file = props.redisCredentials?.file;
   if (file !== undefined && (!file.startsWith("/") || file.endsWith("/"))) problems.push(`redisCredentials.file "${file}" must be an absolute file path`);
   if (!/^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/.test(props.authPath) || props.authPath.startsWith("auth/")) problems.push(`authPath "${props.authPath}" is not a plain mount path (e.g. approle or kubernetes, without auth/)`);

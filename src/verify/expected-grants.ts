@@ -8,6 +8,8 @@ import { covers, hostPatternText, parseHostPattern } from "../model/hosts";
 import { AgentPlatform, ToolAccess } from "../model/types";
 import { accessAllows } from "../model/validate";
 import type { FirewallSpec } from "../plan/firewall-spec";
+import { gatewayVaultSecrets } from "../plan/gateway-plan";
+import { vaultWebhookSecrets } from "../plan/webhook-delivery";
 import type { FirewallPlan, PlannedRole } from "../plan/plan";
 import { agentToolGrants } from "../render/agent-tool-grants";
 import { vaultSecretDataPath } from "../render/vault-policy";
@@ -56,15 +58,18 @@ export function expectedRoleKeyPaths(plan: FirewallPlan, role: PlannedRole): str
   });
 }
 
-/** Key paths of the gateway: the keys in its custody and its Redis login. */
+/** Key paths of the gateway: the keys in its custody, its Redis login and the webhooks read from Vault. */
 export function expectedGatewayKeyPaths(plan: FirewallPlan): string[] {
   const gateway = plan.gateway;
   if (gateway === undefined) return [];
-  const secrets = [
-    ...gateway.custodyTools.flatMap((tool) => plan.tools.find((t) => t.name === tool)?.key?.secretName ?? []),
-    ...(gateway.redis.credentialsSecret === undefined ? [] : [gateway.redis.credentialsSecret]),
-  ];
+  const secrets = [...gateway.custodyTools.flatMap((tool) => plan.tools.find((t) => t.name === tool)?.key?.secretName ?? []), ...gatewayVaultSecrets(gateway)];
   return secrets.map((secret) => `read ${vaultSecretDataPath(plan.vault.mountPath, secret)}`);
+}
+
+/** Key paths of proxy-events (Docker): the webhooks read from Vault, nothing else. */
+export function expectedProxyEventsKeyPaths(plan: FirewallPlan): string[] {
+  if (plan.platform !== AgentPlatform.DOCKER) return [];
+  return vaultWebhookSecrets(plan.monitoring.webhooks).map((hook) => `read ${vaultSecretDataPath(plan.vault.mountPath, hook.secretName)}`);
 }
 
 /** Who may log in as the role: its Docker subnet, or its Kubernetes ServiceAccount. */

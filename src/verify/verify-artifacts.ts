@@ -11,7 +11,7 @@ import { readAgentHooks, type AgentHooks } from "./agent-hooks-reader";
 import { cannotExpress } from "./cannot-express";
 import { readDockerReach } from "./docker-reader";
 import {
-  expectedDirectEgress, expectedGatewayIdentities, expectedIngress, expectedGatewayKeyPaths, expectedGatewayTools, expectedHookMappings, expectedLoginBindings,
+  expectedDirectEgress, expectedGatewayIdentities, expectedIngress, expectedGatewayKeyPaths, expectedProxyEventsKeyPaths, expectedGatewayTools, expectedHookMappings, expectedLoginBindings,
   expectedPeers, expectedProxyHosts, expectedProxyPorts, expectedRoleKeyPaths, hookMappingCovers, hostCovers, rangeCovers, toolAccessCovers,
 } from "./expected-grants";
 import { compareGrants, LayerStatus, type Grant, type LayerCheck } from "./findings";
@@ -82,7 +82,11 @@ export function verifyArtifacts(json: Record<string, any>, description?: { reado
   if (gatewayFile !== undefined && description !== undefined) {
     checks.push(checkToolRules(description.props, gatewayFile));
   }
-  const known = new Set([...plan.roles.map((r) => r.policyName), ...(plan.gateway ? [plan.gateway.name] : [])]);
+  const events = plan.proxyEvents;
+  const eventsLogin = events === undefined ? undefined : logins.find((l) => l.roleName === events.name);
+  const eventsPaths = expectedProxyEventsKeyPaths(plan);
+  if (eventsPaths.length > 0 || eventsLogin !== undefined) checks.push(compareGrants("(proxy-events)", "keys", "key paths", eventsPaths, eventsLogin?.grants ?? []));
+  const known = new Set([...plan.roles.map((r) => r.policyName), ...(plan.gateway ? [plan.gateway.name] : []), ...(eventsLogin ? [eventsLogin.roleName] : [])]);
   for (const login of logins.filter((l) => !known.has(l.roleName))) notes.push(`Vault login ${login.roleName} (${login.resource.address}) belongs to no role of the description: not checked`);
   for (const [name, output] of Object.entries((json.output ?? {}) as Record<string, { value?: unknown }>)) {
     if (name.endsWith("_apply_script") && typeof output.value === "string") notes.push(`host firewall script in output ${name}: its rules name VM users, not roles of the description, so it is not compared`);

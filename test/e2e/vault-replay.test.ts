@@ -22,7 +22,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { firewallScenario } from "../../examples/firewall-scenario";
 import { RapidClawStack, type RapidClawStackProps } from "../../src";
-import { AgentPlatform, KeyDelivery, KeyMode, ToolAccess, type FirewallSpecProps } from "../../src/model/types";
+import { AgentPlatform, AlertSeverity, KeyDelivery, KeyMode, ToolAccess, WebhookFormat, type FirewallSpecProps } from "../../src/model/types";
 import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
 import { selfSignedCertificate } from "../gateway/support/upstream";
 import { firewallSpecArb } from "../support/arbitraries";
@@ -69,6 +69,12 @@ const FIREWALLS: Record<string, RapidClawStackProps> = {
   managed: { ...firewallScenario(AgentPlatform.DOCKER), name: "managed", vault: { keyMode: KeyMode.MANAGED } },
   external: { ...firewallScenario(AgentPlatform.DOCKER), name: "external", vault: { keyMode: KeyMode.EXTERNAL } },
   fleet: generatedFleet(),
+  // The custody firewall with alert webhooks read from Vault: the gateway's and proxy-events' Vault Agents render them.
+  hooks: {
+    ...CUSTODY,
+    name: "hooks",
+    monitoring: { webhooks: [{ severity: AlertSeverity.WARNING, format: WebhookFormat.SLACK, vaultSecret: "slack" }, { severity: AlertSeverity.CRITICAL, format: WebhookFormat.PAGERDUTY, vaultSecret: "oncall/pagerduty" }] },
+  },
 };
 
 interface Applied {
@@ -235,6 +241,27 @@ describe.skipIf(SKIP)("the synthesized Vault resources on a real OpenBao server"
       [plan.gateway?.name, ...plan.roles.filter((r) => agentReadable(plan, r).length > 0).map((r) => r.policyName)].sort(),
     );
     expect(plan.roles.find((r) => r.name === "drafting")?.keyGrants).toEqual([]);
+  });
+
+  it("gives each evaluator's login exactly the webhooks read from Vault (the gateway: and its custody keys), from its Vault network only", () => {
+    const { doc, plan } = applied.hooks;
+    const webhooks = ["slack", "oncall/pagerduty"].map((name) => `${plan.vault.mountPath}/data/webhooks/${name}`);
+    // The operator writes them, outside Terraform: no URL is in the stack.
+    for (const path of webhooks) server.write("POST", path, { data: { url: `https://hooks.example/${path}`, routingKey: "rk" } });
+    const everything = [...allKeyPaths(Object.values(applied)), ...webhooks];
+    const logins = Object.fromEntries(Object.values<Json>(doc.resource.vault_approle_auth_backend_role).map((r) => [r.role_name, r]));
+    const expected = { [plan.gateway?.name as string]: [...custodyPaths(plan), ...webhooks].sort(), [plan.proxyEvents?.name as string]: [...webhooks].sort() };
+    for (const [name, paths] of Object.entries(expected)) {
+      const [cidr] = logins[name].token_bound_cidrs as string[];
+      expect(cidr).toBe(plan.gateway?.docker?.vaultNetwork.subnet);
+      expect(login(plan.vault.authPath, name, OUTSIDE).status, `${name} from ${OUTSIDE}`).toBeGreaterThanOrEqual(400);
+      const from = addressInside(cidr);
+      const token = login(plan.vault.authPath, name, from).body.auth.client_token as string;
+      expect(readable(token, from, everything), name).toEqual(paths);
+      expect(server.request("GET", webhooks[1], { token, from }).body.data.data.url).toBe(`https://hooks.example/${webhooks[1]}`);
+      refusedAround(token, from, webhooks[0], applied.seedDocker.plan.vault.mountPath);
+    }
+    expect(JSON.stringify(doc)).not.toContain("hooks.example");
   });
 
   it("stores the Kubernetes logins as synthesized, and their policies read exactly the role's keys", () => {
