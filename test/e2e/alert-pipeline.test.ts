@@ -8,25 +8,31 @@
  * the evaluators (proxy-events for Squid's refusals, the gateway for its own) print exactly one
  * `network_blocked` critical, one `permission_denied` critical and one `rate_limited` warning,
  * each resolved exactly once when its window empties (whichever evaluator sweeps first), and
- * nothing else.
+ * nothing else; a Slack webhook receiver (HTTPS, inside the namespace, reached over the proxy's
+ * egress network the evaluators join for webhooks) gets exactly those six messages.
  *
  * What the test changes, and nothing else (as in the tool gateway suite): Squid gets a
  * `hosts_file` so the tool's test host resolves to the stand-in upstream (TEST-NET-3, inside the
- * namespace), and the gateway trusts the test CA of that upstream.
+ * namespace); the evaluators trust the test CA of that upstream and of the receiver; and Vault
+ * cannot run here, so each evaluator's Vault Agent container runs with its synthesized settings
+ * but a stand-in program that renders the webhook's URL where Vault Agent would (the URL alone,
+ * mode 0400, in the memory-backed volume the evaluator mounts) and then holds the volume.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentPlatform, AlertSeverity, ToolAccess, type FirewallSpecProps } from "../../src/model/types";
+import { AgentPlatform, AlertSeverity, ToolAccess, WebhookFormat, type FirewallSpecProps } from "../../src/model/types";
 import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
+import { WEBHOOK_SECRETS_ROOT, webhookSecretDir } from "../../src/plan/webhook-delivery";
 import { selfSignedCertificate } from "../gateway/support/upstream";
 import { until } from "../support/webhook-receiver";
 import { DockerEngine } from "./support/docker-engine";
 import { connectRequest, httpFrom, probeFrom } from "./support/docker-probe";
 import { replayBuiltImages, replayContainer, replayNetworks, replayVolumes } from "./support/docker-replay";
-import { containerNamed, importGatewayStackImages, proxyWithHostsFile, synthesizeToDisk, untilReady, withTestCa } from "./support/gateway-replay";
+import { containerNamed, importGatewayStackImages, proxyWithHostsFile, replayVaultAgentStandIn, synthesizeToDisk, untilReady, withTestCa } from "./support/gateway-replay";
 import { NetAgent } from "./support/net-agent-client";
+import type { RecordedRequest } from "./support/net-agent-protocol";
 import { missingPrerequisites, skipLoudlyOrFailInCi } from "./support/prerequisites";
 
 const SKIP = skipLoudlyOrFailInCi("alert pipeline on Docker e2e", missingPrerequisites(["ip", "unshare", "dockerd", "docker", "containerd", "runc", "squid", "busybox", "redis-server", "openssl", "ldd", "tar", "iptables"], { namespaces: true }));
@@ -34,6 +40,9 @@ const SKIP = skipLoudlyOrFailInCi("alert pipeline on Docker e2e", missingPrerequ
 /** The stand-in upstream of the tool (TEST-NET-3), on the namespace's loopback. */
 const UPSTREAM = "203.0.113.10";
 const TOOL_HOST = "db.tools.test";
+/** The webhook receiver (TEST-NET-3 too), outside the firewall's networks as Slack would be. */
+const RECEIVER = "203.0.113.20";
+const WEBHOOK_PATH = "/services/T0RAPID/B0CLAW/alert-pipeline";
 /**
  * Every window: long enough to hold each burst of events on a busy machine (the 11 calls take a
  * second or two), short enough that the alerts resolve soon after (a window's length after its
@@ -58,7 +67,9 @@ const SPEC: FirewallSpecProps = {
   },
   roles: { research_agent: { tools: { database: ToolAccess.READ }, network: { allowEgress: false } } },
   agents: [{ name: "research-agent", image: "example/agent:1", role: "research_agent" }],
-  monitoring: THRESHOLDS,
+  // The evaluators' Vault Agents log in there; never reached here (their stand-ins render the URL).
+  vault: { address: "https://vault.test:8200" },
+  monitoring: { ...THRESHOLDS, webhooks: [{ severity: AlertSeverity.INFO, format: WebhookFormat.SLACK, vaultSecret: "oncall-slack" }] },
 };
 
 const AGENT_IMAGE = "rapidclaw-test/busybox";
@@ -90,9 +101,10 @@ describe.skipIf(SKIP)("the alert pipeline on a real Docker Engine: agent to aler
     engine = await DockerEngine.start("rcal");
     console.info(`alert pipeline e2e: Docker Engine ${engine.version()} in namespace ${engine.ns.name}`);
     engine.ns.addAddress(UPSTREAM);
+    engine.ns.addAddress(RECEIVER);
     netAgent = await NetAgent.start(engine.ns);
-    const certificate = selfSignedCertificate([TOOL_HOST]);
-    await netAgent.call({ op: "serveHttps", host: UPSTREAM, port: 443, cert: certificate.cert, key: certificate.key });
+    const certificate = selfSignedCertificate([TOOL_HOST, RECEIVER]);
+    for (const host of [UPSTREAM, RECEIVER]) await netAgent.call({ op: "serveHttps", host, port: 443, cert: certificate.cert, key: certificate.key });
 
     imageDir = mkdtempSync(join(tmpdir(), "rcal-images-"));
     importGatewayStackImages(engine, imageDir, gateway, { agent: AGENT_IMAGE, proxy: PROXY_IMAGE });
@@ -102,11 +114,15 @@ describe.skipIf(SKIP)("the alert pipeline on a real Docker Engine: agent to aler
     replayVolumes(engine, doc);
     replayContainer(engine, doc, proxyWithHostsFile(containerNamed(doc, plan.names.proxy), { [TOOL_HOST]: UPSTREAM }), { image: proxyImage });
     replayContainer(engine, doc, containerNamed(doc, gateway.redis.name), { image: gateway.redis.image });
+    // Each evaluator reads the webhook's URL at start: its Vault Agent renders it first.
+    const vaultAgents = [gateway.docker!.vaultAgentName, events.docker!.vaultAgentName];
+    const url = { [posix.relative(WEBHOOK_SECRETS_ROOT, `${webhookSecretDir(0)}/url`)]: `https://${RECEIVER}${WEBHOOK_PATH}` };
+    for (const name of vaultAgents) await replayVaultAgentStandIn(engine, doc, containerNamed(doc, name), WEBHOOK_SECRETS_ROOT, url, AGENT_IMAGE);
     replayContainer(engine, doc, withTestCa(containerNamed(doc, gateway.name), gateway.paths.config, certificate.cert), { image: gateway.image }, stackDir);
-    replayContainer(engine, doc, containerNamed(doc, events.name), { image: events.image }, stackDir);
+    replayContainer(engine, doc, withTestCa(containerNamed(doc, events.name), events.configPath, certificate.cert), { image: events.image }, stackDir);
     for (const agent of plan.agents) replayContainer(engine, doc, containerNamed(doc, agent.name), { image: AGENT_IMAGE, command: ["sleep", "86400"] });
 
-    const replayed = [plan.names.proxy, gateway.redis.name, gateway.name, events.name, ...plan.agents.map((a) => a.name)];
+    const replayed = [plan.names.proxy, gateway.redis.name, ...vaultAgents, gateway.name, events.name, ...plan.agents.map((a) => a.name)];
     expect(Object.values<Json>(doc.resource.docker_container).map((c) => c.name).sort(), "every synthesized container is replayed").toEqual([...replayed].sort());
     await untilReady(engine, gateway.name, gateway.adminPort);
     await untilReady(engine, events.name, events.adminPort);
@@ -121,6 +137,8 @@ describe.skipIf(SKIP)("the alert pipeline on a real Docker Engine: agent to aler
     if (outdir) rmSync(outdir, { recursive: true, force: true });
   });
 
+  /** What the webhook receiver got so far. */
+  const webhookPosts = async (): Promise<RecordedRequest[]> => (await netAgent!.call<RecordedRequest[]>({ op: "httpsRequests" })).filter((r) => r.url === WEBHOOK_PATH);
   /** Every JSON line a container printed on stdout. */
   const stdoutLines = (container: string): Json[] =>
     engine!.docker(["logs", container]).stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Json);
@@ -175,5 +193,25 @@ describe.skipIf(SKIP)("the alert pipeline on a real Docker Engine: agent to aler
     const resolved = lines.filter((a) => a.line.event_type === "alert_resolved");
     expect(resolved.map((a) => a.line.details.dedup_key).sort(), context).toEqual(firing.map((a) => a.line.details.dedup_key).sort());
     expect(lines, context).toHaveLength(6);
+
+    // The receiver gets one Slack message per line, in Slack's format ({ text } alone), and nothing else.
+    await until("six webhook deliveries", async () => (await webhookPosts()).length >= 6, 30_000, 500);
+    const posts = await webhookPosts();
+    for (const post of posts) {
+      expect(post.method).toBe("POST");
+      expect(post.headers["content-type"]).toBe("application/json");
+      expect(Object.keys(JSON.parse(post.body))).toEqual(["text"]);
+    }
+    const hosts = firingOf("network_blocked").line.details.subjects.join(", ");
+    expect(posts.map((p) => JSON.parse(p.body).text).sort(), context).toEqual([
+      `:rotating_light: [CRITICAL] FIRING network_blocked for role ${role.name}: 5 network_blocked events within ${WINDOW_SEC} s (threshold 5) (hosts: ${hosts})`,
+      `:white_check_mark: [CRITICAL] RESOLVED network_blocked for role ${role.name}: back below 5 network_blocked events within ${WINDOW_SEC} s`,
+      `:rotating_light: [CRITICAL] FIRING permission_denied for role ${role.name}: 3 permission_denied events within ${WINDOW_SEC} s (threshold 3) (tools: send_email)`,
+      `:white_check_mark: [CRITICAL] RESOLVED permission_denied for role ${role.name}: back below 3 permission_denied events within ${WINDOW_SEC} s`,
+      `:rotating_light: [WARNING] FIRING rate_limited for role ${role.name}, tool database: 10 rate_limited events within ${WINDOW_SEC} s (threshold 10)`,
+      `:white_check_mark: [WARNING] RESOLVED rate_limited for role ${role.name}, tool database: back below 10 rate_limited events within ${WINDOW_SEC} s`,
+    ].sort());
+    // Every delivery succeeded: no alert_delivery_failed line came after them.
+    expect(alertLines().map((a) => `${a.container}: ${JSON.stringify(a.line)}`).join("\n")).toBe(context);
   });
 });

@@ -5,7 +5,8 @@ import { RapidClawStack } from "../../../src";
 import type { FirewallSpecProps } from "../../../src/model/types";
 import type { PlannedGateway } from "../../../src/plan/gateway-plan";
 import { busyboxRoot, nodeImage, redisImage, squidRoot, type DockerEngine } from "./docker-engine";
-import { resourceName } from "./docker-replay";
+import { until } from "../../support/webhook-receiver";
+import { replayContainer, resourceName } from "./docker-replay";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -64,19 +65,44 @@ export async function untilReady(engine: DockerEngine, container: string, adminP
 }
 
 /**
+ * The shell commands that render files as a Vault Agent's templates do: each `<dir>/<name>` holds
+ * its value alone, mode 0400, written beside and renamed into place.
+ */
+function renderScript(dir: string, files: Readonly<Record<string, string>>): string {
+  return Object.entries(files).map(([name, value]) => {
+    const file = `${dir}/${name}`;
+    return `mkdir -p "$(dirname ${file})" && printf '%s\\n' '${value}' > ${file}.tmp && chmod 0400 ${file}.tmp && mv ${file}.tmp ${file}`;
+  }).join(" && ");
+}
+
+/**
  * Does what a Vault Agent container would (it needs a Vault, which cannot run here): renders
- * files into the volume it mounts at `dir`, each holding its value alone, mode 0400, as the Vault
- * Agent's user and through a mount of the same volume, from `image` (any image with a shell).
+ * files into the volume it mounts at `dir`, as the Vault Agent's user and through a mount of the
+ * same volume, from `image` (any image with a shell). A memory-backed volume keeps them only while
+ * some container (the evaluator) holds it: see `replayVaultAgentStandIn` for files needed at start.
  */
 export function renderAsVaultAgent(engine: DockerEngine, doc: Json, vaultAgent: Json, dir: string, files: Readonly<Record<string, string>>, image: string): void {
   const mount = (vaultAgent.mounts as Json[] | undefined)?.find((m) => m.target === dir);
   if (mount === undefined) throw new Error(`${vaultAgent.name} mounts no volume at ${dir}: ${JSON.stringify(vaultAgent.mounts)}`);
   const volume = resourceName(doc, "docker_volume", mount.source);
-  const script = Object.entries(files).map(([name, value]) => {
-    const file = `${dir}/${name}`;
-    return `mkdir -p "$(dirname ${file})" && printf '%s\\n' '${value}' > ${file}.tmp && chmod 0400 ${file}.tmp && mv ${file}.tmp ${file}`;
-  }).join(" && ");
-  engine.docker(["run", "--rm", "--user", vaultAgent.user, "--network", "none", "--mount", `type=volume,source=${volume},target=${dir}`, "--entrypoint", "/bin/sh", image, "-c", script]);
+  engine.docker(["run", "--rm", "--user", vaultAgent.user, "--network", "none", "--mount", `type=volume,source=${volume},target=${dir}`, "--entrypoint", "/bin/sh", image, "-c", renderScript(dir, files)]);
+}
+
+/**
+ * Replays a Vault Agent container with its synthesized settings (user, networks, hardening,
+ * uploads, the volumes it renders into) but, since Vault cannot run here, with a stand-in program
+ * from `image` (any image with a shell): it renders `files` under `dir` as Vault Agent's templates
+ * would, then stays up holding its volumes, as Vault Agent does. Returns once the files are there.
+ */
+export async function replayVaultAgentStandIn(engine: DockerEngine, doc: Json, vaultAgent: Json, dir: string, files: Readonly<Record<string, string>>, image: string): Promise<void> {
+  const rendered = "rendered";
+  replayContainer(engine, doc, { ...vaultAgent, entrypoint: ["/bin/sh", "-c", `${renderScript(dir, files)} && echo ${rendered} && exec sleep 86400`] }, { image });
+  await until(`${vaultAgent.name} rendering ${Object.keys(files).join(", ")}`, () => {
+    const logs = engine.docker(["logs", vaultAgent.name]);
+    if (logs.stdout.includes(rendered)) return true;
+    if (engine.docker(["inspect", "--format", "{{.State.Running}}", vaultAgent.name]).stdout.trim() !== "true") throw new Error(`${vaultAgent.name} stopped before rendering its files:\n${logs.stderr}`);
+    return false;
+  }, 30_000, 250);
 }
 
 /** The local stand-ins of a stack with a gateway, by the names the replay runs them under. */
