@@ -147,7 +147,7 @@ describe.skipIf(SKIP)("the alert pipeline on a real Docker Engine: agent to aler
     [plan.gateway!.name, plan.proxyEvents!.name].flatMap((container) =>
       stdoutLines(container).filter((line) => String(line.event_type).startsWith("alert_")).map((line) => ({ container, line })));
 
-  it("5 refused CONNECTs, 3 permission refusals and 10 rate-limited calls from one agent: one alert each, each resolved once, nothing else", async () => {
+  it("5 refused CONNECTs, 3 permission refusals and 10 rate-limited calls from one agent: one alert each, delivered to Slack, each resolved once, nothing else", async () => {
     const agent = plan.agents[0];
     const role = plan.roles.find((r) => r.name === agent.role)!;
     const listener = plan.gateway!.roles.find((r) => r.role === role.name)!;
