@@ -21,8 +21,12 @@ export class KeyStore {
     private readonly pollMs = 1_000,
   ) {}
 
-  /** Reads every key once and starts following changes. */
+  /**
+   * Reads every key once and starts following changes. Without tools there is nothing to follow,
+   * and no directory either: a Docker gateway whose tools hold no keys mounts no key volume.
+   */
   async start(): Promise<void> {
+    if (this.tools.length === 0) return;
     await Promise.all(this.tools.map((tool) => this.reload(tool)));
     this.watcher = watch(this.dir, (_event, file) => {
       const tool = file?.toString();

@@ -24,18 +24,17 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App } from "cdktf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RapidClawStack } from "../../src";
 import { GATEWAY_BUNDLE_PATH } from "../../src/constructs/gateway-bundle";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps } from "../../src/model/types";
 import type { PlannedGateway } from "../../src/plan/gateway-plan";
 import { compileFirewall, type FirewallPlan } from "../../src/plan/plan";
 import { SQUID_GATEWAY_LOG_ROLE } from "../../src/render/squid-conf";
 import { selfSignedCertificate } from "../gateway/support/upstream";
-import { busyboxRoot, DockerEngine, nodeImage, redisImage, squidRoot } from "./support/docker-engine";
+import { DockerEngine } from "./support/docker-engine";
 import { httpFrom, probeFrom, type HttpAnswer, type HttpCall } from "./support/docker-probe";
-import { replayContainer, replayNetworks, replayVolumes, resourceName } from "./support/docker-replay";
+import { replayContainer, replayNetworks, replayVolumes } from "./support/docker-replay";
+import { containerNamed, importGatewayStackImages, proxyWithHostsFile, renderAsVaultAgent, synthesizeToDisk, untilReady, withTestCa } from "./support/gateway-replay";
 import { NetAgent } from "./support/net-agent-client";
 import type { RecordedRequest } from "./support/net-agent-protocol";
 import { missingPrerequisites, skipLoudly } from "./support/prerequisites";
@@ -92,20 +91,6 @@ const PROXY_IMAGE = "rapidclaw-test/squid";
 const GATEWAY_IMAGE = "rapidclaw-test/gateway";
 const REPO = join(__dirname, "..", "..");
 
-/**
- * The stack as `cdktf synth` writes it: its JSON (resources' `//` metadata left out, as in
- * `Testing.synth`) and its directory, which holds the file assets its uploads name.
- */
-function synthesizeToDisk(outdir: string, spec: FirewallSpecProps): { doc: Json; stackDir: string } {
-  const app = new App({ outdir });
-  new RapidClawStack(app, "agent-firewall", spec);
-  app.synth();
-  const stackDir = join(outdir, "stacks", "agent-firewall");
-  const doc = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
-  for (const resources of Object.values<Json>(doc.resource)) for (const resource of Object.values<Json>(resources)) delete resource["//"];
-  return { doc, stackDir };
-}
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
@@ -137,35 +122,21 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
     await netAgent.call({ op: "serveHttps", host: UPSTREAM, port: 443, cert: certificate.cert, key: certificate.key });
 
     imageDir = mkdtempSync(join(tmpdir(), "hgwe-images-"));
-    engine.importImage(busyboxRoot(imageDir), AGENT_IMAGE);
-    engine.importImage(squidRoot(imageDir), PROXY_IMAGE);
-    const node = nodeImage(imageDir);
-    engine.importImage(node.root, gateway.image, node.changes);
-    const redis = redisImage(imageDir);
-    engine.importImage(redis.root, gateway.redis.image, redis.changes);
+    importGatewayStackImages(engine, imageDir, gateway, { agent: AGENT_IMAGE, proxy: PROXY_IMAGE });
 
     replayNetworks(engine, doc);
     replayVolumes(engine, doc);
     const containers = Object.values<Json>(doc.resource.docker_container);
-    const named = (name: string) => {
-      const container = containers.find((c) => c.name === name);
-      if (!container) throw new Error(`no container ${name} in the synthesized JSON: ${containers.map((c) => c.name).join(", ")}`);
-      return container;
-    };
-    const proxy = named(plan.names.proxy);
-    const conf = proxy.upload.find((u: { file: string }) => u.file === "/etc/squid/squid.conf");
-    const hosts = Object.values(HOSTS).map((name) => `${UPSTREAM} ${name}`).join("\n") + "\n";
-    replayContainer(engine, doc, {
-      ...proxy,
-      upload: [...proxy.upload.filter((u: Json) => u !== conf), { ...conf, content: `${conf.content}hosts_file /etc/squid/hosts\n` }, { file: "/etc/squid/hosts", content: hosts, permissions: "0644" }],
-    }, { image: PROXY_IMAGE });
+    const named = (name: string) => containerNamed(doc, name);
+    const hosts = Object.fromEntries(Object.values(HOSTS).map((name) => [name, UPSTREAM]));
+    replayContainer(engine, doc, proxyWithHostsFile(named(plan.names.proxy), hosts), { image: PROXY_IMAGE });
     replayContainer(engine, doc, named(gateway.redis.name), { image: gateway.redis.image });
 
     const gatewayContainer = named(gateway.name);
     // The default deployment: the stock Node image, the bundle uploaded from the stack's asset.
     expect(gatewayContainer.upload.find((u: Json) => u.file === gateway.paths.bundle)).toMatchObject({ source: expect.stringMatching(/^assets\//), source_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(gatewayContainer.upload.find((u: Json) => u.file === gateway.paths.bundle).content).toBeUndefined();
-    replayContainer(engine, doc, withTestCa(gatewayContainer, gateway, certificate.cert), { image: gateway.image }, stackDir);
+    replayContainer(engine, doc, withTestCa(gatewayContainer, gateway.paths.config, certificate.cert), { image: gateway.image }, stackDir);
     // Vault cannot run here: the Vault Agent container is not replayed; its work is done by writeKeys.
     const vaultAgent = named(gateway.docker!.vaultAgentName);
     writeKeys(engine, doc, vaultAgent, gateway);
@@ -179,7 +150,7 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
       const state = JSON.parse(engine.docker(["inspect", name]).stdout)[0].State;
       expect(state.Running, `${name} is not running:\n${engine.docker(["logs", name], { allowFailure: true }).stderr}`).toBe(true);
     }
-    await untilReady(engine, gateway);
+    await untilReady(engine, gateway.name, gateway.adminPort);
   });
 
   afterAll(async () => {
@@ -339,11 +310,11 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
     expect(Object.values<Json>(own.doc.resource.docker_image).map((i) => i.name)).toContain(image);
 
     engine!.docker(["rm", "-f", gateway.name]);
-    replayContainer(engine!, own.doc, withTestCa(ownGateway, gateway, certificate.cert), { image: GATEWAY_IMAGE }, own.stackDir);
+    replayContainer(engine!, own.doc, withTestCa(ownGateway, gateway.paths.config, certificate.cert), { image: GATEWAY_IMAGE }, own.stackDir);
     // The key volume is a tmpfs, emptied when its last container went: deployed, the Vault Agent
     // holds it; here the keys are written again, as before.
     writeKeys(engine!, own.doc, containers.find((c) => c.name === gateway.docker!.vaultAgentName)!, gateway);
-    await untilReady(engine!, gateway);
+    await untilReady(engine!, gateway.name, gateway.adminPort);
 
     const inside = (script: string) => engine!.docker(["exec", gateway.name, "node", "-e", script]).stdout.trim();
     expect(inside("console.log(process.getuid() + ':' + process.getgid())")).toBe("10002:10002");
@@ -364,48 +335,14 @@ describe.skipIf(SKIP)("the tool gateway on a real Docker Engine, replaying the s
 
 /**
  * Does what the gateway's Vault Agent would (it needs a Vault, which cannot run here): renders
- * each key into the key volume, `<keyDir>/<tool>` holding the key alone, mode 0400, as the Vault
- * Agent container's user and through its mount of the volume.
+ * each key into the key volume, `<keyDir>/<tool>` holding the key alone, mode 0400.
  */
 function writeKeys(engine: DockerEngine, doc: Json, vaultAgent: Json, gateway: PlannedGateway): void {
-  const keyMount = (vaultAgent.mounts as Json[]).find((m) => m.target === gateway.paths.keyDir)!;
-  const volume = resourceName(doc, "docker_volume", keyMount.source);
-  const script = Object.entries(KEYS).map(([tool, key]) => {
-    const file = `${gateway.paths.keyDir}/${tool}`;
-    return `printf '%s\\n' '${key}' > ${file}.tmp && chmod 0400 ${file}.tmp && mv ${file}.tmp ${file}`;
-  }).join(" && ");
-  engine.docker(["run", "--rm", "--user", vaultAgent.user, "--network", "none", "--mount", `type=volume,source=${volume},target=${gateway.paths.keyDir}`, "--entrypoint", "/bin/sh", AGENT_IMAGE, "-c", script]);
+  renderAsVaultAgent(engine, doc, vaultAgent, gateway.paths.keyDir, KEYS, AGENT_IMAGE);
 }
 
 /** Redis' addresses on its networks. */
 function redisAddressesOf(engine: DockerEngine, gateway: PlannedGateway): string[] {
   const inspect = JSON.parse(engine.docker(["inspect", gateway.redis.name]).stdout)[0];
   return Object.values<{ IPAddress: string }>(inspect.NetworkSettings.Networks).map((n) => n.IPAddress);
-}
-
-/** Waits until the gateway's /readyz answers 200 (keys loaded, Redis reachable), asked from inside its container. */
-async function untilReady(engine: DockerEngine, gateway: PlannedGateway): Promise<void> {
-  const ask = `require("http").get("http://127.0.0.1:${gateway.adminPort}/readyz", (r) => { r.pipe(process.stdout); r.on("end", () => process.exit(r.statusCode === 200 ? 0 : 1)); }).on("error", (e) => { console.log(e.message); process.exit(1); })`;
-  let last = "";
-  for (let i = 0; i < 60; i++) {
-    const answer = engine.docker(["exec", gateway.name, "node", "-e", ask], { allowFailure: true });
-    if (answer.status === 0) return;
-    last = answer.stdout + answer.stderr;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  const logs = engine.docker(["logs", gateway.name], { allowFailure: true });
-  throw new Error(`the gateway did not become ready (last /readyz: ${last}):\n${logs.stdout}${logs.stderr}`);
-}
-
-/**
- * The gateway container as the test runs it: with the test CA (`NODE_EXTRA_CA_CERTS` and the CA
- * file next to its config), since the synthesized gateway trusts public roots only.
- */
-function withTestCa(container: Json, gateway: PlannedGateway, cert: string): Json {
-  const caFile = `${gateway.paths.config.slice(0, gateway.paths.config.lastIndexOf("/"))}/test-upstream-ca.pem`;
-  return {
-    ...container,
-    env: [...(container.env ?? []), `NODE_EXTRA_CA_CERTS=${caFile}`],
-    upload: [...(container.upload ?? []), { file: caFile, content: cert, permissions: "0444" }],
-  };
 }

@@ -21,11 +21,11 @@ export async function startReceiver(received: Received[]): Promise<{ server: Ser
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
-/** Waits until `check` holds, or fails naming `what`. */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+/** Waits until `check` holds, asking every `intervalMs` (a costly check asks less often), or fails naming `what`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -23,7 +23,7 @@ const CONTAINER_KEYS = new Set([
 ]);
 const NETWORK_ATTACHMENT_KEYS = new Set(["name", "ipv4_address", "aliases"]);
 const MOUNT_KEYS = new Set(["target", "type", "source", "read_only"]);
-const VOLUME_MOUNT_KEYS = new Set(["container_path", "volume_name", "read_only"]);
+const VOLUME_MOUNT_KEYS = new Set(["container_path", "volume_name", "from_container", "read_only"]);
 const UPLOAD_KEYS = new Set(["file", "content", "content_base64", "source", "source_hash", "permissions"]);
 const IMAGE_KEYS = new Set(["name", "keep_locally", "build", "triggers"]);
 const IMAGE_BUILD_KEYS = new Set(["context"]);
@@ -35,7 +35,7 @@ function onlyKnown(what: string, settings: Json, known: ReadonlySet<string>): vo
 }
 
 /** `${docker_<type>.<id>.name}` → that resource's name in the JSON; a plain name stays as it is. */
-export function resourceName(doc: Json, type: "docker_network" | "docker_volume", reference: string): string {
+export function resourceName(doc: Json, type: "docker_network" | "docker_volume" | "docker_container", reference: string): string {
   if (!reference.includes("${")) return reference;
   const id = new RegExp(`^\\$\\{${type}\\.([^.]+)\\.name\\}$`).exec(reference)?.[1];
   const resource = id === undefined ? undefined : doc.resource[type]?.[id];
@@ -138,7 +138,12 @@ export function replayContainer(engine: DockerEngine, doc: Json, container: Json
     args.push("--mount", `type=volume,target=${mount.target}${source}${mount.read_only ? ",readonly" : ""}`);
   }
   for (const volume of container.volumes ?? []) {
-    onlyKnown(`${what}, volume ${volume.container_path}`, volume, VOLUME_MOUNT_KEYS);
+    onlyKnown(`${what}, volume ${volume.container_path ?? volume.from_container}`, volume, VOLUME_MOUNT_KEYS);
+    // Every volume of another container (proxy-events reads the proxy's log volume): replay that one first.
+    if (volume.from_container !== undefined) {
+      args.push("--volumes-from", `${resourceName(doc, "docker_container", volume.from_container)}${volume.read_only ? ":ro" : ""}`);
+      continue;
+    }
     args.push("--mount", `type=volume,target=${volume.container_path},source=${resourceName(doc, "docker_volume", volume.volume_name)}${volume.read_only ? ",readonly" : ""}`);
   }
   for (const cap of container.capabilities?.drop ?? []) args.push("--cap-drop", cap);

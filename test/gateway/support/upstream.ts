@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
+import { isIPv4 } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -12,14 +13,14 @@ export interface TestCertificate {
   readonly key: string;
 }
 
-/** Makes a self-signed certificate for `names` with openssl. */
+/** Makes a self-signed certificate for `names` (host names, or IPv4 addresses) with openssl. */
 export function selfSignedCertificate(names: ReadonlyArray<string>): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), "h3-gateway-tls-"));
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
   execFileSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-    "-subj", "/CN=rapidclaw test upstream", "-addext", `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+    "-subj", "/CN=rapidclaw test upstream", "-addext", `subjectAltName=${names.map((n) => `${isIPv4(n) ? "IP" : "DNS"}:${n}`).join(",")}`,
     "-addext", "basicConstraints=critical,CA:TRUE",
     "-keyout", keyFile, "-out", certFile,
   ], { stdio: "ignore" });
