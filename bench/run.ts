@@ -82,17 +82,19 @@ function coldRun(label: string, path: string, args: string[], check: string | un
   }
   return result;
 }
-const handWrittenScript = (platform: AgentPlatform) => `cold/hand-written-${platform}.js`;
+// The hand-written program's literals, written once per platform outside any timing.
+const handWrittenPlan = (platform: AgentPlatform) => join(coldOut.path, `hand-written-${platform}.json`);
+for (const platform of PLATFORMS) runNode(script("cold/write-hand-written-plan.js"), [platform, handWrittenPlan(platform)]);
 for (const platform of PLATFORMS) {
   // Untimed discovery runs: which provider modules each program loads.
   const library = coldRun(`library (${platform})`, "cold/library.js", [platform, coldOut.path], undefined, { BENCH_LIST_MODULES: "1" });
   reference[platform] = readFileSync(coldFile, "utf8");
-  const handWritten = coldRun(`hand-written (${platform})`, handWrittenScript(platform), [coldOut.path], reference[platform], { BENCH_LIST_MODULES: "1" });
+  const handWritten = coldRun(`hand-written (${platform})`, "cold/hand-written.js", [handWrittenPlan(platform), coldOut.path], reference[platform], { BENCH_LIST_MODULES: "1" });
   modules[platform] = { library: library.report.providerModules ?? [], handWritten: handWritten.report.providerModules ?? [] };
 }
 const coldVariants = (platform: AgentPlatform): { name: ColdVariant; path: string; args: string[]; check?: string }[] => [
   { name: "library", path: "cold/library.js", args: [platform, coldOut.path], check: reference[platform] },
-  { name: "handWritten", path: handWrittenScript(platform), args: [coldOut.path], check: reference[platform] },
+  { name: "handWritten", path: "cold/hand-written.js", args: [handWrittenPlan(platform), coldOut.path], check: reference[platform] },
   { name: "emptyLibraryModules", path: "cold/empty-stack.js", args: [coldOut.path, ...modules[platform].library] },
   { name: "emptyPlatformModules", path: "cold/empty-stack.js", args: [coldOut.path, ...modules[platform].handWritten] },
 ];
