@@ -4,6 +4,14 @@ import { AssetType, TerraformAsset, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { GatewayBundle } from "../constructs/gateway-bundle";
 
+/** Each bundle's sha256, hex, computed once (the packaged bundle is one object per process). */
+const digests = new WeakMap<GatewayBundle, string>();
+function sha256Of(bundle: GatewayBundle): string {
+  let digest = digests.get(bundle);
+  if (digest === undefined) digests.set(bundle, (digest = createHash("sha256").update(bundle.text).digest("hex")));
+  return digest;
+}
+
 /**
  * The gateway bundle as a Docker upload from a file asset of the stack: synthesis copies the file
  * to `assets/<id>/<sha256>/rapidclaw-gateway.cjs` beside the stack's JSON, and the container
@@ -13,7 +21,7 @@ import type { GatewayBundle } from "../constructs/gateway-bundle";
  */
 export function bundleUpload(scope: Construct, bundle: GatewayBundle, file: string, permissions: string): ContainerUpload {
   const stack = TerraformStack.of(scope);
-  const hash = createHash("sha256").update(bundle.text).digest("hex");
+  const hash = sha256Of(bundle);
   const id = `rapidclaw-gateway-bundle-${hash.slice(0, 12)}`;
   const asset = (stack.node.tryFindChild(id) as TerraformAsset | undefined)
     ?? new TerraformAsset(stack, id, { path: bundle.path, type: AssetType.FILE, assetHash: hash });

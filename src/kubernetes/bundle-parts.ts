@@ -18,15 +18,22 @@ export interface BundleParts {
   readonly key: string;
 }
 
+/** The last bundle text split, its parts escaped for Terraform: the same bundle serves every stack of a process. */
+let lastParts: { readonly text: string; readonly parts: string[] } | undefined;
+function literalParts(text: string): string[] {
+  if (lastParts?.text !== text) lastParts = { text, parts: configMapParts(text).map(terraformLiteral) };
+  return lastParts.parts;
+}
+
 /**
  * The bundle in ConfigMaps of their own, in parts: it is larger than the 1 MiB a ConfigMap may
  * hold. Ids `bundle`, `bundle-1`, … under `scope`.
  */
 export function bundleConfigMaps(scope: Construct, owner: string, namespace: string, labels: Record<string, string>, bundlePath: string, text: string): BundleParts {
   const key = `${posix.basename(bundlePath)}.part`;
-  const configMaps = configMapParts(text).map((part, i) => new kubernetesClasses.ConfigMapV1(scope, i === 0 ? "bundle" : `bundle-${i}`, {
+  const configMaps = literalParts(text).map((part, i) => new kubernetesClasses.ConfigMapV1(scope, i === 0 ? "bundle" : `bundle-${i}`, {
     metadata: { name: i === 0 ? `${owner}-bundle` : `${owner}-bundle-${i}`, namespace, labels },
-    data: { [key]: terraformLiteral(part) },
+    data: { [key]: part },
   }));
   return { configMaps, key };
 }
