@@ -229,7 +229,7 @@ export function renderResults(r: BenchResults): string {
   line(
     `The reference example: \`RapidClawStack\` with \`firewallScenario(AgentPlatform.DOCKER)\` and \`firewallScenario(AgentPlatform.KUBERNETES)\` (six tools, two roles, two agents). ` +
       "The timed unit, identical for every variant: `new App({ outdir })` into a temporary directory, build the stack, `app.synth()` (validations, the stack's JSON and the manifest written to disk). " +
-      "The **hand-written floor** (bench/floors/hand-written-*.ts) is a plain cdktf program without the library: the same prebuilt provider classes by deep import, the documents (squid.conf, role profiles, Vault policies) as literals, plain `Construct` scopes giving every resource the library's construct path. " +
+      "The **hand-written floor** (bench/floors/hand-written.ts) is the plain cdktf program a user would write by hand for the same JSON, without the library: every resource and provider through the same prebuilt typed class by deep import, configured with literals (documents, references as `${…}` text), the same outputs, assets and stack overrides, under plain `Construct` scopes giving every element the library's construct path. Its literals are read off the library's construct tree before any timing, so it cannot drift from the library; only constructing the typed classes and synthesizing is timed. " +
       "The **generic floor** (bench/floors/generic.ts) rebuilds the library's JSON with cdktf's generic `TerraformResource` (`terraformResourceType`, every attribute by `addOverride`), a bare `TerraformProvider` and `TerraformOutput`. " +
       "**Every run of both floors is compared byte for byte with the library's JSON; the benchmark stops if one differs.** " +
       `One process per platform; ${r.seedInProcess[platforms[0]].warmup} warm-up rounds, then ${r.seedInProcess[platforms[0]].rounds} rounds, each running the three variants once in a rotating order.`,
@@ -481,9 +481,9 @@ export function renderResults(r: BenchResults): string {
   line("- Everything runs from JavaScript compiled by `tsc -p bench/tsconfig.json` into dist/bench-build (the library's sources included), never through tsx.");
   line("- No forced garbage collection between runs: a `gc()` before each run made every variant about three times slower (the heap shrinks and is grown again within the run), which would measure something no user runs. Collections fall where they fall; rotation spreads them over the variants.");
   line("- Ratios are medians of per-round ratios (each round measures every variant once, within a few hundred milliseconds), so slow periods of the shared machine affect both sides of a ratio.");
-  line("- The hand-written floor hard-codes the example's documents, so the library's validation, planning and rendering count against the library; its construct tree mirrors the library's because byte-identical JSON requires equal construct paths.");
+  line("- The hand-written floor is given every value as a literal, so the library's validation, planning, rendering and its check of the stack's layers (`verifyLayers`) count against the library; its construct tree mirrors the library's because byte-identical JSON requires equal construct paths. Its cold process reads those literals from a JSON file (as a program parses its own source), which counts in its load time.");
   line("- Scaling times include `app.synth()` writing the JSON (up to tens of MiB) to a temporary directory.");
-  line("- The floors must produce the library's JSON byte for byte; when the library's output changes, `npx tsx bench/floors/refresh-seed-documents.ts` refreshes the hand-written floors' literal documents, and other differences need an edit of bench/floors/hand-written-*.ts (the benchmark names the first differing character).");
+  line("- The floors must produce the library's JSON byte for byte (the benchmark names the first differing character); both are read off the library's output, and `npm test` checks them on both platforms (test/bench-floors.test.ts), so a construct they cannot replay yet fails there, not in a bench run.");
   line();
   return out.join("\n");
 }

@@ -22,7 +22,7 @@ import { planOf } from "../../src/plan/firewall-spec";
 const platform = process.argv[2] as AgentPlatform;
 const warmup = Number(process.argv[3]);
 const rounds = Number(process.argv[4]);
-const TRACE_RUNS = 100;
+const TRACE_RUNS = 30;
 
 // The module object every cdktf caller goes through (`(0, stack_trace_1.captureStackTrace)()`).
 const stackTraceModule = require("cdktf/lib/tokens/private/stack-trace") as { captureStackTrace: (below?: unknown) => string[] };
