@@ -34,7 +34,7 @@ const QUICK = process.env.BENCH_QUICK === "1";
 const PLAN = QUICK
   ? { seedWarmup: 3, seedRounds: 5, coldRounds: 2, scaleSizes: [10, 100], scaleRounds: 1, scaleReps: { 10: 2, 100: 1, 1000: 1 } as Record<number, number>, toolCounts: [25], importRounds: 1, attributionRuns: 1, diagnoseWarmup: 3, diagnoseRounds: 5 }
   : // Sized to finish within 20 minutes on this 2-core machine under its usual load (issue 25).
-    { seedWarmup: 20, seedRounds: 50, coldRounds: 10, scaleSizes: [10, 100, 1000], scaleRounds: 2, scaleReps: { 10: 5, 100: 2, 1000: 1 } as Record<number, number>, toolCounts: [25, 100], importRounds: 4, attributionRuns: 3, diagnoseWarmup: 10, diagnoseRounds: 30 };
+    { seedWarmup: 15, seedRounds: 30, coldRounds: 8, scaleSizes: [10, 100, 1000], scaleRounds: 1, scaleReps: { 10: 5, 100: 2, 1000: 1 } as Record<number, number>, toolCounts: [25, 100], importRounds: 3, attributionRuns: 3, diagnoseWarmup: 10, diagnoseRounds: 20 };
 
 const PLATFORMS = [AgentPlatform.DOCKER, AgentPlatform.KUBERNETES];
 const script = (path: string) => join(__dirname, path);
