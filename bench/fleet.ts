@@ -1,3 +1,4 @@
+import { EXAMPLE_PROXY_IMAGE } from "../examples/firewall-scenario";
 import { AgentPlatform, ToolAccess, type FirewallSpecProps, type RoleProps, type ToolProps } from "../src/model/types";
 
 /** Tools in every generated fleet (the brief: 50 tools). */
@@ -82,5 +83,7 @@ export function fleetSpec(platform: AgentPlatform, roles: number, toolCount = FL
     roles: roleProps,
     agents,
     ...(platform === AgentPlatform.DOCKER ? { docker: { roleSubnets: Object.fromEntries(Object.keys(roleProps).map((name, r) => [name, `10.${64 + (r >> 8)}.${r % 256}.0/24`])) } } : {}),
+    // Kubernetes cannot build the proxy image: the fleets name the example's pushed one.
+    ...(platform === AgentPlatform.KUBERNETES ? { proxy: { image: EXAMPLE_PROXY_IMAGE } } : {}),
   };
 }

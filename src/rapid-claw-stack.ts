@@ -132,6 +132,11 @@ export class RapidClawStack extends TerraformStack {
   /** Who may scrape the metrics, and the `PodMonitor`, with `metricsScrape` set; undefined without it. */
   public readonly metricsScrape?: MetricsScrape;
 
+  /** Whether `app.synth()` is synthesizing this stack now. */
+  private synthesizing = false;
+  /** The JSON the layer check rendered during this synthesis, for the synthesizer to write. */
+  private renderedForSynthesis?: { [key: string]: any };
+
   constructor(scope: Construct, id: string, props: RapidClawStackProps) {
     const spec = validatedSpec(pathOfChild(scope, id), props);
     super(scope, id);
@@ -164,7 +169,29 @@ export class RapidClawStack extends TerraformStack {
       const namespace = props.prometheusRule.namespace ?? this.network.namespaceName;
       this.prometheusRule = new PrometheusAlertRules(this, PART_IDS.prometheusRule, { spec, labels: props.prometheusRule.labels, namespace });
     }
-    if (props.verifyLayers !== false) this.node.addValidation({ validate: () => widerLayerProblems(this, spec.props) });
+    if (props.verifyLayers !== false) {
+      this.node.addValidation({
+        validate: () => {
+          const json = this.toTerraform();
+          // Within synthesis the JSON written next is this one: validations run right before it
+          // is rendered, and may not change the stack. Rendering it once saves a second full pass.
+          if (this.synthesizing) this.renderedForSynthesis = json;
+          return widerLayerProblems(json, spec.props);
+        },
+      });
+      const synthesizer = this.synthesizer;
+      this.synthesizer = {
+        synthesize: (session) => {
+          this.synthesizing = true;
+          try {
+            synthesizer.synthesize(session);
+          } finally {
+            this.synthesizing = false;
+            this.renderedForSynthesis = undefined;
+          }
+        },
+      };
+    }
 
     new TerraformOutput(this, "proxy_urls", {
       description: "Proxy URL (HTTPS_PROXY) of each role",
@@ -177,6 +204,16 @@ export class RapidClawStack extends TerraformStack {
       });
     }
     addProbeOutputs(this, plan, this.proxy.proxyUrls, this.gateway);
+  }
+
+  /**
+   * The stack's Terraform JSON. During `app.synth()` with `verifyLayers`, the JSON the layer check
+   * rendered moments before (once); otherwise rendered afresh.
+   */
+  public toTerraform(): any {
+    const rendered = this.renderedForSynthesis;
+    this.renderedForSynthesis = undefined;
+    return rendered ?? super.toTerraform();
   }
 }
 

@@ -96,7 +96,7 @@ const medianOf = (values: number[]) => summarize(values).median;
 /** What the library creates, per resource type: what multiplies it, and why it exists. */
 const RESOURCE_MODEL: Record<string, { scope: keyof Multipliers; why: string }[]> = {
   docker: [
-    { scope: "fixed", why: "the proxy's egress `docker_network`, the Squid `docker_image` and `docker_container`, and in Vault the KV v2 `vault_mount`, its `vault_kv_secret_backend_v2` settings and the AppRole `vault_auth_backend`: one firewall, one of each" },
+    { scope: "fixed", why: "2 × `docker_network` (the proxy's egress network and the network of the proxy's event follower and its Redis), 3 × `docker_image` and `docker_container` (Squid; `rapidclaw proxy-events`, which follows the proxy's log and keeps the alert windows; the bundled Redis those windows live in), and in Vault the KV v2 `vault_mount`, its `vault_kv_secret_backend_v2` settings and the AppRole `vault_auth_backend`: one firewall, one of each" },
     { scope: "roles", why: "`docker_network`: the role's own internal network (its subnet is what the role's AppRole login is bound to); the proxy's address on it is one entry in the proxy container, not a resource" },
     { scope: "agentImages", why: "`docker_image`: one per distinct agent image, shared by every agent that runs it" },
     { scope: "keyedTools", why: "`time_rotating` (the rotation schedule) and `vault_kv_secret_v2` (the key and the tool's config): one key per tool, whatever the number of roles using it (plus one `ephemeral` `random_password` block, which is not a resource and holds no state)" },
@@ -104,7 +104,7 @@ const RESOURCE_MODEL: Record<string, { scope: keyof Multipliers; why: string }[]
     { scope: "agents", why: "`docker_container`: the agent itself; its role profile travels inside it as uploaded files, not as resources" },
   ],
   kubernetes: [
-    { scope: "fixed", why: "the namespace, the agents' default-deny and DNS NetworkPolicies; the proxy's ConfigMap, Deployment, Service, PodDisruptionBudget and NetworkPolicy; Vault's mount, KV settings, Kubernetes auth backend and its config: one firewall, one of each" },
+    { scope: "fixed", why: "the namespace and the agents' default-deny NetworkPolicy; the proxy's ConfigMap, Deployment, Service, PodDisruptionBudget and NetworkPolicy; for its event follower (a sidecar of the proxy pods) a ConfigMap with its firewall file, two ConfigMaps holding the gateway program in parts under 1 MiB, and a NetworkPolicy; the bundled Redis's Deployment, Service and NetworkPolicy; Vault's mount, KV settings, Kubernetes auth backend and its config: one firewall, one of each" },
     { scope: "keyedTools", why: "`time_rotating` and `vault_kv_secret_v2`, as on Docker: one key per tool" },
     { scope: "roles", why: "the role's egress NetworkPolicy (its own proxy port), its ServiceAccount (the identity Vault binds) and the ConfigMap of its profile documents; the role's proxy port is one entry in the proxy's Service, Deployment and NetworkPolicy, not a resource" },
     { scope: "rolesWithKeys", why: "`vault_policy` and `vault_kubernetes_auth_backend_role`, as on Docker" },
@@ -120,8 +120,8 @@ interface Multipliers {
   agents: number;
 }
 const PER_UNIT: Record<string, Multipliers> = {
-  docker: { fixed: 6, agentImages: 1, keyedTools: 2, roles: 1, rolesWithKeys: 2, agents: 1 },
-  kubernetes: { fixed: 12, agentImages: 0, keyedTools: 2, roles: 3, rolesWithKeys: 2, agents: 1 },
+  docker: { fixed: 11, agentImages: 1, keyedTools: 2, roles: 1, rolesWithKeys: 2, agents: 1 },
+  kubernetes: { fixed: 18, agentImages: 0, keyedTools: 2, roles: 3, rolesWithKeys: 2, agents: 1 },
 };
 function modelledResources(platform: string, fleet: FleetShape): number {
   const k = PER_UNIT[platform];
@@ -229,7 +229,7 @@ export function renderResults(r: BenchResults): string {
   line(
     `The reference example: \`RapidClawStack\` with \`firewallScenario(AgentPlatform.DOCKER)\` and \`firewallScenario(AgentPlatform.KUBERNETES)\` (six tools, two roles, two agents). ` +
       "The timed unit, identical for every variant: `new App({ outdir })` into a temporary directory, build the stack, `app.synth()` (validations, the stack's JSON and the manifest written to disk). " +
-      "The **hand-written floor** (bench/floors/hand-written-*.ts) is a plain cdktf program without the library: the same prebuilt provider classes by deep import, the documents (squid.conf, role profiles, Vault policies) as literals, plain `Construct` scopes giving every resource the library's construct path. " +
+      "The **hand-written floor** (bench/floors/hand-written.ts) is the plain cdktf program a user would write by hand for the same JSON, without the library: every resource and provider through the same prebuilt typed class by deep import, configured with literals (documents, references as `${…}` text), the same outputs, assets and stack overrides, under plain `Construct` scopes giving every element the library's construct path. Its literals are read off the library's construct tree before any timing, so it cannot drift from the library; only constructing the typed classes and synthesizing is timed. " +
       "The **generic floor** (bench/floors/generic.ts) rebuilds the library's JSON with cdktf's generic `TerraformResource` (`terraformResourceType`, every attribute by `addOverride`), a bare `TerraformProvider` and `TerraformOutput`. " +
       "**Every run of both floors is compared byte for byte with the library's JSON; the benchmark stops if one differs.** " +
       `One process per platform; ${r.seedInProcess[platforms[0]].warmup} warm-up rounds, then ${r.seedInProcess[platforms[0]].rounds} rounds, each running the three variants once in a rotating order.`,
@@ -295,7 +295,7 @@ export function renderResults(r: BenchResults): string {
       const own = p === "docker" ? /provider-(docker|vault|random|time)\// : /provider-(kubernetes|vault|random|time)\//;
       return own.test(key) ? "provider classes the platform uses" : "provider classes of the other platform";
     }
-    if (key === "library (src)") return "library code (incl. building its zod schemas)";
+    if (key === "library (src)") return "library code";
     if (key === "bench") return "bench entry";
     return `${key} (library dependency)`;
   };
@@ -481,9 +481,9 @@ export function renderResults(r: BenchResults): string {
   line("- Everything runs from JavaScript compiled by `tsc -p bench/tsconfig.json` into dist/bench-build (the library's sources included), never through tsx.");
   line("- No forced garbage collection between runs: a `gc()` before each run made every variant about three times slower (the heap shrinks and is grown again within the run), which would measure something no user runs. Collections fall where they fall; rotation spreads them over the variants.");
   line("- Ratios are medians of per-round ratios (each round measures every variant once, within a few hundred milliseconds), so slow periods of the shared machine affect both sides of a ratio.");
-  line("- The hand-written floor hard-codes the example's documents, so the library's validation, planning and rendering count against the library; its construct tree mirrors the library's because byte-identical JSON requires equal construct paths.");
+  line("- The hand-written floor is given every value as a literal, so the library's validation, planning, rendering and its check of the stack's layers (`verifyLayers`) count against the library; its construct tree mirrors the library's because byte-identical JSON requires equal construct paths. Its cold process reads those literals from a JSON file (as a program parses its own source), which counts in its load time.");
   line("- Scaling times include `app.synth()` writing the JSON (up to tens of MiB) to a temporary directory.");
-  line("- The floors must produce the library's JSON byte for byte; when the library's output changes, `npx tsx bench/floors/refresh-seed-documents.ts` refreshes the hand-written floors' literal documents, and other differences need an edit of bench/floors/hand-written-*.ts (the benchmark names the first differing character).");
+  line("- The floors must produce the library's JSON byte for byte (the benchmark names the first differing character); both are read off the library's output, and `npm test` checks them on both platforms (test/bench-floors.test.ts), so a construct they cannot replay yet fails there, not in a bench run.");
   line();
   return out.join("\n");
 }
@@ -535,20 +535,17 @@ function findings(r: BenchResults, c: Computed): string[] {
     out.push(
       `${PLATFORM_NAME[p]}, cold: ${s.median.toFixed(2)}× the empty-stack floor with the same provider modules (target ≤ ${TARGETS.coldOverFloor}×: ${s.median <= TARGETS.coldOverFloor ? "met" : "missed"}); ` +
         `${c.coldRatios[p].platformModules.median.toFixed(2)}× the floor with only the ${PLATFORM_NAME[p]} modules. The difference is what the library loads and runs besides cdktf: its dependencies (${depText}), ` +
-        `its own code (${(a["library code (incl. building its zod schemas)"] ?? 0).toFixed(0)} ms, much of it building the zod schemas), and a first build + synth that also runs validation and rendering cold ` +
+        `its own code (${(a["library code"] ?? 0).toFixed(0)} ms to load), and a first build + synth that also runs validation, planning, rendering and the check of the stack's layers (\`verifyLayers\`) cold ` +
         `(${(a[FIRST_BUILD] ?? 0).toFixed(0)} ms, in the instrumented runs, against ${summarize(r.cold.platforms[p].handWritten.map((x) => x.doneMs - x.loadedMs)).median.toFixed(0)} ms for the hand-written program's first build + synth)` +
         (other > 1 ? `; it also loads provider classes of the other platform (${other.toFixed(0)} ms), because the constructs import both platforms' classes.` : ".") +
         ` Even the hand-written program is ${c.coldRatios[p].handWrittenOverFloor.median.toFixed(2)}× the floor with the platform's modules (it synthesizes the example, the floor an empty stack). ` +
         (s.median > TARGETS.coldOverFloor
           ? (() => {
               const needed = medianOf(r.cold.platforms[p].library.map((x) => x.wallMs)) - TARGETS.coldOverFloor * medianOf(r.cold.platforms[p].emptyLibraryModules.map((x) => x.wallMs));
-              const zod = a["zod (library dependency)"] ?? 0;
-              const own = a["library code (incl. building its zod schemas)"] ?? 0;
+              const own = a["library code"] ?? 0;
               return (
-                `Meeting ${TARGETS.coldOverFloor}× would take about ${needed.toFixed(0)} ms off the library's cold run (medians); loading zod (which loads all of its locale files) takes ${zod.toFixed(0)} ms and the library's own code with its zod schemas ${own.toFixed(0)} ms, ` +
-                (needed <= zod + own
-                  ? "so it would mean validating with something lighter than zod, not a local fix."
-                  : `together less than that, so even without zod the library would stay over the target here; the hand-written program, which validates and renders nothing, is at ${c.coldRatios[p].handWrittenOverFloor.median.toFixed(2)}×.`)
+                `Meeting ${TARGETS.coldOverFloor}× would take about ${needed.toFixed(0)} ms off the library's cold run (medians); loading the library's own code takes ${own.toFixed(0)} ms (valid typed props are checked without zod, which is no longer loaded), ` +
+                `so most of the gap is the first build + synth, which runs the library's validation, planning, rendering and layer check once, before V8 has optimized any of it; the hand-written program, which validates and renders nothing, is at ${c.coldRatios[p].handWrittenOverFloor.median.toFixed(2)}×.`
               );
             })()
           : ""),

@@ -7,22 +7,22 @@
 //    program run as many frames deeper as the library's constructs add, then also validating and
 //    planning the seed (FirewallSpec.fromProps), then also rendering its documents, alternating
 //    with the library and the plain floor round by round.
-import { AgentPlatform, RapidClawStack } from "../../src";
+import type { AgentPlatform } from "../../src";
 import { firewallScenario } from "../../examples/firewall-scenario";
 import { FirewallSpec } from "../../src/plan/firewall-spec";
 import { buildRoleProfile, renderRoleProfileYaml, renderRoleProfileJson } from "../../src/render/role-profile";
 import { renderSquidConfForPlan } from "../../src/render/squid-conf";
 import { vaultPolicyForRole } from "../../src/render/vault-policy";
-import { buildGenericStack, planGenericStack } from "../floors/generic";
-import { buildHandWrittenDocker } from "../floors/hand-written-docker";
-import { buildHandWrittenKubernetes } from "../floors/hand-written-kubernetes";
+import { buildGenericStack } from "../floors/generic";
+import { buildHandWrittenStack } from "../floors/hand-written";
+import { librarySeed, seedReference } from "../floors/seed";
 import { assertIdentical, readSynthesized, temporaryOutdir, timeSynth, type StackBuilder } from "../lib/synth";
 import { planOf } from "../../src/plan/firewall-spec";
 
 const platform = process.argv[2] as AgentPlatform;
 const warmup = Number(process.argv[3]);
 const rounds = Number(process.argv[4]);
-const TRACE_RUNS = 100;
+const TRACE_RUNS = 30;
 
 // The module object every cdktf caller goes through (`(0, stack_trace_1.captureStackTrace)()`).
 const stackTraceModule = require("cdktf/lib/tokens/private/stack-trace") as { captureStackTrace: (below?: unknown) => string[] };
@@ -60,11 +60,9 @@ function libraryOwnWork(render: boolean): void {
 
 const outdir = temporaryOutdir(`diagnose-${platform}`);
 try {
-  const library: StackBuilder = (app, id) => new RapidClawStack(app, id, firewallScenario(platform));
-  const handWritten: StackBuilder = platform === AgentPlatform.DOCKER ? buildHandWrittenDocker : buildHandWrittenKubernetes;
-  timeSynth(outdir.path, library);
-  const reference = readSynthesized(outdir.path);
-  const genericPlan = planGenericStack(JSON.parse(reference));
+  const library = librarySeed(platform);
+  const { json: reference, handWritten: handWrittenPlan, generic: genericPlan } = seedReference(platform, outdir.path);
+  const handWritten: StackBuilder = (app, id) => buildHandWrittenStack(app, id, handWrittenPlan);
 
   // 1. Stack traces, variant after variant.
   stackTraceModule.captureStackTrace = countingCapture;

@@ -1,30 +1,26 @@
 // Child process: the seed scenario on one platform, in-process synthesis time of the library and
 // of both floors, alternating. Usage: node seed-in-process.js <platform> <warmup> <rounds>
 // Prints one JSON line: raw wall-clock and CPU milliseconds per variant, in round order.
-import { AgentPlatform, RapidClawStack } from "../../src";
-import { firewallScenario } from "../../examples/firewall-scenario";
-import { buildGenericStack, planGenericStack } from "../floors/generic";
-import { buildHandWrittenDocker } from "../floors/hand-written-docker";
-import { buildHandWrittenKubernetes } from "../floors/hand-written-kubernetes";
+import type { AgentPlatform } from "../../src";
+import { buildGenericStack } from "../floors/generic";
+import { buildHandWrittenStack } from "../floors/hand-written";
+import { librarySeed, seedReference } from "../floors/seed";
 import { assertIdentical, readSynthesized, temporaryOutdir, timeSynth, type StackBuilder } from "../lib/synth";
 
 const [platformArg, warmupArg, roundsArg] = process.argv.slice(2);
 const platform = platformArg as AgentPlatform;
-if (platform !== AgentPlatform.DOCKER && platform !== AgentPlatform.KUBERNETES) throw new Error(`unknown platform ${platformArg}`);
+const library = librarySeed(platform);
 const warmup = Number(warmupArg);
 const rounds = Number(roundsArg);
 
 const outdir = temporaryOutdir(`seed-${platform}`);
 try {
-  const library: StackBuilder = (app, id) => new RapidClawStack(app, id, firewallScenario(platform));
-  timeSynth(outdir.path, library);
-  const reference = readSynthesized(outdir.path);
-  const genericPlan = planGenericStack(JSON.parse(reference));
+  const { json: reference, handWritten, generic } = seedReference(platform, outdir.path);
 
   const variants: [string, StackBuilder][] = [
     ["library", library],
-    ["handWritten", platform === AgentPlatform.DOCKER ? buildHandWrittenDocker : buildHandWrittenKubernetes],
-    ["generic", (app, id) => buildGenericStack(app, id, genericPlan)],
+    ["handWritten", (app, id) => buildHandWrittenStack(app, id, handWritten)],
+    ["generic", (app, id) => buildGenericStack(app, id, generic)],
   ];
   const wallMs: Record<string, number[]> = Object.fromEntries(variants.map(([name]) => [name, []]));
   const cpuMs: Record<string, number[]> = Object.fromEntries(variants.map(([name]) => [name, []]));

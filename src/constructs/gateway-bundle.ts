@@ -1,9 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { packageRoot } from "../terraform/package-files";
 
 /** Where `npm run build` writes the gateway bundle, relative to the package root (listed in `files`). */
 export const GATEWAY_BUNDLE_PATH = "dist/gateway/rapidclaw-gateway.cjs";
+
+/** The packaged bundle as last read, with the file version it was read at. */
+let packagedBundle: { readonly version: string; readonly bundle: GatewayBundle } | undefined;
 
 /**
  * The one-file tool gateway (`rapidclaw gateway`), as a stock Node image runs it. On Docker the
@@ -13,9 +16,18 @@ export const GATEWAY_BUNDLE_PATH = "dist/gateway/rapidclaw-gateway.cjs";
  * exactly what this package shipped. With `gateway.image` the bundle is in the image and none is delivered.
  */
 export class GatewayBundle {
-  /** The bundle this package ships (`dist/gateway/rapidclaw-gateway.cjs`, built by `npm run build`). */
+  /**
+   * The bundle this package ships (`dist/gateway/rapidclaw-gateway.cjs`, built by `npm run build`);
+   * read once per process while the file stays the same (its size and modification time).
+   */
   public static packaged(): GatewayBundle {
-    return GatewayBundle.fromFile(join(packageRoot(), GATEWAY_BUNDLE_PATH));
+    const path = join(packageRoot(), GATEWAY_BUNDLE_PATH);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    const version = stat && `${stat.size}:${stat.mtimeMs}`;
+    if (packagedBundle === undefined || version === undefined || packagedBundle.version !== version) {
+      packagedBundle = { version: version ?? "", bundle: GatewayBundle.fromFile(path) };
+    }
+    return packagedBundle.bundle;
   }
 
   /** A bundle built elsewhere (`npm run build` writes one), read at synthesis. */

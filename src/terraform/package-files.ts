@@ -1,11 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** The package's root: the nearest directory above this file holding its package.json (from the sources and from dist/src alike). */
+let root: string | undefined;
+
+/** The package's root: the nearest directory above this file holding its package.json (from the sources and from dist/src alike); found once per process. */
 export function packageRoot(): string {
+  if (root !== undefined) return root;
   for (let dir = __dirname; ; dir = dirname(dir)) {
     const manifest = join(dir, "package.json");
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "@rapidclaw/agent-firewall") return dir;
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === "@rapidclaw/agent-firewall") return (root = dir);
     if (dirname(dir) === dir) throw new Error(`no package.json of @rapidclaw/agent-firewall above ${__dirname}; reinstall the package`);
   }
 }

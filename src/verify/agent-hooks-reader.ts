@@ -4,7 +4,6 @@
  * `--tool agentTool=tool:ACCESS` arguments). Each hook blocks agent tools it has no entry for, so
  * the entries are what the agent may call, and a hook that does not run lets everything through.
  */
-import { parse as parseYaml } from "yaml";
 import { LABELS } from "../plan/plan";
 import { OPENCLAW_PLUGIN_ID } from "../render/openclaw-config";
 import type { Grant } from "./findings";
@@ -68,7 +67,8 @@ export function readAgentHooks(doc: TerraformDocument): AgentHooks[] {
     if (role === undefined) return [];
     if (/(^|\/)openclaw\.json$/.test(file.path)) return [openClawHooks(file, role)];
     if (/(^|\/)config\.yaml$/.test(file.path)) {
-      const config = parseYaml(file.content) as Record<string, any> | null;
+      // yaml on first use: most stacks ship no Hermes config, and loading it slows every cold start.
+      const config = (require("yaml") as typeof import("yaml")).parse(file.content) as Record<string, any> | null;
       if (config && typeof config === "object" && ("hooks" in config || "toolsets" in config)) return [hermesHooks(file, role, config)];
     }
     return [];

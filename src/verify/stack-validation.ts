@@ -1,17 +1,16 @@
-import type { TerraformStack } from "cdktf";
 import type { FirewallSpecProps } from "../model/types";
 import { LayerStatus } from "./findings";
 import { verifyArtifacts, type VerifyReport } from "./verify-artifacts";
 
 /**
  * Problems for a cdktf validation (`node.addValidation`): every grant of the stack's synthesized
- * Terraform JSON (escape hatches and constructs added by hand included) that is wider than
+ * Terraform JSON `json` (escape hatches and constructs added by hand included) that is wider than
  * `props`, each naming the artifact and the rule, so that `cdktf synth` fails on it.
  */
-export function widerLayerProblems(stack: TerraformStack, props: FirewallSpecProps): string[] {
+export function widerLayerProblems(json: { [key: string]: any }, props: FirewallSpecProps): string[] {
   let report: VerifyReport;
   try {
-    report = verifyArtifacts(stack.toTerraform(), { props, source: "the stack's props" });
+    report = verifyArtifacts(json, { props, source: "the stack's props" });
   } catch (error) {
     // An artifact the readers cannot make sense of (an override that breaks the gateway's JSON, a
     // provider removed): synthesis stops with the reason rather than pass unchecked.

@@ -28,6 +28,19 @@ const REFERENCE = /^\$\{([a-z0-9_]+)\.([^.\s}]+)\.([^}]+)\}$/i;
 /** A Terraform string as the value it stands for: `$${` and `%%{` are its escapes of `${` and `%{`. */
 const unescapeTerraform = (text: string) => text.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 
+/** A shipped file whose text is unescaped on first read. */
+function shippedFile(path: string, written: string, where: string, resource: TerraformResource): ShippedFile {
+  let content: string | undefined;
+  return {
+    path,
+    where,
+    resource,
+    get content() {
+      return (content ??= unescapeTerraform(written));
+    },
+  };
+}
+
 const asList = (value: unknown): any[] => (Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]);
 
 export class TerraformDocument {
@@ -64,19 +77,22 @@ export class TerraformDocument {
     return body === undefined ? undefined : { type: match[1], id: match[2], address: `${match[1]}.${match[2]}`, body };
   }
 
-  /** Files shipped by Docker uploads and Kubernetes ConfigMaps. */
+  private shipped?: ShippedFile[];
+
+  /**
+   * Files shipped by Docker uploads and Kubernetes ConfigMaps, listed once per document; each
+   * file's text is unescaped when first read (most readers look at a few files, not a bundle's
+   * megabyte).
+   */
   public files(): ShippedFile[] {
+    if (this.shipped !== undefined) return this.shipped;
     const uploads = this.resources("docker_container").flatMap((resource) =>
-      asList(resource.body.upload).filter((u) => typeof u?.file === "string" && typeof u.content === "string").map((u): ShippedFile => ({
-        path: u.file, content: unescapeTerraform(u.content), where: `${resource.address} upload ${u.file}`, resource,
-      })),
+      asList(resource.body.upload).filter((u) => typeof u?.file === "string" && typeof u.content === "string").map((u) => shippedFile(u.file, u.content, `${resource.address} upload ${u.file}`, resource)),
     );
     const configMaps = this.resources("kubernetes_config_map_v1").flatMap((resource) =>
-      Object.entries((resource.body.data ?? {}) as Record<string, unknown>).filter(([, content]) => typeof content === "string").map(([key, content]): ShippedFile => ({
-        path: key, content: unescapeTerraform(content as string), where: `${resource.address} data["${key}"]`, resource,
-      })),
+      Object.entries((resource.body.data ?? {}) as Record<string, unknown>).filter(([, content]) => typeof content === "string").map(([key, content]) => shippedFile(key, content as string, `${resource.address} data["${key}"]`, resource)),
     );
-    return [...uploads, ...configMaps];
+    return (this.shipped = [...uploads, ...configMaps]);
   }
 }
 
