@@ -22,6 +22,11 @@ export interface OpenLoopResult {
   readonly p99: number;
   readonly p999: number;
   readonly max: number;
+  /** Latencies from when each request was handed to the generator's pool. */
+  readonly servedP50: number;
+  readonly servedP99: number;
+  /** How late the generator handed requests over, p99 (its own CPU starvation). */
+  readonly lagP99: number;
 }
 
 /** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat. */

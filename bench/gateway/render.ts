@@ -15,6 +15,8 @@ export interface Results {
   /** Gateways of earlier commits run beside the current one, oldest first, each with the subjects of the commits that came after it up to the next. */
   ab: Array<{ label: string; commit: string; changes: string[] }>;
   peer?: { binary: string; version: string };
+  /** How the peer was built, or why it was not (BENCH_PEER_NOTE). */
+  peerNote?: string;
   /** Saturation runs by target. */
   max: Record<string, LoadResult[]>;
   half: { rate: number } & Record<string, OpenLoopResult[] | number>;
@@ -63,7 +65,7 @@ Targets: **direct** the HTTPS upstream (bench/gateway/upstream.ts); **bare node:
 
 Saturation: \`wrk -t 1 -c ${r.connections}\` for ${r.seconds} s per run (wrk is C and takes less of the shared CPU than a Node generator would). CPU per call: the process's user + system time (\`/proc/<pid>/stat\`) over the run ÷ the calls wrk counted, which noise moves far less than latency. Half load: bench/gateway/open-loop.ts sends at a constant ${r.half.rate} req/s (half the gateway's median maximum) over ${r.connections} connections whatever the answers do, and times each call from when it was due (as wrk2 does), in µs.
 
-## Targets (issue #25)
+${r.peerNote === undefined ? "" : `**Peer (agentgateway).** ${r.peerNote}\n\n`}## Targets (issue #25)
 
 | figure | target | measured | |
 |---|---|---|---|
@@ -99,9 +101,11 @@ ${targets.map((t) => `| ${t} | ${s(rounds(t).map((x) => x.rps))} | ${t === "dire
 
 ## Open loop at ${r.half.rate} req/s
 
-| target | p50 ms | p99 ms | p99.9 ms | added p50 over bare undici | added p99 over bare undici |
-|---|---|---|---|---|---|
-${proxies.map((t) => `| ${t} | ${s(halfOf(t).map((x) => x.p50), 3)} | ${s(halfOf(t).map((x) => x.p99), 2)} | ${s(halfOf(t).map((x) => x.p999), 2)} | ${t === "bare undici" ? "—" : formatMedianIqr(added(t, "bare undici", "p50"), 3)} | ${t === "bare undici" ? "—" : formatMedianIqr(added(t, "bare undici", "p99"), 2)} |`).join("\n")}
+| target | p50 ms | p99 ms | p99.9 ms | added p50 over bare undici | added p99 over bare undici | p50 / p99 from hand-over, ms | generator lag p99, ms |
+|---|---|---|---|---|---|---|---|
+${proxies.map((t) => `| ${t} | ${s(halfOf(t).map((x) => x.p50), 3)} | ${s(halfOf(t).map((x) => x.p99), 2)} | ${s(halfOf(t).map((x) => x.p999), 2)} | ${t === "bare undici" ? "—" : formatMedianIqr(added(t, "bare undici", "p50"), 3)} | ${t === "bare undici" ? "—" : formatMedianIqr(added(t, "bare undici", "p99"), 2)} | ${halfOf(t)[0].servedP50 === undefined ? "—" : `${s(halfOf(t).map((x) => x.servedP50), 3)} / ${s(halfOf(t).map((x) => x.servedP99), 2)}`} | ${halfOf(t)[0].lagP99 === undefined ? "—" : s(halfOf(t).map((x) => x.lagP99), 2)} |`).join("\n")}
+
+Figures from the due time hold only while the generator keeps to its schedule (lag near zero) and the target keeps up with the rate; when either falls behind, the queue grows through the run and the latencies measure that backlog, in seconds, not the proxy's cost per call.
 
 ## Decisions: \`/v1/check\` and the limiter
 

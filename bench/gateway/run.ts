@@ -2,7 +2,7 @@
 // upstream directly, (b) bare reverse proxies doing no checks on node:http and on undici, (c) the
 // gateway (identity, permission, one Redis limiter decision, key injection), (d) optionally the
 // gateway of earlier commits (BENCH_GATEWAY_AB="label=commit,…": an A/B of each change) and a peer
-// proxy (BENCH_AGENTGATEWAY=path of an agentgateway binary). Saturation by wrk, CPU per call from
+// proxy (BENCH_AGENTGATEWAY=path of an agentgateway binary; BENCH_PEER_NOTE says how it was built, or why not). Saturation by wrk, CPU per call from
 // /proc, latency at half the gateway's maximum by an open-loop generator, `/v1/check` next to
 // redis-benchmark on the same script and connections, Redis round trips per decision, peak RSS, a
 // CPU profile. Writes its section of bench/RESULTS.md and bench/gateway/results.json.
@@ -205,6 +205,7 @@ async function main(): Promise<void> {
     connections: CONNECTIONS,
     ab: earlier.map((g, i) => ({ label: g.label, commit: g.commit, changes: changesAfter(i) })),
     peer: peer === undefined ? undefined : { binary: process.env.BENCH_AGENTGATEWAY!, version: peer.version },
+    peerNote: process.env.BENCH_PEER_NOTE,
     max,
     half: { rate: halfRate, ...half },
     checks,
