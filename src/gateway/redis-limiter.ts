@@ -84,9 +84,6 @@ export class RedisLimiter {
       maxRetriesPerRequest: 0,
       retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
       lazyConnect: false,
-      // Decisions asked in one turn of the event loop go out in one write (each is still its own
-      // EVALSHA, one round trip): fewer syscalls on the busy path.
-      enableAutoPipelining: true,
       ...options.credentials,
     };
     this.client = new Redis(options.url, redisOptions) as SlidingWindowClient;
