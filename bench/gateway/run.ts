@@ -34,6 +34,9 @@ const CONNECTIONS = 32;
 const SINGLE_CALLS = Number(process.env.BENCH_SINGLE_CALLS ?? 1_000);
 const HOST = "search.bench.test";
 const log = (text: string) => process.stderr.write(`${text}\n`);
+/** Stops every process this run started, so a failed run leaves none behind. */
+const stoppers: Array<() => void> = [];
+const stopAll = () => stoppers.splice(0).forEach((stop) => { try { stop(); } catch { /* already gone */ } });
 
 /** A process under load: its URL and, for CPU and RSS, its pid. */
 interface Target {
@@ -57,10 +60,15 @@ async function main(): Promise<void> {
   // What came after each build, up to the next one (the last one: up to the worktree's HEAD).
   const changesAfter = (i: number) => execFileSync("git", ["log", "--reverse", "--format=%s", `${ab[i].commit}..${i + 1 < ab.length ? ab[i + 1].commit : "HEAD"}`, "--", "src/gateway"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter((l) => l !== "");
   const redis = await TestRedis.start();
+  stoppers.push(() => void redis.kill());
   const certificate = selfSignedCertificate([HOST]);
-  const node = (script: string, args: string[] = []) => spawn(process.execPath, ["--import", "tsx", join(__dirname, script), ...args], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, BENCH_CERT: certificate.cert, BENCH_KEY: certificate.key },
-  });
+  const node = (script: string, args: string[] = []) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, script), ...args], {
+      cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, BENCH_CERT: certificate.cert, BENCH_KEY: certificate.key },
+    });
+    stoppers.push(() => child.kill());
+    return child;
+  };
   const upstream = node("upstream.ts");
   const upstreamPort = Number(await lineOf(upstream));
   const bareNode = node("bare-proxy.ts", ["node", String(upstreamPort), HOST, certificate.certFile]);
@@ -84,7 +92,11 @@ async function main(): Promise<void> {
       "gateway", "--config", configFile, "--key-dir", dir, "--redis", redis.url, "--admin-port", "0", "--admin-host", "127.0.0.1",
       "--upstream-address", `web_search=127.0.0.1:${upstreamPort}`, "--upstream-ca", certificate.certFile,
     ];
-    const spawnIt = (nodeArgs: string[] = []) => new CliProcess(args, main === undefined ? { built: true, nodeArgs } : { bundle: main, nodeArgs });
+    const spawnIt = (nodeArgs: string[] = []) => {
+      const cli = new CliProcess(args, main === undefined ? { built: true, nodeArgs } : { bundle: main, nodeArgs });
+      stoppers.push(() => void cli.stop());
+      return cli;
+    };
     const process_ = spawnIt();
     await process_.waitFor("listening");
     return { label, port, process: process_, spawnIt, adminPort: () => Number(/admin on [^\s]+:(\d+)/.exec(process_.stderr)![1]) };
@@ -255,6 +267,7 @@ async function startAgentgateway(binary: string, upstreamPort: number, caFile: s
   ].join("\n"));
   const version = execFileSync(binary, ["--version"], { encoding: "utf8" }).trim();
   const child = spawn(binary, ["-f", config], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, RUST_LOG: "error" } });
+  stoppers.push(() => child.kill());
   const deadline = Date.now() + 20_000;
   for (;;) {
     const ready = await new Promise<boolean>((resolve) => httpGet(`http://127.0.0.1:${readiness}/healthz/ready`, (res) => { res.resume(); resolve(res.statusCode === 200); }).on("error", () => resolve(false)));
@@ -283,5 +296,5 @@ if (process.argv.includes("--render")) {
   // No measurement: the section written again from bench/gateway/results.json.
   writeSection(render(JSON.parse(readFileSync(join(__dirname, "results.json"), "utf8")) as Results));
 } else {
-  main().catch((error) => { console.error(error); process.exit(1); });
+  main().catch((error) => { console.error(error); stopAll(); process.exit(1); });
 }
