@@ -9,11 +9,18 @@ import { knownOrOther } from "../monitoring/metrics";
 export class GatewayMetrics {
   /** Decisions on calls, by outcome (allowed or the refusal's event kind). */
   private readonly decisions: Counter<"outcome" | "role" | "tool">;
-  readonly upstreamDuration: Histogram<"tool">;
+  private readonly upstreamDuration: Histogram<"tool">;
   readonly limiterErrors: Counter<"reason">;
   private readonly tokens: Counter<"role" | "tool" | "kind">;
   /** Calls shadow mode let through, by the refusal enforcement would have given. */
   private readonly wouldDeny: Counter<"refusal" | "role" | "tool">;
+  /**
+   * Label handles of `decisions` by outcome, role and tool, and of `upstreamDuration` by tool, made
+   * once: every call counts a decision and most observe a duration. Keys are the labels after
+   * `knownOrOther`, so agents cannot grow these maps.
+   */
+  private readonly decisionHandles = new Map<string, Map<string, Map<string, Counter.Internal>>>();
+  private readonly durationHandles = new Map<string, Histogram.Internal<"tool">>();
 
   constructor(registry: Registry, private readonly known: { readonly roles: ReadonlyArray<string>; readonly tools: ReadonlyArray<string> }) {
     const registers = [registry];
@@ -50,6 +57,22 @@ export class GatewayMetrics {
 
   /** Counts a decision: `allowed`, or the refusal's event type. */
   countDecision(outcome: string, role: string | null, tool: string | null): void {
-    this.decisions.inc({ outcome, role: knownOrOther(role, this.known.roles), tool: knownOrOther(tool, this.known.tools) });
+    const roleLabel = knownOrOther(role, this.known.roles);
+    const toolLabel = knownOrOther(tool, this.known.tools);
+    const byRole = cached(this.decisionHandles, outcome, () => new Map());
+    const byTool = cached(byRole, roleLabel, () => new Map());
+    cached(byTool, toolLabel, () => this.decisions.labels(outcome, roleLabel, toolLabel)).inc();
   }
+
+  /** Observes the time from forwarding a call of a configured `tool` to its upstream's response headers. */
+  observeUpstreamDuration(tool: string, seconds: number): void {
+    const toolLabel = knownOrOther(tool, this.known.tools);
+    cached(this.durationHandles, toolLabel, () => this.upstreamDuration.labels(toolLabel)).observe(seconds);
+  }
+}
+
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
 }

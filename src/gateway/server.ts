@@ -88,7 +88,7 @@ export class ToolCallHandler {
 
   /** What becomes of forwarded calls: one object, so a call allocates no callbacks of its own. */
   private readonly outcome: UpstreamCallOutcome = {
-    onResponse: (call) => this.options.metrics.upstreamDuration.observe({ tool: call.tool }, Number(process.hrtime.bigint() - call.started) / 1e9),
+    onResponse: (call) => this.options.metrics.observeUpstreamDuration(call.tool, Number(process.hrtime.bigint() - call.started) / 1e9),
     onFailure: (call, error: NodeJS.ErrnoException) => {
       // Only the error code is reported: messages of TLS and socket errors are not ours to vouch for.
       // The call was already counted as an allowed decision, so this is an event only.
@@ -515,8 +515,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
+const NO_BODY = Buffer.alloc(0);
+
 /** Reads a request body up to `limit` bytes; refuses a larger declared or actual length without reading on. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  // A request without a body (most GETs) is complete once its head is parsed: no listeners to add.
+  if (req.complete && req.readableLength === 0) return Promise.resolve(NO_BODY);
   return new Promise((resolve, reject) => {
     if (Number(req.headers["content-length"] ?? 0) > limit) { reject(new BodyTooLarge()); return; }
     const chunks: Buffer[] = [];
