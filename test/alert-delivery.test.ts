@@ -174,7 +174,7 @@ describe("webhook configuration", () => {
       ]),
     ).toEqual([
       "monitoring.webhooks[0]: give urlEnv or urlFile, not both",
-      "monitoring.webhooks[1]: name where the webhook URL comes from: urlEnv (an environment variable), urlFile (e.g. a file Vault Agent renders) or, on Kubernetes, kubernetesSecret",
+      "monitoring.webhooks[1]: name where the webhook URL comes from: urlEnv (an environment variable), urlFile (e.g. a file Vault Agent renders), on Docker vaultSecret, or on Kubernetes kubernetesSecret",
       "monitoring.webhooks[2]: a pagerduty webhook needs its integration key: routingKeyEnv or routingKeyFile",
       "monitoring.webhooks[3].routingKeyEnv: routingKeyEnv is for format pagerduty only; remove it",
       'monitoring.webhooks[4].format: format must be one of "json", "slack", "pagerduty", got "teams"',
