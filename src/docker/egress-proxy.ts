@@ -11,7 +11,7 @@ import { renderSquidConfForPlan, SQUID_CONF_PATH, squidGatewayListenerForPlan } 
 import { squidStartCommand } from "../render/squid-start-command";
 import { SQUID_SNI_HELPER, SQUID_SNI_HELPER_PATH } from "../render/squid-tls";
 import { dockerLabels, workloadLabels } from "../terraform/labels";
-import { dockerUploads } from "./uploads";
+import { dockerUploads, withMounts } from "./uploads";
 import { processUlimit, ROTATED_JSON_LOGS } from "./limits";
 import { dockerClasses } from "./provider-classes";
 
@@ -51,7 +51,12 @@ export class DockerEgressProxy extends Construct {
       user: "proxy",
       // Makes the throwaway certificate of the ssl-bump ports, then runs Squid, rotating the event log proxy-events follows.
       entrypoint: squidStartCommand(SQUID_CONF_PATH, plan.proxyEvents && { path: plan.proxyEvents.logFile }),
-      ...withEventLogVolume(dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }, { path: SQUID_SNI_HELPER_PATH, content: SQUID_SNI_HELPER }], "0644", true), plan.proxyEvents?.logDir),
+      ...withMounts(
+        dockerUploads([{ path: SQUID_CONF_PATH, content: squidConf }, { path: SQUID_SNI_HELPER_PATH, content: SQUID_SNI_HELPER }], "0644", true),
+        // An anonymous volume on the event log's directory: created from the image's directory (owned
+        // by Squid's user), shared read-only with proxy-events, removed with the container.
+        plan.proxyEvents === undefined ? [] : [{ target: plan.proxyEvents.logDir, type: "volume" }],
+      ),
       networksAdvanced: [
         ...plan.roles.map((role) => ({ name: roleNetworks[role.name], ipv4Address: role.docker?.proxyAddress })),
         { name: props.network.egressNetworkName },
@@ -85,14 +90,4 @@ export class DockerEgressProxy extends Construct {
     const context = new TerraformAsset(this, "image-context", { path: join(packageRoot(), PROXY_IMAGE_DIR), type: AssetType.DIRECTORY });
     return new dockerClasses.Image(this, "image", { name, keepLocally: true, buildAttribute: { context: context.path }, triggers: { context: context.assetHash } });
   }
-}
-
-/**
- * The uploads plus an anonymous volume on the event log's directory: created from the image's
- * directory (owned by Squid's user), shared read-only with proxy-events, removed with the
- * container.
- */
-function withEventLogVolume(uploads: ReturnType<typeof dockerUploads>, logDir: string | undefined) {
-  if (logDir === undefined) return uploads;
-  return { ...uploads, mounts: [...(uploads.mounts ?? []), { target: logDir, type: "volume" }] };
 }

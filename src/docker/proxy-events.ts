@@ -1,4 +1,4 @@
-import type { Container } from "@cdktf/provider-docker/lib/container";
+import type { Container, ContainerMounts } from "@cdktf/provider-docker/lib/container";
 import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import { Construct } from "constructs";
 import { GatewayBundle } from "../constructs/gateway-bundle";
@@ -10,7 +10,7 @@ import { bundledRedisContainer } from "./bundled-redis";
 import { gatewayDockerNetwork } from "./gateway-network";
 import { hardened } from "./hardening";
 import { bundleUpload } from "./bundle-upload";
-import { dockerUploads } from "./uploads";
+import { dockerUploads, withMounts } from "./uploads";
 import { dockerClasses } from "./provider-classes";
 import type { DockerMetricsAttachment } from "../constructs/metrics-scrape";
 import type { KeyGrant } from "../constructs/key-grantee";
@@ -114,6 +114,7 @@ export class DockerProxyEvents extends Construct {
       this.redisNetwork = gatewayDockerNetwork(this, "redis-network", { networkName: docker.networkName, subnet: docker.subnet, gateway: docker.gateway, toolGatewayAddress: docker.proxyEventsAddress }, firewall, "proxy-events-network");
       this.redisContainer = bundledRedisContainer(this, "redis", { name: events.redis.name, address: docker.redisAddress as string, network: this.redisNetwork.name, firewall, component: "proxy-events-redis" });
     }
+    const vaultMounts: ContainerMounts[] = [];
     if (props.webhookVault !== undefined) {
       const vault = docker.vaultNetwork;
       if (vault.sharesGatewayNetwork && props.gatewayVaultNetwork === undefined) throw new Error(`DockerProxyEvents "${id}": its Vault Agent shares the gateway's Vault network; give gatewayVaultNetwork: gateway.docker.vaultNetwork`);
@@ -134,6 +135,7 @@ export class DockerProxyEvents extends Construct {
       });
       this.vaultAgentContainer = agent.container;
       this.webhookVolume = agent.volumes.webhooks.volume;
+      vaultMounts.push(agent.volumes.webhooks.mount);
       this.appRole = agent.appRole;
       this.secretIdVolume = agent.secretIdVolume;
     }
@@ -155,8 +157,7 @@ export class DockerProxyEvents extends Construct {
         ...(props.webhookEgressNetworkName === undefined ? [] : [{ name: props.webhookEgressNetworkName }]),
       ],
       ...hardened(DEFAULTS.gateway.limits.proxyEvents),
-      ...uploads,
-      ...(this.webhookVolume === undefined ? {} : { mounts: [...(uploads.mounts ?? []), { source: this.webhookVolume.name, target: WEBHOOK_SECRETS_ROOT, type: "volume", readOnly: true }] }),
+      ...withMounts(uploads, vaultMounts),
       // The proxy's volumes, its log directory among them, read-only.
       volumes: [{ fromContainer: props.proxyContainer.name, readOnly: true }],
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=1m" },

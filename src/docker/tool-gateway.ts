@@ -1,4 +1,4 @@
-import type { Container } from "@cdktf/provider-docker/lib/container";
+import type { Container, ContainerMounts } from "@cdktf/provider-docker/lib/container";
 import type { Image } from "@cdktf/provider-docker/lib/image";
 import type { Network as DockerNetwork } from "@cdktf/provider-docker/lib/network";
 import type { Volume } from "@cdktf/provider-docker/lib/volume";
@@ -16,7 +16,7 @@ import { gatewayDockerNetwork } from "./gateway-network";
 import { bundledRedisContainer } from "./bundled-redis";
 import { hardened } from "./hardening";
 import { bundleUpload } from "./bundle-upload";
-import { dockerUploads } from "./uploads";
+import { dockerUploads, withMounts } from "./uploads";
 import { dockerClasses } from "./provider-classes";
 import type { DockerMetricsAttachment } from "../constructs/metrics-scrape";
 import { WEBHOOK_SECRETS_ROOT } from "../plan/webhook-delivery";
@@ -114,7 +114,7 @@ export class DockerToolGateway extends Construct {
         component: "tool-gateway-redis",
       });
     }
-    const mounts: { source: string; target: string; type: string; readOnly: boolean }[] = [];
+    const mounts: ContainerMounts[] = [];
     if (props.grant !== undefined) {
       this.vaultNetwork = gatewayDockerNetwork(this, "vault-network", docker.vaultNetwork, plan.names.firewall, "gateway-vault-network");
       const rendered: RenderedVolume[] = [
@@ -175,10 +175,4 @@ export class DockerToolGateway extends Construct {
       labels: dockerLabels(workloadLabels(plan.names.firewall, "tool-gateway")),
     });
   }
-}
-
-/** The uploads' mounts plus the rendered volumes', read-only. */
-function withMounts(uploads: ReturnType<typeof dockerUploads>, mounts: { source: string; target: string; type: string; readOnly: boolean }[]) {
-  if (mounts.length === 0) return uploads;
-  return { ...uploads, mounts: [...(uploads.mounts ?? []), ...mounts] };
 }

@@ -22,3 +22,9 @@ export function dockerUploads(
   const directories = [...new Set(upload.map((u) => posix.dirname(u.file)))].sort();
   return { upload, mounts: directories.map((target) => ({ target, type: "volume" })) };
 }
+
+/** Uploads plus further mounts of the container (volumes it reads or writes), after the uploads' own. */
+export function withMounts(uploads: ReturnType<typeof dockerUploads>, mounts: ReadonlyArray<ContainerMounts>): ReturnType<typeof dockerUploads> {
+  if (mounts.length === 0) return uploads;
+  return { ...uploads, mounts: [...(uploads.mounts ?? []), ...mounts] };
+}
