@@ -41,6 +41,22 @@ const DOCKER_UPLOAD = new RegExp(String.raw`"source": "${ASSET}"`, "g");
 /** Kubernetes: each ConfigMap part decodes its bytes from the asset's base64. */
 const KUBERNETES_PART = new RegExp(String.raw`"rapidclaw-gateway\.cjs\.part": "\$\{base64decode\(substr\(filebase64\(\\"${ASSET}\\"\), \d+, \d+\)\)\}"`, "g");
 
+/** A user's own stack around the constructs: the platform's provider and the others they need, the network, proxy, gateway and proxy-events. */
+function usersOwnStack(platform: AgentPlatform): string {
+  return Testing.synthScope((stack) => {
+    if (platform === AgentPlatform.DOCKER) new DockerProvider(stack, "docker", {});
+    else new KubernetesProvider(stack, "kubernetes", {});
+    new VaultProvider(stack, "vault", {});
+    new RandomProvider(stack, "random", {});
+    new TimeProvider(stack, "time", {});
+    const spec = FirewallSpec.fromProps(fronted(platform));
+    const network = new IsolatedAgentNetwork(stack, "network", { spec });
+    const proxy = new EgressProxy(stack, "proxy", { network });
+    const gateway = new ToolGateway(stack, "gateway", { network, proxy, keys: new ScopedAgentKeys(stack, "keys", { spec }) });
+    new ProxyEvents(stack, "proxy-events", { proxy, gateway });
+  });
+}
+
 describe("a user's snapshot of a Docker stack with the tool gateway and proxy-events", () => {
   it("Testing.synth of a whole firewall stack: under 64 KiB, no bundle", () => {
     const stack = new RapidClawStack(new App(), "agent-firewall", fronted(AgentPlatform.DOCKER));
@@ -50,18 +66,7 @@ describe("a user's snapshot of a Docker stack with the tool gateway and proxy-ev
   });
 
   it("Testing.synthScope of the user's own stack around the constructs: under 64 KiB, no bundle", () => {
-    const json = Testing.synthScope((stack) => {
-      new DockerProvider(stack, "docker", {});
-      new VaultProvider(stack, "vault", {});
-      new RandomProvider(stack, "random", {});
-      new TimeProvider(stack, "time", {});
-      const spec = FirewallSpec.fromProps(fronted(AgentPlatform.DOCKER));
-      const network = new IsolatedAgentNetwork(stack, "network", { spec });
-      const proxy = new EgressProxy(stack, "proxy", { network });
-      const gateway = new ToolGateway(stack, "gateway", { network, proxy, keys: new ScopedAgentKeys(stack, "keys", { spec }) });
-      new ProxyEvents(stack, "proxy-events", { proxy, gateway });
-    });
-    const snapshot = snapshotOf(json);
+    const snapshot = snapshotOf(usersOwnStack(AgentPlatform.DOCKER));
     expectSmallWithoutBundle(snapshot, 64 * 1024);
     // One asset, uploaded into both programs' containers.
     expect(snapshot.match(DOCKER_UPLOAD)).toHaveLength(2);
@@ -83,18 +88,7 @@ describe("a user's snapshot of a Kubernetes stack with the tool gateway and prox
   });
 
   it("Testing.synthScope of the user's own stack around the constructs: under 128 KiB, no bundle", () => {
-    const json = Testing.synthScope((stack) => {
-      new KubernetesProvider(stack, "kubernetes", {});
-      new VaultProvider(stack, "vault", {});
-      new RandomProvider(stack, "random", {});
-      new TimeProvider(stack, "time", {});
-      const spec = FirewallSpec.fromProps(fronted(AgentPlatform.KUBERNETES));
-      const network = new IsolatedAgentNetwork(stack, "network", { spec });
-      const proxy = new EgressProxy(stack, "proxy", { network });
-      const gateway = new ToolGateway(stack, "gateway", { network, proxy, keys: new ScopedAgentKeys(stack, "keys", { spec }) });
-      new ProxyEvents(stack, "proxy-events", { proxy, gateway });
-    });
-    const snapshot = snapshotOf(json);
+    const snapshot = snapshotOf(usersOwnStack(AgentPlatform.KUBERNETES));
     expectSmallWithoutBundle(snapshot, 128 * 1024);
     expectPartsFromTheAsset(snapshot);
   });
